@@ -1,0 +1,57 @@
+//! POSIX semaphores.
+//!
+//! Unnamed semaphores (`unnamed`) are a counter in user memory: the shim
+//! posts and takes uncontended values with atomics, and only enters the
+//! kernel to sleep or wake, through futexes. Named semaphores (`named`) are
+//! kernel objects in a namespace, reached through an fd.
+
+pub mod named;
+pub mod unnamed;
+
+use crate::errno::Errno;
+use crate::ipc::time::Timespec;
+use crate::kernel::{ClockId, Deadline, Kernel};
+
+/// Largest semaphore value (SEM_VALUE_MAX).
+pub const SEM_VALUE_MAX: u32 = i32::MAX as u32;
+
+/// How a wait behaves when the value is zero.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SemWait {
+    /// `sem_trywait`: EAGAIN.
+    Try,
+    /// `sem_wait`: sleep until posted or interrupted.
+    Forever,
+    /// `sem_timedwait`/`sem_clockwait`: sleep until the absolute time in
+    /// the timespec at `uaddr` on `clock`. The timespec is read and checked
+    /// (EFAULT, EINVAL) only if the caller would sleep, as POSIX says.
+    Until {
+        /// User address of the absolute timeout.
+        uaddr: usize,
+        /// The clock it is measured on.
+        clock: ClockId,
+    },
+}
+
+impl SemWait {
+    /// The deadline to sleep until, read now that sleeping is certain.
+    pub(crate) fn deadline<K: Kernel + ?Sized>(self, k: &K) -> Result<Option<Deadline>, Errno> {
+        match self {
+            SemWait::Try | SemWait::Forever => Ok(None),
+            SemWait::Until { uaddr, clock } => {
+                let ts = read_timespec(k, uaddr)?;
+                Ok(Some(crate::ipc::time::deadline(k, clock, ts, true)))
+            }
+        }
+    }
+}
+
+/// Reads and validates a kernel-ABI timespec (two i64s) from user memory.
+pub(crate) fn read_timespec<K: Kernel + ?Sized>(k: &K, uaddr: usize) -> Result<Timespec, Errno> {
+    let mut raw = [0u8; 16];
+    k.read_user(uaddr, &mut raw)?;
+    let (sec, nsec) = raw.split_at(8);
+    let sec = i64::from_ne_bytes(sec.try_into().map_err(|_| Errno::new(crate::errno::EFAULT))?);
+    let nsec = i64::from_ne_bytes(nsec.try_into().map_err(|_| Errno::new(crate::errno::EFAULT))?);
+    Timespec::validate(sec, nsec)
+}

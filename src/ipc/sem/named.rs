@@ -1,0 +1,197 @@
+//! Named POSIX semaphores: kernel objects in a namespace.
+//!
+//! `sem_open` finds or creates the object and hands the caller an fd whose
+//! file object is a `SemHandle`; every operation is then a syscall on the
+//! object (the shared-page fast path of DESIGN.md is not built yet).
+//! `sem_unlink` removes the name only: the object lives while any handle
+//! does, and its charge is refunded when the last one goes.
+
+use alloc::collections::BTreeMap;
+use alloc::sync::Arc;
+use core::any::Any;
+
+use crate::errno::{err, Errno, EACCES, EAGAIN, EEXIST, EINTR, EINVAL, ENOENT, EOVERFLOW, ETIMEDOUT};
+use crate::ipc::file::{FileKind, FileObject};
+use crate::ipc::limits::{Accounting, Charge, ObjectKind};
+use crate::ipc::name::IpcName;
+use crate::ipc::perm::{Access, ObjPerm};
+use crate::ipc::sem::{SemWait, SEM_VALUE_MAX};
+use crate::ipc::waitq::{self, WaitOutcome, WaitQueue};
+use crate::kernel::Kernel;
+use crate::sync::Mutex;
+
+/// How `sem_open` treats a name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OpenFlags {
+    /// O_CREAT: create the semaphore if the name is free.
+    pub create: bool,
+    /// O_EXCL (with create): EEXIST if the name is taken.
+    pub exclusive: bool,
+}
+
+struct SemState {
+    value: u32,
+    waiters: WaitQueue,
+}
+
+/// A named semaphore.
+pub struct NamedSem {
+    perm: ObjPerm,
+    state: Mutex<SemState>,
+    _charge: Charge,
+}
+
+/// Kernel bytes one named semaphore costs, for accounting.
+const SEM_COST: usize = core::mem::size_of::<NamedSem>() + 64;
+
+impl NamedSem {
+    /// `sem_post`: EOVERFLOW at SEM_VALUE_MAX; wakes one waiter.
+    pub fn post<K: Kernel + ?Sized>(&self, k: &K) -> Result<(), Errno> {
+        let mut st = self.state.lock();
+        if st.value >= SEM_VALUE_MAX {
+            return err(EOVERFLOW);
+        }
+        st.value += 1;
+        st.waiters.wake(k, 1);
+        Ok(())
+    }
+
+    /// The wait family; see `SemWait`.
+    pub fn wait<K: Kernel + ?Sized>(&self, k: &K, how: SemWait) -> Result<(), Errno> {
+        let mut st = self.state.lock();
+        let mut deadline = None;
+        let mut resolved = false;
+        loop {
+            if st.value > 0 {
+                st.value -= 1;
+                return Ok(());
+            }
+            if how == SemWait::Try {
+                return err(EAGAIN);
+            }
+            if !resolved {
+                deadline = how.deadline(k)?;
+                resolved = true;
+            }
+            let (again, outcome) = waitq::block(k, &self.state, st, |s| &mut s.waiters, 0, deadline);
+            st = again;
+            match outcome {
+                WaitOutcome::Woken => {}
+                WaitOutcome::TimedOut => return err(ETIMEDOUT),
+                // Not chosen by a post (a wake wins over both), so nothing
+                // is owed to the other waiters.
+                WaitOutcome::Interrupted | WaitOutcome::Removed => return err(EINTR),
+            }
+        }
+    }
+
+    /// `sem_getvalue`.
+    pub fn value(&self) -> u32 {
+        self.state.lock().value
+    }
+}
+
+/// Whether `open` found the name or created it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Opened {
+    /// The name existed.
+    Existing,
+    /// This call created it.
+    Created,
+}
+
+/// The fd-table face of a named semaphore.
+pub struct SemHandle(pub Arc<NamedSem>);
+
+impl FileObject for SemHandle {
+    fn kind(&self) -> FileKind {
+        FileKind::NamedSem
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// The named-semaphore namespace of one IPC namespace.
+pub struct SemNamespace {
+    names: Mutex<BTreeMap<IpcName, Arc<NamedSem>>>,
+    acct: Arc<Accounting>,
+}
+
+impl SemNamespace {
+    /// An empty namespace charging to `acct`.
+    pub fn new(acct: Arc<Accounting>) -> Self {
+        SemNamespace { names: Mutex::new(BTreeMap::new()), acct }
+    }
+
+    /// `sem_open`: finds or creates `name`. ENOENT (absent, no create),
+    /// EEXIST (create+exclusive, present), EINVAL (value too large),
+    /// EACCES (mode denies read+write), ENOSPC/ENOMEM (limits).
+    pub fn open<K: Kernel + ?Sized>(
+        &self,
+        k: &K,
+        name: IpcName,
+        flags: OpenFlags,
+        mode: u32,
+        value: u32,
+    ) -> Result<(Arc<NamedSem>, Opened), Errno> {
+        let creds = k.credentials();
+        let mut names = self.names.lock();
+        if let Some(sem) = names.get(&name) {
+            if flags.create && flags.exclusive {
+                return err(EEXIST);
+            }
+            if !sem.perm.allows(&creds, Access::READ_WRITE) {
+                return err(EACCES);
+            }
+            return Ok((sem.clone(), Opened::Existing));
+        }
+        if !flags.create {
+            return err(ENOENT);
+        }
+        if value > SEM_VALUE_MAX {
+            return err(EINVAL);
+        }
+        let charge = self.acct.charge(creds.euid, creds.privileged(), ObjectKind::NamedSem, SEM_COST)?;
+        let sem = Arc::new(NamedSem {
+            perm: ObjPerm::new(&creds, mode),
+            state: Mutex::new(SemState { value, waiters: WaitQueue::new() }),
+            _charge: charge,
+        });
+        names.insert(name, sem.clone());
+        Ok((sem, Opened::Created))
+    }
+
+    /// Undoes a creation whose fd could not be installed, so a failed
+    /// `sem_open` leaves the namespace as it found it.
+    pub fn undo_create(&self, name: &IpcName, sem: &Arc<NamedSem>) {
+        let mut names = self.names.lock();
+        if names.get(name).is_some_and(|cur| Arc::ptr_eq(cur, sem)) {
+            names.remove(name);
+        }
+    }
+
+    /// `sem_unlink`: ENOENT if absent, EACCES unless the caller owns it.
+    pub fn unlink<K: Kernel + ?Sized>(&self, k: &K, name: &IpcName) -> Result<(), Errno> {
+        let creds = k.credentials();
+        let mut names = self.names.lock();
+        let Some(sem) = names.get(name) else {
+            return err(ENOENT);
+        };
+        if !sem.perm.is_owner(&creds) {
+            return err(EACCES);
+        }
+        names.remove(name);
+        Ok(())
+    }
+
+    /// Number of names, for tests and leak checks.
+    pub fn len(&self) -> usize {
+        self.names.lock().len()
+    }
+
+    /// Whether no name exists.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}

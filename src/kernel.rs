@@ -1,0 +1,186 @@
+//! `Kernel`: everything the subsystem needs from the kernel that hosts it.
+//!
+//! Three implementations exist: the Redox adapter (kernel-patches/), the QEMU
+//! testbed (tests/qemu/testbed) and the std one for host tests
+//! (`hosted`). The subsystem never touches hardware, page tables or the
+//! scheduler itself; it asks through this trait. Every method documents the
+//! contract an implementation must keep; the subsystem relies on nothing
+//! else.
+
+use alloc::sync::Arc;
+
+use crate::errno::Errno;
+use crate::ipc::file::FileObject;
+use crate::ipc::Ipc;
+
+/// A schedulable thread of execution, unique for the host's lifetime.
+pub type TaskId = u64;
+/// A process id as user space sees it.
+pub type Pid = u32;
+
+/// Credentials of the calling task. Redox has only effective ids; an
+/// adapter without real ids reports the effective ones in both places.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Credentials {
+    /// Real user id.
+    pub uid: u32,
+    /// Real group id.
+    pub gid: u32,
+    /// Effective user id: what permission checks use.
+    pub euid: u32,
+    /// Effective group id.
+    pub egid: u32,
+}
+
+impl Credentials {
+    /// Credentials with all four ids set to `uid`/`gid`.
+    pub const fn new(uid: u32, gid: u32) -> Self {
+        Credentials { uid, gid, euid: uid, egid: gid }
+    }
+
+    /// Whether the caller bypasses IPC permission checks and limits
+    /// (Linux: CAP_IPC_OWNER / CAP_SYS_RESOURCE; here: effective uid 0).
+    pub const fn privileged(&self) -> bool {
+        self.euid == 0
+    }
+}
+
+/// The clocks the subsystem can measure and wait on. The discriminants are
+/// the kernel ABI's clock ids (Linux's values; docs/abi.md).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[repr(usize)]
+pub enum ClockId {
+    /// Wall-clock time; can be set, so deadlines on it can move.
+    Realtime = 0,
+    /// Time since boot, excluding suspend; never set, never goes back.
+    Monotonic = 1,
+    /// Time since boot including suspend.
+    Boottime = 7,
+}
+
+impl ClockId {
+    /// Decodes a kernel-ABI clock id.
+    pub const fn from_abi(raw: usize) -> Option<ClockId> {
+        match raw {
+            0 => Some(ClockId::Realtime),
+            1 => Some(ClockId::Monotonic),
+            7 => Some(ClockId::Boottime),
+            _ => None,
+        }
+    }
+}
+
+/// An absolute point in time on one clock, in nanoseconds since that
+/// clock's epoch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Deadline {
+    /// The clock the deadline is measured on.
+    pub clock: ClockId,
+    /// Nanoseconds since the clock's epoch.
+    pub at_ns: u64,
+}
+
+/// Why `Kernel::park` returned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParkOutcome {
+    /// `unpark` was called for this task (possibly before `park`), or the
+    /// host woke it for no reason: callers re-check their condition.
+    Unparked,
+    /// The deadline has passed.
+    TimedOut,
+    /// A signal that the task does not block is pending.
+    Interrupted,
+}
+
+/// A user-memory access failed (unmapped, not user-accessible, not writable,
+/// or misaligned for an atomic). The syscall layer turns it into EFAULT.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UserFault;
+
+impl From<UserFault> for Errno {
+    fn from(_: UserFault) -> Errno {
+        Errno::new(crate::errno::EFAULT)
+    }
+}
+
+/// Where a new fd goes. Redox lets user space choose the number
+/// (`openat_into`/`dup_into`); other kernels allocate the lowest free one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FdPlacement {
+    /// The lowest free number (POSIX).
+    Lowest,
+    /// Exactly this number; EEXIST if taken, EBADF if out of range.
+    Exact(usize),
+}
+
+/// An fd's file object, shared by every fd that `dup` made from it.
+pub type FileRef = Arc<dyn FileObject>;
+
+/// A key that names the same memory in every address space that maps it
+/// (a physical address, or a shared-object id and offset).
+pub type SharedMemKey = u64;
+
+/// The host kernel, as the subsystem sees it.
+///
+/// All methods act on the *calling* task unless they name another one.
+/// None of them may call back into the subsystem. `unpark` may be called
+/// with subsystem spin locks held, so it must not block.
+pub trait Kernel: Sync {
+    /// The subsystem state this kernel hosts (one IPC namespace).
+    fn ipc(&self) -> &Ipc;
+
+    /// The calling task.
+    fn current_task(&self) -> TaskId;
+    /// The calling task's process id.
+    fn current_pid(&self) -> Pid;
+    /// The calling task's credentials.
+    fn credentials(&self) -> Credentials;
+    /// Identity of the calling task's address space: process-private
+    /// futexes are keyed by (address space, user address).
+    fn address_space(&self) -> u64;
+    /// The key of the memory behind `uaddr`, equal in every address space
+    /// that maps the same memory (process-shared futexes). EFAULT if
+    /// `uaddr` is not mapped for the caller.
+    fn shared_key(&self, uaddr: usize) -> Result<SharedMemKey, Errno>;
+
+    /// Current time on `clock`, in nanoseconds since its epoch.
+    fn now(&self, clock: ClockId) -> u64;
+
+    /// Blocks the calling task until `unpark` is called for it, the
+    /// deadline passes, or a signal it does not block is pending. Permit
+    /// semantics: an `unpark` that comes before `park` makes the next
+    /// `park` return `Unparked` at once. Spurious `Unparked` returns are
+    /// allowed; callers loop.
+    fn park(&self, deadline: Option<Deadline>) -> ParkOutcome;
+    /// Wakes `task` from `park`, or makes its next `park` return at once.
+    /// Never blocks, never allocates.
+    fn unpark(&self, task: TaskId);
+
+    /// Copies `dst.len()` bytes from user address `src`. On failure nothing
+    /// useful is in `dst` and no state changed.
+    fn read_user(&self, src: usize, dst: &mut [u8]) -> Result<(), UserFault>;
+    /// Copies `src` to user address `dst`. On failure some prefix may have
+    /// been written (as with any kernel copy-out).
+    fn write_user(&self, dst: usize, src: &[u8]) -> Result<(), UserFault>;
+    /// Atomic, sequentially consistent compare-and-exchange of the aligned
+    /// u32 at `uaddr`; returns the value found (the swap happened iff it
+    /// equals `old`). A misaligned or unwritable `uaddr` is a fault.
+    fn cmpxchg_user_u32(&self, uaddr: usize, old: u32, new: u32) -> Result<u32, UserFault>;
+
+    /// Installs `file` in the caller's fd table.
+    fn install_fd(
+        &self,
+        file: FileRef,
+        placement: FdPlacement,
+        cloexec: bool,
+    ) -> Result<usize, Errno>;
+    /// The file object behind the caller's `fd`; EBADF if none.
+    fn get_fd(&self, fd: usize) -> Result<FileRef, Errno>;
+}
+
+/// Reads an aligned u32 from user memory.
+pub fn read_user_u32<K: Kernel + ?Sized>(k: &K, uaddr: usize) -> Result<u32, UserFault> {
+    let mut raw = [0u8; 4];
+    k.read_user(uaddr, &mut raw)?;
+    Ok(u32::from_ne_bytes(raw))
+}

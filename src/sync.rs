@@ -1,0 +1,48 @@
+//! Locks and atomics used by the subsystem.
+//!
+//! Normally spin locks (the subsystem never sleeps while holding one) and
+//! core atomics. With the `model-check` feature they are shuttle's, so the
+//! model checker controls every interleaving (tests/model_check.rs).
+//!
+//! Lock order (outermost first); the Redox adapter places all of these
+//! below its context and scheme locks:
+//! 1. namespace tables (named semaphores, later mqueue and SysV id tables)
+//! 2. one object's state lock (a named semaphore's, later a queue's)
+//! 3. futex buckets, two at a time only in ascending index order
+//! 4. accounting
+//!
+//! No lock is held across `Kernel::park`; `Kernel::unpark` may be called
+//! with any of them held.
+
+#[cfg(not(feature = "model-check"))]
+pub use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+#[cfg(not(feature = "model-check"))]
+pub use spin::{Mutex, MutexGuard};
+
+#[cfg(feature = "model-check")]
+pub use shuttle::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+#[cfg(feature = "model-check")]
+pub use model::{Mutex, MutexGuard};
+
+#[cfg(feature = "model-check")]
+mod model {
+    /// A shuttle mutex with spin's interface (no poisoning).
+    #[derive(Default)]
+    pub struct Mutex<T>(shuttle::sync::Mutex<T>);
+    /// Guard of [`Mutex`].
+    pub type MutexGuard<'a, T> = shuttle::sync::MutexGuard<'a, T>;
+
+    impl<T> Mutex<T> {
+        /// A new unlocked mutex.
+        pub fn new(value: T) -> Self {
+            Mutex(shuttle::sync::Mutex::new(value))
+        }
+        /// Locks; a poisoned lock (a panicking test) is still handed out.
+        pub fn lock(&self) -> MutexGuard<'_, T> {
+            match self.0.lock() {
+                Ok(g) => g,
+                Err(p) => p.into_inner(),
+            }
+        }
+    }
+}

@@ -1,0 +1,30 @@
+//! `dispatch`: the one entry from a host kernel's syscall path.
+
+use crate::errno::{err, Errno, ENOSYS};
+use crate::kernel::Kernel;
+use crate::syscall::numbers::*;
+use crate::syscall::{futex, sem};
+
+/// Runs syscall `nr` with `args` for the calling task. Numbers outside the
+/// block, and reserved ones, return ENOSYS.
+pub fn dispatch<K: Kernel + ?Sized>(k: &K, nr: usize, args: [usize; 6]) -> Result<usize, Errno> {
+    match nr {
+        SYS_RB_FUTEX_WAIT => futex::wait(k, args),
+        SYS_RB_FUTEX_WAKE => futex::wake(k, args),
+        SYS_RB_FUTEX_REQUEUE => futex::requeue(k, args, false),
+        SYS_RB_FUTEX_CMP_REQUEUE => futex::requeue(k, args, true),
+        SYS_RB_SEM_INIT => sem::init(k, args),
+        SYS_RB_SEM_POST => sem::post(k, args),
+        SYS_RB_SEM_WAIT => sem::wait(k, args),
+        SYS_RB_SEM_GETVALUE => sem::get_value(k, args),
+        SYS_RB_SEM_OPEN => sem::open(k, args),
+        SYS_RB_SEM_UNLINK => sem::unlink(k, args),
+        _ => err(ENOSYS),
+    }
+}
+
+/// `dispatch` with the result folded into one register value: the value,
+/// or `-errno` (Redox's `Error::mux`).
+pub fn dispatch_raw<K: Kernel + ?Sized>(k: &K, nr: usize, args: [usize; 6]) -> usize {
+    Errno::mux(dispatch(k, nr, args))
+}

@@ -1,0 +1,14 @@
+//! The syscall layer: numbers, kernel ABI, dispatch, user-pointer helpers
+//! and the per-architecture register conventions. Each family's file is
+//! thin: decode the arguments, call the object, encode the result.
+
+pub mod abi;
+pub mod arch;
+pub mod dispatch;
+pub mod numbers;
+pub mod user;
+
+mod futex;
+mod sem;
+
+pub use dispatch::{dispatch, dispatch_raw};

@@ -1,0 +1,111 @@
+//! The POSIX semaphore syscalls: decode, call the semaphore, encode.
+
+use alloc::sync::Arc;
+
+use crate::errno::{err, Errno, EINVAL};
+use crate::ipc::sem::named::{self, NamedSem, Opened, SemHandle};
+use crate::ipc::sem::{unnamed, SemWait};
+use crate::kernel::{ClockId, Kernel};
+use crate::syscall::abi::{flags, OpenFlags, SemFlags};
+use crate::syscall::user;
+
+/// A semaphore as the caller named it.
+enum SemRef {
+    Unnamed(usize),
+    Named(Arc<NamedSem>),
+}
+
+fn resolve<K: Kernel + ?Sized>(k: &K, sem_ref: usize, f: SemFlags) -> Result<SemRef, Errno> {
+    if !f.contains(SemFlags::REF_FD) {
+        return Ok(SemRef::Unnamed(sem_ref));
+    }
+    let file = k.get_fd(sem_ref)?;
+    match file.as_any().downcast_ref::<SemHandle>() {
+        Some(handle) => Ok(SemRef::Named(handle.0.clone())),
+        None => err(EINVAL),
+    }
+}
+
+/// sem_init(sem_ptr, pshared, value)
+pub fn init<K: Kernel + ?Sized>(k: &K, a: [usize; 6]) -> Result<usize, Errno> {
+    let [uaddr, pshared, value, ..] = a;
+    let value = u32::try_from(value).map_err(|_| Errno::new(EINVAL))?;
+    unnamed::init(k, uaddr, pshared != 0, value)?;
+    Ok(0)
+}
+
+/// sem_post(sem_ref, flags)
+pub fn post<K: Kernel + ?Sized>(k: &K, a: [usize; 6]) -> Result<usize, Errno> {
+    let f: SemFlags = flags(a[1])?;
+    if f.intersects(SemFlags::TRY | SemFlags::TIMED) {
+        return err(EINVAL);
+    }
+    match resolve(k, a[0], f)? {
+        SemRef::Unnamed(uaddr) => unnamed::post(k, uaddr)?,
+        SemRef::Named(sem) => sem.post(k)?,
+    }
+    Ok(0)
+}
+
+/// sem_wait(sem_ref, flags, timeout_ptr, clock)
+pub fn wait<K: Kernel + ?Sized>(k: &K, a: [usize; 6]) -> Result<usize, Errno> {
+    let [sem_ref, raw_flags, timeout, clock, ..] = a;
+    let f: SemFlags = flags(raw_flags)?;
+    let how = match (f.contains(SemFlags::TRY), f.contains(SemFlags::TIMED)) {
+        (true, true) => return err(EINVAL),
+        (true, false) => SemWait::Try,
+        (false, false) => SemWait::Forever,
+        (false, true) => {
+            let clock = match ClockId::from_abi(clock) {
+                Some(c @ (ClockId::Realtime | ClockId::Monotonic)) => c,
+                _ => return err(EINVAL),
+            };
+            SemWait::Until { uaddr: timeout, clock }
+        }
+    };
+    match resolve(k, sem_ref, f)? {
+        SemRef::Unnamed(uaddr) => unnamed::wait(k, uaddr, how)?,
+        SemRef::Named(sem) => sem.wait(k, how)?,
+    }
+    Ok(0)
+}
+
+/// sem_getvalue(sem_ref, flags) -> value
+pub fn get_value<K: Kernel + ?Sized>(k: &K, a: [usize; 6]) -> Result<usize, Errno> {
+    let f: SemFlags = flags(a[1])?;
+    if f.intersects(SemFlags::TRY | SemFlags::TIMED) {
+        return err(EINVAL);
+    }
+    let value = match resolve(k, a[0], f)? {
+        SemRef::Unnamed(uaddr) => unnamed::get_value(k, uaddr)?,
+        SemRef::Named(sem) => sem.value(),
+    };
+    Ok(value as usize)
+}
+
+/// sem_open(name_ptr, name_len, oflag, mode, value, fd_slot) -> fd; the fd
+/// is close-on-exec, as a named semaphore does not survive exec.
+pub fn open<K: Kernel + ?Sized>(k: &K, a: [usize; 6]) -> Result<usize, Errno> {
+    let [name_ptr, name_len, raw_oflag, mode, value, fd_slot] = a;
+    let oflag: OpenFlags = flags(raw_oflag)?;
+    let name = user::read_name(k, name_ptr, name_len)?;
+    let open = named::OpenFlags {
+        create: oflag.contains(OpenFlags::CREATE),
+        exclusive: oflag.contains(OpenFlags::EXCLUSIVE),
+    };
+    let value = u32::try_from(value).map_err(|_| Errno::new(EINVAL))?;
+    let sems = &k.ipc().sems;
+    let (sem, opened) = sems.open(k, name.clone(), open, mode as u32, value)?;
+    let installed = k.install_fd(Arc::new(SemHandle(sem.clone())), user::placement(fd_slot), true);
+    if installed.is_err() && opened == Opened::Created {
+        sems.undo_create(&name, &sem);
+    }
+    installed
+}
+
+/// sem_unlink(name_ptr, name_len)
+pub fn unlink<K: Kernel + ?Sized>(k: &K, a: [usize; 6]) -> Result<usize, Errno> {
+    let name = user::read_name(k, a[0], a[1])?;
+    k.ipc().sems.unlink(k, &name)?;
+    Ok(0)
+}
