@@ -1,0 +1,48 @@
+//! aarch64 (QEMU `-M virt -cpu cortex-a57`) implementation of the testbed's
+//! architecture contract (`super`'s `contract_check`).
+//!
+//! One job per file:
+//! - `boot`: `_start`, the drop to EL1, boot stack, .bss, then Rust.
+//! - `cpu`: FP/SIMD enable, DAIF (interrupt mask), wfi.
+//! - `uart`: PL011 polled output.
+//! - `fdt`: the RAM size from QEMU's device tree.
+//! - `mmu`: kernel identity map, per-process `AddressSpace`.
+//! - `vectors`: the exception vector table and register save/restore.
+//! - `traps`: `TrapFrame` and the Rust side of every exception.
+//! - `gic` + `timer`: GICv2 and the generic (virtual) timer tick.
+//! - `context`: `TaskContext`, `switch`, the first entry to EL0.
+//! - `psci`: power off (and the exit status through semihosting).
+
+mod boot;
+mod context;
+mod cpu;
+mod fdt;
+mod gic;
+mod mmu;
+mod psci;
+mod timer;
+mod traps;
+mod uart;
+mod vectors;
+
+pub use context::{switch, TaskContext};
+pub use cpu::{interrupts_disable, interrupts_restore, wait_for_interrupt};
+pub use mmu::AddressSpace;
+pub use psci::exit;
+pub use timer::{monotonic_ns, timer_start};
+pub use traps::TrapFrame;
+pub use uart::console_write;
+
+/// Serial, trap vectors and FP/SIMD. The MMU is already on (the boot path
+/// turns it on before any Rust code of the common kernel runs, so atomics
+/// and unaligned accesses see Normal memory from the first instruction).
+pub fn init_early() {
+    cpu::enable_fp();
+    uart::init();
+    vectors::install();
+}
+
+/// RAM from the end of the kernel image (page aligned) to the end of RAM.
+pub fn free_ram() -> core::ops::Range<usize> {
+    mmu::free_ram()
+}
