@@ -32,7 +32,7 @@ impl FutexKey {
     /// The key of the word at `uaddr` for the caller: EINVAL if misaligned,
     /// EFAULT if a shared word is unmapped.
     pub fn for_caller<K: Kernel + ?Sized>(k: &K, uaddr: usize, shared: bool) -> Result<Self, Errno> {
-        if uaddr % 4 != 0 {
+        if !uaddr.is_multiple_of(4) {
             return err(EINVAL);
         }
         Ok(if shared {

@@ -35,7 +35,7 @@ pub const SEM_FLAG_SHARED: u32 = 1;
 /// Writes a fresh semaphore at `uaddr` (`sem_init`). EINVAL for a value
 /// above SEM_VALUE_MAX or a misaligned address, EFAULT for bad memory.
 pub fn init<K: Kernel + ?Sized>(k: &K, uaddr: usize, shared: bool, value: u32) -> Result<(), Errno> {
-    if value > SEM_VALUE_MAX || uaddr % 4 != 0 {
+    if value > SEM_VALUE_MAX || !uaddr.is_multiple_of(4) {
         return err(EINVAL);
     }
     let flags = if shared { SEM_FLAG_SHARED } else { 0 };
@@ -48,7 +48,7 @@ pub fn init<K: Kernel + ?Sized>(k: &K, uaddr: usize, shared: bool, value: u32) -
 
 /// The futex key of the semaphore's value word.
 fn key<K: Kernel + ?Sized>(k: &K, uaddr: usize) -> Result<FutexKey, Errno> {
-    if uaddr % 4 != 0 {
+    if !uaddr.is_multiple_of(4) {
         return err(EINVAL);
     }
     let flags = read_user_u32(k, uaddr + FLAGS_OFFSET)?;
@@ -140,7 +140,7 @@ pub fn wait<K: Kernel + ?Sized>(k: &K, uaddr: usize, how: SemWait) -> Result<(),
 
 /// `sem_getvalue`: the count (never negative, as Linux reports).
 pub fn get_value<K: Kernel + ?Sized>(k: &K, uaddr: usize) -> Result<u32, Errno> {
-    if uaddr % 4 != 0 {
+    if !uaddr.is_multiple_of(4) {
         return err(EINVAL);
     }
     Ok(read_user_u32(k, uaddr + VALUE_OFFSET)?)

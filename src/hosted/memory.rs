@@ -1,0 +1,115 @@
+//! Simulated user memory for the hosted kernel.
+//!
+//! Tests allocate regions and pass their addresses to syscalls as user
+//! pointers. A region is private to one process or shared by all (a shared
+//! mapping); any address outside the caller's regions is a fault, so null
+//! and wild pointers give EFAULT exactly as on a real kernel.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::RwLock;
+
+use crate::kernel::{Pid, UserFault};
+
+/// Who may touch a region.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Visibility {
+    /// Only this process.
+    Private(Pid),
+    /// Every process (a shared mapping at the same address).
+    Shared,
+}
+
+struct Region {
+    words: Box<[AtomicU32]>,
+    len: usize,
+    vis: Visibility,
+}
+
+impl Region {
+    fn base(&self) -> usize {
+        self.words.as_ptr() as usize
+    }
+}
+
+/// All regions, by base address.
+#[derive(Default)]
+pub struct UserMemory {
+    regions: RwLock<BTreeMap<usize, Region>>,
+}
+
+impl UserMemory {
+    /// Allocates `len` zeroed bytes (4-aligned) visible as `vis`; returns
+    /// the user address.
+    pub fn alloc(&self, len: usize, vis: Visibility) -> usize {
+        let words: Box<[AtomicU32]> = (0..len.div_ceil(4).max(1)).map(|_| AtomicU32::new(0)).collect();
+        let region = Region { words, len, vis };
+        let base = region.base();
+        self.regions.write().unwrap_or_else(|p| p.into_inner()).insert(base, region);
+        base
+    }
+
+    /// Unmaps the region starting at `base`.
+    pub fn free(&self, base: usize) {
+        self.regions.write().unwrap_or_else(|p| p.into_inner()).remove(&base);
+    }
+
+    /// Runs `f` on the host pointer of [addr, addr+len) if `pid` may access
+    /// it all (one region), else faults.
+    fn with_range<R>(&self, pid: Pid, addr: usize, len: usize, f: impl FnOnce(*mut u8) -> R) -> Result<R, UserFault> {
+        let regions = self.regions.read().unwrap_or_else(|p| p.into_inner());
+        let (_, region) = regions.range(..=addr).next_back().ok_or(UserFault)?;
+        let end = addr.checked_add(len).ok_or(UserFault)?;
+        if end > region.base() + region.len {
+            return Err(UserFault);
+        }
+        if let Visibility::Private(owner) = region.vis {
+            if owner != pid {
+                return Err(UserFault);
+            }
+        }
+        Ok(f(addr as *mut u8))
+    }
+
+    /// Copies out of user memory.
+    pub fn read(&self, pid: Pid, src: usize, dst: &mut [u8]) -> Result<(), UserFault> {
+        self.with_range(pid, src, dst.len(), |p| {
+            // SAFETY: the range lies inside a live region (checked above,
+            // read lock held), which owns that many bytes.
+            unsafe { std::ptr::copy_nonoverlapping(p, dst.as_mut_ptr(), dst.len()) }
+        })
+    }
+
+    /// Copies into user memory.
+    pub fn write(&self, pid: Pid, dst: usize, src: &[u8]) -> Result<(), UserFault> {
+        self.with_range(pid, dst, src.len(), |p| {
+            // SAFETY: as in `read`; the region's bytes are plain data.
+            unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), p, src.len()) }
+        })
+    }
+
+    /// Atomic compare-exchange of an aligned u32.
+    pub fn cmpxchg_u32(&self, pid: Pid, addr: usize, old: u32, new: u32) -> Result<u32, UserFault> {
+        if !addr.is_multiple_of(4) {
+            return Err(UserFault);
+        }
+        self.with_range(pid, addr, 4, |p| {
+            // SAFETY: an aligned 4-byte range inside a region made of
+            // AtomicU32s, so it is exactly one of them.
+            let word = unsafe { &*(p as *const AtomicU32) };
+            match word.compare_exchange(old, new, Ordering::SeqCst, Ordering::SeqCst) {
+                Ok(v) | Err(v) => v,
+            }
+        })
+    }
+
+    /// The shared key of `addr`: its host address if `pid` may access it.
+    pub fn key(&self, pid: Pid, addr: usize) -> Result<u64, UserFault> {
+        self.with_range(pid, addr, 1, |p| p as u64)
+    }
+
+    /// Number of regions, for leak checks.
+    pub fn regions(&self) -> usize {
+        self.regions.read().unwrap_or_else(|p| p.into_inner()).len()
+    }
+}

@@ -1,0 +1,283 @@
+//! A std implementation of `Kernel` for host tests and benchmarks.
+//!
+//! Each host thread can act as a task of a simulated process with its own
+//! pid, credentials, fd table and signal state. Blocking is real (a mutex
+//! and condvar per task); the clock is real or virtual. User memory is
+//! simulated (`memory`), so bad pointers fault as they would on a kernel.
+//!
+//! ```no_run
+//! use redbear_ipc::hosted::{ClockMode, HostedKernel};
+//! use redbear_ipc::kernel::Credentials;
+//! let k = HostedKernel::new(ClockMode::Real);
+//! let p = k.spawn_process(Credentials::new(1000, 1000));
+//! let _task = k.enter(&p); // this thread now runs as a task of `p`
+//! ```
+
+pub mod clock;
+pub mod memory;
+mod process;
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+pub use clock::{Clock, ClockMode};
+pub use memory::{UserMemory, Visibility};
+pub use process::{Process, Task};
+
+use crate::errno::Errno;
+use crate::ipc::limits::Limits;
+use crate::ipc::Ipc;
+use crate::kernel::{
+    ClockId, Credentials, Deadline, FdPlacement, FileRef, Kernel, ParkOutcome, Pid, SharedMemKey,
+    TaskId, UserFault,
+};
+
+thread_local! {
+    static CURRENT: RefCell<Option<Arc<Task>>> = const { RefCell::new(None) };
+}
+
+/// The longest a parked task sleeps before re-checking realtime deadlines
+/// (the realtime clock can be set while it sleeps).
+const RECHECK: Duration = Duration::from_millis(20);
+
+/// The hosted kernel.
+pub struct HostedKernel {
+    ipc: Ipc,
+    clock: Clock,
+    memory: UserMemory,
+    next_pid: AtomicU32,
+    next_task: AtomicU64,
+    tasks: Mutex<HashMap<TaskId, Arc<Task>>>,
+}
+
+/// While alive, the thread that made it runs as its task.
+pub struct TaskGuard {
+    task: Arc<Task>,
+    kernel: Arc<HostedKernel>,
+}
+
+impl TaskGuard {
+    /// The task.
+    pub fn task(&self) -> &Arc<Task> {
+        &self.task
+    }
+}
+
+impl Drop for TaskGuard {
+    fn drop(&mut self) {
+        CURRENT.with(|c| c.borrow_mut().take());
+        self.kernel.tasks.lock().unwrap_or_else(|p| p.into_inner()).remove(&self.task.id());
+    }
+}
+
+impl HostedKernel {
+    /// A kernel with default limits.
+    pub fn new(mode: ClockMode) -> Arc<Self> {
+        Self::with_limits(mode, Limits::default())
+    }
+
+    /// A kernel with the given limits.
+    pub fn with_limits(mode: ClockMode, limits: Limits) -> Arc<Self> {
+        Arc::new(HostedKernel {
+            ipc: Ipc::new(limits),
+            clock: Clock::new(mode),
+            memory: UserMemory::default(),
+            next_pid: AtomicU32::new(100),
+            next_task: AtomicU64::new(1),
+            tasks: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// A new process with `creds`.
+    pub fn spawn_process(&self, creds: Credentials) -> Arc<Process> {
+        Arc::new(Process::new(self.next_pid.fetch_add(1, Ordering::Relaxed), creds))
+    }
+
+    /// Makes the calling thread a new task of `process` until the guard
+    /// drops.
+    pub fn enter(self: &Arc<Self>, process: &Arc<Process>) -> TaskGuard {
+        let id = self.next_task.fetch_add(1, Ordering::Relaxed);
+        let task = Arc::new(Task::new(id, process.clone()));
+        self.tasks.lock().unwrap_or_else(|p| p.into_inner()).insert(id, task.clone());
+        CURRENT.with(|c| *c.borrow_mut() = Some(task.clone()));
+        TaskGuard { task, kernel: self.clone() }
+    }
+
+    /// Runs `f` on a new thread as a new task of `process`.
+    pub fn spawn_task<R: Send + 'static>(
+        self: &Arc<Self>,
+        process: &Arc<Process>,
+        f: impl FnOnce() -> R + Send + 'static,
+    ) -> std::thread::JoinHandle<R> {
+        let (k, p) = (self.clone(), process.clone());
+        std::thread::spawn(move || {
+            let _guard = k.enter(&p);
+            f()
+        })
+    }
+
+    /// The clock, to advance or set in tests.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// Moves virtual time and lets sleepers re-check their deadlines.
+    pub fn advance(&self, ns: u64) {
+        self.clock.advance(ns);
+        self.nudge_all();
+    }
+
+    /// Sets CLOCK_REALTIME and lets sleepers re-check their deadlines.
+    pub fn set_realtime(&self, ns: u64) {
+        self.clock.set_realtime(ns);
+        self.nudge_all();
+    }
+
+    /// Simulated user memory.
+    pub fn memory(&self) -> &UserMemory {
+        &self.memory
+    }
+
+    /// Allocates user memory private to the calling task's process.
+    pub fn alloc_private(&self, len: usize) -> usize {
+        self.memory.alloc(len, Visibility::Private(self.current().process().pid()))
+    }
+
+    /// Allocates user memory shared by every process.
+    pub fn alloc_shared(&self, len: usize) -> usize {
+        self.memory.alloc(len, Visibility::Shared)
+    }
+
+    /// Sends signal `sig` to `process`: pending until delivered; wakes its
+    /// tasks that do not block it.
+    pub fn send_signal(&self, process: &Process, sig: u32) {
+        process.raise(sig);
+        let tasks: Vec<Arc<Task>> = self
+            .tasks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .filter(|t| t.process().pid() == process.pid())
+            .cloned()
+            .collect();
+        for t in tasks {
+            t.nudge();
+        }
+    }
+
+    /// Closes the caller's `fd` (EBADF if not open).
+    pub fn close(&self, fd: usize) -> Result<(), Errno> {
+        self.current().process().fds().close(fd)
+    }
+
+    /// Number of tasks parked right now (for tests that wait until a
+    /// waiter is really asleep).
+    pub fn parked_tasks(&self) -> usize {
+        self.tasks.lock().unwrap_or_else(|p| p.into_inner()).values().filter(|t| t.is_parked()).count()
+    }
+
+    /// Spins (yielding) until `n` tasks are parked or `timeout` passes;
+    /// returns whether they are.
+    pub fn wait_parked(&self, n: usize, timeout: Duration) -> bool {
+        let start = std::time::Instant::now();
+        while self.parked_tasks() < n {
+            if start.elapsed() > timeout {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        true
+    }
+
+    fn nudge_all(&self) {
+        let tasks: Vec<Arc<Task>> =
+            self.tasks.lock().unwrap_or_else(|p| p.into_inner()).values().cloned().collect();
+        for t in tasks {
+            t.nudge();
+        }
+    }
+
+    /// The calling thread's task. Panics if the thread has not entered a
+    /// process: that is a bug in the test, not user input.
+    pub fn current(&self) -> Arc<Task> {
+        CURRENT.with(|c| c.borrow().clone()).expect("hosted: thread is not a task (call HostedKernel::enter)")
+    }
+
+    fn remaining(&self, deadline: Deadline) -> Option<Duration> {
+        let now = self.clock.now(deadline.clock);
+        (now < deadline.at_ns).then(|| Duration::from_nanos(deadline.at_ns - now))
+    }
+}
+
+impl Kernel for HostedKernel {
+    fn ipc(&self) -> &Ipc {
+        &self.ipc
+    }
+
+    fn current_task(&self) -> TaskId {
+        self.current().id()
+    }
+
+    fn current_pid(&self) -> Pid {
+        self.current().process().pid()
+    }
+
+    fn credentials(&self) -> Credentials {
+        self.current().process().credentials()
+    }
+
+    fn address_space(&self) -> u64 {
+        u64::from(self.current_pid())
+    }
+
+    fn shared_key(&self, uaddr: usize) -> Result<SharedMemKey, Errno> {
+        Ok(self.memory.key(self.current_pid(), uaddr)?)
+    }
+
+    fn now(&self, clock: ClockId) -> u64 {
+        self.clock.now(clock)
+    }
+
+    fn park(&self, deadline: Option<Deadline>) -> ParkOutcome {
+        let task = self.current();
+        let virtual_clock = self.clock.mode() == ClockMode::Virtual;
+        task.park(|| {
+            let Some(d) = deadline else { return Some(None) };
+            match self.remaining(d) {
+                None => None,
+                Some(_) if virtual_clock => Some(None),
+                Some(left) => Some(Some(left.min(RECHECK))),
+            }
+        })
+    }
+
+    fn unpark(&self, task: TaskId) {
+        let t = self.tasks.lock().unwrap_or_else(|p| p.into_inner()).get(&task).cloned();
+        if let Some(t) = t {
+            t.unpark();
+        }
+    }
+
+    fn read_user(&self, src: usize, dst: &mut [u8]) -> Result<(), UserFault> {
+        self.memory.read(self.current_pid(), src, dst)
+    }
+
+    fn write_user(&self, dst: usize, src: &[u8]) -> Result<(), UserFault> {
+        self.memory.write(self.current_pid(), dst, src)
+    }
+
+    fn cmpxchg_user_u32(&self, uaddr: usize, old: u32, new: u32) -> Result<u32, UserFault> {
+        self.memory.cmpxchg_u32(self.current_pid(), uaddr, old, new)
+    }
+
+    fn install_fd(&self, file: FileRef, placement: FdPlacement, cloexec: bool) -> Result<usize, Errno> {
+        self.current().process().fds().install(file, placement, cloexec)
+    }
+
+    fn get_fd(&self, fd: usize) -> Result<FileRef, Errno> {
+        self.current().process().fds().get(fd)
+    }
+}

@@ -1,0 +1,225 @@
+//! Simulated processes and tasks of the hosted kernel.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+
+use crate::errno::{err, Errno, EBADF, EEXIST, EMFILE};
+use crate::kernel::{Credentials, FdPlacement, FileRef, ParkOutcome, Pid, TaskId};
+
+/// Highest number of open fds per process (RLIMIT_NOFILE).
+pub const FD_LIMIT: usize = 1024;
+
+/// One fd table entry.
+#[derive(Clone)]
+struct Entry {
+    file: FileRef,
+    cloexec: bool,
+}
+
+/// A process's fd table.
+#[derive(Default)]
+pub struct FdTable {
+    entries: Mutex<BTreeMap<usize, Entry>>,
+}
+
+impl FdTable {
+    /// Installs `file`: EMFILE when full, EBADF for an out-of-range exact
+    /// slot, EEXIST for a taken one.
+    pub fn install(&self, file: FileRef, placement: FdPlacement, cloexec: bool) -> Result<usize, Errno> {
+        let mut e = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let fd = match placement {
+            FdPlacement::Exact(fd) if fd >= FD_LIMIT => return err(EBADF),
+            FdPlacement::Exact(fd) if e.contains_key(&fd) => return err(EEXIST),
+            FdPlacement::Exact(fd) => fd,
+            FdPlacement::Lowest => match (0..FD_LIMIT).find(|fd| !e.contains_key(fd)) {
+                Some(fd) => fd,
+                None => return err(EMFILE),
+            },
+        };
+        e.insert(fd, Entry { file, cloexec });
+        Ok(fd)
+    }
+
+    /// The object behind `fd`.
+    pub fn get(&self, fd: usize) -> Result<FileRef, Errno> {
+        let e = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        e.get(&fd).map(|x| x.file.clone()).ok_or(Errno::new(EBADF))
+    }
+
+    /// Closes `fd`.
+    pub fn close(&self, fd: usize) -> Result<(), Errno> {
+        let removed = self.entries.lock().unwrap_or_else(|p| p.into_inner()).remove(&fd);
+        removed.map(drop).ok_or(Errno::new(EBADF))
+    }
+
+    /// dup: the lowest free fd refers to the same object, without cloexec.
+    pub fn dup(&self, fd: usize) -> Result<usize, Errno> {
+        let file = self.get(fd)?;
+        self.install(file, FdPlacement::Lowest, false)
+    }
+
+    /// Whether `fd` is close-on-exec.
+    pub fn cloexec(&self, fd: usize) -> Result<bool, Errno> {
+        let e = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        e.get(&fd).map(|x| x.cloexec).ok_or(Errno::new(EBADF))
+    }
+
+    /// exec: closes every close-on-exec fd.
+    pub fn exec(&self) {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner()).retain(|_, x| !x.cloexec);
+    }
+
+    /// Closes everything (process exit).
+    pub fn clear(&self) {
+        let all = std::mem::take(&mut *self.entries.lock().unwrap_or_else(|p| p.into_inner()));
+        drop(all);
+    }
+
+    /// Number of open fds.
+    pub fn len(&self) -> usize {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    /// Whether no fd is open.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A simulated process.
+pub struct Process {
+    pid: Pid,
+    creds: Mutex<Credentials>,
+    fds: FdTable,
+    /// Pending signals, bit `sig - 1`.
+    pending: AtomicU64,
+}
+
+impl Process {
+    pub(super) fn new(pid: Pid, creds: Credentials) -> Self {
+        Process { pid, creds: Mutex::new(creds), fds: FdTable::default(), pending: AtomicU64::new(0) }
+    }
+
+    /// The pid.
+    pub fn pid(&self) -> Pid {
+        self.pid
+    }
+
+    /// Current credentials.
+    pub fn credentials(&self) -> Credentials {
+        *self.creds.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Changes credentials (setuid and friends).
+    pub fn set_credentials(&self, creds: Credentials) {
+        *self.creds.lock().unwrap_or_else(|p| p.into_inner()) = creds;
+    }
+
+    /// The fd table.
+    pub fn fds(&self) -> &FdTable {
+        &self.fds
+    }
+
+    /// Pending signal set.
+    pub fn pending(&self) -> u64 {
+        self.pending.load(Ordering::SeqCst)
+    }
+
+    /// Marks `sig` pending (1..=64).
+    pub(super) fn raise(&self, sig: u32) {
+        if (1..=64).contains(&sig) {
+            self.pending.fetch_or(1 << (sig - 1), Ordering::SeqCst);
+        }
+    }
+
+    /// Delivers (clears) `sig`, as the return to user mode would.
+    pub fn take_signal(&self, sig: u32) {
+        if (1..=64).contains(&sig) {
+            self.pending.fetch_and(!(1 << (sig - 1)), Ordering::SeqCst);
+        }
+    }
+}
+
+#[derive(Default)]
+struct ParkState {
+    permit: bool,
+    parked: bool,
+}
+
+/// A simulated task (a thread of a process).
+pub struct Task {
+    id: TaskId,
+    process: Arc<Process>,
+    /// Blocked signals, bit `sig - 1`.
+    mask: AtomicU64,
+    park: Mutex<ParkState>,
+    cv: Condvar,
+}
+
+impl Task {
+    pub(super) fn new(id: TaskId, process: Arc<Process>) -> Self {
+        Task { id, process, mask: AtomicU64::new(0), park: Mutex::new(ParkState::default()), cv: Condvar::new() }
+    }
+
+    /// The task id.
+    pub fn id(&self) -> TaskId {
+        self.id
+    }
+
+    /// The process it belongs to.
+    pub fn process(&self) -> &Arc<Process> {
+        &self.process
+    }
+
+    /// Sets the blocked-signal mask (sigprocmask SIG_SETMASK).
+    pub fn set_mask(&self, mask: u64) {
+        self.mask.store(mask, Ordering::SeqCst);
+    }
+
+    fn interrupted(&self) -> bool {
+        self.process.pending() & !self.mask.load(Ordering::SeqCst) != 0
+    }
+
+    /// Whether the task sleeps in `park` now.
+    pub fn is_parked(&self) -> bool {
+        self.park.lock().unwrap_or_else(|p| p.into_inner()).parked
+    }
+
+    /// Parks; `limit` says how long it may sleep now: `None` the deadline
+    /// has passed, `Some(None)` until nudged, `Some(Some(d))` at most `d`.
+    pub(super) fn park(&self, limit: impl Fn() -> Option<Option<Duration>>) -> ParkOutcome {
+        let mut st = self.park.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            if st.permit {
+                st.permit = false;
+                return ParkOutcome::Unparked;
+            }
+            if self.interrupted() {
+                return ParkOutcome::Interrupted;
+            }
+            let Some(sleep) = limit() else {
+                return ParkOutcome::TimedOut;
+            };
+            st.parked = true;
+            st = match sleep {
+                None => self.cv.wait(st).unwrap_or_else(|p| p.into_inner()),
+                Some(d) => self.cv.wait_timeout(st, d).unwrap_or_else(|p| p.into_inner()).0,
+            };
+            st.parked = false;
+        }
+    }
+
+    /// Gives the task a permit and wakes it.
+    pub(super) fn unpark(&self) {
+        self.park.lock().unwrap_or_else(|p| p.into_inner()).permit = true;
+        self.cv.notify_all();
+    }
+
+    /// Wakes the task to re-check time and signals, without a permit.
+    pub(super) fn nudge(&self) {
+        let _st = self.park.lock().unwrap_or_else(|p| p.into_inner());
+        self.cv.notify_all();
+    }
+}

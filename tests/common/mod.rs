@@ -1,0 +1,66 @@
+//! Shared helpers of the integration tests: a hosted kernel, a process, and
+//! syscalls through `dispatch` with Linux-style results.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use redbear_ipc::hosted::{ClockMode, HostedKernel, Process, TaskGuard};
+use redbear_ipc::kernel::Credentials;
+use redbear_ipc::syscall::dispatch;
+
+/// A hosted kernel with one process entered by the calling thread.
+pub struct Env {
+    pub k: Arc<HostedKernel>,
+    pub proc: Arc<Process>,
+    pub guard: TaskGuard,
+}
+
+impl Env {
+    pub fn new(mode: ClockMode) -> Self {
+        Self::with_creds(mode, Credentials::new(1000, 1000))
+    }
+
+    pub fn with_creds(mode: ClockMode, creds: Credentials) -> Self {
+        let k = HostedKernel::new(mode);
+        let proc = k.spawn_process(creds);
+        let guard = k.enter(&proc);
+        Env { k, proc, guard }
+    }
+}
+
+/// One syscall: Ok(value) or Err(errno).
+pub fn sys(k: &HostedKernel, nr: usize, args: &[usize]) -> Result<usize, i32> {
+    let mut a = [0usize; 6];
+    a[..args.len()].copy_from_slice(args);
+    dispatch(k, nr, a).map_err(|e| e.errno)
+}
+
+/// Writes a kernel-ABI timespec into user memory and returns its address.
+pub fn timespec(k: &HostedKernel, sec: i64, nsec: i64) -> usize {
+    use redbear_ipc::kernel::Kernel;
+    let at = k.alloc_private(16);
+    let mut raw = [0u8; 16];
+    raw[..8].copy_from_slice(&sec.to_ne_bytes());
+    raw[8..].copy_from_slice(&nsec.to_ne_bytes());
+    k.write_user(at, &raw).expect("fresh region is writable");
+    at
+}
+
+/// Reads a u32 of user memory.
+pub fn peek_u32(k: &HostedKernel, at: usize) -> u32 {
+    redbear_ipc::kernel::read_user_u32(k, at).expect("readable")
+}
+
+/// Writes a u32 of user memory.
+pub fn poke_u32(k: &HostedKernel, at: usize, v: u32) {
+    use redbear_ipc::kernel::Kernel;
+    k.write_user(at, &v.to_ne_bytes()).expect("writable")
+}
+
+/// Writes bytes into a fresh private region; returns (address, length).
+pub fn user_bytes(k: &HostedKernel, bytes: &[u8]) -> (usize, usize) {
+    use redbear_ipc::kernel::Kernel;
+    let at = k.alloc_private(bytes.len().max(1));
+    k.write_user(at, bytes).expect("writable");
+    (at, bytes.len())
+}
