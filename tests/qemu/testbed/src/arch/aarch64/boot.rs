@@ -54,9 +54,11 @@ _start:
     entry = sym rust_entry,
 );
 
-/// First Rust code: find the RAM size, turn the MMU on, run the kernel.
+/// First Rust code: find the RAM size (device tree, else fw_cfg), turn the MMU on, run the kernel.
 extern "C" fn rust_entry(dtb: usize) -> ! {
-    let ram = super::fdt::memory_range(dtb).unwrap_or(super::mmu::DEFAULT_RAM);
+    let ram = super::fdt::memory_range(dtb)
+        .or_else(super::fwcfg::ram_range)
+        .unwrap_or(super::mmu::DEFAULT_RAM);
     super::mmu::init_kernel_map(ram);
     crate::kernel_main()
 }

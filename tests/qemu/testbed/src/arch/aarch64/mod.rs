@@ -5,7 +5,8 @@
 //! - `boot`: `_start`, the drop to EL1, boot stack, .bss, then Rust.
 //! - `cpu`: FP/SIMD enable, DAIF (interrupt mask), wfi.
 //! - `uart`: PL011 polled output.
-//! - `fdt`: the RAM size from QEMU's device tree.
+//! - `fdt`, `fwcfg`: the RAM size (device tree if QEMU passes one, else
+//!   QEMU's fw_cfg).
 //! - `mmu`: kernel identity map, per-process `AddressSpace`.
 //! - `vectors`: the exception vector table and register save/restore.
 //! - `traps`: `TrapFrame` and the Rust side of every exception.
@@ -17,6 +18,7 @@ mod boot;
 mod context;
 mod cpu;
 mod fdt;
+mod fwcfg;
 mod gic;
 mod mmu;
 mod psci;
