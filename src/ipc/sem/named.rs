@@ -135,6 +135,12 @@ impl SemNamespace {
         mode: u32,
         value: u32,
     ) -> Result<(Arc<NamedSem>, Opened), Errno> {
+        // glibc's order: with O_EXCL the value is checked before the name
+        // is looked at; without it an existing name opens whatever the value.
+        let bad_value = value > SEM_VALUE_MAX;
+        if flags.create && flags.exclusive && bad_value {
+            return err(EINVAL);
+        }
         let creds = k.credentials();
         let mut names = self.names.lock();
         if let Some(sem) = names.get(&name) {
@@ -149,7 +155,7 @@ impl SemNamespace {
         if !flags.create {
             return err(ENOENT);
         }
-        if value > SEM_VALUE_MAX {
+        if bad_value {
             return err(EINVAL);
         }
         let charge = self.acct.charge(creds.euid, creds.privileged(), ObjectKind::NamedSem, SEM_COST)?;

@@ -1,0 +1,148 @@
+//! The testbed's base system calls: numbers, argument conventions and the
+//! structs they pass. Shared by the testbed kernel and `user-rt`.
+//!
+//! Registers: x86_64 `syscall` with the number in rax and arguments in rdi,
+//! rsi, rdx, r10, r8, r9; aarch64 `svc #0` with the number in x8 and
+//! arguments in x0..x5. The result comes back in rax / x0: a value >= 0 on
+//! success, `-errno` (Linux errno values) on failure.
+//!
+//! The base block is 1..64; redbear-ipc's own block starts at 4000 and is
+//! routed to `redbear_ipc::syscall::dispatch`.
+#![no_std]
+
+/// Syscall numbers of the base block.
+pub mod nr {
+    /// `(ptr, len) -> len`: write bytes to the serial console.
+    pub const CONSOLE_WRITE: usize = 1;
+    /// `(status) -> !`: end the whole process (every thread) with `status`.
+    pub const EXIT: usize = 2;
+    /// `(status) -> !`: end the calling thread only; the process ends with
+    /// `status` when its last thread ends.
+    pub const THREAD_EXIT: usize = 3;
+    /// `(entry, stack_top, arg) -> tid`: new thread in the caller's process,
+    /// starting at `entry` with the stack pointer `stack_top` and `arg` in
+    /// the first argument register.
+    pub const SPAWN_THREAD: usize = 4;
+    /// `(name_ptr, name_len, uid, arg) -> pid`: new process running the
+    /// embedded program `name` with uid = gid = `uid` (EPERM unless the
+    /// caller's euid is 0 or `uid` equals it) and `arg` passed to its main.
+    pub const SPAWN_PROCESS: usize = 5;
+    /// `(pid) -> status`: wait until process `pid` (a child of the caller)
+    /// ended; returns its exit status (128 + signal or fault number when it
+    /// was killed).
+    pub const WAIT_PROCESS: usize = 6;
+    /// `(tid) -> status`: wait until thread `tid` of the caller's process
+    /// ended; returns its thread-exit status.
+    pub const THREAD_JOIN: usize = 7;
+    /// `() -> pid`
+    pub const GETPID: usize = 8;
+    /// `() -> tid`
+    pub const GETTID: usize = 9;
+    /// `() -> ppid`
+    pub const GETPPID: usize = 10;
+    /// `() -> uid` (effective)
+    pub const GETUID: usize = 11;
+    /// `() -> gid` (effective)
+    pub const GETGID: usize = 12;
+    /// `(uid) -> 0`: euid 0 may set any uid; others only their own (EPERM).
+    pub const SETUID: usize = 13;
+    /// `(gid) -> 0`: like SETUID.
+    pub const SETGID: usize = 14;
+    /// `(clock, *mut Timespec) -> 0`: clock ids as Linux (0 REALTIME,
+    /// 1 MONOTONIC, 7 BOOTTIME).
+    pub const CLOCK_GETTIME: usize = 15;
+    /// `(*const Timespec req, *mut Timespec rem or 0) -> 0`: relative sleep
+    /// on CLOCK_MONOTONIC; EINTR (with `rem`) when a signal interrupts it.
+    pub const NANOSLEEP: usize = 16;
+    /// `() -> 0`: give the CPU to the next runnable task.
+    pub const YIELD: usize = 17;
+    /// `(pid, sig) -> 0`: make `sig` pending in process `pid` (sig 0 only
+    /// checks that it exists). Permission: euid 0 or same uid.
+    pub const KILL: usize = 18;
+    /// `(how, *const u64 set or 0, *mut u64 old or 0) -> 0`: the process'
+    /// signal mask, a 64-bit set (bit `sig - 1`); how as Linux (0 BLOCK,
+    /// 1 UNBLOCK, 2 SETMASK). SIGKILL and SIGSTOP cannot be blocked.
+    pub const SIGPROCMASK: usize = 19;
+    /// `(*mut u64) -> 0`: the pending set.
+    pub const SIGPENDING: usize = 20;
+    /// `(len) -> addr`: fresh zeroed, private, read-write pages.
+    pub const MMAP_ANON: usize = 21;
+    /// `(key, len) -> addr`: map the testbed-wide shared region `key`
+    /// (created zeroed on first use, `len` fixed then) into the caller.
+    /// Every process that maps the same key sees the same memory.
+    pub const SHM_MAP: usize = 22;
+    /// `(fd, buf, len) -> n`
+    pub const READ: usize = 23;
+    /// `(fd, buf, len) -> n`
+    pub const WRITE: usize = 24;
+    /// `(fd) -> 0`
+    pub const CLOSE: usize = 25;
+    /// `(fd) -> newfd`
+    pub const DUP: usize = 26;
+    /// `(*mut PollFd, nfds, timeout_ms as isize) -> ready count`
+    pub const POLL: usize = 27;
+    /// `(fd, cmd, arg) -> value`: F_GETFD/F_SETFD/F_GETFL/F_SETFL.
+    pub const FCNTL: usize = 28;
+    /// One past the last base number.
+    pub const END: usize = 64;
+}
+
+/// Linux `struct timespec` on 64-bit targets.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Timespec {
+    pub tv_sec: i64,
+    pub tv_nsec: i64,
+}
+
+/// Linux `struct pollfd`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PollFd {
+    pub fd: i32,
+    pub events: i16,
+    pub revents: i16,
+}
+
+/// Exit status of a program that panicked (user-rt's panic handler).
+pub const PANIC_STATUS: i32 = 101;
+/// Exit status base for a process killed by a signal or a fault:
+/// `KILLED_BASE + signal number`.
+pub const KILLED_BASE: i32 = 128;
+
+/// Linux errno values the base calls return.
+pub mod errno {
+    pub const EPERM: isize = 1;
+    pub const ENOENT: isize = 2;
+    pub const ESRCH: isize = 3;
+    pub const EINTR: isize = 4;
+    pub const EBADF: isize = 9;
+    pub const ECHILD: isize = 10;
+    pub const EAGAIN: isize = 11;
+    pub const ENOMEM: isize = 12;
+    pub const EFAULT: isize = 14;
+    pub const EINVAL: isize = 22;
+    pub const EMFILE: isize = 24;
+    pub const ENOSYS: isize = 38;
+}
+
+/// Signal numbers (Linux x86_64/aarch64 values).
+pub mod sig {
+    pub const SIGINT: usize = 2;
+    pub const SIGKILL: usize = 9;
+    pub const SIGSEGV: usize = 11;
+    pub const SIGUSR1: usize = 10;
+    pub const SIGUSR2: usize = 12;
+    pub const SIGTERM: usize = 15;
+    pub const SIGCHLD: usize = 17;
+    pub const SIGSTOP: usize = 19;
+    pub const SIGURG: usize = 23;
+    pub const SIGWINCH: usize = 28;
+    pub const SIGRTMIN: usize = 34;
+    pub const NSIG: usize = 64;
+}
+
+/// The archive of embedded programs (`TESTBED_PROGRAMS`): the magic, then
+/// per program `u32 name_len`, the name, `u64 elf_len`, the ELF bytes; all
+/// little-endian, no padding; the end of the file ends the list.
+pub const ARCHIVE_MAGIC: &[u8; 8] = b"RBTPROG1";

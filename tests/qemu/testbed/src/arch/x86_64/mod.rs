@@ -1,0 +1,109 @@
+//! x86_64: PVH boot, COM1, isa-debug-exit, GDT/TSS/IDT, `syscall`/`sysretq`,
+//! PIT tick through the 8259 PIC, TSC clock, 4-level paging.
+
+mod boot;
+mod context;
+mod cpu;
+mod paging;
+mod serial;
+mod timer;
+mod trap;
+
+use core::arch::asm;
+use core::ops::Range;
+
+pub use context::{switch, TaskContext};
+pub use paging::AddressSpace;
+pub use trap::TrapFrame;
+
+/// Serial, GDT/TSS, syscall MSRs, IDT, PIC (masked), TSC calibration.
+pub fn init_early() {
+    serial::init();
+    cpu::init_gdt_tss_syscall();
+    cpu::init_idt(&trap::stubs());
+    timer::init_pic();
+    timer::calibrate_tsc();
+}
+
+pub fn console_write(bytes: &[u8]) {
+    serial::write(bytes);
+}
+
+/// isa-debug-exit: QEMU exits with status `(code << 1) | 1`.
+pub fn exit(code: u32) -> ! {
+    cpu::outl(0xf4, code);
+    loop {
+        // SAFETY: halting with interrupts off ends this CPU's work.
+        unsafe { asm!("cli; hlt", options(nomem, nostack)) }
+    }
+}
+
+extern "C" {
+    static __kernel_end: u8;
+}
+
+/// RAM after the kernel image: the PVH memory map's RAM entry holding the
+/// image, capped at the 1 GiB the kernel maps.
+pub fn free_ram() -> Range<usize> {
+    // SAFETY: only the address of the linker symbol is taken.
+    let start = unsafe { core::ptr::addr_of!(__kernel_end) as usize };
+    let start = (start + 0xfff) & !0xfff;
+    let cap = 1usize << 30;
+    // SAFETY: _start32 saved the PVH start-info address QEMU passed; its
+    // layout is the Xen/PVH `hvm_start_info` (version >= 1 has the memory
+    // map), and all RAM below 1 GiB is identity-mapped.
+    let end = unsafe {
+        let info = boot::PVH_START_INFO as usize;
+        let mut end = 0usize;
+        if info != 0xffff_ffff && info < cap && (info as *const u32).read() == 0x336e_c578 {
+            let version = ((info + 4) as *const u32).read();
+            let map = ((info + 40) as *const u64).read() as usize;
+            let n = ((info + 48) as *const u32).read() as usize;
+            if version >= 1 && map != 0 && map < cap {
+                for i in 0..n.min(128) {
+                    let e = map + i * 24;
+                    let addr = (e as *const u64).read() as usize;
+                    let size = ((e + 8) as *const u64).read() as usize;
+                    let kind = ((e + 16) as *const u32).read();
+                    if kind == 1 && addr <= start && start < addr + size {
+                        end = addr + size;
+                    }
+                }
+            }
+        }
+        if end == 0 {
+            end = 64 << 20;
+        }
+        end
+    };
+    start..(end.min(cap) & !0xfff)
+}
+
+pub fn timer_start(hz: u32) {
+    timer::start(hz);
+}
+
+pub fn monotonic_ns() -> u64 {
+    timer::monotonic_ns()
+}
+
+pub fn interrupts_disable() -> bool {
+    let flags: u64;
+    // SAFETY: reads RFLAGS and clears IF; no memory is touched.
+    unsafe { asm!("pushfq; pop {}; cli", out(reg) flags, options(nomem)) }
+    flags & 0x200 != 0
+}
+
+pub fn interrupts_restore(enabled: bool) {
+    if enabled {
+        // SAFETY: re-enables interrupts the caller had on.
+        unsafe { asm!("sti", options(nomem, nostack)) }
+    }
+}
+
+pub fn wait_for_interrupt() {
+    // SAFETY: `sti; hlt` is atomic with respect to interrupts (the sti
+    // shadow), so a pending IRQ wakes the hlt; the handler runs on this
+    // stack and returns here, where interrupts go off again.
+    unsafe { asm!("sti; hlt; cli", options(nomem, nostack)) }
+}

@@ -1,0 +1,281 @@
+//! Trap entry: the `syscall` entry (stack switch through SYSCALL_KSTACK,
+//! return with `sysretq`), interrupt/exception stubs (return with `iretq`),
+//! and the Rust side that hands them to the common handlers.
+//!
+//! Every entry builds the same `TrapFrame` on the current task's kernel
+//! stack; a new task's first return to user mode pops one too
+//! (`user_enter`).
+
+use core::arch::global_asm;
+
+use super::cpu;
+use crate::arch::FaultInfo;
+
+/// The user registers saved on a trap, lowest address first.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TrapFrame {
+    pub r15: u64,
+    pub r14: u64,
+    pub r13: u64,
+    pub r12: u64,
+    pub r11: u64,
+    pub r10: u64,
+    pub r9: u64,
+    pub r8: u64,
+    pub rbp: u64,
+    pub rdi: u64,
+    pub rsi: u64,
+    pub rdx: u64,
+    pub rcx: u64,
+    pub rbx: u64,
+    pub rax: u64,
+    /// Vector number; `SYSCALL_VECTOR` for `syscall`.
+    pub vector: u64,
+    pub error: u64,
+    pub rip: u64,
+    pub cs: u64,
+    pub rflags: u64,
+    pub rsp: u64,
+    pub ss: u64,
+}
+
+pub const SYSCALL_VECTOR: u64 = 0x100;
+pub const TIMER_VECTOR: u8 = 32;
+pub const SPURIOUS_VECTOR: u8 = 39;
+
+impl TrapFrame {
+    /// (number, arguments) of a `syscall`: rax; rdi, rsi, rdx, r10, r8, r9.
+    pub fn syscall_args(&self) -> (usize, [usize; 6]) {
+        (
+            self.rax as usize,
+            [
+                self.rdi as usize,
+                self.rsi as usize,
+                self.rdx as usize,
+                self.r10 as usize,
+                self.r8 as usize,
+                self.r9 as usize,
+            ],
+        )
+    }
+
+    /// The value the syscall returns in rax.
+    pub fn set_return(&mut self, value: usize) {
+        self.rax = value as u64;
+    }
+
+    /// A frame that enters user mode at `entry` with `sp` and `arg` in rdi.
+    pub fn new_user(entry: usize, sp: usize, arg: usize) -> TrapFrame {
+        TrapFrame {
+            rdi: arg as u64,
+            rip: entry as u64,
+            cs: cpu::USER_CS,
+            rflags: 0x202,
+            rsp: sp as u64,
+            ss: cpu::USER_DS,
+            ..TrapFrame::default()
+        }
+    }
+}
+
+macro_rules! push_regs {
+    () => {
+        "push rax\npush rbx\npush rcx\npush rdx\npush rsi\npush rdi\npush rbp\n\
+         push r8\npush r9\npush r10\npush r11\npush r12\npush r13\npush r14\npush r15\n"
+    };
+}
+macro_rules! pop_regs {
+    () => {
+        "pop r15\npop r14\npop r13\npop r12\npop r11\npop r10\npop r9\npop r8\n\
+         pop rbp\npop rdi\npop rsi\npop rdx\npop rcx\npop rbx\npop rax\n"
+    };
+}
+
+global_asm!(
+    ".section .text",
+    ".global syscall_entry",
+    "syscall_entry:",
+    "mov [rip + SYSCALL_USER_RSP], rsp",
+    "mov rsp, [rip + SYSCALL_KSTACK]",
+    "push {uds}",
+    "push qword ptr [rip + SYSCALL_USER_RSP]",
+    "push r11",
+    "push {ucs}",
+    "push rcx",
+    "push 0",
+    "push {sysvec}",
+    push_regs!(),
+    "mov rdi, rsp",
+    "call {on_syscall}",
+    pop_regs!(),
+    "add rsp, 16",
+    // rip, cs, rflags, rsp, ss
+    "pop rcx",
+    "add rsp, 8",
+    "pop r11",
+    "or r11, 0x200",
+    "pop rsp",
+    "sysretq",
+    "",
+    ".global user_enter",
+    "user_enter:",
+    pop_regs!(),
+    "add rsp, 16",
+    "iretq",
+    "",
+    "isr_common:",
+    push_regs!(),
+    "mov rdi, rsp",
+    "cld",
+    "call {on_trap}",
+    pop_regs!(),
+    "add rsp, 16",
+    "iretq",
+    uds = const cpu::USER_DS,
+    ucs = const cpu::USER_CS,
+    sysvec = const SYSCALL_VECTOR,
+    on_syscall = sym x86_on_syscall,
+    on_trap = sym x86_on_trap,
+);
+
+macro_rules! isr {
+    ($name:ident, $vec:literal, noerr) => {
+        global_asm!(
+            concat!(".global ", stringify!($name)),
+            concat!(stringify!($name), ":"),
+            "push 0",
+            concat!("push ", stringify!($vec)),
+            "jmp isr_common",
+        );
+    };
+    ($name:ident, $vec:literal, err) => {
+        global_asm!(
+            concat!(".global ", stringify!($name)),
+            concat!(stringify!($name), ":"),
+            concat!("push ", stringify!($vec)),
+            "jmp isr_common",
+        );
+    };
+}
+
+isr!(isr0, 0, noerr);
+isr!(isr1, 1, noerr);
+isr!(isr2, 2, noerr);
+isr!(isr3, 3, noerr);
+isr!(isr4, 4, noerr);
+isr!(isr5, 5, noerr);
+isr!(isr6, 6, noerr);
+isr!(isr7, 7, noerr);
+isr!(isr8, 8, err);
+isr!(isr9, 9, noerr);
+isr!(isr10, 10, err);
+isr!(isr11, 11, err);
+isr!(isr12, 12, err);
+isr!(isr13, 13, err);
+isr!(isr14, 14, err);
+isr!(isr16, 16, noerr);
+isr!(isr17, 17, err);
+isr!(isr18, 18, noerr);
+isr!(isr19, 19, noerr);
+isr!(isr20, 20, noerr);
+isr!(isr21, 21, err);
+isr!(isr32, 32, noerr);
+isr!(isr39, 39, noerr);
+
+extern "C" {
+    fn syscall_entry();
+    pub fn user_enter();
+    fn isr0();
+    fn isr1();
+    fn isr2();
+    fn isr3();
+    fn isr4();
+    fn isr5();
+    fn isr6();
+    fn isr7();
+    fn isr8();
+    fn isr9();
+    fn isr10();
+    fn isr11();
+    fn isr12();
+    fn isr13();
+    fn isr14();
+    fn isr16();
+    fn isr17();
+    fn isr18();
+    fn isr19();
+    fn isr20();
+    fn isr21();
+    fn isr32();
+    fn isr39();
+}
+
+pub fn syscall_entry_addr() -> usize {
+    syscall_entry as *const () as usize
+}
+
+pub fn user_enter_addr() -> usize {
+    user_enter as *const () as usize
+}
+
+/// (vector, stub address) of every installed gate.
+pub fn stubs() -> [(u8, usize); 23] {
+    let f = |x: unsafe extern "C" fn()| x as *const () as usize;
+    [
+        (0, f(isr0)),
+        (1, f(isr1)),
+        (2, f(isr2)),
+        (3, f(isr3)),
+        (4, f(isr4)),
+        (5, f(isr5)),
+        (6, f(isr6)),
+        (7, f(isr7)),
+        (8, f(isr8)),
+        (9, f(isr9)),
+        (10, f(isr10)),
+        (11, f(isr11)),
+        (12, f(isr12)),
+        (13, f(isr13)),
+        (14, f(isr14)),
+        (16, f(isr16)),
+        (17, f(isr17)),
+        (18, f(isr18)),
+        (19, f(isr19)),
+        (20, f(isr20)),
+        (21, f(isr21)),
+        (TIMER_VECTOR, f(isr32)),
+        (SPURIOUS_VECTOR, f(isr39)),
+    ]
+}
+
+extern "C" fn x86_on_syscall(frame: &mut TrapFrame) {
+    crate::trap::on_syscall(frame);
+}
+
+extern "C" fn x86_on_trap(frame: &mut TrapFrame) {
+    let vector = frame.vector;
+    if vector == TIMER_VECTOR as u64 {
+        super::timer::eoi();
+        crate::trap::on_timer();
+        return;
+    }
+    if vector == SPURIOUS_VECTOR as u64 {
+        return;
+    }
+    let addr = if vector == 14 { cpu::read_cr2() as usize } else { 0 };
+    if frame.cs & 3 == 3 {
+        let info = FaultInfo { addr, cause: (vector << 32) | (frame.error & 0xffff_ffff) };
+        crate::trap::on_user_fault(frame, info);
+        return;
+    }
+    crate::println!(
+        "KERNEL FAULT: vector {} error {:#x} rip {:#x} addr {:#x} rsp {:#x}",
+        vector,
+        frame.error,
+        frame.rip,
+        addr,
+        frame.rsp
+    );
+    super::exit(3);
+}

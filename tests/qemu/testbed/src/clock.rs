@@ -1,0 +1,62 @@
+//! The testbed clock. Virtual mode (default): time advances by one tick
+//! period per timer tick, and when no task can run it jumps straight to the
+//! next deadline, so sleeps and timeouts cost no real time and runs are
+//! deterministic. Real mode (`TESTBED_CLOCK=real` at build time): the
+//! arch's monotonic counter.
+//!
+//! CLOCK_MONOTONIC = CLOCK_BOOTTIME = ns since boot; CLOCK_REALTIME is that
+//! plus a fixed epoch offset.
+
+use core::sync::atomic::{AtomicU64, Ordering};
+
+/// Whether this build runs on virtual time.
+pub const VIRTUAL: bool = match option_env!("TESTBED_CLOCK") {
+    Some(v) => !matches!(v.as_bytes(), b"real"),
+    None => true,
+};
+
+/// CLOCK_REALTIME at boot: 2026-01-01T00:00:00Z.
+pub const REALTIME_OFFSET_NS: u64 = 1_767_225_600 * 1_000_000_000;
+
+pub const TICK_NS: u64 = 1_000_000_000 / crate::TICK_HZ as u64;
+
+static VIRT_NS: AtomicU64 = AtomicU64::new(0);
+
+pub fn mode_name() -> &'static str {
+    if VIRTUAL {
+        "virtual"
+    } else {
+        "real"
+    }
+}
+
+/// Monotonic nanoseconds since boot.
+pub fn now() -> u64 {
+    if VIRTUAL {
+        VIRT_NS.load(Ordering::Relaxed)
+    } else {
+        crate::arch::monotonic_ns()
+    }
+}
+
+pub fn realtime_now() -> u64 {
+    now() + REALTIME_OFFSET_NS
+}
+
+/// One timer tick passed.
+pub fn tick() {
+    if VIRTUAL {
+        VIRT_NS.fetch_add(TICK_NS, Ordering::Relaxed);
+    }
+}
+
+/// Nothing can run before `deadline`: in virtual mode time jumps there and
+/// true is returned; in real mode false (the caller waits for interrupts).
+pub fn idle_until(deadline: u64) -> bool {
+    if VIRTUAL {
+        VIRT_NS.fetch_max(deadline, Ordering::Relaxed);
+        true
+    } else {
+        false
+    }
+}

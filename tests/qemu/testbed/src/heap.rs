@@ -1,0 +1,21 @@
+//! The kernel heap: a linked-list allocator over the first part of free RAM.
+
+use core::ops::Range;
+
+use linked_list_allocator::LockedHeap;
+
+#[global_allocator]
+static HEAP: LockedHeap = LockedHeap::empty();
+
+/// Largest heap: tables, kernel stacks, process and IPC objects.
+const MAX_HEAP: usize = 64 << 20;
+
+/// Takes a quarter of `ram` (at most 64 MiB) for the heap and returns the
+/// rest.
+pub fn init(ram: Range<usize>) -> Range<usize> {
+    let size = ((ram.end - ram.start) / 4).min(MAX_HEAP) & !0xfff;
+    // SAFETY: `ram` is unused, identity-mapped RAM handed over by the arch
+    // once at boot; the heap owns [start, start + size) from now on.
+    unsafe { HEAP.lock().init(ram.start as *mut u8, size) };
+    ram.start + size..ram.end
+}

@@ -1,0 +1,56 @@
+//! The Red Bear IPC QEMU testbed: a small kernel that links `redbear-ipc`
+//! and runs every embedded user program as a test, reporting TAP on the
+//! serial console and the result as QEMU's exit status.
+//!
+//! Boot order: the arch's entry calls `kernel_main`, which brings up the
+//! trap vectors (`arch::init_early`), the heap and the frame allocator, the
+//! clock tick, and then hands over to the TAP runner.
+#![no_std]
+#![no_main]
+
+extern crate alloc;
+
+pub mod arch;
+#[macro_use]
+mod console;
+mod clock;
+mod elf;
+mod frames;
+mod heap;
+mod process;
+mod programs;
+mod runner;
+mod sched;
+mod syscall;
+mod trap;
+mod usermem;
+
+/// Timer tick rate.
+pub const TICK_HZ: u32 = 100;
+
+/// Called once by the arch boot code on the boot stack, interrupts off.
+pub fn kernel_main() -> ! {
+    arch::init_early();
+    println!("# red bear ipc testbed ({})", if cfg!(target_arch = "x86_64") { "x86_64" } else { "aarch64" });
+    let ram = arch::free_ram();
+    let ram = heap::init(ram);
+    frames::init(ram.clone());
+    println!(
+        "# free RAM {:#x}..{:#x} ({} MiB for user pages), clock {}",
+        ram.start,
+        ram.end,
+        (ram.end - ram.start) >> 20,
+        clock::mode_name()
+    );
+    sched::init();
+    arch::timer_start(TICK_HZ);
+    let failed = runner::run_all();
+    arch::exit(if failed == 0 { 0 } else { 1 })
+}
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo) -> ! {
+    arch::interrupts_disable();
+    println!("KERNEL PANIC: {}", info);
+    arch::exit(3)
+}

@@ -1,0 +1,325 @@
+//! Tasks (threads of a process) and the round-robin scheduler.
+//!
+//! The scheduler loop (`run_until`) runs on the boot stack in its own
+//! context; a task gives the CPU back by switching to that context
+//! (`switch_to_scheduler`) and the loop picks the next runnable task. The
+//! kernel runs with interrupts off, so a task only loses the CPU where it
+//! calls in here: blocking (`park`), yielding, exiting, or at a timer tick
+//! taken in user mode (`preempt`).
+//!
+//! Lock order: `process::PROCS` before `SCHED`. Never switch while holding
+//! either.
+
+use alloc::boxed::Box;
+use alloc::collections::{BTreeMap, VecDeque};
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+
+use spin::Mutex;
+
+use crate::arch::{self, TaskContext};
+use crate::clock;
+use crate::process::{self, Pid};
+
+pub type Tid = u64;
+
+/// Size of each task's kernel stack.
+pub const KSTACK_SIZE: usize = 64 * 1024;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum State {
+    Runnable,
+    Running,
+    Blocked,
+    Dead,
+}
+
+/// Why `park` returned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wake {
+    Unparked,
+    TimedOut,
+    Interrupted,
+}
+
+pub struct Task {
+    pub tid: Tid,
+    pub pid: Pid,
+    ctx: TaskContext,
+    _kstack: Box<[u8]>,
+    state: State,
+    /// An `unpark` arrived while the task was not parked.
+    permit: bool,
+    /// Monotonic deadline of the current park.
+    deadline: Option<u64>,
+    wake: Wake,
+    /// Set when the process is being torn down: the task exits at its next
+    /// return towards user mode.
+    killed: bool,
+    status: i32,
+}
+
+struct Sched {
+    tasks: BTreeMap<Tid, Box<Task>>,
+    runq: VecDeque<Tid>,
+    next_tid: Tid,
+}
+
+static SCHED: Mutex<Sched> = Mutex::new(Sched { tasks: BTreeMap::new(), runq: VecDeque::new(), next_tid: 1 });
+/// The task running now; 0 while the scheduler loop runs.
+static CURRENT: AtomicU64 = AtomicU64::new(0);
+/// The scheduler loop's saved context.
+static SCHED_CTX: AtomicPtr<TaskContext> = AtomicPtr::new(core::ptr::null_mut());
+
+pub fn init() {
+    let ctx = Box::leak(Box::new(TaskContext::default()));
+    SCHED_CTX.store(ctx, Ordering::Relaxed);
+}
+
+/// The running task, 0 in the scheduler loop.
+pub fn current() -> Tid {
+    CURRENT.load(Ordering::Relaxed)
+}
+
+/// A new runnable task of process `pid` that enters user mode at `entry`
+/// with stack `sp` and `arg`. None when memory is short.
+pub fn spawn(pid: Pid, entry: usize, sp: usize, arg: usize) -> Option<Tid> {
+    let mut stack: Vec<u8> = Vec::new();
+    stack.try_reserve_exact(KSTACK_SIZE).ok()?;
+    stack.resize(KSTACK_SIZE, 0);
+    let stack = stack.into_boxed_slice();
+    let top = stack.as_ptr() as usize + KSTACK_SIZE;
+    let ctx = TaskContext::new_user(top, entry, sp, arg);
+    let mut s = SCHED.lock();
+    let tid = s.next_tid;
+    s.next_tid += 1;
+    s.tasks.insert(
+        tid,
+        Box::new(Task {
+            tid,
+            pid,
+            ctx,
+            _kstack: stack,
+            state: State::Runnable,
+            permit: false,
+            deadline: None,
+            wake: Wake::Unparked,
+            killed: false,
+            status: 0,
+        }),
+    );
+    s.runq.push_back(tid);
+    Some(tid)
+}
+
+/// Whether the running task has been killed.
+pub fn current_killed() -> bool {
+    let tid = current();
+    SCHED.lock().tasks.get(&tid).is_some_and(|t| t.killed)
+}
+
+/// Number of tasks that belong to `pid` and have not been reaped.
+pub fn live_tasks_of(pids: &[Pid]) -> usize {
+    SCHED.lock().tasks.values().filter(|t| pids.contains(&t.pid)).count()
+}
+
+fn switch_to_scheduler() {
+    let tid = current();
+    let ctx: *mut TaskContext = {
+        let mut s = SCHED.lock();
+        match s.tasks.get_mut(&tid) {
+            Some(t) => &mut t.ctx,
+            None => panic!("switch_to_scheduler without a current task"),
+        }
+    };
+    // SAFETY: `ctx` lives in the task's Box, which stays in the table until
+    // the scheduler reaps the task after it switched away for good; the
+    // scheduler context was saved by the switch that started this task.
+    unsafe { arch::switch(ctx, SCHED_CTX.load(Ordering::Relaxed)) };
+}
+
+/// Blocks the running task until `unpark`, the monotonic `deadline`, or a
+/// signal / kill (permit semantics like `std::thread::park`).
+pub fn park(deadline: Option<u64>) -> Wake {
+    let tid = current();
+    let pid = current_pid();
+    let interrupted = process::signal_interrupts(pid);
+    {
+        let mut s = SCHED.lock();
+        let Some(t) = s.tasks.get_mut(&tid) else { return Wake::Interrupted };
+        if t.permit {
+            t.permit = false;
+            return Wake::Unparked;
+        }
+        if t.killed || interrupted {
+            return Wake::Interrupted;
+        }
+        if deadline.is_some_and(|d| d <= clock::now()) {
+            return Wake::TimedOut;
+        }
+        t.state = State::Blocked;
+        t.deadline = deadline;
+        t.wake = Wake::Unparked;
+    }
+    switch_to_scheduler();
+    let s = SCHED.lock();
+    s.tasks.get(&tid).map_or(Wake::Interrupted, |t| t.wake)
+}
+
+fn make_runnable(s: &mut Sched, tid: Tid, why: Wake) -> bool {
+    let Some(t) = s.tasks.get_mut(&tid) else { return false };
+    if t.state != State::Blocked {
+        return false;
+    }
+    t.state = State::Runnable;
+    t.wake = why;
+    t.deadline = None;
+    s.runq.push_back(tid);
+    true
+}
+
+/// Wakes `tid` from `park`, or lets its next `park` return at once.
+/// Never blocks, never allocates beyond the run queue's capacity.
+pub fn unpark(tid: Tid) {
+    let mut s = SCHED.lock();
+    if !make_runnable(&mut s, tid, Wake::Unparked) {
+        if let Some(t) = s.tasks.get_mut(&tid) {
+            if t.state != State::Dead {
+                t.permit = true;
+            }
+        }
+    }
+}
+
+/// Interrupts `tid`'s park (a signal arrived for it).
+pub fn interrupt(tid: Tid) {
+    let mut s = SCHED.lock();
+    make_runnable(&mut s, tid, Wake::Interrupted);
+}
+
+/// Marks `tid` killed and interrupts it: it exits at its next return to
+/// user mode.
+pub fn kill(tid: Tid) {
+    let mut s = SCHED.lock();
+    if let Some(t) = s.tasks.get_mut(&tid) {
+        t.killed = true;
+    }
+    make_runnable(&mut s, tid, Wake::Interrupted);
+}
+
+/// Gives the CPU to the next runnable task, if any.
+pub fn yield_now() {
+    let tid = current();
+    {
+        let mut s = SCHED.lock();
+        if s.runq.is_empty() {
+            return;
+        }
+        let Some(t) = s.tasks.get_mut(&tid) else { return };
+        t.state = State::Runnable;
+        s.runq.push_back(tid);
+    }
+    switch_to_scheduler();
+}
+
+/// A timer tick arrived: advance time, wake expired sleepers, and rotate
+/// the running task (ticks only arrive in user mode or the idle loop).
+pub fn on_tick() {
+    clock::tick();
+    wake_expired(clock::now());
+    if current() != 0 {
+        yield_now();
+    }
+}
+
+/// Ends the running task with `status`; the scheduler reaps it.
+pub fn exit_current(status: i32) -> ! {
+    let tid = current();
+    {
+        let mut s = SCHED.lock();
+        if let Some(t) = s.tasks.get_mut(&tid) {
+            t.state = State::Dead;
+            t.status = status;
+        }
+    }
+    switch_to_scheduler();
+    unreachable!("a dead task was resumed");
+}
+
+pub fn current_pid() -> Pid {
+    let tid = current();
+    SCHED.lock().tasks.get(&tid).map_or(0, |t| t.pid)
+}
+
+fn wake_expired(now: u64) {
+    let mut s = SCHED.lock();
+    let due: Vec<Tid> = s
+        .tasks
+        .values()
+        .filter(|t| t.state == State::Blocked && t.deadline.is_some_and(|d| d <= now))
+        .map(|t| t.tid)
+        .collect();
+    for tid in due {
+        make_runnable(&mut s, tid, Wake::TimedOut);
+    }
+}
+
+fn earliest_deadline() -> Option<u64> {
+    let s = SCHED.lock();
+    s.tasks.values().filter(|t| t.state == State::Blocked).filter_map(|t| t.deadline).min()
+}
+
+/// Runs tasks until `stop()` holds (true) or monotonic `deadline` passes
+/// (false). Called by the runner on the boot stack.
+pub fn run_until(stop: &dyn Fn() -> bool, deadline: u64) -> bool {
+    loop {
+        if stop() {
+            return true;
+        }
+        let now = clock::now();
+        wake_expired(now);
+        if now >= deadline {
+            return false;
+        }
+        let next = SCHED.lock().runq.pop_front();
+        match next {
+            Some(tid) => run(tid),
+            None => {
+                let at = earliest_deadline().map_or(deadline, |d| d.min(deadline));
+                if !clock::idle_until(at) {
+                    arch::wait_for_interrupt();
+                }
+            }
+        }
+    }
+}
+
+fn run(tid: Tid) {
+    let (ctx, pid) = {
+        let mut s = SCHED.lock();
+        let Some(t) = s.tasks.get_mut(&tid) else { return };
+        if t.state != State::Runnable {
+            return;
+        }
+        t.state = State::Running;
+        (&t.ctx as *const TaskContext, t.pid)
+    };
+    process::activate(pid);
+    CURRENT.store(tid, Ordering::Relaxed);
+    // SAFETY: `ctx` is the task's saved context in its Box (stable while
+    // the task exists); SCHED_CTX is the scheduler's own slot.
+    unsafe { arch::switch(SCHED_CTX.load(Ordering::Relaxed), ctx) };
+    CURRENT.store(0, Ordering::Relaxed);
+    let dead = {
+        let mut s = SCHED.lock();
+        match s.tasks.get(&tid).map(|t| (t.state, t.status)) {
+            Some((State::Dead, status)) => s.tasks.remove(&tid).map(|t| (t, status)),
+            _ => None,
+        }
+    };
+    if let Some((task, status)) = dead {
+        let pid = task.pid;
+        drop(task);
+        process::thread_ended(pid, tid, status);
+    }
+}
