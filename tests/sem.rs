@@ -59,11 +59,13 @@ fn post_at_max_is_eoverflow_and_keeps_the_value() {
 }
 
 #[test]
-fn timedwait_checks_the_timeout_only_when_it_would_block() {
+fn timedwait_checks_the_timeout_first_like_glibc() {
     let e = Env::new(ClockMode::Virtual);
     let s = new_sem(&e, 1);
     let bad = timespec(&e.k, 0, 1_000_000_000);
-    assert_eq!(sys(&e.k, SYS_RB_SEM_WAIT, &[s, TIMED, bad, RT]), Ok(0), "available: no check");
+    assert_eq!(sys(&e.k, SYS_RB_SEM_WAIT, &[s, TIMED, bad, RT]), Err(EINVAL), "checked even if available");
+    assert_eq!(sys(&e.k, SYS_RB_SEM_GETVALUE, &[s, 0]), Ok(1), "and nothing taken");
+    assert_eq!(sys(&e.k, SYS_RB_SEM_WAIT, &[s, TRY]), Ok(0));
     assert_eq!(sys(&e.k, SYS_RB_SEM_WAIT, &[s, TIMED, bad, RT]), Err(EINVAL));
     assert_eq!(sys(&e.k, SYS_RB_SEM_WAIT, &[s, TIMED, 0, RT]), Err(EFAULT));
     assert_eq!(sys(&e.k, SYS_RB_SEM_WAIT, &[s, TIMED, bad, 5]), Err(EINVAL), "bad clock");

@@ -4,7 +4,8 @@ use alloc::sync::Arc;
 
 use crate::errno::{err, Errno, EINVAL};
 use crate::ipc::sem::named::{self, NamedSem, Opened, SemHandle};
-use crate::ipc::sem::{unnamed, SemWait};
+use crate::ipc::sem::{read_timespec, unnamed, SemWait};
+use crate::ipc::time;
 use crate::kernel::{ClockId, Kernel};
 use crate::syscall::abi::{flags, OpenFlags, SemFlags};
 use crate::syscall::user;
@@ -60,7 +61,8 @@ pub fn wait<K: Kernel + ?Sized>(k: &K, a: [usize; 6]) -> Result<usize, Errno> {
                 Some(c @ (ClockId::Realtime | ClockId::Monotonic)) => c,
                 _ => return err(EINVAL),
             };
-            SemWait::Until { uaddr: timeout, clock }
+            let ts = read_timespec(k, timeout)?;
+            SemWait::Until(time::deadline(k, clock, ts, true))
         }
     };
     match resolve(k, sem_ref, f)? {

@@ -10,7 +10,7 @@ pub mod unnamed;
 
 use crate::errno::Errno;
 use crate::ipc::time::Timespec;
-use crate::kernel::{ClockId, Deadline, Kernel};
+use crate::kernel::{Deadline, Kernel};
 
 /// Largest semaphore value (SEM_VALUE_MAX).
 pub const SEM_VALUE_MAX: u32 = i32::MAX as u32;
@@ -22,26 +22,19 @@ pub enum SemWait {
     Try,
     /// `sem_wait`: sleep until posted or interrupted.
     Forever,
-    /// `sem_timedwait`/`sem_clockwait`: sleep until the absolute time in
-    /// the timespec at `uaddr` on `clock`. The timespec is read and checked
-    /// (EFAULT, EINVAL) only if the caller would sleep, as POSIX says.
-    Until {
-        /// User address of the absolute timeout.
-        uaddr: usize,
-        /// The clock it is measured on.
-        clock: ClockId,
-    },
+    /// `sem_timedwait`/`sem_clockwait`: sleep at most until the deadline.
+    /// The syscall layer reads and checks the timespec before the
+    /// semaphore is tried, as glibc does (EINVAL even when the value is
+    /// positive; the differential test pins this).
+    Until(Deadline),
 }
 
 impl SemWait {
-    /// The deadline to sleep until, read now that sleeping is certain.
-    pub(crate) fn deadline<K: Kernel + ?Sized>(self, k: &K) -> Result<Option<Deadline>, Errno> {
+    /// The deadline to sleep until, if any.
+    pub(crate) fn deadline(self) -> Option<Deadline> {
         match self {
-            SemWait::Try | SemWait::Forever => Ok(None),
-            SemWait::Until { uaddr, clock } => {
-                let ts = read_timespec(k, uaddr)?;
-                Ok(Some(crate::ipc::time::deadline(k, clock, ts, true)))
-            }
+            SemWait::Try | SemWait::Forever => None,
+            SemWait::Until(d) => Some(d),
         }
     }
 }

@@ -59,8 +59,7 @@ impl NamedSem {
     /// The wait family; see `SemWait`.
     pub fn wait<K: Kernel + ?Sized>(&self, k: &K, how: SemWait) -> Result<(), Errno> {
         let mut st = self.state.lock();
-        let mut deadline = None;
-        let mut resolved = false;
+        let deadline = how.deadline();
         loop {
             if st.value > 0 {
                 st.value -= 1;
@@ -68,10 +67,6 @@ impl NamedSem {
             }
             if how == SemWait::Try {
                 return err(EAGAIN);
-            }
-            if !resolved {
-                deadline = how.deadline(k)?;
-                resolved = true;
             }
             let (again, outcome) = waitq::block(k, &self.state, st, |s| &mut s.waiters, 0, deadline);
             st = again;

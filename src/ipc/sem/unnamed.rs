@@ -106,24 +106,18 @@ fn try_take<K: Kernel + ?Sized>(k: &K, value_addr: usize) -> Result<bool, Errno>
 }
 
 /// `sem_wait`, `sem_trywait`, `sem_timedwait`, `sem_clockwait`.
-/// EAGAIN (try, value 0), ETIMEDOUT, EINTR, EINVAL (bad timeout, only when
-/// it would sleep), EFAULT.
+/// EAGAIN (try, value 0), ETIMEDOUT, EINTR, EFAULT.
 pub fn wait<K: Kernel + ?Sized>(k: &K, uaddr: usize, how: SemWait) -> Result<(), Errno> {
     let key = key(k, uaddr)?;
     let value_addr = uaddr + VALUE_OFFSET;
     let nwaiters_addr = uaddr + NWAITERS_OFFSET;
-    let mut deadline = None;
-    let mut resolved = false;
+    let deadline = how.deadline();
     loop {
         if try_take(k, value_addr)? {
             return Ok(());
         }
         if how == SemWait::Try {
             return err(EAGAIN);
-        }
-        if !resolved {
-            deadline = how.deadline(k)?;
-            resolved = true;
         }
         add(k, nwaiters_addr, 1)?;
         let slept = k.ipc().futex.wait(k, value_addr, key, 0, BITSET_MATCH_ANY, deadline);

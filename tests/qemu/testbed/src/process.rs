@@ -1,0 +1,438 @@
+//! Processes: pid, credentials, address space with the user frames it
+//! owns, live threads, exit status, signal mask and pending set, and the
+//! test group (the runner's program index) used to tear a test down.
+
+use alloc::collections::BTreeMap;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use spin::Mutex;
+
+use crate::arch::{AddressSpace, UserPerm, PAGE_SIZE, USER_BASE, USER_STACK_TOP};
+use crate::sched::{self, Tid};
+use crate::{elf, frames};
+use testbed_abi::{errno::*, sig};
+
+pub type Pid = u32;
+
+/// Size of the initial user stack (below USER_STACK_TOP).
+pub const STACK_SIZE: usize = 256 * 1024;
+/// Where MMAP_ANON / SHM_MAP regions start.
+const MMAP_BASE: usize = USER_BASE + (32 << 30);
+/// Largest single MMAP_ANON / SHM_MAP request.
+pub const MAX_MAP: usize = 16 << 20;
+/// User frames a process may own at most.
+const MAX_FRAMES: usize = 16 * 1024;
+
+pub struct Process {
+    pub pid: Pid,
+    pub ppid: Pid,
+    pub uid: u32,
+    pub gid: u32,
+    pub euid: u32,
+    pub egid: u32,
+    pub group: usize,
+    pub name: String,
+    pub aspace: Option<AddressSpace>,
+    frames: Vec<usize>,
+    pub threads: Vec<Tid>,
+    /// Exit status of threads that ended (for THREAD_JOIN).
+    pub thread_status: BTreeMap<Tid, i32>,
+    /// Decided exit status (EXIT, a kill, or the last thread's status).
+    pub status: Option<i32>,
+    /// Every thread has ended and the resources are gone.
+    pub zombie: bool,
+    pub sigmask: u64,
+    pub sigpending: u64,
+    mmap_next: usize,
+    pub fds: crate::fd::FdTable,
+}
+
+pub static PROCS: Mutex<BTreeMap<Pid, Process>> = Mutex::new(BTreeMap::new());
+static NEXT_PID: Mutex<Pid> = Mutex::new(1);
+/// Tasks waiting for some thread or process to end (WAIT_PROCESS,
+/// THREAD_JOIN); all are woken on every end and re-check.
+static EXIT_WAITERS: Mutex<Vec<Tid>> = Mutex::new(Vec::new());
+/// Testbed-wide shared regions (SHM_MAP): key -> frames.
+static SHM: Mutex<BTreeMap<usize, Vec<usize>>> = Mutex::new(BTreeMap::new());
+
+fn sigbit(s: usize) -> u64 {
+    1u64 << (s - 1)
+}
+
+/// Signals whose default action is to be ignored.
+fn ignored_by_default(s: usize) -> bool {
+    matches!(s, sig::SIGCHLD | sig::SIGURG | sig::SIGWINCH)
+}
+
+/// Maps `len` bytes of fresh zeroed pages at `va` (page aligned) and
+/// records them as owned by the process.
+fn map_fresh(aspace: &mut AddressSpace, owned: &mut Vec<usize>, va: usize, len: usize, perm: UserPerm) -> Result<(), isize> {
+    let mut off = 0;
+    while off < len {
+        if owned.len() >= MAX_FRAMES {
+            return Err(ENOMEM);
+        }
+        let pa = frames::alloc_zeroed().ok_or(ENOMEM)?;
+        if !aspace.map_user(va + off, pa, perm) {
+            frames::free(pa);
+            return Err(ENOMEM);
+        }
+        owned.push(pa);
+        off += PAGE_SIZE;
+    }
+    Ok(())
+}
+
+/// Starts program `name` (ELF `image`) as a new process with one thread.
+pub fn spawn(name: &str, image: &[u8], uid: u32, ppid: Pid, group: usize, arg: usize) -> Result<Pid, isize> {
+    let mut aspace = AddressSpace::new().ok_or(ENOMEM)?;
+    let mut owned = Vec::new();
+    let loaded = elf::load(image, &mut aspace, &mut owned).and_then(|entry| {
+        let rw = UserPerm { write: true, exec: false };
+        map_fresh(&mut aspace, &mut owned, USER_STACK_TOP - STACK_SIZE, STACK_SIZE, rw)?;
+        Ok(entry)
+    });
+    let entry = match loaded {
+        Ok(e) => e,
+        Err(e) => {
+            drop(aspace);
+            owned.into_iter().for_each(frames::free);
+            return Err(e);
+        }
+    };
+    let pid = {
+        let mut n = NEXT_PID.lock();
+        let pid = *n;
+        *n += 1;
+        pid
+    };
+    PROCS.lock().insert(
+        pid,
+        Process {
+            pid,
+            ppid,
+            uid,
+            gid: uid,
+            euid: uid,
+            egid: uid,
+            group,
+            name: String::from(name),
+            aspace: Some(aspace),
+            frames: owned,
+            threads: Vec::new(),
+            thread_status: BTreeMap::new(),
+            status: None,
+            zombie: false,
+            sigmask: 0,
+            sigpending: 0,
+            mmap_next: MMAP_BASE,
+            fds: crate::fd::FdTable::new(),
+        },
+    );
+    match spawn_thread(pid, entry, USER_STACK_TOP - 64, arg) {
+        Ok(_) => Ok(pid),
+        Err(e) => {
+            let p = PROCS.lock().remove(&pid);
+            drop(p.map(release));
+            Err(e)
+        }
+    }
+}
+
+/// Frees what a process owns (address space first, then its frames).
+fn release(mut p: Process) {
+    drop(p.aspace.take());
+    p.frames.drain(..).for_each(frames::free);
+    drop(core::mem::take(&mut p.fds));
+}
+
+/// A new thread in `pid`.
+pub fn spawn_thread(pid: Pid, entry: usize, sp: usize, arg: usize) -> Result<Tid, isize> {
+    let tid = sched::spawn(pid, entry, sp, arg).ok_or(ENOMEM)?;
+    let mut procs = PROCS.lock();
+    match procs.get_mut(&pid) {
+        Some(p) => {
+            p.threads.push(tid);
+            Ok(tid)
+        }
+        None => {
+            drop(procs);
+            sched::kill(tid);
+            Err(ESRCH)
+        }
+    }
+}
+
+/// Makes `pid`'s address space current (before running one of its tasks).
+pub fn activate(pid: Pid) {
+    if let Some(a) = PROCS.lock().get(&pid).and_then(|p| p.aspace.as_ref()) {
+        a.activate();
+    }
+}
+
+/// Runs `f` on the calling task's process.
+pub fn with_current<R>(f: impl FnOnce(&mut Process) -> R) -> Option<R> {
+    let pid = sched::current_pid();
+    PROCS.lock().get_mut(&pid).map(f)
+}
+
+/// Called by the scheduler after a thread of `pid` ended and was reaped.
+pub fn thread_ended(pid: Pid, tid: Tid, status: i32) {
+    let released = {
+        let mut procs = PROCS.lock();
+        let Some(p) = procs.get_mut(&pid) else { return };
+        p.threads.retain(|&t| t != tid);
+        p.thread_status.insert(tid, status);
+        if p.threads.is_empty() && !p.zombie {
+            p.status.get_or_insert(status);
+            p.zombie = true;
+            Some((p.aspace.take(), core::mem::take(&mut p.frames), core::mem::take(&mut p.fds)))
+        } else {
+            None
+        }
+    };
+    if let Some((aspace, owned, fds)) = released {
+        drop(aspace);
+        owned.into_iter().for_each(frames::free);
+        drop(fds);
+    }
+    wake_exit_waiters();
+}
+
+fn wake_exit_waiters() {
+    let waiters = core::mem::take(&mut *EXIT_WAITERS.lock());
+    for t in waiters {
+        sched::unpark(t);
+    }
+}
+
+/// Ends the whole process `pid` with `status` (first decision wins): every
+/// thread is killed and exits at its next return to user mode.
+pub fn kill_process(pid: Pid, status: i32) {
+    let threads = {
+        let mut procs = PROCS.lock();
+        let Some(p) = procs.get_mut(&pid) else { return };
+        p.status.get_or_insert(status);
+        p.threads.clone()
+    };
+    for t in threads {
+        sched::kill(t);
+    }
+}
+
+/// EXIT: ends the caller's process.
+pub fn exit_group(status: i32) -> ! {
+    let pid = sched::current_pid();
+    kill_process(pid, status);
+    let status = PROCS.lock().get(&pid).and_then(|p| p.status).unwrap_or(status);
+    sched::exit_current(status)
+}
+
+/// Blocks until `done()` returns Some; EINTR if interrupted.
+pub fn wait_for_exit<R>(done: impl Fn() -> Option<R>) -> Result<R, isize> {
+    loop {
+        if let Some(r) = done() {
+            return Ok(r);
+        }
+        EXIT_WAITERS.lock().push(sched::current());
+        if sched::park(None) == sched::Wake::Interrupted {
+            return Err(EINTR);
+        }
+    }
+}
+
+/// WAIT_PROCESS: the status of child `pid` once it ended; reaps it.
+pub fn wait_child(pid: Pid) -> Result<i32, isize> {
+    let me = sched::current_pid();
+    match PROCS.lock().get(&pid) {
+        Some(p) if p.ppid == me => {}
+        _ => return Err(ECHILD),
+    }
+    let status = wait_for_exit(|| {
+        let procs = PROCS.lock();
+        match procs.get(&pid) {
+            Some(p) if p.zombie => Some(Ok(p.status.unwrap_or(0))),
+            Some(_) => None,
+            None => Some(Err(ECHILD)),
+        }
+    })??;
+    PROCS.lock().remove(&pid);
+    Ok(status)
+}
+
+/// THREAD_JOIN: the status of thread `tid` of the caller's process.
+pub fn join_thread(tid: Tid) -> Result<i32, isize> {
+    let me = sched::current_pid();
+    if tid == sched::current() {
+        return Err(EINVAL);
+    }
+    {
+        let procs = PROCS.lock();
+        let p = procs.get(&me).ok_or(ESRCH)?;
+        if !p.threads.contains(&tid) && !p.thread_status.contains_key(&tid) {
+            return Err(ESRCH);
+        }
+    }
+    wait_for_exit(|| PROCS.lock().get_mut(&me).and_then(|p| p.thread_status.remove(&tid)))
+}
+
+/// Whether a signal is pending that `pid` does not block (a park must
+/// return Interrupted).
+pub fn signal_interrupts(pid: Pid) -> bool {
+    PROCS.lock().get(&pid).is_some_and(|p| p.sigpending & !p.sigmask != 0)
+}
+
+/// KILL: makes `signo` pending in `pid` and interrupts its threads if it
+/// does not block it.
+pub fn send_signal(pid: Pid, signo: usize) -> Result<(), isize> {
+    if signo > sig::NSIG {
+        return Err(EINVAL);
+    }
+    let (me_euid, me_uid) = with_current(|p| (p.euid, p.uid)).unwrap_or((0, 0));
+    let threads = {
+        let mut procs = PROCS.lock();
+        let p = procs.get_mut(&pid).filter(|p| !p.zombie).ok_or(ESRCH)?;
+        if me_euid != 0 && me_euid != p.uid && me_uid != p.uid {
+            return Err(EPERM);
+        }
+        if signo == 0 {
+            return Ok(());
+        }
+        p.sigpending |= sigbit(signo);
+        if p.sigmask & sigbit(signo) != 0 {
+            return Ok(());
+        }
+        p.threads.clone()
+    };
+    for t in threads {
+        sched::interrupt(t);
+    }
+    Ok(())
+}
+
+/// On the way back to user mode: a pending, unblocked signal whose default
+/// action ends the process returns its number (ignored ones are dropped).
+pub fn take_fatal_signal() -> Option<usize> {
+    with_current(|p| {
+        let deliverable = p.sigpending & !p.sigmask;
+        if deliverable == 0 {
+            return None;
+        }
+        for s in 1..=sig::NSIG {
+            if deliverable & sigbit(s) != 0 {
+                p.sigpending &= !sigbit(s);
+                if !ignored_by_default(s) {
+                    return Some(s);
+                }
+            }
+        }
+        None
+    })
+    .flatten()
+}
+
+/// SIGPROCMASK for the caller; returns the old mask.
+pub fn sigprocmask(how: usize, set: Option<u64>) -> Result<u64, isize> {
+    let unblockable = sigbit(sig::SIGKILL) | sigbit(sig::SIGSTOP);
+    with_current(|p| {
+        let old = p.sigmask;
+        if let Some(set) = set {
+            p.sigmask = match how {
+                0 => old | set,
+                1 => old & !set,
+                2 => set,
+                _ => return Err(EINVAL),
+            } & !unblockable;
+        }
+        Ok(old)
+    })
+    .unwrap_or(Err(ESRCH))
+}
+
+/// MMAP_ANON for the caller.
+pub fn mmap_anon(len: usize) -> Result<usize, isize> {
+    if len == 0 || len > MAX_MAP {
+        return Err(EINVAL);
+    }
+    let len = (len + PAGE_SIZE - 1) & !(PAGE_SIZE - 1);
+    with_current(|p| {
+        let va = p.mmap_next;
+        if va + len > USER_STACK_TOP - STACK_SIZE - PAGE_SIZE {
+            return Err(ENOMEM);
+        }
+        let aspace = p.aspace.as_mut().ok_or(ESRCH)?;
+        map_fresh(aspace, &mut p.frames, va, len, UserPerm { write: true, exec: false })?;
+        p.mmap_next = va + len + PAGE_SIZE; // guard page
+        Ok(va)
+    })
+    .unwrap_or(Err(ESRCH))
+}
+
+/// SHM_MAP for the caller: the region `key`, created zeroed on first use.
+pub fn shm_map(key: usize, len: usize) -> Result<usize, isize> {
+    if len == 0 || len > MAX_MAP {
+        return Err(EINVAL);
+    }
+    let pages = (len + PAGE_SIZE - 1) / PAGE_SIZE;
+    let region = {
+        let mut shm = SHM.lock();
+        if !shm.contains_key(&key) {
+            let mut f = Vec::new();
+            for _ in 0..pages {
+                match frames::alloc_zeroed() {
+                    Some(pa) => f.push(pa),
+                    None => {
+                        f.into_iter().for_each(frames::free);
+                        return Err(ENOMEM);
+                    }
+                }
+            }
+            shm.insert(key, f);
+        }
+        shm.get(&key).cloned().unwrap_or_default()
+    };
+    with_current(|p| {
+        let va = p.mmap_next;
+        let len = region.len() * PAGE_SIZE;
+        if va + len > USER_STACK_TOP - STACK_SIZE - PAGE_SIZE {
+            return Err(ENOMEM);
+        }
+        let aspace = p.aspace.as_mut().ok_or(ESRCH)?;
+        for (i, &pa) in region.iter().enumerate() {
+            if !aspace.map_user(va + i * PAGE_SIZE, pa, UserPerm { write: true, exec: false }) {
+                return Err(ENOMEM);
+            }
+        }
+        p.mmap_next = va + len + PAGE_SIZE;
+        Ok(va)
+    })
+    .unwrap_or(Err(ESRCH))
+}
+
+/// Pids of every process of test group `group`.
+pub fn group_pids(group: usize) -> Vec<Pid> {
+    PROCS.lock().values().filter(|p| p.group == group).map(|p| p.pid).collect()
+}
+
+/// Kills every process of `group` (status 128 + SIGKILL if undecided).
+pub fn kill_group(group: usize) {
+    for pid in group_pids(group) {
+        kill_process(pid, testbed_abi::KILLED_BASE + sig::SIGKILL as i32);
+    }
+}
+
+/// Drops every process record of `group` (after all its tasks ended).
+pub fn remove_group(group: usize) {
+    let gone: Vec<Process> = {
+        let mut procs = PROCS.lock();
+        let pids = procs.values().filter(|p| p.group == group).map(|p| p.pid).collect::<Vec<_>>();
+        pids.iter().filter_map(|pid| procs.remove(pid)).collect()
+    };
+    gone.into_iter().for_each(release);
+}
+
+/// Exit status and zombie flag of `pid`.
+pub fn status_of(pid: Pid) -> Option<(bool, Option<i32>)> {
+    PROCS.lock().get(&pid).map(|p| (p.zombie, p.status))
+}
