@@ -134,7 +134,9 @@ pub fn spawn(name: &str, image: &[u8], uid: u32, ppid: Pid, group: usize, arg: u
         Ok(_) => Ok(pid),
         Err(e) => {
             let p = PROCS.lock().remove(&pid);
-            drop(p.map(release));
+            if let Some(p) = p {
+                release(p);
+            }
             Err(e)
         }
     }

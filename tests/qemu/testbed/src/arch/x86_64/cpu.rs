@@ -7,7 +7,6 @@ use core::ptr::addr_of_mut;
 
 /// Selectors. STAR's sysret base 0x10 makes user SS = 0x18|3, CS = 0x20|3.
 pub const KERNEL_CS: u64 = 0x08;
-pub const KERNEL_DS: u64 = 0x10;
 pub const USER_DS: u64 = 0x18 | 3;
 pub const USER_CS: u64 = 0x20 | 3;
 pub const TSS_SEL: u16 = 0x28;

@@ -45,8 +45,7 @@ extern "C" {
 /// RAM after the kernel image: the PVH memory map's RAM entry holding the
 /// image, capped at the 1 GiB the kernel maps.
 pub fn free_ram() -> Range<usize> {
-    // SAFETY: only the address of the linker symbol is taken.
-    let start = unsafe { core::ptr::addr_of!(__kernel_end) as usize };
+    let start = core::ptr::addr_of!(__kernel_end) as usize;
     let start = (start + 0xfff) & !0xfff;
     let cap = 1usize << 30;
     // SAFETY: _start32 saved the PVH start-info address QEMU passed; its

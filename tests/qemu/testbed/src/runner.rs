@@ -1,0 +1,50 @@
+//! The TAP runner: each embedded program runs in turn as a fresh process
+//! (uid 0, arg 0); its exit status decides ok / not ok; a program that
+//! exceeds its budget is killed and reported as a timeout.
+
+use crate::{clock, process, programs, sched};
+
+/// Per-program budget in clock time (virtual time by default).
+pub const BUDGET_NS: u64 = 10_000_000_000;
+/// Time allowed for a killed test's tasks to leave.
+const TEARDOWN_NS: u64 = 2_000_000_000;
+
+/// Runs every program; returns the number that failed.
+pub fn run_all() -> usize {
+    let progs = programs::all();
+    let (mut passed, mut failed) = (0usize, 0usize);
+    for (i, prog) in progs.iter().enumerate() {
+        let n = i + 1;
+        let group = n;
+        let verdict = match process::spawn(prog.name, prog.image, 0, 0, group, 0) {
+            Err(e) => Err(alloc::format!("# spawn failed: errno {}", -e.abs())),
+            Ok(pid) => {
+                let done = || process::status_of(pid).is_none_or(|(zombie, _)| zombie);
+                let finished = sched::run_until(&done, clock::now() + BUDGET_NS);
+                let status = process::status_of(pid).and_then(|s| s.1);
+                process::kill_group(group);
+                let pids = process::group_pids(group);
+                sched::run_until(&|| sched::live_tasks_of(&pids) == 0, clock::now() + TEARDOWN_NS);
+                process::remove_group(group);
+                match (finished, status) {
+                    (false, _) => Err(alloc::string::String::from("# timeout")),
+                    (true, Some(0)) => Ok(()),
+                    (true, s) => Err(alloc::format!("# exit status {}", s.unwrap_or(-1))),
+                }
+            }
+        };
+        match verdict {
+            Ok(()) => {
+                passed += 1;
+                println!("ok {} - {}", n, prog.name);
+            }
+            Err(why) => {
+                failed += 1;
+                println!("not ok {} - {} {}", n, prog.name, why);
+            }
+        }
+    }
+    println!("1..{}", progs.len());
+    println!("{} passed, {} failed", passed, failed);
+    failed
+}

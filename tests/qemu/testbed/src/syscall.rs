@@ -1,0 +1,175 @@
+//! The testbed's base system calls (numbers and conventions:
+//! `testbed_abi::nr`). Every user argument is checked; failures are
+//! `-errno`, never a kernel panic.
+
+use alloc::vec;
+
+use crate::arch::AddressSpace;
+use crate::process::{self, Pid};
+use crate::usermem::{self, Fault};
+use crate::{clock, programs, sched};
+use testbed_abi::{errno::*, nr, Timespec};
+
+type R = Result<usize, isize>;
+
+impl From<Fault> for isize {
+    fn from(_: Fault) -> isize {
+        EFAULT
+    }
+}
+
+/// Runs `f` with the caller's address space.
+pub fn with_aspace<T>(f: impl FnOnce(&AddressSpace) -> Result<T, Fault>) -> Result<T, isize> {
+    process::with_current(|p| p.aspace.as_ref().map(f))
+        .flatten()
+        .ok_or(ESRCH)?
+        .map_err(|_| EFAULT)
+}
+
+/// Dispatches base call `nr`; EXIT and THREAD_EXIT do not return.
+pub fn dispatch(num: usize, a: [usize; 6]) -> isize {
+    let r = match num {
+        nr::CONSOLE_WRITE => console_write(a[0], a[1]),
+        nr::EXIT => process::exit_group(a[0] as i32),
+        nr::THREAD_EXIT => thread_exit(a[0] as i32),
+        nr::SPAWN_THREAD => {
+            process::spawn_thread(sched::current_pid(), a[0], a[1], a[2]).map(|t| t as usize)
+        }
+        nr::SPAWN_PROCESS => spawn_process(a[0], a[1], a[2], a[3]),
+        nr::WAIT_PROCESS => process::wait_child(a[0] as Pid).map(|s| s as u32 as usize),
+        nr::THREAD_JOIN => process::join_thread(a[0] as u64).map(|s| s as u32 as usize),
+        nr::GETPID => Ok(sched::current_pid() as usize),
+        nr::GETTID => Ok(sched::current() as usize),
+        nr::GETPPID => cred(|p| p.ppid as usize),
+        nr::GETUID => cred(|p| p.euid as usize),
+        nr::GETGID => cred(|p| p.egid as usize),
+        nr::SETUID => set_id(a[0], true),
+        nr::SETGID => set_id(a[0], false),
+        nr::CLOCK_GETTIME => clock_gettime(a[0], a[1]),
+        nr::NANOSLEEP => nanosleep(a[0], a[1]),
+        nr::YIELD => {
+            sched::yield_now();
+            Ok(0)
+        }
+        nr::KILL => process::send_signal(a[0] as Pid, a[1]).map(|_| 0),
+        nr::SIGPROCMASK => sigprocmask(a[0], a[1], a[2]),
+        nr::SIGPENDING => {
+            let set = process::with_current(|p| p.sigpending).unwrap_or(0);
+            with_aspace(|asp| usermem::write_val(asp, a[0], &set)).map(|_| 0)
+        }
+        nr::MMAP_ANON => process::mmap_anon(a[0]),
+        nr::SHM_MAP => process::shm_map(a[0], a[1]),
+        nr::CLOSE => close(a[0]),
+        nr::DUP => process::with_current(|p| p.fds.dup(a[0])).unwrap_or(Err(ESRCH)),
+        _ => Err(ENOSYS),
+    };
+    match r {
+        Ok(v) => v as isize,
+        Err(e) => -e.abs(),
+    }
+}
+
+fn cred(f: impl FnOnce(&process::Process) -> usize) -> R {
+    process::with_current(|p| f(p)).ok_or(ESRCH)
+}
+
+fn console_write(ptr: usize, len: usize) -> R {
+    let len = len.min(4096);
+    let mut buf = vec![0u8; len];
+    with_aspace(|asp| usermem::read(asp, ptr, &mut buf))?;
+    crate::arch::console_write(&buf);
+    Ok(len)
+}
+
+fn thread_exit(status: i32) -> ! {
+    sched::exit_current(status)
+}
+
+fn spawn_process(name_ptr: usize, name_len: usize, uid: usize, arg: usize) -> R {
+    if name_len > 64 {
+        return Err(EINVAL);
+    }
+    let mut name = [0u8; 64];
+    with_aspace(|asp| usermem::read(asp, name_ptr, &mut name[..name_len]))?;
+    let name = core::str::from_utf8(&name[..name_len]).map_err(|_| EINVAL)?;
+    let prog = programs::find(name).ok_or(ENOENT)?;
+    let uid = u32::try_from(uid).map_err(|_| EINVAL)?;
+    let (me, euid, group) = process::with_current(|p| (p.pid, p.euid, p.group)).ok_or(ESRCH)?;
+    if euid != 0 && euid != uid {
+        return Err(EPERM);
+    }
+    process::spawn(prog.name, prog.image, uid, me, group, arg).map(|p| p as usize)
+}
+
+fn set_id(id: usize, user: bool) -> R {
+    let id = u32::try_from(id).map_err(|_| EINVAL)?;
+    process::with_current(|p| {
+        let cur = if user { p.euid } else { p.egid };
+        if p.euid != 0 && id != cur && id != if user { p.uid } else { p.gid } {
+            return Err(EPERM);
+        }
+        if user {
+            if p.euid == 0 {
+                p.uid = id;
+            }
+            p.euid = id;
+        } else {
+            if p.euid == 0 {
+                p.gid = id;
+            }
+            p.egid = id;
+        }
+        Ok(0)
+    })
+    .unwrap_or(Err(ESRCH))
+}
+
+fn ns_to_ts(ns: u64) -> Timespec {
+    Timespec { tv_sec: (ns / 1_000_000_000) as i64, tv_nsec: (ns % 1_000_000_000) as i64 }
+}
+
+fn clock_gettime(clock_id: usize, out: usize) -> R {
+    let ns = match clock_id {
+        0 => clock::realtime_now(),
+        1 | 7 => clock::now(),
+        _ => return Err(EINVAL),
+    };
+    with_aspace(|asp| usermem::write_val(asp, out, &ns_to_ts(ns)))?;
+    Ok(0)
+}
+
+fn nanosleep(req: usize, rem: usize) -> R {
+    let ts: Timespec = with_aspace(|asp| usermem::read_val(asp, req))?;
+    if ts.tv_sec < 0 || !(0..1_000_000_000).contains(&ts.tv_nsec) {
+        return Err(EINVAL);
+    }
+    let dur = (ts.tv_sec as u64).saturating_mul(1_000_000_000).saturating_add(ts.tv_nsec as u64);
+    let deadline = clock::now().saturating_add(dur);
+    loop {
+        if clock::now() >= deadline {
+            return Ok(0);
+        }
+        if sched::park(Some(deadline)) == sched::Wake::Interrupted {
+            if rem != 0 {
+                let left = ns_to_ts(deadline.saturating_sub(clock::now()));
+                with_aspace(|asp| usermem::write_val(asp, rem, &left))?;
+            }
+            return Err(EINTR);
+        }
+    }
+}
+
+fn sigprocmask(how: usize, set_ptr: usize, old_ptr: usize) -> R {
+    let set = if set_ptr != 0 { Some(with_aspace(|asp| usermem::read_val::<u64>(asp, set_ptr))?) } else { None };
+    let old = process::sigprocmask(how, set)?;
+    if old_ptr != 0 {
+        with_aspace(|asp| usermem::write_val(asp, old_ptr, &old))?;
+    }
+    Ok(0)
+}
+
+fn close(fd: usize) -> R {
+    let file = process::with_current(|p| p.fds.close(fd)).unwrap_or(Err(ESRCH))?;
+    drop(file);
+    Ok(0)
+}
