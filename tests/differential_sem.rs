@@ -72,17 +72,18 @@ const NO_HANDLE: Outcome = Err(libc::EBADF);
 
 struct Linux {
     run: u64,
-    sems: Vec<Box<libc::sem_t>>,
+    sems: Vec<libc::sem_t>,
     handles: Vec<*mut libc::sem_t>,
 }
 
 impl Linux {
     fn new(run: u64) -> Self {
         // SAFETY: sem_t is plain data; sem_init below initialises it.
-        let mut sems: Vec<Box<libc::sem_t>> = (0..SLOTS).map(|_| Box::new(unsafe { std::mem::zeroed() })).collect();
+        // The Vec is never resized, so the sem_t's never move after init.
+        let mut sems: Vec<libc::sem_t> = (0..SLOTS).map(|_| unsafe { std::mem::zeroed() }).collect();
         for s in &mut sems {
             // SAFETY: a valid, exclusively owned sem_t.
-            assert_eq!(unsafe { libc::sem_init(&mut **s, 0, 0) }, 0);
+            assert_eq!(unsafe { libc::sem_init(s, 0, 0) }, 0);
         }
         Linux { run, sems, handles: Vec::new() }
     }
@@ -112,20 +113,20 @@ impl Backend<Op> for Linux {
         // sem_t's or handles sem_open returned and we have not closed.
         unsafe {
             match *op {
-                Op::Init { slot, value } => libc_outcome(libc::sem_init(&mut *self.sems[slot], 0, value).into()),
-                Op::Post { slot } => libc_outcome(libc::sem_post(&mut *self.sems[slot]).into()),
-                Op::TryWait { slot } => libc_outcome(libc::sem_trywait(&mut *self.sems[slot]).into()),
+                Op::Init { slot, value } => libc_outcome(libc::sem_init(&mut self.sems[slot], 0, value).into()),
+                Op::Post { slot } => libc_outcome(libc::sem_post(&mut self.sems[slot]).into()),
+                Op::TryWait { slot } => libc_outcome(libc::sem_trywait(&mut self.sems[slot]).into()),
                 Op::TimedWaitPast { slot } => {
                     let ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-                    libc_outcome(libc::sem_timedwait(&mut *self.sems[slot], &ts).into())
+                    libc_outcome(libc::sem_timedwait(&mut self.sems[slot], &ts).into())
                 }
                 Op::TimedWaitBadNsec { slot } => {
                     let ts = libc::timespec { tv_sec: 0, tv_nsec: 1_000_000_000 };
-                    libc_outcome(libc::sem_timedwait(&mut *self.sems[slot], &ts).into())
+                    libc_outcome(libc::sem_timedwait(&mut self.sems[slot], &ts).into())
                 }
                 Op::GetValue { slot } => {
                     let mut v = -1;
-                    libc_outcome(libc::sem_getvalue(&mut *self.sems[slot], &mut v).into()).map(|_| v.into())
+                    libc_outcome(libc::sem_getvalue(&mut self.sems[slot], &mut v).into()).map(|_| v.into())
                 }
                 Op::Open { name: n, create, excl, value } => {
                     let c = CString::new(name(self.run, n)).unwrap();

@@ -1,0 +1,262 @@
+//! Model checks of the wait machinery under shuttle: futex wait/wake,
+//! requeue against timeouts, and semaphore post/wait against timeouts and
+//! signals, over many schedules (random and PCT).
+//!
+//! Run with `cargo test --features model-check --test model_check` (the
+//! feature swaps the subsystem's locks and atomics for shuttle's).
+#![cfg(feature = "model-check")]
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use redbear_ipc::errno::{Errno, EAGAIN, EINTR, ETIMEDOUT};
+use redbear_ipc::ipc::futex::{FutexKey, BITSET_MATCH_ANY};
+use redbear_ipc::ipc::sem::{named::OpenFlags, unnamed, SemWait};
+use redbear_ipc::ipc::Ipc;
+use redbear_ipc::kernel::*;
+use shuttle::rand::Rng;
+use shuttle::sync::atomic::{AtomicU32, Ordering};
+use shuttle::sync::Mutex;
+use shuttle::thread::{self, Thread, ThreadId};
+
+/// A `Kernel` whose tasks are shuttle threads and whose timeouts and
+/// signals strike at points the scheduler chooses.
+struct ModelKernel {
+    ipc: Ipc,
+    words: Vec<AtomicU32>,
+    tasks: Mutex<HashMap<ThreadId, (TaskId, Thread)>>,
+    /// Whether parks may end in a timeout / a signal, chosen at random.
+    timeouts: bool,
+    signals: bool,
+}
+
+const BASE: usize = 0x1000;
+
+impl ModelKernel {
+    fn new(words: usize, timeouts: bool, signals: bool) -> Arc<Self> {
+        Arc::new(ModelKernel {
+            ipc: Ipc::default(),
+            words: (0..words).map(|_| AtomicU32::new(0)).collect(),
+            tasks: Mutex::new(HashMap::new()),
+            timeouts,
+            signals,
+        })
+    }
+
+    fn register(&self) {
+        let mut t = self.tasks.lock().unwrap();
+        let id = t.len() as TaskId + 1;
+        t.insert(thread::current().id(), (id, thread::current()));
+    }
+
+    fn word(&self, uaddr: usize) -> Result<&AtomicU32, UserFault> {
+        if uaddr < BASE || uaddr % 4 != 0 {
+            return Err(UserFault);
+        }
+        self.words.get((uaddr - BASE) / 4).ok_or(UserFault)
+    }
+
+    fn addr(i: usize) -> usize {
+        BASE + 4 * i
+    }
+}
+
+impl Kernel for ModelKernel {
+    fn ipc(&self) -> &Ipc {
+        &self.ipc
+    }
+    fn current_task(&self) -> TaskId {
+        self.tasks.lock().unwrap()[&thread::current().id()].0
+    }
+    fn current_pid(&self) -> Pid {
+        1
+    }
+    fn credentials(&self) -> Credentials {
+        Credentials::new(0, 0)
+    }
+    fn address_space(&self) -> u64 {
+        1
+    }
+    fn shared_key(&self, uaddr: usize) -> Result<SharedMemKey, Errno> {
+        Ok(uaddr as u64)
+    }
+    fn now(&self, _: ClockId) -> u64 {
+        0
+    }
+    fn park(&self, deadline: Option<Deadline>) -> ParkOutcome {
+        let mut rng = shuttle::rand::thread_rng();
+        if self.signals && rng.gen_bool(0.2) {
+            return ParkOutcome::Interrupted;
+        }
+        if deadline.is_some() && self.timeouts && rng.gen_bool(0.3) {
+            return ParkOutcome::TimedOut;
+        }
+        thread::park();
+        ParkOutcome::Unparked
+    }
+    fn unpark(&self, task: TaskId) {
+        let t = self.tasks.lock().unwrap();
+        if let Some((_, th)) = t.values().find(|(id, _)| *id == task) {
+            th.unpark();
+        }
+    }
+    fn read_user(&self, src: usize, dst: &mut [u8]) -> Result<(), UserFault> {
+        if dst.len() != 4 {
+            return Err(UserFault);
+        }
+        dst.copy_from_slice(&self.word(src)?.load(Ordering::SeqCst).to_ne_bytes());
+        Ok(())
+    }
+    fn write_user(&self, dst: usize, src: &[u8]) -> Result<(), UserFault> {
+        for (i, chunk) in src.chunks(4).enumerate() {
+            let mut w = [0u8; 4];
+            w[..chunk.len()].copy_from_slice(chunk);
+            self.word(dst + 4 * i)?.store(u32::from_ne_bytes(w), Ordering::SeqCst);
+        }
+        Ok(())
+    }
+    fn cmpxchg_user_u32(&self, uaddr: usize, old: u32, new: u32) -> Result<u32, UserFault> {
+        Ok(match self.word(uaddr)?.compare_exchange(old, new, Ordering::SeqCst, Ordering::SeqCst) {
+            Ok(v) | Err(v) => v,
+        })
+    }
+    fn install_fd(&self, _: FileRef, _: FdPlacement, _: bool) -> Result<usize, Errno> {
+        Ok(0)
+    }
+    fn get_fd(&self, _: usize) -> Result<FileRef, Errno> {
+        Err(Errno::new(redbear_ipc::errno::EBADF))
+    }
+}
+
+fn spawn<R: Send + 'static>(k: &Arc<ModelKernel>, f: impl FnOnce(&ModelKernel) -> R + Send + 'static) -> thread::JoinHandle<R> {
+    let k = k.clone();
+    thread::spawn(move || {
+        k.register();
+        f(&k)
+    })
+}
+
+const ITER: usize = 3000;
+
+/// Runs `f` under the random and the PCT scheduler. The futex table's
+/// buckets of shuttle mutexes need more than shuttle's default stack.
+fn check(f: fn()) {
+    use shuttle::scheduler::{PctScheduler, RandomScheduler};
+    let config = || {
+        let mut c = shuttle::Config::new();
+        c.stack_size = 1 << 20;
+        c
+    };
+    shuttle::Runner::new(RandomScheduler::new(ITER), config()).run(f);
+    shuttle::Runner::new(PctScheduler::new(3, ITER), config()).run(f);
+}
+
+/// A flag set then woken is never missed: the waiter always finishes.
+fn futex_flag_handoff() {
+    let k = ModelKernel::new(1, false, false);
+    k.register();
+    let flag = ModelKernel::addr(0);
+    let key = FutexKey::for_caller(&*k, flag, false).unwrap();
+    let waiter = spawn(&k, move |k| loop {
+        if k.words[0].load(Ordering::SeqCst) == 1 {
+            return;
+        }
+        match k.ipc.futex.wait(k, flag, key, 0, BITSET_MATCH_ANY, None) {
+            Ok(()) => {}
+            Err(e) => assert_eq!(e.errno, EAGAIN),
+        }
+    });
+    k.words[0].store(1, Ordering::SeqCst);
+    k.ipc.futex.wake(&*k, key, 1, BITSET_MATCH_ANY).unwrap();
+    waiter.join().unwrap();
+}
+
+#[test]
+fn futex_wait_wake_never_loses_a_wakeup() {
+    check(futex_flag_handoff);
+}
+
+/// Requeue racing a timeout: a waiter is either woken (Ok) or times out,
+/// and a timed-out waiter is never left on any queue.
+fn requeue_vs_timeout() {
+    let k = ModelKernel::new(2, true, false);
+    k.register();
+    let (a, b) = (ModelKernel::addr(0), ModelKernel::addr(1));
+    let ka = FutexKey::for_caller(&*k, a, false).unwrap();
+    let kb = FutexKey::for_caller(&*k, b, false).unwrap();
+    let dl = Some(Deadline { clock: ClockId::Monotonic, at_ns: 1 });
+    let waiter = spawn(&k, move |k| k.ipc.futex.wait(k, a, ka, 0, BITSET_MATCH_ANY, dl));
+    let moved = k.ipc.futex.requeue(&*k, a, ka, kb, 0, 1, None).unwrap();
+    let woken_b = k.ipc.futex.wake(&*k, kb, 1, BITSET_MATCH_ANY).unwrap();
+    // A waiter that queues only now must not sleep forever: change the
+    // word, then wake the original key too.
+    k.words[0].store(1, Ordering::SeqCst);
+    let woken_a = k.ipc.futex.wake(&*k, ka, 1, BITSET_MATCH_ANY).unwrap();
+    let r = waiter.join().unwrap();
+    assert!(moved <= 1 && woken_b <= moved);
+    match r {
+        Ok(()) => assert_eq!(woken_a + woken_b, 1, "woken exactly once"),
+        Err(e) => {
+            assert!(e.errno == ETIMEDOUT || e.errno == EAGAIN, "{e:?}");
+            assert_eq!(woken_a + woken_b, 0, "a wake counted for a waiter that did not see it");
+        }
+    }
+    // Nothing left behind on either key.
+    assert_eq!(k.ipc.futex.wake(&*k, ka, 9, BITSET_MATCH_ANY).unwrap(), 0);
+    assert_eq!(k.ipc.futex.wake(&*k, kb, 9, BITSET_MATCH_ANY).unwrap(), 0);
+}
+
+#[test]
+fn futex_requeue_races_timeout_safely() {
+    check(requeue_vs_timeout);
+}
+
+/// Two waiters and two posters on an unnamed semaphore: everyone finishes
+/// and the value ends at zero.
+fn unnamed_sem_two_by_two() {
+    let k = ModelKernel::new(4, false, false);
+    k.register();
+    let s = ModelKernel::addr(0);
+    unnamed::init(&*k, s, false, 0).unwrap();
+    let waiters: Vec<_> = (0..2).map(|_| spawn(&k, move |k| unnamed::wait(k, s, SemWait::Forever))).collect();
+    let posters: Vec<_> = (0..2).map(|_| spawn(&k, move |k| unnamed::post(k, s))).collect();
+    for t in waiters {
+        t.join().unwrap().unwrap();
+    }
+    for t in posters {
+        t.join().unwrap().unwrap();
+    }
+    assert_eq!(k.words[0].load(Ordering::SeqCst), 0);
+    assert_eq!(k.words[1].load(Ordering::SeqCst), 0, "no waiter count left");
+}
+
+#[test]
+fn unnamed_semaphore_post_wait_lose_nothing() {
+    check(unnamed_sem_two_by_two);
+}
+
+/// A named semaphore whose waiter may time out or be interrupted while a
+/// post races it: the post is consumed exactly when the wait succeeds.
+fn named_sem_post_vs_cut_short_wait() {
+    let k = ModelKernel::new(1, true, true);
+    k.register();
+    let name = redbear_ipc::ipc::name::IpcName::parse(b"/m").unwrap();
+    let (sem, _) = k.ipc.sems.open(&*k, name, OpenFlags { create: true, exclusive: false }, 0o600, 0).unwrap();
+    let dl = Deadline { clock: ClockId::Monotonic, at_ns: 1 };
+    let s2 = sem.clone();
+    let waiter = spawn(&k, move |k| s2.wait(k, SemWait::Until(dl)));
+    sem.post(&*k).unwrap();
+    let r = waiter.join().unwrap();
+    match r {
+        Ok(()) => assert_eq!(sem.value(), 0),
+        Err(e) => {
+            assert!(e.errno == ETIMEDOUT || e.errno == EINTR, "{e:?}");
+            assert_eq!(sem.value(), 1, "the post is still there for someone else");
+        }
+    }
+}
+
+#[test]
+fn named_semaphore_post_races_timeout_and_signal() {
+    check(named_sem_post_vs_cut_short_wait);
+}
