@@ -16,7 +16,7 @@
 //! if someone waits. Both steps are sequentially consistent, so either the
 //! waiter sees the new value or the poster sees the waiter.
 
-use crate::errno::{err, Errno, EAGAIN, EINVAL, EOVERFLOW};
+use crate::errno::{err, Errno, EAGAIN, EFAULT, EINVAL, EOVERFLOW};
 use crate::ipc::futex::{FutexKey, BITSET_MATCH_ANY};
 use crate::ipc::sem::{SemWait, SEM_VALUE_MAX};
 use crate::kernel::{read_user_u32, Kernel};
@@ -35,9 +35,10 @@ pub const SEM_FLAG_SHARED: u32 = 1;
 /// Writes a fresh semaphore at `uaddr` (`sem_init`). EINVAL for a value
 /// above SEM_VALUE_MAX or a misaligned address, EFAULT for bad memory.
 pub fn init<K: Kernel + ?Sized>(k: &K, uaddr: usize, shared: bool, value: u32) -> Result<(), Errno> {
-    if value > SEM_VALUE_MAX || !uaddr.is_multiple_of(4) {
+    if value > SEM_VALUE_MAX {
         return err(EINVAL);
     }
+    SemAddr::new(uaddr)?;
     let flags = if shared { SEM_FLAG_SHARED } else { 0 };
     let mut raw = [0u8; SEM_WORDS_SIZE];
     raw[VALUE_OFFSET..VALUE_OFFSET + 4].copy_from_slice(&value.to_ne_bytes());
@@ -46,13 +47,31 @@ pub fn init<K: Kernel + ?Sized>(k: &K, uaddr: usize, shared: bool, value: u32) -
     Ok(())
 }
 
-/// The futex key of the semaphore's value word.
-fn key<K: Kernel + ?Sized>(k: &K, uaddr: usize) -> Result<FutexKey, Errno> {
-    if !uaddr.is_multiple_of(4) {
-        return err(EINVAL);
+/// The user addresses of one semaphore's words, checked once: EINVAL if
+/// misaligned, EFAULT if the struct would wrap the address space.
+#[derive(Clone, Copy)]
+struct SemAddr {
+    value: usize,
+    nwaiters: usize,
+    flags: usize,
+}
+
+impl SemAddr {
+    fn new(uaddr: usize) -> Result<Self, Errno> {
+        if !uaddr.is_multiple_of(4) {
+            return err(EINVAL);
+        }
+        if uaddr.checked_add(SEM_WORDS_SIZE).is_none() {
+            return err(EFAULT);
+        }
+        Ok(SemAddr { value: uaddr + VALUE_OFFSET, nwaiters: uaddr + NWAITERS_OFFSET, flags: uaddr + FLAGS_OFFSET })
     }
-    let flags = read_user_u32(k, uaddr + FLAGS_OFFSET)?;
-    FutexKey::for_caller(k, uaddr + VALUE_OFFSET, flags & SEM_FLAG_SHARED != 0)
+
+    /// The futex key of the value word.
+    fn key<K: Kernel + ?Sized>(self, k: &K) -> Result<FutexKey, Errno> {
+        let flags = read_user_u32(k, self.flags)?;
+        FutexKey::for_caller(k, self.value, flags & SEM_FLAG_SHARED != 0)
+    }
 }
 
 /// Adds `delta` (wrapping) to the u32 at `uaddr` atomically.
@@ -70,8 +89,9 @@ fn add<K: Kernel + ?Sized>(k: &K, uaddr: usize, delta: u32) -> Result<(), Errno>
 /// `sem_post`: EOVERFLOW at SEM_VALUE_MAX (value unchanged); wakes one
 /// sleeper if any.
 pub fn post<K: Kernel + ?Sized>(k: &K, uaddr: usize) -> Result<(), Errno> {
-    let key = key(k, uaddr)?;
-    let value_addr = uaddr + VALUE_OFFSET;
+    let sem = SemAddr::new(uaddr)?;
+    let key = sem.key(k)?;
+    let value_addr = sem.value;
     let mut cur = read_user_u32(k, value_addr)?;
     loop {
         if cur >= SEM_VALUE_MAX {
@@ -83,7 +103,7 @@ pub fn post<K: Kernel + ?Sized>(k: &K, uaddr: usize) -> Result<(), Errno> {
         }
         cur = seen;
     }
-    if read_user_u32(k, uaddr + NWAITERS_OFFSET)? > 0 {
+    if read_user_u32(k, sem.nwaiters)? > 0 {
         k.ipc().futex.wake(k, key, 1, BITSET_MATCH_ANY)?;
     }
     Ok(())
@@ -108,9 +128,9 @@ fn try_take<K: Kernel + ?Sized>(k: &K, value_addr: usize) -> Result<bool, Errno>
 /// `sem_wait`, `sem_trywait`, `sem_timedwait`, `sem_clockwait`.
 /// EAGAIN (try, value 0), ETIMEDOUT, EINTR, EFAULT.
 pub fn wait<K: Kernel + ?Sized>(k: &K, uaddr: usize, how: SemWait) -> Result<(), Errno> {
-    let key = key(k, uaddr)?;
-    let value_addr = uaddr + VALUE_OFFSET;
-    let nwaiters_addr = uaddr + NWAITERS_OFFSET;
+    let sem = SemAddr::new(uaddr)?;
+    let key = sem.key(k)?;
+    let (value_addr, nwaiters_addr) = (sem.value, sem.nwaiters);
     let deadline = how.deadline();
     loop {
         if try_take(k, value_addr)? {
@@ -134,8 +154,5 @@ pub fn wait<K: Kernel + ?Sized>(k: &K, uaddr: usize, how: SemWait) -> Result<(),
 
 /// `sem_getvalue`: the count (never negative, as Linux reports).
 pub fn get_value<K: Kernel + ?Sized>(k: &K, uaddr: usize) -> Result<u32, Errno> {
-    if !uaddr.is_multiple_of(4) {
-        return err(EINVAL);
-    }
-    Ok(read_user_u32(k, uaddr + VALUE_OFFSET)?)
+    Ok(read_user_u32(k, SemAddr::new(uaddr)?.value)?)
 }

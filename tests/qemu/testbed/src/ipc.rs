@@ -1,6 +1,122 @@
-//! Route to redbear-ipc's syscall block (placeholder until the testbed's
-//! `Kernel` implementation is wired up).
+//! The testbed's `redbear_ipc::Kernel` and the route of redbear-ipc's
+//! syscall block (4000..) to `redbear_ipc::syscall::dispatch`.
+//!
+//! Tasks are the scheduler's tasks, processes and credentials the
+//! `process` table's, user memory goes through the page tables
+//! (`usermem`), park/unpark are the scheduler's (permit semantics), and the
+//! clocks are the testbed clock (CLOCK_REALTIME = monotonic + a fixed
+//! offset, never set).
 
-pub fn dispatch(_nr: usize, _args: [usize; 6]) -> usize {
-    (-testbed_abi::errno::ENOSYS) as usize
+use redbear_ipc::errno::{Errno, EFAULT};
+use testbed_abi::errno::{EBADF, ESRCH};
+use redbear_ipc::kernel::{
+    ClockId, Credentials, Deadline, FdPlacement, FileRef, Kernel, ParkOutcome, Pid, SharedMemKey, TaskId,
+    UserFault,
+};
+use redbear_ipc::Ipc;
+use spin::Once;
+
+use crate::arch::AddressSpace;
+use crate::{clock, process, sched, usermem};
+
+pub struct TestbedKernel {
+    ipc: Ipc,
+}
+
+static KERNEL: Once<TestbedKernel> = Once::new();
+
+fn kernel() -> &'static TestbedKernel {
+    KERNEL.call_once(|| TestbedKernel { ipc: Ipc::default() })
+}
+
+/// Runs redbear-ipc syscall `nr`; the result is the value or `-errno`.
+pub fn dispatch(nr: usize, args: [usize; 6]) -> usize {
+    redbear_ipc::syscall::dispatch_raw(kernel(), nr, args)
+}
+
+fn errno_of(code: isize) -> Errno {
+    Errno::new(code.unsigned_abs() as i32)
+}
+
+fn with_aspace<T>(f: impl FnOnce(&AddressSpace) -> Result<T, usermem::Fault>) -> Result<T, UserFault> {
+    process::with_current(|p| p.aspace.as_ref().map(f))
+        .flatten()
+        .ok_or(UserFault)?
+        .map_err(|_| UserFault)
+}
+
+impl Kernel for TestbedKernel {
+    fn ipc(&self) -> &Ipc {
+        &self.ipc
+    }
+
+    fn current_task(&self) -> TaskId {
+        sched::current()
+    }
+
+    fn current_pid(&self) -> Pid {
+        sched::current_pid()
+    }
+
+    fn credentials(&self) -> Credentials {
+        process::with_current(|p| Credentials { uid: p.uid, gid: p.gid, euid: p.euid, egid: p.egid })
+            // No process (scheduler context): the least privileged ids.
+            .unwrap_or(Credentials::new(65534, 65534))
+    }
+
+    fn address_space(&self) -> u64 {
+        process::with_current(|p| p.aspace.as_ref().map(|a| a.id())).flatten().unwrap_or(0)
+    }
+
+    fn shared_key(&self, uaddr: usize) -> Result<SharedMemKey, Errno> {
+        process::with_current(|p| p.aspace.as_ref().and_then(|a| a.translate(uaddr, false)))
+            .flatten()
+            .map(|pa| pa as u64)
+            .ok_or(Errno::new(EFAULT))
+    }
+
+    fn now(&self, clock_id: ClockId) -> u64 {
+        match clock_id {
+            ClockId::Realtime => clock::realtime_now(),
+            ClockId::Monotonic | ClockId::Boottime => clock::now(),
+        }
+    }
+
+    fn park(&self, deadline: Option<Deadline>) -> ParkOutcome {
+        let mono = deadline.map(|d| match d.clock {
+            ClockId::Realtime => d.at_ns.saturating_sub(clock::REALTIME_OFFSET_NS),
+            ClockId::Monotonic | ClockId::Boottime => d.at_ns,
+        });
+        match sched::park(mono) {
+            sched::Wake::Unparked => ParkOutcome::Unparked,
+            sched::Wake::TimedOut => ParkOutcome::TimedOut,
+            sched::Wake::Interrupted => ParkOutcome::Interrupted,
+        }
+    }
+
+    fn unpark(&self, task: TaskId) {
+        sched::unpark(task);
+    }
+
+    fn read_user(&self, src: usize, dst: &mut [u8]) -> Result<(), UserFault> {
+        with_aspace(|a| usermem::read(a, src, dst))
+    }
+
+    fn write_user(&self, dst: usize, src: &[u8]) -> Result<(), UserFault> {
+        with_aspace(|a| usermem::write(a, dst, src))
+    }
+
+    fn cmpxchg_user_u32(&self, uaddr: usize, old: u32, new: u32) -> Result<u32, UserFault> {
+        with_aspace(|a| usermem::cmpxchg_u32(a, uaddr, old, new))
+    }
+
+    fn install_fd(&self, file: FileRef, placement: FdPlacement, cloexec: bool) -> Result<usize, Errno> {
+        process::with_current(|p| p.fds.install(file, placement, cloexec))
+            .unwrap_or(Err(ESRCH))
+            .map_err(errno_of)
+    }
+
+    fn get_fd(&self, fd: usize) -> Result<FileRef, Errno> {
+        process::with_current(|p| p.fds.get(fd)).unwrap_or(Err(EBADF)).map_err(errno_of)
+    }
 }

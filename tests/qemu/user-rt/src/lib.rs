@@ -11,6 +11,7 @@
 pub mod sys;
 pub mod thread;
 
+mod alloc;
 mod console;
 mod start;
 

@@ -181,3 +181,12 @@ pub fn close(fd: usize) -> Result<usize, isize> {
 pub fn dup(fd: usize) -> Result<usize, isize> {
     res(syscall(nr::DUP, [fd, 0, 0, 0, 0, 0]))
 }
+
+/// Result of a raw call as `Result` (`Err(errno)` with a positive errno).
+pub fn check(r: isize) -> Result<usize, isize> {
+    if r < 0 {
+        Err(-r)
+    } else {
+        Ok(r as usize)
+    }
+}
