@@ -61,6 +61,7 @@ pub fn dispatch(num: usize, a: [usize; 6]) -> isize {
         nr::SHM_MAP => process::shm_map(a[0], a[1]),
         nr::CLOSE => close(a[0]),
         nr::DUP => process::with_current(|p| p.fds.dup(a[0])).unwrap_or(Err(ESRCH)),
+        nr::FCNTL => fcntl(a[0], a[1], a[2]),
         _ => Err(ENOSYS),
     };
     match r {
@@ -172,4 +173,20 @@ fn close(fd: usize) -> R {
     let file = process::with_current(|p| p.fds.close(fd)).unwrap_or(Err(ESRCH))?;
     drop(file);
     Ok(0)
+}
+
+/// F_GETFD (1) / F_SETFD (2) with FD_CLOEXEC (1).
+fn fcntl(fd: usize, cmd: usize, arg: usize) -> R {
+    process::with_current(|p| {
+        let flag = p.fds.cloexec(fd)?;
+        match cmd {
+            1 => Ok(*flag as usize),
+            2 => {
+                *flag = arg & 1 != 0;
+                Ok(0)
+            }
+            _ => Err(EINVAL),
+        }
+    })
+    .unwrap_or(Err(ESRCH))
 }

@@ -27,7 +27,9 @@ pub fn on_timer() {
 /// A fault in user mode: the process ends with 128 + SIGSEGV.
 pub fn on_user_fault(_frame: &mut TrapFrame, info: FaultInfo) {
     let pid = sched::current_pid();
-    println!("# pid {} fault: addr {:#x} cause {:#x}", pid, info.addr, info.cause);
+    process::with_current(|p| {
+        println!("# pid {} ({}) user fault: addr {:#x} cause {:#x}", pid, p.name, info.addr, info.cause);
+    });
     process::exit_group(KILLED_BASE + sig::SIGSEGV as i32)
 }
 
