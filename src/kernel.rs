@@ -35,7 +35,12 @@ pub struct Credentials {
 impl Credentials {
     /// Credentials with all four ids set to `uid`/`gid`.
     pub const fn new(uid: u32, gid: u32) -> Self {
-        Credentials { uid, gid, euid: uid, egid: gid }
+        Credentials {
+            uid,
+            gid,
+            euid: uid,
+            egid: gid,
+        }
     }
 
     /// Whether the caller bypasses IPC permission checks and limits

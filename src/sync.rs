@@ -20,9 +20,9 @@ pub use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 pub use spin::{Mutex, MutexGuard};
 
 #[cfg(feature = "model-check")]
-pub use shuttle::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
-#[cfg(feature = "model-check")]
 pub use model::{Mutex, MutexGuard};
+#[cfg(feature = "model-check")]
+pub use shuttle::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 #[cfg(feature = "model-check")]
 mod model {

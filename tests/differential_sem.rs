@@ -20,24 +20,57 @@ const NAMES: u8 = 3;
 
 #[derive(Clone, Debug)]
 enum Op {
-    Init { slot: usize, value: u32 },
-    Post { slot: usize },
-    TryWait { slot: usize },
+    Init {
+        slot: usize,
+        value: u32,
+    },
+    Post {
+        slot: usize,
+    },
+    TryWait {
+        slot: usize,
+    },
     /// sem_timedwait with an absolute time in the past.
-    TimedWaitPast { slot: usize },
+    TimedWaitPast {
+        slot: usize,
+    },
     /// sem_timedwait with tv_nsec = 1e9.
-    TimedWaitBadNsec { slot: usize },
-    GetValue { slot: usize },
-    Open { name: u8, create: bool, excl: bool, value: u32 },
-    Close { handle: usize },
-    Unlink { name: u8 },
-    NamedPost { handle: usize },
-    NamedTryWait { handle: usize },
-    NamedGetValue { handle: usize },
+    TimedWaitBadNsec {
+        slot: usize,
+    },
+    GetValue {
+        slot: usize,
+    },
+    Open {
+        name: u8,
+        create: bool,
+        excl: bool,
+        value: u32,
+    },
+    Close {
+        handle: usize,
+    },
+    Unlink {
+        name: u8,
+    },
+    NamedPost {
+        handle: usize,
+    },
+    NamedTryWait {
+        handle: usize,
+    },
+    NamedGetValue {
+        handle: usize,
+    },
 }
 
 fn value() -> impl Strategy<Value = u32> {
-    prop_oneof![0..4u32, Just(SEM_VALUE_MAX - 1), Just(SEM_VALUE_MAX), Just(SEM_VALUE_MAX + 1)]
+    prop_oneof![
+        0..4u32,
+        Just(SEM_VALUE_MAX - 1),
+        Just(SEM_VALUE_MAX),
+        Just(SEM_VALUE_MAX + 1)
+    ]
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -80,12 +113,17 @@ impl Linux {
     fn new(run: u64) -> Self {
         // SAFETY: sem_t is plain data; sem_init below initialises it.
         // The Vec is never resized, so the sem_t's never move after init.
-        let mut sems: Vec<libc::sem_t> = (0..SLOTS).map(|_| unsafe { std::mem::zeroed() }).collect();
+        let mut sems: Vec<libc::sem_t> =
+            (0..SLOTS).map(|_| unsafe { std::mem::zeroed() }).collect();
         for s in &mut sems {
             // SAFETY: a valid, exclusively owned sem_t.
             assert_eq!(unsafe { libc::sem_init(s, 0, 0) }, 0);
         }
-        Linux { run, sems, handles: Vec::new() }
+        Linux {
+            run,
+            sems,
+            handles: Vec::new(),
+        }
     }
 
     fn handle(&self, h: usize) -> Option<*mut libc::sem_t> {
@@ -113,24 +151,41 @@ impl Backend<Op> for Linux {
         // sem_t's or handles sem_open returned and we have not closed.
         unsafe {
             match *op {
-                Op::Init { slot, value } => libc_outcome(libc::sem_init(&mut self.sems[slot], 0, value).into()),
+                Op::Init { slot, value } => {
+                    libc_outcome(libc::sem_init(&mut self.sems[slot], 0, value).into())
+                }
                 Op::Post { slot } => libc_outcome(libc::sem_post(&mut self.sems[slot]).into()),
-                Op::TryWait { slot } => libc_outcome(libc::sem_trywait(&mut self.sems[slot]).into()),
+                Op::TryWait { slot } => {
+                    libc_outcome(libc::sem_trywait(&mut self.sems[slot]).into())
+                }
                 Op::TimedWaitPast { slot } => {
-                    let ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+                    let ts = libc::timespec {
+                        tv_sec: 0,
+                        tv_nsec: 0,
+                    };
                     libc_outcome(libc::sem_timedwait(&mut self.sems[slot], &ts).into())
                 }
                 Op::TimedWaitBadNsec { slot } => {
-                    let ts = libc::timespec { tv_sec: 0, tv_nsec: 1_000_000_000 };
+                    let ts = libc::timespec {
+                        tv_sec: 0,
+                        tv_nsec: 1_000_000_000,
+                    };
                     libc_outcome(libc::sem_timedwait(&mut self.sems[slot], &ts).into())
                 }
                 Op::GetValue { slot } => {
                     let mut v = -1;
-                    libc_outcome(libc::sem_getvalue(&mut self.sems[slot], &mut v).into()).map(|_| v.into())
+                    libc_outcome(libc::sem_getvalue(&mut self.sems[slot], &mut v).into())
+                        .map(|_| v.into())
                 }
-                Op::Open { name: n, create, excl, value } => {
+                Op::Open {
+                    name: n,
+                    create,
+                    excl,
+                    value,
+                } => {
                     let c = CString::new(name(self.run, n)).unwrap();
-                    let oflag = if create { libc::O_CREAT } else { 0 } | if excl { libc::O_EXCL } else { 0 };
+                    let oflag = if create { libc::O_CREAT } else { 0 }
+                        | if excl { libc::O_EXCL } else { 0 };
                     let s = libc::sem_open(c.as_ptr(), oflag, 0o600 as libc::c_uint, value);
                     if s == libc::SEM_FAILED {
                         Err(diff::last_errno())
@@ -150,10 +205,12 @@ impl Backend<Op> for Linux {
                     let c = CString::new(name(self.run, n)).unwrap();
                     libc_outcome(libc::sem_unlink(c.as_ptr()).into())
                 }
-                Op::NamedPost { handle } => self.handle(handle).map_or(NO_HANDLE, |h| libc_outcome(libc::sem_post(h).into())),
-                Op::NamedTryWait { handle } => {
-                    self.handle(handle).map_or(NO_HANDLE, |h| libc_outcome(libc::sem_trywait(h).into()))
-                }
+                Op::NamedPost { handle } => self
+                    .handle(handle)
+                    .map_or(NO_HANDLE, |h| libc_outcome(libc::sem_post(h).into())),
+                Op::NamedTryWait { handle } => self
+                    .handle(handle)
+                    .map_or(NO_HANDLE, |h| libc_outcome(libc::sem_trywait(h).into())),
                 Op::NamedGetValue { handle } => self.handle(handle).map_or(NO_HANDLE, |h| {
                     let mut v = -1;
                     libc_outcome(libc::sem_getvalue(h, &mut v).into()).map(|_| v.into())
@@ -181,7 +238,14 @@ impl Ours {
         }
         let past = common::timespec(&env.k, 0, 0);
         let bad_nsec = common::timespec(&env.k, 0, 1_000_000_000);
-        Ours { env, run, sems, handles: Vec::new(), past, bad_nsec }
+        Ours {
+            env,
+            run,
+            sems,
+            handles: Vec::new(),
+            past,
+            bad_nsec,
+        }
     }
 
     fn call(&self, nr: usize, args: &[usize]) -> Outcome {
@@ -200,24 +264,46 @@ impl Backend<Op> for Ours {
     fn apply(&mut self, op: &Op) -> Outcome {
         let k = &self.env.k;
         match *op {
-            Op::Init { slot, value } => self.call(SYS_RB_SEM_INIT, &[self.sems[slot], 0, value as usize]),
+            Op::Init { slot, value } => {
+                self.call(SYS_RB_SEM_INIT, &[self.sems[slot], 0, value as usize])
+            }
             Op::Post { slot } => self.call(SYS_RB_SEM_POST, &[self.sems[slot], 0]),
-            Op::TryWait { slot } => self.call(SYS_RB_SEM_WAIT, &[self.sems[slot], SemFlags::TRY.bits()]),
+            Op::TryWait { slot } => {
+                self.call(SYS_RB_SEM_WAIT, &[self.sems[slot], SemFlags::TRY.bits()])
+            }
             Op::TimedWaitPast { slot } => self.call(
                 SYS_RB_SEM_WAIT,
-                &[self.sems[slot], SemFlags::TIMED.bits(), self.past, ClockId::Realtime as usize],
+                &[
+                    self.sems[slot],
+                    SemFlags::TIMED.bits(),
+                    self.past,
+                    ClockId::Realtime as usize,
+                ],
             ),
             Op::TimedWaitBadNsec { slot } => self.call(
                 SYS_RB_SEM_WAIT,
-                &[self.sems[slot], SemFlags::TIMED.bits(), self.bad_nsec, ClockId::Realtime as usize],
+                &[
+                    self.sems[slot],
+                    SemFlags::TIMED.bits(),
+                    self.bad_nsec,
+                    ClockId::Realtime as usize,
+                ],
             ),
             Op::GetValue { slot } => self.call(SYS_RB_SEM_GETVALUE, &[self.sems[slot], 0]),
-            Op::Open { name: n, create, excl, value } => {
+            Op::Open {
+                name: n,
+                create,
+                excl,
+                value,
+            } => {
                 let (p, len) = user_bytes(k, name(self.run, n).as_bytes());
                 let mut oflag = OpenFlags::empty();
                 oflag.set(OpenFlags::CREATE, create);
                 oflag.set(OpenFlags::EXCLUSIVE, excl);
-                let r = self.call(SYS_RB_SEM_OPEN, &[p, len, oflag.bits(), 0o600, value as usize, FD_SLOT_ANY]);
+                let r = self.call(
+                    SYS_RB_SEM_OPEN,
+                    &[p, len, oflag.bits(), 0o600, value as usize, FD_SLOT_ANY],
+                );
                 r.map(|fd| {
                     self.handles.push(fd as usize);
                     0
@@ -236,7 +322,9 @@ impl Backend<Op> for Ours {
             }
             Op::NamedPost { handle } => self.named(handle, SYS_RB_SEM_POST, SemFlags::empty()),
             Op::NamedTryWait { handle } => self.named(handle, SYS_RB_SEM_WAIT, SemFlags::TRY),
-            Op::NamedGetValue { handle } => self.named(handle, SYS_RB_SEM_GETVALUE, SemFlags::empty()),
+            Op::NamedGetValue { handle } => {
+                self.named(handle, SYS_RB_SEM_GETVALUE, SemFlags::empty())
+            }
         }
     }
 }

@@ -21,7 +21,10 @@ fn wait_returns_eagain_when_the_word_differs() {
     let e = Env::new(ClockMode::Virtual);
     let w = e.k.alloc_private(4);
     poke_u32(&e.k, w, 5);
-    assert_eq!(sys(&e.k, SYS_RB_FUTEX_WAIT, &[w, 4, 0, 0, ANY]), Err(EAGAIN));
+    assert_eq!(
+        sys(&e.k, SYS_RB_FUTEX_WAIT, &[w, 4, 0, 0, ANY]),
+        Err(EAGAIN)
+    );
 }
 
 #[test]
@@ -38,7 +41,9 @@ fn wake_one_of_two_then_the_other() {
     let waiters: Vec<_> = (0..2)
         .map(|_| {
             let k = e.k.clone();
-            e.k.spawn_task(&e.proc, move || sys(&k, SYS_RB_FUTEX_WAIT, &[w, 0, 0, 0, ANY]))
+            e.k.spawn_task(&e.proc, move || {
+                sys(&k, SYS_RB_FUTEX_WAIT, &[w, 0, 0, 0, ANY])
+            })
         })
         .collect();
     assert!(e.k.wait_parked(2, PARK));
@@ -57,7 +62,9 @@ fn relative_timeout_expires_on_the_virtual_clock_and_leaves_the_table() {
     let w = e.k.alloc_private(4);
     let ts = timespec(&e.k, 2, 0);
     let k = e.k.clone();
-    let t = e.k.spawn_task(&e.proc, move || sys(&k, SYS_RB_FUTEX_WAIT, &[w, 0, ts, 0, ANY]));
+    let t = e.k.spawn_task(&e.proc, move || {
+        sys(&k, SYS_RB_FUTEX_WAIT, &[w, 0, ts, 0, ANY])
+    });
     assert!(e.k.wait_parked(1, PARK));
     e.k.advance(1_999_999_999);
     std::thread::sleep(Duration::from_millis(20));
@@ -73,7 +80,10 @@ fn absolute_timeout_in_the_past_times_out_at_once() {
     let e = Env::new(ClockMode::Virtual);
     let w = e.k.alloc_private(4);
     let ts = timespec(&e.k, 0, 5);
-    assert_eq!(sys(&e.k, SYS_RB_FUTEX_WAIT, &[w, 0, ts, ABS, ANY]), Err(ETIMEDOUT));
+    assert_eq!(
+        sys(&e.k, SYS_RB_FUTEX_WAIT, &[w, 0, ts, ABS, ANY]),
+        Err(ETIMEDOUT)
+    );
 }
 
 #[test]
@@ -82,10 +92,16 @@ fn realtime_absolute_deadline_follows_clock_settime() {
     let w = e.k.alloc_private(4);
     let now_rt = redbear_ipc::kernel::Kernel::now(&*e.k, redbear_ipc::kernel::ClockId::Realtime);
     let target = now_rt + 3_600_000_000_000;
-    let ts = timespec(&e.k, (target / 1_000_000_000) as i64, (target % 1_000_000_000) as i64);
+    let ts = timespec(
+        &e.k,
+        (target / 1_000_000_000) as i64,
+        (target % 1_000_000_000) as i64,
+    );
     let flags = ABS | FutexFlags::CLOCK_REALTIME.bits();
     let k = e.k.clone();
-    let t = e.k.spawn_task(&e.proc, move || sys(&k, SYS_RB_FUTEX_WAIT, &[w, 0, ts, flags, ANY]));
+    let t = e.k.spawn_task(&e.proc, move || {
+        sys(&k, SYS_RB_FUTEX_WAIT, &[w, 0, ts, flags, ANY])
+    });
     assert!(e.k.wait_parked(1, PARK));
     e.k.set_realtime(target);
     assert_eq!(t.join().unwrap(), Err(ETIMEDOUT));
@@ -118,7 +134,9 @@ fn bitset_selects_waiters() {
     let w = e.k.alloc_private(4);
     let spawn = |bits: usize| {
         let k = e.k.clone();
-        e.k.spawn_task(&e.proc, move || sys(&k, SYS_RB_FUTEX_WAIT, &[w, 0, 0, 0, bits]))
+        e.k.spawn_task(&e.proc, move || {
+            sys(&k, SYS_RB_FUTEX_WAIT, &[w, 0, 0, 0, bits])
+        })
     };
     let a = spawn(0b01);
     assert!(e.k.wait_parked(1, PARK));
@@ -138,14 +156,26 @@ fn requeue_wakes_some_and_moves_the_rest() {
     let waiters: Vec<_> = (0..3)
         .map(|_| {
             let k = e.k.clone();
-            e.k.spawn_task(&e.proc, move || sys(&k, SYS_RB_FUTEX_WAIT, &[w1, 0, 0, 0, ANY]))
+            e.k.spawn_task(&e.proc, move || {
+                sys(&k, SYS_RB_FUTEX_WAIT, &[w1, 0, 0, 0, ANY])
+            })
         })
         .collect();
     assert!(e.k.wait_parked(3, PARK));
     // cmp_requeue with a stale expected value changes nothing.
-    assert_eq!(sys(&e.k, SYS_RB_FUTEX_CMP_REQUEUE, &[w1, 1, w2, 2, 0, 7]), Err(EAGAIN));
-    assert_eq!(sys(&e.k, SYS_RB_FUTEX_CMP_REQUEUE, &[w1, 1, w2, 2, 0, 0]), Ok(3));
-    assert_eq!(sys(&e.k, SYS_RB_FUTEX_WAKE, &[w1, 10, 0, ANY]), Ok(0), "all moved or woken");
+    assert_eq!(
+        sys(&e.k, SYS_RB_FUTEX_CMP_REQUEUE, &[w1, 1, w2, 2, 0, 7]),
+        Err(EAGAIN)
+    );
+    assert_eq!(
+        sys(&e.k, SYS_RB_FUTEX_CMP_REQUEUE, &[w1, 1, w2, 2, 0, 0]),
+        Ok(3)
+    );
+    assert_eq!(
+        sys(&e.k, SYS_RB_FUTEX_WAKE, &[w1, 10, 0, ANY]),
+        Ok(0),
+        "all moved or woken"
+    );
     assert!(e.k.wait_parked(2, PARK));
     assert_eq!(sys(&e.k, SYS_RB_FUTEX_WAKE, &[w2, 10, 0, ANY]), Ok(2));
     for t in waiters {
@@ -159,7 +189,9 @@ fn requeued_waiter_can_still_time_out() {
     let (w1, w2) = (e.k.alloc_private(4), e.k.alloc_private(4));
     let ts = timespec(&e.k, 1, 0);
     let k = e.k.clone();
-    let t = e.k.spawn_task(&e.proc, move || sys(&k, SYS_RB_FUTEX_WAIT, &[w1, 0, ts, 0, ANY]));
+    let t = e.k.spawn_task(&e.proc, move || {
+        sys(&k, SYS_RB_FUTEX_WAIT, &[w1, 0, ts, 0, ANY])
+    });
     assert!(e.k.wait_parked(1, PARK));
     assert_eq!(sys(&e.k, SYS_RB_FUTEX_REQUEUE, &[w1, 0, w2, 1, 0]), Ok(1));
     e.k.advance(1_000_000_000);
@@ -173,7 +205,9 @@ fn shared_futex_meets_across_processes_private_does_not() {
     let w = e.k.alloc_shared(4);
     let other = e.k.spawn_process(Credentials::new(1001, 1001));
     let k = e.k.clone();
-    let t = e.k.spawn_task(&other, move || sys(&k, SYS_RB_FUTEX_WAIT, &[w, 0, 0, SHARED, ANY]));
+    let t = e.k.spawn_task(&other, move || {
+        sys(&k, SYS_RB_FUTEX_WAIT, &[w, 0, 0, SHARED, ANY])
+    });
     assert!(e.k.wait_parked(1, PARK));
     // A private wake from another process has another key.
     assert_eq!(sys(&e.k, SYS_RB_FUTEX_WAKE, &[w, 1, 0, ANY]), Ok(0));
@@ -187,29 +221,67 @@ fn bad_input_gets_its_errno_and_changes_nothing() {
     let w = e.k.alloc_private(8);
     poke_u32(&e.k, w, 0);
     // Null and wild pointers.
-    assert_eq!(sys(&e.k, SYS_RB_FUTEX_WAIT, &[0, 0, 0, 0, ANY]), Err(EFAULT));
-    assert_eq!(sys(&e.k, SYS_RB_FUTEX_WAIT, &[0xdead_0000, 0, 0, 0, ANY]), Err(EFAULT));
-    assert_eq!(sys(&e.k, SYS_RB_FUTEX_WAKE, &[0, 1, SHARED, ANY]), Err(EFAULT));
+    assert_eq!(
+        sys(&e.k, SYS_RB_FUTEX_WAIT, &[0, 0, 0, 0, ANY]),
+        Err(EFAULT)
+    );
+    assert_eq!(
+        sys(&e.k, SYS_RB_FUTEX_WAIT, &[0xdead_0000, 0, 0, 0, ANY]),
+        Err(EFAULT)
+    );
+    assert_eq!(
+        sys(&e.k, SYS_RB_FUTEX_WAKE, &[0, 1, SHARED, ANY]),
+        Err(EFAULT)
+    );
     // Misaligned word.
-    assert_eq!(sys(&e.k, SYS_RB_FUTEX_WAIT, &[w + 1, 0, 0, 0, ANY]), Err(EINVAL));
-    assert_eq!(sys(&e.k, SYS_RB_FUTEX_WAKE, &[w + 2, 1, 0, ANY]), Err(EINVAL));
+    assert_eq!(
+        sys(&e.k, SYS_RB_FUTEX_WAIT, &[w + 1, 0, 0, 0, ANY]),
+        Err(EINVAL)
+    );
+    assert_eq!(
+        sys(&e.k, SYS_RB_FUTEX_WAKE, &[w + 2, 1, 0, ANY]),
+        Err(EINVAL)
+    );
     // Unknown flags, zero bitset, negative counts.
-    assert_eq!(sys(&e.k, SYS_RB_FUTEX_WAIT, &[w, 0, 0, 1 << 9, ANY]), Err(EINVAL));
+    assert_eq!(
+        sys(&e.k, SYS_RB_FUTEX_WAIT, &[w, 0, 0, 1 << 9, ANY]),
+        Err(EINVAL)
+    );
     assert_eq!(sys(&e.k, SYS_RB_FUTEX_WAIT, &[w, 0, 0, 0, 0]), Err(EINVAL));
     assert_eq!(sys(&e.k, SYS_RB_FUTEX_WAKE, &[w, 1, 0, 0]), Err(EINVAL));
-    assert_eq!(sys(&e.k, SYS_RB_FUTEX_WAKE, &[w, u32::MAX as usize, 0, ANY]), Err(EINVAL));
-    assert_eq!(sys(&e.k, SYS_RB_FUTEX_REQUEUE, &[w, 0, w + 4, 0x8000_0000, 0]), Err(EINVAL));
+    assert_eq!(
+        sys(&e.k, SYS_RB_FUTEX_WAKE, &[w, u32::MAX as usize, 0, ANY]),
+        Err(EINVAL)
+    );
+    assert_eq!(
+        sys(&e.k, SYS_RB_FUTEX_REQUEUE, &[w, 0, w + 4, 0x8000_0000, 0]),
+        Err(EINVAL)
+    );
     // Bad timeouts: pointer and nanoseconds.
-    assert_eq!(sys(&e.k, SYS_RB_FUTEX_WAIT, &[w, 0, 0x10, 0, ANY]), Err(EFAULT));
+    assert_eq!(
+        sys(&e.k, SYS_RB_FUTEX_WAIT, &[w, 0, 0x10, 0, ANY]),
+        Err(EFAULT)
+    );
     let bad = timespec(&e.k, 0, 1_000_000_000);
-    assert_eq!(sys(&e.k, SYS_RB_FUTEX_WAIT, &[w, 0, bad, 0, ANY]), Err(EINVAL));
+    assert_eq!(
+        sys(&e.k, SYS_RB_FUTEX_WAIT, &[w, 0, bad, 0, ANY]),
+        Err(EINVAL)
+    );
     let neg = timespec(&e.k, -1, 0);
-    assert_eq!(sys(&e.k, SYS_RB_FUTEX_WAIT, &[w, 0, neg, 0, ANY]), Err(EINVAL));
+    assert_eq!(
+        sys(&e.k, SYS_RB_FUTEX_WAIT, &[w, 0, neg, 0, ANY]),
+        Err(EINVAL)
+    );
     assert_eq!(peek_u32(&e.k, w), 0);
     // Another process's private memory is not the caller's.
     let other = e.k.spawn_process(Credentials::new(1, 1));
     let k = e.k.clone();
-    let r = e.k.spawn_task(&other, move || sys(&k, SYS_RB_FUTEX_WAIT, &[w, 0, 0, 0, ANY])).join().unwrap();
+    let r =
+        e.k.spawn_task(&other, move || {
+            sys(&k, SYS_RB_FUTEX_WAIT, &[w, 0, 0, 0, ANY])
+        })
+        .join()
+        .unwrap();
     assert_eq!(r, Err(EFAULT));
     assert_eq!(e.k.parked_tasks(), 0);
 }
@@ -242,7 +314,11 @@ fn no_lost_wakeups_under_stress() {
         poke_u32(&e.k, turn, 2 * i + 1);
         sys(&e.k, SYS_RB_FUTEX_WAKE, &[turn, 1, 0, ANY]).unwrap();
         while peek_u32(&e.k, turn) != 2 * i + 2 {
-            let _ = sys(&e.k, SYS_RB_FUTEX_WAIT, &[turn, (2 * i + 1) as usize, 0, 0, ANY]);
+            let _ = sys(
+                &e.k,
+                SYS_RB_FUTEX_WAIT,
+                &[turn, (2 * i + 1) as usize, 0, 0, ANY],
+            );
         }
     }
     peer.join().unwrap();

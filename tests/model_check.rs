@@ -111,14 +111,20 @@ impl Kernel for ModelKernel {
         for (i, chunk) in src.chunks(4).enumerate() {
             let mut w = [0u8; 4];
             w[..chunk.len()].copy_from_slice(chunk);
-            self.word(dst + 4 * i)?.store(u32::from_ne_bytes(w), Ordering::SeqCst);
+            self.word(dst + 4 * i)?
+                .store(u32::from_ne_bytes(w), Ordering::SeqCst);
         }
         Ok(())
     }
     fn cmpxchg_user_u32(&self, uaddr: usize, old: u32, new: u32) -> Result<u32, UserFault> {
-        Ok(match self.word(uaddr)?.compare_exchange(old, new, Ordering::SeqCst, Ordering::SeqCst) {
-            Ok(v) | Err(v) => v,
-        })
+        Ok(
+            match self
+                .word(uaddr)?
+                .compare_exchange(old, new, Ordering::SeqCst, Ordering::SeqCst)
+            {
+                Ok(v) | Err(v) => v,
+            },
+        )
     }
     fn install_fd(&self, _: FileRef, _: FdPlacement, _: bool) -> Result<usize, Errno> {
         Ok(0)
@@ -128,7 +134,10 @@ impl Kernel for ModelKernel {
     }
 }
 
-fn spawn<R: Send + 'static>(k: &Arc<ModelKernel>, f: impl FnOnce(&ModelKernel) -> R + Send + 'static) -> thread::JoinHandle<R> {
+fn spawn<R: Send + 'static>(
+    k: &Arc<ModelKernel>,
+    f: impl FnOnce(&ModelKernel) -> R + Send + 'static,
+) -> thread::JoinHandle<R> {
     let k = k.clone();
     thread::spawn(move || {
         k.register();
@@ -184,8 +193,13 @@ fn requeue_vs_timeout() {
     let (a, b) = (ModelKernel::addr(0), ModelKernel::addr(1));
     let ka = FutexKey::for_caller(&*k, a, false).unwrap();
     let kb = FutexKey::for_caller(&*k, b, false).unwrap();
-    let dl = Some(Deadline { clock: ClockId::Monotonic, at_ns: 1 });
-    let waiter = spawn(&k, move |k| k.ipc.futex.wait(k, a, ka, 0, BITSET_MATCH_ANY, dl));
+    let dl = Some(Deadline {
+        clock: ClockId::Monotonic,
+        at_ns: 1,
+    });
+    let waiter = spawn(&k, move |k| {
+        k.ipc.futex.wait(k, a, ka, 0, BITSET_MATCH_ANY, dl)
+    });
     let moved = k.ipc.futex.requeue(&*k, a, ka, kb, 0, 1, None).unwrap();
     let woken_b = k.ipc.futex.wake(&*k, kb, 1, BITSET_MATCH_ANY).unwrap();
     // A waiter that queues only now must not sleep forever: change the
@@ -198,7 +212,11 @@ fn requeue_vs_timeout() {
         Ok(()) => assert_eq!(woken_a + woken_b, 1, "woken exactly once"),
         Err(e) => {
             assert!(e.errno == ETIMEDOUT || e.errno == EAGAIN, "{e:?}");
-            assert_eq!(woken_a + woken_b, 0, "a wake counted for a waiter that did not see it");
+            assert_eq!(
+                woken_a + woken_b,
+                0,
+                "a wake counted for a waiter that did not see it"
+            );
         }
     }
     // Nothing left behind on either key.
@@ -218,8 +236,12 @@ fn unnamed_sem_two_by_two() {
     k.register();
     let s = ModelKernel::addr(0);
     unnamed::init(&*k, s, false, 0).unwrap();
-    let waiters: Vec<_> = (0..2).map(|_| spawn(&k, move |k| unnamed::wait(k, s, SemWait::Forever))).collect();
-    let posters: Vec<_> = (0..2).map(|_| spawn(&k, move |k| unnamed::post(k, s))).collect();
+    let waiters: Vec<_> = (0..2)
+        .map(|_| spawn(&k, move |k| unnamed::wait(k, s, SemWait::Forever)))
+        .collect();
+    let posters: Vec<_> = (0..2)
+        .map(|_| spawn(&k, move |k| unnamed::post(k, s)))
+        .collect();
     for t in waiters {
         t.join().unwrap().unwrap();
     }
@@ -241,8 +263,24 @@ fn named_sem_post_vs_cut_short_wait() {
     let k = ModelKernel::new(1, true, true);
     k.register();
     let name = redbear_ipc::ipc::name::IpcName::parse(b"/m").unwrap();
-    let (sem, _) = k.ipc.sems.open(&*k, name, OpenFlags { create: true, exclusive: false }, 0o600, 0).unwrap();
-    let dl = Deadline { clock: ClockId::Monotonic, at_ns: 1 };
+    let (sem, _) = k
+        .ipc
+        .sems
+        .open(
+            &*k,
+            name,
+            OpenFlags {
+                create: true,
+                exclusive: false,
+            },
+            0o600,
+            0,
+        )
+        .unwrap();
+    let dl = Deadline {
+        clock: ClockId::Monotonic,
+        at_ns: 1,
+    };
     let s2 = sem.clone();
     let waiter = spawn(&k, move |k| s2.wait(k, SemWait::Until(dl)));
     sem.post(&*k).unwrap();

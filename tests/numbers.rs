@@ -17,7 +17,11 @@ fn redox_syscall_number_rs() -> String {
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("cargo metadata runs");
-    assert!(out.status.success(), "cargo metadata failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "cargo metadata failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let meta = String::from_utf8(out.stdout).expect("utf-8 metadata");
     // Find the manifest path of the redox_syscall package without a JSON
     // dependency: it is the only manifest under a redox_syscall-<ver> dir.
@@ -30,7 +34,9 @@ fn redox_syscall_number_rs() -> String {
         })
         .find(|p| p.contains("/redox_syscall-0.9"))
         .expect("redox_syscall 0.9 is a dependency");
-    let dir = std::path::Path::new(manifest).parent().expect("manifest dir");
+    let dir = std::path::Path::new(manifest)
+        .parent()
+        .expect("manifest dir");
     std::fs::read_to_string(dir.join("src/number.rs")).expect("number.rs readable")
 }
 
@@ -54,11 +60,18 @@ fn redox_numbers() -> HashMap<String, usize> {
     let mut known = HashMap::new();
     for line in src.lines() {
         let line = line.trim();
-        let Some(rest) = line.strip_prefix("pub const ") else { continue };
-        let Some((name, rhs)) = rest.split_once(':') else { continue };
-        let Some((_, expr)) = rhs.split_once('=') else { continue };
+        let Some(rest) = line.strip_prefix("pub const ") else {
+            continue;
+        };
+        let Some((name, rhs)) = rest.split_once(':') else {
+            continue;
+        };
+        let Some((_, expr)) = rhs.split_once('=') else {
+            continue;
+        };
         let expr = expr.split(';').next().unwrap_or("");
-        let value = parse_value(expr, &known).unwrap_or_else(|| panic!("cannot evaluate {name} = {expr}"));
+        let value =
+            parse_value(expr, &known).unwrap_or_else(|| panic!("cannot evaluate {name} = {expr}"));
         known.insert(name.trim().to_string(), value);
     }
     known
@@ -67,17 +80,36 @@ fn redox_numbers() -> HashMap<String, usize> {
 #[test]
 fn no_collision_with_any_redox_syscall_number() {
     let redox = redox_numbers();
-    let syscalls: Vec<_> = redox.iter().filter(|(n, _)| n.starts_with("SYS_") && !n.starts_with("SYS_CLASS") && !n.starts_with("SYS_ARG") && !n.starts_with("SYS_RET")).collect();
-    let declared = redox_syscall_number_rs().lines().filter(|l| l.trim().starts_with("pub const SYS_")).count();
+    let syscalls: Vec<_> = redox
+        .iter()
+        .filter(|(n, _)| {
+            n.starts_with("SYS_")
+                && !n.starts_with("SYS_CLASS")
+                && !n.starts_with("SYS_ARG")
+                && !n.starts_with("SYS_RET")
+        })
+        .collect();
+    let declared = redox_syscall_number_rs()
+        .lines()
+        .filter(|l| l.trim().starts_with("pub const SYS_"))
+        .count();
     assert_eq!(redox.len(), declared, "every SYS_* constant was evaluated");
-    assert!(syscalls.len() >= 20, "parsed too few syscall numbers: {}", syscalls.len());
+    assert!(
+        syscalls.len() >= 20,
+        "parsed too few syscall numbers: {}",
+        syscalls.len()
+    );
     for (name, nr, _) in ALL {
         for (theirs, value) in &syscalls {
             assert_ne!(nr, *value, "{name} collides with redox_syscall's {theirs}");
         }
         // Also never equal to any Redox number with its class bits removed.
         for (theirs, value) in &syscalls {
-            assert_ne!(*nr, *value & 0xFFFF, "{name} equals the low bits of {theirs}");
+            assert_ne!(
+                *nr,
+                *value & 0xFFFF,
+                "{name} equals the low bits of {theirs}"
+            );
         }
     }
 }

@@ -44,10 +44,16 @@ fn init_rejects_values_above_sem_value_max() {
     let e = Env::new(ClockMode::Virtual);
     let s = e.k.alloc_private(32);
     poke_u32(&e.k, s, 77);
-    assert_eq!(sys(&e.k, SYS_RB_SEM_INIT, &[s, 0, SEM_VALUE_MAX as usize + 1]), Err(EINVAL));
+    assert_eq!(
+        sys(&e.k, SYS_RB_SEM_INIT, &[s, 0, SEM_VALUE_MAX as usize + 1]),
+        Err(EINVAL)
+    );
     assert_eq!(sys(&e.k, SYS_RB_SEM_INIT, &[s, 0, usize::MAX]), Err(EINVAL));
     assert_eq!(peek_u32(&e.k, s), 77, "a failed init writes nothing");
-    assert_eq!(sys(&e.k, SYS_RB_SEM_INIT, &[s, 0, SEM_VALUE_MAX as usize]), Ok(0));
+    assert_eq!(
+        sys(&e.k, SYS_RB_SEM_INIT, &[s, 0, SEM_VALUE_MAX as usize]),
+        Ok(0)
+    );
 }
 
 #[test]
@@ -55,7 +61,10 @@ fn post_at_max_is_eoverflow_and_keeps_the_value() {
     let e = Env::new(ClockMode::Virtual);
     let s = new_sem(&e, SEM_VALUE_MAX as usize);
     assert_eq!(sys(&e.k, SYS_RB_SEM_POST, &[s, 0]), Err(EOVERFLOW));
-    assert_eq!(sys(&e.k, SYS_RB_SEM_GETVALUE, &[s, 0]), Ok(SEM_VALUE_MAX as usize));
+    assert_eq!(
+        sys(&e.k, SYS_RB_SEM_GETVALUE, &[s, 0]),
+        Ok(SEM_VALUE_MAX as usize)
+    );
 }
 
 #[test]
@@ -63,15 +72,36 @@ fn timedwait_checks_the_timeout_first_like_glibc() {
     let e = Env::new(ClockMode::Virtual);
     let s = new_sem(&e, 1);
     let bad = timespec(&e.k, 0, 1_000_000_000);
-    assert_eq!(sys(&e.k, SYS_RB_SEM_WAIT, &[s, TIMED, bad, RT]), Err(EINVAL), "checked even if available");
-    assert_eq!(sys(&e.k, SYS_RB_SEM_GETVALUE, &[s, 0]), Ok(1), "and nothing taken");
+    assert_eq!(
+        sys(&e.k, SYS_RB_SEM_WAIT, &[s, TIMED, bad, RT]),
+        Err(EINVAL),
+        "checked even if available"
+    );
+    assert_eq!(
+        sys(&e.k, SYS_RB_SEM_GETVALUE, &[s, 0]),
+        Ok(1),
+        "and nothing taken"
+    );
     assert_eq!(sys(&e.k, SYS_RB_SEM_WAIT, &[s, TRY]), Ok(0));
-    assert_eq!(sys(&e.k, SYS_RB_SEM_WAIT, &[s, TIMED, bad, RT]), Err(EINVAL));
+    assert_eq!(
+        sys(&e.k, SYS_RB_SEM_WAIT, &[s, TIMED, bad, RT]),
+        Err(EINVAL)
+    );
     assert_eq!(sys(&e.k, SYS_RB_SEM_WAIT, &[s, TIMED, 0, RT]), Err(EFAULT));
-    assert_eq!(sys(&e.k, SYS_RB_SEM_WAIT, &[s, TIMED, bad, 5]), Err(EINVAL), "bad clock");
+    assert_eq!(
+        sys(&e.k, SYS_RB_SEM_WAIT, &[s, TIMED, bad, 5]),
+        Err(EINVAL),
+        "bad clock"
+    );
     let past = timespec(&e.k, 0, 0);
-    assert_eq!(sys(&e.k, SYS_RB_SEM_WAIT, &[s, TIMED, past, RT]), Err(ETIMEDOUT));
-    assert_eq!(sys(&e.k, SYS_RB_SEM_WAIT, &[s, TIMED, past, MONO]), Err(ETIMEDOUT));
+    assert_eq!(
+        sys(&e.k, SYS_RB_SEM_WAIT, &[s, TIMED, past, RT]),
+        Err(ETIMEDOUT)
+    );
+    assert_eq!(
+        sys(&e.k, SYS_RB_SEM_WAIT, &[s, TIMED, past, MONO]),
+        Err(ETIMEDOUT)
+    );
     assert_eq!(sys(&e.k, SYS_RB_SEM_GETVALUE, &[s, 0]), Ok(0));
 }
 
@@ -80,9 +110,15 @@ fn clockwait_times_out_on_the_virtual_monotonic_clock() {
     let e = Env::new(ClockMode::Virtual);
     let s = new_sem(&e, 0);
     let at = e.k.now(ClockId::Monotonic) + 500_000_000;
-    let ts = timespec(&e.k, (at / 1_000_000_000) as i64, (at % 1_000_000_000) as i64);
+    let ts = timespec(
+        &e.k,
+        (at / 1_000_000_000) as i64,
+        (at % 1_000_000_000) as i64,
+    );
     let k = e.k.clone();
-    let t = e.k.spawn_task(&e.proc, move || sys(&k, SYS_RB_SEM_WAIT, &[s, TIMED, ts, MONO]));
+    let t = e.k.spawn_task(&e.proc, move || {
+        sys(&k, SYS_RB_SEM_WAIT, &[s, TIMED, ts, MONO])
+    });
     assert!(e.k.wait_parked(1, PARK));
     e.k.advance(500_000_000);
     assert_eq!(t.join().unwrap(), Err(ETIMEDOUT));
@@ -103,7 +139,11 @@ fn post_wakes_exactly_one_blocked_waiter() {
     assert_eq!(sys(&e.k, SYS_RB_SEM_POST, &[s, 0]), Ok(0));
     assert!(e.k.wait_parked(2, PARK));
     std::thread::sleep(Duration::from_millis(30));
-    assert_eq!(waiters.iter().filter(|t| t.is_finished()).count(), 1, "post wakes one, not all");
+    assert_eq!(
+        waiters.iter().filter(|t| t.is_finished()).count(),
+        1,
+        "post wakes one, not all"
+    );
     for _ in 0..2 {
         assert_eq!(sys(&e.k, SYS_RB_SEM_POST, &[s, 0]), Ok(0));
     }
@@ -118,7 +158,8 @@ fn wait_is_interrupted_by_a_signal() {
     let e = Env::new(ClockMode::Virtual);
     let s = new_sem(&e, 0);
     let k = e.k.clone();
-    let t = e.k.spawn_task(&e.proc, move || sys(&k, SYS_RB_SEM_WAIT, &[s, 0]));
+    let t =
+        e.k.spawn_task(&e.proc, move || sys(&k, SYS_RB_SEM_WAIT, &[s, 0]));
     assert!(e.k.wait_parked(1, PARK));
     e.k.send_signal(&e.proc, 2);
     assert_eq!(t.join().unwrap(), Err(EINTR));
@@ -133,7 +174,8 @@ fn process_shared_semaphore_across_processes() {
     assert_eq!(sys(&e.k, SYS_RB_SEM_INIT, &[s, 1, 0]), Ok(0));
     let other = e.k.spawn_process(Credentials::new(2000, 2000));
     let k = e.k.clone();
-    let t = e.k.spawn_task(&other, move || sys(&k, SYS_RB_SEM_WAIT, &[s, 0]));
+    let t =
+        e.k.spawn_task(&other, move || sys(&k, SYS_RB_SEM_WAIT, &[s, 0]));
     assert!(e.k.wait_parked(1, PARK));
     assert_eq!(sys(&e.k, SYS_RB_SEM_POST, &[s, 0]), Ok(0));
     assert_eq!(t.join().unwrap(), Ok(0));
@@ -145,21 +187,41 @@ fn unnamed_bad_pointers_and_flags() {
     let s = new_sem(&e, 1);
     for nr in [SYS_RB_SEM_POST, SYS_RB_SEM_WAIT, SYS_RB_SEM_GETVALUE] {
         assert_eq!(sys(&e.k, nr, &[0, 0]), Err(EFAULT), "null, nr {nr}");
-        assert_eq!(sys(&e.k, nr, &[0x7777_0000, 0]), Err(EFAULT), "wild, nr {nr}");
-        assert_eq!(sys(&e.k, nr, &[s + 2, 0]), Err(EINVAL), "misaligned, nr {nr}");
-        assert_eq!(sys(&e.k, nr, &[s, 1 << 7]), Err(EINVAL), "unknown flag, nr {nr}");
+        assert_eq!(
+            sys(&e.k, nr, &[0x7777_0000, 0]),
+            Err(EFAULT),
+            "wild, nr {nr}"
+        );
+        assert_eq!(
+            sys(&e.k, nr, &[s + 2, 0]),
+            Err(EINVAL),
+            "misaligned, nr {nr}"
+        );
+        assert_eq!(
+            sys(&e.k, nr, &[s, 1 << 7]),
+            Err(EINVAL),
+            "unknown flag, nr {nr}"
+        );
     }
     assert_eq!(sys(&e.k, SYS_RB_SEM_WAIT, &[s, TRY | TIMED]), Err(EINVAL));
     assert_eq!(sys(&e.k, SYS_RB_SEM_POST, &[s, TRY]), Err(EINVAL));
     assert_eq!(sys(&e.k, SYS_RB_SEM_INIT, &[0, 0, 1]), Err(EFAULT));
-    assert_eq!(sys(&e.k, SYS_RB_SEM_GETVALUE, &[s, 0]), Ok(1), "nothing changed");
+    assert_eq!(
+        sys(&e.k, SYS_RB_SEM_GETVALUE, &[s, 0]),
+        Ok(1),
+        "nothing changed"
+    );
 }
 
 // ---- named ----
 
 fn open(e: &Env, name: &[u8], oflag: usize, mode: usize, value: usize) -> Result<usize, i32> {
     let (p, n) = user_bytes(&e.k, name);
-    sys(&e.k, SYS_RB_SEM_OPEN, &[p, n, oflag, mode, value, FD_SLOT_ANY])
+    sys(
+        &e.k,
+        SYS_RB_SEM_OPEN,
+        &[p, n, oflag, mode, value, FD_SLOT_ANY],
+    )
 }
 
 fn unlink(e: &Env, name: &[u8]) -> Result<usize, i32> {
@@ -175,9 +237,16 @@ fn named_open_create_exclusive_and_shared_object() {
     assert_eq!(open(&e, b"/s", CREAT | EXCL, 0o600, 3), Err(EEXIST));
     let b = open(&e, b"/s", CREAT, 0o600, 9).unwrap();
     assert_ne!(a, b);
-    assert!(e.proc.fds().cloexec(a).unwrap(), "named semaphore fds are close-on-exec");
+    assert!(
+        e.proc.fds().cloexec(a).unwrap(),
+        "named semaphore fds are close-on-exec"
+    );
     assert_eq!(sys(&e.k, SYS_RB_SEM_WAIT, &[a, FD]), Ok(0));
-    assert_eq!(sys(&e.k, SYS_RB_SEM_GETVALUE, &[b, FD]), Ok(2), "same object, value not reset");
+    assert_eq!(
+        sys(&e.k, SYS_RB_SEM_GETVALUE, &[b, FD]),
+        Ok(2),
+        "same object, value not reset"
+    );
     assert_eq!(sys(&e.k, SYS_RB_SEM_POST, &[b, FD]), Ok(0));
     assert_eq!(sys(&e.k, SYS_RB_SEM_GETVALUE, &[a, FD]), Ok(3));
 }
@@ -190,7 +259,11 @@ fn named_object_lives_after_unlink_while_open_and_accounting_returns_to_zero() {
     assert_eq!(unlink(&e, b"/life"), Ok(0));
     assert_eq!(unlink(&e, b"/life"), Err(ENOENT));
     assert_eq!(open(&e, b"/life", 0, 0, 0), Err(ENOENT));
-    assert_eq!(sys(&e.k, SYS_RB_SEM_WAIT, &[fd, FD | TRY]), Ok(0), "still usable");
+    assert_eq!(
+        sys(&e.k, SYS_RB_SEM_WAIT, &[fd, FD | TRY]),
+        Ok(0),
+        "still usable"
+    );
     // A new object under the same name is another semaphore.
     let fresh = open(&e, b"/life", CREAT, 0o600, 5).unwrap();
     assert_eq!(sys(&e.k, SYS_RB_SEM_GETVALUE, &[fresh, FD]), Ok(5));
@@ -208,9 +281,8 @@ fn named_permissions() {
     open(&e, b"/grp", CREAT, 0o660, 0).unwrap();
     let k = e.k.clone();
     let stranger = e.k.spawn_process(Credentials::new(1001, 1000));
-    let (r1, r2, r3) = e
-        .k
-        .spawn_task(&stranger, move || {
+    let (r1, r2, r3) =
+        e.k.spawn_task(&stranger, move || {
             let op = |name: &[u8]| {
                 let (p, n) = user_bytes(&k, name);
                 sys(&k, SYS_RB_SEM_OPEN, &[p, n, 0, 0, 0, FD_SLOT_ANY])
@@ -238,10 +310,23 @@ fn named_bad_names_flags_values() {
     assert_eq!(open(&e, b"/a/b", CREAT, 0o600, 0), Err(EACCES));
     let long = [b"/".as_slice(), &[b'x'; 256]].concat();
     assert_eq!(open(&e, &long, CREAT, 0o600, 0), Err(ENAMETOOLONG));
-    assert_eq!(open(&e, b"/v", CREAT, 0o600, SEM_VALUE_MAX as usize + 1), Err(EINVAL));
+    assert_eq!(
+        open(&e, b"/v", CREAT, 0o600, SEM_VALUE_MAX as usize + 1),
+        Err(EINVAL)
+    );
     assert_eq!(open(&e, b"/v", 1 << 5, 0o600, 0), Err(EINVAL));
-    assert_eq!(sys(&e.k, SYS_RB_SEM_OPEN, &[0, 2, CREAT, 0o600, 0, FD_SLOT_ANY]), Err(EFAULT));
-    assert_eq!(sys(&e.k, SYS_RB_SEM_OPEN, &[0, usize::MAX, CREAT, 0o600, 0, FD_SLOT_ANY]), Err(ENAMETOOLONG));
+    assert_eq!(
+        sys(&e.k, SYS_RB_SEM_OPEN, &[0, 2, CREAT, 0o600, 0, FD_SLOT_ANY]),
+        Err(EFAULT)
+    );
+    assert_eq!(
+        sys(
+            &e.k,
+            SYS_RB_SEM_OPEN,
+            &[0, usize::MAX, CREAT, 0o600, 0, FD_SLOT_ANY]
+        ),
+        Err(ENAMETOOLONG)
+    );
     assert_eq!(sys(&e.k, SYS_RB_SEM_UNLINK, &[0, 3]), Err(EFAULT));
     assert!(e.k.ipc().sems.is_empty(), "nothing was created");
     assert_eq!(e.k.ipc().acct.users_charged(), 0);
@@ -254,9 +339,19 @@ fn named_fd_slot_taken_fails_and_creates_nothing() {
     let e = Env::new(ClockMode::Virtual);
     let first = open(&e, b"/a", CREAT, 0o600, 0).unwrap();
     let (p, n) = user_bytes(&e.k, b"/b");
-    assert_eq!(sys(&e.k, SYS_RB_SEM_OPEN, &[p, n, CREAT, 0o600, 0, first]), Err(EEXIST));
-    assert_eq!(open(&e, b"/b", 0, 0, 0), Err(ENOENT), "failed open left no name");
-    assert_eq!(sys(&e.k, SYS_RB_SEM_OPEN, &[p, n, CREAT, 0o600, 0, 40]), Ok(40));
+    assert_eq!(
+        sys(&e.k, SYS_RB_SEM_OPEN, &[p, n, CREAT, 0o600, 0, first]),
+        Err(EEXIST)
+    );
+    assert_eq!(
+        open(&e, b"/b", 0, 0, 0),
+        Err(ENOENT),
+        "failed open left no name"
+    );
+    assert_eq!(
+        sys(&e.k, SYS_RB_SEM_OPEN, &[p, n, CREAT, 0o600, 0, 40]),
+        Ok(40)
+    );
 }
 
 #[test]
@@ -267,7 +362,11 @@ fn named_limits_give_enospc() {
         open(&e, format!("/n{i}").as_bytes(), CREAT, 0o600, 0).unwrap();
     }
     assert_eq!(open(&e, b"/over", CREAT, 0o600, 0), Err(ENOSPC));
-    assert_eq!(open(&e, b"/n0", CREAT, 0o600, 0).map(|_| ()), Ok(()), "opening existing costs nothing");
+    assert_eq!(
+        open(&e, b"/n0", CREAT, 0o600, 0).map(|_| ()),
+        Ok(()),
+        "opening existing costs nothing"
+    );
     assert_eq!(e.k.ipc().sems.len(), limit);
 }
 
@@ -292,11 +391,18 @@ fn named_timedwait_and_eintr() {
     let e = Env::new(ClockMode::Virtual);
     let fd = open(&e, b"/t", CREAT, 0o600, 0).unwrap();
     let past = timespec(&e.k, 0, 0);
-    assert_eq!(sys(&e.k, SYS_RB_SEM_WAIT, &[fd, FD | TIMED, past, RT]), Err(ETIMEDOUT));
+    assert_eq!(
+        sys(&e.k, SYS_RB_SEM_WAIT, &[fd, FD | TIMED, past, RT]),
+        Err(ETIMEDOUT)
+    );
     let bad = timespec(&e.k, 0, -5);
-    assert_eq!(sys(&e.k, SYS_RB_SEM_WAIT, &[fd, FD | TIMED, bad, RT]), Err(EINVAL));
+    assert_eq!(
+        sys(&e.k, SYS_RB_SEM_WAIT, &[fd, FD | TIMED, bad, RT]),
+        Err(EINVAL)
+    );
     let k = e.k.clone();
-    let t = e.k.spawn_task(&e.proc, move || sys(&k, SYS_RB_SEM_WAIT, &[fd, FD]));
+    let t =
+        e.k.spawn_task(&e.proc, move || sys(&k, SYS_RB_SEM_WAIT, &[fd, FD]));
     assert!(e.k.wait_parked(1, PARK));
     e.k.send_signal(&e.proc, 14);
     assert_eq!(t.join().unwrap(), Err(EINTR));

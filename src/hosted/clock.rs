@@ -33,9 +33,19 @@ impl Clock {
     /// A clock in `mode`; virtual clocks start at 1 s monotonic and at the
     /// host's realtime.
     pub fn new(mode: ClockMode) -> Self {
-        let wall = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as i128).unwrap_or(0);
+        let wall = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos() as i128)
+            .unwrap_or(0);
         let mono_ns = 1_000_000_000;
-        Clock { mode, start: Instant::now(), state: Mutex::new(State { mono_ns, realtime_offset: wall - mono_ns as i128 }) }
+        Clock {
+            mode,
+            start: Instant::now(),
+            state: Mutex::new(State {
+                mono_ns,
+                realtime_offset: wall - mono_ns as i128,
+            }),
+        }
     }
 
     /// The mode.
@@ -45,7 +55,9 @@ impl Clock {
 
     fn mono(&self, st: &State) -> u64 {
         match self.mode {
-            ClockMode::Real => st.mono_ns.saturating_add(self.start.elapsed().as_nanos() as u64),
+            ClockMode::Real => st
+                .mono_ns
+                .saturating_add(self.start.elapsed().as_nanos() as u64),
             ClockMode::Virtual => st.mono_ns,
         }
     }
@@ -56,7 +68,9 @@ impl Clock {
         let mono = self.mono(&st);
         match clock {
             ClockId::Monotonic | ClockId::Boottime => mono,
-            ClockId::Realtime => (mono as i128 + st.realtime_offset).clamp(0, u64::MAX as i128) as u64,
+            ClockId::Realtime => {
+                (mono as i128 + st.realtime_offset).clamp(0, u64::MAX as i128) as u64
+            }
         }
     }
 

@@ -42,21 +42,35 @@ impl UserMemory {
     /// Allocates `len` zeroed bytes (4-aligned) visible as `vis`; returns
     /// the user address.
     pub fn alloc(&self, len: usize, vis: Visibility) -> usize {
-        let words: Box<[AtomicU32]> = (0..len.div_ceil(4).max(1)).map(|_| AtomicU32::new(0)).collect();
+        let words: Box<[AtomicU32]> = (0..len.div_ceil(4).max(1))
+            .map(|_| AtomicU32::new(0))
+            .collect();
         let region = Region { words, len, vis };
         let base = region.base();
-        self.regions.write().unwrap_or_else(|p| p.into_inner()).insert(base, region);
+        self.regions
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(base, region);
         base
     }
 
     /// Unmaps the region starting at `base`.
     pub fn free(&self, base: usize) {
-        self.regions.write().unwrap_or_else(|p| p.into_inner()).remove(&base);
+        self.regions
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&base);
     }
 
     /// Runs `f` on the host pointer of [addr, addr+len) if `pid` may access
     /// it all (one region), else faults.
-    fn with_range<R>(&self, pid: Pid, addr: usize, len: usize, f: impl FnOnce(*mut u8) -> R) -> Result<R, UserFault> {
+    fn with_range<R>(
+        &self,
+        pid: Pid,
+        addr: usize,
+        len: usize,
+        f: impl FnOnce(*mut u8) -> R,
+    ) -> Result<R, UserFault> {
         let regions = self.regions.read().unwrap_or_else(|p| p.into_inner());
         let (_, region) = regions.range(..=addr).next_back().ok_or(UserFault)?;
         let end = addr.checked_add(len).ok_or(UserFault)?;

@@ -69,7 +69,11 @@ impl TaskGuard {
 impl Drop for TaskGuard {
     fn drop(&mut self) {
         CURRENT.with(|c| c.borrow_mut().take());
-        self.kernel.tasks.lock().unwrap_or_else(|p| p.into_inner()).remove(&self.task.id());
+        self.kernel
+            .tasks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.task.id());
     }
 }
 
@@ -93,7 +97,10 @@ impl HostedKernel {
 
     /// A new process with `creds`.
     pub fn spawn_process(&self, creds: Credentials) -> Arc<Process> {
-        Arc::new(Process::new(self.next_pid.fetch_add(1, Ordering::Relaxed), creds))
+        Arc::new(Process::new(
+            self.next_pid.fetch_add(1, Ordering::Relaxed),
+            creds,
+        ))
     }
 
     /// Makes the calling thread a new task of `process` until the guard
@@ -101,9 +108,15 @@ impl HostedKernel {
     pub fn enter(self: &Arc<Self>, process: &Arc<Process>) -> TaskGuard {
         let id = self.next_task.fetch_add(1, Ordering::Relaxed);
         let task = Arc::new(Task::new(id, process.clone()));
-        self.tasks.lock().unwrap_or_else(|p| p.into_inner()).insert(id, task.clone());
+        self.tasks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id, task.clone());
         CURRENT.with(|c| *c.borrow_mut() = Some(task.clone()));
-        TaskGuard { task, kernel: self.clone() }
+        TaskGuard {
+            task,
+            kernel: self.clone(),
+        }
     }
 
     /// Runs `f` on a new thread as a new task of `process`.
@@ -143,7 +156,8 @@ impl HostedKernel {
 
     /// Allocates user memory private to the calling task's process.
     pub fn alloc_private(&self, len: usize) -> usize {
-        self.memory.alloc(len, Visibility::Private(self.current().process().pid()))
+        self.memory
+            .alloc(len, Visibility::Private(self.current().process().pid()))
     }
 
     /// Allocates user memory shared by every process.
@@ -176,7 +190,12 @@ impl HostedKernel {
     /// Number of tasks parked right now (for tests that wait until a
     /// waiter is really asleep).
     pub fn parked_tasks(&self) -> usize {
-        self.tasks.lock().unwrap_or_else(|p| p.into_inner()).values().filter(|t| t.is_parked()).count()
+        self.tasks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .filter(|t| t.is_parked())
+            .count()
     }
 
     /// Spins (yielding) until `n` tasks are parked or `timeout` passes;
@@ -193,8 +212,13 @@ impl HostedKernel {
     }
 
     fn nudge_all(&self) {
-        let tasks: Vec<Arc<Task>> =
-            self.tasks.lock().unwrap_or_else(|p| p.into_inner()).values().cloned().collect();
+        let tasks: Vec<Arc<Task>> = self
+            .tasks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect();
         for t in tasks {
             t.nudge();
         }
@@ -203,7 +227,9 @@ impl HostedKernel {
     /// The calling thread's task. Panics if the thread has not entered a
     /// process: that is a bug in the test, not user input.
     pub fn current(&self) -> Arc<Task> {
-        CURRENT.with(|c| c.borrow().clone()).expect("hosted: thread is not a task (call HostedKernel::enter)")
+        CURRENT
+            .with(|c| c.borrow().clone())
+            .expect("hosted: thread is not a task (call HostedKernel::enter)")
     }
 
     fn remaining(&self, deadline: Deadline) -> Option<Duration> {
@@ -255,7 +281,12 @@ impl Kernel for HostedKernel {
     }
 
     fn unpark(&self, task: TaskId) {
-        let t = self.tasks.lock().unwrap_or_else(|p| p.into_inner()).get(&task).cloned();
+        let t = self
+            .tasks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&task)
+            .cloned();
         if let Some(t) = t {
             t.unpark();
         }
@@ -273,8 +304,16 @@ impl Kernel for HostedKernel {
         self.memory.cmpxchg_u32(self.current_pid(), uaddr, old, new)
     }
 
-    fn install_fd(&self, file: FileRef, placement: FdPlacement, cloexec: bool) -> Result<usize, Errno> {
-        self.current().process().fds().install(file, placement, cloexec)
+    fn install_fd(
+        &self,
+        file: FileRef,
+        placement: FdPlacement,
+        cloexec: bool,
+    ) -> Result<usize, Errno> {
+        self.current()
+            .process()
+            .fds()
+            .install(file, placement, cloexec)
     }
 
     fn get_fd(&self, fd: usize) -> Result<FileRef, Errno> {

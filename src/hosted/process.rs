@@ -27,7 +27,12 @@ pub struct FdTable {
 impl FdTable {
     /// Installs `file`: EMFILE when full, EBADF for an out-of-range exact
     /// slot, EEXIST for a taken one.
-    pub fn install(&self, file: FileRef, placement: FdPlacement, cloexec: bool) -> Result<usize, Errno> {
+    pub fn install(
+        &self,
+        file: FileRef,
+        placement: FdPlacement,
+        cloexec: bool,
+    ) -> Result<usize, Errno> {
         let mut e = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         let fd = match placement {
             FdPlacement::Exact(fd) if fd >= FD_LIMIT => return err(EBADF),
@@ -50,7 +55,11 @@ impl FdTable {
 
     /// Closes `fd`.
     pub fn close(&self, fd: usize) -> Result<(), Errno> {
-        let removed = self.entries.lock().unwrap_or_else(|p| p.into_inner()).remove(&fd);
+        let removed = self
+            .entries
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&fd);
         removed.map(drop).ok_or(Errno::new(EBADF))
     }
 
@@ -68,7 +77,10 @@ impl FdTable {
 
     /// exec: closes every close-on-exec fd.
     pub fn exec(&self) {
-        self.entries.lock().unwrap_or_else(|p| p.into_inner()).retain(|_, x| !x.cloexec);
+        self.entries
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|_, x| !x.cloexec);
     }
 
     /// Closes everything (process exit).
@@ -99,7 +111,12 @@ pub struct Process {
 
 impl Process {
     pub(super) fn new(pid: Pid, creds: Credentials) -> Self {
-        Process { pid, creds: Mutex::new(creds), fds: FdTable::default(), pending: AtomicU64::new(0) }
+        Process {
+            pid,
+            creds: Mutex::new(creds),
+            fds: FdTable::default(),
+            pending: AtomicU64::new(0),
+        }
     }
 
     /// The pid.
@@ -160,7 +177,13 @@ pub struct Task {
 
 impl Task {
     pub(super) fn new(id: TaskId, process: Arc<Process>) -> Self {
-        Task { id, process, mask: AtomicU64::new(0), park: Mutex::new(ParkState::default()), cv: Condvar::new() }
+        Task {
+            id,
+            process,
+            mask: AtomicU64::new(0),
+            park: Mutex::new(ParkState::default()),
+            cv: Condvar::new(),
+        }
     }
 
     /// The task id.
@@ -205,7 +228,12 @@ impl Task {
             st.parked = true;
             st = match sleep {
                 None => self.cv.wait(st).unwrap_or_else(|p| p.into_inner()),
-                Some(d) => self.cv.wait_timeout(st, d).unwrap_or_else(|p| p.into_inner()).0,
+                Some(d) => {
+                    self.cv
+                        .wait_timeout(st, d)
+                        .unwrap_or_else(|p| p.into_inner())
+                        .0
+                }
             };
             st.parked = false;
         }

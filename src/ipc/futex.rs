@@ -31,14 +31,24 @@ pub struct FutexKey {
 impl FutexKey {
     /// The key of the word at `uaddr` for the caller: EINVAL if misaligned,
     /// EFAULT if a shared word is unmapped.
-    pub fn for_caller<K: Kernel + ?Sized>(k: &K, uaddr: usize, shared: bool) -> Result<Self, Errno> {
+    pub fn for_caller<K: Kernel + ?Sized>(
+        k: &K,
+        uaddr: usize,
+        shared: bool,
+    ) -> Result<Self, Errno> {
         if !uaddr.is_multiple_of(4) {
             return err(EINVAL);
         }
         Ok(if shared {
-            FutexKey { space: SHARED_SPACE, addr: k.shared_key(uaddr)? }
+            FutexKey {
+                space: SHARED_SPACE,
+                addr: k.shared_key(uaddr)?,
+            }
         } else {
-            FutexKey { space: k.address_space(), addr: uaddr as u64 }
+            FutexKey {
+                space: k.address_space(),
+                addr: uaddr as u64,
+            }
         })
     }
 
@@ -67,7 +77,9 @@ impl Default for FutexTable {
 impl FutexTable {
     /// An empty table.
     pub fn new() -> Self {
-        FutexTable { buckets: core::array::from_fn(|_| Mutex::new(WaitQueue::new())) }
+        FutexTable {
+            buckets: core::array::from_fn(|_| Mutex::new(WaitQueue::new())),
+        }
     }
 
     /// Blocks while the word at `uaddr` equals `expected`, until a wake
@@ -201,7 +213,11 @@ impl FutexTable {
         let mut first = self.buckets[lo].lock();
         let mut second = self.buckets[hi].lock();
         check(k)?;
-        let (sq, dq) = if src < dst { (&mut *first, &mut *second) } else { (&mut *second, &mut *first) };
+        let (sq, dq) = if src < dst {
+            (&mut *first, &mut *second)
+        } else {
+            (&mut *second, &mut *first)
+        };
         let n = sq.drain_filter(k, &mut pick, |node| {
             node.set_aux(to.words());
             waitq::rehome(dq, node, dst);

@@ -72,7 +72,10 @@ pub struct Accounting {
 impl Accounting {
     /// Accounting under `limits`.
     pub fn new(limits: Limits) -> Arc<Self> {
-        Arc::new(Accounting { limits, table: Mutex::new(Table::default()) })
+        Arc::new(Accounting {
+            limits,
+            table: Mutex::new(Table::default()),
+        })
     }
 
     /// The limits in force.
@@ -108,12 +111,22 @@ impl Accounting {
         entry.objects[k] += 1;
         entry.bytes += bytes;
         t.totals[k] += 1;
-        Ok(Charge { acct: self.clone(), uid, kind, bytes })
+        Ok(Charge {
+            acct: self.clone(),
+            uid,
+            kind,
+            bytes,
+        })
     }
 
     /// What `uid` holds now (zero if nothing).
     pub fn usage(&self, uid: u32) -> Usage {
-        self.table.lock().users.get(&uid).copied().unwrap_or_default()
+        self.table
+            .lock()
+            .users
+            .get(&uid)
+            .copied()
+            .unwrap_or_default()
     }
 
     /// Number of users holding anything, for leak checks.
@@ -161,7 +174,11 @@ mod tests {
     use super::*;
 
     fn small() -> Arc<Accounting> {
-        Accounting::new(Limits { per_user_objects: [2], total_objects: [3], per_user_bytes: 100 })
+        Accounting::new(Limits {
+            per_user_objects: [2],
+            total_objects: [3],
+            per_user_bytes: 100,
+        })
     }
 
     #[test]
@@ -169,10 +186,16 @@ mod tests {
         let a = small();
         let c1 = a.charge(1, false, ObjectKind::NamedSem, 10).unwrap();
         let c2 = a.charge(1, false, ObjectKind::NamedSem, 10).unwrap();
-        assert_eq!(a.charge(1, false, ObjectKind::NamedSem, 10).err(), Some(Errno::new(ENOSPC)));
+        assert_eq!(
+            a.charge(1, false, ObjectKind::NamedSem, 10).err(),
+            Some(Errno::new(ENOSPC))
+        );
         let c3 = a.charge(2, false, ObjectKind::NamedSem, 10).unwrap();
         // Total reached: even the privileged are refused.
-        assert_eq!(a.charge(0, true, ObjectKind::NamedSem, 10).err(), Some(Errno::new(ENOSPC)));
+        assert_eq!(
+            a.charge(0, true, ObjectKind::NamedSem, 10).err(),
+            Some(Errno::new(ENOSPC))
+        );
         assert_eq!(a.usage(1).objects, [2]);
         drop((c1, c2, c3));
         assert_eq!(a.users_charged(), 0);
@@ -182,7 +205,10 @@ mod tests {
     #[test]
     fn byte_limit_gives_enomem_and_changes_nothing() {
         let a = small();
-        assert_eq!(a.charge(1, false, ObjectKind::NamedSem, 101).err(), Some(Errno::new(ENOMEM)));
+        assert_eq!(
+            a.charge(1, false, ObjectKind::NamedSem, 101).err(),
+            Some(Errno::new(ENOMEM))
+        );
         assert_eq!(a.users_charged(), 0);
         let _big = a.charge(0, true, ObjectKind::NamedSem, 1000).unwrap();
         assert_eq!(a.usage(0).bytes, 1000);

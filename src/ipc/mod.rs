@@ -29,7 +29,11 @@ impl Ipc {
     /// A fresh namespace under `limits`.
     pub fn new(limits: Limits) -> Self {
         let acct = Accounting::new(limits);
-        Ipc { futex: FutexTable::new(), sems: SemNamespace::new(acct.clone()), acct }
+        Ipc {
+            futex: FutexTable::new(),
+            sems: SemNamespace::new(acct.clone()),
+            acct,
+        }
     }
 }
 

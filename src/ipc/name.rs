@@ -55,10 +55,16 @@ mod tests {
         assert_eq!(IpcName::parse(b"/"), err(ENOENT));
         assert_eq!(IpcName::parse(b"/a/b"), err(EACCES));
         assert_eq!(IpcName::parse(b"/a\0b"), err(EINVAL));
-        assert_eq!(IpcName::parse(b"/ok").map(|n| n.as_bytes().to_vec()), Ok(b"ok".to_vec()));
+        assert_eq!(
+            IpcName::parse(b"/ok").map(|n| n.as_bytes().to_vec()),
+            Ok(b"ok".to_vec())
+        );
         let mut long = vec![b'x'; NAME_MAX + 1];
         long[0] = b'/';
-        assert!(IpcName::parse(&long).is_ok(), "255-byte component is allowed");
+        assert!(
+            IpcName::parse(&long).is_ok(),
+            "255-byte component is allowed"
+        );
         long.push(b'x');
         assert_eq!(IpcName::parse(&long), err(ENAMETOOLONG));
     }

@@ -34,7 +34,13 @@ pub struct ObjPerm {
 impl ObjPerm {
     /// The permissions of an object `creds` creates with `mode`.
     pub fn new(creds: &Credentials, mode: u32) -> Self {
-        ObjPerm { uid: creds.euid, gid: creds.egid, cuid: creds.euid, cgid: creds.egid, mode: mode & 0o777 }
+        ObjPerm {
+            uid: creds.euid,
+            gid: creds.egid,
+            cuid: creds.euid,
+            cgid: creds.egid,
+            mode: mode & 0o777,
+        }
     }
 
     /// Whether `creds` may access the object as `want` asks: the owner's,
@@ -70,7 +76,10 @@ mod tests {
         let group = Credentials::new(1001, 100);
         let other = Credentials::new(1002, 200);
         let p = ObjPerm::new(&owner, 0o046); // owner nothing, group r, other rw
-        assert!(!p.allows(&owner, Access::READ), "owner class wins even if others may");
+        assert!(
+            !p.allows(&owner, Access::READ),
+            "owner class wins even if others may"
+        );
         assert!(p.allows(&group, Access::READ));
         assert!(!p.allows(&group, Access::WRITE));
         assert!(p.allows(&other, Access::READ_WRITE));

@@ -27,18 +27,32 @@ impl Timespec {
 
     /// Total nanoseconds, saturating.
     pub fn as_ns(self) -> u64 {
-        (self.sec as u64).saturating_mul(NSEC_PER_SEC).saturating_add(self.nsec as u64)
+        (self.sec as u64)
+            .saturating_mul(NSEC_PER_SEC)
+            .saturating_add(self.nsec as u64)
     }
 
     /// The timespec of `ns` nanoseconds.
     pub fn from_ns(ns: u64) -> Self {
-        Timespec { sec: (ns / NSEC_PER_SEC) as i64, nsec: (ns % NSEC_PER_SEC) as i64 }
+        Timespec {
+            sec: (ns / NSEC_PER_SEC) as i64,
+            nsec: (ns % NSEC_PER_SEC) as i64,
+        }
     }
 }
 
 /// A deadline on `clock` for a timeout given as absolute or relative.
-pub fn deadline<K: Kernel + ?Sized>(k: &K, clock: ClockId, ts: Timespec, absolute: bool) -> Deadline {
-    let at_ns = if absolute { ts.as_ns() } else { k.now(clock).saturating_add(ts.as_ns()) };
+pub fn deadline<K: Kernel + ?Sized>(
+    k: &K,
+    clock: ClockId,
+    ts: Timespec,
+    absolute: bool,
+) -> Deadline {
+    let at_ns = if absolute {
+        ts.as_ns()
+    } else {
+        k.now(clock).saturating_add(ts.as_ns())
+    };
     Deadline { clock, at_ns }
 }
 
@@ -57,7 +71,20 @@ mod tests {
 
     #[test]
     fn as_ns_saturates() {
-        assert_eq!(Timespec { sec: i64::MAX, nsec: 5 }.as_ns(), u64::MAX);
-        assert_eq!(Timespec::from_ns(1_500_000_000), Timespec { sec: 1, nsec: 500_000_000 });
+        assert_eq!(
+            Timespec {
+                sec: i64::MAX,
+                nsec: 5
+            }
+            .as_ns(),
+            u64::MAX
+        );
+        assert_eq!(
+            Timespec::from_ns(1_500_000_000),
+            Timespec {
+                sec: 1,
+                nsec: 500_000_000
+            }
+        );
     }
 }

@@ -128,7 +128,11 @@ impl Default for WaitQueue {
 impl WaitQueue {
     /// An empty queue.
     pub const fn new() -> Self {
-        WaitQueue { head: ptr::null(), tail: ptr::null(), len: 0 }
+        WaitQueue {
+            head: ptr::null(),
+            tail: ptr::null(),
+            len: 0,
+        }
     }
 
     /// Number of queued waiters.

@@ -28,11 +28,22 @@ pub fn wait<K: Kernel + ?Sized>(k: &K, a: [usize; 6]) -> Result<usize, Errno> {
     let deadline = if timeout == 0 {
         None
     } else {
-        let clock = if f.contains(FutexFlags::CLOCK_REALTIME) { ClockId::Realtime } else { ClockId::Monotonic };
+        let clock = if f.contains(FutexFlags::CLOCK_REALTIME) {
+            ClockId::Realtime
+        } else {
+            ClockId::Monotonic
+        };
         let ts = read_timespec(k, timeout)?;
-        Some(time::deadline(k, clock, ts, f.contains(FutexFlags::ABSOLUTE)))
+        Some(time::deadline(
+            k,
+            clock,
+            ts,
+            f.contains(FutexFlags::ABSOLUTE),
+        ))
     };
-    k.ipc().futex.wait(k, uaddr, key, expected as u32, bitset as u32, deadline)?;
+    k.ipc()
+        .futex
+        .wait(k, uaddr, key, expected as u32, bitset as u32, deadline)?;
     Ok(0)
 }
 
@@ -51,5 +62,7 @@ pub fn requeue<K: Kernel + ?Sized>(k: &K, a: [usize; 6], compare: bool) -> Resul
     let from = key(k, uaddr, f)?;
     let to = key(k, uaddr2, f)?;
     let expected = compare.then_some(expected as u32);
-    k.ipc().futex.requeue(k, uaddr, from, to, count(wake)?, count(requeue)?, expected)
+    k.ipc()
+        .futex
+        .requeue(k, uaddr, from, to, count(wake)?, count(requeue)?, expected)
 }

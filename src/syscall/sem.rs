@@ -98,7 +98,11 @@ pub fn open<K: Kernel + ?Sized>(k: &K, a: [usize; 6]) -> Result<usize, Errno> {
     let value = u32::try_from(value).map_err(|_| Errno::new(EINVAL))?;
     let sems = &k.ipc().sems;
     let (sem, opened) = sems.open(k, name.clone(), open, mode as u32, value)?;
-    let installed = k.install_fd(Arc::new(SemHandle(sem.clone())), user::placement(fd_slot), true);
+    let installed = k.install_fd(
+        Arc::new(SemHandle(sem.clone())),
+        user::placement(fd_slot),
+        true,
+    );
     if installed.is_err() && opened == Opened::Created {
         sems.undo_create(&name, &sem);
     }

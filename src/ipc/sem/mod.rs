@@ -44,7 +44,13 @@ pub(crate) fn read_timespec<K: Kernel + ?Sized>(k: &K, uaddr: usize) -> Result<T
     let mut raw = [0u8; 16];
     k.read_user(uaddr, &mut raw)?;
     let (sec, nsec) = raw.split_at(8);
-    let sec = i64::from_ne_bytes(sec.try_into().map_err(|_| Errno::new(crate::errno::EFAULT))?);
-    let nsec = i64::from_ne_bytes(nsec.try_into().map_err(|_| Errno::new(crate::errno::EFAULT))?);
+    let sec = i64::from_ne_bytes(
+        sec.try_into()
+            .map_err(|_| Errno::new(crate::errno::EFAULT))?,
+    );
+    let nsec = i64::from_ne_bytes(
+        nsec.try_into()
+            .map_err(|_| Errno::new(crate::errno::EFAULT))?,
+    );
     Timespec::validate(sec, nsec)
 }

@@ -10,7 +10,9 @@ use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use core::any::Any;
 
-use crate::errno::{err, Errno, EACCES, EAGAIN, EEXIST, EINTR, EINVAL, ENOENT, EOVERFLOW, ETIMEDOUT};
+use crate::errno::{
+    err, Errno, EACCES, EAGAIN, EEXIST, EINTR, EINVAL, ENOENT, EOVERFLOW, ETIMEDOUT,
+};
 use crate::ipc::file::{FileKind, FileObject};
 use crate::ipc::limits::{Accounting, Charge, ObjectKind};
 use crate::ipc::name::IpcName;
@@ -68,7 +70,8 @@ impl NamedSem {
             if how == SemWait::Try {
                 return err(EAGAIN);
             }
-            let (again, outcome) = waitq::block(k, &self.state, st, |s| &mut s.waiters, 0, deadline);
+            let (again, outcome) =
+                waitq::block(k, &self.state, st, |s| &mut s.waiters, 0, deadline);
             st = again;
             match outcome {
                 WaitOutcome::Woken => {}
@@ -116,7 +119,10 @@ pub struct SemNamespace {
 impl SemNamespace {
     /// An empty namespace charging to `acct`.
     pub fn new(acct: Arc<Accounting>) -> Self {
-        SemNamespace { names: Mutex::new(BTreeMap::new()), acct }
+        SemNamespace {
+            names: Mutex::new(BTreeMap::new()),
+            acct,
+        }
     }
 
     /// `sem_open`: finds or creates `name`. ENOENT (absent, no create),
@@ -153,10 +159,18 @@ impl SemNamespace {
         if bad_value {
             return err(EINVAL);
         }
-        let charge = self.acct.charge(creds.euid, creds.privileged(), ObjectKind::NamedSem, SEM_COST)?;
+        let charge = self.acct.charge(
+            creds.euid,
+            creds.privileged(),
+            ObjectKind::NamedSem,
+            SEM_COST,
+        )?;
         let sem = Arc::new(NamedSem {
             perm: ObjPerm::new(&creds, mode),
-            state: Mutex::new(SemState { value, waiters: WaitQueue::new() }),
+            state: Mutex::new(SemState {
+                value,
+                waiters: WaitQueue::new(),
+            }),
             _charge: charge,
         });
         names.insert(name, sem.clone());

@@ -34,7 +34,12 @@ pub const SEM_FLAG_SHARED: u32 = 1;
 
 /// Writes a fresh semaphore at `uaddr` (`sem_init`). EINVAL for a value
 /// above SEM_VALUE_MAX or a misaligned address, EFAULT for bad memory.
-pub fn init<K: Kernel + ?Sized>(k: &K, uaddr: usize, shared: bool, value: u32) -> Result<(), Errno> {
+pub fn init<K: Kernel + ?Sized>(
+    k: &K,
+    uaddr: usize,
+    shared: bool,
+    value: u32,
+) -> Result<(), Errno> {
     if value > SEM_VALUE_MAX {
         return err(EINVAL);
     }
@@ -64,7 +69,11 @@ impl SemAddr {
         if uaddr.checked_add(SEM_WORDS_SIZE).is_none() {
             return err(EFAULT);
         }
-        Ok(SemAddr { value: uaddr + VALUE_OFFSET, nwaiters: uaddr + NWAITERS_OFFSET, flags: uaddr + FLAGS_OFFSET })
+        Ok(SemAddr {
+            value: uaddr + VALUE_OFFSET,
+            nwaiters: uaddr + NWAITERS_OFFSET,
+            flags: uaddr + FLAGS_OFFSET,
+        })
     }
 
     /// The futex key of the value word.
@@ -140,7 +149,10 @@ pub fn wait<K: Kernel + ?Sized>(k: &K, uaddr: usize, how: SemWait) -> Result<(),
             return err(EAGAIN);
         }
         add(k, nwaiters_addr, 1)?;
-        let slept = k.ipc().futex.wait(k, value_addr, key, 0, BITSET_MATCH_ANY, deadline);
+        let slept = k
+            .ipc()
+            .futex
+            .wait(k, value_addr, key, 0, BITSET_MATCH_ANY, deadline);
         add(k, nwaiters_addr, u32::MAX)?; // -1
         match slept {
             Ok(()) => {}

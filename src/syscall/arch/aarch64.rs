@@ -31,7 +31,10 @@ mod tests {
 
     #[test]
     fn decode_order_and_errno_encoding() {
-        let mut r = SyscallRegs { x: [1, 2, 3, 4, 5, 6], x8: 4000 };
+        let mut r = SyscallRegs {
+            x: [1, 2, 3, 4, 5, 6],
+            x8: 4000,
+        };
         assert_eq!(r.decode(), (4000, [1, 2, 3, 4, 5, 6]));
         r.encode(Err(Errno::new(crate::errno::EFAULT)));
         assert_eq!(r.x[0] as isize, -14);

@@ -27,7 +27,10 @@ pub struct SyscallRegs {
 impl SyscallRegs {
     /// The number and arguments.
     pub fn decode(&self) -> (usize, [usize; 6]) {
-        (self.rax, [self.rdi, self.rsi, self.rdx, self.r10, self.r8, self.r9])
+        (
+            self.rax,
+            [self.rdi, self.rsi, self.rdx, self.r10, self.r8, self.r9],
+        )
     }
 
     /// Stores the result the way user space reads it.
@@ -42,7 +45,15 @@ mod tests {
 
     #[test]
     fn decode_order_and_errno_encoding() {
-        let mut r = SyscallRegs { rax: 4001, rdi: 1, rsi: 2, rdx: 3, r10: 4, r8: 5, r9: 6 };
+        let mut r = SyscallRegs {
+            rax: 4001,
+            rdi: 1,
+            rsi: 2,
+            rdx: 3,
+            r10: 4,
+            r8: 5,
+            r9: 6,
+        };
         assert_eq!(r.decode(), (4001, [1, 2, 3, 4, 5, 6]));
         r.encode(Err(Errno::new(crate::errno::EAGAIN)));
         assert_eq!(r.rax as isize, -11);
