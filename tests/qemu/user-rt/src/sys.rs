@@ -43,12 +43,9 @@ pub fn syscall(nr: usize, a: [usize; 6]) -> isize {
     ret
 }
 
+/// Wrappers return `Err(errno)` with a positive errno.
 fn res(r: isize) -> Result<usize, isize> {
-    if r < 0 {
-        Err(r)
-    } else {
-        Ok(r as usize)
-    }
+    check(r)
 }
 
 pub fn console_write(bytes: &[u8]) {

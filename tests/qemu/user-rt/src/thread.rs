@@ -6,7 +6,7 @@ use crate::sys;
 pub const STACK_SIZE: usize = 64 * 1024;
 
 /// Starts `f(arg)` on a new thread of this process; returns its tid (for
-/// `join`) or `-errno`.
+/// `join`) or `Err(errno)`.
 pub fn spawn(f: fn(usize) -> i32, arg: usize) -> Result<usize, isize> {
     let stack = sys::mmap_anon(STACK_SIZE)?;
     let top = stack + STACK_SIZE;
@@ -22,19 +22,11 @@ pub fn spawn(f: fn(usize) -> i32, arg: usize) -> Result<usize, isize> {
         sys::nr::SPAWN_THREAD,
         [entry, top - 16, slot as usize, 0, 0, 0],
     );
-    if r < 0 {
-        Err(r)
-    } else {
-        Ok(r as usize)
-    }
+    sys::check(r)
 }
 
 /// Waits for thread `tid` and returns its status.
 pub fn join(tid: usize) -> Result<i32, isize> {
     let r = sys::syscall(sys::nr::THREAD_JOIN, [tid, 0, 0, 0, 0, 0]);
-    if r < 0 {
-        Err(r)
-    } else {
-        Ok(r as i32)
-    }
+    sys::check(r).map(|s| s as i32)
 }

@@ -36,7 +36,7 @@ fn main(arg: usize) -> i32 {
     if arg == 2 {
         // Child with uid 1000: may not signal uid 0's processes.
         return match sys::kill(sys::getppid(), sig::SIGUSR1) {
-            Err(-1) => 0,
+            Err(1) => 0,
             other => {
                 println!("unprivileged kill: {:?}", other);
                 1
