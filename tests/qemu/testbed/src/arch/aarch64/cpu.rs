@@ -34,7 +34,6 @@ pub fn interrupts_restore(enabled: bool) {
 /// wake cannot lose an IRQ that arrived between the caller's "nothing to
 /// run" check and the `wfi`. The mask is left as the caller had it.
 pub fn wait_for_interrupt() {
-    let daif: u64;
     // SAFETY: waits, lets the pending IRQ be taken by our vectors (which may
     // switch tasks and come back here), then puts the caller's mask back.
     unsafe {
@@ -46,8 +45,7 @@ pub fn wait_for_interrupt() {
             "msr daifclr, #2",
             "isb",
             "msr daif, {d}",
-            d = out(reg) daif,
+            d = out(reg) _,
         )
     };
-    let _ = daif;
 }
