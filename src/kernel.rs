@@ -125,6 +125,45 @@ pub type FileRef = Arc<dyn FileObject>;
 /// (a physical address, or a shared-object id and offset).
 pub type SharedMemKey = u64;
 
+/// A set of signals 1..=64, bit `sig - 1`.
+pub type SigSet = u64;
+
+/// The bit of signal `sig` in a `SigSet` (0 for a number outside 1..=64).
+pub const fn sig_bit(sig: u32) -> SigSet {
+    if sig >= 1 && sig <= 64 {
+        1 << (sig - 1)
+    } else {
+        0
+    }
+}
+
+/// What a dequeued signal carries (the fields signalfd reports).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SigInfo {
+    /// Signal number.
+    pub signo: u32,
+    /// si_errno.
+    pub errno: i32,
+    /// si_code (SI_USER 0, SI_QUEUE -1, SI_TKILL -6, SI_MESGQ -3, ...).
+    pub code: i32,
+    /// Sender's pid.
+    pub pid: u32,
+    /// Sender's real uid.
+    pub uid: u32,
+    /// Target thread id, where the host has one.
+    pub tid: u32,
+    /// Timer overrun count.
+    pub overrun: u32,
+    /// Exit status or signal (SIGCHLD).
+    pub status: i32,
+    /// sigval as an int.
+    pub int: i32,
+    /// sigval as a pointer.
+    pub ptr: u64,
+    /// Faulting address (SIGSEGV and friends).
+    pub addr: u64,
+}
+
 /// The host kernel, as the subsystem sees it.
 ///
 /// All methods act on the *calling* task unless they name another one.
@@ -181,6 +220,26 @@ pub trait Kernel: Sync {
     ) -> Result<usize, Errno>;
     /// The file object behind the caller's `fd`; EBADF if none.
     fn get_fd(&self, fd: usize) -> Result<FileRef, Errno>;
+
+    /// Dequeues one signal pending for the calling task (its own first,
+    /// then its process's) whose number is in `mask`: standard signals
+    /// coalesce (one pending instance each), realtime signals queue in
+    /// order with their values. The default is a host without signal
+    /// queues: nothing is ever pending (signalfd then never becomes
+    /// readable; docs/support-matrix.md says which hosts implement it).
+    ///
+    /// Contract: after the host queues a signal for a process it calls
+    /// `Ipc::signal_queued` without holding its signal-state lock.
+    fn take_signal(&self, mask: SigSet) -> Option<SigInfo> {
+        let _ = mask;
+        None
+    }
+
+    /// The signals pending for the calling task (its own and its
+    /// process's).
+    fn pending_signals(&self) -> SigSet {
+        0
+    }
 }
 
 /// Reads an aligned u32 from user memory.

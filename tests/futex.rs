@@ -120,11 +120,11 @@ fn signal_interrupts_a_wait_with_eintr_and_a_blocked_signal_does_not() {
     e.k.send_signal(&e.proc, 10);
     std::thread::sleep(Duration::from_millis(30));
     assert!(!t.is_finished(), "a blocked signal must not interrupt");
-    e.proc.take_signal(10);
+    e.proc.take_signal_all(10);
     // The main task (which does not block signals) is not waiting: fine.
     e.k.send_signal(&e.proc, 12); // SIGUSR2, not blocked
     assert_eq!(t.join().unwrap(), Err(EINTR));
-    e.proc.take_signal(12);
+    e.proc.take_signal_all(12);
     assert_eq!(sys(&e.k, SYS_RB_FUTEX_WAKE, &[w, 1, 0, ANY]), Ok(0));
 }
 

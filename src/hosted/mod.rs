@@ -14,6 +14,7 @@
 //! ```
 
 pub mod clock;
+mod fileops;
 pub mod memory;
 mod process;
 
@@ -32,7 +33,7 @@ use crate::ipc::limits::Limits;
 use crate::ipc::Ipc;
 use crate::kernel::{
     ClockId, Credentials, Deadline, FdPlacement, FileRef, Kernel, ParkOutcome, Pid, SharedMemKey,
-    TaskId, UserFault,
+    SigInfo, SigSet, TaskId, UserFault,
 };
 
 thread_local! {
@@ -143,9 +144,11 @@ impl HostedKernel {
         self.nudge_all();
     }
 
-    /// Sets CLOCK_REALTIME and lets sleepers re-check their deadlines.
+    /// Sets CLOCK_REALTIME (clock_settime): cancel-on-set timerfds are
+    /// cancelled and sleepers re-check their deadlines.
     pub fn set_realtime(&self, ns: u64) {
         self.clock.set_realtime(ns);
+        self.ipc.clock_was_set(self);
         self.nudge_all();
     }
 
@@ -165,10 +168,37 @@ impl HostedKernel {
         self.memory.alloc(len, Visibility::Shared)
     }
 
-    /// Sends signal `sig` to `process`: pending until delivered; wakes its
-    /// tasks that do not block it.
+    /// Sends signal `sig` to `process` as kill(2) from the calling task
+    /// would (SI_USER); see `queue_signal`.
     pub fn send_signal(&self, process: &Process, sig: u32) {
-        process.raise(sig);
+        let (pid, uid) = CURRENT
+            .with(|c| {
+                c.borrow()
+                    .as_ref()
+                    .map(|t| (t.process().pid(), t.process().credentials().uid))
+            })
+            .unwrap_or((0, 0));
+        self.queue_signal(
+            process,
+            SigInfo {
+                signo: sig,
+                code: 0,
+                pid,
+                uid,
+                ..SigInfo::default()
+            },
+        );
+    }
+
+    /// Queues `info` for `process` (sigqueue(3) passes SI_QUEUE and a
+    /// value): pending until taken; wakes its tasks that do not block it
+    /// and the signalfds that wait for it. Returns whether it was queued
+    /// (a full realtime queue refuses, as Linux's EAGAIN).
+    pub fn queue_signal(&self, process: &Process, info: SigInfo) -> bool {
+        if !process.raise(info) {
+            return false;
+        }
+        self.ipc.signal_queued(self, info.signo);
         let tasks: Vec<Arc<Task>> = self
             .tasks
             .lock()
@@ -180,6 +210,7 @@ impl HostedKernel {
         for t in tasks {
             t.nudge();
         }
+        true
     }
 
     /// Closes the caller's `fd` (EBADF if not open).
@@ -318,5 +349,13 @@ impl Kernel for HostedKernel {
 
     fn get_fd(&self, fd: usize) -> Result<FileRef, Errno> {
         self.current().process().fds().get(fd)
+    }
+
+    fn take_signal(&self, mask: SigSet) -> Option<SigInfo> {
+        self.current().process().take_signal(mask)
+    }
+
+    fn pending_signals(&self) -> SigSet {
+        self.current().process().pending()
     }
 }

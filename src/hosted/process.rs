@@ -1,12 +1,35 @@
 //! Simulated processes and tasks of the hosted kernel.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use crate::errno::{err, Errno, EBADF, EEXIST, EMFILE};
-use crate::kernel::{Credentials, FdPlacement, FileRef, ParkOutcome, Pid, TaskId};
+use crate::kernel::{
+    sig_bit, Credentials, FdPlacement, FileRef, ParkOutcome, Pid, SigInfo, SigSet, TaskId,
+};
+
+/// SIGRTMIN: signals from here on queue; below it they coalesce.
+pub const SIGRTMIN: u32 = 32;
+/// The most realtime signals queued per process (RLIMIT_SIGPENDING).
+pub const RT_QUEUE_LIMIT: usize = 1024;
+
+/// Pending signals of a process.
+#[derive(Default)]
+struct Signals {
+    /// Standard signals: one pending instance each, with its info.
+    standard: BTreeMap<u32, SigInfo>,
+    /// Realtime signals in arrival order.
+    realtime: VecDeque<SigInfo>,
+}
+
+impl Signals {
+    fn pending(&self) -> SigSet {
+        let std = self.standard.keys().fold(0, |m, &s| m | sig_bit(s));
+        self.realtime.iter().fold(std, |m, i| m | sig_bit(i.signo))
+    }
+}
 
 /// Highest number of open fds per process (RLIMIT_NOFILE).
 pub const FD_LIMIT: usize = 1024;
@@ -105,8 +128,7 @@ pub struct Process {
     pid: Pid,
     creds: Mutex<Credentials>,
     fds: FdTable,
-    /// Pending signals, bit `sig - 1`.
-    pending: AtomicU64,
+    signals: Mutex<Signals>,
 }
 
 impl Process {
@@ -115,7 +137,7 @@ impl Process {
             pid,
             creds: Mutex::new(creds),
             fds: FdTable::default(),
-            pending: AtomicU64::new(0),
+            signals: Mutex::new(Signals::default()),
         }
     }
 
@@ -140,22 +162,52 @@ impl Process {
     }
 
     /// Pending signal set.
-    pub fn pending(&self) -> u64 {
-        self.pending.load(Ordering::SeqCst)
+    pub fn pending(&self) -> SigSet {
+        self.signals
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .pending()
     }
 
-    /// Marks `sig` pending (1..=64).
-    pub(super) fn raise(&self, sig: u32) {
-        if (1..=64).contains(&sig) {
-            self.pending.fetch_or(1 << (sig - 1), Ordering::SeqCst);
+    /// Queues `info` (1..=64): a standard signal already pending coalesces,
+    /// a realtime one queues (EAGAIN past the queue limit). Returns whether
+    /// it was queued.
+    pub(super) fn raise(&self, info: SigInfo) -> bool {
+        if !(1..=64).contains(&info.signo) {
+            return false;
+        }
+        let mut s = self.signals.lock().unwrap_or_else(|p| p.into_inner());
+        if info.signo < SIGRTMIN {
+            s.standard.entry(info.signo).or_insert(info);
+        } else if s.realtime.len() < RT_QUEUE_LIMIT {
+            s.realtime.push_back(info);
+        } else {
+            return false;
+        }
+        true
+    }
+
+    /// Dequeues the lowest-numbered pending signal in `mask` (realtime ones
+    /// oldest first).
+    pub fn take_signal(&self, mask: SigSet) -> Option<SigInfo> {
+        let mut s = self.signals.lock().unwrap_or_else(|p| p.into_inner());
+        let wanted = s.pending() & mask;
+        if wanted == 0 {
+            return None;
+        }
+        let signo = wanted.trailing_zeros() + 1;
+        if signo < SIGRTMIN {
+            s.standard.remove(&signo)
+        } else {
+            let at = s.realtime.iter().position(|i| i.signo == signo)?;
+            s.realtime.remove(at)
         }
     }
 
-    /// Delivers (clears) `sig`, as the return to user mode would.
-    pub fn take_signal(&self, sig: u32) {
-        if (1..=64).contains(&sig) {
-            self.pending.fetch_and(!(1 << (sig - 1)), Ordering::SeqCst);
-        }
+    /// Delivers (discards) every pending instance of `sig`, as the return to
+    /// user mode would.
+    pub fn take_signal_all(&self, sig: u32) {
+        while self.take_signal(sig_bit(sig)).is_some() {}
     }
 }
 
@@ -203,6 +255,11 @@ impl Task {
 
     fn interrupted(&self) -> bool {
         self.process.pending() & !self.mask.load(Ordering::SeqCst) != 0
+    }
+
+    /// The blocked-signal mask.
+    pub fn mask(&self) -> SigSet {
+        self.mask.load(Ordering::SeqCst)
     }
 
     /// Whether the task sleeps in `park` now.

@@ -16,10 +16,16 @@ use crate::sync::Mutex;
 pub enum ObjectKind {
     /// A named POSIX semaphore.
     NamedSem = 0,
+    /// An eventfd.
+    EventFd = 1,
+    /// A signalfd.
+    SignalFd = 2,
+    /// A timerfd.
+    TimerFd = 3,
 }
 
 /// Number of `ObjectKind`s.
-pub const KINDS: usize = 1;
+pub const KINDS: usize = 4;
 
 /// Configured limits of one IPC namespace.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,8 +41,10 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            per_user_objects: [256],
-            total_objects: [4096],
+            // Named semaphores; eventfd, signalfd and timerfd (which the
+            // host's RLIMIT_NOFILE bounds per process, and this per user).
+            per_user_objects: [256, 4096, 1024, 4096],
+            total_objects: [4096, 65536, 16384, 65536],
             per_user_bytes: 8 << 20,
         }
     }
@@ -175,8 +183,8 @@ mod tests {
 
     fn small() -> Arc<Accounting> {
         Accounting::new(Limits {
-            per_user_objects: [2],
-            total_objects: [3],
+            per_user_objects: [2; KINDS],
+            total_objects: [3; KINDS],
             per_user_bytes: 100,
         })
     }
@@ -196,7 +204,7 @@ mod tests {
             a.charge(0, true, ObjectKind::NamedSem, 10).err(),
             Some(Errno::new(ENOSPC))
         );
-        assert_eq!(a.usage(1).objects, [2]);
+        assert_eq!(a.usage(1).objects[ObjectKind::NamedSem as usize], 2);
         drop((c1, c2, c3));
         assert_eq!(a.users_charged(), 0);
         assert_eq!(a.usage(1), Usage::default());

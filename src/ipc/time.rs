@@ -7,7 +7,7 @@ use crate::kernel::{ClockId, Deadline, Kernel};
 pub const NSEC_PER_SEC: u64 = 1_000_000_000;
 
 /// A validated duration or point in time (seconds and nanoseconds).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Timespec {
     /// Whole seconds, never negative once validated.
     pub sec: i64,

@@ -46,6 +46,41 @@ bitflags! {
     }
 }
 
+bitflags! {
+    /// Creation flags of eventfd2, signalfd4 and timerfd_create.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct FdFlags: usize {
+        /// O_NONBLOCK on the new description.
+        const NONBLOCK = 1 << 0;
+        /// FD_CLOEXEC on the new fd.
+        const CLOEXEC = 1 << 1;
+        /// eventfd only: EFD_SEMAPHORE.
+        const SEMAPHORE = 1 << 2;
+    }
+}
+
+bitflags! {
+    /// Flags of timerfd_settime (Linux's values).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct TimerSetFlags: usize {
+        /// TFD_TIMER_ABSTIME.
+        const ABSTIME = 1 << 0;
+        /// TFD_TIMER_CANCEL_ON_SET.
+        const CANCEL_ON_SET = 1 << 1;
+    }
+}
+
+/// `fd` argument of signalfd4 that asks for a new signalfd (C's -1).
+pub const FD_NEW: usize = usize::MAX;
+/// Size of the signal mask signalfd4 takes (Linux's kernel sigset_t).
+pub const SIGSET_SIZE: usize = 8;
+/// Size of the kernel-ABI itimerspec: interval then value, two timespecs.
+pub const ITIMERSPEC_SIZE: usize = 32;
+/// Linux's CLOCK_REALTIME_ALARM (timerfd; needs privilege).
+pub const CLOCK_REALTIME_ALARM: usize = 8;
+/// Linux's CLOCK_BOOTTIME_ALARM (timerfd; needs privilege).
+pub const CLOCK_BOOTTIME_ALARM: usize = 9;
+
 /// Size of the kernel-ABI timespec: `{ i64 tv_sec; i64 tv_nsec; }`.
 pub const TIMESPEC_SIZE: usize = 16;
 

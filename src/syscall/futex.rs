@@ -2,10 +2,10 @@
 
 use crate::errno::{err, Errno, EINVAL};
 use crate::ipc::futex::FutexKey;
-use crate::ipc::sem::read_timespec;
 use crate::ipc::time;
 use crate::kernel::{ClockId, Kernel};
 use crate::syscall::abi::{flags, FutexFlags};
+use crate::syscall::user::read_timespec;
 
 fn key<K: Kernel + ?Sized>(k: &K, uaddr: usize, f: FutexFlags) -> Result<FutexKey, Errno> {
     FutexKey::for_caller(k, uaddr, f.contains(FutexFlags::SHARED))

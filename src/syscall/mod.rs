@@ -8,7 +8,10 @@ pub mod dispatch;
 pub mod numbers;
 pub mod user;
 
+mod eventfd;
 mod futex;
 mod sem;
+mod signalfd;
+mod timerfd;
 
 pub use dispatch::{dispatch, dispatch_raw};

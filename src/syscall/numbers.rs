@@ -82,15 +82,15 @@ numbers! {
     SYS_RB_MSGCTL = 35, Reserved;
 
     /// eventfd2(initval, flags, fd_slot)
-    SYS_RB_EVENTFD2 = 40, Reserved;
+    SYS_RB_EVENTFD2 = 40, Implemented;
     /// signalfd4(fd, mask_ptr, masksize, flags, fd_slot)
-    SYS_RB_SIGNALFD4 = 41, Reserved;
+    SYS_RB_SIGNALFD4 = 41, Implemented;
     /// timerfd_create(clockid, flags, fd_slot)
-    SYS_RB_TIMERFD_CREATE = 42, Reserved;
+    SYS_RB_TIMERFD_CREATE = 42, Implemented;
     /// timerfd_settime(fd, flags, new_ptr, old_ptr)
-    SYS_RB_TIMERFD_SETTIME = 43, Reserved;
+    SYS_RB_TIMERFD_SETTIME = 43, Implemented;
     /// timerfd_gettime(fd, cur_ptr)
-    SYS_RB_TIMERFD_GETTIME = 44, Reserved;
+    SYS_RB_TIMERFD_GETTIME = 44, Implemented;
 }
 
 /// Whether `nr` falls in our block (the host routes these to `dispatch`).

@@ -4,11 +4,11 @@ use alloc::sync::Arc;
 
 use crate::errno::{err, Errno, EINVAL};
 use crate::ipc::sem::named::{self, NamedSem, Opened, SemHandle};
-use crate::ipc::sem::{read_timespec, unnamed, SemWait};
+use crate::ipc::sem::{unnamed, SemWait};
 use crate::ipc::time;
 use crate::kernel::{ClockId, Kernel};
 use crate::syscall::abi::{flags, OpenFlags, SemFlags};
-use crate::syscall::user;
+use crate::syscall::user::{self, read_timespec};
 
 /// A semaphore as the caller named it.
 enum SemRef {

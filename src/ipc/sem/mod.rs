@@ -8,9 +8,7 @@
 pub mod named;
 pub mod unnamed;
 
-use crate::errno::Errno;
-use crate::ipc::time::Timespec;
-use crate::kernel::{Deadline, Kernel};
+use crate::kernel::Deadline;
 
 /// Largest semaphore value (SEM_VALUE_MAX).
 pub const SEM_VALUE_MAX: u32 = i32::MAX as u32;
@@ -37,20 +35,4 @@ impl SemWait {
             SemWait::Until(d) => Some(d),
         }
     }
-}
-
-/// Reads and validates a kernel-ABI timespec (two i64s) from user memory.
-pub(crate) fn read_timespec<K: Kernel + ?Sized>(k: &K, uaddr: usize) -> Result<Timespec, Errno> {
-    let mut raw = [0u8; 16];
-    k.read_user(uaddr, &mut raw)?;
-    let (sec, nsec) = raw.split_at(8);
-    let sec = i64::from_ne_bytes(
-        sec.try_into()
-            .map_err(|_| Errno::new(crate::errno::EFAULT))?,
-    );
-    let nsec = i64::from_ne_bytes(
-        nsec.try_into()
-            .map_err(|_| Errno::new(crate::errno::EFAULT))?,
-    );
-    Timespec::validate(sec, nsec)
 }

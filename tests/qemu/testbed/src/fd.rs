@@ -7,6 +7,8 @@ use testbed_abi::errno::*;
 
 /// Highest fd number + 1.
 pub const MAX_FDS: usize = 256;
+/// Lowest number handed out: 0..3 stay stdin/stdout/stderr (the console).
+pub const FIRST_FD: usize = 3;
 
 pub struct FdEntry {
     pub file: FileRef,
@@ -28,7 +30,7 @@ impl FdTable {
             FdPlacement::Exact(fd) if fd >= MAX_FDS => return Err(EBADF),
             FdPlacement::Exact(fd) if self.map.contains_key(&fd) => return Err(17), // EEXIST
             FdPlacement::Exact(fd) => fd,
-            FdPlacement::Lowest => (0..MAX_FDS).find(|fd| !self.map.contains_key(fd)).ok_or(EMFILE)?,
+            FdPlacement::Lowest => (FIRST_FD..MAX_FDS).find(|fd| !self.map.contains_key(fd)).ok_or(EMFILE)?,
         };
         self.map.insert(fd, FdEntry { file, cloexec });
         Ok(fd)

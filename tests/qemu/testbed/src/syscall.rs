@@ -59,6 +59,7 @@ pub fn dispatch(num: usize, a: [usize; 6]) -> isize {
         }
         nr::MMAP_ANON => process::mmap_anon(a[0]),
         nr::SHM_MAP => process::shm_map(a[0], a[1]),
+        nr::WRITE if a[0] == 1 || a[0] == 2 => console_write(a[1], a[2]),
         nr::CLOSE => close(a[0]),
         nr::DUP => process::with_current(|p| p.fds.dup(a[0])).unwrap_or(Err(ESRCH)),
         nr::FCNTL => fcntl(a[0], a[1], a[2]),

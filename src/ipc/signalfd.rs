@@ -1,0 +1,196 @@
+//! signalfd: pending signals of the reader, read as 128-byte records.
+//!
+//! The object holds only a mask; the signals are the host's (`Kernel::
+//! take_signal`). A read takes as many masked signals as whole records fit
+//! and blocks while none is pending. Readers sleep on the fd's own queue;
+//! the host calls `Ipc::signal_queued` after queueing a signal, which wakes
+//! the readers and observers of every signalfd whose mask holds it. The
+//! reader checks for a signal and queues itself under the same lock that
+//! wake takes, so no signal's wake-up is lost.
+
+use alloc::sync::Arc;
+use core::any::Any;
+
+use crate::errno::{err, Errno, EAGAIN, EINVAL};
+use crate::ipc::file::{probe_writable, FileKind, FileObject, StatusFlags};
+use crate::ipc::limits::{Charge, ObjectKind};
+use crate::ipc::pollee::{wait_until, Pollee, Readiness};
+use crate::ipc::waitq::WaitQueue;
+use crate::kernel::{sig_bit, Kernel, SigInfo, SigSet};
+use crate::sync::{AtomicU64, Mutex, Ordering};
+
+/// Size of `struct signalfd_siginfo`.
+pub const SIGINFO_SIZE: usize = 128;
+/// SIGKILL and SIGSTOP cannot be caught, so a mask never holds them.
+pub const UNCATCHABLE: SigSet = sig_bit(9) | sig_bit(19);
+
+struct State {
+    readers: WaitQueue,
+}
+
+/// A signalfd object.
+pub struct SignalFd {
+    mask: AtomicU64,
+    state: Mutex<State>,
+    status: StatusFlags,
+    pollee: Pollee,
+    _charge: Charge,
+}
+
+const COST: usize = core::mem::size_of::<SignalFd>();
+
+impl SignalFd {
+    /// signalfd4 with fd -1: a new object, registered with the namespace.
+    pub fn create<K: Kernel + ?Sized>(
+        k: &K,
+        mask: SigSet,
+        nonblocking: bool,
+    ) -> Result<Arc<Self>, Errno> {
+        let creds = k.credentials();
+        let charge =
+            k.ipc()
+                .acct
+                .charge(creds.euid, creds.privileged(), ObjectKind::SignalFd, COST)?;
+        let fd = Arc::new(SignalFd {
+            mask: AtomicU64::new(mask & !UNCATCHABLE),
+            state: Mutex::new(State {
+                readers: WaitQueue::new(),
+            }),
+            status: StatusFlags::new(nonblocking),
+            pollee: Pollee::new(),
+            _charge: charge,
+        });
+        k.ipc().signalfds.register(&fd);
+        Ok(fd)
+    }
+
+    /// signalfd4 on an existing signalfd: replaces the mask.
+    pub fn set_mask<K: Kernel + ?Sized>(&self, k: &K, mask: SigSet) {
+        self.mask.store(mask & !UNCATCHABLE, Ordering::SeqCst);
+        // Signals already pending may now be in the mask.
+        self.wake(k);
+    }
+
+    /// The mask (without SIGKILL/SIGSTOP).
+    pub fn mask(&self) -> SigSet {
+        self.mask.load(Ordering::SeqCst)
+    }
+
+    /// Wakes readers and observers: a signal this fd may report arrived.
+    pub(crate) fn wake<K: Kernel + ?Sized>(&self, k: &K) {
+        self.state.lock().readers.wake(k, usize::MAX);
+        self.pollee.notify(Readiness::IN);
+    }
+}
+
+/// Encodes one `struct signalfd_siginfo` (layout in SEMANTICS.md).
+pub fn encode(info: &SigInfo) -> [u8; SIGINFO_SIZE] {
+    let mut out = [0u8; SIGINFO_SIZE];
+    let mut put = |at: usize, bytes: &[u8]| out[at..at + bytes.len()].copy_from_slice(bytes);
+    put(0, &info.signo.to_ne_bytes());
+    put(4, &info.errno.to_ne_bytes());
+    put(8, &info.code.to_ne_bytes());
+    put(12, &info.pid.to_ne_bytes());
+    put(16, &info.uid.to_ne_bytes());
+    put(24, &info.tid.to_ne_bytes());
+    put(32, &info.overrun.to_ne_bytes());
+    put(40, &info.status.to_ne_bytes());
+    put(44, &info.int.to_ne_bytes());
+    put(48, &info.ptr.to_ne_bytes());
+    put(72, &info.addr.to_ne_bytes());
+    out
+}
+
+impl FileObject for SignalFd {
+    fn kind(&self) -> FileKind {
+        FileKind::SignalFd
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn read(&self, k: &dyn Kernel, buf: usize, len: usize) -> Result<usize, Errno> {
+        let room = len / SIGINFO_SIZE;
+        if room == 0 {
+            return err(EINVAL);
+        }
+        // Only whole records are written; prove the first is writable
+        // before a signal is taken, then each further one before its take.
+        probe_writable(k, buf, SIGINFO_SIZE)?;
+        let first = wait_until(
+            k,
+            &self.state,
+            self.status.nonblocking(),
+            None,
+            |s| &mut s.readers,
+            |_| k.take_signal(self.mask()).ok_or(Errno::new(EAGAIN)),
+        )?;
+        k.write_user(buf, &encode(&first))?;
+        let mut written = 1;
+        while written < room {
+            let at = buf + written * SIGINFO_SIZE;
+            if probe_writable(k, at, SIGINFO_SIZE).is_err() {
+                break; // what was read so far is returned, nothing lost
+            }
+            let Some(next) = k.take_signal(self.mask()) else {
+                break;
+            };
+            k.write_user(at, &encode(&next))?;
+            written += 1;
+        }
+        Ok(written * SIGINFO_SIZE)
+    }
+
+    fn poll(&self, k: &dyn Kernel) -> Readiness {
+        if k.pending_signals() & self.mask() != 0 {
+            Readiness::IN
+        } else {
+            Readiness::empty()
+        }
+    }
+
+    fn pollee(&self) -> Option<&Pollee> {
+        Some(&self.pollee)
+    }
+
+    fn status(&self) -> Option<&StatusFlags> {
+        Some(&self.status)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_layout_matches_linux_offsets() {
+        let info = SigInfo {
+            signo: 10,
+            errno: 1,
+            code: -1,
+            pid: 42,
+            uid: 1000,
+            tid: 7,
+            overrun: 3,
+            status: 9,
+            int: -5,
+            ptr: 0xdead_beef,
+            addr: 0x1234,
+        };
+        let r = encode(&info);
+        let u32_at = |o: usize| u32::from_ne_bytes(r[o..o + 4].try_into().unwrap());
+        let u64_at = |o: usize| u64::from_ne_bytes(r[o..o + 8].try_into().unwrap());
+        assert_eq!(u32_at(0), 10);
+        assert_eq!(u32_at(4), 1);
+        assert_eq!(u32_at(8) as i32, -1);
+        assert_eq!(u32_at(12), 42);
+        assert_eq!(u32_at(16), 1000);
+        assert_eq!(u32_at(24), 7);
+        assert_eq!(u32_at(32), 3);
+        assert_eq!(u32_at(40), 9);
+        assert_eq!(u32_at(44) as i32, -5);
+        assert_eq!(u64_at(48), 0xdead_beef);
+        assert_eq!(u64_at(72), 0x1234);
+        assert!(r[100..].iter().all(|&b| b == 0), "padding is zero");
+    }
+}

@@ -1,0 +1,15 @@
+#ifndef _TIME_H
+#define _TIME_H
+#include <sys/types.h>
+struct timespec {
+    time_t tv_sec;
+    long tv_nsec;
+};
+#define CLOCK_REALTIME 0
+#define CLOCK_MONOTONIC 1
+#define CLOCK_BOOTTIME 7
+#define TIMER_ABSTIME 1
+int clock_gettime(clockid_t clk, struct timespec *ts);
+int nanosleep(const struct timespec *req, struct timespec *rem);
+time_t time(time_t *t);
+#endif

@@ -1,0 +1,212 @@
+/* <unistd.h>, <time.h>, <signal.h>, <poll.h>, <fcntl.h>, <pthread.h> over
+ * the testbed's base system calls. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "syscall.h"
+
+ssize_t read(int fd, void *buf, size_t n) { return __tb_ret(tb_sys3(TB_READ, fd, buf, n)); }
+ssize_t write(int fd, const void *buf, size_t n) { return __tb_ret(tb_sys3(TB_WRITE, fd, buf, n)); }
+int close(int fd) { return (int)__tb_ret(tb_sys1(TB_CLOSE, fd)); }
+int dup(int fd) { return (int)__tb_ret(tb_sys1(TB_DUP, fd)); }
+pid_t getpid(void) { return (pid_t)tb_sys0(TB_GETPID); }
+pid_t getppid(void) { return (pid_t)tb_sys0(TB_GETPPID); }
+pid_t gettid(void) { return (pid_t)tb_sys0(TB_GETTID); }
+uid_t getuid(void) { return (uid_t)tb_sys0(TB_GETUID); }
+uid_t geteuid(void) { return (uid_t)tb_sys0(TB_GETUID); }
+gid_t getgid(void) { return (gid_t)tb_sys0(TB_GETGID); }
+gid_t getegid(void) { return (gid_t)tb_sys0(TB_GETGID); }
+int setuid(uid_t uid) { return (int)__tb_ret(tb_sys1(TB_SETUID, uid)); }
+int setgid(gid_t gid) { return (int)__tb_ret(tb_sys1(TB_SETGID, gid)); }
+int sched_yield(void) { return (int)tb_sys0(TB_YIELD); }
+
+int fcntl(int fd, int cmd, ...)
+{
+    va_list ap;
+    va_start(ap, cmd);
+    long arg = va_arg(ap, long);
+    va_end(ap);
+    return (int)__tb_ret(tb_sys3(TB_FCNTL, fd, cmd, arg));
+}
+
+int clock_gettime(clockid_t clk, struct timespec *ts) { return (int)__tb_ret(tb_sys2(TB_CLOCK_GETTIME, clk, ts)); }
+
+int nanosleep(const struct timespec *req, struct timespec *rem)
+{
+    return (int)__tb_ret(tb_sys2(TB_NANOSLEEP, req, rem));
+}
+
+time_t time(time_t *t)
+{
+    struct timespec ts = {0, 0};
+    clock_gettime(CLOCK_REALTIME, &ts);
+    if (t)
+        *t = ts.tv_sec;
+    return ts.tv_sec;
+}
+
+unsigned sleep(unsigned seconds)
+{
+    struct timespec ts = {seconds, 0};
+    return nanosleep(&ts, &ts) ? (unsigned)ts.tv_sec : 0;
+}
+
+int usleep(unsigned long usec)
+{
+    struct timespec ts = {(time_t)(usec / 1000000), (long)(usec % 1000000) * 1000};
+    return nanosleep(&ts, 0);
+}
+
+int kill(pid_t pid, int sig) { return (int)__tb_ret(tb_sys2(TB_KILL, pid, sig)); }
+int raise(int sig) { return kill(getpid(), sig); }
+
+int sigprocmask(int how, const sigset_t *set, sigset_t *old)
+{
+    return (int)__tb_ret(tb_sys3(TB_SIGPROCMASK, how, set, old));
+}
+
+int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
+{
+    /* The mask is per process in the testbed. */
+    return sigprocmask(how, set, old) ? errno : 0;
+}
+
+int sigpending(sigset_t *set) { return (int)__tb_ret(tb_sys1(TB_SIGPENDING, set)); }
+
+static int valid_sig(int sig)
+{
+    if (sig < 1 || sig > 64) {
+        errno = EINVAL;
+        return 0;
+    }
+    return 1;
+}
+
+int sigemptyset(sigset_t *set)
+{
+    *set = 0;
+    return 0;
+}
+
+int sigfillset(sigset_t *set)
+{
+    *set = ~0UL;
+    return 0;
+}
+
+int sigaddset(sigset_t *set, int sig)
+{
+    if (!valid_sig(sig))
+        return -1;
+    *set |= 1UL << (sig - 1);
+    return 0;
+}
+
+int sigdelset(sigset_t *set, int sig)
+{
+    if (!valid_sig(sig))
+        return -1;
+    *set &= ~(1UL << (sig - 1));
+    return 0;
+}
+
+int sigismember(const sigset_t *set, int sig)
+{
+    if (!valid_sig(sig))
+        return -1;
+    return (*set >> (sig - 1)) & 1;
+}
+
+int poll(struct pollfd *fds, nfds_t n, int timeout_ms)
+{
+    return (int)__tb_ret(tb_sys3(TB_POLL, fds, n, timeout_ms));
+}
+
+/* pthreads: a thread is a kernel task of this process; pthread_t points
+ * at its start record, which also carries the return value. */
+struct start {
+    void *(*fn)(void *);
+    void *arg;
+    void *ret;
+    long tid;
+};
+
+#define STACK_SIZE (128 * 1024)
+
+#if defined(__x86_64__)
+__asm__(".text\n"
+        ".global __tb_thread_entry\n"
+        "__tb_thread_entry:\n"
+        "  xor %ebp, %ebp\n"
+        "  and $-16, %rsp\n"
+        "  call __tb_thread_main\n"
+        "  ud2\n");
+#elif defined(__aarch64__)
+__asm__(".text\n"
+        ".global __tb_thread_entry\n"
+        "__tb_thread_entry:\n"
+        "  mov x29, #0\n"
+        "  mov x30, #0\n"
+        "  bl __tb_thread_main\n"
+        "  udf #0\n");
+#endif
+void __tb_thread_entry(void);
+
+static struct start main_thread;
+
+__attribute__((noreturn, used)) void __tb_thread_main(struct start *st)
+{
+    st->ret = st->fn(st->arg);
+    tb_sys1(TB_THREAD_EXIT, 0);
+    for (;;) {
+    }
+}
+
+int pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *), void *arg)
+{
+    size_t size = attr && attr->__stack_size ? attr->__stack_size : STACK_SIZE;
+    struct start *st = malloc(sizeof *st);
+    long stack = tb_sys1(TB_MMAP_ANON, size);
+    if (!st || stack < 0)
+        return EAGAIN;
+    st->fn = fn;
+    st->arg = arg;
+    st->ret = 0;
+    long tid = tb_sys3(TB_SPAWN_THREAD, __tb_thread_entry, stack + (long)size - 16, st);
+    if (tid < 0)
+        return (int)-tid;
+    __atomic_store_n(&st->tid, tid, __ATOMIC_SEQ_CST);
+    *t = (pthread_t)st;
+    return 0;
+}
+
+int pthread_join(pthread_t t, void **ret)
+{
+    struct start *st = (struct start *)t;
+    long r = tb_sys1(TB_THREAD_JOIN, st->tid);
+    if (r < 0)
+        return (int)-r;
+    if (ret)
+        *ret = st->ret;
+    return 0;
+}
+
+pthread_t pthread_self(void)
+{
+    return (pthread_t)&main_thread; /* only meaningful for comparison in the main thread */
+}
+
+void pthread_exit(void *ret)
+{
+    (void)ret;
+    tb_sys1(TB_THREAD_EXIT, 0);
+    for (;;) {
+    }
+}
