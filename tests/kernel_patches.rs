@@ -1,0 +1,234 @@
+//! The kernel patch series (kernel-patches/*.patch) against the syscall
+//! table: the numbers the patches route and name are exactly
+//! `redbear_ipc::syscall::numbers::ALL`, so the kernel and the subsystem
+//! (and the shim, which uses the same table) cannot drift apart.
+//!
+//! Runs on the patch text alone: no upstream source is needed.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use redbear_ipc::syscall::numbers::{Status, ALL, BASE, END};
+
+/// The commit of redox-os/kernel the series applies to.
+const PINNED: &str = "663e66410bac71cd7e335501118a7cee746d15f9";
+
+fn patch_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("kernel-patches")
+}
+
+/// The series in order: kernel-patches/NNNN-*.patch.
+fn patches() -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = fs::read_dir(patch_dir())
+        .expect("kernel-patches/ exists")
+        .map(|e| e.expect("readable dir entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "patch"))
+        .map(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            (name, fs::read_to_string(&p).expect("patch is UTF-8 text"))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// Lines each patch adds, per file they touch (`diff --git a/X b/X`).
+fn added_lines(patch: &str) -> BTreeMap<String, Vec<String>> {
+    let mut files: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut current: Option<String> = None;
+    for line in patch.lines() {
+        if let Some(rest) = line.strip_prefix("diff --git a/") {
+            let path = rest.split(" b/").next().unwrap().to_string();
+            files.entry(path.clone()).or_default();
+            current = Some(path);
+        } else if line.starts_with("+++") || line.starts_with("---") {
+            continue;
+        } else if let (Some(added), Some(path)) = (line.strip_prefix('+'), &current) {
+            files.get_mut(path).unwrap().push(added.to_string());
+        }
+    }
+    files
+}
+
+/// Every added line of the whole series, per file.
+fn series_additions() -> BTreeMap<String, Vec<String>> {
+    let mut all: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (_, text) in patches() {
+        for (file, lines) in added_lines(&text) {
+            all.entry(file).or_default().extend(lines);
+        }
+    }
+    all
+}
+
+/// `SYS_RB_*` identifiers in `text`.
+fn rb_names(text: &str) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while let Some(pos) = text[i..].find("SYS_RB_") {
+        let start = i + pos;
+        let preceded =
+            start > 0 && (bytes[start - 1].is_ascii_alphanumeric() || bytes[start - 1] == b'_');
+        let mut end = start + "SYS_RB_".len();
+        while end < bytes.len() && (bytes[end].is_ascii_alphanumeric() || bytes[end] == b'_') {
+            end += 1;
+        }
+        if !preceded {
+            names.insert(text[start..end].to_string());
+        }
+        i = end;
+    }
+    names
+}
+
+fn table_names() -> BTreeSet<String> {
+    ALL.iter().map(|(name, _, _)| name.to_string()).collect()
+}
+
+#[test]
+fn the_series_is_git_am_shaped_and_numbered() {
+    let series = patches();
+    assert!(
+        series.len() >= 4,
+        "expected the whole series, found {}",
+        series.len()
+    );
+    let total = series.len();
+    for (i, (name, text)) in series.iter().enumerate() {
+        assert!(
+            name.starts_with(&format!("{:04}-", i + 1)),
+            "{name}: numbered in order"
+        );
+        assert!(
+            text.starts_with("From "),
+            "{name}: mbox header (git format-patch)"
+        );
+        assert!(
+            text.contains(&format!("Subject: [PATCH {}/{}]", i + 1, total)),
+            "{name}: Subject: [PATCH {}/{}]",
+            i + 1,
+            total
+        );
+        assert!(text.contains("\ndiff --git a/"), "{name}: has a diff");
+    }
+}
+
+#[test]
+fn the_readme_names_the_pinned_commit() {
+    let readme =
+        fs::read_to_string(patch_dir().join("README.md")).expect("kernel-patches/README.md");
+    assert!(readme.contains(PINNED), "README names {PINNED}");
+}
+
+#[test]
+fn the_kernel_depends_on_this_crate() {
+    let adds = series_additions();
+    let cargo = adds.get("Cargo.toml").expect("the series edits Cargo.toml");
+    assert!(
+        cargo
+            .iter()
+            .any(|l| l.trim_start().starts_with("redbear-ipc =") && l.contains("path")),
+        "Cargo.toml gains a path dependency on redbear-ipc: {cargo:?}"
+    );
+}
+
+#[test]
+fn every_number_of_the_block_is_routed_to_dispatch() {
+    let adds = series_additions();
+    let mod_rs = adds
+        .get("src/syscall/mod.rs")
+        .expect("the series edits src/syscall/mod.rs");
+    let text = mod_rs.join("\n");
+    // One range arm routes BASE..END, the whole block, to the adapter,
+    // which calls redbear_ipc::syscall::dispatch (reserved numbers answer
+    // ENOSYS there).
+    let arm = "::redbear_ipc::syscall::numbers::BASE..::redbear_ipc::syscall::numbers::END";
+    assert!(text.contains(arm), "src/syscall/mod.rs routes {arm}");
+    assert!(text.contains("crate::redbear_ipc::syscall(a, [b, c, d, e, f, g], token)"));
+    let adapter = adds
+        .get("src/redbear_ipc/mod.rs")
+        .expect("the adapter module")
+        .join("\n");
+    assert!(adapter.contains("redbear_ipc::syscall::dispatch(&k, nr, args)"));
+    for (name, nr, _) in ALL {
+        assert!(
+            (BASE..END).contains(nr),
+            "{name} = {nr} lies in the routed block"
+        );
+    }
+    // No stray literal from the block in the dispatch hunk: the numbers
+    // come from the table only.
+    for n in BASE..END {
+        assert!(
+            !text.contains(&n.to_string()),
+            "literal {n} in src/syscall/mod.rs"
+        );
+    }
+}
+
+#[test]
+fn every_implemented_number_is_routed_and_named() {
+    let adds = series_additions();
+    let debug = adds
+        .get("src/syscall/debug.rs")
+        .expect("the series edits src/syscall/debug.rs");
+    let named: BTreeSet<String> = rb_names(&debug.join("\n"));
+    // format_call names exactly the table: every entry (implemented or
+    // reserved) formats as rb_<call>, and nothing else is named.
+    assert_eq!(
+        named,
+        table_names(),
+        "debug.rs format_call arms == numbers::ALL"
+    );
+    for (name, _, status) in ALL {
+        if *status == Status::Implemented {
+            assert!(
+                named.contains(*name),
+                "{name} is implemented but format_call lacks it"
+            );
+        }
+    }
+}
+
+#[test]
+fn every_sys_rb_name_in_the_series_exists_in_the_table() {
+    let table = table_names();
+    for (patch, text) in patches() {
+        for name in rb_names(&text) {
+            assert!(
+                table.contains(&name),
+                "{patch} uses {name}, which numbers::ALL lacks"
+            );
+        }
+    }
+}
+
+#[test]
+fn redox_futex_ops_keep_redox_syscall_values() {
+    // The futex hunk translates Redox's ops by redox_syscall's constants,
+    // whose values are the ABI: WAIT 0, WAKE 1, REQUEUE 2, WAIT64 3.
+    assert_eq!(syscall::flag::FUTEX_WAIT, 0);
+    assert_eq!(syscall::flag::FUTEX_WAKE, 1);
+    assert_eq!(syscall::flag::FUTEX_REQUEUE, 2);
+    assert_eq!(syscall::flag::FUTEX_WAIT64, 3);
+    let adds = series_additions();
+    let futex = adds
+        .get("src/redbear_ipc/futex.rs")
+        .expect("the futex adapter")
+        .join("\n");
+    for op in [
+        "FUTEX_WAIT =>",
+        "FUTEX_WAKE =>",
+        "FUTEX_REQUEUE =>",
+        "FUTEX_WAIT64 =>",
+    ] {
+        assert!(futex.contains(op), "futex adapter handles {op}");
+    }
+    let upstream = adds
+        .get("src/syscall/futex.rs")
+        .expect("SYS_FUTEX rerouted")
+        .join("\n");
+    assert!(upstream.contains("crate::redbear_ipc::futex::redox_futex("));
+}

@@ -1,0 +1,238 @@
+//! signalfd through `dispatch` and the hosted kernel's signals. Cases
+//! re-expressed from LTP's signalfd01/signalfd4_01/02 and gVisor's signalfd
+//! tests.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{sys, Env};
+use redbear_ipc::errno::*;
+use redbear_ipc::hosted::{ClockMode, HostedKernel};
+use redbear_ipc::ipc::pollee::Readiness;
+use redbear_ipc::ipc::signalfd::{SignalFd, SIGINFO_SIZE};
+use redbear_ipc::kernel::{sig_bit, Kernel, SigInfo};
+use redbear_ipc::syscall::abi::{FdFlags, FD_NEW, FD_SLOT_ANY};
+use redbear_ipc::syscall::numbers::*;
+
+const NB: usize = FdFlags::NONBLOCK.bits();
+const SIGUSR1: u32 = 10;
+const SIGUSR2: u32 = 12;
+const SIGRT1: u32 = 35;
+const PARK: Duration = Duration::from_secs(10);
+
+fn mask_at(k: &HostedKernel, mask: u64) -> usize {
+    let at = k.alloc_private(8);
+    k.write_user(at, &mask.to_ne_bytes()).unwrap();
+    at
+}
+
+fn signalfd(e: &Env, fd: usize, mask: u64, flags: usize) -> Result<usize, i32> {
+    let m = mask_at(&e.k, mask);
+    sys(&e.k, SYS_RB_SIGNALFD4, &[fd, m, 8, flags, FD_SLOT_ANY])
+}
+
+/// Reads into a buffer of `records` records; returns the (signo, code,
+/// pid, uid, int) of each record read.
+fn read_records(
+    k: &HostedKernel,
+    fd: usize,
+    records: usize,
+) -> Result<Vec<(u32, i32, u32, u32, i32)>, i32> {
+    let len = records * SIGINFO_SIZE;
+    let b = k.alloc_private(len.max(1));
+    let n = k.read(fd, b, len).map_err(|e| e.errno)?;
+    assert_eq!(n % SIGINFO_SIZE, 0);
+    let mut raw = vec![0u8; n];
+    k.read_user(b, &mut raw).unwrap();
+    Ok(raw
+        .chunks(SIGINFO_SIZE)
+        .map(|r| {
+            let w = |o: usize| u32::from_ne_bytes(r[o..o + 4].try_into().unwrap());
+            (w(0), w(8) as i32, w(12), w(16), w(44) as i32)
+        })
+        .collect())
+}
+
+#[test]
+fn reads_a_pending_masked_signal_with_its_sender() {
+    let e = Env::new(ClockMode::Virtual);
+    e.guard.task().set_mask(sig_bit(SIGUSR1));
+    let fd = signalfd(&e, FD_NEW, sig_bit(SIGUSR1), NB).unwrap();
+    assert_eq!(read_records(&e.k, fd, 1), Err(EAGAIN));
+    e.k.send_signal(&e.proc, SIGUSR1);
+    assert_eq!(
+        read_records(&e.k, fd, 1),
+        Ok(vec![(SIGUSR1, 0, e.proc.pid(), 1000, 0)])
+    );
+    assert_eq!(e.k.pending_signals(), 0, "the read consumed it");
+}
+
+#[test]
+fn buffer_smaller_than_a_record_is_einval() {
+    let e = Env::new(ClockMode::Virtual);
+    let fd = signalfd(&e, FD_NEW, sig_bit(SIGUSR1), NB).unwrap();
+    e.k.send_signal(&e.proc, SIGUSR1);
+    let b = e.k.alloc_private(128);
+    assert_eq!(e.k.read(fd, b, 127).map_err(|e| e.errno), Err(EINVAL));
+    assert_eq!(e.k.read(fd, 0, 128).map_err(|e| e.errno), Err(EFAULT));
+    assert_eq!(
+        e.k.pending_signals(),
+        sig_bit(SIGUSR1),
+        "nothing consumed by failed reads"
+    );
+}
+
+#[test]
+fn standard_signals_coalesce_realtime_ones_queue_with_values() {
+    let e = Env::new(ClockMode::Virtual);
+    let fd = signalfd(&e, FD_NEW, sig_bit(SIGUSR1) | sig_bit(SIGRT1), NB).unwrap();
+    e.k.send_signal(&e.proc, SIGUSR1);
+    e.k.send_signal(&e.proc, SIGUSR1);
+    for v in [7, 8] {
+        let info = SigInfo {
+            signo: SIGRT1,
+            code: -1,
+            pid: 1,
+            uid: 2,
+            int: v,
+            ..SigInfo::default()
+        };
+        assert!(e.k.queue_signal(&e.proc, info));
+    }
+    let got = read_records(&e.k, fd, 8).unwrap();
+    assert_eq!(
+        got,
+        vec![
+            (SIGUSR1, 0, e.proc.pid(), 1000, 0),
+            (SIGRT1, -1, 1, 2, 7),
+            (SIGRT1, -1, 1, 2, 8)
+        ]
+    );
+}
+
+#[test]
+fn only_whole_records_that_fit_are_read() {
+    let e = Env::new(ClockMode::Virtual);
+    let fd = signalfd(&e, FD_NEW, sig_bit(SIGUSR1) | sig_bit(SIGUSR2), NB).unwrap();
+    e.k.send_signal(&e.proc, SIGUSR1);
+    e.k.send_signal(&e.proc, SIGUSR2);
+    let b = e.k.alloc_private(300);
+    assert_eq!(e.k.read(fd, b, 200).map_err(|e| e.errno), Ok(128));
+    assert_eq!(e.k.pending_signals(), sig_bit(SIGUSR2));
+}
+
+#[test]
+fn mask_is_replaced_on_an_existing_fd_and_other_fds_are_rejected() {
+    let e = Env::new(ClockMode::Virtual);
+    let fd = signalfd(&e, FD_NEW, sig_bit(SIGUSR1), NB).unwrap();
+    e.k.send_signal(&e.proc, SIGUSR2);
+    assert_eq!(read_records(&e.k, fd, 1), Err(EAGAIN));
+    assert_eq!(
+        signalfd(&e, fd, sig_bit(SIGUSR2) | sig_bit(9) | sig_bit(19), 0),
+        Ok(fd)
+    );
+    let obj = e.k.get_fd(fd).unwrap();
+    let sfd = obj.as_any().downcast_ref::<SignalFd>().unwrap();
+    assert_eq!(
+        sfd.mask(),
+        sig_bit(SIGUSR2),
+        "SIGKILL and SIGSTOP silently dropped"
+    );
+    assert_eq!(read_records(&e.k, fd, 1).unwrap()[0].0, SIGUSR2);
+    let efd = sys(&e.k, SYS_RB_EVENTFD2, &[0, 0, FD_SLOT_ANY]).unwrap();
+    assert_eq!(signalfd(&e, efd, sig_bit(SIGUSR1), 0), Err(EINVAL));
+    assert_eq!(signalfd(&e, 777, sig_bit(SIGUSR1), 0), Err(EBADF));
+}
+
+#[test]
+fn bad_sizes_flags_and_pointers() {
+    let e = Env::new(ClockMode::Virtual);
+    let m = mask_at(&e.k, sig_bit(SIGUSR1));
+    assert_eq!(
+        sys(&e.k, SYS_RB_SIGNALFD4, &[FD_NEW, m, 4, 0, FD_SLOT_ANY]),
+        Err(EINVAL)
+    );
+    assert_eq!(
+        sys(&e.k, SYS_RB_SIGNALFD4, &[FD_NEW, m, 16, 0, FD_SLOT_ANY]),
+        Err(EINVAL)
+    );
+    assert_eq!(
+        sys(&e.k, SYS_RB_SIGNALFD4, &[FD_NEW, m, 8, 1 << 4, FD_SLOT_ANY]),
+        Err(EINVAL)
+    );
+    assert_eq!(
+        sys(
+            &e.k,
+            SYS_RB_SIGNALFD4,
+            &[FD_NEW, m, 8, FdFlags::SEMAPHORE.bits(), FD_SLOT_ANY]
+        ),
+        Err(EINVAL)
+    );
+    assert_eq!(
+        sys(&e.k, SYS_RB_SIGNALFD4, &[FD_NEW, 0, 8, 0, FD_SLOT_ANY]),
+        Err(EFAULT)
+    );
+    assert_eq!(e.k.ipc().acct.users_charged(), 0);
+    assert!(e.k.ipc().signalfds.is_empty());
+}
+
+#[test]
+fn blocking_read_is_woken_by_a_signal_sent_later() {
+    let e = Env::new(ClockMode::Real);
+    let fd = signalfd(&e, FD_NEW, sig_bit(SIGUSR1), 0).unwrap();
+    let k = e.k.clone();
+    let reader = e.k.spawn_task(&e.proc, move || {
+        k.current().set_mask(sig_bit(SIGUSR1));
+        read_records(&k, fd, 4)
+    });
+    assert!(e.k.wait_parked(1, PARK));
+    // The main task does not block SIGUSR1, but it is not waiting: the
+    // signal stays pending for the process and the signalfd takes it.
+    e.guard.task().set_mask(sig_bit(SIGUSR1));
+    e.k.send_signal(&e.proc, SIGUSR1);
+    assert_eq!(reader.join().unwrap().unwrap()[0].0, SIGUSR1);
+}
+
+#[test]
+fn blocked_read_is_interrupted_by_an_unmasked_signal() {
+    let e = Env::new(ClockMode::Virtual);
+    let fd = signalfd(&e, FD_NEW, sig_bit(SIGUSR1), 0).unwrap();
+    e.guard.task().set_mask(sig_bit(SIGUSR1));
+    let k = e.k.clone();
+    let reader = e.k.spawn_task(&e.proc, move || {
+        k.current().set_mask(sig_bit(SIGUSR1));
+        read_records(&k, fd, 1)
+    });
+    assert!(e.k.wait_parked(1, PARK));
+    e.k.send_signal(&e.proc, SIGUSR2);
+    assert_eq!(reader.join().unwrap(), Err(EINTR));
+}
+
+#[test]
+fn poll_is_readable_while_a_masked_signal_is_pending() {
+    let e = Env::new(ClockMode::Real);
+    e.guard.task().set_mask(sig_bit(SIGUSR1));
+    let fd = signalfd(&e, FD_NEW, sig_bit(SIGUSR1), NB).unwrap();
+    assert_eq!(
+        e.k.poll(&[(fd, Readiness::IN)], Some(Duration::ZERO))
+            .unwrap(),
+        vec![Readiness::empty()]
+    );
+    let k = e.k.clone();
+    let poller = e.k.spawn_task(&e.proc, move || {
+        k.current().set_mask(sig_bit(SIGUSR1));
+        k.poll(&[(fd, Readiness::IN)], None)
+    });
+    assert!(e.k.wait_parked(1, PARK));
+    e.k.send_signal(&e.proc, SIGUSR1);
+    assert_eq!(poller.join().unwrap().unwrap(), vec![Readiness::IN]);
+    assert_eq!(read_records(&e.k, fd, 1).unwrap().len(), 1);
+    assert_eq!(
+        e.k.poll(&[(fd, Readiness::IN)], Some(Duration::ZERO))
+            .unwrap(),
+        vec![Readiness::empty()]
+    );
+    e.k.close(fd).unwrap();
+    assert!(e.k.ipc().signalfds.is_empty());
+}

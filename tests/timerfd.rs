@@ -1,0 +1,324 @@
+//! timerfd through `dispatch` and the hosted kernel, on the virtual clock
+//! (deterministic). Cases re-expressed from LTP's timerfd01..04,
+//! timerfd_create01, timerfd_settime01/02, timerfd_gettime01 and gVisor's
+//! timerfd tests.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{sys, Env};
+use redbear_ipc::errno::*;
+use redbear_ipc::hosted::{ClockMode, HostedKernel};
+use redbear_ipc::ipc::pollee::Readiness;
+use redbear_ipc::kernel::{ClockId, Credentials, Kernel};
+use redbear_ipc::syscall::abi::{FdFlags, TimerSetFlags, FD_SLOT_ANY};
+use redbear_ipc::syscall::numbers::*;
+
+const NB: usize = FdFlags::NONBLOCK.bits();
+const ABS: usize = TimerSetFlags::ABSTIME.bits();
+const CANCEL: usize = TimerSetFlags::CANCEL_ON_SET.bits();
+const MONO: usize = ClockId::Monotonic as usize;
+const RT: usize = ClockId::Realtime as usize;
+const SEC: u64 = 1_000_000_000;
+const PARK: Duration = Duration::from_secs(10);
+
+fn tfd(e: &Env, clock: usize, flags: usize) -> usize {
+    sys(&e.k, SYS_RB_TIMERFD_CREATE, &[clock, flags, FD_SLOT_ANY]).expect("timerfd_create")
+}
+
+/// An itimerspec in user memory: (interval ns, value ns).
+fn spec(k: &HostedKernel, interval: u64, value: u64) -> usize {
+    let at = k.alloc_private(32);
+    let mut raw = [0u8; 32];
+    for (i, v) in [interval / SEC, interval % SEC, value / SEC, value % SEC]
+        .into_iter()
+        .enumerate()
+    {
+        raw[i * 8..i * 8 + 8].copy_from_slice(&(v as i64).to_ne_bytes());
+    }
+    k.write_user(at, &raw).unwrap();
+    at
+}
+
+fn raw_spec(k: &HostedKernel, words: [i64; 4]) -> usize {
+    let at = k.alloc_private(32);
+    let mut raw = [0u8; 32];
+    for (i, v) in words.into_iter().enumerate() {
+        raw[i * 8..i * 8 + 8].copy_from_slice(&v.to_ne_bytes());
+    }
+    k.write_user(at, &raw).unwrap();
+    at
+}
+
+/// Reads back an itimerspec as (interval ns, value ns).
+fn read_spec(k: &HostedKernel, at: usize) -> (u64, u64) {
+    let mut raw = [0u8; 32];
+    k.read_user(at, &mut raw).unwrap();
+    let w = |i: usize| i64::from_ne_bytes(raw[i * 8..i * 8 + 8].try_into().unwrap()) as u64;
+    (w(0) * SEC + w(1), w(2) * SEC + w(3))
+}
+
+fn settime(e: &Env, fd: usize, flags: usize, interval: u64, value: u64) -> Result<(u64, u64), i32> {
+    let new = spec(&e.k, interval, value);
+    let old = e.k.alloc_private(32);
+    sys(&e.k, SYS_RB_TIMERFD_SETTIME, &[fd, flags, new, old])?;
+    Ok(read_spec(&e.k, old))
+}
+
+fn gettime(e: &Env, fd: usize) -> (u64, u64) {
+    let cur = e.k.alloc_private(32);
+    sys(&e.k, SYS_RB_TIMERFD_GETTIME, &[fd, cur]).unwrap();
+    read_spec(&e.k, cur)
+}
+
+fn read_ticks(k: &HostedKernel, fd: usize) -> Result<u64, i32> {
+    let b = k.alloc_private(8);
+    k.read(fd, b, 8).map_err(|e| e.errno)?;
+    let mut raw = [0u8; 8];
+    k.read_user(b, &mut raw).unwrap();
+    Ok(u64::from_ne_bytes(raw))
+}
+
+#[test]
+fn create_checks_clock_and_flags() {
+    let e = Env::new(ClockMode::Virtual);
+    for clock in [0, 1, 7] {
+        assert!(
+            sys(&e.k, SYS_RB_TIMERFD_CREATE, &[clock, 0, FD_SLOT_ANY]).is_ok(),
+            "clock {clock}"
+        );
+    }
+    for clock in [2, 3, 4, 5, 6, 10, 99] {
+        assert_eq!(
+            sys(&e.k, SYS_RB_TIMERFD_CREATE, &[clock, 0, FD_SLOT_ANY]),
+            Err(EINVAL),
+            "clock {clock}"
+        );
+    }
+    assert_eq!(
+        sys(&e.k, SYS_RB_TIMERFD_CREATE, &[8, 0, FD_SLOT_ANY]),
+        Err(EPERM),
+        "alarm needs privilege"
+    );
+    assert_eq!(
+        sys(&e.k, SYS_RB_TIMERFD_CREATE, &[9, 0, FD_SLOT_ANY]),
+        Err(EPERM)
+    );
+    assert_eq!(
+        sys(&e.k, SYS_RB_TIMERFD_CREATE, &[MONO, 1 << 6, FD_SLOT_ANY]),
+        Err(EINVAL)
+    );
+    assert_eq!(
+        sys(
+            &e.k,
+            SYS_RB_TIMERFD_CREATE,
+            &[MONO, FdFlags::SEMAPHORE.bits(), FD_SLOT_ANY]
+        ),
+        Err(EINVAL)
+    );
+    let root = Env::with_creds(ClockMode::Virtual, Credentials::new(0, 0));
+    assert!(sys(&root.k, SYS_RB_TIMERFD_CREATE, &[8, 0, FD_SLOT_ANY]).is_ok());
+}
+
+#[test]
+fn one_shot_relative_timer_fires_once() {
+    let e = Env::new(ClockMode::Virtual);
+    let fd = tfd(&e, MONO, NB);
+    assert_eq!(read_ticks(&e.k, fd), Err(EAGAIN), "disarmed");
+    assert_eq!(settime(&e, fd, 0, 0, 2 * SEC), Ok((0, 0)));
+    e.k.advance(SEC / 2);
+    assert_eq!(gettime(&e, fd), (0, 3 * SEC / 2));
+    assert_eq!(read_ticks(&e.k, fd), Err(EAGAIN));
+    e.k.advance(3 * SEC / 2);
+    assert_eq!(read_ticks(&e.k, fd), Ok(1));
+    assert_eq!(read_ticks(&e.k, fd), Err(EAGAIN));
+    assert_eq!(gettime(&e, fd), (0, 0), "disarmed after firing");
+}
+
+#[test]
+fn periodic_timer_counts_every_period_even_when_read_late() {
+    let e = Env::new(ClockMode::Virtual);
+    let fd = tfd(&e, MONO, NB);
+    settime(&e, fd, 0, SEC, SEC).unwrap();
+    e.k.advance(3 * SEC + SEC / 2); // expiries at 1, 2, 3
+    assert_eq!(read_ticks(&e.k, fd), Ok(3));
+    assert_eq!(gettime(&e, fd), (SEC, SEC / 2));
+    e.k.advance(SEC / 2);
+    assert_eq!(read_ticks(&e.k, fd), Ok(1));
+}
+
+#[test]
+fn absolute_timers_and_past_deadlines() {
+    let e = Env::new(ClockMode::Virtual);
+    let fd = tfd(&e, MONO, NB);
+    let now = e.k.now(ClockId::Monotonic);
+    settime(&e, fd, ABS, 0, now + SEC).unwrap();
+    assert_eq!(gettime(&e, fd), (0, SEC));
+    e.k.advance(SEC);
+    assert_eq!(read_ticks(&e.k, fd), Ok(1));
+    settime(&e, fd, ABS, 0, 1).unwrap(); // long past
+    assert_eq!(
+        read_ticks(&e.k, fd),
+        Ok(1),
+        "a past absolute time expires at once"
+    );
+}
+
+#[test]
+fn settime_returns_the_old_value_and_zero_disarms() {
+    let e = Env::new(ClockMode::Virtual);
+    let fd = tfd(&e, MONO, NB);
+    settime(&e, fd, 0, 2 * SEC, 5 * SEC).unwrap();
+    e.k.advance(SEC);
+    assert_eq!(settime(&e, fd, 0, 0, 0), Ok((2 * SEC, 4 * SEC)));
+    assert_eq!(gettime(&e, fd), (0, 0));
+    e.k.advance(10 * SEC);
+    assert_eq!(read_ticks(&e.k, fd), Err(EAGAIN));
+    // Re-arming discards expirations not yet read.
+    settime(&e, fd, 0, 0, SEC).unwrap();
+    e.k.advance(SEC);
+    settime(&e, fd, 0, 0, 100 * SEC).unwrap();
+    assert_eq!(read_ticks(&e.k, fd), Err(EAGAIN));
+}
+
+#[test]
+fn bad_settime_input_changes_nothing() {
+    let e = Env::new(ClockMode::Virtual);
+    let fd = tfd(&e, MONO, NB);
+    settime(&e, fd, 0, 0, 7 * SEC).unwrap();
+    let good = spec(&e.k, 0, SEC);
+    let bad_nsec = raw_spec(&e.k, [0, 0, 0, 1_000_000_000]);
+    let bad_interval = raw_spec(&e.k, [0, -1, 1, 0]);
+    let neg = raw_spec(&e.k, [0, 0, -1, 0]);
+    assert_eq!(
+        sys(&e.k, SYS_RB_TIMERFD_SETTIME, &[fd, 0, bad_nsec, 0]),
+        Err(EINVAL)
+    );
+    assert_eq!(
+        sys(&e.k, SYS_RB_TIMERFD_SETTIME, &[fd, 0, bad_interval, 0]),
+        Err(EINVAL)
+    );
+    assert_eq!(
+        sys(&e.k, SYS_RB_TIMERFD_SETTIME, &[fd, 0, neg, 0]),
+        Err(EINVAL)
+    );
+    assert_eq!(
+        sys(&e.k, SYS_RB_TIMERFD_SETTIME, &[fd, 1 << 5, good, 0]),
+        Err(EINVAL)
+    );
+    assert_eq!(
+        sys(&e.k, SYS_RB_TIMERFD_SETTIME, &[fd, 0, 0, 0]),
+        Err(EFAULT)
+    );
+    assert_eq!(
+        sys(&e.k, SYS_RB_TIMERFD_SETTIME, &[fd, 0, good, 0x10]),
+        Err(EFAULT)
+    );
+    assert_eq!(gettime(&e, fd), (0, 7 * SEC), "still the old setting");
+    assert_eq!(sys(&e.k, SYS_RB_TIMERFD_GETTIME, &[fd, 0]), Err(EFAULT));
+    // Wrong kinds of fd.
+    let efd = sys(&e.k, SYS_RB_EVENTFD2, &[0, 0, FD_SLOT_ANY]).unwrap();
+    assert_eq!(
+        sys(&e.k, SYS_RB_TIMERFD_SETTIME, &[efd, 0, good, 0]),
+        Err(EINVAL)
+    );
+    assert_eq!(sys(&e.k, SYS_RB_TIMERFD_GETTIME, &[efd, good]), Err(EINVAL));
+    assert_eq!(
+        sys(&e.k, SYS_RB_TIMERFD_SETTIME, &[999, 0, good, 0]),
+        Err(EBADF)
+    );
+    // Short read buffer.
+    assert_eq!(
+        e.k.read(fd, e.k.alloc_private(8), 7).map_err(|e| e.errno),
+        Err(EINVAL)
+    );
+}
+
+#[test]
+fn cancel_on_set_reports_ecanceled_once() {
+    let e = Env::new(ClockMode::Virtual);
+    let fd = tfd(&e, RT, NB);
+    let far = e.k.now(ClockId::Realtime) + 3600 * SEC;
+    settime(&e, fd, ABS | CANCEL, 0, far).unwrap();
+    let plain = tfd(&e, RT, NB);
+    settime(&e, plain, ABS, 0, far).unwrap();
+    let now = e.k.now(ClockId::Realtime);
+    e.k.set_realtime(now + 60 * SEC);
+    assert_eq!(read_ticks(&e.k, fd), Err(ECANCELED));
+    assert_eq!(read_ticks(&e.k, fd), Err(EAGAIN), "reported once");
+    assert_eq!(
+        read_ticks(&e.k, plain),
+        Err(EAGAIN),
+        "without the flag nothing happens"
+    );
+    // Setting the clock past the deadline fires both.
+    e.k.set_realtime(far + 1);
+    assert_eq!(read_ticks(&e.k, plain), Ok(1));
+}
+
+#[test]
+fn blocking_read_wakes_at_expiry() {
+    let e = Env::new(ClockMode::Virtual);
+    let fd = tfd(&e, MONO, 0);
+    settime(&e, fd, 0, 0, 5 * SEC).unwrap();
+    let k = e.k.clone();
+    let reader = e.k.spawn_task(&e.proc, move || read_ticks(&k, fd));
+    assert!(e.k.wait_parked(1, PARK));
+    e.k.advance(4 * SEC);
+    std::thread::sleep(Duration::from_millis(20));
+    assert!(!reader.is_finished());
+    e.k.advance(SEC);
+    assert_eq!(reader.join().unwrap(), Ok(1));
+}
+
+#[test]
+fn poll_wakes_at_expiry() {
+    let e = Env::new(ClockMode::Virtual);
+    let fd = tfd(&e, MONO, NB);
+    settime(&e, fd, 0, 0, 5 * SEC).unwrap();
+    assert_eq!(
+        e.k.poll(&[(fd, Readiness::IN)], Some(Duration::ZERO))
+            .unwrap(),
+        vec![Readiness::empty()]
+    );
+    let k = e.k.clone();
+    let poller =
+        e.k.spawn_task(&e.proc, move || k.poll(&[(fd, Readiness::IN)], None));
+    assert!(e.k.wait_parked(1, PARK));
+    e.k.advance(5 * SEC);
+    assert_eq!(poller.join().unwrap().unwrap(), vec![Readiness::IN]);
+    assert_eq!(read_ticks(&e.k, fd), Ok(1));
+}
+
+#[test]
+fn timer_queue_fires_and_stays_bounded_under_rearming() {
+    let e = Env::new(ClockMode::Virtual);
+    let fd = tfd(&e, MONO, NB);
+    for i in 0..1000 {
+        settime(&e, fd, 0, 0, (1000 + i) * SEC).unwrap();
+    }
+    assert!(
+        e.k.ipc().timers.entries() <= 40,
+        "stale entries compacted: {}",
+        e.k.ipc().timers.entries()
+    );
+    let periodic = tfd(&e, MONO, NB);
+    settime(&e, periodic, 0, SEC, SEC).unwrap();
+    e.k.advance(SEC);
+    assert_eq!(e.k.ipc().expire_timers(&*e.k), 1);
+    assert_eq!(
+        e.k.ipc().next_timer_deadline().map(|d| d.at_ns),
+        Some(e.k.now(ClockId::Monotonic) + SEC)
+    );
+    e.k.close(fd).unwrap();
+    e.k.close(periodic).unwrap();
+    e.k.advance(10_000 * SEC);
+    e.k.ipc().expire_timers(&*e.k);
+    assert_eq!(
+        e.k.ipc().timers.entries(),
+        0,
+        "closed timers leave the queue"
+    );
+    assert_eq!(e.k.ipc().acct.users_charged(), 0);
+}
