@@ -10,8 +10,8 @@
 use redbear_ipc::errno::{Errno, EFAULT};
 use testbed_abi::errno::{EBADF, ESRCH};
 use redbear_ipc::kernel::{
-    ClockId, Credentials, Deadline, FdPlacement, FileRef, Kernel, ParkOutcome, Pid, SharedMemKey, TaskId,
-    UserFault,
+    ClockId, Credentials, Deadline, FdPlacement, FileRef, Kernel, ParkOutcome, Pid, SharedMemKey, SigInfo, SigSet,
+    TaskId, UserFault,
 };
 use redbear_ipc::Ipc;
 use spin::Once;
@@ -25,13 +25,25 @@ pub struct TestbedKernel {
 
 static KERNEL: Once<TestbedKernel> = Once::new();
 
-fn kernel() -> &'static TestbedKernel {
+pub fn kernel() -> &'static TestbedKernel {
     KERNEL.call_once(|| TestbedKernel { ipc: Ipc::default() })
 }
 
 /// Runs redbear-ipc syscall `nr`; the result is the value or `-errno`.
 pub fn dispatch(nr: usize, args: [usize; 6]) -> usize {
     redbear_ipc::syscall::dispatch_raw(kernel(), nr, args)
+}
+
+/// Host hook: a signal was queued (called without process locks held).
+pub fn signal_queued(signo: u32) {
+    let k = kernel();
+    k.ipc.signal_queued(k, signo);
+}
+
+/// Host hook: fire the timerfds that are due (each tick, and in poll).
+pub fn expire_timers() {
+    let k = kernel();
+    k.ipc.expire_timers(k);
 }
 
 fn errno_of(code: isize) -> Errno {
@@ -118,5 +130,19 @@ impl Kernel for TestbedKernel {
 
     fn get_fd(&self, fd: usize) -> Result<FileRef, Errno> {
         process::with_current(|p| p.fds.get(fd)).unwrap_or(Err(EBADF)).map_err(errno_of)
+    }
+
+    fn take_signal(&self, mask: SigSet) -> Option<SigInfo> {
+        process::take_signal(mask).map(|(signo, pid, uid)| SigInfo {
+            signo: signo as u32,
+            code: 0, // SI_USER
+            pid,
+            uid,
+            ..SigInfo::default()
+        })
+    }
+
+    fn pending_signals(&self) -> SigSet {
+        process::with_current(|p| p.sigpending).unwrap_or(0)
     }
 }

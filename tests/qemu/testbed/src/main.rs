@@ -17,6 +17,7 @@ mod clock;
 mod elf;
 mod frames;
 mod fd;
+mod fileops;
 mod heap;
 mod ipc;
 mod process;

@@ -44,6 +44,8 @@ pub struct Process {
     pub zombie: bool,
     pub sigmask: u64,
     pub sigpending: u64,
+    /// Sender (pid, uid) of each pending signal, bit `sig - 1`.
+    pub sig_from: [(u32, u32); 64],
     mmap_next: usize,
     pub fds: crate::fd::FdTable,
 }
@@ -126,6 +128,7 @@ pub fn spawn(name: &str, image: &[u8], uid: u32, ppid: Pid, group: usize, arg: u
             zombie: false,
             sigmask: 0,
             sigpending: 0,
+            sig_from: [(0, 0); 64],
             mmap_next: MMAP_BASE,
             fds: crate::fd::FdTable::new(),
         },
@@ -291,7 +294,7 @@ pub fn send_signal(pid: Pid, signo: usize) -> Result<(), isize> {
     if signo > sig::NSIG {
         return Err(EINVAL);
     }
-    let (me_euid, me_uid) = with_current(|p| (p.euid, p.uid)).unwrap_or((0, 0));
+    let (me_pid, me_euid, me_uid) = with_current(|p| (p.pid, p.euid, p.uid)).unwrap_or((0, 0, 0));
     let threads = {
         let mut procs = PROCS.lock();
         let p = procs.get_mut(&pid).filter(|p| !p.zombie).ok_or(ESRCH)?;
@@ -302,14 +305,17 @@ pub fn send_signal(pid: Pid, signo: usize) -> Result<(), isize> {
             return Ok(());
         }
         p.sigpending |= sigbit(signo);
+        p.sig_from[signo - 1] = (me_pid, me_uid);
         if p.sigmask & sigbit(signo) != 0 {
-            return Ok(());
+            Vec::new()
+        } else {
+            p.threads.clone()
         }
-        p.threads.clone()
     };
     for t in threads {
         sched::interrupt(t);
     }
+    crate::ipc::signal_queued(signo as u32);
     Ok(())
 }
 
@@ -437,4 +443,21 @@ pub fn remove_group(group: usize) {
 /// Exit status and zombie flag of `pid`.
 pub fn status_of(pid: Pid) -> Option<(bool, Option<i32>)> {
     PROCS.lock().get(&pid).map(|p| (p.zombie, p.status))
+}
+
+/// Dequeues the lowest pending signal of the caller's process in `mask`:
+/// (signal, sender pid, sender uid). Signals coalesce (one instance each,
+/// realtime ones too).
+pub fn take_signal(mask: u64) -> Option<(usize, u32, u32)> {
+    with_current(|p| {
+        let hit = p.sigpending & mask;
+        if hit == 0 {
+            return None;
+        }
+        let s = hit.trailing_zeros() as usize + 1;
+        p.sigpending &= !sigbit(s);
+        let (pid, uid) = p.sig_from[s - 1];
+        Some((s, pid, uid))
+    })
+    .flatten()
 }

@@ -7,7 +7,7 @@ use alloc::vec;
 use crate::arch::AddressSpace;
 use crate::process::{self, Pid};
 use crate::usermem::{self, Fault};
-use crate::{clock, programs, sched};
+use crate::{clock, fileops, programs, sched};
 use testbed_abi::{errno::*, nr, Timespec};
 
 type R = Result<usize, isize>;
@@ -60,6 +60,9 @@ pub fn dispatch(num: usize, a: [usize; 6]) -> isize {
         nr::MMAP_ANON => process::mmap_anon(a[0]),
         nr::SHM_MAP => process::shm_map(a[0], a[1]),
         nr::WRITE if a[0] == 1 || a[0] == 2 => console_write(a[1], a[2]),
+        nr::READ => fileops::read(a[0], a[1], a[2]),
+        nr::WRITE => fileops::write(a[0], a[1], a[2]),
+        nr::POLL => fileops::poll(a[0], a[1], a[2] as isize),
         nr::CLOSE => close(a[0]),
         nr::DUP => process::with_current(|p| p.fds.dup(a[0])).unwrap_or(Err(ESRCH)),
         nr::FCNTL => fcntl(a[0], a[1], a[2]),
@@ -176,8 +179,12 @@ fn close(fd: usize) -> R {
     Ok(0)
 }
 
-/// F_GETFD (1) / F_SETFD (2) with FD_CLOEXEC (1).
+/// F_GETFD (1) / F_SETFD (2) with FD_CLOEXEC (1); F_GETFL (3) / F_SETFL (4)
+/// with O_NONBLOCK.
 fn fcntl(fd: usize, cmd: usize, arg: usize) -> R {
+    if cmd == 3 || cmd == 4 {
+        return fileops::status_flags(fd, cmd, arg);
+    }
     process::with_current(|p| {
         let flag = p.fds.cloexec(fd)?;
         match cmd {
