@@ -32,13 +32,11 @@ fn signalfd(e: &Env, fd: usize, mask: u64, flags: usize) -> Result<usize, i32> {
     sys(&e.k, SYS_RB_SIGNALFD4, &[fd, m, 8, flags, FD_SLOT_ANY])
 }
 
-/// Reads into a buffer of `records` records; returns the (signo, code,
-/// pid, uid, int) of each record read.
-fn read_records(
-    k: &HostedKernel,
-    fd: usize,
-    records: usize,
-) -> Result<Vec<(u32, i32, u32, u32, i32)>, i32> {
+/// The fields of one record the tests compare: (signo, code, pid, uid, int).
+type Record = (u32, i32, u32, u32, i32);
+
+/// Reads into a buffer of `records` records; returns each record read.
+fn read_records(k: &HostedKernel, fd: usize, records: usize) -> Result<Vec<Record>, i32> {
     let len = records * SIGINFO_SIZE;
     let b = k.alloc_private(len.max(1));
     let n = k.read(fd, b, len).map_err(|e| e.errno)?;

@@ -6,7 +6,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use redbear_ipc::ipc::pollee::{Observer, Readiness};
-use redbear_ipc::kernel::{ClockId, FileRef, Kernel};
+use redbear_ipc::kernel::{FileRef, Kernel};
 use testbed_abi::{errno::*, PollFd};
 
 use crate::ipc::kernel;
@@ -123,6 +123,5 @@ pub fn poll(fds_ptr: usize, nfds: usize, timeout_ms: isize) -> R {
     for (i, p) in pfds.iter().enumerate() {
         with_aspace(|a| usermem::write_val(a, fds_ptr + i * size, p))?;
     }
-    let _ = ClockId::Monotonic;
     Ok(ready)
 }
