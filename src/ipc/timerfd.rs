@@ -39,12 +39,14 @@ impl ItimerSpec {
 #[derive(Clone, Copy)]
 struct Arm {
     next: u64,
-    interval: u64,
     cancel_on_set: bool,
 }
 
 struct State {
     arm: Option<Arm>,
+    /// The period last set; kept (and reported by gettime) even while
+    /// disarmed, as Linux does.
+    interval: u64,
     generation: u64,
     ticks: u64,
     canceled: bool,
@@ -54,11 +56,12 @@ struct State {
 impl State {
     /// Counts the expirations up to `now`.
     fn settle(&mut self, now: u64) {
+        let interval = self.interval;
         let Some(arm) = self.arm.as_mut() else { return };
         if now < arm.next {
             return;
         }
-        match (now - arm.next).checked_div(arm.interval) {
+        match (now - arm.next).checked_div(interval) {
             None => {
                 // One-shot: fires once and disarms.
                 self.ticks = self.ticks.saturating_add(1);
@@ -67,9 +70,7 @@ impl State {
             Some(late) => {
                 let periods = late + 1;
                 self.ticks = self.ticks.saturating_add(periods);
-                arm.next = arm
-                    .next
-                    .saturating_add(periods.saturating_mul(arm.interval));
+                arm.next = arm.next.saturating_add(periods.saturating_mul(interval));
             }
         }
     }
@@ -126,6 +127,7 @@ impl TimerFd {
             clock,
             state: Mutex::new(State {
                 arm: None,
+                interval: 0,
                 generation: 0,
                 ticks: 0,
                 canceled: false,
@@ -146,13 +148,10 @@ impl TimerFd {
         self.clock
     }
 
-    fn current(arm: Option<Arm>, now: u64) -> ItimerSpec {
-        match arm {
-            None => ItimerSpec::ZERO,
-            Some(a) => ItimerSpec {
-                interval: Timespec::from_ns(a.interval),
-                value: Timespec::from_ns(a.next.saturating_sub(now)),
-            },
+    fn current(st: &State, now: u64) -> ItimerSpec {
+        ItimerSpec {
+            interval: Timespec::from_ns(st.interval),
+            value: Timespec::from_ns(st.arm.map_or(0, |a| a.next.saturating_sub(now))),
         }
     }
 
@@ -161,7 +160,7 @@ impl TimerFd {
         let now = k.now(self.clock);
         let mut st = self.state.lock();
         st.settle(now);
-        Self::current(st.arm, now)
+        Self::current(&st, now)
     }
 
     /// timerfd_settime: arms (or with a zero value disarms) and returns
@@ -171,18 +170,18 @@ impl TimerFd {
         let (old, had_entry, armed) = {
             let mut st = self.state.lock();
             st.settle(now);
-            let old = Self::current(st.arm, now);
+            let old = Self::current(&st, now);
             let had_entry = st.arm.is_some();
             st.generation += 1;
             st.ticks = 0;
             st.canceled = false;
+            st.interval = new.interval.as_ns();
             st.arm = (new.value != Timespec::from_ns(0)).then(|| Arm {
                 next: if flags.absolute {
                     new.value.as_ns()
                 } else {
                     now.saturating_add(new.value.as_ns())
                 },
-                interval: new.interval.as_ns(),
                 cancel_on_set: flags.cancel_on_set
                     && flags.absolute
                     && self.clock == ClockId::Realtime,
