@@ -25,6 +25,11 @@ pub type Tid = u64;
 
 /// Size of each task's kernel stack.
 pub const KSTACK_SIZE: usize = 64 * 1024;
+/// Written at the bottom of every kernel stack and checked after each run
+/// of the task: an overflow is reported instead of corrupting the heap
+/// silently.
+const STACK_CANARY: u64 = 0x5ca1_ab1e_dead_beef;
+const CANARY_WORDS: usize = 8;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum State {
@@ -46,7 +51,7 @@ pub struct Task {
     pub tid: Tid,
     pub pid: Pid,
     ctx: TaskContext,
-    _kstack: Box<[u8]>,
+    kstack: Box<[u8]>,
     state: State,
     /// An `unpark` arrived while the task was not parked.
     permit: bool,
@@ -87,6 +92,9 @@ pub fn spawn(pid: Pid, entry: usize, sp: usize, arg: usize) -> Option<Tid> {
     let mut stack: Vec<u8> = Vec::new();
     stack.try_reserve_exact(KSTACK_SIZE).ok()?;
     stack.resize(KSTACK_SIZE, 0);
+    for w in stack[..CANARY_WORDS * 8].chunks_exact_mut(8) {
+        w.copy_from_slice(&STACK_CANARY.to_ne_bytes());
+    }
     let stack = stack.into_boxed_slice();
     let top = stack.as_ptr() as usize + KSTACK_SIZE;
     let ctx = TaskContext::new_user(top, entry, sp, arg);
@@ -99,7 +107,7 @@ pub fn spawn(pid: Pid, entry: usize, sp: usize, arg: usize) -> Option<Tid> {
             tid,
             pid,
             ctx,
-            _kstack: stack,
+            kstack: stack,
             state: State::Runnable,
             permit: false,
             deadline: None,
@@ -312,6 +320,14 @@ fn run(tid: Tid) {
     CURRENT.store(0, Ordering::Relaxed);
     let dead = {
         let mut s = SCHED.lock();
+        if let Some(t) = s.tasks.get(&tid) {
+            let intact = t.kstack[..CANARY_WORDS * 8]
+                .chunks_exact(8)
+                .all(|w| w == STACK_CANARY.to_ne_bytes());
+            if !intact {
+                panic!("kernel stack overflow in task {} (pid {})", tid, t.pid);
+            }
+        }
         match s.tasks.get(&tid).map(|t| (t.state, t.status)) {
             Some((State::Dead, status)) => s.tasks.remove(&tid).map(|t| (t, status)),
             _ => None,
