@@ -10,6 +10,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use redbear_ipc::errno::{Errno, EAGAIN, EINTR, ETIMEDOUT};
+use redbear_ipc::ipc::eventfd::EventFd;
+use redbear_ipc::ipc::file::FileObject;
 use redbear_ipc::ipc::futex::{FutexKey, BITSET_MATCH_ANY};
 use redbear_ipc::ipc::sem::{named::OpenFlags, unnamed, SemWait};
 use redbear_ipc::ipc::Ipc;
@@ -101,10 +103,10 @@ impl Kernel for ModelKernel {
         }
     }
     fn read_user(&self, src: usize, dst: &mut [u8]) -> Result<(), UserFault> {
-        if dst.len() != 4 {
-            return Err(UserFault);
+        for (i, chunk) in dst.chunks_mut(4).enumerate() {
+            let w = self.word(src + 4 * i)?.load(Ordering::SeqCst).to_ne_bytes();
+            chunk.copy_from_slice(&w[..chunk.len()]);
         }
-        dst.copy_from_slice(&self.word(src)?.load(Ordering::SeqCst).to_ne_bytes());
         Ok(())
     }
     fn write_user(&self, dst: usize, src: &[u8]) -> Result<(), UserFault> {
@@ -297,4 +299,44 @@ fn named_sem_post_vs_cut_short_wait() {
 #[test]
 fn named_semaphore_post_races_timeout_and_signal() {
     check(named_sem_post_vs_cut_short_wait);
+}
+
+/// Two blocking eventfd readers (semaphore mode) and two writers: every
+/// unit written is read exactly once and nobody sleeps forever.
+fn eventfd_readers_and_writers() {
+    let k = ModelKernel::new(8, false, false);
+    k.register();
+    let efd = EventFd::create(&*k, 0, true, false).unwrap();
+    let readers: Vec<_> = (0..2)
+        .map(|i| {
+            let efd = efd.clone();
+            spawn(&k, move |k| {
+                let buf = ModelKernel::addr(2 * i);
+                efd.read(k, buf, 8)
+                    .map(|_| k.words[2 * i].load(Ordering::SeqCst))
+            })
+        })
+        .collect();
+    let writers: Vec<_> = (0..2)
+        .map(|i| {
+            let efd = efd.clone();
+            spawn(&k, move |k| {
+                let buf = ModelKernel::addr(4 + 2 * i);
+                k.words[4 + 2 * i].store(1, Ordering::SeqCst);
+                efd.write(k, buf, 8)
+            })
+        })
+        .collect();
+    for r in readers {
+        assert_eq!(r.join().unwrap(), Ok(1));
+    }
+    for w in writers {
+        assert_eq!(w.join().unwrap(), Ok(8));
+    }
+    assert_eq!(efd.count(), 0);
+}
+
+#[test]
+fn eventfd_blocking_readers_and_writers_lose_nothing() {
+    check(eventfd_readers_and_writers);
 }
