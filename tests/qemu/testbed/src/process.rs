@@ -86,8 +86,14 @@ fn map_fresh(aspace: &mut AddressSpace, owned: &mut Vec<usize>, va: usize, len: 
     Ok(())
 }
 
+/// Most process records (live and zombie) at once.
+pub const MAX_PROCS: usize = 256;
+
 /// Starts program `name` (ELF `image`) as a new process with one thread.
 pub fn spawn(name: &str, image: &[u8], uid: u32, ppid: Pid, group: usize, arg: usize) -> Result<Pid, isize> {
+    if PROCS.lock().len() >= MAX_PROCS {
+        return Err(EAGAIN);
+    }
     let mut aspace = AddressSpace::new().ok_or(ENOMEM)?;
     let mut owned = Vec::new();
     let loaded = elf::load(image, &mut aspace, &mut owned).and_then(|entry| {
@@ -154,7 +160,7 @@ fn release(mut p: Process) {
 
 /// A new thread in `pid`.
 pub fn spawn_thread(pid: Pid, entry: usize, sp: usize, arg: usize) -> Result<Tid, isize> {
-    let tid = sched::spawn(pid, entry, sp, arg).ok_or(ENOMEM)?;
+    let tid = sched::spawn(pid, entry, sp, arg).ok_or(EAGAIN)?;
     let mut procs = PROCS.lock();
     match procs.get_mut(&pid) {
         Some(p) => {

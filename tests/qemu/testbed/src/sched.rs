@@ -30,6 +30,10 @@ pub const KSTACK_SIZE: usize = 64 * 1024;
 /// silently.
 const STACK_CANARY: u64 = 0x5ca1_ab1e_dead_beef;
 const CANARY_WORDS: usize = 8;
+/// Most tasks alive at once: bounds what user programs can take from the
+/// kernel heap (each task holds a kernel stack), so spawning fails with
+/// EAGAIN long before an allocation could fail.
+pub const MAX_TASKS: usize = 256;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum State {
@@ -87,8 +91,11 @@ pub fn current() -> Tid {
 }
 
 /// A new runnable task of process `pid` that enters user mode at `entry`
-/// with stack `sp` and `arg`. None when memory is short.
+/// with stack `sp` and `arg`. None when memory is short or MAX_TASKS live.
 pub fn spawn(pid: Pid, entry: usize, sp: usize, arg: usize) -> Option<Tid> {
+    if SCHED.lock().tasks.len() >= MAX_TASKS {
+        return None;
+    }
     let mut stack: Vec<u8> = Vec::new();
     stack.try_reserve_exact(KSTACK_SIZE).ok()?;
     stack.resize(KSTACK_SIZE, 0);
