@@ -1,7 +1,7 @@
 //! Locks and atomics used by the subsystem.
 //!
 //! Normally spin locks (the subsystem never sleeps while holding one) and
-//! core atomics. With the `model-check` feature they are shuttle's, so the
+//! core atomics; on a host (`std`) the spin locks yield while they wait. With the `model-check` feature they are shuttle's, so the
 //! model checker controls every interleaving (tests/model_check.rs).
 //!
 //! Lock order (outermost first); the Redox adapter places all of these
@@ -16,8 +16,17 @@
 
 #[cfg(not(feature = "model-check"))]
 pub use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
-#[cfg(not(feature = "model-check"))]
+#[cfg(not(any(feature = "model-check", feature = "std")))]
 pub use spin::{Mutex, MutexGuard};
+
+/// On a host (`std`), a spinning waiter yields its time slice: host threads
+/// are preempted while holding a lock, which a kernel's spin lock holder
+/// never is, and pure spinning then burns whole time slices.
+#[cfg(all(feature = "std", not(feature = "model-check")))]
+pub type Mutex<T> = spin::mutex::SpinMutex<T, spin::relax::Yield>;
+/// Guard of [`Mutex`].
+#[cfg(all(feature = "std", not(feature = "model-check")))]
+pub type MutexGuard<'a, T> = spin::mutex::SpinMutexGuard<'a, T>;
 
 #[cfg(feature = "model-check")]
 pub use model::{Mutex, MutexGuard};
