@@ -68,6 +68,15 @@ proptest! {
                 a[1] = 0xFFFF_FFFF; // the region never holds this word
             }
             let _ = sys(&e.k, nr, &a[..]);
+            // And the host's fd calls on whatever fds exist, with the same
+            // arguments: read and write must not block here, so make the
+            // description nonblocking first.
+            let fd = a[0] % 8;
+            if e.k.set_nonblocking(fd, true).is_ok() {
+                let _ = e.k.read(fd, a[1], a[2] % 1024);
+                let _ = e.k.write(fd, a[1], a[2] % 1024);
+                let _ = e.k.poll(&[(fd, redbear_ipc::ipc::pollee::Readiness::all())], Some(std::time::Duration::ZERO));
+            }
         }
         prop_assert_eq!(e.k.parked_tasks(), 0);
         // Close whatever was opened and unlink every name that may exist:
