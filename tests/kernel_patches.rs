@@ -75,7 +75,8 @@ fn rb_names(text: &str) -> BTreeSet<String> {
         while end < bytes.len() && (bytes[end].is_ascii_alphanumeric() || bytes[end] == b'_') {
             end += 1;
         }
-        if !preceded {
+        // `SYS_RB_*` in prose names the family, not a number.
+        if !preceded && end > start + "SYS_RB_".len() {
             names.insert(text[start..end].to_string());
         }
         i = end;
