@@ -11,9 +11,9 @@ use alloc::sync::Arc;
 use core::any::Any;
 
 use crate::errno::{err, Errno, EAGAIN, EINVAL};
-use crate::ipc::file::{probe_writable, FileKind, FileObject, StatusFlags};
-use crate::ipc::limits::{Charge, ObjectKind};
-use crate::ipc::pollee::{wait_until, Pollee, Readiness};
+use crate::ipc::file::{check_u64_read, FdCore, FileKind, FileObject};
+use crate::ipc::limits::ObjectKind;
+use crate::ipc::pollee::{wait_until, Readiness};
 use crate::ipc::waitq::WaitQueue;
 use crate::kernel::Kernel;
 use crate::sync::Mutex;
@@ -31,9 +31,7 @@ struct State {
 pub struct EventFd {
     state: Mutex<State>,
     semaphore: bool,
-    status: StatusFlags,
-    pollee: Pollee,
-    _charge: Charge,
+    core: FdCore,
 }
 
 /// Kernel bytes one eventfd costs, for accounting.
@@ -47,11 +45,7 @@ impl EventFd {
         semaphore: bool,
         nonblocking: bool,
     ) -> Result<Arc<Self>, Errno> {
-        let creds = k.credentials();
-        let charge =
-            k.ipc()
-                .acct
-                .charge(creds.euid, creds.privileged(), ObjectKind::EventFd, COST)?;
+        let core = FdCore::new(k, ObjectKind::EventFd, COST, nonblocking)?;
         Ok(Arc::new(EventFd {
             state: Mutex::new(State {
                 count: u64::from(initval),
@@ -59,9 +53,7 @@ impl EventFd {
                 writers: WaitQueue::new(),
             }),
             semaphore,
-            status: StatusFlags::new(nonblocking),
-            pollee: Pollee::new(),
-            _charge: charge,
+            core,
         }))
     }
 
@@ -91,14 +83,11 @@ impl FileObject for EventFd {
     }
 
     fn read(&self, k: &dyn Kernel, buf: usize, len: usize) -> Result<usize, Errno> {
-        if len < 8 {
-            return err(EINVAL);
-        }
-        probe_writable(k, buf, 8)?;
+        check_u64_read(k, buf, len)?;
         let taken = wait_until(
             k,
             &self.state,
-            self.status.nonblocking(),
+            self.core.nonblocking(),
             None,
             |s| &mut s.readers,
             |s| {
@@ -111,7 +100,7 @@ impl FileObject for EventFd {
                 Ok(taken)
             },
         )?;
-        self.pollee.notify(Readiness::OUT);
+        self.core.pollee.notify(Readiness::OUT);
         // The probe proved the buffer writable; a racing unmap is the only
         // way this copy fails, and then the caller sees EFAULT.
         k.write_user(buf, &taken.to_ne_bytes())?;
@@ -132,7 +121,7 @@ impl FileObject for EventFd {
         wait_until(
             k,
             &self.state,
-            self.status.nonblocking(),
+            self.core.nonblocking(),
             None,
             |s| &mut s.writers,
             |s| {
@@ -147,7 +136,7 @@ impl FileObject for EventFd {
             },
         )?;
         if add > 0 {
-            self.pollee.notify(Readiness::IN);
+            self.core.pollee.notify(Readiness::IN);
         }
         Ok(8)
     }
@@ -156,11 +145,7 @@ impl FileObject for EventFd {
         Self::readiness(self.state.lock().count)
     }
 
-    fn pollee(&self) -> Option<&Pollee> {
-        Some(&self.pollee)
-    }
-
-    fn status(&self) -> Option<&StatusFlags> {
-        Some(&self.status)
+    fn core(&self) -> Option<&FdCore> {
+        Some(&self.core)
     }
 }

@@ -10,6 +10,7 @@
 use core::any::Any;
 
 use crate::errno::{err, Errno, EINVAL};
+use crate::ipc::limits::{Charge, ObjectKind};
 use crate::ipc::pollee::{Pollee, Readiness};
 use crate::kernel::Kernel;
 use crate::sync::{AtomicU32, Ordering};
@@ -51,14 +52,66 @@ pub trait FileObject: Send + Sync + Any {
         let _ = k;
         Readiness::empty()
     }
+    /// The parts every fd-event object shares, if it is one.
+    fn core(&self) -> Option<&FdCore> {
+        None
+    }
     /// Where to register observers of readiness changes, if it has any.
     fn pollee(&self) -> Option<&Pollee> {
-        None
+        self.core().map(|c| &c.pollee)
     }
     /// The description's status flags (O_NONBLOCK), if it keeps them.
     fn status(&self) -> Option<&StatusFlags> {
-        None
+        self.core().map(|c| &c.status)
     }
+}
+
+/// What every fd-event object holds besides its own state: the open file
+/// description's status flags, the observers of its readiness, and the
+/// accounting charge that pays for it (refunded when the object goes).
+pub struct FdCore {
+    /// O_NONBLOCK and friends.
+    pub status: StatusFlags,
+    /// Observers to notify on readiness changes.
+    pub pollee: Pollee,
+    _charge: Charge,
+}
+
+impl FdCore {
+    /// Charges `cost` bytes of `kind` to the caller (ENOSPC/ENOMEM at its
+    /// limits) and sets up the description.
+    pub fn new<K: Kernel + ?Sized>(
+        k: &K,
+        kind: ObjectKind,
+        cost: usize,
+        nonblocking: bool,
+    ) -> Result<Self, Errno> {
+        let creds = k.credentials();
+        let charge = k
+            .ipc()
+            .acct
+            .charge(creds.euid, creds.privileged(), kind, cost)?;
+        Ok(FdCore {
+            status: StatusFlags::new(nonblocking),
+            pollee: Pollee::new(),
+            _charge: charge,
+        })
+    }
+
+    /// Whether O_NONBLOCK is set.
+    pub fn nonblocking(&self) -> bool {
+        self.status.nonblocking()
+    }
+}
+
+/// The common start of a read that returns one u64 (eventfd, timerfd):
+/// EINVAL for a buffer under 8 bytes, EFAULT (before anything is taken)
+/// if the 8 bytes are not writable.
+pub fn check_u64_read<K: Kernel + ?Sized>(k: &K, buf: usize, len: usize) -> Result<(), Errno> {
+    if len < 8 {
+        return err(EINVAL);
+    }
+    probe_writable(k, buf, 8)
 }
 
 /// The status flags of an open file description.

@@ -12,9 +12,9 @@ use alloc::sync::Arc;
 use core::any::Any;
 
 use crate::errno::{err, Errno, EAGAIN, EINVAL};
-use crate::ipc::file::{probe_writable, FileKind, FileObject, StatusFlags};
-use crate::ipc::limits::{Charge, ObjectKind};
-use crate::ipc::pollee::{wait_until, Pollee, Readiness};
+use crate::ipc::file::{probe_writable, FdCore, FileKind, FileObject};
+use crate::ipc::limits::ObjectKind;
+use crate::ipc::pollee::{wait_until, Readiness};
 use crate::ipc::waitq::WaitQueue;
 use crate::kernel::{sig_bit, Kernel, SigInfo, SigSet};
 use crate::sync::{AtomicU64, Mutex, Ordering};
@@ -32,9 +32,7 @@ struct State {
 pub struct SignalFd {
     mask: AtomicU64,
     state: Mutex<State>,
-    status: StatusFlags,
-    pollee: Pollee,
-    _charge: Charge,
+    core: FdCore,
 }
 
 const COST: usize = core::mem::size_of::<SignalFd>();
@@ -46,19 +44,13 @@ impl SignalFd {
         mask: SigSet,
         nonblocking: bool,
     ) -> Result<Arc<Self>, Errno> {
-        let creds = k.credentials();
-        let charge =
-            k.ipc()
-                .acct
-                .charge(creds.euid, creds.privileged(), ObjectKind::SignalFd, COST)?;
+        let core = FdCore::new(k, ObjectKind::SignalFd, COST, nonblocking)?;
         let fd = Arc::new(SignalFd {
             mask: AtomicU64::new(mask & !UNCATCHABLE),
             state: Mutex::new(State {
                 readers: WaitQueue::new(),
             }),
-            status: StatusFlags::new(nonblocking),
-            pollee: Pollee::new(),
-            _charge: charge,
+            core,
         });
         k.ipc().signalfds.register(&fd);
         Ok(fd)
@@ -79,7 +71,7 @@ impl SignalFd {
     /// Wakes readers and observers: a signal this fd may report arrived.
     pub(crate) fn wake<K: Kernel + ?Sized>(&self, k: &K) {
         self.state.lock().readers.wake(k, usize::MAX);
-        self.pollee.notify(Readiness::IN);
+        self.core.pollee.notify(Readiness::IN);
     }
 }
 
@@ -120,7 +112,7 @@ impl FileObject for SignalFd {
         let first = wait_until(
             k,
             &self.state,
-            self.status.nonblocking(),
+            self.core.nonblocking(),
             None,
             |s| &mut s.readers,
             |_| k.take_signal(self.mask()).ok_or(Errno::new(EAGAIN)),
@@ -149,12 +141,8 @@ impl FileObject for SignalFd {
         }
     }
 
-    fn pollee(&self) -> Option<&Pollee> {
-        Some(&self.pollee)
-    }
-
-    fn status(&self) -> Option<&StatusFlags> {
-        Some(&self.status)
+    fn core(&self) -> Option<&FdCore> {
+        Some(&self.core)
     }
 }
 

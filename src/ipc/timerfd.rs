@@ -9,10 +9,10 @@
 use alloc::sync::{Arc, Weak};
 use core::any::Any;
 
-use crate::errno::{err, Errno, EAGAIN, ECANCELED, EINTR, EINVAL};
-use crate::ipc::file::{probe_writable, FileKind, FileObject, StatusFlags};
-use crate::ipc::limits::{Charge, ObjectKind};
-use crate::ipc::pollee::{Pollee, Readiness};
+use crate::errno::{err, Errno, EAGAIN, ECANCELED, EINTR};
+use crate::ipc::file::{check_u64_read, FdCore, FileKind, FileObject};
+use crate::ipc::limits::ObjectKind;
+use crate::ipc::pollee::Readiness;
 use crate::ipc::time::Timespec;
 use crate::ipc::timers::TimerQueue;
 use crate::ipc::waitq::{self, WaitOutcome, WaitQueue};
@@ -101,11 +101,9 @@ pub struct TimerFd {
     id: u64,
     clock: ClockId,
     state: Mutex<State>,
-    status: StatusFlags,
-    pollee: Pollee,
+    core: FdCore,
     queue: Arc<TimerQueue>,
     me: Weak<TimerFd>,
-    _charge: Charge,
 }
 
 const COST: usize = core::mem::size_of::<TimerFd>();
@@ -118,10 +116,7 @@ impl TimerFd {
         nonblocking: bool,
     ) -> Result<Arc<Self>, Errno> {
         let ipc = k.ipc();
-        let creds = k.credentials();
-        let charge = ipc
-            .acct
-            .charge(creds.euid, creds.privileged(), ObjectKind::TimerFd, COST)?;
+        let core = FdCore::new(k, ObjectKind::TimerFd, COST, nonblocking)?;
         let timer = Arc::new_cyclic(|me| TimerFd {
             id: ipc.next_object_id(),
             clock,
@@ -133,11 +128,9 @@ impl TimerFd {
                 canceled: false,
                 readers: WaitQueue::new(),
             }),
-            status: StatusFlags::new(nonblocking),
-            pollee: Pollee::new(),
+            core,
             queue: ipc.timers.clone(),
             me: me.clone(),
-            _charge: charge,
         });
         ipc.timerfds.register(&timer);
         Ok(timer)
@@ -220,7 +213,7 @@ impl TimerFd {
                 None => Expiry::Done,
             }
         };
-        self.pollee.notify(Readiness::IN);
+        self.core.pollee.notify(Readiness::IN);
         outcome
     }
 
@@ -231,7 +224,7 @@ impl TimerFd {
             st.canceled = true;
             st.readers.wake(k, usize::MAX);
             drop(st);
-            self.pollee.notify(Readiness::IN);
+            self.core.pollee.notify(Readiness::IN);
         }
     }
 
@@ -257,10 +250,7 @@ impl FileObject for TimerFd {
     }
 
     fn read(&self, k: &dyn Kernel, buf: usize, len: usize) -> Result<usize, Errno> {
-        if len < 8 {
-            return err(EINVAL);
-        }
-        probe_writable(k, buf, 8)?;
+        check_u64_read(k, buf, len)?;
         let mut st = self.state.lock();
         let ticks = loop {
             st.settle(k.now(self.clock));
@@ -272,7 +262,7 @@ impl FileObject for TimerFd {
             if st.ticks > 0 {
                 break core::mem::take(&mut st.ticks);
             }
-            if self.status.nonblocking() {
+            if self.core.nonblocking() {
                 return err(EAGAIN);
             }
             let deadline = st.arm.map(|a| Deadline {
@@ -302,11 +292,7 @@ impl FileObject for TimerFd {
         }
     }
 
-    fn pollee(&self) -> Option<&Pollee> {
-        Some(&self.pollee)
-    }
-
-    fn status(&self) -> Option<&StatusFlags> {
-        Some(&self.status)
+    fn core(&self) -> Option<&FdCore> {
+        Some(&self.core)
     }
 }
