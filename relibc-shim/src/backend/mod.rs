@@ -1,0 +1,12 @@
+//! Where syscalls go: the real trap (`native`) or the hosted kernel
+//! (`hosted`, feature `hosted-backend`). Both offer the same functions.
+
+#[cfg(feature = "hosted-backend")]
+pub mod hosted;
+#[cfg(not(feature = "hosted-backend"))]
+mod native;
+
+#[cfg(feature = "hosted-backend")]
+pub use hosted::{close_fd, raw_syscall, rebase_deadline, with_user_bytes};
+#[cfg(not(feature = "hosted-backend"))]
+pub use native::{close_fd, raw_syscall, rebase_deadline, with_user_bytes};

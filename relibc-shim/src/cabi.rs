@@ -1,0 +1,93 @@
+//! libc's values on this target and their translation to the kernel ABI
+//! (docs/abi.md). Linux-layout targets (Linux, the QEMU testbed's
+//! `-unknown-none`) use Linux's values, which are the kernel ABI's clock
+//! ids; Redox's relibc takes its O_* and CLOCK_* values from
+//! redox_syscall, so the shim does too.
+
+use core::ffi::{c_int, c_long};
+use core::mem::size_of;
+
+use redbear_ipc::kernel::ClockId;
+use redbear_ipc::syscall::abi::OpenFlags;
+
+/// C `struct timespec` of relibc and glibc on LP64 targets:
+/// `{ time_t tv_sec; long tv_nsec; }`, 16 bytes, the kernel ABI's layout.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timespec {
+    /// Seconds.
+    pub tv_sec: i64,
+    /// Nanoseconds, valid in `[0, 1e9)` (C `long`: 64 bits on every
+    /// target the shim builds for).
+    pub tv_nsec: i64,
+}
+
+const _: () = assert!(size_of::<c_long>() == size_of::<i64>(), "LP64 targets only");
+
+impl Timespec {
+    /// Whether `tv_nsec` is in `[0, 1e9)`.
+    pub fn nsec_valid(&self) -> bool {
+        (0..1_000_000_000).contains(&self.tv_nsec)
+    }
+
+    /// The kernel ABI's 16 bytes: `{ i64 tv_sec; i64 tv_nsec; }`.
+    pub fn to_abi(self) -> [u8; redbear_ipc::syscall::abi::TIMESPEC_SIZE] {
+        let mut raw = [0u8; redbear_ipc::syscall::abi::TIMESPEC_SIZE];
+        raw[..8].copy_from_slice(&self.tv_sec.to_ne_bytes());
+        raw[8..].copy_from_slice(&self.tv_nsec.to_ne_bytes());
+        raw
+    }
+}
+
+#[cfg(target_os = "redox")]
+mod values {
+    use core::ffi::c_int;
+    pub const O_CREAT: c_int = syscall::flag::O_CREAT as c_int;
+    pub const O_EXCL: c_int = syscall::flag::O_EXCL as c_int;
+    pub const CLOCK_REALTIME: c_int = syscall::flag::CLOCK_REALTIME as c_int;
+    pub const CLOCK_MONOTONIC: c_int = syscall::flag::CLOCK_MONOTONIC as c_int;
+}
+
+// Linux's generic values (x86_64 and aarch64 agree); the host tests compare
+// them with the host libc's.
+#[cfg(not(target_os = "redox"))]
+mod values {
+    use core::ffi::c_int;
+    pub const O_CREAT: c_int = 0o100;
+    pub const O_EXCL: c_int = 0o200;
+    pub const CLOCK_REALTIME: c_int = 0;
+    pub const CLOCK_MONOTONIC: c_int = 1;
+}
+
+/// libc's `O_CREAT` on this target.
+pub const O_CREAT: c_int = values::O_CREAT;
+/// libc's `O_EXCL` on this target.
+pub const O_EXCL: c_int = values::O_EXCL;
+/// libc's `CLOCK_REALTIME` on this target.
+pub const CLOCK_REALTIME: c_int = values::CLOCK_REALTIME;
+/// libc's `CLOCK_MONOTONIC` on this target.
+pub const CLOCK_MONOTONIC: c_int = values::CLOCK_MONOTONIC;
+
+/// A libc clock id that a semaphore or futex wait accepts, in the kernel
+/// ABI; `None` for every other clock (EINVAL).
+pub fn wait_clock(clock: c_int) -> Option<ClockId> {
+    match clock {
+        CLOCK_REALTIME => Some(ClockId::Realtime),
+        CLOCK_MONOTONIC => Some(ClockId::Monotonic),
+        _ => None,
+    }
+}
+
+/// libc `oflag` of `sem_open`/`mq_open` in the kernel ABI. Bits other than
+/// O_CREAT and O_EXCL are ignored, as glibc does; O_EXCL counts only with
+/// O_CREAT.
+pub fn open_flags(oflag: c_int) -> OpenFlags {
+    let mut f = OpenFlags::empty();
+    if oflag & O_CREAT != 0 {
+        f |= OpenFlags::CREATE;
+        if oflag & O_EXCL != 0 {
+            f |= OpenFlags::EXCLUSIVE;
+        }
+    }
+    f
+}

@@ -1,0 +1,688 @@
+//! POSIX semaphores (`semaphore.h`): sem_init, sem_destroy, sem_open,
+//! sem_close, sem_unlink, sem_wait, sem_trywait, sem_timedwait,
+//! sem_clockwait, sem_post, sem_getvalue.
+//!
+//! Unnamed semaphores follow the user-memory protocol of
+//! `redbear_ipc::ipc::sem::unnamed` exactly: the first 16 bytes of `sem_t`
+//! are the kernel-visible words (`value`, the futex word; `nwaiters`;
+//! `flags`, bit 0 process-shared). Uncontended post, trywait and wait are
+//! atomics on `value` and make no syscall; a waiter that finds 0 adds
+//! itself to `nwaiters` before it futex-waits for `value != 0`, and a
+//! poster raises `value` before it reads `nwaiters` and wakes one sleeper
+//! only if there is one (both sequentially consistent).
+//!
+//! Named semaphores live in the kernel: `sem_open` gets an fd and returns a
+//! `sem_t` from a static table whose `flags` word has `FLAG_NAMED` and
+//! whose `ext` word holds the fd; every operation on it is a `SYS_RB_SEM_*`
+//! call with `SemFlags::REF_FD`. A second `sem_open` of a name this
+//! process has open returns the same `sem_t` (POSIX), counted, until as
+//! many `sem_close`s.
+//!
+//! glibc's orders that the differential tests pinned: sem_timedwait checks
+//! `tv_nsec` before it tries the semaphore (EINVAL even if available);
+//! sem_clockwait checks the clock first; a deadline with `tv_sec < 0` is
+//! ETIMEDOUT once the semaphore is unavailable; O_CREAT|O_EXCL with a value
+//! above SEM_VALUE_MAX is EINVAL before EEXIST (the kernel's order).
+
+use core::ffi::{c_char, c_int, c_uint};
+use core::mem::{align_of, offset_of, size_of};
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering::SeqCst};
+
+use redbear_ipc::errno::{EAGAIN, EINVAL, EMFILE, ENAMETOOLONG, EOVERFLOW, ETIMEDOUT};
+use redbear_ipc::ipc::futex::BITSET_MATCH_ANY;
+use redbear_ipc::ipc::sem::unnamed::{
+    FLAGS_OFFSET, NWAITERS_OFFSET, SEM_FLAG_SHARED, SEM_WORDS_SIZE, VALUE_OFFSET,
+};
+use redbear_ipc::kernel::ClockId;
+use redbear_ipc::syscall::abi::{FutexFlags, SemFlags, FD_SLOT_ANY};
+use redbear_ipc::syscall::numbers::{
+    SYS_RB_FUTEX_WAIT, SYS_RB_FUTEX_WAKE, SYS_RB_SEM_GETVALUE, SYS_RB_SEM_INIT, SYS_RB_SEM_OPEN,
+    SYS_RB_SEM_POST, SYS_RB_SEM_UNLINK, SYS_RB_SEM_WAIT,
+};
+
+use crate::cabi::{self, Timespec};
+use crate::sys::{self, fail, status};
+
+/// `SEM_VALUE_MAX`.
+pub const SEM_VALUE_MAX: u32 = redbear_ipc::ipc::sem::SEM_VALUE_MAX;
+
+/// The kernel-visible words of an unnamed semaphore
+/// (`redbear_ipc::ipc::sem::unnamed`'s layout).
+#[repr(C)]
+pub struct Words {
+    value: AtomicU32,
+    nwaiters: AtomicU32,
+    flags: AtomicU32,
+    reserved: AtomicU32,
+}
+
+/// C `sem_t`: 32 bytes, 8-aligned, as glibc's on LP64.
+#[repr(C, align(8))]
+pub struct SemT {
+    words: Words,
+    /// Named: the kernel fd. Hosted backend, unnamed: the address of the
+    /// hosted region holding the kernel-visible words.
+    ext: AtomicU64,
+    spare: AtomicU64,
+}
+
+/// Shim-private bit of the `flags` word: a named semaphore (the kernel
+/// never sees a named `sem_t`).
+pub const FLAG_NAMED: u32 = 1 << 31;
+
+const _: () = {
+    assert!(size_of::<SemT>() == 32);
+    assert!(align_of::<SemT>() == 8);
+    assert!(size_of::<Words>() == SEM_WORDS_SIZE);
+    assert!(offset_of!(Words, value) == VALUE_OFFSET);
+    assert!(offset_of!(Words, nwaiters) == NWAITERS_OFFSET);
+    assert!(offset_of!(Words, flags) == FLAGS_OFFSET);
+    assert!(FLAG_NAMED & SEM_FLAG_SHARED == 0);
+    assert!(size_of::<Timespec>() == redbear_ipc::syscall::abi::TIMESPEC_SIZE);
+};
+
+impl SemT {
+    const fn new() -> Self {
+        SemT {
+            words: Words {
+                value: AtomicU32::new(0),
+                nwaiters: AtomicU32::new(0),
+                flags: AtomicU32::new(0),
+                reserved: AtomicU32::new(0),
+            },
+            ext: AtomicU64::new(0),
+            spare: AtomicU64::new(0),
+        }
+    }
+}
+
+/// What a `sem_t` pointer refers to.
+enum Sem<'a> {
+    /// The user address of the kernel-visible words, and the words.
+    Unnamed(usize, &'a Words),
+    /// The kernel fd of a named semaphore.
+    Named(usize),
+}
+
+/// Classifies `sem`. EINVAL for null or misaligned pointers and, on the
+/// hosted backend, for a `sem_t` that `sem_init` never set up.
+///
+/// # Safety
+/// A non-null, aligned `sem` must point to a `sem_t` that lives for `'a`.
+unsafe fn classify<'a>(sem: *mut SemT) -> Result<Sem<'a>, c_int> {
+    if sem.is_null() || !sem.is_aligned() {
+        return Err(EINVAL);
+    }
+    // SAFETY: non-null and aligned; the caller vouches for the rest.
+    let s: &'a SemT = unsafe { &*sem };
+    if s.words.flags.load(SeqCst) & FLAG_NAMED != 0 {
+        return Ok(Sem::Named(s.ext.load(SeqCst) as usize));
+    }
+    let addr = words_addr(s)?;
+    // SAFETY: words_addr gives the address of live, aligned `Words`.
+    Ok(Sem::Unnamed(addr, unsafe { &*(addr as *const Words) }))
+}
+
+#[cfg(not(feature = "hosted-backend"))]
+fn words_addr(s: &SemT) -> Result<usize, c_int> {
+    Ok(&s.words as *const Words as usize)
+}
+
+#[cfg(feature = "hosted-backend")]
+fn words_addr(s: &SemT) -> Result<usize, c_int> {
+    match s.ext.load(SeqCst) as usize {
+        0 => Err(EINVAL),
+        addr => Ok(addr),
+    }
+}
+
+/// Takes one unit if `value > 0`; whether it did.
+fn try_take(w: &Words) -> Result<bool, c_int> {
+    let mut cur = w.value.load(SeqCst);
+    while cur > 0 {
+        if cur > SEM_VALUE_MAX {
+            return Err(EINVAL); // not a semaphore sem_init made
+        }
+        match w.value.compare_exchange_weak(cur, cur - 1, SeqCst, SeqCst) {
+            Ok(_) => return Ok(true),
+            Err(seen) => cur = seen,
+        }
+    }
+    Ok(false)
+}
+
+/// How long a wait may sleep.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum How {
+    Try,
+    Forever,
+    Until(ClockId, Timespec),
+}
+
+impl How {
+    /// A deadline before the epoch: glibc reports ETIMEDOUT without a
+    /// syscall (the kernel ABI rejects a negative `tv_sec`).
+    fn expired(self) -> bool {
+        matches!(self, How::Until(_, ts) if ts.tv_sec < 0)
+    }
+}
+
+/// Runs `f` with the user address of the kernel-ABI timespec of `how`'s
+/// deadline (0 when there is none).
+fn with_deadline<R>(how: How, f: impl FnOnce(usize) -> R) -> R {
+    match how {
+        How::Until(clock, ts) => {
+            let abi = crate::backend::rebase_deadline(ts, clock).to_abi();
+            sys::with_user_bytes(&abi, f)
+        }
+        _ => f(0),
+    }
+}
+
+fn wait_unnamed(uaddr: usize, w: &Words, how: How) -> Result<(), c_int> {
+    let mut flags = FutexFlags::empty();
+    if w.flags.load(SeqCst) & SEM_FLAG_SHARED != 0 {
+        flags |= FutexFlags::SHARED;
+    }
+    if let How::Until(clock, _) = how {
+        flags |= FutexFlags::ABSOLUTE;
+        if clock == ClockId::Realtime {
+            flags |= FutexFlags::CLOCK_REALTIME;
+        }
+    }
+    loop {
+        if try_take(w)? {
+            return Ok(());
+        }
+        if how == How::Try {
+            return Err(EAGAIN);
+        }
+        if how.expired() {
+            return Err(ETIMEDOUT);
+        }
+        w.nwaiters.fetch_add(1, SeqCst);
+        let slept = with_deadline(how, |ts| {
+            // SAFETY: uaddr is the live futex word; ts is 0 or a staged
+            // kernel-ABI timespec.
+            unsafe {
+                sys::syscall(
+                    SYS_RB_FUTEX_WAIT,
+                    &[uaddr, 0, ts, flags.bits(), BITSET_MATCH_ANY as usize],
+                )
+            }
+        });
+        w.nwaiters.fetch_sub(1, SeqCst);
+        match slept {
+            Ok(_) => {}
+            Err(EAGAIN) => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+fn wait_named(fd: usize, how: How) -> Result<(), c_int> {
+    let fd_flag = SemFlags::REF_FD.bits();
+    let r = match how {
+        How::Try => {
+            // SAFETY: no pointers.
+            unsafe { sys::syscall(SYS_RB_SEM_WAIT, &[fd, fd_flag | SemFlags::TRY.bits()]) }
+        }
+        How::Forever => {
+            // SAFETY: no pointers.
+            unsafe { sys::syscall(SYS_RB_SEM_WAIT, &[fd, fd_flag]) }
+        }
+        How::Until(..) if how.expired() => {
+            // SAFETY: no pointers.
+            match unsafe { sys::syscall(SYS_RB_SEM_WAIT, &[fd, fd_flag | SemFlags::TRY.bits()]) } {
+                Err(EAGAIN) => Err(ETIMEDOUT),
+                r => r,
+            }
+        }
+        How::Until(clock, _) => with_deadline(how, |ts| {
+            // SAFETY: ts is a staged kernel-ABI timespec.
+            unsafe {
+                sys::syscall(
+                    SYS_RB_SEM_WAIT,
+                    &[fd, fd_flag | SemFlags::TIMED.bits(), ts, clock as usize],
+                )
+            }
+        }),
+    };
+    r.map(|_| ())
+}
+
+/// # Safety
+/// `sem` is null or points to a live `sem_t`.
+unsafe fn wait(sem: *mut SemT, how: How) -> c_int {
+    // SAFETY: forwarded from the caller.
+    status(match unsafe { classify(sem) } {
+        Ok(Sem::Unnamed(uaddr, w)) => wait_unnamed(uaddr, w, how),
+        Ok(Sem::Named(fd)) => wait_named(fd, how),
+        Err(e) => Err(e),
+    })
+}
+
+/// Reads a deadline: EINVAL for a null pointer or `tv_nsec` out of range.
+///
+/// # Safety
+/// `abstime` is null or points to a readable timespec.
+unsafe fn deadline(clock: ClockId, abstime: *const Timespec) -> Result<How, c_int> {
+    if abstime.is_null() || !abstime.is_aligned() {
+        return Err(EINVAL);
+    }
+    // SAFETY: non-null, aligned, readable per the caller.
+    let ts = unsafe { abstime.read() };
+    if !ts.nsec_valid() {
+        return Err(EINVAL);
+    }
+    Ok(How::Until(clock, ts))
+}
+
+/// `int sem_init(sem_t *sem, int pshared, unsigned value)`.
+///
+/// # Safety
+/// `sem` points to 32 writable bytes (or is null: EINVAL).
+#[no_mangle]
+pub unsafe extern "C" fn sem_init(sem: *mut SemT, pshared: c_int, value: c_uint) -> c_int {
+    if sem.is_null() || !sem.is_aligned() || value > SEM_VALUE_MAX {
+        return fail(EINVAL, -1);
+    }
+    // SAFETY: writable and aligned per the caller; a fresh semaphore.
+    unsafe { sem.write(SemT::new()) };
+    // SAFETY: just written.
+    let s = unsafe { &*sem };
+    status(init_words(s, pshared != 0, value))
+}
+
+#[cfg(not(feature = "hosted-backend"))]
+fn init_words(s: &SemT, shared: bool, value: c_uint) -> Result<(), c_int> {
+    let uaddr = &s.words as *const Words as usize;
+    // SAFETY: the kernel writes the 16 bytes of the caller's sem_t.
+    unsafe { sys::syscall(SYS_RB_SEM_INIT, &[uaddr, shared as usize, value as usize]) }.map(|_| ())
+}
+
+#[cfg(feature = "hosted-backend")]
+fn init_words(s: &SemT, shared: bool, value: c_uint) -> Result<(), c_int> {
+    use crate::backend::hosted;
+    let uaddr = hosted::alloc_words(SEM_WORDS_SIZE, shared);
+    // SAFETY: the hosted kernel writes its own region.
+    match unsafe { sys::syscall(SYS_RB_SEM_INIT, &[uaddr, shared as usize, value as usize]) } {
+        Ok(_) => {
+            s.ext.store(uaddr as u64, SeqCst);
+            Ok(())
+        }
+        Err(e) => {
+            hosted::free_words(uaddr);
+            Err(e)
+        }
+    }
+}
+
+/// `int sem_destroy(sem_t *sem)`: EINVAL for a named semaphore.
+///
+/// # Safety
+/// `sem` is null or points to a `sem_t` from `sem_init` that no thread
+/// waits on.
+#[no_mangle]
+pub unsafe extern "C" fn sem_destroy(sem: *mut SemT) -> c_int {
+    // SAFETY: forwarded from the caller.
+    match unsafe { classify(sem) } {
+        Ok(Sem::Unnamed(_uaddr, _)) => {
+            #[cfg(feature = "hosted-backend")]
+            {
+                crate::backend::hosted::free_words(_uaddr);
+                // SAFETY: classify checked the pointer.
+                unsafe { (*sem).ext.store(0, SeqCst) };
+            }
+            0
+        }
+        Ok(Sem::Named(_)) => fail(EINVAL, -1),
+        Err(e) => fail(e, -1),
+    }
+}
+
+/// `int sem_post(sem_t *sem)`: EOVERFLOW at SEM_VALUE_MAX.
+///
+/// # Safety
+/// `sem` is null or points to a live `sem_t`.
+#[no_mangle]
+pub unsafe extern "C" fn sem_post(sem: *mut SemT) -> c_int {
+    // SAFETY: forwarded from the caller.
+    status(match unsafe { classify(sem) } {
+        Ok(Sem::Unnamed(uaddr, w)) => post_unnamed(uaddr, w),
+        Ok(Sem::Named(fd)) => {
+            // SAFETY: no pointers.
+            unsafe { sys::syscall(SYS_RB_SEM_POST, &[fd, SemFlags::REF_FD.bits()]) }.map(|_| ())
+        }
+        Err(e) => Err(e),
+    })
+}
+
+fn post_unnamed(uaddr: usize, w: &Words) -> Result<(), c_int> {
+    let mut cur = w.value.load(SeqCst);
+    loop {
+        if cur >= SEM_VALUE_MAX {
+            return Err(EOVERFLOW);
+        }
+        match w.value.compare_exchange_weak(cur, cur + 1, SeqCst, SeqCst) {
+            Ok(_) => break,
+            Err(seen) => cur = seen,
+        }
+    }
+    if w.nwaiters.load(SeqCst) > 0 {
+        let mut flags = FutexFlags::empty();
+        if w.flags.load(SeqCst) & SEM_FLAG_SHARED != 0 {
+            flags |= FutexFlags::SHARED;
+        }
+        // SAFETY: uaddr is the live futex word.
+        unsafe {
+            sys::syscall(
+                SYS_RB_FUTEX_WAKE,
+                &[uaddr, 1, flags.bits(), BITSET_MATCH_ANY as usize],
+            )
+        }?;
+    }
+    Ok(())
+}
+
+/// `int sem_wait(sem_t *sem)`: EINTR on a signal.
+///
+/// # Safety
+/// `sem` is null or points to a live `sem_t`.
+#[no_mangle]
+pub unsafe extern "C" fn sem_wait(sem: *mut SemT) -> c_int {
+    // SAFETY: forwarded from the caller.
+    unsafe { wait(sem, How::Forever) }
+}
+
+/// `int sem_trywait(sem_t *sem)`: EAGAIN at 0.
+///
+/// # Safety
+/// `sem` is null or points to a live `sem_t`.
+#[no_mangle]
+pub unsafe extern "C" fn sem_trywait(sem: *mut SemT) -> c_int {
+    // SAFETY: forwarded from the caller.
+    unsafe { wait(sem, How::Try) }
+}
+
+/// `int sem_timedwait(sem_t *sem, const struct timespec *abstime)`:
+/// absolute CLOCK_REALTIME deadline; EINVAL for `tv_nsec` out of range
+/// (checked first), ETIMEDOUT, EINTR.
+///
+/// # Safety
+/// `sem` as for sem_wait; `abstime` null or readable.
+#[no_mangle]
+pub unsafe extern "C" fn sem_timedwait(sem: *mut SemT, abstime: *const Timespec) -> c_int {
+    // SAFETY: forwarded from the caller.
+    match unsafe { deadline(ClockId::Realtime, abstime) } {
+        // SAFETY: forwarded from the caller.
+        Ok(how) => unsafe { wait(sem, how) },
+        Err(e) => fail(e, -1),
+    }
+}
+
+/// `int sem_clockwait(sem_t *sem, clockid_t clock, const struct timespec
+/// *abstime)`: CLOCK_REALTIME or CLOCK_MONOTONIC (else EINVAL, checked
+/// first), then as sem_timedwait.
+///
+/// # Safety
+/// As for sem_timedwait.
+#[no_mangle]
+pub unsafe extern "C" fn sem_clockwait(
+    sem: *mut SemT,
+    clock: c_int,
+    abstime: *const Timespec,
+) -> c_int {
+    let Some(clock) = cabi::wait_clock(clock) else {
+        return fail(EINVAL, -1);
+    };
+    // SAFETY: forwarded from the caller.
+    match unsafe { deadline(clock, abstime) } {
+        // SAFETY: forwarded from the caller.
+        Ok(how) => unsafe { wait(sem, how) },
+        Err(e) => fail(e, -1),
+    }
+}
+
+/// `int sem_getvalue(sem_t *sem, int *sval)`: the count, never negative.
+///
+/// # Safety
+/// `sem` as for sem_wait; `sval` null (EINVAL) or writable.
+#[no_mangle]
+pub unsafe extern "C" fn sem_getvalue(sem: *mut SemT, sval: *mut c_int) -> c_int {
+    if sval.is_null() || !sval.is_aligned() {
+        return fail(EINVAL, -1);
+    }
+    // SAFETY: forwarded from the caller.
+    let value = match unsafe { classify(sem) } {
+        Ok(Sem::Unnamed(_, w)) => Ok(w.value.load(SeqCst) as usize),
+        Ok(Sem::Named(fd)) => {
+            // SAFETY: no pointers.
+            unsafe { sys::syscall(SYS_RB_SEM_GETVALUE, &[fd, SemFlags::REF_FD.bits()]) }
+        }
+        Err(e) => Err(e),
+    };
+    match value {
+        Ok(v) => {
+            // SAFETY: non-null, aligned, writable per the caller.
+            unsafe { sval.write(v as c_int) };
+            0
+        }
+        Err(e) => fail(e, -1),
+    }
+}
+
+// ---- named semaphores ---------------------------------------------------
+
+/// Named semaphores one process can have open at once (distinct names);
+/// more is EMFILE. A static table: the shim needs no allocator.
+pub const NAMED_MAX: usize = 64;
+/// Longest name passed on (the kernel: ENAMETOOLONG above 256 bytes).
+const NAME_CAP: usize = 256;
+
+struct Entry {
+    /// sem_open calls not yet matched by sem_close; 0: the slot is free.
+    refs: u32,
+    /// Whether `name` still names this semaphore for this process (false
+    /// after its sem_unlink, or once a newer object took the name).
+    linked: bool,
+    len: usize,
+    name: [u8; NAME_CAP],
+}
+
+static SEMS: [SemT; NAMED_MAX] = [const { SemT::new() }; NAMED_MAX];
+static TABLE: spin::Mutex<[Entry; NAMED_MAX]> = spin::Mutex::new(
+    [const {
+        Entry {
+            refs: 0,
+            linked: false,
+            len: 0,
+            name: [0; NAME_CAP],
+        }
+    }; NAMED_MAX],
+);
+
+/// The name's bytes without the NUL, at most `NAME_CAP + 1` of them (a
+/// longer name is ENAMETOOLONG in the kernel whatever follows).
+///
+/// # Safety
+/// `name` is a NUL-terminated string (or null).
+unsafe fn name_bytes<'a>(name: *const c_char) -> Result<&'a [u8], c_int> {
+    if name.is_null() {
+        return Err(EINVAL);
+    }
+    let mut len = 0;
+    // SAFETY: reads stop at the NUL or past the cap.
+    while len <= NAME_CAP && unsafe { *name.add(len) } != 0 {
+        len += 1;
+    }
+    // SAFETY: these `len` bytes were just read.
+    Ok(unsafe { core::slice::from_raw_parts(name.cast::<u8>(), len) })
+}
+
+fn slot_of(sem: *mut SemT) -> Option<usize> {
+    let base = SEMS.as_ptr() as usize;
+    let off = (sem as usize).checked_sub(base)?;
+    let i = off / size_of::<SemT>();
+    (off % size_of::<SemT>() == 0 && i < NAMED_MAX).then_some(i)
+}
+
+/// `sem_open`'s work after `src/c/sem_open.c` read the variadic mode and
+/// value (only with O_CREAT, as glibc does).
+///
+/// # Safety
+/// `name` is a NUL-terminated string (or null: EINVAL).
+#[no_mangle]
+pub unsafe extern "C" fn __rb_shim_sem_open(
+    name: *const c_char,
+    oflag: c_int,
+    mode: c_uint,
+    value: c_uint,
+) -> *mut SemT {
+    // SAFETY: forwarded from the caller.
+    match unsafe { open_named(name, oflag, mode, value) } {
+        Ok(sem) => sem,
+        Err(e) => fail(e, core::ptr::null_mut()),
+    }
+}
+
+/// # Safety
+/// As for `__rb_shim_sem_open`.
+unsafe fn open_named(
+    name: *const c_char,
+    oflag: c_int,
+    mode: c_uint,
+    value: c_uint,
+) -> Result<*mut SemT, c_int> {
+    // SAFETY: forwarded from the caller.
+    let name = unsafe { name_bytes(name) }?;
+    let oflag = cabi::open_flags(oflag);
+    let fd = sys::with_user_bytes(name, |ptr| {
+        // SAFETY: ptr holds name.len() readable bytes during the call.
+        unsafe {
+            sys::syscall(
+                SYS_RB_SEM_OPEN,
+                &[
+                    ptr,
+                    name.len(),
+                    oflag.bits(),
+                    (mode & 0o7777) as usize,
+                    value as usize,
+                    FD_SLOT_ANY,
+                ],
+            )
+        }
+    })?;
+    if name.len() > NAME_CAP {
+        // The kernel accepted a name we cannot record: never happens
+        // while the kernel caps names at 256 bytes.
+        let _ = sys::close_fd(fd);
+        return Err(ENAMETOOLONG);
+    }
+    // An exclusive create made a new object: the name no longer means any
+    // semaphore this process had open.
+    let fresh = oflag.contains(redbear_ipc::syscall::abi::OpenFlags::EXCLUSIVE);
+    let mut table = TABLE.lock();
+    let mut free = None;
+    for (i, e) in table.iter_mut().enumerate() {
+        if e.refs > 0 && e.linked && &e.name[..e.len] == name {
+            if fresh {
+                e.linked = false;
+            } else {
+                e.refs += 1;
+                drop(table);
+                let _ = sys::close_fd(fd);
+                return Ok(&SEMS[i] as *const SemT as *mut SemT);
+            }
+        }
+        if e.refs == 0 && free.is_none() {
+            free = Some(i);
+        }
+    }
+    let Some(i) = free else {
+        drop(table);
+        let _ = sys::close_fd(fd);
+        return Err(EMFILE);
+    };
+    let e = &mut table[i];
+    e.refs = 1;
+    e.linked = true;
+    e.len = name.len();
+    e.name[..name.len()].copy_from_slice(name);
+    let sem = &SEMS[i];
+    sem.ext.store(fd as u64, SeqCst);
+    sem.words.flags.store(FLAG_NAMED, SeqCst);
+    Ok(sem as *const SemT as *mut SemT)
+}
+
+/// `int sem_close(sem_t *sem)`: EINVAL unless `sem` came from sem_open
+/// and is still open.
+///
+/// # Safety
+/// None: any pointer is checked against the table.
+#[no_mangle]
+pub unsafe extern "C" fn sem_close(sem: *mut SemT) -> c_int {
+    let Some(i) = slot_of(sem) else {
+        return fail(EINVAL, -1);
+    };
+    let mut table = TABLE.lock();
+    let e = &mut table[i];
+    if e.refs == 0 {
+        return fail(EINVAL, -1);
+    }
+    e.refs -= 1;
+    if e.refs > 0 {
+        return 0;
+    }
+    e.linked = false;
+    let s = &SEMS[i];
+    let fd = s.ext.swap(0, SeqCst) as usize;
+    s.words.flags.store(0, SeqCst);
+    drop(table);
+    status(sys::close_fd(fd))
+}
+
+/// `int sem_unlink(const char *name)`: ENOENT, EACCES, name errors.
+///
+/// # Safety
+/// `name` is a NUL-terminated string (or null: EINVAL).
+#[no_mangle]
+pub unsafe extern "C" fn sem_unlink(name: *const c_char) -> c_int {
+    // SAFETY: forwarded from the caller.
+    let name = match unsafe { name_bytes(name) } {
+        Ok(n) => n,
+        Err(e) => return fail(e, -1),
+    };
+    let r = sys::with_user_bytes(name, |ptr| {
+        // SAFETY: ptr holds name.len() readable bytes during the call.
+        unsafe { sys::syscall(SYS_RB_SEM_UNLINK, &[ptr, name.len()]) }
+    });
+    if r.is_ok() {
+        for e in TABLE.lock().iter_mut() {
+            if e.refs > 0 && &e.name[..e.len] == name {
+                e.linked = false;
+            }
+        }
+    }
+    status(r.map(|_| ()))
+}
+
+/// Test hook: the Rust side's view of the C ABI, for the layout test
+/// (`tests/c/layout.c`): 0 sizeof(sem_t), 1 alignof(sem_t),
+/// 2 SEM_VALUE_MAX, 3 sizeof(struct timespec), 4 offsetof(tv_nsec),
+/// 5 O_CREAT, 6 O_EXCL, 7 CLOCK_REALTIME, 8 CLOCK_MONOTONIC; -1 otherwise.
+#[no_mangle]
+pub extern "C" fn rb_shim_sem_abi(what: c_int) -> i64 {
+    match what {
+        0 => size_of::<SemT>() as i64,
+        1 => align_of::<SemT>() as i64,
+        2 => i64::from(SEM_VALUE_MAX),
+        3 => size_of::<Timespec>() as i64,
+        4 => offset_of!(Timespec, tv_nsec) as i64,
+        5 => i64::from(cabi::O_CREAT),
+        6 => i64::from(cabi::O_EXCL),
+        7 => i64::from(cabi::CLOCK_REALTIME),
+        8 => i64::from(cabi::CLOCK_MONOTONIC),
+        _ => -1,
+    }
+}

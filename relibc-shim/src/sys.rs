@@ -1,0 +1,65 @@
+//! What every family uses: syscalls with decoded results, errno, and user
+//! memory for the arguments that the kernel reads.
+
+use core::ffi::c_int;
+
+use crate::backend;
+
+extern "C" {
+    /// errno's location, provided by the libc the shim links into (relibc
+    /// on Redox, glibc on the host, the testbed's libc under QEMU).
+    fn __errno_location() -> *mut c_int;
+}
+
+/// Sets the calling thread's errno.
+pub fn set_errno(e: c_int) {
+    // SAFETY: libc's errno location is valid for the calling thread.
+    unsafe { *__errno_location() = e };
+}
+
+/// Sets errno to `e` and returns `ret`: `return fail(EINVAL, -1)`.
+pub fn fail<T>(e: c_int, ret: T) -> T {
+    set_errno(e);
+    ret
+}
+
+/// A C function's `int` result: 0, or -1 with errno set.
+pub fn status(r: Result<(), c_int>) -> c_int {
+    match r {
+        Ok(()) => 0,
+        Err(e) => fail(e, -1),
+    }
+}
+
+/// Decodes a raw syscall result: values in `-4095..=-1` are `-errno`.
+pub fn decode(ret: usize) -> Result<usize, c_int> {
+    if ret > (-4096isize) as usize {
+        Err(-(ret as isize) as c_int)
+    } else {
+        Ok(ret)
+    }
+}
+
+/// Issues syscall `nr` (from `redbear_ipc::syscall::numbers`) with up to six
+/// arguments.
+///
+/// # Safety
+/// Pointer arguments must be valid for what the syscall does with them.
+pub unsafe fn syscall(nr: usize, args: &[usize]) -> Result<usize, c_int> {
+    let mut a = [0usize; 6];
+    a[..args.len()].copy_from_slice(args);
+    // SAFETY: forwarded from the caller.
+    decode(unsafe { backend::raw_syscall(nr, a) })
+}
+
+/// Runs `f` with the user address of a copy of `bytes` that the kernel can
+/// read during a syscall made inside `f` (on a real kernel: `bytes`
+/// itself).
+pub fn with_user_bytes<R>(bytes: &[u8], f: impl FnOnce(usize) -> R) -> R {
+    backend::with_user_bytes(bytes, f)
+}
+
+/// Closes a kernel fd that a family opened (sem_close).
+pub fn close_fd(fd: usize) -> Result<(), c_int> {
+    backend::close_fd(fd)
+}
