@@ -26,7 +26,11 @@ impl TaskContext {
     /// stack ending at `kstack_top`. Both stack pointers are rounded down
     /// to 16 bytes: the AAPCS64 wants it and SCTLR.SA/SA0 enforce it.
     pub fn new_user(kstack_top: usize, entry: usize, sp: usize, arg: usize) -> TaskContext {
-        let mut c = TaskContext { sp: (kstack_top & !15) as u64, daif: DAIF_MASKED, ..Default::default() };
+        let mut c = TaskContext {
+            sp: (kstack_top & !15) as u64,
+            daif: DAIF_MASKED,
+            ..Default::default()
+        };
         c.lr = a64_enter_user as *const () as u64;
         c.x19_x29[0] = entry as u64;
         c.x19_x29[1] = (sp & !15) as u64;
@@ -36,8 +40,16 @@ impl TaskContext {
 
     /// (Beyond the contract.) A kernel task that starts as `entry(arg)` on
     /// the stack ending at `kstack_top`; `entry` must never return.
-    pub fn new_kernel(kstack_top: usize, entry: extern "C" fn(usize) -> !, arg: usize) -> TaskContext {
-        let mut c = TaskContext { sp: (kstack_top & !15) as u64, daif: DAIF_MASKED, ..Default::default() };
+    pub fn new_kernel(
+        kstack_top: usize,
+        entry: extern "C" fn(usize) -> !,
+        arg: usize,
+    ) -> TaskContext {
+        let mut c = TaskContext {
+            sp: (kstack_top & !15) as u64,
+            daif: DAIF_MASKED,
+            ..Default::default()
+        };
         c.lr = a64_enter_kernel as *const () as u64;
         c.x19_x29[0] = entry as usize as u64;
         c.x19_x29[1] = arg as u64;

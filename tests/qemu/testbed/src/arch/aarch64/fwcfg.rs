@@ -91,7 +91,11 @@ fn memory_array_size(t: &[u8]) -> Option<usize> {
         if ty == SMBIOS_PHYSICAL_MEMORY_ARRAY {
             let s = &t[p..(p + len).min(t.len())];
             let kb = le32(s, 7)?;
-            let bytes = if kb == 0x8000_0000 { le64(s, 0x0f)? } else { kb * 1024 };
+            let bytes = if kb == 0x8000_0000 {
+                le64(s, 0x0f)?
+            } else {
+                kb * 1024
+            };
             return Some(bytes as usize).filter(|&b| b != 0);
         }
         // Skip the string set: up to and including two NULs in a row.

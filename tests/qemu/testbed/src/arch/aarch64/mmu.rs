@@ -183,7 +183,10 @@ impl AddressSpace {
                 l1.add(i).write(*e);
             }
         }
-        Some(AddressSpace { l1: l1 as usize, id: NEXT_ID.fetch_add(1, Ordering::Relaxed) })
+        Some(AddressSpace {
+            l1: l1 as usize,
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+        })
     }
 
     /// Maps the 4 KiB user page at `va` to the RAM page `pa`. False if
@@ -195,7 +198,9 @@ impl AddressSpace {
         if !ram_contains(pa) {
             return false;
         }
-        let Some(l3) = self.l3_table(va, true) else { return false };
+        let Some(l3) = self.l3_table(va, true) else {
+            return false;
+        };
         let mut e = pa as u64 | VALID | TABLE | ATTR_NORMAL | SH_INNER | AF | NG | AP_EL0 | PXN;
         if !perm.write {
             e |= AP_RO;

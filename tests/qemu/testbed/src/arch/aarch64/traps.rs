@@ -26,7 +26,10 @@ impl TrapFrame {
     /// (number from x8, arguments from x0-x5): Redox's aarch64 convention.
     pub fn syscall_args(&self) -> (usize, [usize; 6]) {
         let x = &self.x;
-        (x[8] as usize, [x[0], x[1], x[2], x[3], x[4], x[5]].map(|v| v as usize))
+        (
+            x[8] as usize,
+            [x[0], x[1], x[2], x[3], x[4], x[5]].map(|v| v as usize),
+        )
     }
 
     /// The syscall result goes back in x0.
@@ -66,7 +69,10 @@ pub extern "C" fn a64_user_sync(frame: &mut TrapFrame) {
             // FAR is only meaningful for aborts and PC alignment faults;
             // for the rest (undefined instruction, SP alignment, brk) the
             // faulting PC is the useful address.
-            let has_far = matches!(ec, EC_IABT_LOWER | EC_DABT_LOWER | EC_PC_ALIGN | EC_WATCHPOINT_LOWER);
+            let has_far = matches!(
+                ec,
+                EC_IABT_LOWER | EC_DABT_LOWER | EC_PC_ALIGN | EC_WATCHPOINT_LOWER
+            );
             let addr = if has_far { far() } else { frame.elr_el1 } as usize;
             crate::trap::on_user_fault(frame, FaultInfo { addr, cause: esr });
         }
@@ -101,5 +107,10 @@ pub extern "C" fn a64_kernel_sync(frame: &mut TrapFrame) {
 
 /// FIQ, SError, AArch32 EL0, or an exception taken on SP_EL0.
 pub extern "C" fn a64_unexpected(frame: &mut TrapFrame) {
-    panic!("unexpected exception: ESR {:#x} ELR {:#x} SPSR {:#x}", esr(), frame.elr_el1, frame.spsr_el1);
+    panic!(
+        "unexpected exception: ESR {:#x} ELR {:#x} SPSR {:#x}",
+        esr(),
+        frame.elr_el1,
+        frame.spsr_el1
+    );
 }
