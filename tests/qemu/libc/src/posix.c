@@ -210,3 +210,24 @@ void pthread_exit(void *ret)
     for (;;) {
     }
 }
+
+/* <testbed.h> */
+#include <string.h>
+#include <testbed.h>
+
+unsigned long __tb_start_arg(void);
+
+unsigned long tb_arg(void) { return __tb_start_arg(); }
+
+pid_t tb_spawn(const char *name, uid_t uid, unsigned long arg)
+{
+    return (pid_t)__tb_ret(tb_sys4(TB_SPAWN_PROCESS, name, strlen(name), uid, arg));
+}
+
+int tb_wait(pid_t pid) { return (int)__tb_ret(tb_sys1(TB_WAIT_PROCESS, pid)); }
+
+void *tb_shm(unsigned long key, unsigned long len)
+{
+    long r = __tb_ret(tb_sys2(TB_SHM_MAP, key, len));
+    return r == -1 ? (void *)0 : (void *)r;
+}

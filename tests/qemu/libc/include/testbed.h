@@ -1,0 +1,18 @@
+#ifndef _TESTBED_H
+#define _TESTBED_H
+/* Testbed extensions for C test programs that need more than one process
+ * (there is no fork): run an embedded program as a child, wait for it,
+ * share memory by key. Not part of any libc. */
+#include <sys/types.h>
+
+/* The argument this process was started with (0 for the runner's start). */
+unsigned long tb_arg(void);
+/* Starts embedded program `name` with uid = gid = `uid` and argument
+ * `arg`; returns its pid, or -1 with errno. */
+pid_t tb_spawn(const char *name, uid_t uid, unsigned long arg);
+/* Waits for child `pid`; returns its exit status (128 + signal when
+ * killed), or -1 with errno. */
+int tb_wait(pid_t pid);
+/* Maps the testbed-wide shared region `key` (zeroed on first use). */
+void *tb_shm(unsigned long key, unsigned long len);
+#endif
