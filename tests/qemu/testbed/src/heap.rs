@@ -19,3 +19,8 @@ pub fn init(ram: Range<usize>) -> Range<usize> {
     unsafe { HEAP.lock().init(ram.start as *mut u8, size) };
     ram.start + size..ram.end
 }
+
+/// Bytes allocated now.
+pub fn used() -> usize {
+    HEAP.lock().used()
+}

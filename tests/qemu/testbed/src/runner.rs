@@ -25,8 +25,12 @@ pub fn run_all() -> usize {
                 process::kill_group(group);
                 let pids = process::group_pids(group);
                 sched::run_until(&|| sched::live_tasks_of(&pids) == 0, clock::now() + TEARDOWN_NS);
-                process::remove_group(group);
+                let stuck = sched::live_tasks_of(&pids);
+                if stuck == 0 {
+                    process::remove_group(group);
+                }
                 match (finished, status) {
+                    _ if stuck > 0 => Err(alloc::format!("# teardown: {} tasks did not exit", stuck)),
                     (false, _) => Err(alloc::string::String::from("# timeout")),
                     (true, Some(0)) => Ok(()),
                     (true, s) => Err(alloc::format!("# exit status {}", s.unwrap_or(-1))),
@@ -44,6 +48,12 @@ pub fn run_all() -> usize {
             }
         }
     }
+    println!(
+        "# after the run: {} tasks, {} process records, kernel heap {} KiB in use",
+        sched::task_count(),
+        process::PROCS.lock().len(),
+        crate::heap::used() / 1024
+    );
     println!("1..{}", progs.len());
     println!("{} passed, {} failed", passed, failed);
     failed

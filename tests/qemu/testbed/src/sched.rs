@@ -127,6 +127,11 @@ pub fn spawn(pid: Pid, entry: usize, sp: usize, arg: usize) -> Option<Tid> {
     Some(tid)
 }
 
+/// Tasks not yet reaped.
+pub fn task_count() -> usize {
+    SCHED.lock().tasks.len()
+}
+
 /// Whether the running task has been killed.
 pub fn current_killed() -> bool {
     let tid = current();
