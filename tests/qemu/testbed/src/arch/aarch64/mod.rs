@@ -35,13 +35,14 @@ pub use timer::{monotonic_ns, timer_start};
 pub use traps::TrapFrame;
 pub use uart::console_write;
 
-/// Serial, trap vectors and FP/SIMD. The MMU is already on (the boot path
+/// Serial, trap vectors, FP/SIMD, EL0 access to the virtual counter. The MMU is already on (the boot path
 /// turns it on before any Rust code of the common kernel runs, so atomics
 /// and unaligned accesses see Normal memory from the first instruction).
 pub fn init_early() {
     cpu::enable_fp();
     uart::init();
     vectors::install();
+    timer::allow_user_counter();
 }
 
 /// RAM from the end of the kernel image (page aligned) to the end of RAM.

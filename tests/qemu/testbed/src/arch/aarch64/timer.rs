@@ -29,6 +29,14 @@ fn set_compare(cval: u64) {
     unsafe { asm!("msr cntv_cval_el0, {v}", "isb", v = in(reg) cval, options(nomem, nostack)) };
 }
 
+/// Lets EL0 read CNTVCT_EL0 and CNTFRQ_EL0 (CNTKCTL_EL1.EL0VCTEN), as x86
+/// user code may read the TSC: user programs can time themselves without a
+/// syscall. The timer registers themselves stay EL1-only.
+pub fn allow_user_counter() {
+    // SAFETY: only widens EL0's read access to the virtual counter.
+    unsafe { asm!("msr cntkctl_el1, {v}", "isb", v = in(reg) 1u64 << 1, options(nomem, nostack)) };
+}
+
 /// Starts a tick of `hz` per second; each tick calls `crate::trap::on_timer`
 /// (when IRQs are unmasked).
 pub fn timer_start(hz: u32) {
