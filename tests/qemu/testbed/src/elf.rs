@@ -80,7 +80,11 @@ fn parse(image: &[u8]) -> Option<(usize, Vec<Segment>)> {
 
 /// Maps and fills the program's segments; returns the entry point. The
 /// frames it allocates are appended to `owned`, also on failure.
-pub fn load(image: &[u8], aspace: &mut AddressSpace, owned: &mut Vec<usize>) -> Result<usize, isize> {
+pub fn load(
+    image: &[u8],
+    aspace: &mut AddressSpace,
+    owned: &mut Vec<usize>,
+) -> Result<usize, isize> {
     let (entry, segs) = parse(image).ok_or(ENOEXEC)?;
     if segs.is_empty() {
         return Err(ENOEXEC);

@@ -22,15 +22,24 @@ pub struct FdTable {
 
 impl FdTable {
     pub fn new() -> FdTable {
-        FdTable { map: BTreeMap::new() }
+        FdTable {
+            map: BTreeMap::new(),
+        }
     }
 
-    pub fn install(&mut self, file: FileRef, placement: FdPlacement, cloexec: bool) -> Result<usize, isize> {
+    pub fn install(
+        &mut self,
+        file: FileRef,
+        placement: FdPlacement,
+        cloexec: bool,
+    ) -> Result<usize, isize> {
         let fd = match placement {
             FdPlacement::Exact(fd) if fd >= MAX_FDS => return Err(EBADF),
             FdPlacement::Exact(fd) if self.map.contains_key(&fd) => return Err(17), // EEXIST
             FdPlacement::Exact(fd) => fd,
-            FdPlacement::Lowest => (FIRST_FD..MAX_FDS).find(|fd| !self.map.contains_key(fd)).ok_or(EMFILE)?,
+            FdPlacement::Lowest => (FIRST_FD..MAX_FDS)
+                .find(|fd| !self.map.contains_key(fd))
+                .ok_or(EMFILE)?,
         };
         self.map.insert(fd, FdEntry { file, cloexec });
         Ok(fd)

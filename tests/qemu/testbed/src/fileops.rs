@@ -71,8 +71,16 @@ pub fn poll(fds_ptr: usize, nfds: usize, timeout_ms: isize) -> R {
     for i in 0..nfds {
         pfds.push(with_aspace(|a| usermem::read_val(a, fds_ptr + i * size))?);
     }
-    let files: Vec<Option<FileRef>> =
-        pfds.iter().map(|p| if p.fd < 0 { None } else { file(p.fd as usize).ok() }).collect();
+    let files: Vec<Option<FileRef>> = pfds
+        .iter()
+        .map(|p| {
+            if p.fd < 0 {
+                None
+            } else {
+                file(p.fd as usize).ok()
+            }
+        })
+        .collect();
     let waker: Arc<dyn Observer> = Arc::new(PollWaker(sched::current()));
     for f in files.iter().flatten() {
         if let Some(p) = f.pollee() {
@@ -80,7 +88,8 @@ pub fn poll(fds_ptr: usize, nfds: usize, timeout_ms: isize) -> R {
         }
     }
     let k = kernel();
-    let deadline = (timeout_ms >= 0).then(|| clock::now().saturating_add(timeout_ms as u64 * 1_000_000));
+    let deadline =
+        (timeout_ms >= 0).then(|| clock::now().saturating_add(timeout_ms as u64 * 1_000_000));
     let result = loop {
         crate::ipc::expire_timers();
         let mut ready = 0;
@@ -89,7 +98,9 @@ pub fn poll(fds_ptr: usize, nfds: usize, timeout_ms: isize) -> R {
                 None if p.fd < 0 => 0,
                 None => POLLNVAL,
                 Some(f) => {
-                    let want = Readiness::from_bits_truncate(p.events as u16 as u32) | Readiness::ERR | Readiness::HUP;
+                    let want = Readiness::from_bits_truncate(p.events as u16 as u32)
+                        | Readiness::ERR
+                        | Readiness::HUP;
                     (f.poll(k) & want).bits() as i16
                 }
             };

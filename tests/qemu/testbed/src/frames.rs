@@ -14,7 +14,12 @@ struct Frames {
     free_count: usize,
 }
 
-static FRAMES: Mutex<Frames> = Mutex::new(Frames { next: 0, end: 0, free_head: 0, free_count: 0 });
+static FRAMES: Mutex<Frames> = Mutex::new(Frames {
+    next: 0,
+    end: 0,
+    free_head: 0,
+    free_count: 0,
+});
 
 pub fn init(ram: Range<usize>) {
     let mut f = FRAMES.lock();

@@ -8,13 +8,13 @@
 //! offset, never set).
 
 use redbear_ipc::errno::{Errno, EFAULT};
-use testbed_abi::errno::{EBADF, ESRCH};
 use redbear_ipc::kernel::{
-    ClockId, Credentials, Deadline, FdPlacement, FileRef, Kernel, ParkOutcome, Pid, SharedMemKey, SigInfo, SigSet,
-    TaskId, UserFault,
+    ClockId, Credentials, Deadline, FdPlacement, FileRef, Kernel, ParkOutcome, Pid, SharedMemKey,
+    SigInfo, SigSet, TaskId, UserFault,
 };
 use redbear_ipc::Ipc;
 use spin::Once;
+use testbed_abi::errno::{EBADF, ESRCH};
 
 use crate::arch::AddressSpace;
 use crate::{clock, process, sched, usermem};
@@ -26,7 +26,9 @@ pub struct TestbedKernel {
 static KERNEL: Once<TestbedKernel> = Once::new();
 
 pub fn kernel() -> &'static TestbedKernel {
-    KERNEL.call_once(|| TestbedKernel { ipc: Ipc::default() })
+    KERNEL.call_once(|| TestbedKernel {
+        ipc: Ipc::default(),
+    })
 }
 
 /// Runs redbear-ipc syscall `nr`; the result is the value or `-errno`.
@@ -50,7 +52,9 @@ fn errno_of(code: isize) -> Errno {
     Errno::new(code.unsigned_abs() as i32)
 }
 
-fn with_aspace<T>(f: impl FnOnce(&AddressSpace) -> Result<T, usermem::Fault>) -> Result<T, UserFault> {
+fn with_aspace<T>(
+    f: impl FnOnce(&AddressSpace) -> Result<T, usermem::Fault>,
+) -> Result<T, UserFault> {
     process::with_current(|p| p.aspace.as_ref().map(f))
         .flatten()
         .ok_or(UserFault)?
@@ -71,13 +75,20 @@ impl Kernel for TestbedKernel {
     }
 
     fn credentials(&self) -> Credentials {
-        process::with_current(|p| Credentials { uid: p.uid, gid: p.gid, euid: p.euid, egid: p.egid })
-            // No process (scheduler context): the least privileged ids.
-            .unwrap_or(Credentials::new(65534, 65534))
+        process::with_current(|p| Credentials {
+            uid: p.uid,
+            gid: p.gid,
+            euid: p.euid,
+            egid: p.egid,
+        })
+        // No process (scheduler context): the least privileged ids.
+        .unwrap_or(Credentials::new(65534, 65534))
     }
 
     fn address_space(&self) -> u64 {
-        process::with_current(|p| p.aspace.as_ref().map(|a| a.id())).flatten().unwrap_or(0)
+        process::with_current(|p| p.aspace.as_ref().map(|a| a.id()))
+            .flatten()
+            .unwrap_or(0)
     }
 
     fn shared_key(&self, uaddr: usize) -> Result<SharedMemKey, Errno> {
@@ -122,14 +133,21 @@ impl Kernel for TestbedKernel {
         with_aspace(|a| usermem::cmpxchg_u32(a, uaddr, old, new))
     }
 
-    fn install_fd(&self, file: FileRef, placement: FdPlacement, cloexec: bool) -> Result<usize, Errno> {
+    fn install_fd(
+        &self,
+        file: FileRef,
+        placement: FdPlacement,
+        cloexec: bool,
+    ) -> Result<usize, Errno> {
         process::with_current(|p| p.fds.install(file, placement, cloexec))
             .unwrap_or(Err(ESRCH))
             .map_err(errno_of)
     }
 
     fn get_fd(&self, fd: usize) -> Result<FileRef, Errno> {
-        process::with_current(|p| p.fds.get(fd)).unwrap_or(Err(EBADF)).map_err(errno_of)
+        process::with_current(|p| p.fds.get(fd))
+            .unwrap_or(Err(EBADF))
+            .map_err(errno_of)
     }
 
     fn take_signal(&self, mask: SigSet) -> Option<SigInfo> {

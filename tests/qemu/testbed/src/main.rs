@@ -15,9 +15,9 @@ pub mod arch;
 mod console;
 mod clock;
 mod elf;
-mod frames;
 mod fd;
 mod fileops;
+mod frames;
 mod heap;
 mod ipc;
 mod process;
@@ -34,7 +34,14 @@ pub const TICK_HZ: u32 = 100;
 /// Called once by the arch boot code on the boot stack, interrupts off.
 pub fn kernel_main() -> ! {
     arch::init_early();
-    println!("# red bear ipc testbed ({})", if cfg!(target_arch = "x86_64") { "x86_64" } else { "aarch64" });
+    println!(
+        "# red bear ipc testbed ({})",
+        if cfg!(target_arch = "x86_64") {
+            "x86_64"
+        } else {
+            "aarch64"
+        }
+    );
     let ram = arch::free_ram();
     let ram = heap::init(ram);
     frames::init(ram.clone());

@@ -69,7 +69,13 @@ fn ignored_by_default(s: usize) -> bool {
 
 /// Maps `len` bytes of fresh zeroed pages at `va` (page aligned) and
 /// records them as owned by the process.
-fn map_fresh(aspace: &mut AddressSpace, owned: &mut Vec<usize>, va: usize, len: usize, perm: UserPerm) -> Result<(), isize> {
+fn map_fresh(
+    aspace: &mut AddressSpace,
+    owned: &mut Vec<usize>,
+    va: usize,
+    len: usize,
+    perm: UserPerm,
+) -> Result<(), isize> {
     let mut off = 0;
     while off < len {
         if owned.len() >= MAX_FRAMES {
@@ -90,15 +96,31 @@ fn map_fresh(aspace: &mut AddressSpace, owned: &mut Vec<usize>, va: usize, len: 
 pub const MAX_PROCS: usize = 256;
 
 /// Starts program `name` (ELF `image`) as a new process with one thread.
-pub fn spawn(name: &str, image: &[u8], uid: u32, ppid: Pid, group: usize, arg: usize) -> Result<Pid, isize> {
+pub fn spawn(
+    name: &str,
+    image: &[u8],
+    uid: u32,
+    ppid: Pid,
+    group: usize,
+    arg: usize,
+) -> Result<Pid, isize> {
     if PROCS.lock().len() >= MAX_PROCS {
         return Err(EAGAIN);
     }
     let mut aspace = AddressSpace::new().ok_or(ENOMEM)?;
     let mut owned = Vec::new();
     let loaded = elf::load(image, &mut aspace, &mut owned).and_then(|entry| {
-        let rw = UserPerm { write: true, exec: false };
-        map_fresh(&mut aspace, &mut owned, USER_STACK_TOP - STACK_SIZE, STACK_SIZE, rw)?;
+        let rw = UserPerm {
+            write: true,
+            exec: false,
+        };
+        map_fresh(
+            &mut aspace,
+            &mut owned,
+            USER_STACK_TOP - STACK_SIZE,
+            STACK_SIZE,
+            rw,
+        )?;
         Ok(entry)
     });
     let entry = match loaded {
@@ -198,7 +220,11 @@ pub fn thread_ended(pid: Pid, tid: Tid, status: i32) {
         if p.threads.is_empty() && !p.zombie {
             p.status.get_or_insert(status);
             p.zombie = true;
-            Some((p.aspace.take(), core::mem::take(&mut p.frames), core::mem::take(&mut p.fds)))
+            Some((
+                p.aspace.take(),
+                core::mem::take(&mut p.frames),
+                core::mem::take(&mut p.fds),
+            ))
         } else {
             None
         }
@@ -236,7 +262,11 @@ pub fn kill_process(pid: Pid, status: i32) {
 pub fn exit_group(status: i32) -> ! {
     let pid = sched::current_pid();
     kill_process(pid, status);
-    let status = PROCS.lock().get(&pid).and_then(|p| p.status).unwrap_or(status);
+    let status = PROCS
+        .lock()
+        .get(&pid)
+        .and_then(|p| p.status)
+        .unwrap_or(status);
     sched::exit_current(status)
 }
 
@@ -285,13 +315,21 @@ pub fn join_thread(tid: Tid) -> Result<i32, isize> {
             return Err(ESRCH);
         }
     }
-    wait_for_exit(|| PROCS.lock().get_mut(&me).and_then(|p| p.thread_status.remove(&tid)))
+    wait_for_exit(|| {
+        PROCS
+            .lock()
+            .get_mut(&me)
+            .and_then(|p| p.thread_status.remove(&tid))
+    })
 }
 
 /// Whether a signal is pending that `pid` does not block (a park must
 /// return Interrupted).
 pub fn signal_interrupts(pid: Pid) -> bool {
-    PROCS.lock().get(&pid).is_some_and(|p| p.sigpending & !p.sigmask != 0)
+    PROCS
+        .lock()
+        .get(&pid)
+        .is_some_and(|p| p.sigpending & !p.sigmask != 0)
 }
 
 /// KILL: makes `signo` pending in `pid` and interrupts its threads if it
@@ -376,7 +414,16 @@ pub fn mmap_anon(len: usize) -> Result<usize, isize> {
             return Err(ENOMEM);
         }
         let aspace = p.aspace.as_mut().ok_or(ESRCH)?;
-        map_fresh(aspace, &mut p.frames, va, len, UserPerm { write: true, exec: false })?;
+        map_fresh(
+            aspace,
+            &mut p.frames,
+            va,
+            len,
+            UserPerm {
+                write: true,
+                exec: false,
+            },
+        )?;
         p.mmap_next = va + len + PAGE_SIZE; // guard page
         Ok(va)
     })
@@ -414,7 +461,14 @@ pub fn shm_map(key: usize, len: usize) -> Result<usize, isize> {
         }
         let aspace = p.aspace.as_mut().ok_or(ESRCH)?;
         for (i, &pa) in region.iter().enumerate() {
-            if !aspace.map_user(va + i * PAGE_SIZE, pa, UserPerm { write: true, exec: false }) {
+            if !aspace.map_user(
+                va + i * PAGE_SIZE,
+                pa,
+                UserPerm {
+                    write: true,
+                    exec: false,
+                },
+            ) {
                 return Err(ENOMEM);
             }
         }
@@ -426,7 +480,12 @@ pub fn shm_map(key: usize, len: usize) -> Result<usize, isize> {
 
 /// Pids of every process of test group `group`.
 pub fn group_pids(group: usize) -> Vec<Pid> {
-    PROCS.lock().values().filter(|p| p.group == group).map(|p| p.pid).collect()
+    PROCS
+        .lock()
+        .values()
+        .filter(|p| p.group == group)
+        .map(|p| p.pid)
+        .collect()
 }
 
 /// Kills every process of `group` (status 128 + SIGKILL if undecided).
@@ -440,7 +499,11 @@ pub fn kill_group(group: usize) {
 pub fn remove_group(group: usize) {
     let gone: Vec<Process> = {
         let mut procs = PROCS.lock();
-        let pids = procs.values().filter(|p| p.group == group).map(|p| p.pid).collect::<Vec<_>>();
+        let pids = procs
+            .values()
+            .filter(|p| p.group == group)
+            .map(|p| p.pid)
+            .collect::<Vec<_>>();
         pids.iter().filter_map(|pid| procs.remove(pid)).collect()
     };
     gone.into_iter().for_each(release);

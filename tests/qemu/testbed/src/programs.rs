@@ -21,13 +21,29 @@ fn parse(mut b: &'static [u8]) -> Vec<Program> {
     }
     b = &b[magic.len()..];
     loop {
-        let Some(n) = b.get(0..4).and_then(|x| x.try_into().ok()).map(u32::from_le_bytes) else { break };
+        let Some(n) = b
+            .get(0..4)
+            .and_then(|x| x.try_into().ok())
+            .map(u32::from_le_bytes)
+        else {
+            break;
+        };
         let n = n as usize;
-        let Some(name) = b.get(4..4 + n).and_then(|x| core::str::from_utf8(x).ok()) else { break };
+        let Some(name) = b.get(4..4 + n).and_then(|x| core::str::from_utf8(x).ok()) else {
+            break;
+        };
         let o = 4 + n;
-        let Some(len) = b.get(o..o + 8).and_then(|x| x.try_into().ok()).map(u64::from_le_bytes) else { break };
+        let Some(len) = b
+            .get(o..o + 8)
+            .and_then(|x| x.try_into().ok())
+            .map(u64::from_le_bytes)
+        else {
+            break;
+        };
         let len = len as usize;
-        let Some(image) = b.get(o + 8..o + 8 + len) else { break };
+        let Some(image) = b.get(o + 8..o + 8 + len) else {
+            break;
+        };
         out.push(Program { name, image });
         b = &b[o + 8 + len..];
     }

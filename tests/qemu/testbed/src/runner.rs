@@ -24,13 +24,18 @@ pub fn run_all() -> usize {
                 let status = process::status_of(pid).and_then(|s| s.1);
                 process::kill_group(group);
                 let pids = process::group_pids(group);
-                sched::run_until(&|| sched::live_tasks_of(&pids) == 0, clock::now() + TEARDOWN_NS);
+                sched::run_until(
+                    &|| sched::live_tasks_of(&pids) == 0,
+                    clock::now() + TEARDOWN_NS,
+                );
                 let stuck = sched::live_tasks_of(&pids);
                 if stuck == 0 {
                     process::remove_group(group);
                 }
                 match (finished, status) {
-                    _ if stuck > 0 => Err(alloc::format!("# teardown: {} tasks did not exit", stuck)),
+                    _ if stuck > 0 => {
+                        Err(alloc::format!("# teardown: {} tasks did not exit", stuck))
+                    }
                     (false, _) => Err(alloc::string::String::from("# timeout")),
                     (true, Some(0)) => Ok(()),
                     (true, s) => Err(alloc::format!("# exit status {}", s.unwrap_or(-1))),

@@ -74,7 +74,11 @@ struct Sched {
     next_tid: Tid,
 }
 
-static SCHED: Mutex<Sched> = Mutex::new(Sched { tasks: BTreeMap::new(), runq: VecDeque::new(), next_tid: 1 });
+static SCHED: Mutex<Sched> = Mutex::new(Sched {
+    tasks: BTreeMap::new(),
+    runq: VecDeque::new(),
+    next_tid: 1,
+});
 /// The task running now; 0 while the scheduler loop runs.
 static CURRENT: AtomicU64 = AtomicU64::new(0);
 /// The scheduler loop's saved context.
@@ -140,7 +144,12 @@ pub fn current_killed() -> bool {
 
 /// Number of tasks that belong to `pid` and have not been reaped.
 pub fn live_tasks_of(pids: &[Pid]) -> usize {
-    SCHED.lock().tasks.values().filter(|t| pids.contains(&t.pid)).count()
+    SCHED
+        .lock()
+        .tasks
+        .values()
+        .filter(|t| pids.contains(&t.pid))
+        .count()
 }
 
 fn switch_to_scheduler() {
@@ -166,7 +175,9 @@ pub fn park(deadline: Option<u64>) -> Wake {
     let interrupted = process::signal_interrupts(pid);
     {
         let mut s = SCHED.lock();
-        let Some(t) = s.tasks.get_mut(&tid) else { return Wake::Interrupted };
+        let Some(t) = s.tasks.get_mut(&tid) else {
+            return Wake::Interrupted;
+        };
         if t.permit {
             t.permit = false;
             return Wake::Unparked;
@@ -187,7 +198,9 @@ pub fn park(deadline: Option<u64>) -> Wake {
 }
 
 fn make_runnable(s: &mut Sched, tid: Tid, why: Wake) -> bool {
-    let Some(t) = s.tasks.get_mut(&tid) else { return false };
+    let Some(t) = s.tasks.get_mut(&tid) else {
+        return false;
+    };
     if t.state != State::Blocked {
         return false;
     }
@@ -235,7 +248,9 @@ pub fn yield_now() {
         if s.runq.is_empty() {
             return;
         }
-        let Some(t) = s.tasks.get_mut(&tid) else { return };
+        let Some(t) = s.tasks.get_mut(&tid) else {
+            return;
+        };
         t.state = State::Runnable;
         s.runq.push_back(tid);
     }
@@ -286,7 +301,11 @@ fn wake_expired(now: u64) {
 
 fn earliest_deadline() -> Option<u64> {
     let s = SCHED.lock();
-    s.tasks.values().filter(|t| t.state == State::Blocked).filter_map(|t| t.deadline).min()
+    s.tasks
+        .values()
+        .filter(|t| t.state == State::Blocked)
+        .filter_map(|t| t.deadline)
+        .min()
 }
 
 /// Runs tasks until `stop()` holds (true) or monotonic `deadline` passes
@@ -317,7 +336,9 @@ pub fn run_until(stop: &dyn Fn() -> bool, deadline: u64) -> bool {
 fn run(tid: Tid) {
     let (ctx, pid) = {
         let mut s = SCHED.lock();
-        let Some(t) = s.tasks.get_mut(&tid) else { return };
+        let Some(t) = s.tasks.get_mut(&tid) else {
+            return;
+        };
         if t.state != State::Runnable {
             return;
         }

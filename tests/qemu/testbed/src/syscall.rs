@@ -130,7 +130,10 @@ fn set_id(id: usize, user: bool) -> R {
 }
 
 fn ns_to_ts(ns: u64) -> Timespec {
-    Timespec { tv_sec: (ns / 1_000_000_000) as i64, tv_nsec: (ns % 1_000_000_000) as i64 }
+    Timespec {
+        tv_sec: (ns / 1_000_000_000) as i64,
+        tv_nsec: (ns % 1_000_000_000) as i64,
+    }
 }
 
 fn clock_gettime(clock_id: usize, out: usize) -> R {
@@ -148,7 +151,9 @@ fn nanosleep(req: usize, rem: usize) -> R {
     if ts.tv_sec < 0 || !(0..1_000_000_000).contains(&ts.tv_nsec) {
         return Err(EINVAL);
     }
-    let dur = (ts.tv_sec as u64).saturating_mul(1_000_000_000).saturating_add(ts.tv_nsec as u64);
+    let dur = (ts.tv_sec as u64)
+        .saturating_mul(1_000_000_000)
+        .saturating_add(ts.tv_nsec as u64);
     let deadline = clock::now().saturating_add(dur);
     loop {
         if clock::now() >= deadline {
@@ -165,7 +170,11 @@ fn nanosleep(req: usize, rem: usize) -> R {
 }
 
 fn sigprocmask(how: usize, set_ptr: usize, old_ptr: usize) -> R {
-    let set = if set_ptr != 0 { Some(with_aspace(|asp| usermem::read_val::<u64>(asp, set_ptr))?) } else { None };
+    let set = if set_ptr != 0 {
+        Some(with_aspace(|asp| usermem::read_val::<u64>(asp, set_ptr))?)
+    } else {
+        None
+    };
     let old = process::sigprocmask(how, set)?;
     if old_ptr != 0 {
         with_aspace(|asp| usermem::write_val(asp, old_ptr, &old))?;

@@ -29,7 +29,10 @@ pub fn on_timer() {
 pub fn on_user_fault(_frame: &mut TrapFrame, info: FaultInfo) {
     let pid = sched::current_pid();
     process::with_current(|p| {
-        println!("# pid {} ({}) user fault: addr {:#x} cause {:#x}", pid, p.name, info.addr, info.cause);
+        println!(
+            "# pid {} ({}) user fault: addr {:#x} cause {:#x}",
+            pid, p.name, info.addr, info.cause
+        );
     });
     process::exit_group(KILLED_BASE + sig::SIGSEGV as i32)
 }
@@ -38,7 +41,9 @@ pub fn on_user_fault(_frame: &mut TrapFrame, info: FaultInfo) {
 fn leave() {
     if sched::current_killed() {
         let pid = sched::current_pid();
-        let status = process::status_of(pid).and_then(|s| s.1).unwrap_or(KILLED_BASE + sig::SIGKILL as i32);
+        let status = process::status_of(pid)
+            .and_then(|s| s.1)
+            .unwrap_or(KILLED_BASE + sig::SIGKILL as i32);
         sched::exit_current(status);
     }
     if let Some(s) = process::take_fatal_signal() {

@@ -11,7 +11,13 @@ use crate::arch::{AddressSpace, PAGE_SIZE};
 pub struct Fault;
 
 /// Calls `f(pa, offset, len)` for each page piece of `[va, va + len)`.
-fn each_piece(aspace: &AddressSpace, va: usize, len: usize, write: bool, mut f: impl FnMut(usize, usize, usize)) -> Result<(), Fault> {
+fn each_piece(
+    aspace: &AddressSpace,
+    va: usize,
+    len: usize,
+    write: bool,
+    mut f: impl FnMut(usize, usize, usize),
+) -> Result<(), Fault> {
     va.checked_add(len).ok_or(Fault)?;
     // Check the whole range first so a failed copy changes nothing.
     let mut off = 0;
@@ -56,9 +62,11 @@ pub fn cmpxchg_u32(aspace: &AddressSpace, va: usize, old: u32, new: u32) -> Resu
     // threads access it only with atomics or plain accesses of their own,
     // and this CPU is the only one.
     let a = unsafe { AtomicU32::from_ptr(pa as *mut u32) };
-    Ok(match a.compare_exchange(old, new, Ordering::SeqCst, Ordering::SeqCst) {
-        Ok(v) | Err(v) => v,
-    })
+    Ok(
+        match a.compare_exchange(old, new, Ordering::SeqCst, Ordering::SeqCst) {
+            Ok(v) | Err(v) => v,
+        },
+    )
 }
 
 /// Reads a plain-old-data value.
@@ -66,7 +74,9 @@ pub fn read_val<T: Copy + Default>(aspace: &AddressSpace, va: usize) -> Result<T
     let mut v = T::default();
     // SAFETY: T is Copy plain data used only for the ABI structs and
     // integers (any bit pattern valid); the slice covers exactly `v`.
-    let bytes = unsafe { core::slice::from_raw_parts_mut(&mut v as *mut T as *mut u8, core::mem::size_of::<T>()) };
+    let bytes = unsafe {
+        core::slice::from_raw_parts_mut(&mut v as *mut T as *mut u8, core::mem::size_of::<T>())
+    };
     read(aspace, va, bytes)?;
     Ok(v)
 }
@@ -74,6 +84,8 @@ pub fn read_val<T: Copy + Default>(aspace: &AddressSpace, va: usize) -> Result<T
 /// Writes a plain-old-data value.
 pub fn write_val<T: Copy>(aspace: &AddressSpace, va: usize, v: &T) -> Result<(), Fault> {
     // SAFETY: reading the bytes of a Copy value.
-    let bytes = unsafe { core::slice::from_raw_parts(v as *const T as *const u8, core::mem::size_of::<T>()) };
+    let bytes = unsafe {
+        core::slice::from_raw_parts(v as *const T as *const u8, core::mem::size_of::<T>())
+    };
     write(aspace, va, bytes)
 }

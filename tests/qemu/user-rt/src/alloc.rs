@@ -17,7 +17,10 @@ struct Bump {
 unsafe impl Sync for Bump {}
 
 #[global_allocator]
-static HEAP: Bump = Bump { lock: AtomicBool::new(false), state: core::cell::UnsafeCell::new((0, 0)) };
+static HEAP: Bump = Bump {
+    lock: AtomicBool::new(false),
+    state: core::cell::UnsafeCell::new((0, 0)),
+};
 
 // SAFETY: returns fresh, suitably aligned, non-overlapping blocks or null.
 unsafe impl GlobalAlloc for Bump {

@@ -11,7 +11,10 @@ pub struct LineWriter {
 
 impl LineWriter {
     pub const fn new() -> Self {
-        LineWriter { buf: [0; 256], len: 0 }
+        LineWriter {
+            buf: [0; 256],
+            len: 0,
+        }
     }
 
     /// Writes out what is buffered.

@@ -49,7 +49,10 @@ fn res(r: isize) -> Result<usize, isize> {
 }
 
 pub fn console_write(bytes: &[u8]) {
-    syscall(nr::CONSOLE_WRITE, [bytes.as_ptr() as usize, bytes.len(), 0, 0, 0, 0]);
+    syscall(
+        nr::CONSOLE_WRITE,
+        [bytes.as_ptr() as usize, bytes.len(), 0, 0, 0, 0],
+    );
 }
 
 pub fn exit(status: i32) -> ! {
@@ -125,7 +128,10 @@ pub fn nanosleep(ns: u64) -> Result<usize, isize> {
         tv_sec: (ns / 1_000_000_000) as i64,
         tv_nsec: (ns % 1_000_000_000) as i64,
     };
-    res(syscall(nr::NANOSLEEP, [&ts as *const Timespec as usize, 0, 0, 0, 0, 0]))
+    res(syscall(
+        nr::NANOSLEEP,
+        [&ts as *const Timespec as usize, 0, 0, 0, 0, 0],
+    ))
 }
 
 pub fn sched_yield() {
@@ -149,7 +155,10 @@ pub fn sigprocmask(how: usize, set: Option<u64>) -> Result<u64, isize> {
 
 pub fn sigpending() -> Result<u64, isize> {
     let mut set = 0u64;
-    res(syscall(nr::SIGPENDING, [&mut set as *mut u64 as usize, 0, 0, 0, 0, 0]))?;
+    res(syscall(
+        nr::SIGPENDING,
+        [&mut set as *mut u64 as usize, 0, 0, 0, 0, 0],
+    ))?;
     Ok(set)
 }
 
@@ -164,11 +173,17 @@ pub fn shm_map(key: usize, len: usize) -> Result<usize, isize> {
 }
 
 pub fn read(fd: usize, buf: &mut [u8]) -> Result<usize, isize> {
-    res(syscall(nr::READ, [fd, buf.as_mut_ptr() as usize, buf.len(), 0, 0, 0]))
+    res(syscall(
+        nr::READ,
+        [fd, buf.as_mut_ptr() as usize, buf.len(), 0, 0, 0],
+    ))
 }
 
 pub fn write(fd: usize, buf: &[u8]) -> Result<usize, isize> {
-    res(syscall(nr::WRITE, [fd, buf.as_ptr() as usize, buf.len(), 0, 0, 0]))
+    res(syscall(
+        nr::WRITE,
+        [fd, buf.as_ptr() as usize, buf.len(), 0, 0, 0],
+    ))
 }
 
 pub fn close(fd: usize) -> Result<usize, isize> {

@@ -4,7 +4,9 @@
 #![no_std]
 #![no_main]
 
-use redbear_ipc::syscall::numbers::{SYS_RB_FUTEX_WAIT, SYS_RB_FUTEX_WAKE, SYS_RB_SEM_INIT, SYS_RB_SEM_POST};
+use redbear_ipc::syscall::numbers::{
+    SYS_RB_FUTEX_WAIT, SYS_RB_FUTEX_WAKE, SYS_RB_SEM_INIT, SYS_RB_SEM_POST,
+};
 use testbed_abi::nr;
 use user_rt::{println, sys};
 
@@ -21,16 +23,41 @@ fn main(arg: usize) -> i32 {
         let v = unsafe { core::ptr::read_volatile(0x100000 as *const u32) };
         return v as i32;
     }
-    let wild = [0usize, 0x10, 0xdead_0000, 0x0000_0010_0000_0000 - 8, usize::MAX - 3, 0x100000];
+    let wild = [
+        0usize,
+        0x10,
+        0xdead_0000,
+        0x0000_0010_0000_0000 - 8,
+        usize::MAX - 3,
+        0x100000,
+    ];
     let mut failures = 0;
     for &p in &wild {
         let checks = [
-            ("futex_wait", sys::syscall(SYS_RB_FUTEX_WAIT, [p, 0, 0, 0, u32::MAX as usize, 0])),
-            ("futex_wake", sys::syscall(SYS_RB_FUTEX_WAKE, [p, 1, 0, u32::MAX as usize, 0, 0])),
-            ("sem_init", sys::syscall(SYS_RB_SEM_INIT, [p & !3, 0, 1, 0, 0, 0])),
-            ("sem_post", sys::syscall(SYS_RB_SEM_POST, [p & !3, 0, 0, 0, 0, 0])),
-            ("console_write", sys::syscall(nr::CONSOLE_WRITE, [p, 16, 0, 0, 0, 0])),
-            ("clock_gettime", sys::syscall(nr::CLOCK_GETTIME, [1, p, 0, 0, 0, 0])),
+            (
+                "futex_wait",
+                sys::syscall(SYS_RB_FUTEX_WAIT, [p, 0, 0, 0, u32::MAX as usize, 0]),
+            ),
+            (
+                "futex_wake",
+                sys::syscall(SYS_RB_FUTEX_WAKE, [p, 1, 0, u32::MAX as usize, 0, 0]),
+            ),
+            (
+                "sem_init",
+                sys::syscall(SYS_RB_SEM_INIT, [p & !3, 0, 1, 0, 0, 0]),
+            ),
+            (
+                "sem_post",
+                sys::syscall(SYS_RB_SEM_POST, [p & !3, 0, 0, 0, 0, 0]),
+            ),
+            (
+                "console_write",
+                sys::syscall(nr::CONSOLE_WRITE, [p, 16, 0, 0, 0, 0]),
+            ),
+            (
+                "clock_gettime",
+                sys::syscall(nr::CLOCK_GETTIME, [1, p, 0, 0, 0, 0]),
+            ),
             ("nanosleep", sys::syscall(nr::NANOSLEEP, [p, 0, 0, 0, 0, 0])),
         ];
         for (name, r) in checks {

@@ -14,7 +14,10 @@ const POLLIN: i16 = 1;
 const POLLOUT: i16 = 4;
 
 fn eventfd(init: u32, flags: FdFlags) -> Result<usize, isize> {
-    sys::check(sys::syscall(SYS_RB_EVENTFD2, [init as usize, flags.bits(), FD_SLOT_ANY, 0, 0, 0]))
+    sys::check(sys::syscall(
+        SYS_RB_EVENTFD2,
+        [init as usize, flags.bits(), FD_SLOT_ANY, 0, 0, 0],
+    ))
 }
 fn rd(fd: usize) -> Result<u64, isize> {
     let mut b = [0u8; 8];
@@ -25,8 +28,22 @@ fn wr(fd: usize, v: u64) -> Result<usize, isize> {
     sys::write(fd, &v.to_ne_bytes())
 }
 fn poll1(fd: usize, events: i16, timeout_ms: isize) -> Result<i16, isize> {
-    let mut p = PollFd { fd: fd as i32, events, revents: 0 };
-    sys::check(sys::syscall(nr::POLL, [&mut p as *mut PollFd as usize, 1, timeout_ms as usize, 0, 0, 0]))?;
+    let mut p = PollFd {
+        fd: fd as i32,
+        events,
+        revents: 0,
+    };
+    sys::check(sys::syscall(
+        nr::POLL,
+        [
+            &mut p as *mut PollFd as usize,
+            1,
+            timeout_ms as usize,
+            0,
+            0,
+            0,
+        ],
+    ))?;
     Ok(p.revents)
 }
 
@@ -47,7 +64,9 @@ fn blocking_reader(fd: usize) -> i32 {
 
 fn main(_: usize) -> i32 {
     let mut ok = true;
-    let Ok(fd) = eventfd(0, FdFlags::NONBLOCK) else { return 1 };
+    let Ok(fd) = eventfd(0, FdFlags::NONBLOCK) else {
+        return 1;
+    };
     ok &= check("fd >= 3", fd >= 3, true);
     ok &= check("empty read", rd(fd), Err(EAGAIN));
     ok &= check("poll empty", poll1(fd, POLLIN | POLLOUT, 0), Ok(POLLOUT));
@@ -65,13 +84,17 @@ fn main(_: usize) -> i32 {
     ok &= check("read closed", rd(fd), Err(9));
 
     // Semaphore mode.
-    let Ok(sfd) = eventfd(2, FdFlags::NONBLOCK | FdFlags::SEMAPHORE) else { return 2 };
+    let Ok(sfd) = eventfd(2, FdFlags::NONBLOCK | FdFlags::SEMAPHORE) else {
+        return 2;
+    };
     ok &= check("sem read 1", rd(sfd), Ok(1));
     ok &= check("sem read 2", rd(sfd), Ok(1));
     ok &= check("sem empty", rd(sfd), Err(EAGAIN));
 
     // Blocking read woken by a write from this thread.
-    let Ok(bfd) = eventfd(0, FdFlags::empty()) else { return 3 };
+    let Ok(bfd) = eventfd(0, FdFlags::empty()) else {
+        return 3;
+    };
     let tid = thread::spawn(blocking_reader, bfd).unwrap_or(0);
     sys::nanosleep(20_000_000).ok();
     ok &= check("wake write", wr(bfd, 9), Ok(8));
@@ -82,7 +105,11 @@ fn main(_: usize) -> i32 {
     ok &= check("poll waited", sys::monotonic_ns() - t0 >= 50_000_000, true);
     // EFAULT on a wild buffer, object unchanged.
     wr(bfd, 1).ok();
-    ok &= check("efault read", sys::check(sys::syscall(nr::READ, [bfd, 0x10, 8, 0, 0, 0])), Err(14));
+    ok &= check(
+        "efault read",
+        sys::check(sys::syscall(nr::READ, [bfd, 0x10, 8, 0, 0, 0])),
+        Err(14),
+    );
     ok &= check("still readable", rd(bfd), Ok(1));
     if ok {
         println!("eventfd: ok");

@@ -13,7 +13,9 @@ use user_rt::{println, sys, thread};
 const KEY: usize = 0xe1_0001;
 
 fn shared() -> &'static [AtomicU32; 2] {
-    let Ok(a) = sys::shm_map(KEY, 4096) else { sys::exit(50) };
+    let Ok(a) = sys::shm_map(KEY, 4096) else {
+        sys::exit(50)
+    };
     // SAFETY: a fresh shared mapping of 4096 bytes, aligned, never unmapped.
     unsafe { &*(a as *const [AtomicU32; 2]) }
 }
@@ -23,7 +25,10 @@ fn blocked(_: usize) -> i32 {
     s[1].fetch_add(1, Ordering::SeqCst);
     let flags = FutexFlags::SHARED.bits();
     loop {
-        sys::syscall(SYS_RB_FUTEX_WAIT, [s[0].as_ptr() as usize, 0, 0, flags, u32::MAX as usize, 0]);
+        sys::syscall(
+            SYS_RB_FUTEX_WAIT,
+            [s[0].as_ptr() as usize, 0, 0, flags, u32::MAX as usize, 0],
+        );
     }
 }
 
@@ -41,7 +46,9 @@ fn main(arg: usize) -> i32 {
         sys::nanosleep(5_000_000).ok();
         sys::exit(7);
     }
-    let Ok(pid) = sys::spawn_process("futex_exit_blocked", 0, 1) else { return 1 };
+    let Ok(pid) = sys::spawn_process("futex_exit_blocked", 0, 1) else {
+        return 1;
+    };
     match sys::wait_process(pid) {
         Ok(7) => {}
         other => {
@@ -50,7 +57,10 @@ fn main(arg: usize) -> i32 {
         }
     }
     let flags = FutexFlags::SHARED.bits();
-    let woken = sys::syscall(SYS_RB_FUTEX_WAKE, [s[0].as_ptr() as usize, 10, flags, u32::MAX as usize, 0, 0]);
+    let woken = sys::syscall(
+        SYS_RB_FUTEX_WAKE,
+        [s[0].as_ptr() as usize, 10, flags, u32::MAX as usize, 0, 0],
+    );
     if woken != 0 {
         println!("wake after exit woke {} (expected 0)", woken);
         return 3;

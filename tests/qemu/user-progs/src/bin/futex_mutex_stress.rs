@@ -16,15 +16,24 @@ static LOCK: AtomicU32 = AtomicU32::new(0);
 static mut COUNTER: u64 = 0;
 
 fn futex_wait(w: &AtomicU32, v: u32) {
-    sys::syscall(SYS_RB_FUTEX_WAIT, [w.as_ptr() as usize, v as usize, 0, 0, u32::MAX as usize, 0]);
+    sys::syscall(
+        SYS_RB_FUTEX_WAIT,
+        [w.as_ptr() as usize, v as usize, 0, 0, u32::MAX as usize, 0],
+    );
 }
 fn futex_wake(w: &AtomicU32, n: usize) {
-    sys::syscall(SYS_RB_FUTEX_WAKE, [w.as_ptr() as usize, n, 0, u32::MAX as usize, 0, 0]);
+    sys::syscall(
+        SYS_RB_FUTEX_WAKE,
+        [w.as_ptr() as usize, n, 0, u32::MAX as usize, 0, 0],
+    );
 }
 
 fn lock() {
     // 0 unlocked, 1 locked, 2 locked with waiters.
-    if LOCK.compare_exchange(0, 1, Ordering::Acquire, Ordering::Relaxed).is_ok() {
+    if LOCK
+        .compare_exchange(0, 1, Ordering::Acquire, Ordering::Relaxed)
+        .is_ok()
+    {
         return;
     }
     loop {

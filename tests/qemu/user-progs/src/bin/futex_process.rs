@@ -34,7 +34,17 @@ fn child() -> i32 {
     let shared_flag = FutexFlags::SHARED.bits();
     s[1].store(1, Ordering::SeqCst); // ready
     while s[0].load(Ordering::SeqCst) == 0 {
-        let r = sys::syscall(SYS_RB_FUTEX_WAIT, [s[0].as_ptr() as usize, 0, 0, shared_flag, u32::MAX as usize, 0]);
+        let r = sys::syscall(
+            SYS_RB_FUTEX_WAIT,
+            [
+                s[0].as_ptr() as usize,
+                0,
+                0,
+                shared_flag,
+                u32::MAX as usize,
+                0,
+            ],
+        );
         if r != 0 && r != -11 {
             println!("child futex_wait: {}", r);
             return 21;
@@ -62,7 +72,17 @@ fn main(arg: usize) -> i32 {
     sys::nanosleep(20_000_000).ok();
     s[0].store(41, Ordering::SeqCst);
     let shared_flag = FutexFlags::SHARED.bits();
-    let woken = sys::syscall(SYS_RB_FUTEX_WAKE, [s[0].as_ptr() as usize, 1, shared_flag, u32::MAX as usize, 0, 0]);
+    let woken = sys::syscall(
+        SYS_RB_FUTEX_WAKE,
+        [
+            s[0].as_ptr() as usize,
+            1,
+            shared_flag,
+            u32::MAX as usize,
+            0,
+            0,
+        ],
+    );
     if woken != 1 {
         println!("futex_wake (shared) woke {}", woken);
         return 2;
@@ -80,7 +100,10 @@ fn main(arg: usize) -> i32 {
     }
     // A private futex on the same page in another process is another key:
     // a private wake there wakes nobody.
-    let woken = sys::syscall(SYS_RB_FUTEX_WAKE, [s[0].as_ptr() as usize, 1, 0, u32::MAX as usize, 0, 0]);
+    let woken = sys::syscall(
+        SYS_RB_FUTEX_WAKE,
+        [s[0].as_ptr() as usize, 1, 0, u32::MAX as usize, 0, 0],
+    );
     if woken != 0 {
         println!("private wake woke {}", woken);
         return 5;

@@ -65,9 +65,21 @@ fn main(_: usize) -> i32 {
         -EAGAIN,
     );
     // Wake one, move two to B.
-    ok &= check("cmp_requeue", sys::syscall(SYS_RB_FUTEX_CMP_REQUEUE, [a, 1, b, 2, 0, 0]), 3);
-    ok &= check("A now empty", sys::syscall(SYS_RB_FUTEX_WAKE, [a, 10, 0, ANY, 0, 0]), 0);
-    ok &= check("two on B", sys::syscall(SYS_RB_FUTEX_WAKE, [b, 10, 0, ANY, 0, 0]), 2);
+    ok &= check(
+        "cmp_requeue",
+        sys::syscall(SYS_RB_FUTEX_CMP_REQUEUE, [a, 1, b, 2, 0, 0]),
+        3,
+    );
+    ok &= check(
+        "A now empty",
+        sys::syscall(SYS_RB_FUTEX_WAKE, [a, 10, 0, ANY, 0, 0]),
+        0,
+    );
+    ok &= check(
+        "two on B",
+        sys::syscall(SYS_RB_FUTEX_WAKE, [b, 10, 0, ANY, 0, 0]),
+        2,
+    );
     for t in tids {
         ok &= check("waiter", thread::join(t), Ok(0));
     }
@@ -75,16 +87,36 @@ fn main(_: usize) -> i32 {
     STARTED.store(0, Ordering::SeqCst);
     let t = thread::spawn(waiter, 0b01).unwrap_or(0);
     settle(1);
-    ok &= check("wake other bits", sys::syscall(SYS_RB_FUTEX_WAKE, [a, 10, 0, 0b10, 0, 0]), 0);
-    ok &= check("wake matching bits", sys::syscall(SYS_RB_FUTEX_WAKE, [a, 10, 0, 0b11, 0, 0]), 1);
+    ok &= check(
+        "wake other bits",
+        sys::syscall(SYS_RB_FUTEX_WAKE, [a, 10, 0, 0b10, 0, 0]),
+        0,
+    );
+    ok &= check(
+        "wake matching bits",
+        sys::syscall(SYS_RB_FUTEX_WAKE, [a, 10, 0, 0b11, 0, 0]),
+        1,
+    );
     ok &= check("bitset waiter", thread::join(t), Ok(0));
-    ok &= check("zero bitset", sys::syscall(SYS_RB_FUTEX_WAKE, [a, 1, 0, 0, 0, 0]), -22);
+    ok &= check(
+        "zero bitset",
+        sys::syscall(SYS_RB_FUTEX_WAKE, [a, 1, 0, 0, 0, 0]),
+        -22,
+    );
     // Plain requeue without comparison.
     STARTED.store(0, Ordering::SeqCst);
     let t = thread::spawn(waiter, ANY).unwrap_or(0);
     settle(1);
-    ok &= check("requeue", sys::syscall(SYS_RB_FUTEX_REQUEUE, [a, 0, b, 1, 0, 0]), 1);
-    ok &= check("wake requeued", sys::syscall(SYS_RB_FUTEX_WAKE, [b, 1, 0, ANY, 0, 0]), 1);
+    ok &= check(
+        "requeue",
+        sys::syscall(SYS_RB_FUTEX_REQUEUE, [a, 0, b, 1, 0, 0]),
+        1,
+    );
+    ok &= check(
+        "wake requeued",
+        sys::syscall(SYS_RB_FUTEX_WAKE, [b, 1, 0, ANY, 0, 0]),
+        1,
+    );
     ok &= check("requeued waiter", thread::join(t), Ok(0));
     GO.store(1, Ordering::SeqCst);
     if ok {

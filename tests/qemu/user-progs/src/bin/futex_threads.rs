@@ -44,7 +44,10 @@ fn main(_: usize) -> i32 {
     // Let the waiter block in the kernel.
     sys::nanosleep(20_000_000).ok();
     WORD.store(1, Ordering::SeqCst);
-    let woken = sys::syscall(SYS_RB_FUTEX_WAKE, [WORD.as_ptr() as usize, 1, 0, u32::MAX as usize, 0, 0]);
+    let woken = sys::syscall(
+        SYS_RB_FUTEX_WAKE,
+        [WORD.as_ptr() as usize, 1, 0, u32::MAX as usize, 0, 0],
+    );
     if woken != 1 {
         println!("futex_wake woke {} (expected 1)", woken);
         return 3;

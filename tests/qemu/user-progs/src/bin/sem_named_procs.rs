@@ -20,22 +20,44 @@ const REPLY: &[u8] = b"/rb-np-reply";
 fn open(name: &[u8], oflag: OpenFlags, mode: usize, value: usize) -> Result<usize, isize> {
     sys::check(sys::syscall(
         SYS_RB_SEM_OPEN,
-        [name.as_ptr() as usize, name.len(), oflag.bits(), mode, value, FD_SLOT_ANY],
+        [
+            name.as_ptr() as usize,
+            name.len(),
+            oflag.bits(),
+            mode,
+            value,
+            FD_SLOT_ANY,
+        ],
     ))
 }
 fn unlink(name: &[u8]) -> Result<usize, isize> {
-    sys::check(sys::syscall(SYS_RB_SEM_UNLINK, [name.as_ptr() as usize, name.len(), 0, 0, 0, 0]))
+    sys::check(sys::syscall(
+        SYS_RB_SEM_UNLINK,
+        [name.as_ptr() as usize, name.len(), 0, 0, 0, 0],
+    ))
 }
 fn post(fd: usize) -> Result<usize, isize> {
-    sys::check(sys::syscall(SYS_RB_SEM_POST, [fd, SemFlags::REF_FD.bits(), 0, 0, 0, 0]))
+    sys::check(sys::syscall(
+        SYS_RB_SEM_POST,
+        [fd, SemFlags::REF_FD.bits(), 0, 0, 0, 0],
+    ))
 }
 fn wait(fd: usize) -> Result<usize, isize> {
-    sys::check(sys::syscall(SYS_RB_SEM_WAIT, [fd, SemFlags::REF_FD.bits(), 0, 0, 0, 0]))
+    sys::check(sys::syscall(
+        SYS_RB_SEM_WAIT,
+        [fd, SemFlags::REF_FD.bits(), 0, 0, 0, 0],
+    ))
 }
 
 fn check<T: PartialEq + core::fmt::Debug>(what: &str, got: T, want: T) -> bool {
     if got != want {
-        println!("{} (uid {}): got {:?}, want {:?}", what, sys::getuid(), got, want);
+        println!(
+            "{} (uid {}): got {:?}, want {:?}",
+            what,
+            sys::getuid(),
+            got,
+            want
+        );
         return false;
     }
     true
@@ -43,9 +65,16 @@ fn check<T: PartialEq + core::fmt::Debug>(what: &str, got: T, want: T) -> bool {
 
 fn child() -> i32 {
     let mut ok = true;
-    ok &= check("open 0600 as other uid", open(PRIVATE, OpenFlags::empty(), 0, 0), Err(EACCES));
+    ok &= check(
+        "open 0600 as other uid",
+        open(PRIVATE, OpenFlags::empty(), 0, 0),
+        Err(EACCES),
+    );
     ok &= check("unlink as non-owner", unlink(PRIVATE), Err(EACCES));
-    match (open(SHARED, OpenFlags::empty(), 0, 0), open(REPLY, OpenFlags::empty(), 0, 0)) {
+    match (
+        open(SHARED, OpenFlags::empty(), 0, 0),
+        open(REPLY, OpenFlags::empty(), 0, 0),
+    ) {
         (Ok(fd), Ok(reply)) => {
             ok &= check("child post", post(fd), Ok(0));
             ok &= check("child waits for the reply", wait(reply), Ok(0));
@@ -68,19 +97,35 @@ fn main(arg: usize) -> i32 {
     }
     let mut ok = true;
     let create = OpenFlags::CREATE | OpenFlags::EXCLUSIVE;
-    let Ok(pfd) = open(PRIVATE, create, 0o600, 0) else { return 1 };
-    let Ok(sfd) = open(SHARED, create, 0o666, 0) else { return 2 };
-    let Ok(rfd) = open(REPLY, create, 0o666, 0) else { return 4 };
+    let Ok(pfd) = open(PRIVATE, create, 0o600, 0) else {
+        return 1;
+    };
+    let Ok(sfd) = open(SHARED, create, 0o666, 0) else {
+        return 2;
+    };
+    let Ok(rfd) = open(REPLY, create, 0o666, 0) else {
+        return 4;
+    };
     ok &= check("O_EXCL again", open(SHARED, create, 0o666, 0), Err(EEXIST));
-    ok &= check("O_CREAT existing", open(SHARED, OpenFlags::CREATE, 0o666, 0).map(|_| ()), Ok(()));
-    let Ok(pid) = sys::spawn_process("sem_named_procs", CHILD_UID, 1) else { return 3 };
+    ok &= check(
+        "O_CREAT existing",
+        open(SHARED, OpenFlags::CREATE, 0o666, 0).map(|_| ()),
+        Ok(()),
+    );
+    let Ok(pid) = sys::spawn_process("sem_named_procs", CHILD_UID, 1) else {
+        return 3;
+    };
     ok &= check("wait for child's post", wait(sfd), Ok(0));
     ok &= check("reply", post(rfd), Ok(0));
     ok &= check("child status", sys::wait_process(pid), Ok(0));
     ok &= check("unlink private", unlink(PRIVATE), Ok(0));
     ok &= check("unlink shared", unlink(SHARED), Ok(0));
     ok &= check("unlink reply", unlink(REPLY), Ok(0));
-    ok &= check("close", sys::close(pfd).and_then(|_| sys::close(sfd)), Ok(0));
+    ok &= check(
+        "close",
+        sys::close(pfd).and_then(|_| sys::close(sfd)),
+        Ok(0),
+    );
     if ok {
         println!("named semaphores between processes: ok");
         0

@@ -51,7 +51,9 @@ fn consumer(n: usize) -> i32 {
 }
 
 fn child(_: usize) -> i32 {
-    let Ok(base) = sys::shm_map(0x5e3_0001, 4096) else { return 30 };
+    let Ok(base) = sys::shm_map(0x5e3_0001, 4096) else {
+        return 30;
+    };
     // Wait on the shared semaphore the parent initialised, then post back.
     if wait(base, SemFlags::empty(), None).is_err() {
         return 31;
@@ -83,28 +85,61 @@ fn main(arg: usize) -> i32 {
     ok &= check("trywait empty", wait(s, SemFlags::TRY, None), Err(EAGAIN));
     // Timed wait on CLOCK_MONOTONIC, absolute: 30 ms from now.
     let now = sys::monotonic_ns() + 30_000_000;
-    let ts = Timespec { tv_sec: (now / 1_000_000_000) as i64, tv_nsec: (now % 1_000_000_000) as i64 };
-    ok &= check("timedwait", wait(s, SemFlags::TIMED, Some(&ts)), Err(ETIMEDOUT));
-    ok &= check("clock after timedwait", Ok((sys::monotonic_ns() >= now) as usize), Ok(1));
+    let ts = Timespec {
+        tv_sec: (now / 1_000_000_000) as i64,
+        tv_nsec: (now % 1_000_000_000) as i64,
+    };
+    ok &= check(
+        "timedwait",
+        wait(s, SemFlags::TIMED, Some(&ts)),
+        Err(ETIMEDOUT),
+    );
+    ok &= check(
+        "clock after timedwait",
+        Ok((sys::monotonic_ns() >= now) as usize),
+        Ok(1),
+    );
     // Producer / consumer between threads.
     let tid = thread::spawn(consumer, 5).unwrap_or(0);
     for _ in 0..5 {
         sys::nanosleep(1_000_000).ok();
         ok &= check("post", post(s), Ok(0));
     }
-    ok &= check("consumer", thread::join(tid).map(|v| v as usize).map_err(|e| e), Ok(0));
+    ok &= check(
+        "consumer",
+        thread::join(tid).map(|v| v as usize).map_err(|e| e),
+        Ok(0),
+    );
     ok &= check("consumed", Ok(DONE.load(Ordering::SeqCst) as usize), Ok(5));
-    ok &= check("invalid value", call(SYS_RB_SEM_INIT, [s, 0, 1 << 31, 0, 0, 0]), Err(22));
+    ok &= check(
+        "invalid value",
+        call(SYS_RB_SEM_INIT, [s, 0, 1 << 31, 0, 0, 0]),
+        Err(22),
+    );
 
     // Process-shared: a semaphore pair on a shared page.
-    let Ok(base) = sys::shm_map(0x5e3_0001, 4096) else { return 40 };
-    ok &= check("init shared", call(SYS_RB_SEM_INIT, [base, 1, 0, 0, 0, 0]), Ok(0));
-    ok &= check("init shared 2", call(SYS_RB_SEM_INIT, [base + 32, 1, 0, 0, 0, 0]), Ok(0));
+    let Ok(base) = sys::shm_map(0x5e3_0001, 4096) else {
+        return 40;
+    };
+    ok &= check(
+        "init shared",
+        call(SYS_RB_SEM_INIT, [base, 1, 0, 0, 0, 0]),
+        Ok(0),
+    );
+    ok &= check(
+        "init shared 2",
+        call(SYS_RB_SEM_INIT, [base + 32, 1, 0, 0, 0, 0]),
+        Ok(0),
+    );
     match sys::spawn_process("sem_ops", 0, 1) {
         Ok(pid) => {
             sys::nanosleep(5_000_000).ok();
             ok &= check("post shared", post(base), Ok(0));
-            ok &= check("wait shared", wait(base + 32, SemFlags::empty(), None), Ok(0));
+            ok &= check(
+                "wait shared",
+                wait(base + 32, SemFlags::empty(), None),
+                Ok(0),
+            );
             ok &= check("child", sys::wait_process(pid).map(|v| v as usize), Ok(0));
         }
         Err(e) => {
@@ -116,18 +151,62 @@ fn main(arg: usize) -> i32 {
     // Named semaphores: the handle is an fd.
     let name = b"/rb-sem-test";
     let create = (OpenFlags::CREATE | OpenFlags::EXCLUSIVE).bits();
-    let fd = call(SYS_RB_SEM_OPEN, [name.as_ptr() as usize, name.len(), create, 0o600, 1, FD_SLOT_ANY]);
+    let fd = call(
+        SYS_RB_SEM_OPEN,
+        [
+            name.as_ptr() as usize,
+            name.len(),
+            create,
+            0o600,
+            1,
+            FD_SLOT_ANY,
+        ],
+    );
     match fd {
         Ok(fd) => {
             let r = SemFlags::REF_FD.bits();
-            ok &= check("named wait", call(SYS_RB_SEM_WAIT, [fd, r, 0, 0, 0, 0]), Ok(0));
-            ok &= check("named try", call(SYS_RB_SEM_WAIT, [fd, r | SemFlags::TRY.bits(), 0, 0, 0, 0]), Err(EAGAIN));
-            ok &= check("named post", call(SYS_RB_SEM_POST, [fd, r, 0, 0, 0, 0]), Ok(0));
-            ok &= check("named value", call(SYS_RB_SEM_GETVALUE, [fd, r, 0, 0, 0, 0]), Ok(1));
-            ok &= check("unlink", call(SYS_RB_SEM_UNLINK, [name.as_ptr() as usize, name.len(), 0, 0, 0, 0]), Ok(0));
-            ok &= check("unlink again", call(SYS_RB_SEM_UNLINK, [name.as_ptr() as usize, name.len(), 0, 0, 0, 0]), Err(ENOENT));
+            ok &= check(
+                "named wait",
+                call(SYS_RB_SEM_WAIT, [fd, r, 0, 0, 0, 0]),
+                Ok(0),
+            );
+            ok &= check(
+                "named try",
+                call(SYS_RB_SEM_WAIT, [fd, r | SemFlags::TRY.bits(), 0, 0, 0, 0]),
+                Err(EAGAIN),
+            );
+            ok &= check(
+                "named post",
+                call(SYS_RB_SEM_POST, [fd, r, 0, 0, 0, 0]),
+                Ok(0),
+            );
+            ok &= check(
+                "named value",
+                call(SYS_RB_SEM_GETVALUE, [fd, r, 0, 0, 0, 0]),
+                Ok(1),
+            );
+            ok &= check(
+                "unlink",
+                call(
+                    SYS_RB_SEM_UNLINK,
+                    [name.as_ptr() as usize, name.len(), 0, 0, 0, 0],
+                ),
+                Ok(0),
+            );
+            ok &= check(
+                "unlink again",
+                call(
+                    SYS_RB_SEM_UNLINK,
+                    [name.as_ptr() as usize, name.len(), 0, 0, 0, 0],
+                ),
+                Err(ENOENT),
+            );
             ok &= check("close", sys::close(fd), Ok(0));
-            ok &= check("closed fd", call(SYS_RB_SEM_POST, [fd, r, 0, 0, 0, 0]), Err(9));
+            ok &= check(
+                "closed fd",
+                call(SYS_RB_SEM_POST, [fd, r, 0, 0, 0, 0]),
+                Err(9),
+            );
         }
         Err(e) => {
             println!("sem_open: {}", e);

@@ -53,20 +53,51 @@ fn main(arg: usize) -> i32 {
     }
     let mut ok = true;
     let mask = bit(sig::SIGUSR1) | bit(sig::SIGUSR2);
-    ok &= check("block", sys::sigprocmask(SIG_BLOCK, Some(mask)).map(|_| ()), Ok(()));
+    ok &= check(
+        "block",
+        sys::sigprocmask(SIG_BLOCK, Some(mask)).map(|_| ()),
+        Ok(()),
+    );
     let make = |m: u64, flags: FdFlags, fd: usize| {
-        sys::check(sys::syscall(SYS_RB_SIGNALFD4, [fd, &m as *const u64 as usize, 8, flags.bits(), FD_SLOT_ANY, 0]))
+        sys::check(sys::syscall(
+            SYS_RB_SIGNALFD4,
+            [
+                fd,
+                &m as *const u64 as usize,
+                8,
+                flags.bits(),
+                FD_SLOT_ANY,
+                0,
+            ],
+        ))
     };
-    let Ok(fd) = make(bit(sig::SIGUSR1), FdFlags::NONBLOCK, FD_NEW) else { return 1 };
+    let Ok(fd) = make(bit(sig::SIGUSR1), FdFlags::NONBLOCK, FD_NEW) else {
+        return 1;
+    };
     ok &= check("empty", read_info(fd), Err(EAGAIN));
     // A child (uid 0) sends SIGUSR1.
     let child = sys::spawn_process("signalfd_read", 0, sig::SIGUSR1).unwrap_or(0);
     ok &= check("child", sys::wait_process(child), Ok(0));
-    let mut p = PollFd { fd: fd as i32, events: POLLIN, revents: 0 };
-    let r = sys::check(sys::syscall(nr::POLL, [&mut p as *mut PollFd as usize, 1, 0, 0, 0, 0]));
+    let mut p = PollFd {
+        fd: fd as i32,
+        events: POLLIN,
+        revents: 0,
+    };
+    let r = sys::check(sys::syscall(
+        nr::POLL,
+        [&mut p as *mut PollFd as usize, 1, 0, 0, 0, 0],
+    ));
     ok &= check("poll", (r, p.revents), (Ok(1), POLLIN));
-    ok &= check("info", read_info(fd), Ok((sig::SIGUSR1 as u32, 0, child as u32, 0)));
-    ok &= check("consumed", sys::sigpending().map(|s| s & bit(sig::SIGUSR1)), Ok(0));
+    ok &= check(
+        "info",
+        read_info(fd),
+        Ok((sig::SIGUSR1 as u32, 0, child as u32, 0)),
+    );
+    ok &= check(
+        "consumed",
+        sys::sigpending().map(|s| s & bit(sig::SIGUSR1)),
+        Ok(0),
+    );
     // SIGUSR2 is not in the fd's mask: stays pending, fd not readable.
     sys::kill(sys::getpid(), sig::SIGUSR2).ok();
     ok &= check("other signal", read_info(fd), Err(EAGAIN));
@@ -74,12 +105,25 @@ fn main(arg: usize) -> i32 {
     ok &= check("update", make(mask, FdFlags::empty(), fd), Ok(fd));
     ok &= check("usr2", read_info(fd).map(|i| i.0), Ok(sig::SIGUSR2 as u32));
     // A blocking read (new fd, blocking) woken by a kill from this thread.
-    let Ok(bfd) = make(bit(sig::SIGUSR1), FdFlags::empty(), FD_NEW) else { return 2 };
+    let Ok(bfd) = make(bit(sig::SIGUSR1), FdFlags::empty(), FD_NEW) else {
+        return 2;
+    };
     let tid = thread::spawn(reader, bfd).unwrap_or(0);
     sys::nanosleep(20_000_000).ok();
     sys::kill(sys::getpid(), sig::SIGUSR1).ok();
-    ok &= check("blocking reader", thread::join(tid), Ok(sig::SIGUSR1 as i32));
-    ok &= check("bad size", sys::check(sys::syscall(SYS_RB_SIGNALFD4, [FD_NEW, &mask as *const u64 as usize, 4, 0, FD_SLOT_ANY, 0])), Err(22));
+    ok &= check(
+        "blocking reader",
+        thread::join(tid),
+        Ok(sig::SIGUSR1 as i32),
+    );
+    ok &= check(
+        "bad size",
+        sys::check(sys::syscall(
+            SYS_RB_SIGNALFD4,
+            [FD_NEW, &mask as *const u64 as usize, 4, 0, FD_SLOT_ANY, 0],
+        )),
+        Err(22),
+    );
     if ok {
         println!("signalfd: ok");
         0

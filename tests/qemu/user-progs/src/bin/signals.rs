@@ -21,9 +21,19 @@ const SIGCHLD_BIT: u64 = 1 << (sig::SIGCHLD - 1);
 
 fn waiter(timeout_ms: usize) -> i32 {
     STARTED.store(1, Ordering::SeqCst);
-    let ts = Timespec { tv_sec: 0, tv_nsec: timeout_ms as i64 * 1_000_000 };
-    let tp = if timeout_ms == 0 { 0 } else { &ts as *const Timespec as usize };
-    let r = sys::syscall(SYS_RB_FUTEX_WAIT, [WORD.as_ptr() as usize, 0, tp, 0, u32::MAX as usize, 0]);
+    let ts = Timespec {
+        tv_sec: 0,
+        tv_nsec: timeout_ms as i64 * 1_000_000,
+    };
+    let tp = if timeout_ms == 0 {
+        0
+    } else {
+        &ts as *const Timespec as usize
+    };
+    let r = sys::syscall(
+        SYS_RB_FUTEX_WAIT,
+        [WORD.as_ptr() as usize, 0, tp, 0, u32::MAX as usize, 0],
+    );
     (-r) as i32
 }
 
@@ -73,7 +83,10 @@ fn main(arg: usize) -> i32 {
     match thread::join(tid) {
         Ok(110) => {}
         other => {
-            println!("blocked-signal waiter ended with {:?} (expected ETIMEDOUT 110)", other);
+            println!(
+                "blocked-signal waiter ended with {:?} (expected ETIMEDOUT 110)",
+                other
+            );
             return 4;
         }
     }

@@ -38,17 +38,17 @@ fn arg(r: &mut Rng) -> usize {
         2 => r.below(8),
         3 => usize::MAX,
         4 => 0x10,
-        5 => 0x100000,                               // kernel memory
-        6 => buf + r.below(8192),                    // valid, maybe unaligned
-        7 => buf + 4 * r.below(2048),                // valid, aligned
-        8 => main as *const () as usize,             // read-only code
-        9 => 0x0000_0010_0000_0000 + (20 << 30),     // unmapped user range
-        10 => 0x0000_0020_0000_0000 - 8,             // top of the stack region
-        11 => 1 << 63,                               // non-canonical
+        5 => 0x100000,                           // kernel memory
+        6 => buf + r.below(8192),                // valid, maybe unaligned
+        7 => buf + 4 * r.below(2048),            // valid, aligned
+        8 => main as *const () as usize,         // read-only code
+        9 => 0x0000_0010_0000_0000 + (20 << 30), // unmapped user range
+        10 => 0x0000_0020_0000_0000 - 8,         // top of the stack region
+        11 => 1 << 63,                           // non-canonical
         12 => r.below(4096),
         13 => r.next() as usize,
         14 => (r.next() as u32) as usize,
-        _ => buf + 8192 - r.below(16),               // straddles the end
+        _ => buf + 8192 - r.below(16), // straddles the end
     }
 }
 
@@ -56,7 +56,11 @@ fn fuzz(seed: usize) -> i32 {
     let mut r = Rng(0x9e37_79b9_7f4a_7c15 ^ (seed as u64).wrapping_mul(0x2545_f491_4f6c_dd1d));
     let me = sys::getpid();
     for _ in 0..CALLS {
-        let n = if r.below(3) == 0 { 1 + r.below(nr::END - 1) } else { BASE + r.below(END - BASE + 4) };
+        let n = if r.below(3) == 0 {
+            1 + r.below(nr::END - 1)
+        } else {
+            BASE + r.below(END - BASE + 4)
+        };
         let mut a = [0usize; 6];
         for x in a.iter_mut() {
             *x = arg(&mut r);
@@ -64,7 +68,12 @@ fn fuzz(seed: usize) -> i32 {
         match n {
             // Would end the fuzzer early, spawn more of it, touch other
             // processes, or print noise into the TAP stream.
-            nr::EXIT | nr::THREAD_EXIT | nr::SPAWN_THREAD | nr::SPAWN_PROCESS | nr::MMAP_ANON | nr::SHM_MAP
+            nr::EXIT
+            | nr::THREAD_EXIT
+            | nr::SPAWN_THREAD
+            | nr::SPAWN_PROCESS
+            | nr::MMAP_ANON
+            | nr::SHM_MAP
             | nr::CONSOLE_WRITE => continue,
             nr::WRITE if a[0] == 1 || a[0] == 2 => continue,
             nr::KILL => {

@@ -30,7 +30,11 @@ const _: () = assert!(core::mem::offset_of!(TaskContext, fx) == 16);
 impl Default for TaskContext {
     /// A context for the scheduler loop (filled by the first `switch` away).
     fn default() -> TaskContext {
-        TaskContext { rsp: 0, kstack_top: 0, fx: [0; 512] }
+        TaskContext {
+            rsp: 0,
+            kstack_top: 0,
+            fx: [0; 512],
+        }
     }
 }
 
@@ -54,7 +58,11 @@ impl TaskContext {
         // FCW = 0x37f (all x87 exceptions masked), MXCSR = 0x1f80.
         fx[0..2].copy_from_slice(&0x037fu16.to_le_bytes());
         fx[24..28].copy_from_slice(&0x1f80u32.to_le_bytes());
-        TaskContext { rsp, kstack_top: top, fx }
+        TaskContext {
+            rsp,
+            kstack_top: top,
+            fx,
+        }
     }
 }
 

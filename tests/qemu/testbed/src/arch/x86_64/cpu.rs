@@ -69,19 +69,25 @@ struct DescPtr {
 pub fn outb(port: u16, v: u8) {
     // SAFETY: port I/O to devices this kernel owns (serial, PIC, PIT,
     // debug-exit); no memory is touched.
-    unsafe { asm!("out dx, al", in("dx") port, in("al") v, options(nomem, nostack, preserves_flags)) }
+    unsafe {
+        asm!("out dx, al", in("dx") port, in("al") v, options(nomem, nostack, preserves_flags))
+    }
 }
 
 pub fn inb(port: u16) -> u8 {
     let v: u8;
     // SAFETY: as `outb`.
-    unsafe { asm!("in al, dx", out("al") v, in("dx") port, options(nomem, nostack, preserves_flags)) }
+    unsafe {
+        asm!("in al, dx", out("al") v, in("dx") port, options(nomem, nostack, preserves_flags))
+    }
     v
 }
 
 pub fn outl(port: u16, v: u32) {
     // SAFETY: as `outb`.
-    unsafe { asm!("out dx, eax", in("dx") port, in("eax") v, options(nomem, nostack, preserves_flags)) }
+    unsafe {
+        asm!("out dx, eax", in("dx") port, in("eax") v, options(nomem, nostack, preserves_flags))
+    }
 }
 
 pub fn wrmsr(msr: u32, v: u64) {
@@ -126,7 +132,10 @@ pub fn init_gdt_tss_syscall() {
         let gdt = &mut *addr_of_mut!(GDT);
         gdt[5] = low;
         gdt[6] = base >> 32;
-        let ptr = DescPtr { limit: (GDT_BYTES - 1) as u16, base: gdt.as_ptr() as u64 };
+        let ptr = DescPtr {
+            limit: (GDT_BYTES - 1) as u16,
+            base: gdt.as_ptr() as u64,
+        };
         asm!("lgdt [{}]", in(reg) &ptr, options(nostack));
         asm!("ltr {0:x}", in(reg) TSS_SEL, options(nostack));
     }
@@ -188,7 +197,10 @@ pub fn init_idt(stubs: &[(u8, usize)]) {
                 _zero: 0,
             };
         }
-        let ptr = DescPtr { limit: (core::mem::size_of::<[IdtEntry; 256]>() - 1) as u16, base: idt.as_ptr() as u64 };
+        let ptr = DescPtr {
+            limit: (core::mem::size_of::<[IdtEntry; 256]>() - 1) as u16,
+            base: idt.as_ptr() as u64,
+        };
         asm!("lidt [{}]", in(reg) &ptr, options(nostack));
     }
 }

@@ -72,7 +72,8 @@ impl AddressSpace {
     /// a page-aligned user address, already mapped, or a table could not be
     /// allocated.
     pub fn map_user(&mut self, va: usize, pa: usize, perm: UserPerm) -> bool {
-        if va % PAGE_SIZE != 0 || pa % PAGE_SIZE != 0 || !(USER_BASE..USER_STACK_TOP).contains(&va) {
+        if va % PAGE_SIZE != 0 || pa % PAGE_SIZE != 0 || !(USER_BASE..USER_STACK_TOP).contains(&va)
+        {
             return false;
         }
         let mut t = self.pml4;
@@ -82,7 +83,9 @@ impl AddressSpace {
             // mapped); entries are only changed here and in drop.
             let e = unsafe { &mut (*table(t))[idx] };
             if *e & P == 0 {
-                let Some(f) = frames::alloc_zeroed() else { return false };
+                let Some(f) = frames::alloc_zeroed() else {
+                    return false;
+                };
                 *e = f as u64 | P | RW | US;
             } else if *e & PS != 0 || *e & US == 0 {
                 return false;

@@ -263,9 +263,16 @@ extern "C" fn x86_on_trap(frame: &mut TrapFrame) {
     if vector == SPURIOUS_VECTOR as u64 {
         return;
     }
-    let addr = if vector == 14 { cpu::read_cr2() as usize } else { 0 };
+    let addr = if vector == 14 {
+        cpu::read_cr2() as usize
+    } else {
+        0
+    };
     if frame.cs & 3 == 3 {
-        let info = FaultInfo { addr, cause: (vector << 32) | (frame.error & 0xffff_ffff) };
+        let info = FaultInfo {
+            addr,
+            cause: (vector << 32) | (frame.error & 0xffff_ffff),
+        };
         crate::trap::on_user_fault(frame, info);
         return;
     }
