@@ -83,6 +83,9 @@ pub mod nr {
     pub const POLL: usize = 27;
     /// `(fd, cmd, arg) -> value`: F_GETFD/F_SETFD/F_GETFL/F_SETFL.
     pub const FCNTL: usize = 28;
+    /// `() -> n`: system calls the calling process has made so far (this
+    /// one included), for tests that prove a fast path stays in user space.
+    pub const SYSCALL_COUNT: usize = 29;
     /// One past the last base number.
     pub const END: usize = 64;
 }

@@ -15,4 +15,6 @@ pid_t tb_spawn(const char *name, uid_t uid, unsigned long arg);
 int tb_wait(pid_t pid);
 /* Maps the testbed-wide shared region `key` (zeroed on first use). */
 void *tb_shm(unsigned long key, unsigned long len);
+/* System calls this process has made so far (this one included). */
+unsigned long tb_syscall_count(void);
 #endif

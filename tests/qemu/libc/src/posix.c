@@ -231,3 +231,5 @@ void *tb_shm(unsigned long key, unsigned long len)
     long r = __tb_ret(tb_sys2(TB_SHM_MAP, key, len));
     return r == -1 ? (void *)0 : (void *)r;
 }
+
+unsigned long tb_syscall_count(void) { return (unsigned long)tb_sys0(TB_SYSCALL_COUNT); }

@@ -48,6 +48,8 @@ pub struct Process {
     pub sig_from: [(u32, u32); 64],
     mmap_next: usize,
     pub fds: crate::fd::FdTable,
+    /// System calls made by the process' threads.
+    pub syscalls: u64,
 }
 
 pub static PROCS: Mutex<BTreeMap<Pid, Process>> = Mutex::new(BTreeMap::new());
@@ -159,6 +161,7 @@ pub fn spawn(
             sig_from: [(0, 0); 64],
             mmap_next: MMAP_BASE,
             fds: crate::fd::FdTable::new(),
+            syscalls: 0,
         },
     );
     match spawn_thread(pid, entry, USER_STACK_TOP - 64, arg) {

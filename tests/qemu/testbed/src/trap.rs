@@ -7,6 +7,7 @@ use testbed_abi::{sig, KILLED_BASE};
 /// A system call from user mode.
 pub fn on_syscall(frame: &mut TrapFrame) {
     let (nr, args) = frame.syscall_args();
+    process::with_current(|p| p.syscalls += 1);
     let ret = if nr < testbed_abi::nr::END {
         syscall::dispatch(nr, args) as usize
     } else {
