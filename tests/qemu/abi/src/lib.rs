@@ -86,6 +86,10 @@ pub mod nr {
     /// `() -> n`: system calls the calling process has made so far (this
     /// one included), for tests that prove a fast path stays in user space.
     pub const SYSCALL_COUNT: usize = 29;
+    /// `(clock, *const Timespec) -> 0`: sets CLOCK_REALTIME (the only
+    /// settable clock; EINVAL otherwise); EPERM unless euid 0. Realtime
+    /// deadlines move with it and TFD_TIMER_CANCEL_ON_SET timers cancel.
+    pub const CLOCK_SETTIME: usize = 30;
     /// One past the last base number.
     pub const END: usize = 64;
 }

@@ -10,6 +10,7 @@ struct timespec {
 #define CLOCK_BOOTTIME 7
 #define TIMER_ABSTIME 1
 int clock_gettime(clockid_t clk, struct timespec *ts);
+int clock_settime(clockid_t clk, const struct timespec *ts);
 int nanosleep(const struct timespec *req, struct timespec *rem);
 time_t time(time_t *t);
 #endif

@@ -38,6 +38,11 @@ int fcntl(int fd, int cmd, ...)
 
 int clock_gettime(clockid_t clk, struct timespec *ts) { return (int)__tb_ret(tb_sys2(TB_CLOCK_GETTIME, clk, ts)); }
 
+int clock_settime(clockid_t clk, const struct timespec *ts)
+{
+    return (int)__tb_ret(tb_sys2(TB_CLOCK_SETTIME, clk, ts));
+}
+
 int nanosleep(const struct timespec *req, struct timespec *rem)
 {
     return (int)__tb_ret(tb_sys2(TB_NANOSLEEP, req, rem));

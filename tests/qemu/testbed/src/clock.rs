@@ -5,9 +5,9 @@
 //! arch's monotonic counter.
 //!
 //! CLOCK_MONOTONIC = CLOCK_BOOTTIME = ns since boot; CLOCK_REALTIME is that
-//! plus a fixed epoch offset.
+//! plus an offset that starts at 2026-01-01 and CLOCK_SETTIME changes.
 
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 /// Whether this build runs on virtual time.
 pub const VIRTUAL: bool = match option_env!("TESTBED_CLOCK") {
@@ -16,7 +16,10 @@ pub const VIRTUAL: bool = match option_env!("TESTBED_CLOCK") {
 };
 
 /// CLOCK_REALTIME at boot: 2026-01-01T00:00:00Z.
-pub const REALTIME_OFFSET_NS: u64 = 1_767_225_600 * 1_000_000_000;
+pub const REALTIME_AT_BOOT_NS: u64 = 1_767_225_600 * 1_000_000_000;
+
+/// CLOCK_REALTIME - CLOCK_MONOTONIC; changed by `set_realtime`.
+static RT_OFFSET: AtomicI64 = AtomicI64::new(REALTIME_AT_BOOT_NS as i64);
 
 pub const TICK_NS: u64 = 1_000_000_000 / crate::TICK_HZ as u64;
 
@@ -42,7 +45,50 @@ pub fn now() -> u64 {
 }
 
 pub fn realtime_now() -> u64 {
-    now() + REALTIME_OFFSET_NS
+    (now() as i64)
+        .saturating_add(RT_OFFSET.load(Ordering::Relaxed))
+        .max(0) as u64
+}
+
+/// clock_settime(CLOCK_REALTIME): realtime deadlines move with it.
+pub fn set_realtime(ns: u64) {
+    RT_OFFSET.store((ns as i64).saturating_sub(now() as i64), Ordering::Relaxed);
+}
+
+/// An absolute deadline on CLOCK_MONOTONIC or CLOCK_REALTIME.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Deadline {
+    pub realtime: bool,
+    pub at_ns: u64,
+}
+
+impl Deadline {
+    pub fn mono(at_ns: u64) -> Deadline {
+        Deadline {
+            realtime: false,
+            at_ns,
+        }
+    }
+
+    pub fn expired(&self) -> bool {
+        if self.realtime {
+            realtime_now() >= self.at_ns
+        } else {
+            now() >= self.at_ns
+        }
+    }
+
+    /// The monotonic time the deadline corresponds to now (it moves when
+    /// the realtime clock is set).
+    pub fn as_mono(&self) -> u64 {
+        if self.realtime {
+            (self.at_ns as i64)
+                .saturating_sub(RT_OFFSET.load(Ordering::Relaxed))
+                .max(0) as u64
+        } else {
+            self.at_ns
+        }
+    }
 }
 
 /// One timer tick passed. Under TCG a loaded host can deliver ticks in a

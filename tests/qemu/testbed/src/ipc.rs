@@ -42,6 +42,12 @@ pub fn signal_queued(signo: u32) {
     k.ipc.signal_queued(k, signo);
 }
 
+/// Host hook: CLOCK_REALTIME was set.
+pub fn clock_was_set() {
+    let k = kernel();
+    k.ipc.clock_was_set(k);
+}
+
 /// Host hook: fire the timerfds that are due (each tick, and in poll).
 pub fn expire_timers() {
     let k = kernel();
@@ -106,11 +112,11 @@ impl Kernel for TestbedKernel {
     }
 
     fn park(&self, deadline: Option<Deadline>) -> ParkOutcome {
-        let mono = deadline.map(|d| match d.clock {
-            ClockId::Realtime => d.at_ns.saturating_sub(clock::REALTIME_OFFSET_NS),
-            ClockId::Monotonic | ClockId::Boottime => d.at_ns,
+        let until = deadline.map(|d| clock::Deadline {
+            realtime: d.clock == ClockId::Realtime,
+            at_ns: d.at_ns,
         });
-        match sched::park(mono) {
+        match sched::park_until(until) {
             sched::Wake::Unparked => ParkOutcome::Unparked,
             sched::Wake::TimedOut => ParkOutcome::TimedOut,
             sched::Wake::Interrupted => ParkOutcome::Interrupted,

@@ -59,8 +59,8 @@ pub struct Task {
     state: State,
     /// An `unpark` arrived while the task was not parked.
     permit: bool,
-    /// Monotonic deadline of the current park.
-    deadline: Option<u64>,
+    /// Deadline of the current park.
+    deadline: Option<clock::Deadline>,
     wake: Wake,
     /// Set when the process is being torn down: the task exits at its next
     /// return towards user mode.
@@ -170,6 +170,11 @@ fn switch_to_scheduler() {
 /// Blocks the running task until `unpark`, the monotonic `deadline`, or a
 /// signal / kill (permit semantics like `std::thread::park`).
 pub fn park(deadline: Option<u64>) -> Wake {
+    park_until(deadline.map(clock::Deadline::mono))
+}
+
+/// `park` with a deadline on either clock.
+pub fn park_until(deadline: Option<clock::Deadline>) -> Wake {
     let tid = current();
     let pid = current_pid();
     let interrupted = process::signal_interrupts(pid);
@@ -185,7 +190,7 @@ pub fn park(deadline: Option<u64>) -> Wake {
         if t.killed || interrupted {
             return Wake::Interrupted;
         }
-        if deadline.is_some_and(|d| d <= clock::now()) {
+        if deadline.is_some_and(|d| d.expired()) {
             return Wake::TimedOut;
         }
         t.state = State::Blocked;
@@ -261,7 +266,7 @@ pub fn yield_now() {
 /// the running task (ticks only arrive in user mode or the idle loop).
 pub fn on_tick() {
     clock::tick();
-    wake_expired(clock::now());
+    wake_expired();
     if current() != 0 {
         yield_now();
     }
@@ -286,12 +291,12 @@ pub fn current_pid() -> Pid {
     SCHED.lock().tasks.get(&tid).map_or(0, |t| t.pid)
 }
 
-fn wake_expired(now: u64) {
+fn wake_expired() {
     let mut s = SCHED.lock();
     let due: Vec<Tid> = s
         .tasks
         .values()
-        .filter(|t| t.state == State::Blocked && t.deadline.is_some_and(|d| d <= now))
+        .filter(|t| t.state == State::Blocked && t.deadline.is_some_and(|d| d.expired()))
         .map(|t| t.tid)
         .collect();
     for tid in due {
@@ -304,7 +309,7 @@ fn earliest_deadline() -> Option<u64> {
     s.tasks
         .values()
         .filter(|t| t.state == State::Blocked)
-        .filter_map(|t| t.deadline)
+        .filter_map(|t| t.deadline.map(|d| d.as_mono()))
         .min()
 }
 
@@ -316,7 +321,7 @@ pub fn run_until(stop: &dyn Fn() -> bool, deadline: u64) -> bool {
             return true;
         }
         let now = clock::now();
-        wake_expired(now);
+        wake_expired();
         if now >= deadline {
             return false;
         }

@@ -67,6 +67,7 @@ pub fn dispatch(num: usize, a: [usize; 6]) -> isize {
         nr::DUP => process::with_current(|p| p.fds.dup(a[0])).unwrap_or(Err(ESRCH)),
         nr::FCNTL => fcntl(a[0], a[1], a[2]),
         nr::SYSCALL_COUNT => cred(|p| p.syscalls as usize),
+        nr::CLOCK_SETTIME => clock_settime(a[0], a[1]),
         _ => Err(ENOSYS),
     };
     match r {
@@ -144,6 +145,26 @@ fn clock_gettime(clock_id: usize, out: usize) -> R {
         _ => return Err(EINVAL),
     };
     with_aspace(|asp| usermem::write_val(asp, out, &ns_to_ts(ns)))?;
+    Ok(0)
+}
+
+fn clock_settime(clock_id: usize, ts_ptr: usize) -> R {
+    if clock_id != 0 {
+        return Err(EINVAL);
+    }
+    let ts: Timespec = with_aspace(|asp| usermem::read_val(asp, ts_ptr))?;
+    if ts.tv_sec < 0 || !(0..1_000_000_000).contains(&ts.tv_nsec) {
+        return Err(EINVAL);
+    }
+    if process::with_current(|p| p.euid).ok_or(ESRCH)? != 0 {
+        return Err(EPERM);
+    }
+    clock::set_realtime(
+        (ts.tv_sec as u64)
+            .saturating_mul(1_000_000_000)
+            .saturating_add(ts.tv_nsec as u64),
+    );
+    crate::ipc::clock_was_set();
     Ok(0)
 }
 

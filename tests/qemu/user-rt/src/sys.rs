@@ -202,3 +202,23 @@ pub fn check(r: isize) -> Result<usize, isize> {
         Ok(r as usize)
     }
 }
+
+/// Sets CLOCK_REALTIME (root only).
+pub fn clock_settime_realtime(ns: u64) -> Result<usize, isize> {
+    let ts = Timespec {
+        tv_sec: (ns / 1_000_000_000) as i64,
+        tv_nsec: (ns % 1_000_000_000) as i64,
+    };
+    res(syscall(
+        nr::CLOCK_SETTIME,
+        [0, &ts as *const Timespec as usize, 0, 0, 0, 0],
+    ))
+}
+
+/// CLOCK_REALTIME in nanoseconds.
+pub fn realtime_ns() -> u64 {
+    match clock_gettime(0) {
+        Ok(ts) => ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64,
+        Err(_) => 0,
+    }
+}
