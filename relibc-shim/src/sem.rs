@@ -26,7 +26,10 @@
 
 use core::ffi::{c_char, c_int, c_uint};
 use core::mem::{align_of, offset_of, size_of};
-use core::sync::atomic::{AtomicU32, AtomicU64, Ordering::SeqCst};
+use core::sync::atomic::{
+    AtomicU32, AtomicU64,
+    Ordering::{Acquire, Relaxed, SeqCst},
+};
 
 use redbear_ipc::errno::{EAGAIN, EINVAL, EMFILE, ENAMETOOLONG, EOVERFLOW, ETIMEDOUT};
 use redbear_ipc::ipc::futex::BITSET_MATCH_ANY;
@@ -123,12 +126,45 @@ unsafe fn classify<'a>(sem: *mut SemT) -> Result<Sem<'a>, c_int> {
     Ok(Sem::Unnamed(addr, unsafe { &*(addr as *const Words) }))
 }
 
+/// The fast paths' view: the words of an unnamed semaphore, or `None`
+/// (named, null, misaligned, uninitialised: the slow path sorts it out).
+///
+/// # Safety
+/// As for `classify`.
+#[inline(always)]
+unsafe fn fast_words<'a>(sem: *mut SemT) -> Option<&'a Words> {
+    if sem.is_null() || !sem.is_aligned() {
+        return None;
+    }
+    // SAFETY: non-null and aligned; the caller vouches for the rest.
+    let s: &'a SemT = unsafe { &*sem };
+    if s.words.flags.load(Relaxed) & FLAG_NAMED != 0 {
+        return None;
+    }
+    let addr = words_addr(s).ok()?;
+    // SAFETY: words_addr gives the address of live, aligned `Words`.
+    Some(unsafe { &*(addr as *const Words) })
+}
+
+/// One attempt to take a unit: a load and a compare-exchange.
+#[inline(always)]
+fn take_fast(w: &Words) -> bool {
+    let cur = w.value.load(Relaxed);
+    cur > 0
+        && cur <= SEM_VALUE_MAX
+        && w.value
+            .compare_exchange_weak(cur, cur - 1, Acquire, Relaxed)
+            .is_ok()
+}
+
 #[cfg(not(feature = "hosted-backend"))]
+#[inline(always)]
 fn words_addr(s: &SemT) -> Result<usize, c_int> {
     Ok(&s.words as *const Words as usize)
 }
 
 #[cfg(feature = "hosted-backend")]
+#[inline(always)]
 fn words_addr(s: &SemT) -> Result<usize, c_int> {
     match s.ext.load(SeqCst) as usize {
         0 => Err(EINVAL),
@@ -253,6 +289,8 @@ fn wait_named(fd: usize, how: How) -> Result<(), c_int> {
 
 /// # Safety
 /// `sem` is null or points to a live `sem_t`.
+#[cold]
+#[inline(never)]
 unsafe fn wait(sem: *mut SemT, how: How) -> c_int {
     // SAFETY: forwarded from the caller.
     status(match unsafe { classify(sem) } {
@@ -348,8 +386,37 @@ pub unsafe extern "C" fn sem_destroy(sem: *mut SemT) -> c_int {
 #[no_mangle]
 pub unsafe extern "C" fn sem_post(sem: *mut SemT) -> c_int {
     // SAFETY: forwarded from the caller.
+    if let Some(w) = unsafe { fast_words(sem) } {
+        let cur = w.value.load(Relaxed);
+        if cur < SEM_VALUE_MAX
+            && w.value
+                .compare_exchange_weak(cur, cur + 1, SeqCst, Relaxed)
+                .is_ok()
+        {
+            // Raised; now the protocol's second step: wake one sleeper if
+            // any registered (sequentially consistent with its increment).
+            if w.nwaiters.load(SeqCst) == 0 {
+                return 0;
+            }
+            return status(wake_one(w));
+        }
+    }
+    // SAFETY: forwarded from the caller.
+    unsafe { post_slow(sem) }
+}
+
+/// sem_post when the fast path did not finish: a race on `value`, a
+/// waiter to wake (the value is already raised: only the wake is left),
+/// SEM_VALUE_MAX, a named semaphore or a bad pointer.
+///
+/// # Safety
+/// As for sem_post.
+#[cold]
+#[inline(never)]
+unsafe fn post_slow(sem: *mut SemT) -> c_int {
+    // SAFETY: forwarded from the caller.
     status(match unsafe { classify(sem) } {
-        Ok(Sem::Unnamed(uaddr, w)) => post_unnamed(uaddr, w),
+        Ok(Sem::Unnamed(_, w)) => post_unnamed(w),
         Ok(Sem::Named(fd)) => {
             // SAFETY: no pointers.
             unsafe { sys::syscall(SYS_RB_SEM_POST, &[fd, SemFlags::REF_FD.bits()]) }.map(|_| ())
@@ -358,7 +425,7 @@ pub unsafe extern "C" fn sem_post(sem: *mut SemT) -> c_int {
     })
 }
 
-fn post_unnamed(uaddr: usize, w: &Words) -> Result<(), c_int> {
+fn post_unnamed(w: &Words) -> Result<(), c_int> {
     let mut cur = w.value.load(SeqCst);
     loop {
         if cur >= SEM_VALUE_MAX {
@@ -370,19 +437,29 @@ fn post_unnamed(uaddr: usize, w: &Words) -> Result<(), c_int> {
         }
     }
     if w.nwaiters.load(SeqCst) > 0 {
-        let mut flags = FutexFlags::empty();
-        if w.flags.load(SeqCst) & SEM_FLAG_SHARED != 0 {
-            flags |= FutexFlags::SHARED;
-        }
-        // SAFETY: uaddr is the live futex word.
-        unsafe {
-            sys::syscall(
-                SYS_RB_FUTEX_WAKE,
-                &[uaddr, 1, flags.bits(), BITSET_MATCH_ANY as usize],
-            )
-        }?;
+        return wake_one(w);
     }
     Ok(())
+}
+
+/// Wakes one sleeper of the semaphore whose words are `w` (their address
+/// is the futex word's user address in both backends).
+#[cold]
+#[inline(never)]
+fn wake_one(w: &Words) -> Result<(), c_int> {
+    let uaddr = w as *const Words as usize;
+    let mut flags = FutexFlags::empty();
+    if w.flags.load(SeqCst) & SEM_FLAG_SHARED != 0 {
+        flags |= FutexFlags::SHARED;
+    }
+    // SAFETY: uaddr is the live futex word.
+    unsafe {
+        sys::syscall(
+            SYS_RB_FUTEX_WAKE,
+            &[uaddr, 1, flags.bits(), BITSET_MATCH_ANY as usize],
+        )
+    }
+    .map(|_| ())
 }
 
 /// `int sem_wait(sem_t *sem)`: EINTR on a signal.
@@ -391,6 +468,12 @@ fn post_unnamed(uaddr: usize, w: &Words) -> Result<(), c_int> {
 /// `sem` is null or points to a live `sem_t`.
 #[no_mangle]
 pub unsafe extern "C" fn sem_wait(sem: *mut SemT) -> c_int {
+    // SAFETY: forwarded from the caller.
+    if let Some(w) = unsafe { fast_words(sem) } {
+        if take_fast(w) {
+            return 0;
+        }
+    }
     // SAFETY: forwarded from the caller.
     unsafe { wait(sem, How::Forever) }
 }
@@ -401,6 +484,12 @@ pub unsafe extern "C" fn sem_wait(sem: *mut SemT) -> c_int {
 /// `sem` is null or points to a live `sem_t`.
 #[no_mangle]
 pub unsafe extern "C" fn sem_trywait(sem: *mut SemT) -> c_int {
+    // SAFETY: forwarded from the caller.
+    if let Some(w) = unsafe { fast_words(sem) } {
+        if take_fast(w) {
+            return 0;
+        }
+    }
     // SAFETY: forwarded from the caller.
     unsafe { wait(sem, How::Try) }
 }
