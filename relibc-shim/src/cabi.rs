@@ -8,7 +8,7 @@ use core::ffi::{c_int, c_long};
 use core::mem::size_of;
 
 use redbear_ipc::kernel::ClockId;
-use redbear_ipc::syscall::abi::OpenFlags;
+use redbear_ipc::syscall::abi::{FdFlags, OpenFlags};
 
 /// C `struct timespec` of relibc and glibc on LP64 targets:
 /// `{ time_t tv_sec; long tv_nsec; }`, 16 bytes, the kernel ABI's layout.
@@ -46,6 +46,10 @@ mod values {
     pub const O_EXCL: c_int = syscall::flag::O_EXCL as c_int;
     pub const CLOCK_REALTIME: c_int = syscall::flag::CLOCK_REALTIME as c_int;
     pub const CLOCK_MONOTONIC: c_int = syscall::flag::CLOCK_MONOTONIC as c_int;
+    pub const O_NONBLOCK: c_int = syscall::flag::O_NONBLOCK as c_int;
+    // relibc's own (redox_syscall 0.9 has no O_CLOEXEC; relibc's generated
+    // fcntl.h defines it as 16777216 under __redox__).
+    pub const O_CLOEXEC: c_int = 0x0100_0000;
 }
 
 // Linux's generic values (x86_64 and aarch64 agree); the host tests compare
@@ -57,6 +61,8 @@ mod values {
     pub const O_EXCL: c_int = 0o200;
     pub const CLOCK_REALTIME: c_int = 0;
     pub const CLOCK_MONOTONIC: c_int = 1;
+    pub const O_NONBLOCK: c_int = 0o4000;
+    pub const O_CLOEXEC: c_int = 0o2000000;
 }
 
 /// libc's `O_CREAT` on this target.
@@ -67,6 +73,31 @@ pub const O_EXCL: c_int = values::O_EXCL;
 pub const CLOCK_REALTIME: c_int = values::CLOCK_REALTIME;
 /// libc's `CLOCK_MONOTONIC` on this target.
 pub const CLOCK_MONOTONIC: c_int = values::CLOCK_MONOTONIC;
+
+/// libc's `O_NONBLOCK` on this target (= EFD_/SFD_/TFD_NONBLOCK).
+pub const O_NONBLOCK: c_int = values::O_NONBLOCK;
+/// libc's `O_CLOEXEC` on this target (= EFD_/SFD_/TFD_CLOEXEC).
+pub const O_CLOEXEC: c_int = values::O_CLOEXEC;
+
+/// Creation flags of the fd-event calls in the kernel ABI: `*_NONBLOCK`
+/// and `*_CLOEXEC` are libc's O_NONBLOCK and O_CLOEXEC; `semaphore` is a
+/// family's own bit for `FdFlags::SEMAPHORE` (EFD_SEMAPHORE; 0 for
+/// none). `None` for any other bit (EINVAL).
+pub fn fd_flags(flags: c_int, semaphore: c_int) -> Option<FdFlags> {
+    let mut f = FdFlags::empty();
+    let mut rest = flags;
+    for (bit, flag) in [
+        (O_NONBLOCK, FdFlags::NONBLOCK),
+        (O_CLOEXEC, FdFlags::CLOEXEC),
+        (semaphore, FdFlags::SEMAPHORE),
+    ] {
+        if bit != 0 && rest & bit != 0 {
+            f |= flag;
+            rest &= !bit;
+        }
+    }
+    (rest == 0).then_some(f)
+}
 
 /// A libc clock id that a semaphore or futex wait accepts, in the kernel
 /// ABI; `None` for every other clock (EINVAL).

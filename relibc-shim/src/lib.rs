@@ -23,6 +23,7 @@ pub mod backend;
 pub mod cabi;
 pub mod sys;
 
+pub mod eventfd;
 pub mod sem;
 
 #[cfg(all(feature = "standalone", not(feature = "hosted-backend")))]

@@ -63,3 +63,27 @@ pub fn with_user_bytes<R>(bytes: &[u8], f: impl FnOnce(usize) -> R) -> R {
 pub fn close_fd(fd: usize) -> Result<(), c_int> {
     backend::close_fd(fd)
 }
+
+/// Runs `f` with the user address of `buf` (or of a scratch copy that is
+/// copied back) for the kernel to write during a syscall inside `f`.
+pub fn with_user_out<R>(buf: &mut [u8], f: impl FnOnce(usize) -> R) -> R {
+    backend::with_user_out(buf, f)
+}
+
+/// libc's read(2) on an fd of ours (eventfd_read).
+pub fn fd_read(fd: c_int, buf: &mut [u8]) -> Result<usize, c_int> {
+    backend::fd_read(fd, buf)
+}
+
+/// libc's write(2) on an fd of ours (eventfd_write).
+pub fn fd_write(fd: c_int, buf: &[u8]) -> Result<usize, c_int> {
+    backend::fd_write(fd, buf)
+}
+
+/// An fd returned by the kernel as C's `int`.
+pub fn fd_result(r: Result<usize, c_int>) -> c_int {
+    match r {
+        Ok(fd) => fd as c_int,
+        Err(e) => fail(e, -1),
+    }
+}

@@ -14,6 +14,11 @@ fn libc_values_are_the_host_libcs() {
     assert_eq!(cabi::O_EXCL, libc::O_EXCL);
     assert_eq!(cabi::CLOCK_REALTIME, libc::CLOCK_REALTIME);
     assert_eq!(cabi::CLOCK_MONOTONIC, libc::CLOCK_MONOTONIC);
+    assert_eq!(cabi::O_NONBLOCK, libc::O_NONBLOCK);
+    assert_eq!(cabi::O_CLOEXEC, libc::O_CLOEXEC);
+    assert_eq!(redbear_shim::eventfd::EFD_SEMAPHORE, libc::EFD_SEMAPHORE);
+    assert_eq!(cabi::O_NONBLOCK, libc::EFD_NONBLOCK);
+    assert_eq!(cabi::O_CLOEXEC, libc::EFD_CLOEXEC);
     assert_eq!(
         core::mem::size_of::<Timespec>(),
         core::mem::size_of::<libc::timespec>()
@@ -114,4 +119,18 @@ fn x86_64_stub_passes_all_six_registers() {
     // SAFETY: unmaps the page mapped above.
     let r = decode(unsafe { syscall6(libc::SYS_munmap as usize, [at, 4096, 0, 0, 0, 0]) });
     assert_eq!(r, Ok(0));
+}
+
+#[test]
+fn fd_flags_translate_and_reject_unknown_bits() {
+    use redbear_ipc::syscall::abi::FdFlags;
+    let sem = libc::EFD_SEMAPHORE;
+    assert_eq!(cabi::fd_flags(0, sem), Some(FdFlags::empty()));
+    assert_eq!(
+        cabi::fd_flags(libc::EFD_NONBLOCK | libc::EFD_CLOEXEC | sem, sem),
+        Some(FdFlags::NONBLOCK | FdFlags::CLOEXEC | FdFlags::SEMAPHORE)
+    );
+    assert_eq!(cabi::fd_flags(sem, 0), None, "no semaphore bit: EINVAL");
+    assert_eq!(cabi::fd_flags(0x4, sem), None);
+    assert_eq!(cabi::fd_flags(-1, sem), None);
 }

@@ -103,6 +103,34 @@ pub fn with_user_bytes<R>(bytes: &[u8], f: impl FnOnce(usize) -> R) -> R {
     r
 }
 
+/// Runs `f` with the user address of a scratch copy of `buf` that the
+/// kernel may write during a syscall made inside `f`; copies it back.
+pub fn with_user_out<R>(buf: &mut [u8], f: impl FnOnce(usize) -> R) -> R {
+    let copy = buf.to_vec();
+    with_user_bytes(&copy, |addr| {
+        let r = f(addr);
+        kernel()
+            .read_user(addr, buf)
+            .expect("hosted scratch region is readable");
+        r
+    })
+}
+
+/// read(2) on a hosted fd (the C program's own read() is the host's).
+pub fn fd_read(fd: c_int, buf: &mut [u8]) -> Result<usize, c_int> {
+    let fd = usize::try_from(fd).map_err(|_| redbear_ipc::errno::EBADF)?;
+    host().syscalls.fetch_add(1, Ordering::SeqCst);
+    let len = buf.len();
+    with_user_out(buf, |addr| kernel().read(fd, addr, len)).map_err(|e| e.errno)
+}
+
+/// write(2) on a hosted fd.
+pub fn fd_write(fd: c_int, buf: &[u8]) -> Result<usize, c_int> {
+    let fd = usize::try_from(fd).map_err(|_| redbear_ipc::errno::EBADF)?;
+    host().syscalls.fetch_add(1, Ordering::SeqCst);
+    with_user_bytes(buf, |addr| kernel().write(fd, addr, buf.len())).map_err(|e| e.errno)
+}
+
 /// Allocates `len` bytes of hosted user memory (for words the kernel and
 /// the fast path share); shared between hosted processes if `shared`.
 pub fn alloc_words(len: usize, shared: bool) -> usize {
@@ -185,4 +213,38 @@ pub extern "C" fn rb_shim_hosted_take_signal(sig: c_int) {
 #[no_mangle]
 pub extern "C" fn rb_shim_hosted_set_creds(uid: c_uint, gid: c_uint) {
     host().proc.set_credentials(Credentials::new(uid, gid));
+}
+
+/// Test hook: read(2) on a hosted fd (-1 and errno on failure).
+///
+/// # Safety
+/// `buf` is writable for `len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn rb_shim_hosted_read(fd: c_int, buf: *mut u8, len: usize) -> isize {
+    // SAFETY: per the caller.
+    let buf = unsafe { std::slice::from_raw_parts_mut(buf, len) };
+    match fd_read(fd, buf) {
+        Ok(n) => n as isize,
+        Err(e) => crate::sys::fail(e, -1),
+    }
+}
+
+/// Test hook: write(2) on a hosted fd (-1 and errno on failure).
+///
+/// # Safety
+/// `buf` is readable for `len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn rb_shim_hosted_write(fd: c_int, buf: *const u8, len: usize) -> isize {
+    // SAFETY: per the caller.
+    let buf = unsafe { std::slice::from_raw_parts(buf, len) };
+    match fd_write(fd, buf) {
+        Ok(n) => n as isize,
+        Err(e) => crate::sys::fail(e, -1),
+    }
+}
+
+/// Test hook: close(2) on a hosted fd.
+#[no_mangle]
+pub extern "C" fn rb_shim_hosted_close(fd: c_int) -> c_int {
+    crate::sys::status(close_fd(fd as usize))
 }

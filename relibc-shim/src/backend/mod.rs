@@ -7,6 +7,10 @@ pub mod hosted;
 mod native;
 
 #[cfg(feature = "hosted-backend")]
-pub use hosted::{close_fd, raw_syscall, rebase_deadline, with_user_bytes};
+pub use hosted::{
+    close_fd, fd_read, fd_write, raw_syscall, rebase_deadline, with_user_bytes, with_user_out,
+};
 #[cfg(not(feature = "hosted-backend"))]
-pub use native::{close_fd, raw_syscall, rebase_deadline, with_user_bytes};
+pub use native::{
+    close_fd, fd_read, fd_write, raw_syscall, rebase_deadline, with_user_bytes, with_user_out,
+};

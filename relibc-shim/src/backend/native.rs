@@ -10,6 +10,9 @@ extern "C" {
     /// libc's close(2): closes an fd of the caller's table (relibc on Redox,
     /// the testbed's libc under QEMU).
     fn close(fd: c_int) -> c_int;
+    /// libc's read(2) and write(2): eventfd_read/eventfd_write.
+    fn read(fd: c_int, buf: *mut u8, len: usize) -> isize;
+    fn write(fd: c_int, buf: *const u8, len: usize) -> isize;
     fn __errno_location() -> *mut c_int;
 }
 
@@ -25,6 +28,29 @@ pub unsafe fn raw_syscall(nr: usize, a: [usize; 6]) -> usize {
 /// The kernel reads `bytes` where they are.
 pub fn with_user_bytes<R>(bytes: &[u8], f: impl FnOnce(usize) -> R) -> R {
     f(bytes.as_ptr() as usize)
+}
+
+/// The kernel writes `buf` where it is.
+pub fn with_user_out<R>(buf: &mut [u8], f: impl FnOnce(usize) -> R) -> R {
+    f(buf.as_mut_ptr() as usize)
+}
+
+/// libc's read.
+pub fn fd_read(fd: c_int, buf: &mut [u8]) -> Result<usize, c_int> {
+    // SAFETY: buf is writable for its length; errno is the thread's.
+    unsafe {
+        let n = read(fd, buf.as_mut_ptr(), buf.len());
+        usize::try_from(n).map_err(|_| *__errno_location())
+    }
+}
+
+/// libc's write.
+pub fn fd_write(fd: c_int, buf: &[u8]) -> Result<usize, c_int> {
+    // SAFETY: buf is readable for its length; errno is the thread's.
+    unsafe {
+        let n = write(fd, buf.as_ptr(), buf.len());
+        usize::try_from(n).map_err(|_| *__errno_location())
+    }
 }
 
 /// Deadlines need no translation: libc's clocks are the kernel's.
