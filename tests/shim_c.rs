@@ -129,7 +129,14 @@ macro_rules! c_tests {
     };
 }
 
-c_tests!(layout, sem_unnamed, sem_threads, sem_named, eventfd);
+c_tests!(
+    layout,
+    sem_unnamed,
+    sem_threads,
+    sem_named,
+    eventfd,
+    timerfd
+);
 
 #[test]
 fn every_c_program_is_a_test() {

@@ -19,6 +19,24 @@ fn libc_values_are_the_host_libcs() {
     assert_eq!(redbear_shim::eventfd::EFD_SEMAPHORE, libc::EFD_SEMAPHORE);
     assert_eq!(cabi::O_NONBLOCK, libc::EFD_NONBLOCK);
     assert_eq!(cabi::O_CLOEXEC, libc::EFD_CLOEXEC);
+    assert_eq!(cabi::O_NONBLOCK, libc::TFD_NONBLOCK);
+    assert_eq!(cabi::O_CLOEXEC, libc::TFD_CLOEXEC);
+    assert_eq!(
+        redbear_shim::timerfd::TFD_TIMER_ABSTIME,
+        libc::TFD_TIMER_ABSTIME
+    );
+    assert_eq!(
+        redbear_shim::timerfd::TFD_TIMER_CANCEL_ON_SET,
+        libc::TFD_TIMER_CANCEL_ON_SET
+    );
+    assert_eq!(
+        core::mem::size_of::<redbear_shim::timerfd::Itimerspec>(),
+        core::mem::size_of::<libc::itimerspec>()
+    );
+    assert_eq!(
+        core::mem::offset_of!(redbear_shim::timerfd::Itimerspec, it_value),
+        core::mem::offset_of!(libc::itimerspec, it_value)
+    );
     assert_eq!(
         core::mem::size_of::<Timespec>(),
         core::mem::size_of::<libc::timespec>()
