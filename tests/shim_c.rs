@@ -135,7 +135,8 @@ c_tests!(
     sem_threads,
     sem_named,
     eventfd,
-    timerfd
+    timerfd,
+    signalfd
 );
 
 #[test]

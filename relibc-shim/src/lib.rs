@@ -25,6 +25,7 @@ pub mod sys;
 
 pub mod eventfd;
 pub mod sem;
+pub mod signalfd;
 pub mod timerfd;
 
 #[cfg(all(feature = "standalone", not(feature = "hosted-backend")))]

@@ -19,6 +19,16 @@ fn libc_values_are_the_host_libcs() {
     assert_eq!(redbear_shim::eventfd::EFD_SEMAPHORE, libc::EFD_SEMAPHORE);
     assert_eq!(cabi::O_NONBLOCK, libc::EFD_NONBLOCK);
     assert_eq!(cabi::O_CLOEXEC, libc::EFD_CLOEXEC);
+    assert_eq!(cabi::O_NONBLOCK, libc::SFD_NONBLOCK);
+    assert_eq!(cabi::O_CLOEXEC, libc::SFD_CLOEXEC);
+    assert_eq!(
+        core::mem::size_of::<redbear_shim::signalfd::SignalfdSiginfo>(),
+        core::mem::size_of::<libc::signalfd_siginfo>()
+    );
+    assert_eq!(
+        core::mem::offset_of!(redbear_shim::signalfd::SignalfdSiginfo, ssi_arch),
+        core::mem::offset_of!(libc::signalfd_siginfo, ssi_arch)
+    );
     assert_eq!(cabi::O_NONBLOCK, libc::TFD_NONBLOCK);
     assert_eq!(cabi::O_CLOEXEC, libc::TFD_CLOEXEC);
     assert_eq!(
