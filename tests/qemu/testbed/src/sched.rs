@@ -262,14 +262,24 @@ pub fn yield_now() {
     switch_to_scheduler();
 }
 
-/// A timer tick arrived: advance time, wake expired sleepers, and rotate
-/// the running task (ticks only arrive in user mode or the idle loop).
+/// A timer tick arrived: advance time, wake expired sleepers, and hand the
+/// running task back to the scheduler loop (ticks only arrive in user mode
+/// or the idle loop). Always, even with nothing else runnable, so the loop
+/// can check its stop condition and budget against a task that spins.
 pub fn on_tick() {
     clock::tick();
     wake_expired();
-    if current() != 0 {
-        yield_now();
+    let tid = current();
+    if tid == 0 {
+        return;
     }
+    {
+        let mut s = SCHED.lock();
+        let Some(t) = s.tasks.get_mut(&tid) else { return };
+        t.state = State::Runnable;
+        s.runq.push_back(tid);
+    }
+    switch_to_scheduler();
 }
 
 /// Ends the running task with `status`; the scheduler reaps it.
