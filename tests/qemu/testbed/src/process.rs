@@ -233,6 +233,7 @@ pub fn thread_ended(pid: Pid, tid: Tid, status: i32) {
         }
     };
     if let Some((aspace, owned, fds)) = released {
+        crate::console::user::flush(pid);
         drop(aspace);
         owned.into_iter().for_each(frames::free);
         drop(fds);

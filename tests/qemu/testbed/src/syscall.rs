@@ -84,7 +84,7 @@ fn console_write(ptr: usize, len: usize) -> R {
     let len = len.min(4096);
     let mut buf = vec![0u8; len];
     with_aspace(|asp| usermem::read(asp, ptr, &mut buf))?;
-    crate::arch::console_write(&buf);
+    crate::console::user::write(sched::current_pid(), &buf);
     Ok(len)
 }
 
