@@ -197,7 +197,12 @@ pub trait Kernel: Sync {
     /// allowed; callers loop.
     fn park(&self, deadline: Option<Deadline>) -> ParkOutcome;
     /// Wakes `task` from `park`, or makes its next `park` return at once.
-    /// Never blocks, never allocates.
+    /// Never blocks, never allocates. The subsystem calls it only for a
+    /// task that is inside a wait protocol (queued on a wait queue or just
+    /// leaving one), so a stale permit can only make the task's *next* park
+    /// in this subsystem return early, which its loops tolerate; a host
+    /// whose park shares a wake mechanism with other waits must keep the
+    /// permit separate from them.
     fn unpark(&self, task: TaskId);
 
     /// Copies `dst.len()` bytes from user address `src`. On failure nothing
@@ -206,6 +211,20 @@ pub trait Kernel: Sync {
     /// Copies `src` to user address `dst`. On failure some prefix may have
     /// been written (as with any kernel copy-out).
     fn write_user(&self, dst: usize, src: &[u8]) -> Result<(), UserFault>;
+    /// Reads the aligned u32 at `uaddr` without sleeping, for reads made
+    /// under a spin lock (the futex value check). `Ok(None)` means the page
+    /// is mapped but not resident now: the caller drops its locks, calls
+    /// `fault_in_user`, and tries again. The default suits hosts whose user
+    /// memory never needs a sleeping fault (the testbed, the hosted kernel).
+    fn read_user_u32_nofault(&self, uaddr: usize) -> Result<Option<u32>, UserFault> {
+        read_user_u32(self, uaddr).map(Some)
+    }
+    /// Makes the page behind `uaddr` resident; may sleep. Called with no
+    /// subsystem lock held.
+    fn fault_in_user(&self, uaddr: usize) -> Result<(), UserFault> {
+        let _ = uaddr;
+        Ok(())
+    }
     /// Atomic, sequentially consistent compare-and-exchange of the aligned
     /// u32 at `uaddr`; returns the value found (the swap happened iff it
     /// equals `old`). A misaligned or unwritable `uaddr` is a fault.

@@ -323,3 +323,38 @@ fn no_lost_wakeups_under_stress() {
     }
     peer.join().unwrap();
 }
+
+#[test]
+fn a_non_resident_word_is_faulted_in_outside_the_lock_and_checked_again() {
+    let e = Env::new(ClockMode::Virtual);
+    let (w, w2) = (e.k.alloc_private(4), e.k.alloc_private(4));
+    poke_u32(&e.k, w, 3);
+    e.k.memory().evict(w);
+    assert_eq!(
+        sys(&e.k, SYS_RB_FUTEX_WAIT, &[w, 0, 0, 0, ANY]),
+        Err(EAGAIN)
+    );
+    assert_eq!(e.k.memory().faults(), 1);
+    e.k.memory().evict(w);
+    assert_eq!(
+        sys(&e.k, SYS_RB_FUTEX_CMP_REQUEUE, &[w, 1, w2, 1, 0, 3]),
+        Ok(0)
+    );
+    assert_eq!(e.k.memory().faults(), 2);
+    e.k.memory().evict(w);
+    assert_eq!(
+        sys(&e.k, SYS_RB_FUTEX_CMP_REQUEUE, &[w, 1, w2, 1, 0, 4]),
+        Err(EAGAIN)
+    );
+    assert_eq!(e.k.memory().faults(), 3);
+    // A waiter whose word is evicted still sleeps and is woken.
+    poke_u32(&e.k, w, 0);
+    e.k.memory().evict(w);
+    let k = e.k.clone();
+    let t = e.k.spawn_task(&e.proc, move || {
+        sys(&k, SYS_RB_FUTEX_WAIT, &[w, 0, 0, 0, ANY])
+    });
+    assert!(e.k.wait_parked(1, PARK));
+    assert_eq!(sys(&e.k, SYS_RB_FUTEX_WAKE, &[w, 1, 0, ANY]), Ok(1));
+    assert_eq!(t.join().unwrap(), Ok(0));
+}

@@ -36,6 +36,11 @@ impl Region {
 #[derive(Default)]
 pub struct UserMemory {
     regions: RwLock<BTreeMap<usize, Region>>,
+    /// Addresses whose "page" a test marked not resident: a no-fault read
+    /// of them asks the caller to fault them in first.
+    nonresident: std::sync::Mutex<std::collections::BTreeSet<usize>>,
+    /// How many times `fault_in` was called (tests).
+    faults: std::sync::atomic::AtomicUsize,
 }
 
 impl UserMemory {
@@ -120,6 +125,47 @@ impl UserMemory {
     /// The shared key of `addr`: its host address if `pid` may access it.
     pub fn key(&self, pid: Pid, addr: usize) -> Result<u64, UserFault> {
         self.with_range(pid, addr, 1, |p| p as u64)
+    }
+
+    /// Marks the word at `addr` not resident until the next `fault_in`.
+    pub fn evict(&self, addr: usize) {
+        self.nonresident
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(addr);
+    }
+
+    /// A no-fault read: `None` if the word was evicted.
+    pub fn read_u32_nofault(&self, pid: Pid, addr: usize) -> Result<Option<u32>, UserFault> {
+        if self
+            .nonresident
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(&addr)
+        {
+            self.with_range(pid, addr, 4, |_| ())?;
+            return Ok(None);
+        }
+        let mut raw = [0u8; 4];
+        self.read(pid, addr, &mut raw)?;
+        Ok(Some(u32::from_ne_bytes(raw)))
+    }
+
+    /// Makes `addr` resident again (the sleeping fault-in).
+    pub fn fault_in(&self, pid: Pid, addr: usize) -> Result<(), UserFault> {
+        self.with_range(pid, addr, 1, |_| ())?;
+        self.faults
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.nonresident
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&addr);
+        Ok(())
+    }
+
+    /// Number of fault-ins so far.
+    pub fn faults(&self) -> usize {
+        self.faults.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Number of regions, for leak checks.

@@ -331,6 +331,14 @@ impl Kernel for HostedKernel {
         self.memory.write(self.current_pid(), dst, src)
     }
 
+    fn read_user_u32_nofault(&self, uaddr: usize) -> Result<Option<u32>, UserFault> {
+        self.memory.read_u32_nofault(self.current_pid(), uaddr)
+    }
+
+    fn fault_in_user(&self, uaddr: usize) -> Result<(), UserFault> {
+        self.memory.fault_in(self.current_pid(), uaddr)
+    }
+
     fn cmpxchg_user_u32(&self, uaddr: usize, old: u32, new: u32) -> Result<u32, UserFault> {
         self.memory.cmpxchg_u32(self.current_pid(), uaddr, old, new)
     }

@@ -10,7 +10,7 @@
 
 use crate::errno::{err, Errno, EAGAIN, EINTR, EINVAL, ETIMEDOUT};
 use crate::ipc::waitq::{self, Visit, WaitNode, WaitOutcome, WaitQueue};
-use crate::kernel::{read_user_u32, Deadline, Kernel};
+use crate::kernel::{Deadline, Kernel};
 use crate::sync::Mutex;
 
 /// Number of hash buckets; a power of two.
@@ -63,6 +63,16 @@ impl FutexKey {
     }
 }
 
+/// Compares the word at `uaddr` with `expected` without sleeping: `None`
+/// if its page must be faulted in first (with no lock held).
+fn word_equals<K: Kernel + ?Sized>(
+    k: &K,
+    uaddr: usize,
+    expected: u32,
+) -> Result<Option<bool>, Errno> {
+    Ok(k.read_user_u32_nofault(uaddr)?.map(|v| v == expected))
+}
+
 /// The futex table of one IPC namespace.
 pub struct FutexTable {
     buckets: [Mutex<WaitQueue>; BUCKETS],
@@ -100,17 +110,24 @@ impl FutexTable {
         }
         let home = key.bucket();
         let node = WaitNode::new(k.current_task(), u64::from(bitset), key.words());
-        {
+        loop {
             let mut q = self.buckets[home].lock();
             // Read under the bucket lock: a waker that changed the word
             // before waking must take this lock after us, so no wake is lost.
-            if read_user_u32(k, uaddr)? != expected {
-                return err(EAGAIN);
+            match word_equals(k, uaddr, expected)? {
+                None => {
+                    drop(q);
+                    k.fault_in_user(uaddr)?;
+                    continue;
+                }
+                Some(false) => return err(EAGAIN),
+                Some(true) => {}
             }
             // SAFETY: `node` lives on this frame and we go straight on to
             // `block_in_family`, which returns only once the node is off
             // every queue.
             unsafe { waitq::enqueue_in_family(&mut q, &node, home) };
+            break;
         }
         match waitq::block_in_family(k, &self.buckets, &node, deadline) {
             WaitOutcome::Woken => Ok(()),
@@ -183,45 +200,58 @@ impl FutexTable {
                 Visit::Stop
             }
         };
-        let check = |k: &K| -> Result<(), Errno> {
-            match expected {
-                Some(v) if read_user_u32(k, uaddr)? != v => err(EAGAIN),
-                _ => Ok(()),
+        // Checks the word under the lock(s) held: Ok(true) go on, Ok(false)
+        // the page must be faulted in (locks dropped) first.
+        let check = |k: &K| -> Result<bool, Errno> {
+            match expected.map(|v| word_equals(k, uaddr, v)).transpose()? {
+                Some(None) => Ok(false),
+                Some(Some(false)) => err(EAGAIN),
+                _ => Ok(true),
             }
         };
-        if src == dst {
-            let mut q = self.buckets[src].lock();
-            check(k)?;
-            // Same bucket: a moved waiter only changes its key, in place.
-            let mut moved = 0;
-            let woken = q.drain_filter(
-                k,
-                |node| match pick(node) {
-                    Visit::Move => {
-                        node.set_aux(to.words());
-                        moved += 1;
-                        Visit::Keep
-                    }
-                    other => other,
-                },
-                |_| {},
-            );
-            return Ok(woken + moved);
+        loop {
+            if src == dst {
+                let mut q = self.buckets[src].lock();
+                if !check(k)? {
+                    drop(q);
+                    k.fault_in_user(uaddr)?;
+                    continue;
+                }
+                // Same bucket: a moved waiter only changes its key, in place.
+                let mut moved = 0;
+                let woken = q.drain_filter(
+                    k,
+                    |node| match pick(node) {
+                        Visit::Move => {
+                            node.set_aux(to.words());
+                            moved += 1;
+                            Visit::Keep
+                        }
+                        other => other,
+                    },
+                    |_| {},
+                );
+                return Ok(woken + moved);
+            }
+            // Two buckets: lock in ascending index order (sync.rs lock order).
+            let (lo, hi) = if src < dst { (src, dst) } else { (dst, src) };
+            let mut first = self.buckets[lo].lock();
+            let mut second = self.buckets[hi].lock();
+            if !check(k)? {
+                drop((first, second));
+                k.fault_in_user(uaddr)?;
+                continue;
+            }
+            let (sq, dq) = if src < dst {
+                (&mut *first, &mut *second)
+            } else {
+                (&mut *second, &mut *first)
+            };
+            let n = sq.drain_filter(k, &mut pick, |node| {
+                node.set_aux(to.words());
+                waitq::rehome(dq, node, dst);
+            });
+            return Ok(n);
         }
-        // Two buckets: lock in ascending index order (sync.rs lock order).
-        let (lo, hi) = if src < dst { (src, dst) } else { (dst, src) };
-        let mut first = self.buckets[lo].lock();
-        let mut second = self.buckets[hi].lock();
-        check(k)?;
-        let (sq, dq) = if src < dst {
-            (&mut *first, &mut *second)
-        } else {
-            (&mut *second, &mut *first)
-        };
-        let n = sq.drain_filter(k, &mut pick, |node| {
-            node.set_aux(to.words());
-            waitq::rehome(dq, node, dst);
-        });
-        Ok(n)
     }
 }
