@@ -358,3 +358,33 @@ fn a_non_resident_word_is_faulted_in_outside_the_lock_and_checked_again() {
     assert_eq!(sys(&e.k, SYS_RB_FUTEX_WAKE, &[w, 1, 0, ANY]), Ok(1));
     assert_eq!(t.join().unwrap(), Ok(0));
 }
+
+#[test]
+fn wait_if_runs_the_callers_check_under_the_lock() {
+    use redbear_ipc::ipc::futex::FutexKey;
+    use redbear_ipc::kernel::Kernel;
+    let e = Env::new(ClockMode::Virtual);
+    let w = e.k.alloc_private(8);
+    let key = FutexKey::for_caller(&*e.k, w, false).unwrap();
+    let futex = &e.k.ipc().futex;
+    // A 64-bit compare that fails: EAGAIN, nothing queued.
+    let r = futex.wait_if(&*e.k, w, key, u32::MAX, None, |_| Ok(Some(false)));
+    assert_eq!(r.map_err(|e| e.errno), Err(EAGAIN));
+    // Asking for a fault-in first, then a timeout.
+    let mut asked = 0;
+    let past = Some(redbear_ipc::kernel::Deadline {
+        clock: redbear_ipc::kernel::ClockId::Monotonic,
+        at_ns: 0,
+    });
+    let r = futex.wait_if(&*e.k, w, key, u32::MAX, past, |_| {
+        asked += 1;
+        Ok(if asked == 1 { None } else { Some(true) })
+    });
+    assert_eq!(r.map_err(|e| e.errno), Err(ETIMEDOUT));
+    assert_eq!((asked, e.k.memory().faults()), (2, 1));
+    assert_eq!(
+        sys(&e.k, SYS_RB_FUTEX_WAKE, &[w, 1, 0, ANY]),
+        Ok(0),
+        "the timed-out waiter left"
+    );
+}

@@ -105,6 +105,24 @@ impl FutexTable {
         bitset: u32,
         deadline: Option<Deadline>,
     ) -> Result<(), Errno> {
+        self.wait_if(k, uaddr, key, bitset, deadline, |k| {
+            word_equals(k, uaddr, expected)
+        })
+    }
+
+    /// `wait` with the caller's own value check, run under the bucket lock
+    /// (e.g. a 64-bit compare for Redox's FUTEX_WAIT64): `Ok(Some(true))`
+    /// sleep, `Ok(Some(false))` EAGAIN, `Ok(None)` the page at `uaddr` must
+    /// be faulted in first (done here with the lock dropped, then retried).
+    pub fn wait_if<K: Kernel + ?Sized>(
+        &self,
+        k: &K,
+        uaddr: usize,
+        key: FutexKey,
+        bitset: u32,
+        deadline: Option<Deadline>,
+        mut still_expected: impl FnMut(&K) -> Result<Option<bool>, Errno>,
+    ) -> Result<(), Errno> {
         if bitset == 0 {
             return err(EINVAL);
         }
@@ -112,9 +130,9 @@ impl FutexTable {
         let node = WaitNode::new(k.current_task(), u64::from(bitset), key.words());
         loop {
             let mut q = self.buckets[home].lock();
-            // Read under the bucket lock: a waker that changed the word
+            // Check under the bucket lock: a waker that changed the word
             // before waking must take this lock after us, so no wake is lost.
-            match word_equals(k, uaddr, expected)? {
+            match still_expected(k)? {
                 None => {
                     drop(q);
                     k.fault_in_user(uaddr)?;
