@@ -49,7 +49,8 @@ pub mod nr {
     /// `(gid) -> 0`: like SETUID.
     pub const SETGID: usize = 14;
     /// `(clock, *mut Timespec) -> 0`: clock ids as Linux (0 REALTIME,
-    /// 1 MONOTONIC, 7 BOOTTIME).
+    /// 1 MONOTONIC, 7 BOOTTIME; 4 MONOTONIC_RAW is the hardware counter,
+    /// real time even when the testbed clock is virtual).
     pub const CLOCK_GETTIME: usize = 15;
     /// `(*const Timespec req, *mut Timespec rem or 0) -> 0`: relative sleep
     /// on CLOCK_MONOTONIC; EINTR (with `rem`) when a signal interrupts it.
