@@ -85,6 +85,9 @@ static CURRENT: AtomicU64 = AtomicU64::new(0);
 static SCHED_CTX: AtomicPtr<TaskContext> = AtomicPtr::new(core::ptr::null_mut());
 
 pub fn init() {
+    // A task is on the run queue at most once, so this capacity means
+    // wake-ups (unpark, deadlines) never allocate.
+    SCHED.lock().runq.reserve(MAX_TASKS + 1);
     let ctx = Box::leak(Box::new(TaskContext::default()));
     SCHED_CTX.store(ctx, Ordering::Relaxed);
 }
@@ -217,7 +220,7 @@ fn make_runnable(s: &mut Sched, tid: Tid, why: Wake) -> bool {
 }
 
 /// Wakes `tid` from `park`, or lets its next `park` return at once.
-/// Never blocks, never allocates beyond the run queue's capacity.
+/// Never blocks, never allocates (the run queue's room is reserved).
 pub fn unpark(tid: Tid) {
     let mut s = SCHED.lock();
     if !make_runnable(&mut s, tid, Wake::Unparked) {
@@ -301,16 +304,18 @@ pub fn current_pid() -> Pid {
     SCHED.lock().tasks.get(&tid).map_or(0, |t| t.pid)
 }
 
+/// Wakes every blocked task whose deadline passed. Allocates nothing (the
+/// run queue has room for every task).
 fn wake_expired() {
-    let mut s = SCHED.lock();
-    let due: Vec<Tid> = s
-        .tasks
-        .values()
-        .filter(|t| t.state == State::Blocked && t.deadline.is_some_and(|d| d.expired()))
-        .map(|t| t.tid)
-        .collect();
-    for tid in due {
-        make_runnable(&mut s, tid, Wake::TimedOut);
+    let mut guard = SCHED.lock();
+    let s = &mut *guard;
+    for t in s.tasks.values_mut() {
+        if t.state == State::Blocked && t.deadline.is_some_and(|d| d.expired()) {
+            t.state = State::Runnable;
+            t.wake = Wake::TimedOut;
+            t.deadline = None;
+            s.runq.push_back(t.tid);
+        }
     }
 }
 
