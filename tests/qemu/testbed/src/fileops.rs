@@ -57,7 +57,7 @@ struct PollWaker(Tid);
 
 impl Observer for PollWaker {
     fn on_events(&self, _events: Readiness) {
-        sched::unpark(self.0);
+        sched::unpark_host(self.0);
     }
 }
 

@@ -116,7 +116,7 @@ impl Kernel for TestbedKernel {
             realtime: d.clock == ClockId::Realtime,
             at_ns: d.at_ns,
         });
-        match sched::park_until(until) {
+        match sched::park_until(sched::Channel::Ipc, until) {
             sched::Wake::Unparked => ParkOutcome::Unparked,
             sched::Wake::TimedOut => ParkOutcome::TimedOut,
             sched::Wake::Interrupted => ParkOutcome::Interrupted,

@@ -244,7 +244,7 @@ pub fn thread_ended(pid: Pid, tid: Tid, status: i32) {
 fn wake_exit_waiters() {
     let waiters = core::mem::take(&mut *EXIT_WAITERS.lock());
     for t in waiters {
-        sched::unpark(t);
+        sched::unpark_host(t);
     }
 }
 

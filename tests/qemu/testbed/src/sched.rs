@@ -43,6 +43,18 @@ pub enum State {
     Dead,
 }
 
+/// Who may unpark a parked task. redbear-ipc's `Kernel::park`/`unpark`
+/// and the testbed's own waits (sleep, process and thread waits, poll)
+/// keep separate permits, so a stale wake-up of one never ends a wait of
+/// the other (the `Kernel::unpark` contract).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Channel {
+    /// `Kernel::park` / `Kernel::unpark`.
+    Ipc = 0,
+    /// The testbed's own waits.
+    Host = 1,
+}
+
 /// Why `park` returned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Wake {
@@ -57,8 +69,10 @@ pub struct Task {
     ctx: TaskContext,
     kstack: Box<[u8]>,
     state: State,
-    /// An `unpark` arrived while the task was not parked.
-    permit: bool,
+    /// An `unpark` arrived while the task was not parked on that channel.
+    permit: [bool; 2],
+    /// The channel of the current park.
+    parked_on: Channel,
     /// Deadline of the current park.
     deadline: Option<clock::Deadline>,
     wake: Wake,
@@ -123,7 +137,8 @@ pub fn spawn(pid: Pid, entry: usize, sp: usize, arg: usize) -> Option<Tid> {
             ctx,
             kstack: stack,
             state: State::Runnable,
-            permit: false,
+            permit: [false; 2],
+            parked_on: Channel::Host,
             deadline: None,
             wake: Wake::Unparked,
             killed: false,
@@ -170,14 +185,16 @@ fn switch_to_scheduler() {
     unsafe { arch::switch(ctx, SCHED_CTX.load(Ordering::Relaxed)) };
 }
 
-/// Blocks the running task until `unpark`, the monotonic `deadline`, or a
-/// signal / kill (permit semantics like `std::thread::park`).
+/// A testbed wait: blocks the running task until `unpark_host`, the
+/// monotonic `deadline`, or a signal / kill (permit semantics like
+/// `std::thread::park`).
 pub fn park(deadline: Option<u64>) -> Wake {
-    park_until(deadline.map(clock::Deadline::mono))
+    park_until(Channel::Host, deadline.map(clock::Deadline::mono))
 }
 
-/// `park` with a deadline on either clock.
-pub fn park_until(deadline: Option<clock::Deadline>) -> Wake {
+/// Blocks until an unpark on `channel`, `deadline` (either clock), or a
+/// signal / kill.
+pub fn park_until(channel: Channel, deadline: Option<clock::Deadline>) -> Wake {
     let tid = current();
     let pid = current_pid();
     let interrupted = process::signal_interrupts(pid);
@@ -186,8 +203,8 @@ pub fn park_until(deadline: Option<clock::Deadline>) -> Wake {
         let Some(t) = s.tasks.get_mut(&tid) else {
             return Wake::Interrupted;
         };
-        if t.permit {
-            t.permit = false;
+        if t.permit[channel as usize] {
+            t.permit[channel as usize] = false;
             return Wake::Unparked;
         }
         if t.killed || interrupted {
@@ -197,6 +214,7 @@ pub fn park_until(deadline: Option<clock::Deadline>) -> Wake {
             return Wake::TimedOut;
         }
         t.state = State::Blocked;
+        t.parked_on = channel;
         t.deadline = deadline;
         t.wake = Wake::Unparked;
     }
@@ -219,17 +237,32 @@ fn make_runnable(s: &mut Sched, tid: Tid, why: Wake) -> bool {
     true
 }
 
-/// Wakes `tid` from `park`, or lets its next `park` return at once.
-/// Never blocks, never allocates (the run queue's room is reserved).
-pub fn unpark(tid: Tid) {
+/// Wakes `tid` from a park on `channel`, or lets its next park on that
+/// channel return at once. Never blocks, never allocates (the run queue's
+/// room is reserved).
+pub fn unpark_on(channel: Channel, tid: Tid) {
     let mut s = SCHED.lock();
-    if !make_runnable(&mut s, tid, Wake::Unparked) {
-        if let Some(t) = s.tasks.get_mut(&tid) {
-            if t.state != State::Dead {
-                t.permit = true;
-            }
+    let parked_here = s
+        .tasks
+        .get(&tid)
+        .is_some_and(|t| t.state == State::Blocked && t.parked_on == channel);
+    if parked_here {
+        make_runnable(&mut s, tid, Wake::Unparked);
+    } else if let Some(t) = s.tasks.get_mut(&tid) {
+        if t.state != State::Dead {
+            t.permit[channel as usize] = true;
         }
     }
+}
+
+/// `Kernel::unpark`.
+pub fn unpark(tid: Tid) {
+    unpark_on(Channel::Ipc, tid);
+}
+
+/// Ends a testbed wait (`park`).
+pub fn unpark_host(tid: Tid) {
+    unpark_on(Channel::Host, tid);
 }
 
 /// Interrupts `tid`'s park (a signal arrived for it).
@@ -278,7 +311,9 @@ pub fn on_tick() {
     }
     {
         let mut s = SCHED.lock();
-        let Some(t) = s.tasks.get_mut(&tid) else { return };
+        let Some(t) = s.tasks.get_mut(&tid) else {
+            return;
+        };
         t.state = State::Runnable;
         s.runq.push_back(tid);
     }
