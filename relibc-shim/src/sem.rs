@@ -646,6 +646,18 @@ unsafe fn open_named(
     // SAFETY: forwarded from the caller.
     let name = unsafe { name_bytes(name) }?;
     let oflag = cabi::open_flags(oflag);
+    // A full table is EMFILE before the kernel sees the call, so a failed
+    // sem_open never leaves a semaphore it created behind (a name this
+    // process has open needs no new entry).
+    {
+        let table = TABLE.lock();
+        let known = table
+            .iter()
+            .any(|e| e.refs > 0 && e.linked && &e.name[..e.len] == name);
+        if !known && table.iter().all(|e| e.refs > 0) {
+            return Err(EMFILE);
+        }
+    }
     let fd = sys::with_user_bytes(name, |ptr| {
         // SAFETY: ptr holds name.len() readable bytes during the call.
         unsafe {

@@ -99,6 +99,29 @@ int main(void)
     CHECK(sem_unlink("/rb_max") == 0);
     CHECK(sem_close(m) == 0);
 
+    /* the table of open named semaphores: EMFILE when full, before any
+     * semaphore is created; a name already open still opens */
+    static sem_t *many[64];
+    char nm[32];
+    int opened = 0;
+    for (; opened < 64; opened++) {
+        snprintf(nm, sizeof nm, "/rb_many_%d", opened);
+        many[opened] = sem_open(nm, O_CREAT | O_EXCL, 0600, 0);
+        if (many[opened] == SEM_FAILED)
+            break;
+    }
+    CHECK(opened >= 60 && errno == EMFILE); /* a, z and l took slots too */
+    CHECK_NULL_ERR(sem_open("/rb_many_x", O_CREAT, 0600, 0), EMFILE);
+    CHECK_NULL_ERR(sem_open("/rb_many_x", 0), EMFILE);
+    CHECK(sem_open("/rb_z", 0) == z); /* already open: no new entry */
+    CHECK(sem_close(z) == 0);
+    for (int i = 0; i < opened; i++) {
+        snprintf(nm, sizeof nm, "/rb_many_%d", i);
+        CHECK(sem_unlink(nm) == 0);
+        CHECK(sem_close(many[i]) == 0);
+    }
+    CHECK_NULL_ERR(sem_open("/rb_many_x", 0), ENOENT); /* never created */
+
     /* permissions: another user cannot open a 0600 semaphore or unlink it */
     rb_shim_hosted_set_creds(1001, 1001);
     CHECK_NULL_ERR(sem_open("/rb_a", 0), EACCES);
