@@ -36,7 +36,10 @@ pub fn dispatch(num: usize, a: [usize; 6]) -> isize {
             process::spawn_thread(sched::current_pid(), a[0], a[1], a[2]).map(|t| t as usize)
         }
         nr::SPAWN_PROCESS => spawn_process(a[0], a[1], a[2], a[3]),
-        nr::WAIT_PROCESS => process::wait_child(a[0] as Pid).map(|s| s as u32 as usize),
+        nr::WAIT_PROCESS => {
+            let pid = Pid::try_from(a[0]).map_err(|_| ECHILD);
+            pid.and_then(process::wait_child).map(|s| s as u32 as usize)
+        }
         nr::THREAD_JOIN => process::join_thread(a[0] as u64).map(|s| s as u32 as usize),
         nr::GETPID => Ok(sched::current_pid() as usize),
         nr::GETTID => Ok(sched::current() as usize),
@@ -51,7 +54,10 @@ pub fn dispatch(num: usize, a: [usize; 6]) -> isize {
             sched::yield_now();
             Ok(0)
         }
-        nr::KILL => process::send_signal(a[0] as Pid, a[1]).map(|_| 0),
+        nr::KILL => Pid::try_from(a[0])
+            .map_err(|_| ESRCH)
+            .and_then(|pid| process::send_signal(pid, a[1]))
+            .map(|_| 0),
         nr::SIGPROCMASK => sigprocmask(a[0], a[1], a[2]),
         nr::SIGPENDING => {
             let set = process::with_current(|p| p.sigpending).unwrap_or(0);
