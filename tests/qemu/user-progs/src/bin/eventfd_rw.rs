@@ -83,6 +83,28 @@ fn main(_: usize) -> i32 {
     ok &= check("close", sys::close(fd), Ok(0));
     ok &= check("read closed", rd(fd), Err(9));
 
+    // fcntl: status flags of the description, close-on-exec of the fd.
+    let fcntl = |fd: usize, cmd: usize, arg: usize| {
+        sys::check(sys::syscall(nr::FCNTL, [fd, cmd, arg, 0, 0, 0]))
+    };
+    let Ok(cfd) = eventfd(0, FdFlags::NONBLOCK | FdFlags::CLOEXEC) else {
+        return 4;
+    };
+    ok &= check("F_GETFL nonblock", fcntl(cfd, 3, 0), Ok(0o4000));
+    ok &= check("F_GETFD cloexec", fcntl(cfd, 1, 0), Ok(1));
+    ok &= check("F_SETFD", fcntl(cfd, 2, 0), Ok(0));
+    ok &= check("F_GETFD cleared", fcntl(cfd, 1, 0), Ok(0));
+    let cdup = sys::dup(cfd).unwrap_or(0);
+    ok &= check("dup has no cloexec", fcntl(cdup, 1, 0), Ok(0));
+    ok &= check("F_SETFL blocking", fcntl(cfd, 4, 0), Ok(0));
+    ok &= check("dup shares the description", fcntl(cdup, 3, 0), Ok(0));
+    ok &= check("F_SETFL nonblock again", fcntl(cdup, 4, 0o4000), Ok(0));
+    ok &= check("still EAGAIN", rd(cfd), Err(EAGAIN));
+    ok &= check("bad cmd", fcntl(cfd, 99, 0), Err(22));
+    ok &= check("bad fd", fcntl(200, 1, 0), Err(9));
+    sys::close(cdup).ok();
+    sys::close(cfd).ok();
+
     // Semaphore mode.
     let Ok(sfd) = eventfd(2, FdFlags::NONBLOCK | FdFlags::SEMAPHORE) else {
         return 2;
