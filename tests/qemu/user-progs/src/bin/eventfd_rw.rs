@@ -62,6 +62,13 @@ fn blocking_reader(fd: usize) -> i32 {
     }
 }
 
+fn blocking_writer(fd: usize) -> i32 {
+    match wr(fd, 5) {
+        Ok(n) => n as i32,
+        Err(e) => -(e as i32),
+    }
+}
+
 fn main(_: usize) -> i32 {
     let mut ok = true;
     let Ok(fd) = eventfd(0, FdFlags::NONBLOCK) else {
@@ -121,6 +128,25 @@ fn main(_: usize) -> i32 {
     sys::nanosleep(20_000_000).ok();
     ok &= check("wake write", wr(bfd, 9), Ok(8));
     ok &= check("reader got", thread::join(tid), Ok(9));
+    // A full counter: nonblocking write is EAGAIN, poll has no POLLOUT, a
+    // blocking writer waits until a read makes room.
+    let Ok(ffd) = eventfd(0, FdFlags::NONBLOCK) else {
+        return 5;
+    };
+    ok &= check("fill", wr(ffd, u64::MAX - 1), Ok(8));
+    ok &= check("full write", wr(ffd, 1), Err(EAGAIN));
+    ok &= check("no POLLOUT", poll1(ffd, POLLIN | POLLOUT, 0), Ok(POLLIN));
+    let fcntl = |fd: usize, cmd: usize, arg: usize| {
+        sys::check(sys::syscall(nr::FCNTL, [fd, cmd, arg, 0, 0, 0]))
+    };
+    ok &= check("make blocking", fcntl(ffd, 4, 0), Ok(0));
+    let wtid = thread::spawn(blocking_writer, ffd).unwrap_or(0);
+    sys::nanosleep(20_000_000).ok();
+    ok &= check("drain", rd(ffd), Ok(u64::MAX - 1));
+    ok &= check("writer done", thread::join(wtid), Ok(8));
+    ok &= check("writer's value", rd(ffd), Ok(5));
+    sys::close(ffd).ok();
+
     // poll with a timeout on an empty eventfd times out (virtual clock).
     let t0 = sys::monotonic_ns();
     ok &= check("poll timeout", poll1(bfd, POLLIN, 50), Ok(0));
