@@ -233,3 +233,54 @@ fn redox_futex_ops_keep_redox_syscall_values() {
         .join("\n");
     assert!(upstream.contains("crate::redbear_ipc::futex::redox_futex("));
 }
+
+/// `fn` names declared at one indentation level inside the block that
+/// starts with the line `header` (up to its closing `}` at column 0).
+fn block_fn_names(lines: &[String], header: &str, indent: &str) -> BTreeSet<String> {
+    let start = lines
+        .iter()
+        .position(|l| l.trim_end() == header)
+        .unwrap_or_else(|| panic!("no `{header}`"));
+    lines[start + 1..]
+        .iter()
+        .take_while(|l| l.as_str() != "}")
+        .filter_map(|l| {
+            let rest = l.strip_prefix(indent)?;
+            let rest = rest.strip_prefix("pub ").unwrap_or(rest).strip_prefix("fn ")?;
+            let end = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))?;
+            Some(rest[..end].to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn the_adapter_implements_kernel_methods_including_the_no_fault_pair() {
+    let adds = series_additions();
+    let adapter = adds
+        .get("src/redbear_ipc/kernel.rs")
+        .expect("the Kernel adapter");
+    let implemented = block_fn_names(adapter, "impl Kernel for RedoxKernel<'_> {", "    ");
+    let source = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/kernel.rs"))
+        .expect("src/kernel.rs");
+    let lines: Vec<String> = source.lines().map(str::to_string).collect();
+    let declared = block_fn_names(&lines, "pub trait Kernel: Sync {", "    ");
+    for name in &implemented {
+        assert!(
+            declared.contains(name),
+            "the adapter implements Kernel::{name}, which the trait lacks"
+        );
+    }
+    // Without these overrides the futex value check would fall back to the
+    // defaults and could sleep (a page fault on an fmap'd page) under a
+    // bucket spin lock on Redox: that compiles, so it is checked here.
+    for name in ["read_user_u32_nofault", "fault_in_user"] {
+        assert!(
+            declared.contains(name),
+            "the trait no longer has {name}: the series needs a refresh"
+        );
+        assert!(
+            implemented.contains(name),
+            "the Redox adapter must override Kernel::{name}"
+        );
+    }
+}
