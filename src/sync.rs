@@ -12,7 +12,10 @@
 //! 4. accounting
 //!
 //! No lock is held across `Kernel::park`; `Kernel::unpark` may be called
-//! with any of them held.
+//! with any of them held. No user memory is touched with a lock held
+//! (a copy may fault and sleep), except the futex value check, which uses
+//! `Kernel::read_user_u32_nofault` and faults the page in with the lock
+//! dropped.
 
 #[cfg(not(feature = "model-check"))]
 pub use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
