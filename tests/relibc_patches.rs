@@ -1,0 +1,384 @@
+//! The relibc patch series (kernel-patches/relibc/*.patch) against this
+//! repository: every `SYS_RB_*` name it uses is an implemented number of
+//! `redbear_ipc::syscall::numbers::ALL`, every C function relibc-shim
+//! exports is defined in the series under the relibc header directory that
+//! matches the shim's header, and the Redox-specific duties the kernel
+//! leaves to the libc (an explicit fd slot, close-on-exec recorded by
+//! redox-rt) are there.
+//!
+//! Runs on the patch text alone: no relibc source is needed.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use redbear_ipc::syscall::numbers::{Status, ALL};
+
+/// The commit of redox-os/relibc the series applies to.
+const PINNED: &str = "6359922768c68a86e509c03555e0efcd97368972";
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn series_dir() -> PathBuf {
+    root().join("kernel-patches").join("relibc")
+}
+
+/// The series in order: kernel-patches/relibc/NNNN-*.patch.
+fn patches() -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = fs::read_dir(series_dir())
+        .expect("kernel-patches/relibc/ exists")
+        .map(|e| e.expect("readable dir entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "patch"))
+        .map(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            (name, fs::read_to_string(&p).expect("patch is UTF-8 text"))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// The new side of the series' hunks, per file (`diff --git a/X b/X`), in
+/// order: added lines and the context around them (a rewritten file keeps
+/// some of its old lines as context).
+fn series_additions() -> BTreeMap<String, Vec<String>> {
+    let mut files: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (_, patch) in patches() {
+        let mut current: Option<String> = None;
+        for line in patch.lines() {
+            if let Some(rest) = line.strip_prefix("diff --git a/") {
+                let path = rest.split(" b/").next().unwrap().to_string();
+                files.entry(path.clone()).or_default();
+                current = Some(path);
+            } else if line.starts_with("+++") || line.starts_with("---") {
+                continue;
+            } else if let (Some(added), Some(path)) = (
+                line.strip_prefix('+').or_else(|| line.strip_prefix(' ')),
+                &current,
+            ) {
+                files.get_mut(path).unwrap().push(added.to_string());
+            }
+        }
+    }
+    files
+}
+
+fn is_ident(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// `SYS_RB_*` identifiers in `text` (a bare `SYS_RB_` or `SYS_RB_*` in
+/// prose names the family, not a number).
+fn rb_names(text: &str) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while let Some(pos) = text[i..].find("SYS_RB_") {
+        let start = i + pos;
+        let mut end = start + "SYS_RB_".len();
+        while end < bytes.len() && is_ident(bytes[end]) {
+            end += 1;
+        }
+        let preceded = start > 0 && is_ident(bytes[start - 1]);
+        // `SYS_RB_SEM_*` in prose names a family (ends in `_`).
+        if !preceded && end > start + "SYS_RB_".len() && !text[start..end].ends_with('_') {
+            names.insert(text[start..end].to_string());
+        }
+        i = end;
+    }
+    names
+}
+
+/// The C functions a shim header declares: `type name(...)` at the start
+/// of a line, `*` allowed before the name.
+fn header_functions(text: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for line in text.lines() {
+        let l = line.trim_end();
+        if !l.starts_with(|c: char| c.is_ascii_lowercase()) || l.starts_with("typedef") {
+            continue;
+        }
+        let Some(paren) = l.find('(') else { continue };
+        let before = l[..paren].trim_end();
+        let name: String = before
+            .chars()
+            .rev()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        // A declaration has a type before the name.
+        if !name.is_empty() && before.len() > name.len() {
+            out.insert(name);
+        }
+    }
+    out
+}
+
+/// Shim headers: (path under include/, text).
+fn shim_headers() -> Vec<(String, String)> {
+    let inc = root().join("relibc-shim").join("include");
+    let mut out = Vec::new();
+    let mut stack = vec![inc.clone()];
+    while let Some(dir) = stack.pop() {
+        for e in fs::read_dir(&dir).expect("relibc-shim/include exists") {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "h") {
+                let rel = p
+                    .strip_prefix(&inc)
+                    .unwrap()
+                    .to_string_lossy()
+                    .replace('\\', "/");
+                out.push((rel, fs::read_to_string(&p).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// relibc's header directory for a header path: `sys/eventfd.h` ->
+/// `src/header/sys_eventfd/mod.rs` (its Makefile maps `_` to `/`).
+fn relibc_module(header: &str) -> String {
+    format!(
+        "src/header/{}/mod.rs",
+        header.trim_end_matches(".h").replace('/', "_")
+    )
+}
+
+/// `#[no_mangle]` / `#[unsafe(no_mangle)]` `extern "C" fn` names in Rust
+/// source lines (doc comments and other attributes may stand between).
+fn exported_fns(lines: &[String]) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let mut pending = false;
+    for line in lines {
+        let t = line.trim();
+        if t == "#[no_mangle]" || t == "#[unsafe(no_mangle)]" {
+            pending = true;
+            continue;
+        }
+        if pending && (t.starts_with("///") || t.starts_with("#[") || t.starts_with("//")) {
+            continue;
+        }
+        if pending {
+            if let Some(pos) = t.find("extern \"C\" fn ") {
+                let rest = &t[pos + "extern \"C\" fn ".len()..];
+                let name: String = rest
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                out.insert(name);
+            }
+        }
+        pending = false;
+    }
+    out
+}
+
+fn shim_source_exports() -> BTreeSet<String> {
+    let src = root().join("relibc-shim").join("src");
+    let mut out = BTreeSet::new();
+    for e in fs::read_dir(&src).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "rs") {
+            let lines: Vec<String> = fs::read_to_string(&p)
+                .unwrap()
+                .lines()
+                .map(String::from)
+                .collect();
+            out.extend(exported_fns(&lines));
+        }
+    }
+    out
+}
+
+#[test]
+fn the_series_is_git_am_shaped_and_numbered() {
+    let ps = patches();
+    assert!(ps.len() >= 4, "the relibc series has its patches");
+    for (i, (name, text)) in ps.iter().enumerate() {
+        assert!(
+            name.starts_with(&format!("{:04}-", i + 1)),
+            "{name}: patches are numbered 0001.. in order"
+        );
+        assert!(
+            text.starts_with("From 0000000000000000000000000000000000000000 "),
+            "{name}: git format-patch --zero-commit output"
+        );
+        assert!(text.contains("\nSubject: [PATCH"), "{name}: has a subject");
+        assert!(text.contains("\ndiff --git a/"), "{name}: has a diff");
+    }
+}
+
+#[test]
+fn the_readme_names_the_pinned_commit() {
+    let readme = fs::read_to_string(series_dir().join("README.md")).expect("README.md");
+    assert!(readme.contains(PINNED), "README names relibc {PINNED}");
+}
+
+#[test]
+fn relibc_depends_on_this_crate_by_path() {
+    let add = series_additions();
+    let cargo = add
+        .get("Cargo.toml")
+        .expect("the series edits relibc's Cargo.toml");
+    assert!(
+        cargo
+            .iter()
+            .any(|l| l.starts_with("redbear-ipc = {") && l.contains("path = \"../redbear-ipc\"")),
+        "Cargo.toml gains `redbear-ipc = {{ path = \"../redbear-ipc\" ... }}`"
+    );
+}
+
+#[test]
+fn every_sys_rb_name_in_the_series_is_an_implemented_number() {
+    let table: BTreeMap<&str, Status> = ALL.iter().map(|(n, _, s)| (*n, *s)).collect();
+    let mut used = BTreeSet::new();
+    for (name, text) in patches() {
+        for rb in rb_names(&text) {
+            match table.get(rb.as_str()) {
+                None => panic!("{name}: {rb} is not in redbear_ipc::syscall::numbers::ALL"),
+                Some(Status::Reserved) => {
+                    panic!("{name}: {rb} is reserved in the table (ENOSYS); relibc must not call it yet")
+                }
+                Some(Status::Implemented) => {
+                    used.insert(rb);
+                }
+            }
+        }
+    }
+    assert!(!used.is_empty(), "the series calls the block");
+}
+
+#[test]
+fn every_function_the_shim_exports_is_in_the_series_under_its_header() {
+    let add = series_additions();
+    let mut declared = BTreeSet::new();
+    for (header, text) in shim_headers() {
+        let fns = header_functions(&text);
+        assert!(!fns.is_empty(), "{header}: declares functions");
+        let module = relibc_module(&header);
+        let lines = add
+            .get(&module)
+            .unwrap_or_else(|| panic!("{header}: the series has no {module}"));
+        let defined = exported_fns(lines);
+        for f in &fns {
+            assert!(
+                defined.contains(f),
+                "{header}: {f} is not defined with #[unsafe(no_mangle)] in the series' {module}"
+            );
+        }
+        declared.extend(fns);
+    }
+    // The header list is complete: every C symbol the shim's Rust code
+    // exports (bar its private helpers) is declared in one of them.
+    for f in shim_source_exports() {
+        if f.starts_with("rb_shim_") || f.starts_with("__rb_shim_") {
+            continue;
+        }
+        assert!(
+            declared.contains(&f),
+            "relibc-shim exports {f}, which no shim header declares"
+        );
+    }
+    // sem_open is C code in the shim (variadic); the header has it.
+    assert!(declared.contains("sem_open"));
+}
+
+#[test]
+fn fd_creating_calls_take_a_slot_from_redox_rt_with_cloexec_recorded() {
+    let add = series_additions();
+    const CREATING: [&str; 4] = [
+        "SYS_RB_SEM_OPEN",
+        "SYS_RB_EVENTFD2",
+        "SYS_RB_SIGNALFD4",
+        "SYS_RB_TIMERFD_CREATE",
+    ];
+    for nr in CREATING {
+        let files: Vec<&String> = add
+            .iter()
+            .filter(|(_, lines)| lines.iter().any(|l| rb_names(l).contains(nr)))
+            .map(|(f, _)| f)
+            .collect();
+        assert!(!files.is_empty(), "the series calls {nr}");
+        for f in files {
+            let text = add[f].join("\n");
+            assert!(
+                text.contains("redbear_ipc::new_fd("),
+                "{f}: {nr} must get its fd slot through redbear_ipc::new_fd (redox-rt's file table)"
+            );
+            assert!(
+                !text.contains("FD_SLOT_ANY") || nr == "SYS_RB_SIGNALFD4",
+                "{f}: {nr} must not let the kernel pick the fd on Redox"
+            );
+        }
+    }
+    let rt = add
+        .get("redox-rt/src/sys.rs")
+        .expect("the series adds the fd-slot helper to redox-rt")
+        .join("\n");
+    assert!(
+        rt.contains("pub fn new_fd_into("),
+        "redox-rt gains new_fd_into"
+    );
+    assert!(
+        rt.contains("add_posix(if cloexec { O_CLOEXEC } else { 0 })"),
+        "new_fd_into records O_CLOEXEC in redox-rt's file table"
+    );
+    let plat = add
+        .get("src/platform/redbear_ipc.rs")
+        .expect("the series has the kernel-call module")
+        .join("\n");
+    assert!(
+        plat.contains("redox_rt::sys::new_fd_into("),
+        "new_fd uses redox-rt's slot"
+    );
+    assert!(
+        plat.contains("syscall::syscall6("),
+        "traps through redox_syscall's raw syscall6"
+    );
+}
+
+#[test]
+fn unnamed_semaphores_use_the_crate_layout_and_the_rb_futex_family() {
+    let add = series_additions();
+    let sem = add
+        .get("src/header/semaphore/mod.rs")
+        .expect("the series rewrites semaphore.h")
+        .join("\n");
+    for name in [
+        "VALUE_OFFSET",
+        "NWAITERS_OFFSET",
+        "FLAGS_OFFSET",
+        "SEM_WORDS_SIZE",
+    ] {
+        assert!(
+            sem.contains(&format!("== {name}")),
+            "semaphore.h checks {name} against redbear_ipc::ipc::sem::unnamed"
+        );
+    }
+    assert!(sem.contains("SYS_RB_FUTEX_WAIT") && sem.contains("SYS_RB_FUTEX_WAKE"));
+    // Waits and wakes on one word go through one family (README): the
+    // semaphore code never uses Redox's SYS_FUTEX.
+    assert!(!sem.contains("SYS_FUTEX,") && !sem.contains("syscall::SYS_FUTEX"));
+}
+
+#[test]
+fn no_relibc_source_is_committed_here() {
+    // Only the series and its README live in kernel-patches/relibc/.
+    for e in fs::read_dir(series_dir()).unwrap() {
+        let p = e.unwrap().path();
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(
+            name == "README.md" || name.ends_with(".patch"),
+            "kernel-patches/relibc/{name}: only patches and the README belong here"
+        );
+        assert!(p.is_file(), "{name}: no directories (no upstream tree)");
+    }
+    assert!(Path::new(&series_dir()).join("README.md").exists());
+}
