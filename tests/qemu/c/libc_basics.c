@@ -1,6 +1,8 @@
 /* The testbed's C runtime: printf family, pthread_create/join, clocks,
  * nanosleep, ids, signal sets and masks, errno. */
+#include <assert.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
@@ -41,6 +43,11 @@ int main(void)
         printf("got: %s\n", buf);
     CHECK(snprintf(buf, 4, "%s", "abcdef") == 6 && strcmp(buf, "abc") == 0);
     CHECK(snprintf(buf, sizeof buf, "%d %d", INT_MIN, INT_MAX) > 0 && strcmp(buf, "-2147483648 2147483647") == 0);
+
+    uint64_t big = (uint64_t)1 << 40;
+    snprintf(buf, sizeof buf, "%" PRIu64 " %" PRIx64 " %" PRId32, big, big, (int32_t)-5);
+    CHECK(strcmp(buf, "1099511627776 10000000000 -5") == 0);
+    assert(big != 0);
 
     CHECK(getpid() > 0);
     CHECK(getuid() == 0);

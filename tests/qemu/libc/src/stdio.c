@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "syscall.h"
@@ -297,4 +298,11 @@ void perror(const char *msg)
         fprintf(stderr, "%s: %s\n", msg, strerror(e));
     else
         fprintf(stderr, "%s\n", strerror(e));
+}
+
+/* <assert.h> */
+void __assert_fail(const char *expr, const char *file, unsigned int line, const char *func)
+{
+    printf("assertion failed: %s (%s:%u, %s)\n", expr, file, line, func);
+    exit(134);
 }
