@@ -157,16 +157,10 @@ impl Kernel for TestbedKernel {
     }
 
     fn take_signal(&self, mask: SigSet) -> Option<SigInfo> {
-        process::take_signal(mask).map(|(signo, pid, uid)| SigInfo {
-            signo: signo as u32,
-            code: 0, // SI_USER
-            pid,
-            uid,
-            ..SigInfo::default()
-        })
+        process::take_signal(mask)
     }
 
     fn pending_signals(&self) -> SigSet {
-        process::with_current(|p| p.sigpending).unwrap_or(0)
+        process::with_current(|p| p.sig.pending()).unwrap_or(0)
     }
 }

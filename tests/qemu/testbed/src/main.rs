@@ -24,6 +24,7 @@ mod process;
 mod programs;
 mod runner;
 mod sched;
+mod signal;
 mod syscall;
 mod trap;
 mod usermem;

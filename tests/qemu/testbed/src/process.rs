@@ -11,6 +11,7 @@ use spin::Mutex;
 use crate::arch::{AddressSpace, UserPerm, PAGE_SIZE, USER_BASE, USER_STACK_TOP};
 use crate::sched::{self, Tid};
 use crate::{elf, frames};
+use redbear_ipc::kernel::SigInfo;
 use testbed_abi::{errno::*, sig};
 
 pub type Pid = u32;
@@ -42,10 +43,8 @@ pub struct Process {
     pub status: Option<i32>,
     /// Every thread has ended and the resources are gone.
     pub zombie: bool,
-    pub sigmask: u64,
-    pub sigpending: u64,
-    /// Sender (pid, uid) of each pending signal, bit `sig - 1`.
-    pub sig_from: [(u32, u32); 64],
+    /// Signal mask and pending signals.
+    pub sig: crate::signal::SigState,
     mmap_next: usize,
     pub fds: crate::fd::FdTable,
     /// System calls made by the process' threads.
@@ -156,9 +155,7 @@ pub fn spawn(
             thread_status: BTreeMap::new(),
             status: None,
             zombie: false,
-            sigmask: 0,
-            sigpending: 0,
-            sig_from: [(0, 0); 64],
+            sig: crate::signal::SigState::default(),
             mmap_next: MMAP_BASE,
             fds: crate::fd::FdTable::new(),
             syscalls: 0,
@@ -333,7 +330,7 @@ pub fn signal_interrupts(pid: Pid) -> bool {
     PROCS
         .lock()
         .get(&pid)
-        .is_some_and(|p| p.sigpending & !p.sigmask != 0)
+        .is_some_and(|p| p.sig.pending() & !p.sig.mask != 0)
 }
 
 /// KILL: makes `signo` pending in `pid` and interrupts its threads if it
@@ -352,9 +349,15 @@ pub fn send_signal(pid: Pid, signo: usize) -> Result<(), isize> {
         if signo == 0 {
             return Ok(());
         }
-        p.sigpending |= sigbit(signo);
-        p.sig_from[signo - 1] = (me_pid, me_uid);
-        if p.sigmask & sigbit(signo) != 0 {
+        let info = SigInfo {
+            signo: signo as u32,
+            code: 0,
+            pid: me_pid,
+            uid: me_uid,
+            ..SigInfo::default()
+        };
+        p.sig.queue(info)?;
+        if p.sig.mask & sigbit(signo) != 0 {
             Vec::new()
         } else {
             p.threads.clone()
@@ -370,20 +373,13 @@ pub fn send_signal(pid: Pid, signo: usize) -> Result<(), isize> {
 /// On the way back to user mode: a pending, unblocked signal whose default
 /// action ends the process returns its number (ignored ones are dropped).
 pub fn take_fatal_signal() -> Option<usize> {
-    with_current(|p| {
-        let deliverable = p.sigpending & !p.sigmask;
-        if deliverable == 0 {
-            return None;
+    with_current(|p| loop {
+        let deliverable = p.sig.pending() & !p.sig.mask;
+        let info = p.sig.take(deliverable)?;
+        let s = info.signo as usize;
+        if !ignored_by_default(s) {
+            return Some(s);
         }
-        for s in 1..=sig::NSIG {
-            if deliverable & sigbit(s) != 0 {
-                p.sigpending &= !sigbit(s);
-                if !ignored_by_default(s) {
-                    return Some(s);
-                }
-            }
-        }
-        None
     })
     .flatten()
 }
@@ -392,9 +388,9 @@ pub fn take_fatal_signal() -> Option<usize> {
 pub fn sigprocmask(how: usize, set: Option<u64>) -> Result<u64, isize> {
     let unblockable = sigbit(sig::SIGKILL) | sigbit(sig::SIGSTOP);
     with_current(|p| {
-        let old = p.sigmask;
+        let old = p.sig.mask;
         if let Some(set) = set {
-            p.sigmask = match how {
+            p.sig.mask = match how {
                 0 => old | set,
                 1 => old & !set,
                 2 => set,
@@ -518,19 +514,8 @@ pub fn status_of(pid: Pid) -> Option<(bool, Option<i32>)> {
     PROCS.lock().get(&pid).map(|p| (p.zombie, p.status))
 }
 
-/// Dequeues the lowest pending signal of the caller's process in `mask`:
-/// (signal, sender pid, sender uid). Signals coalesce (one instance each,
-/// realtime ones too).
-pub fn take_signal(mask: u64) -> Option<(usize, u32, u32)> {
-    with_current(|p| {
-        let hit = p.sigpending & mask;
-        if hit == 0 {
-            return None;
-        }
-        let s = hit.trailing_zeros() as usize + 1;
-        p.sigpending &= !sigbit(s);
-        let (pid, uid) = p.sig_from[s - 1];
-        Some((s, pid, uid))
-    })
-    .flatten()
+/// Dequeues the lowest pending signal of the caller's process in `mask`
+/// (`Kernel::take_signal`).
+pub fn take_signal(mask: u64) -> Option<SigInfo> {
+    with_current(|p| p.sig.take(mask)).flatten()
 }

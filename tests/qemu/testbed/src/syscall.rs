@@ -60,7 +60,7 @@ pub fn dispatch(num: usize, a: [usize; 6]) -> isize {
             .map(|_| 0),
         nr::SIGPROCMASK => sigprocmask(a[0], a[1], a[2]),
         nr::SIGPENDING => {
-            let set = process::with_current(|p| p.sigpending).unwrap_or(0);
+            let set = process::with_current(|p| p.sig.pending()).unwrap_or(0);
             with_aspace(|asp| usermem::write_val(asp, a[0], &set)).map(|_| 0)
         }
         nr::MMAP_ANON => process::mmap_anon(a[0]),

@@ -116,6 +116,36 @@ fn main(arg: usize) -> i32 {
         thread::join(tid),
         Ok(sig::SIGUSR1 as i32),
     );
+    // Standard signals coalesce, realtime ones queue; lowest number first.
+    let rt = sig::SIGRTMIN;
+    let both = bit(sig::SIGUSR2) | bit(rt);
+    ok &= check(
+        "block rt",
+        sys::sigprocmask(SIG_BLOCK, Some(both)).map(|_| ()),
+        Ok(()),
+    );
+    let Ok(qfd) = make(both, FdFlags::NONBLOCK, FD_NEW) else {
+        return 3;
+    };
+    for s in [rt, sig::SIGUSR2, rt, sig::SIGUSR2] {
+        sys::kill(sys::getpid(), s).ok();
+    }
+    let order: [Result<u32, isize>; 4] = [
+        read_info(qfd).map(|i| i.0),
+        read_info(qfd).map(|i| i.0),
+        read_info(qfd).map(|i| i.0),
+        read_info(qfd).map(|i| i.0),
+    ];
+    ok &= check(
+        "coalesce and queue",
+        order,
+        [
+            Ok(sig::SIGUSR2 as u32),
+            Ok(rt as u32),
+            Ok(rt as u32),
+            Err(EAGAIN),
+        ],
+    );
     ok &= check(
         "bad size",
         sys::check(sys::syscall(
