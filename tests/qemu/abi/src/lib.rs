@@ -91,6 +91,9 @@ pub mod nr {
     /// settable clock; EINVAL otherwise); EPERM unless euid 0. Realtime
     /// deadlines move with it and TFD_TIMER_CANCEL_ON_SET timers cancel.
     pub const CLOCK_SETTIME: usize = 30;
+    /// `(pid, sig, value) -> 0`: like KILL, with si_code SI_QUEUE (-1) and
+    /// `value` as the sigval (sigqueue(3)); permission as KILL.
+    pub const SIGQUEUE: usize = 31;
     /// One past the last base number.
     pub const END: usize = 64;
 }

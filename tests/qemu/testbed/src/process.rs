@@ -336,6 +336,12 @@ pub fn signal_interrupts(pid: Pid) -> bool {
 /// KILL: makes `signo` pending in `pid` and interrupts its threads if it
 /// does not block it.
 pub fn send_signal(pid: Pid, signo: usize) -> Result<(), isize> {
+    queue_signal(pid, signo, 0, 0)
+}
+
+/// KILL / SIGQUEUE: makes `signo` pending in `pid` with si_code `code` and
+/// sigval `value`, and interrupts its threads if it does not block it.
+pub fn queue_signal(pid: Pid, signo: usize, code: i32, value: u64) -> Result<(), isize> {
     if signo > sig::NSIG {
         return Err(EINVAL);
     }
@@ -351,9 +357,11 @@ pub fn send_signal(pid: Pid, signo: usize) -> Result<(), isize> {
         }
         let info = SigInfo {
             signo: signo as u32,
-            code: 0,
+            code,
             pid: me_pid,
             uid: me_uid,
+            int: value as i32,
+            ptr: value,
             ..SigInfo::default()
         };
         p.sig.queue(info)?;

@@ -146,6 +146,29 @@ fn main(arg: usize) -> i32 {
             Err(EAGAIN),
         ],
     );
+    // sigqueue: si_code SI_QUEUE and the value reach the reader.
+    let rt1 = sig::SIGRTMIN + 1;
+    ok &= check(
+        "block rt1",
+        sys::sigprocmask(SIG_BLOCK, Some(bit(rt1))).map(|_| ()),
+        Ok(()),
+    );
+    let Ok(vfd) = make(bit(rt1), FdFlags::NONBLOCK, FD_NEW) else {
+        return 4;
+    };
+    let q = sys::check(sys::syscall(
+        nr::SIGQUEUE,
+        [sys::getpid(), rt1, 1234, 0, 0, 0],
+    ));
+    ok &= check("sigqueue", q, Ok(0));
+    let mut b = [0u8; 128];
+    ok &= check("read queued", sys::read(vfd, &mut b), Ok(128));
+    let u = |o: usize| u32::from_ne_bytes([b[o], b[o + 1], b[o + 2], b[o + 3]]);
+    ok &= check(
+        "signo, code, int",
+        (u(0), u(8) as i32, u(44) as i32),
+        (rt1 as u32, -1, 1234),
+    );
     ok &= check(
         "bad size",
         sys::check(sys::syscall(
