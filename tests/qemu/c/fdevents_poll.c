@@ -78,6 +78,15 @@ int main(void)
     CHECK(si.ssi_signo == SIGUSR1 && si.ssi_pid == (uint32_t)getpid());
     CHECK(read(sfd, &si, sizeof si) == -1 && errno == EAGAIN);
 
+    /* sigqueue: the code and the value reach the reader */
+    union sigval val;
+    val.sival_int = 77;
+    CHECK(sigaddset(&mask, SIGRTMIN) == 0 && sigprocmask(SIG_BLOCK, &mask, NULL) == 0);
+    CHECK(signalfd(sfd, &mask, 0) == sfd);
+    CHECK(sigqueue(getpid(), SIGRTMIN, val) == 0);
+    CHECK(read(sfd, &si, sizeof si) == sizeof si);
+    CHECK(si.ssi_signo == (uint32_t)SIGRTMIN && si.ssi_code == SI_QUEUE && si.ssi_int == 77);
+
     /* a blocking eventfd read woken by another thread */
     int bfd = eventfd(0, 0);
     pthread_t t;

@@ -34,7 +34,34 @@ typedef unsigned long sigset_t;
 #define SIG_BLOCK 0
 #define SIG_UNBLOCK 1
 #define SIG_SETMASK 2
+/* Linux's layout (64 bytes), for sigqueue and mq_notify. */
+union sigval {
+    int sival_int;
+    void *sival_ptr;
+};
+struct sigevent {
+    union sigval sigev_value;
+    int sigev_signo;
+    int sigev_notify;
+    union {
+        int _pad[12];
+        struct {
+            void (*_function)(union sigval);
+            void *_attribute;
+        } _sigev_thread;
+    } _sigev_un;
+};
+#define sigev_notify_function _sigev_un._sigev_thread._function
+#define sigev_notify_attributes _sigev_un._sigev_thread._attribute
+#define SIGEV_SIGNAL 0
+#define SIGEV_NONE 1
+#define SIGEV_THREAD 2
+#define SI_USER 0
+#define SI_QUEUE (-1)
+#define SI_MESGQ (-3)
+
 int kill(pid_t pid, int sig);
+int sigqueue(pid_t pid, int sig, const union sigval value);
 int raise(int sig);
 int sigprocmask(int how, const sigset_t *set, sigset_t *old);
 int pthread_sigmask(int how, const sigset_t *set, sigset_t *old);

@@ -72,6 +72,11 @@ int usleep(unsigned long usec)
 int kill(pid_t pid, int sig) { return (int)__tb_ret(tb_sys2(TB_KILL, pid, sig)); }
 int raise(int sig) { return kill(getpid(), sig); }
 
+int sigqueue(pid_t pid, int sig, const union sigval value)
+{
+    return (int)__tb_ret(tb_sys3(TB_SIGQUEUE, pid, sig, (long)value.sival_ptr));
+}
+
 int sigprocmask(int how, const sigset_t *set, sigset_t *old)
 {
     return (int)__tb_ret(tb_sys3(TB_SIGPROCMASK, how, set, old));
