@@ -94,6 +94,11 @@ pub mod nr {
     /// `(pid, sig, value) -> 0`: like KILL, with si_code SI_QUEUE (-1) and
     /// `value` as the sigval (sigqueue(3)); permission as KILL.
     pub const SIGQUEUE: usize = 31;
+    /// `(sig, on) -> 0`: catch `sig` (on != 0) or restore its default
+    /// action. A caught signal interrupts blocking calls (EINTR) and is
+    /// then consumed, as if an empty handler ran. EINVAL for SIGKILL,
+    /// SIGSTOP or a bad number.
+    pub const SIGCATCH: usize = 32;
     /// One past the last base number.
     pub const END: usize = 64;
 }

@@ -15,6 +15,10 @@ pid_t tb_spawn(const char *name, uid_t uid, unsigned long arg);
 int tb_wait(pid_t pid);
 /* Maps the testbed-wide shared region `key` (zeroed on first use). */
 void *tb_shm(unsigned long key, unsigned long len);
+/* Catch `sig` (on != 0): it then interrupts blocking calls with EINTR
+ * and is consumed, as if an empty handler ran; on = 0 restores the
+ * default action. */
+int tb_catch(int sig, int on);
 /* System calls this process has made so far (this one included). */
 unsigned long tb_syscall_count(void);
 #endif

@@ -243,3 +243,5 @@ void *tb_shm(unsigned long key, unsigned long len)
 }
 
 unsigned long tb_syscall_count(void) { return (unsigned long)tb_sys0(TB_SYSCALL_COUNT); }
+
+int tb_catch(int sig, int on) { return (int)__tb_ret(tb_sys2(TB_SIGCATCH, sig, on)); }

@@ -63,11 +63,6 @@ fn sigbit(s: usize) -> u64 {
     1u64 << (s - 1)
 }
 
-/// Signals whose default action is to be ignored.
-fn ignored_by_default(s: usize) -> bool {
-    matches!(s, sig::SIGCHLD | sig::SIGURG | sig::SIGWINCH)
-}
-
 /// Maps `len` bytes of fresh zeroed pages at `va` (page aligned) and
 /// records them as owned by the process.
 fn map_fresh(
@@ -330,7 +325,7 @@ pub fn signal_interrupts(pid: Pid) -> bool {
     PROCS
         .lock()
         .get(&pid)
-        .is_some_and(|p| p.sig.pending() & !p.sig.mask != 0)
+        .is_some_and(|p| p.sig.interrupting() != 0)
 }
 
 /// KILL: makes `signo` pending in `pid` and interrupts its threads if it
@@ -353,6 +348,9 @@ pub fn queue_signal(pid: Pid, signo: usize, code: i32, value: u64) -> Result<(),
             return Err(EPERM);
         }
         if signo == 0 {
+            return Ok(());
+        }
+        if p.sig.discards(signo) {
             return Ok(());
         }
         let info = SigInfo {
@@ -381,15 +379,32 @@ pub fn queue_signal(pid: Pid, signo: usize, code: i32, value: u64) -> Result<(),
 /// On the way back to user mode: a pending, unblocked signal whose default
 /// action ends the process returns its number (ignored ones are dropped).
 pub fn take_fatal_signal() -> Option<usize> {
+    use crate::signal::Action;
     with_current(|p| loop {
         let deliverable = p.sig.pending() & !p.sig.mask;
         let info = p.sig.take(deliverable)?;
         let s = info.signo as usize;
-        if !ignored_by_default(s) {
+        if p.sig.action(s) == Action::Terminate {
             return Some(s);
         }
+        // Caught: the (empty) handler ran; ignored: dropped.
     })
     .flatten()
+}
+
+/// SIGCATCH: catch `signo` (or restore its default action).
+pub fn set_caught(signo: usize, on: bool) -> Result<(), isize> {
+    if !(1..=sig::NSIG).contains(&signo) || signo == sig::SIGKILL || signo == sig::SIGSTOP {
+        return Err(EINVAL);
+    }
+    with_current(|p| {
+        if on {
+            p.sig.caught |= sigbit(signo);
+        } else {
+            p.sig.caught &= !sigbit(signo);
+        }
+    })
+    .ok_or(ESRCH)
 }
 
 /// SIGPROCMASK for the caller; returns the old mask.

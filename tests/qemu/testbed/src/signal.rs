@@ -4,6 +4,13 @@
 //! in order with their own information, up to `RT_QUEUE_MAX` (then the
 //! sender gets EAGAIN, as Linux's sigqueue does). Delivery and signalfd
 //! take the lowest-numbered pending signal first.
+//!
+//! Dispositions: there are no user handlers, but a signal can be *caught*
+//! (SIGCATCH): then it interrupts blocking calls (EINTR) and is consumed
+//! on the way back to user mode, as if an empty handler ran. Otherwise the
+//! default action applies: SIGCHLD, SIGURG and SIGWINCH are ignored (an
+//! unblocked one is discarded when sent and interrupts nothing, as on
+//! Linux), every other signal ends the process.
 
 use alloc::collections::VecDeque;
 
@@ -19,9 +26,23 @@ pub fn bit(sig: usize) -> u64 {
     1u64 << (sig - 1)
 }
 
+/// What delivering a signal does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    Ignore,
+    Catch,
+    Terminate,
+}
+
+fn ignored_by_default(sig: usize) -> bool {
+    matches!(sig, 17 | 23 | 28) // SIGCHLD, SIGURG, SIGWINCH
+}
+
 pub struct SigState {
     /// Blocked signals.
     pub mask: u64,
+    /// Caught signals (SIGCATCH).
+    pub caught: u64,
     /// Signals with at least one pending instance.
     pending: u64,
     /// The pending instance of each standard signal.
@@ -34,6 +55,7 @@ impl Default for SigState {
     fn default() -> Self {
         SigState {
             mask: 0,
+            caught: 0,
             pending: 0,
             standard: [SigInfo::default(); SIGRTMIN - 1],
             realtime: VecDeque::new(),
@@ -44,6 +66,35 @@ impl Default for SigState {
 impl SigState {
     pub fn pending(&self) -> u64 {
         self.pending
+    }
+
+    pub fn action(&self, sig: usize) -> Action {
+        if self.caught & bit(sig) != 0 {
+            Action::Catch
+        } else if ignored_by_default(sig) {
+            Action::Ignore
+        } else {
+            Action::Terminate
+        }
+    }
+
+    /// Whether a send of `sig` is discarded at once (unblocked and ignored).
+    pub fn discards(&self, sig: usize) -> bool {
+        self.mask & bit(sig) == 0 && self.action(sig) == Action::Ignore
+    }
+
+    /// Pending, unblocked signals that interrupt a blocking call.
+    pub fn interrupting(&self) -> u64 {
+        let mut set = self.pending & !self.mask;
+        let mut s = set;
+        while s != 0 {
+            let sig = s.trailing_zeros() as usize + 1;
+            s &= s - 1;
+            if self.action(sig) == Action::Ignore {
+                set &= !bit(sig);
+            }
+        }
+        set
     }
 
     /// Makes `info.signo` pending.

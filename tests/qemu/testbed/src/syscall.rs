@@ -74,6 +74,7 @@ pub fn dispatch(num: usize, a: [usize; 6]) -> isize {
         nr::FCNTL => fcntl(a[0], a[1], a[2]),
         nr::SYSCALL_COUNT => cred(|p| p.syscalls as usize),
         nr::CLOCK_SETTIME => clock_settime(a[0], a[1]),
+        nr::SIGCATCH => process::set_caught(a[0], a[1] != 0).map(|_| 0),
         nr::SIGQUEUE => Pid::try_from(a[0])
             .map_err(|_| ESRCH)
             .and_then(|pid| process::queue_signal(pid, a[1], -1, a[2] as u64))

@@ -222,3 +222,9 @@ pub fn realtime_ns() -> u64 {
         Err(_) => 0,
     }
 }
+
+/// Catches `sig` (it then interrupts blocking calls with EINTR and is
+/// consumed, as if an empty handler ran) or restores its default action.
+pub fn sigcatch(sig: usize, on: bool) -> Result<usize, isize> {
+    res(syscall(nr::SIGCATCH, [sig, on as usize, 0, 0, 0, 0]))
+}

@@ -1,5 +1,6 @@
-//! Signals: a blocked futex wait returns EINTR when an unblocked signal
-//! arrives (sent by another thread's kill); a blocked signal stays pending
+//! Signals: an ignored signal interrupts nothing and is discarded; a
+//! caught one makes a blocked futex wait return EINTR (sent by another
+//! thread's kill) and the process lives on; a blocked signal stays pending
 //! and does not interrupt; an unblocked fatal signal ends a child process
 //! with 128 + signal; kill needs permission.
 #![no_std]
@@ -53,8 +54,8 @@ fn main(arg: usize) -> i32 {
             }
         };
     }
-    // 1. SIGCHLD (ignored by default) interrupts a futex wait with EINTR.
-    let tid = thread::spawn(waiter, 0).unwrap_or(0);
+    // 1. SIGCHLD (ignored by default) interrupts nothing and is discarded.
+    let tid = thread::spawn(waiter, 30).unwrap_or(0);
     while STARTED.load(Ordering::SeqCst) == 0 {
         sys::sched_yield();
     }
@@ -64,11 +65,44 @@ fn main(arg: usize) -> i32 {
         return 1;
     }
     match thread::join(tid) {
-        Ok(4) => {}
+        Ok(110) => {}
         other => {
-            println!("waiter ended with {:?} (expected EINTR 4)", other);
+            println!(
+                "ignored SIGCHLD: waiter ended with {:?} (expected ETIMEDOUT 110)",
+                other
+            );
             return 2;
         }
+    }
+    if sys::sigpending() != Ok(0) {
+        println!("an ignored signal stayed pending");
+        return 2;
+    }
+    // 1b. A caught signal (SIGUSR2) interrupts a futex wait with EINTR, and
+    // the process lives on.
+    if sys::sigcatch(sig::SIGUSR2, true).is_err() {
+        return 1;
+    }
+    STARTED.store(0, Ordering::SeqCst);
+    let tid = thread::spawn(waiter, 0).unwrap_or(0);
+    while STARTED.load(Ordering::SeqCst) == 0 {
+        sys::sched_yield();
+    }
+    sys::nanosleep(10_000_000).ok();
+    sys::kill(sys::getpid(), sig::SIGUSR2).ok();
+    match thread::join(tid) {
+        Ok(4) => {}
+        other => {
+            println!(
+                "caught SIGUSR2: waiter ended with {:?} (expected EINTR 4)",
+                other
+            );
+            return 2;
+        }
+    }
+    if sys::sigcatch(sig::SIGKILL, true) != Err(22) {
+        println!("SIGKILL could be caught");
+        return 2;
     }
     // 2. A blocked signal stays pending and does not interrupt.
     if sys::sigprocmask(SIG_BLOCK, Some(SIGUSR1_BIT)).is_err() {
