@@ -56,8 +56,11 @@ static NEXT_PID: Mutex<Pid> = Mutex::new(1);
 /// Tasks waiting for some thread or process to end (WAIT_PROCESS,
 /// THREAD_JOIN); all are woken on every end and re-check.
 static EXIT_WAITERS: Mutex<Vec<Tid>> = Mutex::new(Vec::new());
-/// Testbed-wide shared regions (SHM_MAP): key -> frames.
-static SHM: Mutex<BTreeMap<usize, Vec<usize>>> = Mutex::new(BTreeMap::new());
+/// Testbed-wide shared regions (SHM_MAP): key -> (test group that made
+/// it, frames). A region goes away with its test group.
+static SHM: Mutex<BTreeMap<usize, (usize, Vec<usize>)>> = Mutex::new(BTreeMap::new());
+/// Most shared regions at once.
+const MAX_SHM: usize = 64;
 
 fn sigbit(s: usize) -> u64 {
     1u64 << (s - 1)
@@ -436,6 +439,9 @@ pub fn mmap_anon(len: usize) -> Result<usize, isize> {
         if va + len > USER_STACK_TOP - STACK_SIZE - PAGE_SIZE {
             return Err(ENOMEM);
         }
+        // The range (and a guard page) is used up even if mapping fails
+        // half way; the frames mapped so far stay owned by the process.
+        p.mmap_next = va + len + PAGE_SIZE;
         let aspace = p.aspace.as_mut().ok_or(ESRCH)?;
         map_fresh(
             aspace,
@@ -447,7 +453,6 @@ pub fn mmap_anon(len: usize) -> Result<usize, isize> {
                 exec: false,
             },
         )?;
-        p.mmap_next = va + len + PAGE_SIZE; // guard page
         Ok(va)
     })
     .unwrap_or(Err(ESRCH))
@@ -458,10 +463,14 @@ pub fn shm_map(key: usize, len: usize) -> Result<usize, isize> {
     if len == 0 || len > MAX_MAP {
         return Err(EINVAL);
     }
-    let pages = (len + PAGE_SIZE - 1) / PAGE_SIZE;
+    let pages = len.div_ceil(PAGE_SIZE);
+    let group = with_current(|p| p.group).ok_or(ESRCH)?;
     let region = {
         let mut shm = SHM.lock();
         if !shm.contains_key(&key) {
+            if shm.len() >= MAX_SHM {
+                return Err(28); // ENOSPC
+            }
             let mut f = Vec::new();
             for _ in 0..pages {
                 match frames::alloc_zeroed() {
@@ -472,9 +481,9 @@ pub fn shm_map(key: usize, len: usize) -> Result<usize, isize> {
                     }
                 }
             }
-            shm.insert(key, f);
+            shm.insert(key, (group, f));
         }
-        shm.get(&key).cloned().unwrap_or_default()
+        shm.get(&key).map(|r| r.1.clone()).unwrap_or_default()
     };
     with_current(|p| {
         let va = p.mmap_next;
@@ -482,6 +491,8 @@ pub fn shm_map(key: usize, len: usize) -> Result<usize, isize> {
         if va + len > USER_STACK_TOP - STACK_SIZE - PAGE_SIZE {
             return Err(ENOMEM);
         }
+        // The range is used up even if mapping fails half way.
+        p.mmap_next = va + len + PAGE_SIZE;
         let aspace = p.aspace.as_mut().ok_or(ESRCH)?;
         for (i, &pa) in region.iter().enumerate() {
             if !aspace.map_user(
@@ -495,7 +506,6 @@ pub fn shm_map(key: usize, len: usize) -> Result<usize, isize> {
                 return Err(ENOMEM);
             }
         }
-        p.mmap_next = va + len + PAGE_SIZE;
         Ok(va)
     })
     .unwrap_or(Err(ESRCH))
@@ -530,6 +540,19 @@ pub fn remove_group(group: usize) {
         pids.iter().filter_map(|pid| procs.remove(pid)).collect()
     };
     gone.into_iter().for_each(release);
+    let regions: Vec<Vec<usize>> = {
+        let mut shm = SHM.lock();
+        let keys: Vec<usize> = shm
+            .iter()
+            .filter(|(_, r)| r.0 == group)
+            .map(|(&k, _)| k)
+            .collect();
+        keys.iter()
+            .filter_map(|k| shm.remove(k))
+            .map(|r| r.1)
+            .collect()
+    };
+    regions.into_iter().flatten().for_each(frames::free);
 }
 
 /// Exit status and zombie flag of `pid`.
