@@ -70,7 +70,9 @@ pub mod nr {
     pub const MMAP_ANON: usize = 21;
     /// `(key, len) -> addr`: map the testbed-wide shared region `key`
     /// (created zeroed on first use, `len` fixed then) into the caller.
-    /// Every process that maps the same key sees the same memory.
+    /// Every process that maps the same key sees the same memory. The
+    /// region is freed when the test (the runner's program) ends; at most
+    /// 64 exist at once (ENOSPC).
     pub const SHM_MAP: usize = 22;
     /// `(fd, buf, len) -> n`
     pub const READ: usize = 23;
