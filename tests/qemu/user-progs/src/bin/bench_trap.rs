@@ -24,6 +24,10 @@ fn raw_ns() -> u64 {
 }
 
 fn per_call(f: impl Fn()) -> u64 {
+    // Warm up (TCG translates the code paths on first use).
+    for _ in 0..CALLS / 10 {
+        f();
+    }
     let t0 = raw_ns();
     for _ in 0..CALLS {
         f();
