@@ -246,7 +246,10 @@ fn block_fn_names(lines: &[String], header: &str, indent: &str) -> BTreeSet<Stri
         .take_while(|l| l.as_str() != "}")
         .filter_map(|l| {
             let rest = l.strip_prefix(indent)?;
-            let rest = rest.strip_prefix("pub ").unwrap_or(rest).strip_prefix("fn ")?;
+            let rest = rest
+                .strip_prefix("pub ")
+                .unwrap_or(rest)
+                .strip_prefix("fn ")?;
             let end = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))?;
             Some(rest[..end].to_string())
         })
