@@ -1,5 +1,5 @@
 //! Processes: pid, credentials, address space with the user frames it
-//! owns, live threads, exit status, signal mask and pending set, and the
+//! owns, live threads, exit status, pending and caught signals, and the
 //! test group (the runner's program index) used to tear a test down.
 
 use alloc::collections::BTreeMap;
@@ -43,7 +43,7 @@ pub struct Process {
     pub status: Option<i32>,
     /// Every thread has ended and the resources are gone.
     pub zombie: bool,
-    /// Signal mask and pending signals.
+    /// Pending and caught signals (masks are per thread).
     pub sig: crate::signal::SigState,
     mmap_next: usize,
     pub fds: crate::fd::FdTable,
@@ -159,7 +159,7 @@ pub fn spawn(
             syscalls: 0,
         },
     );
-    match spawn_thread(pid, entry, USER_STACK_TOP - 64, arg) {
+    match spawn_thread(pid, entry, USER_STACK_TOP - 64, arg, 0) {
         Ok(_) => Ok(pid),
         Err(e) => {
             let p = PROCS.lock().remove(&pid);
@@ -178,9 +178,15 @@ fn release(mut p: Process) {
     drop(core::mem::take(&mut p.fds));
 }
 
-/// A new thread in `pid`.
-pub fn spawn_thread(pid: Pid, entry: usize, sp: usize, arg: usize) -> Result<Tid, isize> {
-    let tid = sched::spawn(pid, entry, sp, arg).ok_or(EAGAIN)?;
+/// A new thread in `pid` with signal mask `sigmask`.
+pub fn spawn_thread(
+    pid: Pid,
+    entry: usize,
+    sp: usize,
+    arg: usize,
+    sigmask: u64,
+) -> Result<Tid, isize> {
+    let tid = sched::spawn(pid, entry, sp, arg, sigmask).ok_or(EAGAIN)?;
     let mut procs = PROCS.lock();
     match procs.get_mut(&pid) {
         Some(p) => {
@@ -324,11 +330,11 @@ pub fn join_thread(tid: Tid) -> Result<i32, isize> {
 
 /// Whether a signal is pending that `pid` does not block (a park must
 /// return Interrupted).
-pub fn signal_interrupts(pid: Pid) -> bool {
+pub fn signal_interrupts(pid: Pid, mask: u64) -> bool {
     PROCS
         .lock()
         .get(&pid)
-        .is_some_and(|p| p.sig.interrupting() != 0)
+        .is_some_and(|p| p.sig.interrupting(mask) != 0)
 }
 
 /// KILL: makes `signo` pending in `pid` and interrupts its threads if it
@@ -353,7 +359,12 @@ pub fn queue_signal(pid: Pid, signo: usize, code: i32, value: u64) -> Result<(),
         if signo == 0 {
             return Ok(());
         }
-        if p.sig.discards(signo) {
+        let leader_mask = p
+            .threads
+            .first()
+            .and_then(|&t| sched::sigmask_of(t))
+            .unwrap_or(0);
+        if p.sig.discards(signo, leader_mask) {
             return Ok(());
         }
         let info = SigInfo {
@@ -366,11 +377,12 @@ pub fn queue_signal(pid: Pid, signo: usize, code: i32, value: u64) -> Result<(),
             ..SigInfo::default()
         };
         p.sig.queue(info)?;
-        if p.sig.mask & sigbit(signo) != 0 {
-            Vec::new()
-        } else {
-            p.threads.clone()
-        }
+        // Interrupt the threads that do not block it.
+        p.threads
+            .iter()
+            .copied()
+            .filter(|&t| sched::sigmask_of(t).is_some_and(|m| m & sigbit(signo) == 0))
+            .collect::<Vec<_>>()
     };
     for t in threads {
         sched::interrupt(t);
@@ -383,8 +395,9 @@ pub fn queue_signal(pid: Pid, signo: usize, code: i32, value: u64) -> Result<(),
 /// action ends the process returns its number (ignored ones are dropped).
 pub fn take_fatal_signal() -> Option<usize> {
     use crate::signal::Action;
+    let mask = sched::current_sigmask();
     with_current(|p| loop {
-        let deliverable = p.sig.pending() & !p.sig.mask;
+        let deliverable = p.sig.pending() & !mask;
         let info = p.sig.take(deliverable)?;
         let s = info.signo as usize;
         if p.sig.action(s) == Action::Terminate {
@@ -410,22 +423,22 @@ pub fn set_caught(signo: usize, on: bool) -> Result<(), isize> {
     .ok_or(ESRCH)
 }
 
-/// SIGPROCMASK for the caller; returns the old mask.
+/// SIGPROCMASK for the calling thread; returns the old mask.
 pub fn sigprocmask(how: usize, set: Option<u64>) -> Result<u64, isize> {
     let unblockable = sigbit(sig::SIGKILL) | sigbit(sig::SIGSTOP);
-    with_current(|p| {
-        let old = p.sig.mask;
-        if let Some(set) = set {
-            p.sig.mask = match how {
-                0 => old | set,
-                1 => old & !set,
-                2 => set,
-                _ => return Err(EINVAL),
-            } & !unblockable;
-        }
-        Ok(old)
-    })
-    .unwrap_or(Err(ESRCH))
+    let Some(set) = set else {
+        return Ok(sched::current_sigmask());
+    };
+    if how > 2 {
+        return Err(EINVAL);
+    }
+    Ok(sched::set_current_sigmask(|old| {
+        (match how {
+            0 => old | set,
+            1 => old & !set,
+            _ => set,
+        }) & !unblockable
+    }))
 }
 
 /// MMAP_ANON for the caller.

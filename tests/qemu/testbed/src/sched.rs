@@ -79,6 +79,8 @@ pub struct Task {
     /// Set when the process is being torn down: the task exits at its next
     /// return towards user mode.
     killed: bool,
+    /// Blocked signals (per thread, as on Linux).
+    sigmask: u64,
     status: i32,
 }
 
@@ -113,7 +115,7 @@ pub fn current() -> Tid {
 
 /// A new runnable task of process `pid` that enters user mode at `entry`
 /// with stack `sp` and `arg`. None when memory is short or MAX_TASKS live.
-pub fn spawn(pid: Pid, entry: usize, sp: usize, arg: usize) -> Option<Tid> {
+pub fn spawn(pid: Pid, entry: usize, sp: usize, arg: usize, sigmask: u64) -> Option<Tid> {
     if SCHED.lock().tasks.len() >= MAX_TASKS {
         return None;
     }
@@ -142,6 +144,7 @@ pub fn spawn(pid: Pid, entry: usize, sp: usize, arg: usize) -> Option<Tid> {
             deadline: None,
             wake: Wake::Unparked,
             killed: false,
+            sigmask,
             status: 0,
         }),
     );
@@ -152,6 +155,30 @@ pub fn spawn(pid: Pid, entry: usize, sp: usize, arg: usize) -> Option<Tid> {
 /// Tasks not yet reaped.
 pub fn task_count() -> usize {
     SCHED.lock().tasks.len()
+}
+
+/// The running task's signal mask (0 outside a task).
+pub fn current_sigmask() -> u64 {
+    sigmask_of(current()).unwrap_or(0)
+}
+
+/// Task `tid`'s signal mask.
+pub fn sigmask_of(tid: Tid) -> Option<u64> {
+    SCHED.lock().tasks.get(&tid).map(|t| t.sigmask)
+}
+
+/// Replaces the running task's signal mask; returns the old one.
+pub fn set_current_sigmask(f: impl FnOnce(u64) -> u64) -> u64 {
+    let tid = current();
+    let mut s = SCHED.lock();
+    match s.tasks.get_mut(&tid) {
+        Some(t) => {
+            let old = t.sigmask;
+            t.sigmask = f(old);
+            old
+        }
+        None => 0,
+    }
 }
 
 /// Whether the running task has been killed.
@@ -197,7 +224,7 @@ pub fn park(deadline: Option<u64>) -> Wake {
 pub fn park_until(channel: Channel, deadline: Option<clock::Deadline>) -> Wake {
     let tid = current();
     let pid = current_pid();
-    let interrupted = process::signal_interrupts(pid);
+    let interrupted = process::signal_interrupts(pid, current_sigmask());
     {
         let mut s = SCHED.lock();
         let Some(t) = s.tasks.get_mut(&tid) else {

@@ -1,5 +1,5 @@
-//! A process' signal state: the mask, and the pending signals with what
-//! they carry. Standard signals (1..=33) coalesce: one pending instance
+//! A process' signal state: the pending signals with what they carry, and
+//! which signals are caught. (Masks are per thread: `sched`.) Standard signals (1..=33) coalesce: one pending instance
 //! each, the latest sender's information. Realtime signals (34..=64) queue
 //! in order with their own information, up to `RT_QUEUE_MAX` (then the
 //! sender gets EAGAIN, as Linux's sigqueue does). Delivery and signalfd
@@ -39,8 +39,6 @@ fn ignored_by_default(sig: usize) -> bool {
 }
 
 pub struct SigState {
-    /// Blocked signals.
-    pub mask: u64,
     /// Caught signals (SIGCATCH).
     pub caught: u64,
     /// Signals with at least one pending instance.
@@ -54,7 +52,6 @@ pub struct SigState {
 impl Default for SigState {
     fn default() -> Self {
         SigState {
-            mask: 0,
             caught: 0,
             pending: 0,
             standard: [SigInfo::default(); SIGRTMIN - 1],
@@ -78,14 +75,16 @@ impl SigState {
         }
     }
 
-    /// Whether a send of `sig` is discarded at once (unblocked and ignored).
-    pub fn discards(&self, sig: usize) -> bool {
-        self.mask & bit(sig) == 0 && self.action(sig) == Action::Ignore
+    /// Whether a send of `sig` is discarded at once (ignored, and not
+    /// blocked by `mask`: the process' first thread's, as Linux checks).
+    pub fn discards(&self, sig: usize, mask: u64) -> bool {
+        mask & bit(sig) == 0 && self.action(sig) == Action::Ignore
     }
 
-    /// Pending, unblocked signals that interrupt a blocking call.
-    pub fn interrupting(&self) -> u64 {
-        let mut set = self.pending & !self.mask;
+    /// Pending signals, not blocked by `mask` (a thread's), that interrupt
+    /// a blocking call.
+    pub fn interrupting(&self, mask: u64) -> u64 {
+        let mut set = self.pending & !mask;
         let mut s = set;
         while s != 0 {
             let sig = s.trailing_zeros() as usize + 1;

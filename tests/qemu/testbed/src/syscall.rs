@@ -32,9 +32,14 @@ pub fn dispatch(num: usize, a: [usize; 6]) -> isize {
         nr::CONSOLE_WRITE => console_write(a[0], a[1]),
         nr::EXIT => process::exit_group(a[0] as i32),
         nr::THREAD_EXIT => thread_exit(a[0] as i32),
-        nr::SPAWN_THREAD => {
-            process::spawn_thread(sched::current_pid(), a[0], a[1], a[2]).map(|t| t as usize)
-        }
+        nr::SPAWN_THREAD => process::spawn_thread(
+            sched::current_pid(),
+            a[0],
+            a[1],
+            a[2],
+            sched::current_sigmask(),
+        )
+        .map(|t| t as usize),
         nr::SPAWN_PROCESS => spawn_process(a[0], a[1], a[2], a[3]),
         nr::WAIT_PROCESS => {
             let pid = Pid::try_from(a[0]).map_err(|_| ECHILD);

@@ -38,6 +38,14 @@ fn waiter(timeout_ms: usize) -> i32 {
     (-r) as i32
 }
 
+/// Blocks SIGUSR2 in this thread only, then waits like `waiter`.
+fn masked_waiter(timeout_ms: usize) -> i32 {
+    if sys::sigprocmask(0, Some(1 << (sig::SIGUSR2 - 1))).is_err() {
+        return 99;
+    }
+    waiter(timeout_ms)
+}
+
 fn main(arg: usize) -> i32 {
     if arg == 1 {
         // Child: sleep until killed.
@@ -99,6 +107,32 @@ fn main(arg: usize) -> i32 {
             );
             return 2;
         }
+    }
+    // 1c. Masks are per thread: a thread that blocks SIGUSR2 is not
+    // interrupted by it, while this thread (not blocking it) takes it.
+    STARTED.store(0, Ordering::SeqCst);
+    let tid = thread::spawn(masked_waiter, 30).unwrap_or(0);
+    while STARTED.load(Ordering::SeqCst) == 0 {
+        sys::sched_yield();
+    }
+    sys::kill(sys::getpid(), sig::SIGUSR2).ok();
+    match thread::join(tid) {
+        Ok(110) => {}
+        other => {
+            println!(
+                "masked thread ended with {:?} (expected ETIMEDOUT 110)",
+                other
+            );
+            return 2;
+        }
+    }
+    if sys::sigpending().map(|s| s & (1 << (sig::SIGUSR2 - 1))) != Ok(0) {
+        println!("SIGUSR2 was not taken by the thread that does not block it");
+        return 2;
+    }
+    if sys::sigprocmask(0, None) != Ok(0) {
+        println!("the other thread's mask leaked into this one");
+        return 2;
     }
     if sys::sigcatch(sig::SIGKILL, true) != Err(22) {
         println!("SIGKILL could be caught");
