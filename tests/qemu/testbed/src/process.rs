@@ -393,9 +393,9 @@ pub fn queue_signal(pid: Pid, signo: usize, code: i32, value: u64) -> Result<(),
 
 /// On the way back to user mode: a pending, unblocked signal whose default
 /// action ends the process returns its number (ignored ones are dropped).
-pub fn take_fatal_signal() -> Option<usize> {
+/// `mask` is the running task's signal mask.
+pub fn take_fatal_signal(mask: u64) -> Option<usize> {
     use crate::signal::Action;
-    let mask = sched::current_sigmask();
     with_current(|p| loop {
         let deliverable = p.sig.pending() & !mask;
         let info = p.sig.take(deliverable)?;

@@ -13,7 +13,7 @@
 use alloc::boxed::Box;
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering};
 
 use spin::Mutex;
 
@@ -97,6 +97,9 @@ static SCHED: Mutex<Sched> = Mutex::new(Sched {
 });
 /// The task running now; 0 while the scheduler loop runs.
 static CURRENT: AtomicU64 = AtomicU64::new(0);
+/// The running task's pid (a task's pid never changes), so the per-syscall
+/// lookups need no scheduler lock.
+static CURRENT_PID: AtomicU32 = AtomicU32::new(0);
 /// The scheduler loop's saved context.
 static SCHED_CTX: AtomicPtr<TaskContext> = AtomicPtr::new(core::ptr::null_mut());
 
@@ -181,10 +184,11 @@ pub fn set_current_sigmask(f: impl FnOnce(u64) -> u64) -> u64 {
     }
 }
 
-/// Whether the running task has been killed.
-pub fn current_killed() -> bool {
+/// Whether the running task has been killed, and its signal mask: the two
+/// things the return to user mode checks, in one lookup.
+pub fn current_killed_and_mask() -> (bool, u64) {
     let tid = current();
-    SCHED.lock().tasks.get(&tid).is_some_and(|t| t.killed)
+    SCHED.lock().tasks.get(&tid).map_or((false, 0), |t| (t.killed, t.sigmask))
 }
 
 /// Number of tasks that belong to `pid` and have not been reaped.
@@ -362,8 +366,7 @@ pub fn exit_current(status: i32) -> ! {
 }
 
 pub fn current_pid() -> Pid {
-    let tid = current();
-    SCHED.lock().tasks.get(&tid).map_or(0, |t| t.pid)
+    CURRENT_PID.load(Ordering::Relaxed)
 }
 
 /// Wakes every blocked task whose deadline passed. Allocates nothing (the
@@ -428,11 +431,13 @@ fn run(tid: Tid) {
         (&t.ctx as *const TaskContext, t.pid)
     };
     process::activate(pid);
+    CURRENT_PID.store(pid, Ordering::Relaxed);
     CURRENT.store(tid, Ordering::Relaxed);
     // SAFETY: `ctx` is the task's saved context in its Box (stable while
     // the task exists); SCHED_CTX is the scheduler's own slot.
     unsafe { arch::switch(SCHED_CTX.load(Ordering::Relaxed), ctx) };
     CURRENT.store(0, Ordering::Relaxed);
+    CURRENT_PID.store(0, Ordering::Relaxed);
     let dead = {
         let mut s = SCHED.lock();
         if let Some(t) = s.tasks.get(&tid) {

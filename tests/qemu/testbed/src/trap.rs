@@ -40,14 +40,15 @@ pub fn on_user_fault(_frame: &mut TrapFrame, info: FaultInfo) {
 
 /// On the way back to user mode: exit if killed, act on fatal signals.
 fn leave() {
-    if sched::current_killed() {
+    let (killed, mask) = sched::current_killed_and_mask();
+    if killed {
         let pid = sched::current_pid();
         let status = process::status_of(pid)
             .and_then(|s| s.1)
             .unwrap_or(KILLED_BASE + sig::SIGKILL as i32);
         sched::exit_current(status);
     }
-    if let Some(s) = process::take_fatal_signal() {
+    if let Some(s) = process::take_fatal_signal(mask) {
         process::exit_group(KILLED_BASE + s as i32);
     }
 }
