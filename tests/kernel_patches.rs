@@ -5,6 +5,8 @@
 //!
 //! Runs on the patch text alone: no upstream source is needed.
 
+mod series;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -18,19 +20,9 @@ fn patch_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("kernel-patches")
 }
 
-/// The series in order: kernel-patches/NNNN-*.patch.
+/// The series in order.
 fn patches() -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = fs::read_dir(patch_dir())
-        .expect("kernel-patches/ exists")
-        .map(|e| e.expect("readable dir entry").path())
-        .filter(|p| p.extension().is_some_and(|x| x == "patch"))
-        .map(|p| {
-            let name = p.file_name().unwrap().to_string_lossy().into_owned();
-            (name, fs::read_to_string(&p).expect("patch is UTF-8 text"))
-        })
-        .collect();
-    out.sort();
-    out
+    series::read(&patch_dir())
 }
 
 /// Lines each patch adds, per file they touch (`diff --git a/X b/X`).

@@ -8,6 +8,8 @@
 //!
 //! Runs on the patch text alone: no relibc source is needed.
 
+mod series;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -25,19 +27,9 @@ fn series_dir() -> PathBuf {
     root().join("kernel-patches").join("relibc")
 }
 
-/// The series in order: kernel-patches/relibc/NNNN-*.patch.
+/// The series in order.
 fn patches() -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = fs::read_dir(series_dir())
-        .expect("kernel-patches/relibc/ exists")
-        .map(|e| e.expect("readable dir entry").path())
-        .filter(|p| p.extension().is_some_and(|x| x == "patch"))
-        .map(|p| {
-            let name = p.file_name().unwrap().to_string_lossy().into_owned();
-            (name, fs::read_to_string(&p).expect("patch is UTF-8 text"))
-        })
-        .collect();
-    out.sort();
-    out
+    series::read(&series_dir())
 }
 
 /// The new side of the series' hunks, per file (`diff --git a/X b/X`), in
