@@ -54,28 +54,6 @@ fn series_additions() -> BTreeMap<String, Vec<String>> {
     all
 }
 
-/// `SYS_RB_*` identifiers in `text`.
-fn rb_names(text: &str) -> BTreeSet<String> {
-    let mut names = BTreeSet::new();
-    let bytes = text.as_bytes();
-    let mut i = 0;
-    while let Some(pos) = text[i..].find("SYS_RB_") {
-        let start = i + pos;
-        let preceded =
-            start > 0 && (bytes[start - 1].is_ascii_alphanumeric() || bytes[start - 1] == b'_');
-        let mut end = start + "SYS_RB_".len();
-        while end < bytes.len() && (bytes[end].is_ascii_alphanumeric() || bytes[end] == b'_') {
-            end += 1;
-        }
-        // `SYS_RB_*` in prose names the family, not a number.
-        if !preceded && end > start + "SYS_RB_".len() {
-            names.insert(text[start..end].to_string());
-        }
-        i = end;
-    }
-    names
-}
-
 fn table_names() -> BTreeSet<String> {
     ALL.iter().map(|(name, _, _)| name.to_string()).collect()
 }
@@ -167,7 +145,7 @@ fn every_implemented_number_is_routed_and_named() {
     let debug = adds
         .get("src/syscall/debug.rs")
         .expect("the series edits src/syscall/debug.rs");
-    let named: BTreeSet<String> = rb_names(&debug.join("\n"));
+    let named: BTreeSet<String> = series::rb_names(&debug.join("\n"));
     // format_call names exactly the table: every entry (implemented or
     // reserved) formats as rb_<call>, and nothing else is named.
     assert_eq!(
@@ -189,7 +167,7 @@ fn every_implemented_number_is_routed_and_named() {
 fn every_sys_rb_name_in_the_series_exists_in_the_table() {
     let table = table_names();
     for (patch, text) in patches() {
-        for name in rb_names(&text) {
+        for name in series::rb_names(&text) {
             assert!(
                 table.contains(&name),
                 "{patch} uses {name}, which numbers::ALL lacks"

@@ -57,32 +57,6 @@ fn series_additions() -> BTreeMap<String, Vec<String>> {
     files
 }
 
-fn is_ident(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_'
-}
-
-/// `SYS_RB_*` identifiers in `text` (a bare `SYS_RB_` or `SYS_RB_*` in
-/// prose names the family, not a number).
-fn rb_names(text: &str) -> BTreeSet<String> {
-    let mut names = BTreeSet::new();
-    let bytes = text.as_bytes();
-    let mut i = 0;
-    while let Some(pos) = text[i..].find("SYS_RB_") {
-        let start = i + pos;
-        let mut end = start + "SYS_RB_".len();
-        while end < bytes.len() && is_ident(bytes[end]) {
-            end += 1;
-        }
-        let preceded = start > 0 && is_ident(bytes[start - 1]);
-        // `SYS_RB_SEM_*` in prose names a family (ends in `_`).
-        if !preceded && end > start + "SYS_RB_".len() && !text[start..end].ends_with('_') {
-            names.insert(text[start..end].to_string());
-        }
-        i = end;
-    }
-    names
-}
-
 /// The C functions a shim header declares: `type name(...)` at the start
 /// of a line, `*` allowed before the name.
 fn header_functions(text: &str) -> BTreeSet<String> {
@@ -232,7 +206,7 @@ fn every_sys_rb_name_in_the_series_is_an_implemented_number() {
     let table: BTreeMap<&str, Status> = ALL.iter().map(|(n, _, s)| (*n, *s)).collect();
     let mut used = BTreeSet::new();
     for (name, text) in patches() {
-        for rb in rb_names(&text) {
+        for rb in series::rb_names(&text) {
             match table.get(rb.as_str()) {
                 None => panic!("{name}: {rb} is not in redbear_ipc::syscall::numbers::ALL"),
                 Some(Status::Reserved) => {
@@ -294,7 +268,7 @@ fn fd_creating_calls_take_a_slot_from_redox_rt_with_cloexec_recorded() {
     for nr in CREATING {
         let files: Vec<&String> = add
             .iter()
-            .filter(|(_, lines)| lines.iter().any(|l| rb_names(l).contains(nr)))
+            .filter(|(_, lines)| lines.iter().any(|l| series::rb_names(l).contains(nr)))
             .map(|(f, _)| f)
             .collect();
         assert!(!files.is_empty(), "the series calls {nr}");

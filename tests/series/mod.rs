@@ -1,6 +1,7 @@
 //! Reading a `git format-patch` series from the tree, shared by the tests
 //! that check the Redox kernel and relibc series.
 
+use std::collections::BTreeSet;
 use std::fs;
 use std::path::Path;
 
@@ -20,4 +21,29 @@ pub fn read(dir: &Path) -> Vec<(String, String)> {
         .collect();
     out.sort();
     out
+}
+
+fn is_ident(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// `SYS_RB_*` identifiers in `text`. A bare `SYS_RB_`, or a prefix ending
+/// in `_` such as `SYS_RB_SEM_*` in prose, names a family, not a number.
+pub fn rb_names(text: &str) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while let Some(pos) = text[i..].find("SYS_RB_") {
+        let start = i + pos;
+        let mut end = start + "SYS_RB_".len();
+        while end < bytes.len() && is_ident(bytes[end]) {
+            end += 1;
+        }
+        let preceded = start > 0 && is_ident(bytes[start - 1]);
+        if !preceded && end > start + "SYS_RB_".len() && !text[start..end].ends_with('_') {
+            names.insert(text[start..end].to_string());
+        }
+        i = end;
+    }
+    names
 }
