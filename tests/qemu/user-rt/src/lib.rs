@@ -16,6 +16,16 @@ mod console;
 mod start;
 
 pub use console::LineWriter;
+
+/// Compares a result with the expected one; prints both under `what` and
+/// returns false when they differ (programs fold these into their status).
+pub fn check<T: PartialEq + core::fmt::Debug>(what: &str, got: T, want: T) -> bool {
+    if got != want {
+        println!("{}: got {:?}, want {:?}", what, got, want);
+        return false;
+    }
+    true
+}
 pub use testbed_abi as abi;
 
 /// Defines the program's entry: `entry!(main)` with `fn main(usize) -> i32`.

@@ -228,3 +228,10 @@ pub fn realtime_ns() -> u64 {
 pub fn sigcatch(sig: usize, on: bool) -> Result<usize, isize> {
     res(syscall(nr::SIGCATCH, [sig, on as usize, 0, 0, 0, 0]))
 }
+
+/// Reads one u64 from `fd` (eventfd, timerfd).
+pub fn read_u64(fd: usize) -> Result<u64, isize> {
+    let mut b = [0u8; 8];
+    read(fd, &mut b)?;
+    Ok(u64::from_ne_bytes(b))
+}

@@ -10,7 +10,7 @@ use core::sync::atomic::{AtomicU32, Ordering};
 use redbear_ipc::syscall::abi::{FdFlags, FutexFlags, TimerSetFlags, FD_SLOT_ANY};
 use redbear_ipc::syscall::numbers::*;
 use testbed_abi::Timespec;
-use user_rt::{println, sys, thread};
+use user_rt::{check, println, sys, thread};
 
 const ETIMEDOUT: i32 = 110;
 const ECANCELED: isize = 125;
@@ -74,20 +74,6 @@ fn timerfd(clock: usize, flags: TimerSetFlags, value: u64) -> Result<usize, isiz
     Ok(fd)
 }
 
-fn rd(fd: usize) -> Result<u64, isize> {
-    let mut b = [0u8; 8];
-    sys::read(fd, &mut b)?;
-    Ok(u64::from_ne_bytes(b))
-}
-
-fn check<T: PartialEq + core::fmt::Debug>(what: &str, got: T, want: T) -> bool {
-    if got != want {
-        println!("{}: got {:?}, want {:?}", what, got, want);
-        return false;
-    }
-    true
-}
-
 fn main(arg: usize) -> i32 {
     if arg == 1 {
         // Unprivileged child.
@@ -128,13 +114,17 @@ fn main(arg: usize) -> i32 {
         true,
     );
     match cancel {
-        Ok(fd) => ok &= check("cancel-on-set timerfd", rd(fd), Err(ECANCELED)),
+        Ok(fd) => ok &= check("cancel-on-set timerfd", sys::read_u64(fd), Err(ECANCELED)),
         Err(e) => ok &= check("timerfd create", Err::<usize, isize>(e), Ok(0)),
     }
     if let Ok(fd) = mono {
-        ok &= check("monotonic timer not fired yet", rd(fd), Err(EAGAIN));
+        ok &= check(
+            "monotonic timer not fired yet",
+            sys::read_u64(fd),
+            Err(EAGAIN),
+        );
         sys::nanosleep(50_000_000).ok();
-        ok &= check("monotonic timer fires on time", rd(fd), Ok(1));
+        ok &= check("monotonic timer fires on time", sys::read_u64(fd), Ok(1));
     }
     // Back to (about) where it was; monotonic time never moved back.
     ok &= check("set back", sys::clock_settime_realtime(rt0), Ok(0));

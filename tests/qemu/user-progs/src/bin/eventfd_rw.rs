@@ -7,7 +7,7 @@
 use redbear_ipc::syscall::abi::{FdFlags, FD_SLOT_ANY};
 use redbear_ipc::syscall::numbers::SYS_RB_EVENTFD2;
 use testbed_abi::{nr, PollFd};
-use user_rt::{println, sys, thread};
+use user_rt::{check, println, sys, thread};
 
 const EAGAIN: isize = 11;
 const POLLIN: i16 = 1;
@@ -18,11 +18,6 @@ fn eventfd(init: u32, flags: FdFlags) -> Result<usize, isize> {
         SYS_RB_EVENTFD2,
         [init as usize, flags.bits(), FD_SLOT_ANY, 0, 0, 0],
     ))
-}
-fn rd(fd: usize) -> Result<u64, isize> {
-    let mut b = [0u8; 8];
-    sys::read(fd, &mut b)?;
-    Ok(u64::from_ne_bytes(b))
 }
 fn wr(fd: usize, v: u64) -> Result<usize, isize> {
     sys::write(fd, &v.to_ne_bytes())
@@ -47,16 +42,8 @@ fn poll1(fd: usize, events: i16, timeout_ms: isize) -> Result<i16, isize> {
     Ok(p.revents)
 }
 
-fn check<T: PartialEq + core::fmt::Debug>(what: &str, got: T, want: T) -> bool {
-    if got != want {
-        println!("{}: got {:?}, want {:?}", what, got, want);
-        return false;
-    }
-    true
-}
-
 fn blocking_reader(fd: usize) -> i32 {
-    match rd(fd) {
+    match sys::read_u64(fd) {
         Ok(v) => v as i32,
         Err(e) => -(e as i32),
     }
@@ -75,20 +62,20 @@ fn main(_: usize) -> i32 {
         return 1;
     };
     ok &= check("fd >= 3", fd >= 3, true);
-    ok &= check("empty read", rd(fd), Err(EAGAIN));
+    ok &= check("empty read", sys::read_u64(fd), Err(EAGAIN));
     ok &= check("poll empty", poll1(fd, POLLIN | POLLOUT, 0), Ok(POLLOUT));
     ok &= check("write", wr(fd, 3), Ok(8));
     ok &= check("write 2", wr(fd, 4), Ok(8));
     ok &= check("poll ready", poll1(fd, POLLIN, 0), Ok(POLLIN));
-    ok &= check("read sum", rd(fd), Ok(7));
+    ok &= check("read sum", sys::read_u64(fd), Ok(7));
     ok &= check("short read", sys::read(fd, &mut [0u8; 4]), Err(22));
     ok &= check("bad write", wr(fd, u64::MAX), Err(22));
     let dup = sys::dup(fd).unwrap_or(0);
     ok &= check("dup write", wr(dup, 5), Ok(8));
-    ok &= check("read via original", rd(fd), Ok(5));
+    ok &= check("read via original", sys::read_u64(fd), Ok(5));
     ok &= check("close dup", sys::close(dup), Ok(0));
     ok &= check("close", sys::close(fd), Ok(0));
-    ok &= check("read closed", rd(fd), Err(9));
+    ok &= check("read closed", sys::read_u64(fd), Err(9));
 
     // fcntl: status flags of the description, close-on-exec of the fd.
     let fcntl = |fd: usize, cmd: usize, arg: usize| {
@@ -106,7 +93,7 @@ fn main(_: usize) -> i32 {
     ok &= check("F_SETFL blocking", fcntl(cfd, 4, 0), Ok(0));
     ok &= check("dup shares the description", fcntl(cdup, 3, 0), Ok(0));
     ok &= check("F_SETFL nonblock again", fcntl(cdup, 4, 0o4000), Ok(0));
-    ok &= check("still EAGAIN", rd(cfd), Err(EAGAIN));
+    ok &= check("still EAGAIN", sys::read_u64(cfd), Err(EAGAIN));
     ok &= check("bad cmd", fcntl(cfd, 99, 0), Err(22));
     ok &= check("bad fd", fcntl(200, 1, 0), Err(9));
     sys::close(cdup).ok();
@@ -116,9 +103,9 @@ fn main(_: usize) -> i32 {
     let Ok(sfd) = eventfd(2, FdFlags::NONBLOCK | FdFlags::SEMAPHORE) else {
         return 2;
     };
-    ok &= check("sem read 1", rd(sfd), Ok(1));
-    ok &= check("sem read 2", rd(sfd), Ok(1));
-    ok &= check("sem empty", rd(sfd), Err(EAGAIN));
+    ok &= check("sem read 1", sys::read_u64(sfd), Ok(1));
+    ok &= check("sem read 2", sys::read_u64(sfd), Ok(1));
+    ok &= check("sem empty", sys::read_u64(sfd), Err(EAGAIN));
 
     // Blocking read woken by a write from this thread.
     let Ok(bfd) = eventfd(0, FdFlags::empty()) else {
@@ -142,9 +129,9 @@ fn main(_: usize) -> i32 {
     ok &= check("make blocking", fcntl(ffd, 4, 0), Ok(0));
     let wtid = thread::spawn(blocking_writer, ffd).unwrap_or(0);
     sys::nanosleep(20_000_000).ok();
-    ok &= check("drain", rd(ffd), Ok(u64::MAX - 1));
+    ok &= check("drain", sys::read_u64(ffd), Ok(u64::MAX - 1));
     ok &= check("writer done", thread::join(wtid), Ok(8));
-    ok &= check("writer's value", rd(ffd), Ok(5));
+    ok &= check("writer's value", sys::read_u64(ffd), Ok(5));
     sys::close(ffd).ok();
 
     // poll with a timeout on an empty eventfd times out (virtual clock).
@@ -158,7 +145,7 @@ fn main(_: usize) -> i32 {
         sys::check(sys::syscall(nr::READ, [bfd, 0x10, 8, 0, 0, 0])),
         Err(14),
     );
-    ok &= check("still readable", rd(bfd), Ok(1));
+    ok &= check("still readable", sys::read_u64(bfd), Ok(1));
     if ok {
         println!("eventfd: ok");
         0

@@ -5,7 +5,7 @@
 use core::sync::atomic::{AtomicU32, Ordering};
 
 use redbear_ipc::syscall::numbers::*;
-use user_rt::{println, sys, thread};
+use user_rt::{check, println, sys, thread};
 
 static A: AtomicU32 = AtomicU32::new(0);
 static B: AtomicU32 = AtomicU32::new(0);
@@ -32,14 +32,6 @@ fn waiter(bitset: usize) -> i32 {
         }
     }
     0
-}
-
-fn check<T: PartialEq + core::fmt::Debug>(what: &str, got: T, want: T) -> bool {
-    if got != want {
-        println!("{}: got {:?}, want {:?}", what, got, want);
-        return false;
-    }
-    true
 }
 
 fn settle(n: u32) {

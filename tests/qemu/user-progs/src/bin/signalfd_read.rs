@@ -7,7 +7,7 @@
 use redbear_ipc::syscall::abi::{FdFlags, FD_NEW, FD_SLOT_ANY};
 use redbear_ipc::syscall::numbers::SYS_RB_SIGNALFD4;
 use testbed_abi::{nr, sig, PollFd};
-use user_rt::{println, sys, thread};
+use user_rt::{check, println, sys, thread};
 
 const EAGAIN: isize = 11;
 const POLLIN: i16 = 1;
@@ -26,14 +26,6 @@ fn read_info(fd: usize) -> Result<(u32, i32, u32, u32), isize> {
     }
     let u = |o: usize| u32::from_ne_bytes([b[o], b[o + 1], b[o + 2], b[o + 3]]);
     Ok((u(0), u(8) as i32, u(12), u(16)))
-}
-
-fn check<T: PartialEq + core::fmt::Debug>(what: &str, got: T, want: T) -> bool {
-    if got != want {
-        println!("{}: got {:?}, want {:?}", what, got, want);
-        return false;
-    }
-    true
 }
 
 fn reader(fd: usize) -> i32 {

@@ -7,7 +7,7 @@
 use redbear_ipc::syscall::abi::{FdFlags, TimerSetFlags, FD_SLOT_ANY};
 use redbear_ipc::syscall::numbers::*;
 use testbed_abi::{nr, PollFd, Timespec};
-use user_rt::{println, sys};
+use user_rt::{check, println, sys};
 
 const EAGAIN: isize = 11;
 const POLLIN: i16 = 1;
@@ -54,20 +54,6 @@ fn gettime(fd: usize) -> Result<ItimerSpec, isize> {
     ))?;
     Ok(spec)
 }
-fn rd(fd: usize) -> Result<u64, isize> {
-    let mut b = [0u8; 8];
-    sys::read(fd, &mut b)?;
-    Ok(u64::from_ne_bytes(b))
-}
-
-fn check<T: PartialEq + core::fmt::Debug>(what: &str, got: T, want: T) -> bool {
-    if got != want {
-        println!("{}: got {:?}, want {:?}", what, got, want);
-        return false;
-    }
-    true
-}
-
 fn main(_: usize) -> i32 {
     let mut ok = true;
     let create = |flags: FdFlags| {
@@ -79,7 +65,7 @@ fn main(_: usize) -> i32 {
     let Ok(fd) = create(FdFlags::NONBLOCK) else {
         return 1;
     };
-    ok &= check("disarmed read", rd(fd), Err(EAGAIN));
+    ok &= check("disarmed read", sys::read_u64(fd), Err(EAGAIN));
     // One-shot in 30 ms; poll wakes at expiry.
     let t0 = sys::monotonic_ns();
     ok &= check(
@@ -102,8 +88,8 @@ fn main(_: usize) -> i32 {
     let waited = sys::monotonic_ns() - t0;
     ok &= check("poll waited >= 30ms", waited >= 30_000_000, true);
     ok &= check("poll waited < 1s", waited < 1_000_000_000, true);
-    ok &= check("one expiry", rd(fd), Ok(1));
-    ok &= check("then empty", rd(fd), Err(EAGAIN));
+    ok &= check("one expiry", sys::read_u64(fd), Ok(1));
+    ok &= check("then empty", sys::read_u64(fd), Err(EAGAIN));
     // Periodic, blocking read: 10 ms period, sleep 55 ms -> >= 5 expirations.
     let Ok(bfd) = create(FdFlags::empty()) else {
         return 2;
@@ -114,10 +100,14 @@ fn main(_: usize) -> i32 {
         Ok(0),
     );
     sys::nanosleep(55_000_000).ok();
-    let n = rd(bfd).unwrap_or(0);
+    let n = sys::read_u64(bfd).unwrap_or(0);
     ok &= check("expirations >= 5", n >= 5, true);
     let t1 = sys::monotonic_ns();
-    ok &= check("blocking read", rd(bfd).map(|n| n >= 1), Ok(true));
+    ok &= check(
+        "blocking read",
+        sys::read_u64(bfd).map(|n| n >= 1),
+        Ok(true),
+    );
     let blocked = sys::monotonic_ns() - t1;
     ok &= check("blocked <= period (+1 tick)", blocked <= 20_000_000, true);
     ok &= check("disarm", settime(bfd, TimerSetFlags::empty(), 0, 0), Ok(0));
@@ -134,7 +124,7 @@ fn main(_: usize) -> i32 {
         [&mut p as *mut PollFd as usize, 1, usize::MAX, 0, 0, 0],
     );
     ok &= check("abs fired after deadline", sys::monotonic_ns() >= at, true);
-    ok &= check("abs read", rd(fd), Ok(1));
+    ok &= check("abs read", sys::read_u64(fd), Ok(1));
     ok &= check("bad fd", settime(999, TimerSetFlags::empty(), 1, 0), Err(9));
     if ok {
         println!("timerfd: ok");
