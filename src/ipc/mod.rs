@@ -13,6 +13,7 @@ pub mod signalfd;
 pub mod time;
 pub mod timerfd;
 pub mod timers;
+pub mod wait;
 pub mod waitq;
 
 use alloc::sync::Arc;
