@@ -227,3 +227,7 @@ where
         };
     }
 }
+
+#[cfg(test)]
+#[path = "wait_tests.rs"]
+mod tests;
