@@ -60,7 +60,7 @@ impl ModelKernel {
     }
 
     fn word(&self, uaddr: usize) -> Result<&AtomicU32, UserFault> {
-        if uaddr < BASE || uaddr % 4 != 0 {
+        if uaddr < BASE || !uaddr.is_multiple_of(4) {
             return Err(UserFault);
         }
         self.words.get((uaddr - BASE) / 4).ok_or(UserFault)
@@ -285,7 +285,7 @@ fn open_sem(k: &ModelKernel) -> Arc<NamedSem> {
         .ipc
         .sems
         .open(
-            &*k,
+            k,
             name,
             OpenFlags {
                 create: true,
@@ -542,10 +542,10 @@ where
     let t1 = take.clone();
     let first = spawn(k, move |k| t1(k, Blocking::Until(DL)));
     let second = spawn(k, move |k| take(k, Blocking::Forever));
-    post(&**k);
+    post(k);
     let r1 = first.join().unwrap();
     match r1 {
-        Ok(()) => post(&**k),
+        Ok(()) => post(k),
         Err(e) => assert_eq!(e.errno, ETIMEDOUT),
     }
     assert_eq!(second.join().unwrap(), Ok(()));

@@ -228,6 +228,7 @@ where
     }
 }
 
-#[cfg(test)]
+// Plain locks only: shuttle's need a model-check run (tests/model_check.rs).
+#[cfg(all(test, not(feature = "model-check")))]
 #[path = "wait_tests.rs"]
 mod tests;
