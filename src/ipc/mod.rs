@@ -4,6 +4,7 @@ pub mod eventfd;
 pub mod file;
 pub mod futex;
 pub mod limits;
+pub mod mq;
 pub mod name;
 pub mod perm;
 pub mod pollee;
