@@ -11,6 +11,7 @@ pub mod pollee;
 pub mod registry;
 pub mod sem;
 pub mod signalfd;
+pub mod sysv;
 pub mod time;
 pub mod timerfd;
 pub mod timers;
