@@ -12,7 +12,8 @@ use core::any::Any;
 use crate::errno::{err, Errno, EAGAIN, ECANCELED, EINTR};
 use crate::ipc::file::{check_u64_read, FdCore, FileKind, FileObject};
 use crate::ipc::limits::ObjectKind;
-use crate::ipc::pollee::Readiness;
+use crate::ipc::open_file::{AccessMode, FileRef, OpenFile};
+use crate::ipc::pollee::{Pollee, Readiness};
 use crate::ipc::time::Timespec;
 use crate::ipc::timers::TimerQueue;
 use crate::ipc::waitq::{self, WaitOutcome, WaitQueue};
@@ -109,14 +110,15 @@ pub struct TimerFd {
 const COST: usize = core::mem::size_of::<TimerFd>();
 
 impl TimerFd {
-    /// timerfd_create(clock): a disarmed timer charged to the caller.
+    /// timerfd_create(clock): a disarmed timer charged to the caller, and
+    /// its first open description (read-write).
     pub fn create<K: Kernel + ?Sized>(
         k: &K,
         clock: ClockId,
         nonblocking: bool,
-    ) -> Result<Arc<Self>, Errno> {
+    ) -> Result<FileRef, Errno> {
         let ipc = k.ipc();
-        let core = FdCore::new(k, ObjectKind::TimerFd, COST, nonblocking)?;
+        let core = FdCore::new(k, ObjectKind::TimerFd, COST)?;
         let timer = Arc::new_cyclic(|me| TimerFd {
             id: ipc.next_object_id(),
             clock,
@@ -133,7 +135,7 @@ impl TimerFd {
             me: me.clone(),
         });
         ipc.timerfds.register(&timer);
-        Ok(timer)
+        Ok(OpenFile::new(k, timer, AccessMode::ReadWrite, nonblocking))
     }
 
     /// The clock it runs on.
@@ -249,7 +251,13 @@ impl FileObject for TimerFd {
         self
     }
 
-    fn read(&self, k: &dyn Kernel, buf: usize, len: usize) -> Result<usize, Errno> {
+    fn read(
+        &self,
+        k: &dyn Kernel,
+        file: &OpenFile,
+        buf: usize,
+        len: usize,
+    ) -> Result<usize, Errno> {
         check_u64_read(k, buf, len)?;
         let mut st = self.state.lock();
         let ticks = loop {
@@ -262,7 +270,7 @@ impl FileObject for TimerFd {
             if st.ticks > 0 {
                 break core::mem::take(&mut st.ticks);
             }
-            if self.core.nonblocking() {
+            if file.nonblocking() {
                 return err(EAGAIN);
             }
             let deadline = st.arm.map(|a| Deadline {
@@ -292,7 +300,7 @@ impl FileObject for TimerFd {
         }
     }
 
-    fn core(&self) -> Option<&FdCore> {
-        Some(&self.core)
+    fn pollee(&self) -> Option<&Pollee> {
+        Some(&self.core.pollee)
     }
 }
