@@ -208,4 +208,11 @@ impl SemNamespace {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// Removes every name (the namespace's teardown, and tests' leak
+    /// checks): each semaphore then lives only while an fd holds it.
+    pub fn unlink_all(&self) {
+        let names = core::mem::take(&mut *self.names.lock());
+        drop(names); // refunds outside the namespace lock
+    }
 }
