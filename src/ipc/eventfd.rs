@@ -11,7 +11,7 @@ use alloc::sync::Arc;
 use core::any::Any;
 
 use crate::errno::{err, Errno, EAGAIN, EINVAL};
-use crate::ipc::file::{check_u64_read, FdCore, FileKind, FileObject};
+use crate::ipc::file::{check_u64_read, FdCore, FileKind, FileObject, IoResult};
 use crate::ipc::limits::ObjectKind;
 use crate::ipc::open_file::{AccessMode, FileRef, OpenFile};
 use crate::ipc::pollee::{wait_until, Pollee, Readiness};
@@ -85,13 +85,7 @@ impl FileObject for EventFd {
         self
     }
 
-    fn read(
-        &self,
-        k: &dyn Kernel,
-        file: &OpenFile,
-        buf: usize,
-        len: usize,
-    ) -> Result<usize, Errno> {
+    fn read(&self, k: &dyn Kernel, file: &OpenFile, buf: usize, len: usize) -> IoResult {
         check_u64_read(k, buf, len)?;
         let taken = wait_until(
             k,
@@ -116,13 +110,7 @@ impl FileObject for EventFd {
         Ok(8)
     }
 
-    fn write(
-        &self,
-        k: &dyn Kernel,
-        file: &OpenFile,
-        buf: usize,
-        len: usize,
-    ) -> Result<usize, Errno> {
+    fn write(&self, k: &dyn Kernel, file: &OpenFile, buf: usize, len: usize) -> IoResult {
         // Linux (6.x) takes exactly 8 bytes here, while read accepts more.
         if len != 8 {
             return err(EINVAL);

@@ -30,6 +30,9 @@ pub enum FileKind {
     TimerFd,
 }
 
+/// What read and write return: the bytes moved, or the errno.
+pub type IoResult = Result<usize, Errno>;
+
 /// An object an fd can refer to.
 pub trait FileObject: Send + Sync + Any {
     /// The object's kind.
@@ -39,24 +42,12 @@ pub trait FileObject: Send + Sync + Any {
 
     /// read(2) through `file` into `len` bytes at user address `buf`;
     /// blocks unless `file` is nonblocking.
-    fn read(
-        &self,
-        k: &dyn Kernel,
-        file: &OpenFile,
-        buf: usize,
-        len: usize,
-    ) -> Result<usize, Errno> {
+    fn read(&self, k: &dyn Kernel, file: &OpenFile, buf: usize, len: usize) -> IoResult {
         let _ = (k, file, buf, len);
         err(EINVAL)
     }
     /// write(2) through `file` from `len` bytes at user address `buf`.
-    fn write(
-        &self,
-        k: &dyn Kernel,
-        file: &OpenFile,
-        buf: usize,
-        len: usize,
-    ) -> Result<usize, Errno> {
+    fn write(&self, k: &dyn Kernel, file: &OpenFile, buf: usize, len: usize) -> IoResult {
         let _ = (k, file, buf, len);
         err(EINVAL)
     }

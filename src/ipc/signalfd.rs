@@ -12,7 +12,7 @@ use alloc::sync::Arc;
 use core::any::Any;
 
 use crate::errno::{err, Errno, EAGAIN, EINVAL};
-use crate::ipc::file::{probe_writable, FdCore, FileKind, FileObject};
+use crate::ipc::file::{probe_writable, FdCore, FileKind, FileObject, IoResult};
 use crate::ipc::limits::ObjectKind;
 use crate::ipc::open_file::{AccessMode, FileRef, OpenFile};
 use crate::ipc::pollee::{wait_until, Pollee, Readiness};
@@ -103,13 +103,7 @@ impl FileObject for SignalFd {
         self
     }
 
-    fn read(
-        &self,
-        k: &dyn Kernel,
-        file: &OpenFile,
-        buf: usize,
-        len: usize,
-    ) -> Result<usize, Errno> {
+    fn read(&self, k: &dyn Kernel, file: &OpenFile, buf: usize, len: usize) -> IoResult {
         let room = len / SIGINFO_SIZE;
         if room == 0 {
             return err(EINVAL);

@@ -10,7 +10,7 @@ use alloc::sync::{Arc, Weak};
 use core::any::Any;
 
 use crate::errno::{err, Errno, EAGAIN, ECANCELED, EINTR};
-use crate::ipc::file::{check_u64_read, FdCore, FileKind, FileObject};
+use crate::ipc::file::{check_u64_read, FdCore, FileKind, FileObject, IoResult};
 use crate::ipc::limits::ObjectKind;
 use crate::ipc::open_file::{AccessMode, FileRef, OpenFile};
 use crate::ipc::pollee::{Pollee, Readiness};
@@ -251,13 +251,7 @@ impl FileObject for TimerFd {
         self
     }
 
-    fn read(
-        &self,
-        k: &dyn Kernel,
-        file: &OpenFile,
-        buf: usize,
-        len: usize,
-    ) -> Result<usize, Errno> {
+    fn read(&self, k: &dyn Kernel, file: &OpenFile, buf: usize, len: usize) -> IoResult {
         check_u64_read(k, buf, len)?;
         let mut st = self.state.lock();
         let ticks = loop {

@@ -61,6 +61,16 @@ impl Observer for PollWaker {
     }
 }
 
+/// Parks a task in poll until `unpark_host`, `wake_at` (monotonic ns) or
+/// a signal.
+fn park_in_poll(wake_at: Option<u64>) -> ParkOutcome {
+    match sched::park(wake_at) {
+        sched::Wake::Unparked => ParkOutcome::Unparked,
+        sched::Wake::TimedOut => ParkOutcome::TimedOut,
+        sched::Wake::Interrupted => ParkOutcome::Interrupted,
+    }
+}
+
 /// poll(2): `timeout_ms` < 0 waits forever. Bad fds report POLLNVAL. The
 /// loop is the crate's (`redbear_ipc::ipc::poll`), as the hosted kernel's.
 pub fn poll(fds_ptr: usize, nfds: usize, timeout_ms: isize) -> R {
@@ -90,14 +100,8 @@ pub fn poll(fds_ptr: usize, nfds: usize, timeout_ms: isize) -> R {
     let deadline = u64::try_from(timeout_ms)
         .ok()
         .map(|ms| clock::now().saturating_add(ms.saturating_mul(1_000_000)));
-    let ready = ipc_poll::poll(kernel(), &mut entries, deadline, &waker, |wake_at| {
-        match sched::park(wake_at) {
-            sched::Wake::Unparked => ParkOutcome::Unparked,
-            sched::Wake::TimedOut => ParkOutcome::TimedOut,
-            sched::Wake::Interrupted => ParkOutcome::Interrupted,
-        }
-    })
-    .map_err(errno)?;
+    let ready =
+        ipc_poll::poll(kernel(), &mut entries, deadline, &waker, park_in_poll).map_err(errno)?;
     for (p, e) in pfds.iter_mut().zip(&entries) {
         p.revents = match e.file {
             PollFile::Invalid => POLLNVAL,
