@@ -40,6 +40,8 @@ use crate::sync::Mutex;
 pub trait ProcessState: Any + Send + Sync {
     /// The process `pid` has exited: settle (SEM_UNDO) or drop what it
     /// registered (mq_notify). Called once, with no subsystem lock held.
+    /// It must not park and must not touch user memory (the process's
+    /// address space may be gone; on Redox it runs on the dying thread).
     fn exit(&self, k: &dyn Kernel, pid: Pid);
 
     /// The state the child of a fork starts with, or None (the default:
