@@ -13,7 +13,8 @@ use core::any::Any;
 use crate::errno::{err, Errno, EAGAIN, EINVAL};
 use crate::ipc::file::{check_u64_read, FdCore, FileKind, FileObject};
 use crate::ipc::limits::ObjectKind;
-use crate::ipc::pollee::{wait_until, Readiness};
+use crate::ipc::pollee::Readiness;
+use crate::ipc::wait::{wait, Blocking};
 use crate::ipc::waitq::WaitQueue;
 use crate::kernel::Kernel;
 use crate::sync::Mutex;
@@ -84,11 +85,10 @@ impl FileObject for EventFd {
 
     fn read(&self, k: &dyn Kernel, buf: usize, len: usize) -> Result<usize, Errno> {
         check_u64_read(k, buf, len)?;
-        let taken = wait_until(
+        let taken = wait(
             k,
             &self.state,
-            self.core.nonblocking(),
-            None,
+            Blocking::new(self.core.nonblocking(), None),
             |s| &mut s.readers,
             |s| {
                 if s.count == 0 {
@@ -96,7 +96,7 @@ impl FileObject for EventFd {
                 }
                 let taken = if self.semaphore { 1 } else { s.count };
                 s.count -= taken;
-                s.writers.wake(k, usize::MAX);
+                s.writers.wake_all(k);
                 Ok(taken)
             },
         )?;
@@ -118,11 +118,10 @@ impl FileObject for EventFd {
         if add == u64::MAX {
             return err(EINVAL);
         }
-        wait_until(
+        wait(
             k,
             &self.state,
-            self.core.nonblocking(),
-            None,
+            Blocking::new(self.core.nonblocking(), None),
             |s| &mut s.writers,
             |s| {
                 if EVENTFD_MAX - s.count < add {
@@ -130,7 +129,7 @@ impl FileObject for EventFd {
                 }
                 s.count += add;
                 if s.count > 0 {
-                    s.readers.wake(k, usize::MAX);
+                    s.readers.wake_all(k);
                 }
                 Ok(())
             },
