@@ -1,7 +1,7 @@
 //! Simulated processes and tasks of the hosted kernel.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
@@ -140,6 +140,20 @@ impl FdTable {
         }
     }
 
+    /// fork: a table of process `child` with the same objects (shared
+    /// descriptions) and the same close-on-exec bits; each copied fd is
+    /// reported to its description.
+    fn fork(&self, child: Pid) -> FdTable {
+        let e = self.lock().clone();
+        for x in e.values() {
+            x.file.fd_added();
+        }
+        FdTable {
+            owner: child,
+            entries: Mutex::new(e),
+        }
+    }
+
     /// Number of open fds.
     pub fn len(&self) -> usize {
         self.lock().len()
@@ -163,6 +177,12 @@ pub struct Process {
     creds: Mutex<Credentials>,
     fds: FdTable,
     signals: Mutex<Signals>,
+    /// Tasks that have entered and not left (`HostedKernel::enter`).
+    live_tasks: AtomicUsize,
+    /// Exit or kill was asked for: its tasks' parks are interrupted.
+    exiting: AtomicBool,
+    /// The exit is complete (fds closed, IPC exit hook called).
+    exited: AtomicBool,
 }
 
 impl Process {
@@ -172,7 +192,56 @@ impl Process {
             creds: Mutex::new(creds),
             fds: FdTable::new(pid),
             signals: Mutex::new(Signals::default()),
+            live_tasks: AtomicUsize::new(0),
+            exiting: AtomicBool::new(false),
+            exited: AtomicBool::new(false),
         }
+    }
+
+    /// fork: a child `pid` with the same credentials and fds (shared
+    /// descriptions); pending signals are not inherited (POSIX fork).
+    pub(super) fn fork(&self, pid: Pid) -> Self {
+        let child = Process::new(pid, self.credentials());
+        Process {
+            fds: self.fds.fork(pid),
+            ..child
+        }
+    }
+
+    /// Whether exit or kill was asked for.
+    pub fn is_exiting(&self) -> bool {
+        self.exiting.load(Ordering::SeqCst)
+    }
+
+    /// Whether the exit is complete.
+    pub fn has_exited(&self) -> bool {
+        self.exited.load(Ordering::SeqCst)
+    }
+
+    /// Marks the process exiting; returns whether its exit can complete
+    /// now (no task of it is live).
+    pub(super) fn begin_exit(&self) -> bool {
+        self.exiting.store(true, Ordering::SeqCst);
+        self.live_tasks.load(Ordering::SeqCst) == 0
+    }
+
+    /// Claims the completion of the exit (true exactly once).
+    pub(super) fn claim_exit(&self) -> bool {
+        !self.exited.swap(true, Ordering::SeqCst)
+    }
+
+    pub(super) fn task_entered(&self) {
+        self.live_tasks.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// A task left; returns whether it was the last of an exiting process.
+    pub(super) fn task_left(&self) -> bool {
+        self.live_tasks.fetch_sub(1, Ordering::SeqCst) == 1 && self.is_exiting()
+    }
+
+    /// Number of live tasks.
+    pub fn live_tasks(&self) -> usize {
+        self.live_tasks.load(Ordering::SeqCst)
     }
 
     /// The pid.
@@ -188,6 +257,14 @@ impl Process {
     /// Changes credentials (setuid and friends).
     pub fn set_credentials(&self, creds: Credentials) {
         *self.creds.lock().unwrap_or_else(|p| p.into_inner()) = creds;
+    }
+
+    /// setgroups(2): replaces the supplementary groups (EINVAL past
+    /// `NGROUPS_MAX`; the caller decides who may).
+    pub fn set_groups(&self, ids: &[u32]) -> Result<(), Errno> {
+        let mut creds = self.creds.lock().unwrap_or_else(|p| p.into_inner());
+        *creds = creds.with_groups(ids)?;
+        Ok(())
     }
 
     /// The fd table.
@@ -287,8 +364,10 @@ impl Task {
         self.mask.store(mask, Ordering::SeqCst);
     }
 
+    /// A park ends Interrupted when an unblocked signal is pending or the
+    /// process is being ended (as a kill interrupts every wait).
     fn interrupted(&self) -> bool {
-        self.process.pending() & !self.mask.load(Ordering::SeqCst) != 0
+        self.process.is_exiting() || self.process.pending() & !self.mask.load(Ordering::SeqCst) != 0
     }
 
     /// The blocked-signal mask.

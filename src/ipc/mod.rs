@@ -10,6 +10,7 @@ pub mod open_file;
 pub mod perm;
 pub mod poll;
 pub mod pollee;
+pub mod process;
 pub mod registry;
 pub mod sem;
 pub mod signalfd;
@@ -22,10 +23,11 @@ pub mod waitq;
 
 use alloc::sync::Arc;
 
-use crate::kernel::{sig_bit, Deadline, Kernel};
+use crate::kernel::{sig_bit, Deadline, Kernel, Pid};
 use crate::sync::{AtomicU64, Ordering};
 use futex::FutexTable;
 use limits::{Accounting, Limits};
+use process::ProcessTable;
 use registry::WeakRegistry;
 use sem::named::SemNamespace;
 use signalfd::SignalFd;
@@ -46,6 +48,8 @@ pub struct Ipc {
     pub signalfds: WeakRegistry<SignalFd>,
     /// Live timerfds, told when the realtime clock is set.
     pub timerfds: WeakRegistry<TimerFd>,
+    /// Per-process state (SEM_UNDO, mq_notify owners), settled at exit.
+    pub processes: ProcessTable,
     next_id: AtomicU64,
 }
 
@@ -60,6 +64,7 @@ impl Ipc {
             timers: Arc::new(TimerQueue::default()),
             signalfds: WeakRegistry::default(),
             timerfds: WeakRegistry::default(),
+            processes: ProcessTable::default(),
             next_id: AtomicU64::new(1),
         }
     }
@@ -78,6 +83,18 @@ impl Ipc {
                 fd.wake(k);
             }
         });
+    }
+
+    /// Host hook: process `pid` has exited; call it once, after its last
+    /// thread left the subsystem (contract in `process.rs`).
+    pub fn process_exit<K: Kernel>(&self, k: &K, pid: Pid) {
+        self.processes.exit(k, pid);
+    }
+
+    /// Host hook: `child` was forked from `parent` (contract in
+    /// `process.rs`; nothing is inherited today).
+    pub fn process_fork<K: Kernel>(&self, k: &K, parent: Pid, child: Pid) {
+        self.processes.fork(k, parent, child);
     }
 
     /// Host hook: CLOCK_REALTIME was set (clock_settime, settimeofday).
