@@ -18,7 +18,7 @@
 //! the queue's lock: `WOKEN` (re-try), `COMPLETED` (the waker put the
 //! result in the payload) or `REMOVED` (the object is gone: EIDRM). A
 //! waiter whose park ended by timeout or signal settles the race in one
-//! place, [`WaitQueue::settle`], under the same lock: if a final state is
+//! place, `WaitQueue::settle`, under the same lock: if a final state is
 //! already there, the waker won (its result is never lost); otherwise the
 //! waiter unlinks itself, and from then on no waker can reach it (a
 //! waiter that gave up is never completed).
