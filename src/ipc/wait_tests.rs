@@ -391,13 +391,13 @@ fn family_requeue_moves_and_a_timed_out_waiter_leaves_its_new_home() {
             )
             .unwrap();
         assert_eq!(n, 1);
-        assert_eq!((f2.len(0), f2.len(3)), (0, 1));
+        assert_eq!((f2.waiters(0), f2.waiters(3)), (0, 1));
         ParkOutcome::TimedOut
     }) as Hook]);
     let r = fam.wait(&k, 0, 10, Some(DL), |_| Gate::Proceed, |_| Ok(()));
     assert_eq!(r, Ok(Ended::TimedOut));
     assert_eq!(
-        (fam.len(0), fam.len(3)),
+        (fam.waiters(0), fam.waiters(3)),
         (0, 0),
         "unlinked from the new home"
     );
@@ -457,7 +457,7 @@ fn family_gate_retry_runs_the_unlocked_step() {
     );
     assert_eq!(r, Ok(Ended::Interrupted));
     assert_eq!((tries, outside), (2, 1));
-    assert_eq!(fam.len(1), 0);
+    assert_eq!(fam.waiters(1), 0);
 }
 
 #[test]

@@ -561,7 +561,6 @@ impl<P, const N: usize> QueueFamily<P, N> {
     /// `dst` as `pick` says, once `gate` (run with both locks held) lets
     /// it. Two queues are locked in ascending index order. Returns woken
     /// + moved.
-    #[allow(clippy::too_many_arguments)]
     pub fn requeue<K: Kernel + ?Sized>(
         &self,
         k: &K,
@@ -646,12 +645,7 @@ impl<P, const N: usize> QueueFamily<P, N> {
     }
 
     /// Number of waiters on queue `index` (tests, leak checks).
-    pub fn len(&self, index: usize) -> usize {
+    pub fn waiters(&self, index: usize) -> usize {
         self.queues.get(index).map_or(0, |q| q.lock().len())
-    }
-
-    /// Always false: a family has `N` queues (clippy's len/is_empty pair).
-    pub fn is_empty(&self) -> bool {
-        N == 0
     }
 }
