@@ -10,9 +10,10 @@ use alloc::sync::{Arc, Weak};
 use core::any::Any;
 
 use crate::errno::{err, Errno, ECANCELED};
-use crate::ipc::file::{check_u64_read, FdCore, FileKind, FileObject};
+use crate::ipc::file::{check_u64_read, FdCore, FileKind, FileObject, IoResult};
 use crate::ipc::limits::ObjectKind;
-use crate::ipc::pollee::Readiness;
+use crate::ipc::open_file::{AccessMode, FileRef, OpenFile};
+use crate::ipc::pollee::{Pollee, Readiness};
 use crate::ipc::time::Timespec;
 use crate::ipc::timers::TimerQueue;
 use crate::ipc::wait::{wait, Blocking, Step};
@@ -110,14 +111,15 @@ pub struct TimerFd {
 const COST: usize = core::mem::size_of::<TimerFd>();
 
 impl TimerFd {
-    /// timerfd_create(clock): a disarmed timer charged to the caller.
+    /// timerfd_create(clock): a disarmed timer charged to the caller, and
+    /// its first open description (read-write).
     pub fn create<K: Kernel + ?Sized>(
         k: &K,
         clock: ClockId,
         nonblocking: bool,
-    ) -> Result<Arc<Self>, Errno> {
+    ) -> Result<FileRef, Errno> {
         let ipc = k.ipc();
-        let core = FdCore::new(k, ObjectKind::TimerFd, COST, nonblocking)?;
+        let core = FdCore::new(k, ObjectKind::TimerFd, COST)?;
         let timer = Arc::new_cyclic(|me| TimerFd {
             id: ipc.next_object_id(),
             clock,
@@ -134,7 +136,7 @@ impl TimerFd {
             me: me.clone(),
         });
         ipc.timerfds.register(&timer);
-        Ok(timer)
+        Ok(OpenFile::new(k, timer, AccessMode::ReadWrite, nonblocking))
     }
 
     /// The clock it runs on.
@@ -250,13 +252,13 @@ impl FileObject for TimerFd {
         self
     }
 
-    fn read(&self, k: &dyn Kernel, buf: usize, len: usize) -> Result<usize, Errno> {
+    fn read(&self, k: &dyn Kernel, file: &OpenFile, buf: usize, len: usize) -> IoResult {
         check_u64_read(k, buf, len)?;
         // The next expiry is a re-check point, not a timeout.
         let ticks = wait(
             k,
             &self.state,
-            Blocking::new(self.core.nonblocking(), None),
+            Blocking::new(file.nonblocking(), None),
             |s| &mut s.readers,
             |st| {
                 st.settle(k.now(self.clock));
@@ -294,7 +296,7 @@ impl FileObject for TimerFd {
         }
     }
 
-    fn core(&self) -> Option<&FdCore> {
-        Some(&self.core)
+    fn pollee(&self) -> Option<&Pollee> {
+        Some(&self.core.pollee)
     }
 }

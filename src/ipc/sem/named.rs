@@ -1,8 +1,8 @@
 //! Named POSIX semaphores: kernel objects in a namespace.
 //!
 //! `sem_open` finds or creates the object and hands the caller an fd whose
-//! file object is a `SemHandle`; every operation is then a syscall on the
-//! object (the shared-page fast path of DESIGN.md is not built yet).
+//! open description (`OpenFile`) refers to it; every operation is then a
+//! syscall on the object (the shared-page fast path of DESIGN.md is not built yet).
 //! `sem_unlink` removes the name only: the object lives while any handle
 //! does, and its charge is refunded when the last one goes.
 
@@ -112,10 +112,9 @@ pub enum Opened {
     Created,
 }
 
-/// The fd-table face of a named semaphore.
-pub struct SemHandle(pub Arc<NamedSem>);
-
-impl FileObject for SemHandle {
+/// A named semaphore behind an fd: each `sem_open` makes its own open
+/// description over the one object.
+impl FileObject for NamedSem {
     fn kind(&self) -> FileKind {
         FileKind::NamedSem
     }
@@ -222,5 +221,12 @@ impl SemNamespace {
     /// Whether no name exists.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Removes every name (the namespace's teardown, and tests' leak
+    /// checks): each semaphore then lives only while an fd holds it.
+    pub fn unlink_all(&self) {
+        let names = core::mem::take(&mut *self.names.lock());
+        drop(names); // refunds outside the namespace lock
     }
 }
