@@ -391,13 +391,13 @@ fn family_requeue_moves_and_a_timed_out_waiter_leaves_its_new_home() {
             )
             .unwrap();
         assert_eq!(n, 1);
-        assert_eq!((f2.len(0), f2.len(3)), (0, 1));
+        assert_eq!((f2.waiters(0), f2.waiters(3)), (0, 1));
         ParkOutcome::TimedOut
     }) as Hook]);
     let r = fam.wait(&k, 0, 10, Some(DL), |_| Gate::Proceed, |_| Ok(()));
     assert_eq!(r, Ok(Ended::TimedOut));
     assert_eq!(
-        (fam.len(0), fam.len(3)),
+        (fam.waiters(0), fam.waiters(3)),
         (0, 0),
         "unlinked from the new home"
     );
@@ -457,5 +457,40 @@ fn family_gate_retry_runs_the_unlocked_step() {
     );
     assert_eq!(r, Ok(Ended::Interrupted));
     assert_eq!((tries, outside), (2, 1));
-    assert_eq!(fam.len(1), 0);
+    assert_eq!(fam.waiters(1), 0);
+}
+
+#[test]
+fn a_panicking_selector_does_not_free_a_queued_node() {
+    let o = obj(0);
+    let o2 = o.clone();
+    let picks = core::cell::Cell::new(0u32);
+    let k = Script::new(alloc::vec![
+        Box::new(|_: &Script| ParkOutcome::TimedOut) as Hook,
+        // Reached only if the unwinding frame waits for its node's end.
+        Box::new(move |k: &Script| {
+            assert_eq!(o2.lock().q.wake(k, 1), 1);
+            ParkOutcome::Unparked
+        }) as Hook,
+    ]);
+    let r = std::panic::catch_unwind(core::panic::AssertUnwindSafe(|| {
+        wait(
+            &k,
+            &*o,
+            Blocking::Until(DL),
+            |o| {
+                picks.set(picks.get() + 1);
+                assert!(picks.get() == 1, "selector fails on its second call");
+                &mut o.q
+            },
+            take,
+        )
+    }));
+    assert!(r.is_err());
+    assert_eq!(
+        k.parks(),
+        2,
+        "the frame waited for a waker before unwinding"
+    );
+    assert!(o.lock().q.is_empty());
 }

@@ -18,7 +18,7 @@
 //! the queue's lock: `WOKEN` (re-try), `COMPLETED` (the waker put the
 //! result in the payload) or `REMOVED` (the object is gone: EIDRM). A
 //! waiter whose park ended by timeout or signal settles the race in one
-//! place, [`WaitQueue::settle`], under the same lock: if a final state is
+//! place, `WaitQueue::settle`, under the same lock: if a final state is
 //! already there, the waker won (its result is never lost); otherwise the
 //! waiter unlinks itself, and from then on no waker can reach it (a
 //! waiter that gave up is never completed).
@@ -27,7 +27,9 @@
 //! 1. A node is linked on at most one queue, and only while its owner is
 //!    inside [`sleep`] or [`QueueFamily::wait`]; neither returns, nor
 //!    moves the node, before the node is off every queue (it saw a final
-//!    state, or unlinked itself). The node is private to those frames:
+//!    state, or unlinked itself); if the frame unwinds meanwhile (a
+//!    panicking closure or host), a drop guard keeps it alive until a
+//!    waker ends the node. The node is private to those frames:
 //!    callers never get a reference to a queued node, only `&mut P`
 //!    inside a visit, so safe code cannot move or free one.
 //! 2. A node's links and payload are touched only by the holder of the
@@ -382,12 +384,15 @@ where
     let node = WaitNode::new(k.current_task(), payload);
     // SAFETY: `node` lives on this frame, which neither returns nor moves
     // it before it is off every queue: below, either a final state is seen
-    // (a waker unlinked it) or `settle` unlinks it (invariant 1).
+    // (a waker unlinked it) or `settle` unlinks it; an unwinding frame
+    // waits in `Queued::drop` (invariant 1).
     unsafe { select(&mut guard).push_back(&node) };
+    let queued = Queued { k, node: &node };
     drop(guard);
     let mut cut = park_until_final(k, &node, deadline);
     if let Some(ended @ (Ended::Completed | Ended::Removed)) = node.final_state() {
         // Nothing to re-try: skip the lock (invariant 4).
+        core::mem::forget(queued);
         return Slept {
             ended,
             payload: node.into_payload(),
@@ -405,10 +410,28 @@ where
         cut = park_until_final(k, &node, None).or(cut);
         guard = lock.lock();
     };
+    core::mem::forget(queued); // off every queue now
     Slept {
         ended,
         payload: node.into_payload(),
         guard: Some(guard),
+    }
+}
+
+/// Armed while a node of this frame may be on a queue. If the frame
+/// unwinds then (a panicking selector or host `park`), the drop waits for
+/// a waker to end the node before the frame may die (invariant 1); the
+/// normal paths disarm it with `mem::forget` once the node is off.
+struct Queued<'n, K: Kernel + ?Sized, P> {
+    k: &'n K,
+    node: &'n WaitNode<P>,
+}
+
+impl<K: Kernel + ?Sized, P> Drop for Queued<'_, K, P> {
+    fn drop(&mut self) {
+        while self.node.final_state().is_none() {
+            let _ = self.k.park(None);
+        }
     }
 }
 
@@ -486,7 +509,8 @@ impl<P, const N: usize> QueueFamily<P, N> {
                 Gate::Proceed => {
                     node.home.store(home, Ordering::Relaxed);
                     // SAFETY: `node` lives on this frame, which returns only
-                    // once the node is off every queue (below; invariant 1).
+                    // once the node is off every queue (below; an unwinding
+                    // frame waits in `Queued::drop`; invariant 1).
                     unsafe { q.push_back(&node) };
                     break;
                 }
@@ -497,25 +521,29 @@ impl<P, const N: usize> QueueFamily<P, N> {
                 }
             }
         }
+        let queued = Queued { k, node: &node };
         let mut cut = park_until_final(k, &node, deadline);
-        loop {
+        let ended = loop {
             if let Some(done) = node.final_state() {
-                return Ok(done); // invariant 4: no lock needed
+                break done; // invariant 4: no lock needed
             }
             // `home` changes only under the locks of the old and the new
             // queue, so under the new one's lock the id check settles it.
             let at = node.home.load(Ordering::Relaxed);
-            let mut q = self.queue(at)?.lock();
-            if let Some(ended) = q.settle(&node, cut) {
-                return Ok(ended);
+            if let Some(lock) = self.queues.get(at) {
+                let mut q = lock.lock();
+                if let Some(ended) = q.settle(&node, cut) {
+                    break ended;
+                }
             }
             if node.home.load(Ordering::Relaxed) == at {
                 // Not where its home says (cannot happen: the family does
                 // every move); stay sound and wait to be ended.
-                drop(q);
                 cut = park_until_final(k, &node, None).or(cut);
             }
-        }
+        };
+        core::mem::forget(queued); // off every queue now
+        Ok(ended)
     }
 
     /// Visits queue `index` as [`WaitQueue::visit`]; EINVAL for a bad
@@ -533,7 +561,6 @@ impl<P, const N: usize> QueueFamily<P, N> {
     /// `dst` as `pick` says, once `gate` (run with both locks held) lets
     /// it. Two queues are locked in ascending index order. Returns woken
     /// + moved.
-    #[allow(clippy::too_many_arguments)]
     pub fn requeue<K: Kernel + ?Sized>(
         &self,
         k: &K,
@@ -618,12 +645,7 @@ impl<P, const N: usize> QueueFamily<P, N> {
     }
 
     /// Number of waiters on queue `index` (tests, leak checks).
-    pub fn len(&self, index: usize) -> usize {
+    pub fn waiters(&self, index: usize) -> usize {
         self.queues.get(index).map_or(0, |q| q.lock().len())
-    }
-
-    /// Always false: a family has `N` queues (clippy's len/is_empty pair).
-    pub fn is_empty(&self) -> bool {
-        N == 0
     }
 }
