@@ -1,7 +1,7 @@
 //! Simulated processes and tasks of the hosted kernel.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
@@ -129,7 +129,11 @@ pub struct Process {
     creds: Mutex<Credentials>,
     fds: FdTable,
     signals: Mutex<Signals>,
+    umask: AtomicU32,
 }
+
+/// A new process's umask (Linux's and relibc's usual default).
+pub const DEFAULT_UMASK: u32 = 0o022;
 
 impl Process {
     pub(super) fn new(pid: Pid, creds: Credentials) -> Self {
@@ -138,7 +142,18 @@ impl Process {
             creds: Mutex::new(creds),
             fds: FdTable::default(),
             signals: Mutex::new(Signals::default()),
+            umask: AtomicU32::new(DEFAULT_UMASK),
         }
+    }
+
+    /// The file-mode creation mask.
+    pub fn umask(&self) -> u32 {
+        self.umask.load(Ordering::Relaxed)
+    }
+
+    /// umask(2): sets the mask (permission bits only), returns the old one.
+    pub fn set_umask(&self, mask: u32) -> u32 {
+        self.umask.swap(mask & 0o777, Ordering::Relaxed)
     }
 
     /// The pid.

@@ -5,6 +5,7 @@ pub mod file;
 pub mod futex;
 pub mod limits;
 pub mod name;
+pub mod names;
 pub mod perm;
 pub mod pollee;
 pub mod registry;
