@@ -325,8 +325,14 @@ fn named_bad_names_flags_values() {
     }
     // With O_EXCL a bad value is reported before the name is looked up.
     let too_big = SEM_VALUE_MAX as usize + 1;
-    assert_eq!(open(&e, &name(252), CREAT | EXCL, 0o600, too_big), Err(EINVAL));
-    assert_eq!(open(&e, &name(252), CREAT, 0o600, too_big), Err(ENAMETOOLONG));
+    assert_eq!(
+        open(&e, &name(252), CREAT | EXCL, 0o600, too_big),
+        Err(EINVAL)
+    );
+    assert_eq!(
+        open(&e, &name(252), CREAT, 0o600, too_big),
+        Err(ENAMETOOLONG)
+    );
     assert_eq!(
         open(&e, b"/v", CREAT, 0o600, SEM_VALUE_MAX as usize + 1),
         Err(EINVAL)

@@ -80,9 +80,7 @@ impl NameRules {
     pub fn resolve(self, name: &IpcName) -> Result<(), Errno> {
         match self {
             NameRules::Mqueue => Ok(()),
-            NameRules::Semaphore if name.0.len() + SEM_FILE_PREFIX > NAME_MAX => {
-                err(ENAMETOOLONG)
-            }
+            NameRules::Semaphore if name.0.len() + SEM_FILE_PREFIX > NAME_MAX => err(ENAMETOOLONG),
             NameRules::Semaphore => Ok(()),
         }
     }

@@ -299,7 +299,10 @@ mod tests {
     fn lookup_errors_come_before_the_table() {
         let t = NameTable::new(NameRules::Semaphore);
         let n = name(t.rules(), &[b'q'; 252]);
-        assert_eq!(t.open(&OWNER, &n, CREATE, never).map(|_| ()), err(ENAMETOOLONG));
+        assert_eq!(
+            t.open(&OWNER, &n, CREATE, never).map(|_| ()),
+            err(ENAMETOOLONG)
+        );
         assert!(t.is_empty());
         let n = name(t.rules(), &[b'q'; 251]);
         assert!(t.open(&OWNER, &n, CREATE, make(OWNER, 0o600)).is_ok());
@@ -311,14 +314,20 @@ mod tests {
         let n = name(t.rules(), b"a");
         let (a, _) = t.open(&OWNER, &n, CREATE, make(OWNER, 0o600)).unwrap();
         t.undo_create(&n, &a);
-        assert!(t.is_empty(), "nobody else saw it: the failed open leaves nothing");
+        assert!(
+            t.is_empty(),
+            "nobody else saw it: the failed open leaves nothing"
+        );
         // A concurrent opener received the object before the creator failed.
         let (a, _) = t.open(&OWNER, &n, CREATE, make(OWNER, 0o600)).unwrap();
         let (b, how) = t.open(&OWNER, &n, OPEN, never).unwrap();
         assert_eq!(how, Opened::Existing);
         t.undo_create(&n, &a);
         let (c, _) = t.open(&OWNER, &n, OPEN, never).unwrap();
-        assert!(Arc::ptr_eq(&b, &c), "the name the opener got is still there");
+        assert!(
+            Arc::ptr_eq(&b, &c),
+            "the name the opener got is still there"
+        );
     }
 
     #[test]
