@@ -147,7 +147,10 @@ impl SemNamespace {
         if flags.create && flags.exclusive && bad_value {
             return err(EINVAL);
         }
+        // Read before the table lock: the host's process lock is never
+        // taken under it.
         let creds = k.credentials();
+        let umask = k.umask();
         let req = OpenRequest {
             create: flags.create,
             exclusive: flags.exclusive,
@@ -165,7 +168,7 @@ impl SemNamespace {
                 SEM_COST,
             )?;
             Ok(Arc::new(NamedSem {
-                perm: ObjPerm::new(&creds, mode & !k.umask()),
+                perm: ObjPerm::new(&creds, mode & !umask),
                 state: Mutex::new(SemState {
                     value,
                     waiters: WaitQueue::new(),

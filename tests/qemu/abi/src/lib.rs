@@ -101,6 +101,11 @@ pub mod nr {
     /// then consumed, as if an empty handler ran. EINVAL for SIGKILL,
     /// SIGSTOP or a bad number.
     pub const SIGCATCH: usize = 32;
+    /// `(mask) -> old mask`: umask(2), the calling process's file-mode
+    /// creation mask (permission bits only), which sem_open clears from a
+    /// new semaphore's mode. A new process starts with its parent's (the
+    /// runner's programs: 0o022).
+    pub const UMASK: usize = 33;
     /// One past the last base number.
     pub const END: usize = 64;
 }

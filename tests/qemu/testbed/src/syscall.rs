@@ -80,6 +80,10 @@ pub fn dispatch(num: usize, a: [usize; 6]) -> isize {
         nr::SYSCALL_COUNT => cred(|p| p.syscalls as usize),
         nr::CLOCK_SETTIME => clock_settime(a[0], a[1]),
         nr::SIGCATCH => process::set_caught(a[0], a[1] != 0).map(|_| 0),
+        nr::UMASK => process::with_current(|p| {
+            core::mem::replace(&mut p.umask, a[0] as u32 & 0o777) as usize
+        })
+        .ok_or(ESRCH),
         nr::SIGQUEUE => Pid::try_from(a[0])
             .map_err(|_| ESRCH)
             .and_then(|pid| process::queue_signal(pid, a[1], -1, a[2] as u64))
