@@ -277,6 +277,13 @@ pub trait Kernel: Sync {
     fn current_pid(&self) -> Pid;
     /// The calling task's credentials.
     fn credentials(&self) -> Credentials;
+    /// The calling process's file-mode creation mask, which `sem_open`
+    /// clears from a new semaphore's mode as open(2) would. The default,
+    /// 0, is for a host whose umask is user-space state (Redox: relibc),
+    /// where the C library applies it before the call.
+    fn umask(&self) -> u32 {
+        0
+    }
     /// Identity of the calling task's address space: process-private
     /// futexes are keyed by (address space, user address).
     fn address_space(&self) -> u64;

@@ -42,7 +42,7 @@ enum Op {
         slot: usize,
     },
     Open {
-        name: u8,
+        name: NameSpec,
         create: bool,
         excl: bool,
         value: u32,
@@ -51,7 +51,7 @@ enum Op {
         handle: usize,
     },
     Unlink {
-        name: u8,
+        name: NameSpec,
     },
     NamedPost {
         handle: usize,
@@ -83,20 +83,81 @@ fn op() -> impl Strategy<Value = Op> {
         1 => slot.clone().prop_map(|slot| Op::TimedWaitPast { slot }),
         1 => slot.clone().prop_map(|slot| Op::TimedWaitBadNsec { slot }),
         1 => slot.prop_map(|slot| Op::GetValue { slot }),
-        2 => (0..NAMES, any::<bool>(), any::<bool>(), value())
+        2 => (name_spec(), any::<bool>(), any::<bool>(), value())
             .prop_map(|(name, create, excl, value)| Op::Open { name, create, excl, value }),
         1 => handle.clone().prop_map(|handle| Op::Close { handle }),
-        1 => (0..NAMES).prop_map(|name| Op::Unlink { name }),
+        1 => name_spec().prop_map(|name| Op::Unlink { name }),
         2 => handle.clone().prop_map(|handle| Op::NamedPost { handle }),
         2 => handle.clone().prop_map(|handle| Op::NamedTryWait { handle }),
         1 => handle.prop_map(|handle| Op::NamedGetValue { handle }),
     ]
 }
 
-/// A name unique to this test process and run, so parallel runs on one
-/// host never meet in /dev/shm.
-fn name(run: u64, n: u8) -> String {
-    format!("/rbipc-diff-{}-{run}-{n}", std::process::id())
+/// How a generated name is spelled around one of `NAMES` base names.
+#[derive(Clone, Copy, Debug)]
+enum Shape {
+    /// The base name.
+    Plain,
+    /// The base name padded to this many bytes after the slashes.
+    Len(usize),
+    /// The base name with a '/' inside.
+    Interior,
+    /// The base name and a trailing '/'.
+    TrailingSlash,
+    /// The base name, a NUL and more: C sees the base name.
+    Nul,
+    /// Nothing but the slashes ("" with none).
+    Empty,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct NameSpec {
+    base: u8,
+    /// Leading '/'s (glibc strips them all).
+    slashes: usize,
+    shape: Shape,
+}
+
+fn name_spec() -> impl Strategy<Value = NameSpec> {
+    let shape = prop_oneof![
+        8 => Just(Shape::Plain),
+        4 => (250..=257usize).prop_map(Shape::Len),
+        1 => Just(Shape::Interior),
+        1 => Just(Shape::TrailingSlash),
+        1 => Just(Shape::Nul),
+        1 => Just(Shape::Empty),
+    ];
+    let slashes = prop_oneof![4 => Just(1usize), 1 => Just(0usize), 1 => 2..=3usize];
+    (0..NAMES, slashes, shape).prop_map(|(base, slashes, shape)| NameSpec {
+        base,
+        slashes,
+        shape,
+    })
+}
+
+/// The name's bytes as a C caller writes them (maybe with a NUL inside),
+/// unique to this test process and run, so parallel runs on one host
+/// never meet in /dev/shm.
+fn name(run: u64, spec: NameSpec) -> Vec<u8> {
+    let mut base = format!("rbipc-diff-{}-{run}-{}", std::process::id(), spec.base).into_bytes();
+    match spec.shape {
+        Shape::Plain => {}
+        Shape::Len(len) => base.resize(len, b'p'),
+        Shape::Interior => base.insert(3, b'/'),
+        Shape::TrailingSlash => base.push(b'/'),
+        Shape::Nul => base.extend_from_slice(b"\0tail"),
+        Shape::Empty => base.clear(),
+    }
+    [vec![b'/'; spec.slashes], base].concat()
+}
+
+/// What a C string holding `raw` passes: the bytes before the first NUL.
+fn c_bytes(raw: &[u8]) -> &[u8] {
+    raw.split(|&b| b == 0).next().unwrap_or(raw)
+}
+
+fn c_name(raw: &[u8]) -> CString {
+    CString::new(c_bytes(raw)).expect("no NUL before the cut")
 }
 
 /// Operations on a handle index that is not open fail the same way on both
@@ -107,6 +168,8 @@ struct Linux {
     run: u64,
     sems: Vec<libc::sem_t>,
     handles: Vec<*mut libc::sem_t>,
+    /// Every name opened, to unlink at the end.
+    names: Vec<CString>,
 }
 
 impl Linux {
@@ -123,6 +186,7 @@ impl Linux {
             run,
             sems,
             handles: Vec::new(),
+            names: Vec::new(),
         }
     }
 
@@ -137,8 +201,7 @@ impl Drop for Linux {
             // SAFETY: h came from sem_open and was not closed.
             unsafe { libc::sem_close(h) };
         }
-        for n in 0..NAMES {
-            let c = CString::new(name(self.run, n)).unwrap();
+        for c in &self.names {
             // SAFETY: valid C string.
             unsafe { libc::sem_unlink(c.as_ptr()) };
         }
@@ -183,7 +246,7 @@ impl Backend<Op> for Linux {
                     excl,
                     value,
                 } => {
-                    let c = CString::new(name(self.run, n)).unwrap();
+                    let c = c_name(&name(self.run, n));
                     let oflag = if create { libc::O_CREAT } else { 0 }
                         | if excl { libc::O_EXCL } else { 0 };
                     let s = libc::sem_open(c.as_ptr(), oflag, 0o600 as libc::c_uint, value);
@@ -191,6 +254,7 @@ impl Backend<Op> for Linux {
                         Err(diff::last_errno())
                     } else {
                         self.handles.push(s);
+                        self.names.push(c);
                         Ok(0)
                     }
                 }
@@ -202,7 +266,7 @@ impl Backend<Op> for Linux {
                     None => NO_HANDLE,
                 },
                 Op::Unlink { name: n } => {
-                    let c = CString::new(name(self.run, n)).unwrap();
+                    let c = c_name(&name(self.run, n));
                     libc_outcome(libc::sem_unlink(c.as_ptr()).into())
                 }
                 Op::NamedPost { handle } => self
@@ -225,6 +289,8 @@ struct Ours {
     run: u64,
     sems: Vec<usize>,
     handles: Vec<usize>,
+    /// Every name opened, to unlink at the end.
+    names: Vec<Vec<u8>>,
     past: usize,
     bad_nsec: usize,
 }
@@ -243,6 +309,7 @@ impl Ours {
             run,
             sems,
             handles: Vec::new(),
+            names: Vec::new(),
             past,
             bad_nsec,
         }
@@ -296,7 +363,10 @@ impl Backend<Op> for Ours {
                 excl,
                 value,
             } => {
-                let (p, len) = user_bytes(k, name(self.run, n).as_bytes());
+                // The kernel gets what the shim passes: the C string's
+                // bytes, leading slashes and all.
+                let raw = name(self.run, n);
+                let (p, len) = user_bytes(k, c_bytes(&raw));
                 let mut oflag = OpenFlags::empty();
                 oflag.set(OpenFlags::CREATE, create);
                 oflag.set(OpenFlags::EXCLUSIVE, excl);
@@ -306,6 +376,7 @@ impl Backend<Op> for Ours {
                 );
                 r.map(|fd| {
                     self.handles.push(fd as usize);
+                    self.names.push(c_bytes(&raw).to_vec());
                     0
                 })
             }
@@ -317,7 +388,7 @@ impl Backend<Op> for Ours {
                 None => NO_HANDLE,
             },
             Op::Unlink { name: n } => {
-                let (p, len) = user_bytes(k, name(self.run, n).as_bytes());
+                let (p, len) = user_bytes(k, c_bytes(&name(self.run, n)));
                 self.call(SYS_RB_SEM_UNLINK, &[p, len])
             }
             Op::NamedPost { handle } => self.named(handle, SYS_RB_SEM_POST, SemFlags::empty()),
@@ -350,8 +421,8 @@ proptest! {
         prop_assert!(verdict.is_ok(), "{}", verdict.unwrap_err());
         // Leave nothing behind on our side either.
         drop(ours.handles.drain(..).map(|fd| ours.env.k.close(fd)).collect::<Vec<_>>());
-        for n in 0..NAMES {
-            let (p, len) = user_bytes(&ours.env.k, name(run, n).as_bytes());
+        for n in &ours.names {
+            let (p, len) = user_bytes(&ours.env.k, n);
             let _ = sys(&ours.env.k, SYS_RB_SEM_UNLINK, &[p, len]);
         }
         prop_assert_eq!(ours.env.k.ipc().acct.users_charged(), 0);

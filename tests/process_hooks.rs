@@ -287,6 +287,8 @@ fn fork_without_state_makes_no_entry() {
 fn open_as_member_of(groups: &[u32]) -> Result<usize, i32> {
     let k = HostedKernel::new(ClockMode::Virtual);
     let owner = k.spawn_process(Credentials::new(1000, 100));
+    // The group-only mode must survive creation: no umask.
+    owner.set_umask(0);
     let k2 = k.clone();
     k.spawn_task(&owner, move || {
         let (name, len) = user_bytes(&k2, b"/grp");

@@ -277,6 +277,7 @@ fn named_object_lives_after_unlink_while_open_and_accounting_returns_to_zero() {
 #[test]
 fn named_permissions() {
     let e = Env::new(ClockMode::Virtual);
+    e.proc.set_umask(0);
     open(&e, b"/priv", CREAT, 0o600, 0).unwrap();
     open(&e, b"/grp", CREAT, 0o660, 0).unwrap();
     let k = e.k.clone();
@@ -304,12 +305,34 @@ fn named_permissions() {
 #[test]
 fn named_bad_names_flags_values() {
     let e = Env::new(ClockMode::Virtual);
+    // glibc's rules (measured on Linux): leading slashes are stripped.
     assert_eq!(open(&e, b"", CREAT, 0o600, 0), Err(EINVAL));
-    assert_eq!(open(&e, b"noslash", CREAT, 0o600, 0), Err(EINVAL));
-    assert_eq!(open(&e, b"/", CREAT, 0o600, 0), Err(ENOENT));
-    assert_eq!(open(&e, b"/a/b", CREAT, 0o600, 0), Err(EACCES));
-    let long = [b"/".as_slice(), &[b'x'; 256]].concat();
-    assert_eq!(open(&e, &long, CREAT, 0o600, 0), Err(ENAMETOOLONG));
+    assert_eq!(open(&e, b"/", CREAT, 0o600, 0), Err(EINVAL));
+    assert_eq!(open(&e, b"//", CREAT, 0o600, 0), Err(EINVAL));
+    assert_eq!(open(&e, b"/a/b", CREAT, 0o600, 0), Err(EINVAL));
+    assert_eq!(open(&e, b"/a\0b", CREAT, 0o600, 0), Err(EINVAL));
+    let name = |len: usize| [b"//".as_slice(), &vec![b'x'; len]].concat();
+    for len in 252..=255 {
+        assert_eq!(open(&e, &name(len), CREAT, 0o600, 0), Err(ENAMETOOLONG));
+        assert_eq!(unlink(&e, &name(len)), Err(ENAMETOOLONG));
+    }
+    for len in [256, 257, 4000] {
+        assert_eq!(open(&e, &name(len), CREAT, 0o600, 0), Err(EINVAL));
+        assert_eq!(unlink(&e, &name(len)), Err(ENOENT));
+    }
+    for bad in [&b""[..], b"/", b"/a/b", b"a/"] {
+        assert_eq!(unlink(&e, bad), Err(ENOENT), "{bad:?}");
+    }
+    // With O_EXCL a bad value is reported before the name is looked up.
+    let too_big = SEM_VALUE_MAX as usize + 1;
+    assert_eq!(
+        open(&e, &name(252), CREAT | EXCL, 0o600, too_big),
+        Err(EINVAL)
+    );
+    assert_eq!(
+        open(&e, &name(252), CREAT, 0o600, too_big),
+        Err(ENAMETOOLONG)
+    );
     assert_eq!(
         open(&e, b"/v", CREAT, 0o600, SEM_VALUE_MAX as usize + 1),
         Err(EINVAL)
@@ -332,6 +355,57 @@ fn named_bad_names_flags_values() {
     assert_eq!(e.k.ipc().acct.users_charged(), 0);
     // An fd that is not a semaphore, and one that is not open.
     assert_eq!(sys(&e.k, SYS_RB_SEM_POST, &[55, FD]), Err(EBADF));
+}
+
+#[test]
+fn named_leading_slashes_name_one_semaphore() {
+    let e = Env::new(ClockMode::Virtual);
+    let a = open(&e, b"noslash", CREAT | EXCL, 0o600, 3).unwrap();
+    assert_eq!(open(&e, b"/noslash", CREAT | EXCL, 0o600, 0), Err(EEXIST));
+    let b = open(&e, b"///noslash", 0, 0, 0).unwrap();
+    assert_eq!(sys(&e.k, SYS_RB_SEM_WAIT, &[a, FD | TRY]), Ok(0));
+    assert_eq!(sys(&e.k, SYS_RB_SEM_GETVALUE, &[b, FD]), Ok(2));
+    assert_eq!(unlink(&e, b"//noslash"), Ok(0));
+    assert_eq!(unlink(&e, b"noslash"), Err(ENOENT));
+    let c = open(&e, b"//x", CREAT, 0o600, 0).unwrap();
+    assert_eq!(open(&e, b"x", 0, 0, 0).map(|_| ()), Ok(()));
+    // The longest valid name, behind any number of slashes.
+    let longest = [vec![b'/'; 300], vec![b'y'; 251]].concat();
+    assert!(open(&e, &longest, CREAT, 0o600, 0).is_ok());
+    assert_eq!(unlink(&e, &longest[299..]), Ok(0));
+    assert_eq!(unlink(&e, b"x"), Ok(0));
+    for fd in [a, b, c] {
+        e.k.close(fd).unwrap();
+    }
+}
+
+/// Whether a process with other ids may open `name` for read and write.
+fn stranger_opens(e: &Env, name: &'static [u8]) -> Result<usize, i32> {
+    let k = e.k.clone();
+    let stranger = e.k.spawn_process(Credentials::new(2000, 2000));
+    e.k.spawn_task(&stranger, move || {
+        let (p, n) = user_bytes(&k, name);
+        sys(&k, SYS_RB_SEM_OPEN, &[p, n, 0, 0, 0, FD_SLOT_ANY])
+    })
+    .join()
+    .unwrap()
+}
+
+#[test]
+fn named_open_applies_the_umask_on_creation_only() {
+    let e = Env::new(ClockMode::Virtual);
+    assert_eq!(e.proc.umask(), 0o022, "a new process's default");
+    open(&e, b"/masked", CREAT, 0o666, 0).unwrap();
+    assert_eq!(stranger_opens(&e, b"/masked"), Err(EACCES), "0666 & ~022");
+    assert_eq!(e.proc.set_umask(0), 0o022);
+    // An existing semaphore keeps the mode it was created with.
+    open(&e, b"/masked", CREAT, 0o666, 0).unwrap();
+    assert_eq!(stranger_opens(&e, b"/masked"), Err(EACCES));
+    open(&e, b"/open", CREAT, 0o666, 0).unwrap();
+    assert!(stranger_opens(&e, b"/open").is_ok(), "umask 0 keeps 0666");
+    e.proc.set_umask(0o006);
+    open(&e, b"/other", CREAT, 0o666, 0).unwrap();
+    assert_eq!(stranger_opens(&e, b"/other"), Err(EACCES), "0666 & ~006");
 }
 
 #[test]
@@ -373,6 +447,7 @@ fn named_limits_give_enospc() {
 #[test]
 fn named_blocking_wait_and_post_across_processes() {
     let e = Env::new(ClockMode::Real);
+    e.proc.set_umask(0);
     let fd = open(&e, b"/x", CREAT, 0o666, 0).unwrap();
     let other = e.k.spawn_process(Credentials::new(3000, 3000));
     let k = e.k.clone();

@@ -31,7 +31,7 @@ use core::sync::atomic::{
     Ordering::{Acquire, Relaxed, SeqCst},
 };
 
-use redbear_ipc::errno::{EAGAIN, EINVAL, EMFILE, ENAMETOOLONG, EOVERFLOW, ETIMEDOUT};
+use redbear_ipc::errno::{EAGAIN, EINVAL, EMFILE, EOVERFLOW, ETIMEDOUT};
 use redbear_ipc::ipc::futex::BITSET_MATCH_ANY;
 use redbear_ipc::ipc::sem::unnamed::{
     FLAGS_OFFSET, NWAITERS_OFFSET, SEM_FLAG_SHARED, SEM_WORDS_SIZE, VALUE_OFFSET,
@@ -566,7 +566,8 @@ pub unsafe extern "C" fn sem_getvalue(sem: *mut SemT, sval: *mut c_int) -> c_int
 /// Named semaphores one process can have open at once (distinct names);
 /// more is EMFILE. A static table: the shim needs no allocator.
 pub const NAMED_MAX: usize = 64;
-/// Longest name passed on (the kernel: ENAMETOOLONG above 256 bytes).
+/// Longest name passed on after its leading '/'s: the kernel answers
+/// EINVAL (sem_unlink: ENOENT) from 256 bytes on, whatever follows.
 const NAME_CAP: usize = 256;
 
 struct Entry {
@@ -591,8 +592,11 @@ static TABLE: spin::Mutex<[Entry; NAMED_MAX]> = spin::Mutex::new(
     }; NAMED_MAX],
 );
 
-/// The name's bytes without the NUL, at most `NAME_CAP + 1` of them (a
-/// longer name is ENAMETOOLONG in the kernel whatever follows).
+/// The name as glibc's `__shm_get_name` sees it: without its leading
+/// '/'s (so "x", "/x" and "//x" are one name, in this table and in the
+/// kernel) and without the NUL, at most `NAME_CAP` bytes of it. The kernel
+/// applies every other rule (docs/abi.md); it strips leading '/'s too, for
+/// callers that are not this shim.
 ///
 /// # Safety
 /// `name` is a NUL-terminated string (or null).
@@ -600,13 +604,19 @@ unsafe fn name_bytes<'a>(name: *const c_char) -> Result<&'a [u8], c_int> {
     if name.is_null() {
         return Err(EINVAL);
     }
+    let mut name = name.cast::<u8>();
+    // SAFETY: reads stop at the NUL.
+    while unsafe { *name } == b'/' {
+        // SAFETY: the byte just read was not the NUL.
+        name = unsafe { name.add(1) };
+    }
     let mut len = 0;
-    // SAFETY: reads stop at the NUL or past the cap.
-    while len <= NAME_CAP && unsafe { *name.add(len) } != 0 {
+    // SAFETY: reads stop at the NUL or at the cap.
+    while len < NAME_CAP && unsafe { *name.add(len) } != 0 {
         len += 1;
     }
     // SAFETY: these `len` bytes were just read.
-    Ok(unsafe { core::slice::from_raw_parts(name.cast::<u8>(), len) })
+    Ok(unsafe { core::slice::from_raw_parts(name, len) })
 }
 
 fn slot_of(sem: *mut SemT) -> Option<usize> {
@@ -674,12 +684,6 @@ unsafe fn open_named(
             )
         }
     })?;
-    if name.len() > NAME_CAP {
-        // The kernel accepted a name we cannot record: never happens
-        // while the kernel caps names at 256 bytes.
-        let _ = sys::close_fd(fd);
-        return Err(ENAMETOOLONG);
-    }
     // An exclusive create made a new object: the name no longer means any
     // semaphore this process had open.
     let fresh = oflag.contains(redbear_ipc::syscall::abi::OpenFlags::EXCLUSIVE);

@@ -362,6 +362,10 @@ impl Kernel for HostedKernel {
         self.current().process().credentials()
     }
 
+    fn umask(&self) -> u32 {
+        self.current().process().umask()
+    }
+
     fn address_space(&self) -> u64 {
         u64::from(self.current_pid())
     }

@@ -1,7 +1,7 @@
 //! Simulated processes and tasks of the hosted kernel.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
@@ -183,7 +183,11 @@ pub struct Process {
     exiting: AtomicBool,
     /// The exit is complete (fds closed, IPC exit hook called).
     exited: AtomicBool,
+    umask: AtomicU32,
 }
+
+/// A new process's umask (Linux's and relibc's usual default).
+pub const DEFAULT_UMASK: u32 = 0o022;
 
 impl Process {
     pub(super) fn new(pid: Pid, creds: Credentials) -> Self {
@@ -195,6 +199,7 @@ impl Process {
             live_tasks: AtomicUsize::new(0),
             exiting: AtomicBool::new(false),
             exited: AtomicBool::new(false),
+            umask: AtomicU32::new(DEFAULT_UMASK),
         }
     }
 
@@ -204,6 +209,7 @@ impl Process {
         let child = Process::new(pid, self.credentials());
         Process {
             fds: self.fds.fork(pid),
+            umask: AtomicU32::new(self.umask()),
             ..child
         }
     }
@@ -242,6 +248,16 @@ impl Process {
     /// Number of live tasks.
     pub fn live_tasks(&self) -> usize {
         self.live_tasks.load(Ordering::SeqCst)
+    }
+
+    /// The file-mode creation mask.
+    pub fn umask(&self) -> u32 {
+        self.umask.load(Ordering::Relaxed)
+    }
+
+    /// umask(2): sets the mask (permission bits only), returns the old one.
+    pub fn set_umask(&self, mask: u32) -> u32 {
+        self.umask.swap(mask & 0o777, Ordering::Relaxed)
     }
 
     /// The pid.

@@ -6,6 +6,7 @@ pub mod futex;
 pub mod limits;
 pub mod mq;
 pub mod name;
+pub mod names;
 pub mod open_file;
 pub mod perm;
 pub mod poll;

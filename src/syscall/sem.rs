@@ -93,13 +93,14 @@ pub fn get_value<K: Kernel + ?Sized>(k: &K, a: [usize; 6]) -> Result<usize, Errn
 pub fn open<K: Kernel + ?Sized>(k: &K, a: [usize; 6]) -> Result<usize, Errno> {
     let [name_ptr, name_len, raw_oflag, mode, value, fd_slot] = a;
     let oflag: OpenFlags = flags(raw_oflag)?;
-    let name = user::read_name(k, name_ptr, name_len)?;
+    let sems = &k.ipc().sems;
+    let raw = user::read_name(k, name_ptr, name_len, sems.rules())?;
+    let name = sems.rules().parse(&raw)?;
     let open = named::OpenFlags {
         create: oflag.contains(OpenFlags::CREATE),
         exclusive: oflag.contains(OpenFlags::EXCLUSIVE),
     };
     let value = u32::try_from(value).map_err(|_| Errno::new(EINVAL))?;
-    let sems = &k.ipc().sems;
     let (sem, opened) = sems.open(k, name.clone(), open, mode as u32, value)?;
     // Each sem_open is its own open description over the one semaphore.
     let file = OpenFile::new(k, sem.clone(), AccessMode::ReadWrite, false);
@@ -112,7 +113,8 @@ pub fn open<K: Kernel + ?Sized>(k: &K, a: [usize; 6]) -> Result<usize, Errno> {
 
 /// sem_unlink(name_ptr, name_len)
 pub fn unlink<K: Kernel + ?Sized>(k: &K, a: [usize; 6]) -> Result<usize, Errno> {
-    let name = user::read_name(k, a[0], a[1])?;
-    k.ipc().sems.unlink(k, &name)?;
+    let sems = &k.ipc().sems;
+    let raw = user::read_name(k, a[0], a[1], sems.rules())?;
+    sems.unlink(k, &raw)?;
     Ok(0)
 }

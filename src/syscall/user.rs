@@ -2,24 +2,31 @@
 //! goes through the `Kernel` copy routines, which fail with EFAULT.
 
 use alloc::vec;
+use alloc::vec::Vec;
 
 use crate::errno::{err, Errno, EINVAL, ENAMETOOLONG};
-use crate::ipc::name::{IpcName, NAME_MAX};
+use crate::ipc::name::NameRules;
 use crate::ipc::time::Timespec;
 use crate::ipc::timerfd::ItimerSpec;
 use crate::kernel::{FdPlacement, Kernel};
 use crate::syscall::abi::FD_SLOT_ANY;
 
-/// Reads a POSIX IPC name given as (pointer, length without NUL).
-/// ENAMETOOLONG before touching memory if it cannot fit, EFAULT, then the
-/// name rules of `IpcName::parse`.
-pub fn read_name<K: Kernel + ?Sized>(k: &K, ptr: usize, len: usize) -> Result<IpcName, Errno> {
-    if len > NAME_MAX + 1 {
+/// Reads the bytes of a POSIX IPC name given as (pointer, length without
+/// NUL), for a family with name rules `rules`: ENAMETOOLONG before touching
+/// memory if it is longer than the rules allow at all, then EFAULT. The
+/// rules themselves are applied by the family (`NameRules::parse`).
+pub fn read_name<K: Kernel + ?Sized>(
+    k: &K,
+    ptr: usize,
+    len: usize,
+    rules: NameRules,
+) -> Result<Vec<u8>, Errno> {
+    if len > rules.max_raw_len() {
         return err(ENAMETOOLONG);
     }
     let mut raw = vec![0u8; len];
     k.read_user(ptr, &mut raw)?;
-    IpcName::parse(&raw)
+    Ok(raw)
 }
 
 /// Decodes an `fd_slot` argument.

@@ -44,21 +44,46 @@ int main(void)
     CHECK_NULL_ERR(sem_open("/rb_new", O_CREAT, 0600, (unsigned)SEM_VALUE_MAX + 1), EINVAL);
     CHECK_NULL_ERR(sem_open("/rb_missing", 0), ENOENT);
     CHECK_NULL_ERR(sem_open("/rb_missing", O_EXCL), ENOENT); /* O_EXCL alone: ignored */
-    CHECK_NULL_ERR(sem_open("noslash", O_CREAT, 0600, 0), EINVAL);
+    /* glibc's name rules: leading '/'s are stripped */
     CHECK_NULL_ERR(sem_open("", O_CREAT, 0600, 0), EINVAL);
-    CHECK_NULL_ERR(sem_open("/", O_CREAT, 0600, 0), ENOENT);
-    CHECK_NULL_ERR(sem_open("/a/b", O_CREAT, 0600, 0), EACCES);
-    char longname[300];
-    longname[0] = '/';
-    memset(longname + 1, 'x', sizeof longname - 2);
+    CHECK_NULL_ERR(sem_open("/", O_CREAT, 0600, 0), EINVAL);
+    CHECK_NULL_ERR(sem_open("///", O_CREAT, 0600, 0), EINVAL);
+    CHECK_NULL_ERR(sem_open("/a/b", O_CREAT, 0600, 0), EINVAL);
+    CHECK_ERR(sem_unlink("/a/b"), ENOENT);
+    CHECK_ERR(sem_unlink(""), ENOENT);
+    sem_t *ns = sem_open("rb_noslash", O_CREAT | O_EXCL, 0600, 2);
+    CHECK(ns != SEM_FAILED);
+    CHECK(sem_open("//rb_noslash", 0) == ns); /* one name: the same sem_t */
+    CHECK_NULL_ERR(sem_open("/rb_noslash", O_CREAT | O_EXCL, 0600, 0), EEXIST);
+    CHECK(sem_unlink("///rb_noslash") == 0);
+    CHECK_ERR(sem_unlink("rb_noslash"), ENOENT);
+    CHECK(sem_close(ns) == 0 && sem_close(ns) == 0);
+    /* lengths after the slashes: ..251 valid, 252..255 ENAMETOOLONG, 256.. EINVAL */
+    char longname[600];
+    memset(longname, '/', 300);
+    memset(longname + 300, 'x', sizeof longname - 301);
     longname[sizeof longname - 1] = 0;
+    CHECK_NULL_ERR(sem_open(longname, O_CREAT, 0600, 0), EINVAL);
+    CHECK_ERR(sem_unlink(longname), ENOENT);
+    longname[300 + 256] = 0;
+    CHECK_NULL_ERR(sem_open(longname, O_CREAT, 0600, 0), EINVAL);
+    longname[300 + 252] = 0;
     CHECK_NULL_ERR(sem_open(longname, O_CREAT, 0600, 0), ENAMETOOLONG);
     CHECK_ERR(sem_unlink(longname), ENAMETOOLONG);
-    longname[256] = 0; /* "/" + 255 bytes: the longest name */
+    longname[300 + 251] = 0; /* the longest name, behind 300 slashes */
     sem_t *l = sem_open(longname, O_CREAT | O_EXCL, 0600, 0);
     CHECK(l != SEM_FAILED);
-    CHECK(sem_unlink(longname) == 0);
+    CHECK(sem_unlink(longname + 299) == 0);
     CHECK(sem_close(l) == 0);
+
+    /* umask: cleared from a new semaphore's mode (hosted default 022) */
+    sem_t *um = sem_open("/rb_umask", O_CREAT | O_EXCL, 0666, 0);
+    CHECK(um != SEM_FAILED);
+    rb_shim_hosted_set_creds(1001, 1001);
+    CHECK_NULL_ERR(sem_open("/rb_umask", 0), EACCES); /* 0644: no write */
+    rb_shim_hosted_set_creds(1000, 1000);
+    CHECK(sem_unlink("/rb_umask") == 0);
+    CHECK(sem_close(um) == 0);
 
     /* waits and posts on the kernel object */
     sem_t *z = sem_open("/rb_z", O_CREAT | O_EXCL, 0644, 0);

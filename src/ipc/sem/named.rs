@@ -6,14 +6,15 @@
 //! `sem_unlink` removes the name only: the object lives while any handle
 //! does, and its charge is refunded when the last one goes.
 
-use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use core::any::Any;
 
-use crate::errno::{err, Errno, EACCES, EEXIST, EINVAL, ENOENT, EOVERFLOW};
+use crate::errno::{err, Errno, EINVAL, EOVERFLOW};
 use crate::ipc::file::{FileKind, FileObject};
 use crate::ipc::limits::{Accounting, Charge, ObjectKind};
-use crate::ipc::name::IpcName;
+use crate::ipc::name::{IpcName, NameRules};
+pub use crate::ipc::names::Opened;
+use crate::ipc::names::{NameTable, Named, OpenRequest};
 use crate::ipc::perm::{Access, ObjPerm};
 use crate::ipc::sem::{SemWait, SEM_VALUE_MAX};
 use crate::ipc::wait::{wait, Blocking, Handoff, Step};
@@ -103,15 +104,6 @@ impl NamedSem {
     }
 }
 
-/// Whether `open` found the name or created it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Opened {
-    /// The name existed.
-    Existing,
-    /// This call created it.
-    Created,
-}
-
 /// A named semaphore behind an fd: each `sem_open` makes its own open
 /// description over the one object.
 impl FileObject for NamedSem {
@@ -123,24 +115,39 @@ impl FileObject for NamedSem {
     }
 }
 
-/// The named-semaphore namespace of one IPC namespace.
+/// The named-semaphore namespace of one IPC namespace: a `NameTable`
+/// under glibc's name rules, plus the semaphore's own checks.
 pub struct SemNamespace {
-    names: Mutex<BTreeMap<IpcName, Arc<NamedSem>>>,
+    names: NameTable<NamedSem>,
     acct: Arc<Accounting>,
+}
+
+impl Named for NamedSem {
+    fn perm(&self) -> &ObjPerm {
+        &self.perm
+    }
 }
 
 impl SemNamespace {
     /// An empty namespace charging to `acct`.
     pub fn new(acct: Arc<Accounting>) -> Self {
         SemNamespace {
-            names: Mutex::new(BTreeMap::new()),
+            names: NameTable::new(NameRules::Semaphore),
             acct,
         }
     }
 
-    /// `sem_open`: finds or creates `name`. ENOENT (absent, no create),
-    /// EEXIST (create+exclusive, present), EINVAL (value too large),
-    /// EACCES (mode denies read+write), ENOSPC/ENOMEM (limits).
+    /// The name rules of named semaphores (glibc's).
+    pub fn rules(&self) -> NameRules {
+        self.names.rules()
+    }
+
+    /// `sem_open`: finds or creates `name` (parsed with `rules`). EINVAL
+    /// (value too large: first with O_EXCL, else only on creation),
+    /// ENAMETOOLONG (252..=255 bytes), EEXIST (create+exclusive, present),
+    /// EACCES (mode denies read+write), ENOENT (absent, no create),
+    /// ENOSPC/ENOMEM (limits). A new semaphore's mode is `mode` less the
+    /// caller's umask (`Kernel::umask`), as open(2) would make it.
     pub fn open<K: Kernel + ?Sized>(
         &self,
         k: &K,
@@ -150,83 +157,69 @@ impl SemNamespace {
         value: u32,
     ) -> Result<(Arc<NamedSem>, Opened), Errno> {
         // glibc's order: with O_EXCL the value is checked before the name
-        // is looked at; without it an existing name opens whatever the value.
+        // is looked up; without it an existing name opens whatever the value.
         let bad_value = value > SEM_VALUE_MAX;
         if flags.create && flags.exclusive && bad_value {
             return err(EINVAL);
         }
+        // Read before the table lock: the host's process lock is never
+        // taken under it.
         let creds = k.credentials();
-        let mut names = self.names.lock();
-        if let Some(sem) = names.get(&name) {
-            if flags.create && flags.exclusive {
-                return err(EEXIST);
+        let umask = k.umask();
+        let req = OpenRequest {
+            create: flags.create,
+            exclusive: flags.exclusive,
+            // glibc opens the semaphore's file O_RDWR.
+            access: Access::READ_WRITE,
+        };
+        self.names.open(&creds, &name, req, || {
+            if bad_value {
+                return err(EINVAL);
             }
-            if !sem.perm.allows(&creds, Access::READ_WRITE) {
-                return err(EACCES);
-            }
-            return Ok((sem.clone(), Opened::Existing));
-        }
-        if !flags.create {
-            return err(ENOENT);
-        }
-        if bad_value {
-            return err(EINVAL);
-        }
-        let charge = self.acct.charge(
-            creds.euid,
-            creds.privileged(),
-            ObjectKind::NamedSem,
-            SEM_COST,
-        )?;
-        let sem = Arc::new(NamedSem {
-            perm: ObjPerm::new(&creds, mode),
-            state: Mutex::new(SemState {
-                value,
-                waiters: WaitQueue::new(),
-            }),
-            _charge: charge,
-        });
-        names.insert(name, sem.clone());
-        Ok((sem, Opened::Created))
+            let charge = self.acct.charge(
+                creds.euid,
+                creds.privileged(),
+                ObjectKind::NamedSem,
+                SEM_COST,
+            )?;
+            Ok(Arc::new(NamedSem {
+                perm: ObjPerm::new(&creds, mode & !umask),
+                state: Mutex::new(SemState {
+                    value,
+                    waiters: WaitQueue::new(),
+                }),
+                _charge: charge,
+            }))
+        })
     }
 
     /// Undoes a creation whose fd could not be installed, so a failed
-    /// `sem_open` leaves the namespace as it found it.
+    /// `sem_open` leaves the namespace as it found it, unless a concurrent
+    /// `sem_open` already received the semaphore (`NameTable::undo_create`).
     pub fn undo_create(&self, name: &IpcName, sem: &Arc<NamedSem>) {
-        let mut names = self.names.lock();
-        if names.get(name).is_some_and(|cur| Arc::ptr_eq(cur, sem)) {
-            names.remove(name);
-        }
+        self.names.undo_create(name, sem);
     }
 
-    /// `sem_unlink`: ENOENT if absent, EACCES unless the caller owns it.
-    pub fn unlink<K: Kernel + ?Sized>(&self, k: &K, name: &IpcName) -> Result<(), Errno> {
-        let creds = k.credentials();
-        let mut names = self.names.lock();
-        let Some(sem) = names.get(name) else {
-            return err(ENOENT);
-        };
-        if !sem.perm.is_owner(&creds) {
-            return err(EACCES);
-        }
-        names.remove(name);
-        Ok(())
+    /// `sem_unlink` of the caller's bytes: ENOENT for an invalid name or
+    /// an absent one, ENAMETOOLONG (252..=255 bytes), EACCES unless the
+    /// caller owns it.
+    pub fn unlink<K: Kernel + ?Sized>(&self, k: &K, raw: &[u8]) -> Result<(), Errno> {
+        self.names.unlink(&k.credentials(), raw)
     }
 
     /// Number of names, for tests and leak checks.
     pub fn len(&self) -> usize {
-        self.names.lock().len()
+        self.names.len()
     }
 
     /// Whether no name exists.
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.names.is_empty()
     }
 
     /// Removes every name (the namespace's teardown, and tests' leak
     /// checks): each semaphore then lives only while an fd holds it.
     pub fn unlink_all(&self) {
-        let names = core::mem::take(&mut *self.names.lock());
-        drop(names); // refunds outside the namespace lock
+        self.names.clear();
     }
 }

@@ -117,6 +117,11 @@ pub mod nr {
     /// signal `a` with sigval `b` to the caller's parent through
     /// `Kernel::send_signal` (si_code SI_MESGQ -3, no permission check).
     pub const IPC_PROBE: usize = 35;
+    /// `(mask) -> old mask`: umask(2), the calling process's file-mode
+    /// creation mask (permission bits only), which sem_open clears from a
+    /// new semaphore's mode. A new process starts with its parent's (the
+    /// runner's programs: 0o022).
+    pub const UMASK: usize = 36;
     /// One past the last base number.
     pub const END: usize = 64;
 }

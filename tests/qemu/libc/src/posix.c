@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "syscall.h"
@@ -26,6 +27,7 @@ gid_t getegid(void) { return (gid_t)tb_sys0(TB_GETGID); }
 int setuid(uid_t uid) { return (int)__tb_ret(tb_sys1(TB_SETUID, uid)); }
 int setgid(gid_t gid) { return (int)__tb_ret(tb_sys1(TB_SETGID, gid)); }
 int sched_yield(void) { return (int)tb_sys0(TB_YIELD); }
+mode_t umask(mode_t mask) { return (mode_t)tb_sys1(TB_UMASK, mask); }
 
 int fcntl(int fd, int cmd, ...)
 {

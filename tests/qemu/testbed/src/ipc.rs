@@ -171,6 +171,10 @@ impl Kernel for TestbedKernel {
         .unwrap_or(Credentials::new(65534, 65534))
     }
 
+    fn umask(&self) -> u32 {
+        process::with_current(|p| p.umask).unwrap_or(process::DEFAULT_UMASK)
+    }
+
     fn address_space(&self) -> u64 {
         process::with_current(|p| p.aspace.as_ref().map(|a| a.id()))
             .flatten()

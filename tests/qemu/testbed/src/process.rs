@@ -51,7 +51,12 @@ pub struct Process {
     pub fds: crate::fd::FdTable,
     /// System calls made by the process' threads.
     pub syscalls: u64,
+    /// File-mode creation mask (UMASK), inherited from the parent.
+    pub umask: u32,
 }
+
+/// The umask of a process without a parent process (the runner's).
+pub const DEFAULT_UMASK: u32 = 0o022;
 
 pub static PROCS: Mutex<BTreeMap<Pid, Process>> = Mutex::new(BTreeMap::new());
 static NEXT_PID: Mutex<Pid> = Mutex::new(1);
@@ -136,6 +141,10 @@ pub fn spawn(
             return Err(e);
         }
     };
+    let umask = PROCS
+        .lock()
+        .get(&ppid)
+        .map_or(DEFAULT_UMASK, |parent| parent.umask);
     let pid = {
         let mut n = NEXT_PID.lock();
         let pid = *n;
@@ -164,6 +173,7 @@ pub fn spawn(
             mmap_next: MMAP_BASE,
             fds: crate::fd::FdTable::new(pid),
             syscalls: 0,
+            umask,
         },
     );
     match spawn_thread(pid, entry, USER_STACK_TOP - 64, arg, 0) {

@@ -83,6 +83,10 @@ pub fn dispatch(num: usize, a: [usize; 6]) -> isize {
         nr::SETGROUPS => setgroups(a[0], a[1]),
         nr::GETGROUPS => getgroups(a[0], a[1]),
         nr::IPC_PROBE => crate::ipc::probe(a[0], a[1], a[2]),
+        nr::UMASK => process::with_current(|p| {
+            core::mem::replace(&mut p.umask, a[0] as u32 & 0o777) as usize
+        })
+        .ok_or(ESRCH),
         nr::SIGQUEUE => Pid::try_from(a[0])
             .map_err(|_| ESRCH)
             .and_then(|pid| process::queue_signal(pid, a[1], -1, a[2] as u64))

@@ -229,6 +229,11 @@ pub fn sigcatch(sig: usize, on: bool) -> Result<usize, isize> {
     res(syscall(nr::SIGCATCH, [sig, on as usize, 0, 0, 0, 0]))
 }
 
+/// umask(2): sets the process's file-mode creation mask, returns the old.
+pub fn umask(mask: u32) -> u32 {
+    syscall(nr::UMASK, [mask as usize, 0, 0, 0, 0, 0]) as u32
+}
+
 /// Reads one u64 from `fd` (eventfd, timerfd).
 pub fn read_u64(fd: usize) -> Result<u64, isize> {
     let mut b = [0u8; 8];

@@ -1,7 +1,7 @@
 //! Named POSIX semaphores between processes with different uids: mode
 //! bits decide who may open (EACCES), a post in one process wakes a wait
 //! in another, O_EXCL on an existing name is EEXIST, unlink by a
-//! non-owner is refused.
+//! non-owner is refused. The umask is cleared first (mode bits as given).
 #![no_std]
 #![no_main]
 
@@ -96,6 +96,7 @@ fn main(arg: usize) -> i32 {
         return child();
     }
     let mut ok = true;
+    ok &= check("umask was 022", sys::umask(0), 0o022);
     let create = OpenFlags::CREATE | OpenFlags::EXCLUSIVE;
     let Ok(pfd) = open(PRIVATE, create, 0o600, 0) else {
         return 1;
