@@ -101,10 +101,14 @@ fn child(role: usize) -> i32 {
     match role {
         EXITS_BLOCKED => blocked_child(true),
         KILLED_BLOCKED => blocked_child(false),
-        CREATOR => match open(OpenFlags::CREATE | OpenFlags::EXCLUSIVE, 0o060) {
-            Ok(_) => 0,
-            Err(e) => 70 + e as i32,
-        },
+        CREATOR => {
+            // The group-only mode must survive creation: no umask.
+            sys::umask(0);
+            match open(OpenFlags::CREATE | OpenFlags::EXCLUSIVE, 0o060) {
+                Ok(_) => 0,
+                Err(e) => 70 + e as i32,
+            }
+        }
         MEMBER => {
             let mut ok = true;
             let mut ids = [0u32; 4];
