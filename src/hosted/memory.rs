@@ -122,6 +122,19 @@ impl UserMemory {
         })
     }
 
+    /// Atomic, sequentially consistent load of an aligned u32.
+    pub fn load_u32(&self, pid: Pid, addr: usize) -> Result<u32, UserFault> {
+        if !addr.is_multiple_of(4) {
+            return Err(UserFault);
+        }
+        self.with_range(pid, addr, 4, |p| {
+            // SAFETY: as in `cmpxchg_u32`: exactly one of the region's
+            // AtomicU32s.
+            let word = unsafe { &*(p as *const AtomicU32) };
+            word.load(Ordering::SeqCst)
+        })
+    }
+
     /// The shared key of `addr`: its host address if `pid` may access it.
     pub fn key(&self, pid: Pid, addr: usize) -> Result<u64, UserFault> {
         self.with_range(pid, addr, 1, |p| p as u64)
@@ -146,9 +159,7 @@ impl UserMemory {
             self.with_range(pid, addr, 4, |_| ())?;
             return Ok(None);
         }
-        let mut raw = [0u8; 4];
-        self.read(pid, addr, &mut raw)?;
-        Ok(Some(u32::from_ne_bytes(raw)))
+        self.load_u32(pid, addr).map(Some)
     }
 
     /// Makes `addr` resident again (the sleeping fault-in).

@@ -135,6 +135,10 @@ impl Kernel for TestbedKernel {
         with_aspace(|a| usermem::write(a, dst, src))
     }
 
+    fn load_user_u32(&self, uaddr: usize) -> Result<u32, UserFault> {
+        with_aspace(|a| usermem::load_u32(a, uaddr))
+    }
+
     fn cmpxchg_user_u32(&self, uaddr: usize, old: u32, new: u32) -> Result<u32, UserFault> {
         with_aspace(|a| usermem::cmpxchg_u32(a, uaddr, old, new))
     }
