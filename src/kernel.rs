@@ -263,6 +263,19 @@ pub trait Kernel: Sync {
         None
     }
 
+    /// Makes a signal that `take_signal` returned pending again, because
+    /// the subsystem could not deliver it (its copy to user memory
+    /// faulted): ahead of later instances of the same realtime signal, or
+    /// merged with a standard one raised meanwhile. Must not fail or
+    /// allocate beyond what the take freed. The subsystem wakes the
+    /// signalfds itself; the host wakes what it wakes for a queued signal
+    /// (without calling back into the subsystem). The default suits a host
+    /// whose `take_signal` never returns one; a host that implements
+    /// `take_signal` implements this too.
+    fn restore_signal(&self, info: SigInfo) {
+        let _ = info;
+    }
+
     /// The signals pending for the calling task (its own and its
     /// process's).
     fn pending_signals(&self) -> SigSet {

@@ -32,9 +32,17 @@ impl Region {
     }
 }
 
+/// A test's rule for writes that fault as if the memory had just been
+/// unmapped by another thread: called with the address and bytes of each
+/// write, true fails it (nothing written).
+/// It runs with no lock of the hosted memory held.
+pub type WriteFault = std::sync::Arc<dyn Fn(usize, &[u8]) -> bool + Send + Sync>;
+
 /// All regions, by base address.
 #[derive(Default)]
 pub struct UserMemory {
+    /// Writes that fail on purpose (tests of a fault after a probe).
+    write_fault: std::sync::Mutex<Option<WriteFault>>,
     regions: RwLock<BTreeMap<usize, Region>>,
     /// Addresses whose "page" a test marked not resident: a no-fault read
     /// of them asks the caller to fault them in first.
@@ -99,8 +107,21 @@ impl UserMemory {
         })
     }
 
+    /// Makes the writes `rule` picks fault from now on (`None`: none).
+    pub fn fail_writes(&self, rule: Option<WriteFault>) {
+        *self.write_fault.lock().unwrap_or_else(|p| p.into_inner()) = rule;
+    }
+
     /// Copies into user memory.
     pub fn write(&self, pid: Pid, dst: usize, src: &[u8]) -> Result<(), UserFault> {
+        let rule = self
+            .write_fault
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        if rule.is_some_and(|rule| rule(dst, src)) {
+            return Err(UserFault);
+        }
         self.with_range(pid, dst, src.len(), |p| {
             // SAFETY: as in `read`; the region's bytes are plain data.
             unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), p, src.len()) }

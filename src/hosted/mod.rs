@@ -367,6 +367,10 @@ impl Kernel for HostedKernel {
         self.current().process().take_signal(mask)
     }
 
+    fn restore_signal(&self, info: SigInfo) {
+        self.current().process().restore_signal(info);
+    }
+
     fn pending_signals(&self) -> SigSet {
         self.current().process().pending()
     }

@@ -164,6 +164,10 @@ impl Kernel for TestbedKernel {
         process::take_signal(mask)
     }
 
+    fn restore_signal(&self, info: SigInfo) {
+        process::restore_signal(info);
+    }
+
     fn pending_signals(&self) -> SigSet {
         process::with_current(|p| p.sig.pending()).unwrap_or(0)
     }
