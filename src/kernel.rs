@@ -7,10 +7,7 @@
 //! contract an implementation must keep; the subsystem relies on nothing
 //! else.
 
-use alloc::sync::Arc;
-
 use crate::errno::Errno;
-use crate::ipc::file::FileObject;
 use crate::ipc::Ipc;
 
 /// A schedulable thread of execution, unique for the host's lifetime.
@@ -118,8 +115,9 @@ pub enum FdPlacement {
     Exact(usize),
 }
 
-/// An fd's file object, shared by every fd that `dup` made from it.
-pub type FileRef = Arc<dyn FileObject>;
+/// An fd's open file description, shared by every fd that `dup` made
+/// from it (`ipc::open_file`).
+pub use crate::ipc::open_file::FileRef;
 
 /// A key that names the same memory in every address space that maps it
 /// (a physical address, or a shared-object id and offset).

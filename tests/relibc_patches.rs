@@ -349,7 +349,10 @@ fn unnamed_semaphores_run_the_crate_protocol_not_a_copy() {
         assert!(sem.contains(call), "semaphore.h calls {call}");
     }
     for copy in ["cur + 1", "cur - 1", "nwaiters.load(", "nwaiters.fetch_"] {
-        assert!(!sem.contains(copy), "semaphore.h repeats a protocol step: {copy}");
+        assert!(
+            !sem.contains(copy),
+            "semaphore.h repeats a protocol step: {copy}"
+        );
     }
 }
 

@@ -41,13 +41,28 @@ struct Entry {
     cloexec: bool,
 }
 
-/// A process's fd table.
-#[derive(Default)]
+/// A process's fd table. It reports every fd it adds and removes to the
+/// open description (`OpenFile::fd_added` / `fd_closed`, the latter with
+/// the owner's pid and outside the table lock), so close hooks run for
+/// close, exec's close-on-exec sweep and exit (the table's drop) alike.
 pub struct FdTable {
+    owner: Pid,
     entries: Mutex<BTreeMap<usize, Entry>>,
 }
 
 impl FdTable {
+    /// The empty table of process `owner`.
+    pub fn new(owner: Pid) -> Self {
+        FdTable {
+            owner,
+            entries: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<usize, Entry>> {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// Installs `file`: EMFILE when full, EBADF for an out-of-range exact
     /// slot, EEXIST for a taken one.
     pub fn install(
@@ -56,7 +71,7 @@ impl FdTable {
         placement: FdPlacement,
         cloexec: bool,
     ) -> Result<usize, Errno> {
-        let mut e = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let mut e = self.lock();
         let fd = match placement {
             FdPlacement::Exact(fd) if fd >= FD_LIMIT => return err(EBADF),
             FdPlacement::Exact(fd) if e.contains_key(&fd) => return err(EEXIST),
@@ -66,27 +81,28 @@ impl FdTable {
                 None => return err(EMFILE),
             },
         };
+        file.fd_added();
         e.insert(fd, Entry { file, cloexec });
         Ok(fd)
     }
 
-    /// The object behind `fd`.
+    /// The description behind `fd`.
     pub fn get(&self, fd: usize) -> Result<FileRef, Errno> {
-        let e = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        e.get(&fd).map(|x| x.file.clone()).ok_or(Errno::new(EBADF))
+        self.lock()
+            .get(&fd)
+            .map(|x| x.file.clone())
+            .ok_or(Errno::new(EBADF))
     }
 
     /// Closes `fd`.
     pub fn close(&self, fd: usize) -> Result<(), Errno> {
-        let removed = self
-            .entries
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&fd);
-        removed.map(drop).ok_or(Errno::new(EBADF))
+        let removed = self.lock().remove(&fd).ok_or(Errno::new(EBADF))?;
+        removed.file.fd_closed(self.owner);
+        Ok(())
     }
 
-    /// dup: the lowest free fd refers to the same object, without cloexec.
+    /// dup: the lowest free fd refers to the same description, without
+    /// cloexec.
     pub fn dup(&self, fd: usize) -> Result<usize, Errno> {
         let file = self.get(fd)?;
         self.install(file, FdPlacement::Lowest, false)
@@ -94,32 +110,50 @@ impl FdTable {
 
     /// Whether `fd` is close-on-exec.
     pub fn cloexec(&self, fd: usize) -> Result<bool, Errno> {
-        let e = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        e.get(&fd).map(|x| x.cloexec).ok_or(Errno::new(EBADF))
+        self.lock()
+            .get(&fd)
+            .map(|x| x.cloexec)
+            .ok_or(Errno::new(EBADF))
     }
 
     /// exec: closes every close-on-exec fd.
     pub fn exec(&self) {
-        self.entries
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .retain(|_, x| !x.cloexec);
+        let closing: Vec<Entry> = {
+            let mut e = self.lock();
+            let fds: Vec<usize> = e
+                .iter()
+                .filter(|(_, x)| x.cloexec)
+                .map(|(&fd, _)| fd)
+                .collect();
+            fds.iter().filter_map(|fd| e.remove(fd)).collect()
+        };
+        for x in closing {
+            x.file.fd_closed(self.owner);
+        }
     }
 
     /// Closes everything (process exit).
     pub fn clear(&self) {
-        let all = std::mem::take(&mut *self.entries.lock().unwrap_or_else(|p| p.into_inner()));
-        drop(all);
+        let all = std::mem::take(&mut *self.lock());
+        for x in all.into_values() {
+            x.file.fd_closed(self.owner);
+        }
     }
 
     /// Number of open fds.
     pub fn len(&self) -> usize {
-        self.entries.lock().unwrap_or_else(|p| p.into_inner()).len()
+        self.lock().len()
     }
 
     /// Whether no fd is open.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+impl Drop for FdTable {
+    fn drop(&mut self) {
+        self.clear();
     }
 }
 
@@ -136,7 +170,7 @@ impl Process {
         Process {
             pid,
             creds: Mutex::new(creds),
-            fds: FdTable::default(),
+            fds: FdTable::new(pid),
             signals: Mutex::new(Signals::default()),
         }
     }

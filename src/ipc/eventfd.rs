@@ -13,9 +13,11 @@ use alloc::sync::Arc;
 use core::any::Any;
 
 use crate::errno::{err, Errno, EAGAIN, EINVAL};
-use crate::ipc::file::{check_u64_read, FdCore, FileKind, FileObject};
+use crate::ipc::file::{check_u64_read, FdCore, FileKind, FileObject, IoResult};
 use crate::ipc::limits::ObjectKind;
-use crate::ipc::pollee::{wait_until, Readiness};
+use crate::ipc::open_file::{AccessMode, FileRef, OpenFile};
+use crate::ipc::pollee::{Pollee, Readiness};
+use crate::ipc::wait::{wait, Blocking};
 use crate::ipc::waitq::WaitQueue;
 use crate::kernel::Kernel;
 use crate::sync::Mutex;
@@ -40,15 +42,16 @@ pub struct EventFd {
 const COST: usize = core::mem::size_of::<EventFd>();
 
 impl EventFd {
-    /// eventfd2(initval, flags): charges the caller, ENOSPC/ENOMEM at limits.
+    /// eventfd2(initval, flags): the counter and its first open description
+    /// (read-write); charges the caller, ENOSPC/ENOMEM at limits.
     pub fn create<K: Kernel + ?Sized>(
         k: &K,
         initval: u32,
         semaphore: bool,
         nonblocking: bool,
-    ) -> Result<Arc<Self>, Errno> {
-        let core = FdCore::new(k, ObjectKind::EventFd, COST, nonblocking)?;
-        Ok(Arc::new(EventFd {
+    ) -> Result<FileRef, Errno> {
+        let core = FdCore::new(k, ObjectKind::EventFd, COST)?;
+        let efd = Arc::new(EventFd {
             state: Mutex::new(State {
                 count: u64::from(initval),
                 readers: WaitQueue::new(),
@@ -56,7 +59,8 @@ impl EventFd {
             }),
             semaphore,
             core,
-        }))
+        });
+        Ok(OpenFile::new(k, efd, AccessMode::ReadWrite, nonblocking))
     }
 
     /// The current count (tests, fdinfo).
@@ -75,7 +79,7 @@ impl EventFd {
         };
         if still {
             s.count -= seen;
-            s.writers.wake(k, usize::MAX);
+            s.writers.wake_all(k);
         }
         still
     }
@@ -100,17 +104,16 @@ impl FileObject for EventFd {
         self
     }
 
-    fn read(&self, k: &dyn Kernel, buf: usize, len: usize) -> Result<usize, Errno> {
+    fn read(&self, k: &dyn Kernel, file: &OpenFile, buf: usize, len: usize) -> IoResult {
         check_u64_read(k, buf, len)?;
         // Look, copy out with no lock held, then commit: the count changes
         // only once the value is in the caller's buffer, so a copy that
         // faults (a racing unmap after the probe) consumes nothing.
         loop {
-            let seen = wait_until(
+            let seen = wait(
                 k,
                 &self.state,
-                self.core.nonblocking(),
-                None,
+                Blocking::new(file.nonblocking(), None),
                 |s| &mut s.readers,
                 |s| match s.count {
                     0 => err(EAGAIN),
@@ -127,7 +130,7 @@ impl FileObject for EventFd {
         }
     }
 
-    fn write(&self, k: &dyn Kernel, buf: usize, len: usize) -> Result<usize, Errno> {
+    fn write(&self, k: &dyn Kernel, file: &OpenFile, buf: usize, len: usize) -> IoResult {
         // Linux (6.x) takes exactly 8 bytes here, while read accepts more.
         if len != 8 {
             return err(EINVAL);
@@ -138,11 +141,10 @@ impl FileObject for EventFd {
         if add == u64::MAX {
             return err(EINVAL);
         }
-        wait_until(
+        wait(
             k,
             &self.state,
-            self.core.nonblocking(),
-            None,
+            Blocking::new(file.nonblocking(), None),
             |s| &mut s.writers,
             |s| {
                 if EVENTFD_MAX - s.count < add {
@@ -150,7 +152,7 @@ impl FileObject for EventFd {
                 }
                 s.count += add;
                 if s.count > 0 {
-                    s.readers.wake(k, usize::MAX);
+                    s.readers.wake_all(k);
                 }
                 Ok(())
             },
@@ -165,7 +167,7 @@ impl FileObject for EventFd {
         Self::readiness(self.state.lock().count)
     }
 
-    fn core(&self) -> Option<&FdCore> {
-        Some(&self.core)
+    fn pollee(&self) -> Option<&Pollee> {
+        Some(&self.core.pollee)
     }
 }

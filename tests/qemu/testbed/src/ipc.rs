@@ -8,6 +8,7 @@
 //! offset, never set).
 
 use redbear_ipc::errno::{Errno, EFAULT};
+use redbear_ipc::ipc::limits::Outstanding;
 use redbear_ipc::kernel::{
     ClockId, Credentials, Deadline, FdPlacement, FileRef, Kernel, ParkOutcome, Pid, SharedMemKey,
     SigInfo, SigSet, TaskId, UserFault,
@@ -52,6 +53,13 @@ pub fn clock_was_set() {
 pub fn expire_timers() {
     let k = kernel();
     k.ipc.expire_timers(k);
+}
+
+/// What the namespace's accounting holds now: the runner compares it
+/// before and after each program (every program's objects are refunded
+/// by its teardown).
+pub fn accounting() -> Outstanding {
+    kernel().ipc.acct.outstanding()
 }
 
 fn errno_of(code: isize) -> Errno {

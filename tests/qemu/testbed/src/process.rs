@@ -155,7 +155,7 @@ pub fn spawn(
             zombie: false,
             sig: crate::signal::SigState::default(),
             mmap_next: MMAP_BASE,
-            fds: crate::fd::FdTable::new(),
+            fds: crate::fd::FdTable::new(pid),
             syscalls: 0,
         },
     );

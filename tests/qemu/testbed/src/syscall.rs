@@ -225,6 +225,9 @@ fn sigprocmask(how: usize, set_ptr: usize, old_ptr: usize) -> R {
 
 fn close(fd: usize) -> R {
     let file = process::with_current(|p| p.fds.close(fd)).unwrap_or(Err(ESRCH))?;
+    // Reported and dropped with no process lock held: the close hook and
+    // the last reference's drop reach the subsystem's objects.
+    file.fd_closed(sched::current_pid());
     drop(file);
     Ok(0)
 }
