@@ -316,13 +316,22 @@ pub trait Kernel: Sync {
     /// Copies `src` to user address `dst`. On failure some prefix may have
     /// been written (as with any kernel copy-out).
     fn write_user(&self, dst: usize, src: &[u8]) -> Result<(), UserFault>;
+    /// Atomic, sequentially consistent load of the aligned u32 at `uaddr`:
+    /// one total order with `cmpxchg_user_u32`, `read_user_u32_nofault`
+    /// and user space's SeqCst atomics on that word, so a load that follows
+    /// a compare-exchange in program order is never satisfied before the
+    /// exchange is visible (the unnamed semaphore's post, `ipc::sem::
+    /// protocol`). A misaligned or unreadable `uaddr` is a fault. May
+    /// sleep to fault the page in: never called under a subsystem lock.
+    fn load_user_u32(&self, uaddr: usize) -> Result<u32, UserFault>;
     /// Reads the aligned u32 at `uaddr` without sleeping, for reads made
-    /// under a spin lock (the futex value check). `Ok(None)` means the page
-    /// is mapped but not resident now: the caller drops its locks, calls
-    /// `fault_in_user`, and tries again. The default suits hosts whose user
-    /// memory never needs a sleeping fault (the testbed, the hosted kernel).
+    /// under a spin lock (the futex value check), with the ordering of
+    /// `load_user_u32`. `Ok(None)` means the page is mapped but not
+    /// resident now: the caller drops its locks, calls `fault_in_user`,
+    /// and tries again. The default suits hosts whose user memory never
+    /// needs a sleeping fault (the testbed, the hosted kernel).
     fn read_user_u32_nofault(&self, uaddr: usize) -> Result<Option<u32>, UserFault> {
-        read_user_u32(self, uaddr).map(Some)
+        self.load_user_u32(uaddr).map(Some)
     }
     /// Makes the page behind `uaddr` resident; may sleep. Called with no
     /// subsystem lock held.
@@ -357,6 +366,19 @@ pub trait Kernel: Sync {
     fn take_signal(&self, mask: SigSet) -> Option<SigInfo> {
         let _ = mask;
         None
+    }
+
+    /// Makes a signal that `take_signal` returned pending again, because
+    /// the subsystem could not deliver it (its copy to user memory
+    /// faulted): ahead of later instances of the same realtime signal, or
+    /// merged with a standard one raised meanwhile. Must not fail or
+    /// allocate beyond what the take freed. The subsystem wakes the
+    /// signalfds itself; the host wakes what it wakes for a queued signal
+    /// (without calling back into the subsystem). The default suits a host
+    /// whose `take_signal` never returns one; a host that implements
+    /// `take_signal` implements this too.
+    fn restore_signal(&self, info: SigInfo) {
+        let _ = info;
     }
 
     /// The signals pending for the calling task (its own and its

@@ -232,3 +232,63 @@ fn no_lost_wakeups_between_two_threads() {
     }
     peer.join().unwrap();
 }
+
+/// Makes every write of a value (non-zero bytes) at `at` fault, as if the
+/// page had been unmapped by another thread after the read's probe.
+fn fault_values_at(k: &HostedKernel, at: usize) {
+    k.memory()
+        .fail_writes(Some(std::sync::Arc::new(move |dst, bytes| {
+            dst == at && bytes.iter().any(|&b| b != 0)
+        })));
+}
+
+#[test]
+fn a_copy_that_faults_after_the_probe_consumes_nothing() {
+    let e = Env::new(ClockMode::Virtual);
+    for semaphore in [false, true] {
+        let flags = if semaphore {
+            NB | FdFlags::SEMAPHORE.bits()
+        } else {
+            NB
+        };
+        let fd = efd(&e, 3, flags);
+        let b = buf(&e.k);
+        fault_values_at(&e.k, b);
+        assert_eq!(e.k.read(fd, b, 8).map_err(|e| e.errno), Err(EFAULT));
+        e.k.memory().fail_writes(None);
+        let reads: Vec<_> = (0..4).map(|_| read_val(&e.k, fd)).collect();
+        let want = if semaphore {
+            vec![Ok(1), Ok(1), Ok(1), Err(EAGAIN)]
+        } else {
+            vec![Ok(3), Err(EAGAIN), Err(EAGAIN), Err(EAGAIN)]
+        };
+        assert_eq!(reads, want, "the whole count is still there");
+    }
+}
+
+#[test]
+fn a_count_that_changes_during_the_copy_is_read_as_committed() {
+    let e = Env::new(ClockMode::Virtual);
+    let fd = efd(&e, 5, NB);
+    let b = buf(&e.k);
+    // While the first copy is in flight a write adds 2: the read must
+    // report the 7 it takes, not the 5 it first saw.
+    let added = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (k, flag) = (std::sync::Arc::downgrade(&e.k), added.clone());
+    e.k.memory()
+        .fail_writes(Some(std::sync::Arc::new(move |dst, bytes| {
+            if dst == b
+                && bytes.iter().any(|&x| x != 0)
+                && !flag.swap(true, std::sync::atomic::Ordering::SeqCst)
+            {
+                if let Some(k) = k.upgrade() {
+                    assert_eq!(write_val(&k, fd, 2), Ok(8));
+                }
+            }
+            false
+        })));
+    assert_eq!(e.k.read(fd, b, 8).map_err(|e| e.errno), Ok(8));
+    e.k.memory().fail_writes(None);
+    assert_eq!(get(&e.k, b), 7);
+    assert_eq!(read_val(&e.k, fd), Err(EAGAIN), "all of it was taken once");
+}

@@ -204,6 +204,42 @@ fn redox_futex_ops_keep_redox_syscall_values() {
     assert!(upstream.contains("crate::redbear_ipc::futex::redox_futex("));
 }
 
+#[test]
+fn redox_futex_keys_private_memory_by_address_space() {
+    // Every SYS_FUTEX word keyed by its frame loses wake-ups after a fork
+    // (a copy-on-write break moves the writer's word to a new frame):
+    // only memory that stays shared across a fork may be keyed by frame.
+    let adds = series_additions();
+    let futex = adds
+        .get("src/redbear_ipc/futex.rs")
+        .expect("the futex adapter")
+        .join("\n");
+    assert!(
+        !futex.contains("for_caller(&k, uaddr, true)"),
+        "SYS_FUTEX keys every word as shared again"
+    );
+    assert!(
+        futex.contains("let shared = uaddr.is_multiple_of(4) && k.futex_word_is_shared(uaddr)?;")
+            && futex.contains("FutexKey::for_caller(&k, uaddr, shared)"),
+        "SYS_FUTEX's key must follow the mapping"
+    );
+    let adapter = adds
+        .get("src/redbear_ipc/kernel.rs")
+        .expect("the Kernel adapter")
+        .join("\n");
+    let rule = adapter
+        .split("pub fn futex_word_is_shared(")
+        .nth(1)
+        .expect("RedoxKernel::futex_word_is_shared");
+    let body = &rule[..rule.find("\n    }\n").expect("its end")];
+    assert!(
+        body.contains(
+            "Some((_, info)) => Ok(!matches!(info.provider, Provider::Allocated { .. })),"
+        ) && body.contains("None => Err(UserFault),"),
+        "private (Provider::Allocated) grants key by address, others by frame, no grant faults"
+    );
+}
+
 /// `fn` names declared at one indentation level inside the block that
 /// starts with the line `header` (up to its closing `}` at column 0).
 fn block_fn_names(lines: &[String], header: &str, indent: &str) -> BTreeSet<String> {
@@ -246,7 +282,9 @@ fn the_adapter_implements_kernel_methods_including_the_no_fault_pair() {
     // Without these overrides the futex value check would fall back to the
     // defaults and could sleep (a page fault on an fmap'd page) under a
     // bucket spin lock on Redox: that compiles, so it is checked here.
-    for name in ["read_user_u32_nofault", "fault_in_user"] {
+    // load_user_u32 has no default: the adapter must have it (the series
+    // is not compiled here).
+    for name in ["read_user_u32_nofault", "fault_in_user", "load_user_u32"] {
         assert!(
             declared.contains(name),
             "the trait no longer has {name}: the series needs a refresh"

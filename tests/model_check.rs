@@ -137,6 +137,9 @@ impl Kernel for ModelKernel {
         }
         Ok(())
     }
+    fn load_user_u32(&self, uaddr: usize) -> Result<u32, UserFault> {
+        Ok(self.word(uaddr)?.load(Ordering::SeqCst))
+    }
     fn cmpxchg_user_u32(&self, uaddr: usize, old: u32, new: u32) -> Result<u32, UserFault> {
         Ok(
             match self

@@ -335,6 +335,28 @@ fn unnamed_semaphores_use_the_crate_layout_and_the_rb_futex_family() {
 }
 
 #[test]
+fn unnamed_semaphores_run_the_crate_protocol_not_a_copy() {
+    // One protocol for the kernel, the shim and relibc: the series calls
+    // redbear_ipc::ipc::sem::protocol and has no post/take loop of its own.
+    let add = series_additions();
+    let sem = add
+        .get("src/header/semaphore/mod.rs")
+        .expect("the series rewrites semaphore.h")
+        .join("\n");
+    assert!(sem.contains("protocol::{self, SemAccess, SemError, WaitMode, Word}"));
+    assert!(sem.contains("impl SemAccess for Local<'_> {"));
+    for call in ["protocol::post(", "protocol::wait(", "protocol::try_take("] {
+        assert!(sem.contains(call), "semaphore.h calls {call}");
+    }
+    for copy in ["cur + 1", "cur - 1", "nwaiters.load(", "nwaiters.fetch_"] {
+        assert!(
+            !sem.contains(copy),
+            "semaphore.h repeats a protocol step: {copy}"
+        );
+    }
+}
+
+#[test]
 fn no_relibc_source_is_committed_here() {
     // Only the series and its README live in kernel-patches/relibc/.
     for e in fs::read_dir(series_dir()).unwrap() {

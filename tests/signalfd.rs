@@ -4,6 +4,7 @@
 
 mod common;
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::{sys, Env};
@@ -233,4 +234,135 @@ fn poll_is_readable_while_a_masked_signal_is_pending() {
     );
     e.k.close(fd).unwrap();
     assert!(e.k.ipc().signalfds.is_empty());
+}
+
+/// Makes every write of a record (non-zero bytes) at `at` fault, as if the
+/// page had been unmapped by another thread after any probe of it.
+fn fault_records_at(k: &HostedKernel, at: usize) {
+    k.memory().fail_writes(Some(Arc::new(move |dst, bytes| {
+        dst == at && bytes.iter().any(|&b| b != 0)
+    })));
+}
+
+fn queue_rt(e: &Env, v: i32) {
+    let info = SigInfo {
+        signo: SIGRT1,
+        code: -1,
+        pid: 1,
+        uid: 2,
+        int: v,
+        ..SigInfo::default()
+    };
+    assert!(e.k.queue_signal(&e.proc, info));
+}
+
+#[test]
+fn a_later_record_that_faults_gives_the_partial_count_and_stays_pending() {
+    let e = Env::new(ClockMode::Virtual);
+    let fd = signalfd(&e, FD_NEW, sig_bit(SIGUSR1) | sig_bit(SIGUSR2), NB).unwrap();
+    e.k.send_signal(&e.proc, SIGUSR1);
+    e.k.send_signal(&e.proc, SIGUSR2);
+    let b = e.k.alloc_private(2 * SIGINFO_SIZE);
+    fault_records_at(&e.k, b + SIGINFO_SIZE);
+    assert_eq!(
+        e.k.read(fd, b, 2 * SIGINFO_SIZE).map_err(|e| e.errno),
+        Ok(128)
+    );
+    let mut signo = [0u8; 4];
+    e.k.read_user(b, &mut signo).unwrap();
+    assert_eq!(u32::from_ne_bytes(signo), SIGUSR1);
+    assert_eq!(e.k.pending_signals(), sig_bit(SIGUSR2), "not lost");
+    e.k.memory().fail_writes(None);
+    let got = read_records(&e.k, fd, 2).unwrap();
+    assert_eq!(got, vec![(SIGUSR2, 0, e.proc.pid(), 1000, 0)]);
+}
+
+#[test]
+fn a_first_record_that_faults_is_efault_and_stays_pending() {
+    let e = Env::new(ClockMode::Virtual);
+    let fd = signalfd(&e, FD_NEW, sig_bit(SIGUSR1), NB).unwrap();
+    e.k.send_signal(&e.proc, SIGUSR1);
+    let b = e.k.alloc_private(SIGINFO_SIZE);
+    fault_records_at(&e.k, b);
+    assert_eq!(
+        e.k.read(fd, b, SIGINFO_SIZE).map_err(|e| e.errno),
+        Err(EFAULT)
+    );
+    assert_eq!(e.k.pending_signals(), sig_bit(SIGUSR1), "not lost");
+    e.k.memory().fail_writes(None);
+    assert_eq!(e.k.read(fd, b, SIGINFO_SIZE).map_err(|e| e.errno), Ok(128));
+    assert_eq!(e.k.pending_signals(), 0);
+}
+
+#[test]
+fn a_realtime_record_that_faults_goes_back_ahead_of_its_queue() {
+    let e = Env::new(ClockMode::Virtual);
+    let fd = signalfd(&e, FD_NEW, sig_bit(SIGRT1), NB).unwrap();
+    for v in [1, 2, 3] {
+        queue_rt(&e, v);
+    }
+    let b = e.k.alloc_private(2 * SIGINFO_SIZE);
+    fault_records_at(&e.k, b + SIGINFO_SIZE);
+    assert_eq!(
+        e.k.read(fd, b, 2 * SIGINFO_SIZE).map_err(|e| e.errno),
+        Ok(128)
+    );
+    e.k.memory().fail_writes(None);
+    let values: Vec<i32> = read_records(&e.k, fd, 8)
+        .unwrap()
+        .iter()
+        .map(|r| r.4)
+        .collect();
+    assert_eq!(values, vec![2, 3], "the failed record first, in order");
+}
+
+#[test]
+fn a_second_record_straddling_into_unmapped_memory_is_not_read() {
+    let e = Env::new(ClockMode::Virtual);
+    let fd = signalfd(&e, FD_NEW, sig_bit(SIGUSR1) | sig_bit(SIGUSR2), NB).unwrap();
+    e.k.send_signal(&e.proc, SIGUSR1);
+    e.k.send_signal(&e.proc, SIGUSR2);
+    // One whole record and half of the next are mapped.
+    let b = e.k.alloc_private(SIGINFO_SIZE + SIGINFO_SIZE / 2);
+    assert_eq!(
+        e.k.read(fd, b, 2 * SIGINFO_SIZE).map_err(|e| e.errno),
+        Ok(128)
+    );
+    assert_eq!(e.k.pending_signals(), sig_bit(SIGUSR2), "not lost");
+}
+
+#[test]
+fn a_poller_of_another_signalfd_is_woken_by_a_restored_signal() {
+    let e = Env::new(ClockMode::Real);
+    e.guard.task().set_mask(sig_bit(SIGUSR1));
+    let fd = signalfd(&e, FD_NEW, sig_bit(SIGUSR1), NB).unwrap();
+    let other = signalfd(&e, FD_NEW, sig_bit(SIGUSR1), NB).unwrap();
+    e.k.send_signal(&e.proc, SIGUSR1);
+    let b = e.k.alloc_private(SIGINFO_SIZE);
+    // The copy of the taken record faults, but only once a poller of the
+    // other fd sleeps: the signal is taken then, so only its restore can
+    // wake that poller.
+    let poller = Arc::new(Mutex::new(None));
+    let (k, proc, slot) = (Arc::downgrade(&e.k), e.proc.clone(), poller.clone());
+    e.k.memory().fail_writes(Some(Arc::new(move |dst, bytes| {
+        if dst != b || bytes.iter().all(|&x| x == 0) {
+            return false;
+        }
+        let Some(k) = k.upgrade() else { return true };
+        let k2 = k.clone();
+        *slot.lock().unwrap() = Some(k.spawn_task(&proc, move || {
+            k2.current().set_mask(sig_bit(SIGUSR1));
+            k2.poll(&[(other, Readiness::IN)], Some(PARK))
+        }));
+        assert!(k.wait_parked(1, PARK));
+        true
+    })));
+    assert_eq!(
+        e.k.read(fd, b, SIGINFO_SIZE).map_err(|e| e.errno),
+        Err(EFAULT)
+    );
+    e.k.memory().fail_writes(None);
+    let poller = poller.lock().unwrap().take().expect("the poller ran");
+    assert_eq!(poller.join().unwrap().unwrap(), vec![Readiness::IN]);
+    assert_eq!(e.k.pending_signals(), sig_bit(SIGUSR1), "not lost");
 }

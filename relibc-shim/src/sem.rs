@@ -2,14 +2,16 @@
 //! sem_close, sem_unlink, sem_wait, sem_trywait, sem_timedwait,
 //! sem_clockwait, sem_post, sem_getvalue.
 //!
-//! Unnamed semaphores follow the user-memory protocol of
-//! `redbear_ipc::ipc::sem::unnamed` exactly: the first 16 bytes of `sem_t`
-//! are the kernel-visible words (`value`, the futex word; `nwaiters`;
-//! `flags`, bit 0 process-shared). Uncontended post, trywait and wait are
-//! atomics on `value` and make no syscall; a waiter that finds 0 adds
-//! itself to `nwaiters` before it futex-waits for `value != 0`, and a
-//! poster raises `value` before it reads `nwaiters` and wakes one sleeper
-//! only if there is one (both sequentially consistent).
+//! Unnamed semaphores run the kernel's own protocol code,
+//! `redbear_ipc::ipc::sem::protocol`, over the words as atomics in this
+//! address space (`Local`): the first 16 bytes of `sem_t` are the
+//! kernel-visible words of `redbear_ipc::ipc::sem::unnamed` (`value`, the
+//! futex word; `nwaiters`; `flags`, bit 0 process-shared). Uncontended
+//! post, trywait and wait are atomics on `value` and make no syscall; a
+//! waiter that finds 0 adds itself to `nwaiters` before it futex-waits for
+//! `value != 0`, and a poster raises `value` before it reads `nwaiters`
+//! and wakes one sleeper only if there is one (both sequentially
+//! consistent; the protocol module says why).
 //!
 //! Named semaphores live in the kernel: `sem_open` gets an fd and returns a
 //! `sem_t` from a static table whose `flags` word has `FLAG_NAMED` and
@@ -27,12 +29,13 @@
 use core::ffi::{c_char, c_int, c_uint};
 use core::mem::{align_of, offset_of, size_of};
 use core::sync::atomic::{
-    AtomicU32, AtomicU64,
+    AtomicU32, AtomicU64, Ordering,
     Ordering::{Acquire, Relaxed, SeqCst},
 };
 
-use redbear_ipc::errno::{EAGAIN, EINVAL, EMFILE, EOVERFLOW, ETIMEDOUT};
+use redbear_ipc::errno::{EAGAIN, EINVAL, EMFILE, ETIMEDOUT};
 use redbear_ipc::ipc::futex::BITSET_MATCH_ANY;
+use redbear_ipc::ipc::sem::protocol::{self, SemAccess, SemError, WaitMode, Word};
 use redbear_ipc::ipc::sem::unnamed::{
     FLAGS_OFFSET, NWAITERS_OFFSET, SEM_FLAG_SHARED, SEM_WORDS_SIZE, VALUE_OFFSET,
 };
@@ -146,15 +149,10 @@ unsafe fn fast_words<'a>(sem: *mut SemT) -> Option<&'a Words> {
     Some(unsafe { &*(addr as *const Words) })
 }
 
-/// One attempt to take a unit: a load and a compare-exchange.
+/// The protocol's attempt to take a unit, with no syscall.
 #[inline(always)]
 fn take_fast(w: &Words) -> bool {
-    let cur = w.value.load(Relaxed);
-    cur > 0
-        && cur <= SEM_VALUE_MAX
-        && w.value
-            .compare_exchange_weak(cur, cur - 1, Acquire, Relaxed)
-            .is_ok()
+    matches!(protocol::try_take(&Local::new(w, How::Try)), Ok(true))
 }
 
 #[cfg(not(feature = "hosted-backend"))]
@@ -172,19 +170,106 @@ fn words_addr(s: &SemT) -> Result<usize, c_int> {
     }
 }
 
-/// Takes one unit if `value > 0`; whether it did.
-fn try_take(w: &Words) -> Result<bool, c_int> {
-    let mut cur = w.value.load(SeqCst);
-    while cur > 0 {
-        if cur > SEM_VALUE_MAX {
-            return Err(EINVAL); // not a semaphore sem_init made
-        }
-        match w.value.compare_exchange_weak(cur, cur - 1, SeqCst, SeqCst) {
-            Ok(_) => return Ok(true),
-            Err(seen) => cur = seen,
+/// An unnamed semaphore as the protocol reaches it: its words as atomics
+/// in this address space, the futex on `value` through the kernel (whose
+/// user address is the words' address in both backends), and how long a
+/// wait may sleep.
+struct Local<'a> {
+    w: &'a Words,
+    how: How,
+}
+
+impl<'a> Local<'a> {
+    #[inline(always)]
+    fn new(w: &'a Words, how: How) -> Self {
+        Local { w, how }
+    }
+
+    #[inline(always)]
+    fn word(&self, word: Word) -> &AtomicU32 {
+        match word {
+            Word::Value => &self.w.value,
+            Word::Waiters => &self.w.nwaiters,
         }
     }
-    Ok(false)
+
+    fn uaddr(&self) -> usize {
+        self.w as *const Words as usize
+    }
+
+    fn futex_flags(&self) -> FutexFlags {
+        let mut flags = FutexFlags::empty();
+        if self.w.flags.load(SeqCst) & SEM_FLAG_SHARED != 0 {
+            flags |= FutexFlags::SHARED;
+        }
+        flags
+    }
+}
+
+impl SemAccess for Local<'_> {
+    type Error = c_int;
+
+    #[inline(always)]
+    fn load(&self, word: Word, order: Ordering) -> Result<u32, c_int> {
+        // Only load orderings reach `load` (a store ordering would panic).
+        let order = match order {
+            Relaxed => Relaxed,
+            Acquire => Acquire,
+            _ => SeqCst,
+        };
+        Ok(self.word(word).load(order))
+    }
+
+    #[inline(always)]
+    fn compare_exchange(&self, word: Word, current: u32, new: u32) -> Result<u32, c_int> {
+        Ok(
+            match self
+                .word(word)
+                .compare_exchange(current, new, SeqCst, SeqCst)
+            {
+                Ok(v) | Err(v) => v,
+            },
+        )
+    }
+
+    fn fetch_add(&self, word: Word, delta: u32) -> Result<(), c_int> {
+        self.word(word).fetch_add(delta, SeqCst);
+        Ok(())
+    }
+
+    fn sleep(&self) -> Result<(), c_int> {
+        let uaddr = self.uaddr();
+        let mut flags = self.futex_flags();
+        if let How::Until(clock, _) = self.how {
+            flags |= FutexFlags::ABSOLUTE;
+            if clock == ClockId::Realtime {
+                flags |= FutexFlags::CLOCK_REALTIME;
+            }
+        }
+        let slept = with_deadline(self.how, |ts| {
+            // SAFETY: uaddr is the live futex word; ts is 0 or a staged
+            // kernel-ABI timespec.
+            unsafe {
+                sys::syscall(
+                    SYS_RB_FUTEX_WAIT,
+                    &[uaddr, 0, ts, flags.bits(), BITSET_MATCH_ANY as usize],
+                )
+            }
+        });
+        match slept {
+            Ok(_) | Err(EAGAIN) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn wake_one(&self) -> Result<(), c_int> {
+        wake_one(self)
+    }
+}
+
+/// The errno of a failed protocol step.
+fn errno(e: SemError<c_int>) -> c_int {
+    e.errno(|e| e)
 }
 
 /// How long a wait may sleep.
@@ -215,44 +300,16 @@ fn with_deadline<R>(how: How, f: impl FnOnce(usize) -> R) -> R {
     }
 }
 
-fn wait_unnamed(uaddr: usize, w: &Words, how: How) -> Result<(), c_int> {
-    let mut flags = FutexFlags::empty();
-    if w.flags.load(SeqCst) & SEM_FLAG_SHARED != 0 {
-        flags |= FutexFlags::SHARED;
-    }
-    if let How::Until(clock, _) = how {
-        flags |= FutexFlags::ABSOLUTE;
-        if clock == ClockId::Realtime {
-            flags |= FutexFlags::CLOCK_REALTIME;
-        }
-    }
-    loop {
-        if try_take(w)? {
-            return Ok(());
-        }
-        if how == How::Try {
-            return Err(EAGAIN);
-        }
-        if how.expired() {
-            return Err(ETIMEDOUT);
-        }
-        w.nwaiters.fetch_add(1, SeqCst);
-        let slept = with_deadline(how, |ts| {
-            // SAFETY: uaddr is the live futex word; ts is 0 or a staged
-            // kernel-ABI timespec.
-            unsafe {
-                sys::syscall(
-                    SYS_RB_FUTEX_WAIT,
-                    &[uaddr, 0, ts, flags.bits(), BITSET_MATCH_ANY as usize],
-                )
-            }
-        });
-        w.nwaiters.fetch_sub(1, SeqCst);
-        match slept {
-            Ok(_) => {}
-            Err(EAGAIN) => {}
-            Err(e) => return Err(e),
-        }
+fn wait_unnamed(w: &Words, how: How) -> Result<(), c_int> {
+    let expired = how.expired();
+    let mode = if how == How::Try || expired {
+        WaitMode::Try
+    } else {
+        WaitMode::Block
+    };
+    match protocol::wait(&Local::new(w, how), mode) {
+        Err(SemError::WouldBlock) if expired => Err(ETIMEDOUT),
+        r => r.map_err(errno),
     }
 }
 
@@ -294,7 +351,7 @@ fn wait_named(fd: usize, how: How) -> Result<(), c_int> {
 unsafe fn wait(sem: *mut SemT, how: How) -> c_int {
     // SAFETY: forwarded from the caller.
     status(match unsafe { classify(sem) } {
-        Ok(Sem::Unnamed(uaddr, w)) => wait_unnamed(uaddr, w, how),
+        Ok(Sem::Unnamed(_, w)) => wait_unnamed(w, how),
         Ok(Sem::Named(fd)) => wait_named(fd, how),
         Err(e) => Err(e),
     })
@@ -387,27 +444,14 @@ pub unsafe extern "C" fn sem_destroy(sem: *mut SemT) -> c_int {
 pub unsafe extern "C" fn sem_post(sem: *mut SemT) -> c_int {
     // SAFETY: forwarded from the caller.
     if let Some(w) = unsafe { fast_words(sem) } {
-        let cur = w.value.load(Relaxed);
-        if cur < SEM_VALUE_MAX
-            && w.value
-                .compare_exchange_weak(cur, cur + 1, SeqCst, Relaxed)
-                .is_ok()
-        {
-            // Raised; now the protocol's second step: wake one sleeper if
-            // any registered (sequentially consistent with its increment).
-            if w.nwaiters.load(SeqCst) == 0 {
-                return 0;
-            }
-            return status(wake_one(w));
-        }
+        return status(post_unnamed(w));
     }
     // SAFETY: forwarded from the caller.
     unsafe { post_slow(sem) }
 }
 
-/// sem_post when the fast path did not finish: a race on `value`, a
-/// waiter to wake (the value is already raised: only the wake is left),
-/// SEM_VALUE_MAX, a named semaphore or a bad pointer.
+/// sem_post of what is not an unnamed semaphore: a named one or a bad
+/// pointer.
 ///
 /// # Safety
 /// As for sem_post.
@@ -425,38 +469,22 @@ unsafe fn post_slow(sem: *mut SemT) -> c_int {
     })
 }
 
+/// The protocol's post: no syscall unless a waiter registered.
+#[inline(always)]
 fn post_unnamed(w: &Words) -> Result<(), c_int> {
-    let mut cur = w.value.load(SeqCst);
-    loop {
-        if cur >= SEM_VALUE_MAX {
-            return Err(EOVERFLOW);
-        }
-        match w.value.compare_exchange_weak(cur, cur + 1, SeqCst, SeqCst) {
-            Ok(_) => break,
-            Err(seen) => cur = seen,
-        }
-    }
-    if w.nwaiters.load(SeqCst) > 0 {
-        return wake_one(w);
-    }
-    Ok(())
+    protocol::post(&Local::new(w, How::Forever)).map_err(errno)
 }
 
-/// Wakes one sleeper of the semaphore whose words are `w` (their address
-/// is the futex word's user address in both backends).
+/// Wakes one sleeper of the semaphore `sem`.
 #[cold]
 #[inline(never)]
-fn wake_one(w: &Words) -> Result<(), c_int> {
-    let uaddr = w as *const Words as usize;
-    let mut flags = FutexFlags::empty();
-    if w.flags.load(SeqCst) & SEM_FLAG_SHARED != 0 {
-        flags |= FutexFlags::SHARED;
-    }
-    // SAFETY: uaddr is the live futex word.
+fn wake_one(sem: &Local<'_>) -> Result<(), c_int> {
+    let flags = sem.futex_flags();
+    // SAFETY: the address is the live futex word.
     unsafe {
         sys::syscall(
             SYS_RB_FUTEX_WAKE,
-            &[uaddr, 1, flags.bits(), BITSET_MATCH_ANY as usize],
+            &[sem.uaddr(), 1, flags.bits(), BITSET_MATCH_ANY as usize],
         )
     }
     .map(|_| ())

@@ -32,9 +32,17 @@ impl Region {
     }
 }
 
+/// A test's rule for writes that fault as if the memory had just been
+/// unmapped by another thread: called with the address and bytes of each
+/// write, true fails it (nothing written).
+/// It runs with no lock of the hosted memory held.
+pub type WriteFault = std::sync::Arc<dyn Fn(usize, &[u8]) -> bool + Send + Sync>;
+
 /// All regions, by base address.
 #[derive(Default)]
 pub struct UserMemory {
+    /// Writes that fail on purpose (tests of a fault after a probe).
+    write_fault: std::sync::Mutex<Option<WriteFault>>,
     regions: RwLock<BTreeMap<usize, Region>>,
     /// Addresses whose "page" a test marked not resident: a no-fault read
     /// of them asks the caller to fault them in first.
@@ -99,8 +107,21 @@ impl UserMemory {
         })
     }
 
+    /// Makes the writes `rule` picks fault from now on (`None`: none).
+    pub fn fail_writes(&self, rule: Option<WriteFault>) {
+        *self.write_fault.lock().unwrap_or_else(|p| p.into_inner()) = rule;
+    }
+
     /// Copies into user memory.
     pub fn write(&self, pid: Pid, dst: usize, src: &[u8]) -> Result<(), UserFault> {
+        let rule = self
+            .write_fault
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        if rule.is_some_and(|rule| rule(dst, src)) {
+            return Err(UserFault);
+        }
         self.with_range(pid, dst, src.len(), |p| {
             // SAFETY: as in `read`; the region's bytes are plain data.
             unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), p, src.len()) }
@@ -119,6 +140,19 @@ impl UserMemory {
             match word.compare_exchange(old, new, Ordering::SeqCst, Ordering::SeqCst) {
                 Ok(v) | Err(v) => v,
             }
+        })
+    }
+
+    /// Atomic, sequentially consistent load of an aligned u32.
+    pub fn load_u32(&self, pid: Pid, addr: usize) -> Result<u32, UserFault> {
+        if !addr.is_multiple_of(4) {
+            return Err(UserFault);
+        }
+        self.with_range(pid, addr, 4, |p| {
+            // SAFETY: as in `cmpxchg_u32`: exactly one of the region's
+            // AtomicU32s.
+            let word = unsafe { &*(p as *const AtomicU32) };
+            word.load(Ordering::SeqCst)
         })
     }
 
@@ -146,9 +180,7 @@ impl UserMemory {
             self.with_range(pid, addr, 4, |_| ())?;
             return Ok(None);
         }
-        let mut raw = [0u8; 4];
-        self.read(pid, addr, &mut raw)?;
-        Ok(Some(u32::from_ne_bytes(raw)))
+        self.load_u32(pid, addr).map(Some)
     }
 
     /// Makes `addr` resident again (the sleeping fault-in).

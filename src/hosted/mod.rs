@@ -411,6 +411,10 @@ impl Kernel for HostedKernel {
         self.memory.write(self.current_pid(), dst, src)
     }
 
+    fn load_user_u32(&self, uaddr: usize) -> Result<u32, UserFault> {
+        self.memory.load_u32(self.current_pid(), uaddr)
+    }
+
     fn read_user_u32_nofault(&self, uaddr: usize) -> Result<Option<u32>, UserFault> {
         self.memory.read_u32_nofault(self.current_pid(), uaddr)
     }
@@ -441,6 +445,10 @@ impl Kernel for HostedKernel {
 
     fn take_signal(&self, mask: SigSet) -> Option<SigInfo> {
         self.current().process().take_signal(mask)
+    }
+
+    fn restore_signal(&self, info: SigInfo) {
+        self.current().process().restore_signal(info);
     }
 
     fn pending_signals(&self) -> SigSet {

@@ -331,6 +331,21 @@ impl Process {
         }
     }
 
+    /// Makes a taken signal pending again (`Kernel::restore_signal`): a
+    /// standard one merges with an instance raised meanwhile, a realtime
+    /// one goes ahead of the queue, even past its limit (it held a place).
+    pub fn restore_signal(&self, info: SigInfo) {
+        if !(1..=64).contains(&info.signo) {
+            return;
+        }
+        let mut s = self.signals.lock().unwrap_or_else(|p| p.into_inner());
+        if info.signo < SIGRTMIN {
+            s.standard.entry(info.signo).or_insert(info);
+        } else {
+            s.realtime.push_front(info);
+        }
+    }
+
     /// Delivers (discards) every pending instance of `sig`, as the return to
     /// user mode would.
     pub fn take_signal_all(&self, sig: u32) {

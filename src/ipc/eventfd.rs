@@ -5,7 +5,9 @@
 //! bytes move: a read buffer under 8 bytes and a write of any length but 8
 //! are EINVAL (as Linux 6.x, checked by the differential test), and
 //! `u64::MAX` is never a valid addend. A read whose buffer is bad fails with EFAULT and consumes
-//! nothing (Linux consumes first; SEMANTICS.md lists the difference).
+//! nothing, even when the buffer goes bad after the probe: the count is
+//! committed only after the copy (Linux consumes first; SEMANTICS.md
+//! lists the difference).
 
 use alloc::sync::Arc;
 use core::any::Any;
@@ -66,6 +68,22 @@ impl EventFd {
         self.state.lock().count
     }
 
+    /// Takes `seen` (what a read copied out) if the count still allows
+    /// exactly that read: at least 1 in semaphore mode, else unchanged.
+    fn commit_read(&self, k: &dyn Kernel, seen: u64) -> bool {
+        let mut s = self.state.lock();
+        let still = if self.semaphore {
+            s.count >= 1
+        } else {
+            s.count == seen
+        };
+        if still {
+            s.count -= seen;
+            s.writers.wake_all(k);
+        }
+        still
+    }
+
     fn readiness(count: u64) -> Readiness {
         let mut r = Readiness::empty();
         if count > 0 {
@@ -88,26 +106,28 @@ impl FileObject for EventFd {
 
     fn read(&self, k: &dyn Kernel, file: &OpenFile, buf: usize, len: usize) -> IoResult {
         check_u64_read(k, buf, len)?;
-        let taken = wait(
-            k,
-            &self.state,
-            Blocking::new(file.nonblocking(), None),
-            |s| &mut s.readers,
-            |s| {
-                if s.count == 0 {
-                    return err(EAGAIN);
-                }
-                let taken = if self.semaphore { 1 } else { s.count };
-                s.count -= taken;
-                s.writers.wake_all(k);
-                Ok(taken)
-            },
-        )?;
-        self.core.pollee.notify(Readiness::OUT);
-        // The probe proved the buffer writable; a racing unmap is the only
-        // way this copy fails, and then the caller sees EFAULT.
-        k.write_user(buf, &taken.to_ne_bytes())?;
-        Ok(8)
+        // Look, copy out with no lock held, then commit: the count changes
+        // only once the value is in the caller's buffer, so a copy that
+        // faults (a racing unmap after the probe) consumes nothing.
+        loop {
+            let seen = wait(
+                k,
+                &self.state,
+                Blocking::new(file.nonblocking(), None),
+                |s| &mut s.readers,
+                |s| match s.count {
+                    0 => err(EAGAIN),
+                    count => Ok(if self.semaphore { 1 } else { count }),
+                },
+            )?;
+            k.write_user(buf, &seen.to_ne_bytes())?;
+            if self.commit_read(k, seen) {
+                self.core.pollee.notify(Readiness::OUT);
+                return Ok(8);
+            }
+            // Another reader or a writer changed the count since the look:
+            // the copied value is stale, look again.
+        }
     }
 
     fn write(&self, k: &dyn Kernel, file: &OpenFile, buf: usize, len: usize) -> IoResult {

@@ -70,6 +70,13 @@ impl SignalFd {
         self.mask.load(Ordering::SeqCst)
     }
 
+    /// Puts back a signal whose record could not be copied, and wakes
+    /// the signalfds that may report it, as for a newly queued one.
+    fn restore(&self, k: &dyn Kernel, info: SigInfo) {
+        k.restore_signal(info);
+        k.ipc().signal_queued(k, info.signo);
+    }
+
     /// Wakes readers and observers: a signal this fd may report arrived.
     pub(crate) fn wake<K: Kernel + ?Sized>(&self, k: &K) {
         self.state.lock().readers.wake(k, usize::MAX);
@@ -108,8 +115,7 @@ impl FileObject for SignalFd {
         if room == 0 {
             return err(EINVAL);
         }
-        // Only whole records are written; prove the first is writable
-        // before a signal is taken, then each further one before its take.
+        // A buffer bad from the start is EFAULT before the read blocks.
         probe_writable(k, buf, SIGINFO_SIZE)?;
         let first = wait_until(
             k,
@@ -119,17 +125,25 @@ impl FileObject for SignalFd {
             |s| &mut s.readers,
             |_| k.take_signal(self.mask()).ok_or(Errno::new(EAGAIN)),
         )?;
-        k.write_user(buf, &encode(&first))?;
+        // No lock is held from here on: each record is copied after its
+        // take, and a record whose copy faults is made pending again, so
+        // nothing is lost. Records already copied are returned (Linux
+        // returns the partial count too, but drops the failed record).
+        if let Err(fault) = k.write_user(buf, &encode(&first)) {
+            self.restore(k, first);
+            return Err(fault.into());
+        }
         let mut written = 1;
         while written < room {
-            let at = buf + written * SIGINFO_SIZE;
-            if probe_writable(k, at, SIGINFO_SIZE).is_err() {
-                break; // what was read so far is returned, nothing lost
-            }
             let Some(next) = k.take_signal(self.mask()) else {
                 break;
             };
-            k.write_user(at, &encode(&next))?;
+            if k.write_user(buf + written * SIGINFO_SIZE, &encode(&next))
+                .is_err()
+            {
+                self.restore(k, next);
+                break;
+            }
             written += 1;
         }
         Ok(written * SIGINFO_SIZE)

@@ -82,6 +82,9 @@ impl Kernel for Script {
     fn write_user(&self, _: usize, _: &[u8]) -> Result<(), UserFault> {
         Err(UserFault)
     }
+    fn load_user_u32(&self, _: usize) -> Result<u32, UserFault> {
+        Err(UserFault)
+    }
     fn cmpxchg_user_u32(&self, _: usize, _: u32, _: u32) -> Result<u32, UserFault> {
         Err(UserFault)
     }

@@ -11,11 +11,12 @@ fn key<K: Kernel + ?Sized>(k: &K, uaddr: usize, f: FutexFlags) -> Result<FutexKe
     FutexKey::for_caller(k, uaddr, f.contains(FutexFlags::SHARED))
 }
 
-/// Counts arrive as u32 in a register (as Linux's int): above i32::MAX is
-/// a negative count, EINVAL.
+/// A count is a C `int` that must not be negative: the whole register is
+/// validated, so anything above `i32::MAX` (a negative int, or high bits
+/// set above the low 32) is EINVAL rather than silently truncated.
 fn count(raw: usize) -> Result<usize, Errno> {
-    match i32::try_from(raw as u32) {
-        Ok(n) if n >= 0 => Ok(n as usize),
+    match i32::try_from(raw) {
+        Ok(n) if n >= 0 => Ok(raw),
         _ => err(EINVAL),
     }
 }
@@ -65,4 +66,27 @@ pub fn requeue<K: Kernel + ?Sized>(k: &K, a: [usize; 6], compare: bool) -> Resul
     k.ipc()
         .futex
         .requeue(k, uaddr, from, to, count(wake)?, count(requeue)?, expected)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn count_validates_the_whole_register() {
+        assert_eq!(count(0).map_err(|e| e.errno), Ok(0));
+        assert_eq!(count(1).map_err(|e| e.errno), Ok(1));
+        assert_eq!(
+            count(i32::MAX as usize).map_err(|e| e.errno),
+            Ok(i32::MAX as usize)
+        );
+        for bad in [
+            i32::MAX as usize + 1,
+            u32::MAX as usize,
+            (1usize << 32) | 1,
+            usize::MAX,
+        ] {
+            assert_eq!(count(bad).map_err(|e| e.errno), Err(EINVAL), "{bad:#x}");
+        }
+    }
 }

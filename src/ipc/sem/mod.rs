@@ -6,6 +6,7 @@
 //! kernel objects in a namespace, reached through an fd.
 
 pub mod named;
+pub mod protocol;
 pub mod unnamed;
 
 use crate::kernel::Deadline;

@@ -10,16 +10,18 @@
 //! | 8      | `flags`    | bit 0: process-shared (futex keyed by memory)  |
 //! | 12     | reserved   | zero                                           |
 //!
-//! The protocol that keeps the user-space fast path safe: a waiter adds
-//! itself to `nwaiters` *before* it re-reads `value` and sleeps on it; a
-//! poster raises `value` *before* it reads `nwaiters`, and wakes one only
-//! if someone waits. Both steps are sequentially consistent, so either the
-//! waiter sees the new value or the poster sees the waiter.
+//! The protocol that keeps the user-space fast path safe is
+//! `ipc::sem::protocol`, which the shim runs too; this module runs it over
+//! user memory reached through `Kernel` (every load is
+//! `Kernel::load_user_u32`, sequentially consistent).
 
-use crate::errno::{err, Errno, EAGAIN, EFAULT, EINVAL, EOVERFLOW};
+use core::sync::atomic::Ordering;
+
+use crate::errno::{err, Errno, EAGAIN, EFAULT, EINVAL};
 use crate::ipc::futex::{FutexKey, BITSET_MATCH_ANY};
+use crate::ipc::sem::protocol::{self, SemAccess, SemError, WaitMode, Word};
 use crate::ipc::sem::{SemWait, SEM_VALUE_MAX};
-use crate::kernel::{read_user_u32, Kernel};
+use crate::kernel::{read_user_u32, Deadline, Kernel};
 
 /// Byte offset of the count.
 pub const VALUE_OFFSET: usize = 0;
@@ -81,90 +83,103 @@ impl SemAddr {
         let flags = read_user_u32(k, self.flags)?;
         FutexKey::for_caller(k, self.value, flags & SEM_FLAG_SHARED != 0)
     }
+
+    fn of(self, word: Word) -> usize {
+        match word {
+            Word::Value => self.value,
+            Word::Waiters => self.nwaiters,
+        }
+    }
 }
 
-/// Adds `delta` (wrapping) to the u32 at `uaddr` atomically.
-fn add<K: Kernel + ?Sized>(k: &K, uaddr: usize, delta: u32) -> Result<(), Errno> {
-    let mut cur = read_user_u32(k, uaddr)?;
-    loop {
-        let seen = k.cmpxchg_user_u32(uaddr, cur, cur.wrapping_add(delta))?;
-        if seen == cur {
-            return Ok(());
-        }
-        cur = seen;
+/// One semaphore in the caller's user memory, as the protocol reaches it.
+struct UserSem<'k, K: ?Sized> {
+    k: &'k K,
+    addr: SemAddr,
+    key: FutexKey,
+    deadline: Option<Deadline>,
+}
+
+impl<'k, K: Kernel + ?Sized> UserSem<'k, K> {
+    fn new(k: &'k K, uaddr: usize, deadline: Option<Deadline>) -> Result<Self, Errno> {
+        let addr = SemAddr::new(uaddr)?;
+        let key = addr.key(k)?;
+        Ok(UserSem {
+            k,
+            addr,
+            key,
+            deadline,
+        })
     }
+}
+
+impl<K: Kernel + ?Sized> SemAccess for UserSem<'_, K> {
+    type Error = Errno;
+
+    fn load(&self, word: Word, _order: Ordering) -> Result<u32, Errno> {
+        // SeqCst whatever was asked: never weaker.
+        Ok(self.k.load_user_u32(self.addr.of(word))?)
+    }
+
+    fn compare_exchange(&self, word: Word, current: u32, new: u32) -> Result<u32, Errno> {
+        Ok(self.k.cmpxchg_user_u32(self.addr.of(word), current, new)?)
+    }
+
+    fn fetch_add(&self, word: Word, delta: u32) -> Result<(), Errno> {
+        let at = self.addr.of(word);
+        let mut cur = self.k.load_user_u32(at)?;
+        loop {
+            let seen = self.k.cmpxchg_user_u32(at, cur, cur.wrapping_add(delta))?;
+            if seen == cur {
+                return Ok(());
+            }
+            cur = seen;
+        }
+    }
+
+    fn sleep(&self) -> Result<(), Errno> {
+        let futex = &self.k.ipc().futex;
+        match futex.wait(
+            self.k,
+            self.addr.value,
+            self.key,
+            0,
+            BITSET_MATCH_ANY,
+            self.deadline,
+        ) {
+            Err(e) if e.errno == EAGAIN => Ok(()),
+            r => r,
+        }
+    }
+
+    fn wake_one(&self) -> Result<(), Errno> {
+        let futex = &self.k.ipc().futex;
+        futex.wake(self.k, self.key, 1, BITSET_MATCH_ANY).map(drop)
+    }
+}
+
+fn errno(e: SemError<Errno>) -> Errno {
+    Errno::new(e.errno(|e| e.errno))
 }
 
 /// `sem_post`: EOVERFLOW at SEM_VALUE_MAX (value unchanged); wakes one
 /// sleeper if any.
 pub fn post<K: Kernel + ?Sized>(k: &K, uaddr: usize) -> Result<(), Errno> {
-    let sem = SemAddr::new(uaddr)?;
-    let key = sem.key(k)?;
-    let value_addr = sem.value;
-    let mut cur = read_user_u32(k, value_addr)?;
-    loop {
-        if cur >= SEM_VALUE_MAX {
-            return err(EOVERFLOW);
-        }
-        let seen = k.cmpxchg_user_u32(value_addr, cur, cur + 1)?;
-        if seen == cur {
-            break;
-        }
-        cur = seen;
-    }
-    if read_user_u32(k, sem.nwaiters)? > 0 {
-        k.ipc().futex.wake(k, key, 1, BITSET_MATCH_ANY)?;
-    }
-    Ok(())
-}
-
-/// Takes one unit if the value is positive; returns whether it did.
-fn try_take<K: Kernel + ?Sized>(k: &K, value_addr: usize) -> Result<bool, Errno> {
-    let mut cur = read_user_u32(k, value_addr)?;
-    while cur > 0 {
-        if cur > SEM_VALUE_MAX {
-            return err(EINVAL); // not a semaphore we initialised
-        }
-        let seen = k.cmpxchg_user_u32(value_addr, cur, cur - 1)?;
-        if seen == cur {
-            return Ok(true);
-        }
-        cur = seen;
-    }
-    Ok(false)
+    protocol::post(&UserSem::new(k, uaddr, None)?).map_err(errno)
 }
 
 /// `sem_wait`, `sem_trywait`, `sem_timedwait`, `sem_clockwait`.
 /// EAGAIN (try, value 0), ETIMEDOUT, EINTR, EFAULT.
 pub fn wait<K: Kernel + ?Sized>(k: &K, uaddr: usize, how: SemWait) -> Result<(), Errno> {
-    let sem = SemAddr::new(uaddr)?;
-    let key = sem.key(k)?;
-    let (value_addr, nwaiters_addr) = (sem.value, sem.nwaiters);
-    let deadline = how.deadline();
-    loop {
-        if try_take(k, value_addr)? {
-            return Ok(());
-        }
-        if how == SemWait::Try {
-            return err(EAGAIN);
-        }
-        add(k, nwaiters_addr, 1)?;
-        let slept = k
-            .ipc()
-            .futex
-            .wait(k, value_addr, key, 0, BITSET_MATCH_ANY, deadline);
-        add(k, nwaiters_addr, u32::MAX)?; // -1
-        match slept {
-            Ok(()) => {}
-            Err(e) if e.errno == EAGAIN => {}
-            // A wake that chose us always wins over the timeout or signal
-            // (the futex reports Ok), so giving up here loses no post.
-            Err(e) => return Err(e),
-        }
-    }
+    let sem = UserSem::new(k, uaddr, how.deadline())?;
+    let mode = match how {
+        SemWait::Try => WaitMode::Try,
+        SemWait::Forever | SemWait::Until(_) => WaitMode::Block,
+    };
+    protocol::wait(&sem, mode).map_err(errno)
 }
 
 /// `sem_getvalue`: the count (never negative, as Linux reports).
 pub fn get_value<K: Kernel + ?Sized>(k: &K, uaddr: usize) -> Result<u32, Errno> {
-    Ok(read_user_u32(k, SemAddr::new(uaddr)?.value)?)
+    Ok(k.load_user_u32(SemAddr::new(uaddr)?.value)?)
 }

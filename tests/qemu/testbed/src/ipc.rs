@@ -219,6 +219,10 @@ impl Kernel for TestbedKernel {
         with_aspace(|a| usermem::write(a, dst, src))
     }
 
+    fn load_user_u32(&self, uaddr: usize) -> Result<u32, UserFault> {
+        with_aspace(|a| usermem::load_u32(a, uaddr))
+    }
+
     fn cmpxchg_user_u32(&self, uaddr: usize, old: u32, new: u32) -> Result<u32, UserFault> {
         with_aspace(|a| usermem::cmpxchg_u32(a, uaddr, old, new))
     }
@@ -242,6 +246,10 @@ impl Kernel for TestbedKernel {
 
     fn take_signal(&self, mask: SigSet) -> Option<SigInfo> {
         process::take_signal(mask)
+    }
+
+    fn restore_signal(&self, info: SigInfo) {
+        process::restore_signal(info);
     }
 
     fn pending_signals(&self) -> SigSet {

@@ -618,3 +618,9 @@ pub fn status_of(pid: Pid) -> Option<(bool, Option<i32>)> {
 pub fn take_signal(mask: u64) -> Option<SigInfo> {
     with_current(|p| p.sig.take(mask)).flatten()
 }
+
+/// Makes a signal `take_signal` returned pending again
+/// (`Kernel::restore_signal`).
+pub fn restore_signal(info: SigInfo) {
+    let _ = with_current(|p| p.sig.restore(info));
+}

@@ -115,6 +115,28 @@ impl SigState {
         Ok(())
     }
 
+    /// Makes a taken signal pending again (`Kernel::restore_signal`): a
+    /// standard one merges with an instance sent meanwhile (which wins,
+    /// being newer), a realtime one goes ahead of the queue, even past
+    /// `RT_QUEUE_MAX` (it held a place). The take left the queue's
+    /// capacity, so this does not allocate.
+    pub fn restore(&mut self, info: SigInfo) {
+        let sig = info.signo as usize;
+        if !(1..=64).contains(&sig) {
+            return;
+        }
+        if sig < SIGRTMIN {
+            if self.pending & bit(sig) == 0 {
+                self.standard[sig - 1] = info;
+            }
+        } else if self.realtime.try_reserve(1).is_ok() {
+            self.realtime.push_front(info);
+        } else {
+            return;
+        }
+        self.pending |= bit(sig);
+    }
+
     /// Dequeues the lowest-numbered pending signal in `set`.
     pub fn take(&mut self, set: u64) -> Option<SigInfo> {
         let hit = self.pending & set;

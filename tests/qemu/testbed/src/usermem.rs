@@ -69,6 +69,18 @@ pub fn cmpxchg_u32(aspace: &AddressSpace, va: usize, old: u32, new: u32) -> Resu
     )
 }
 
+/// Atomic, sequentially consistent load of an aligned user u32.
+pub fn load_u32(aspace: &AddressSpace, va: usize) -> Result<u32, Fault> {
+    if va % 4 != 0 {
+        return Err(Fault);
+    }
+    let pa = aspace.translate(va, false).ok_or(Fault)?;
+    // SAFETY: `pa` is 4-byte aligned inside a readable user frame, reached
+    // through the identity map; as in `cmpxchg_u32`.
+    let a = unsafe { AtomicU32::from_ptr(pa as *mut u32) };
+    Ok(a.load(Ordering::SeqCst))
+}
+
 /// Reads a plain-old-data value.
 pub fn read_val<T: Copy + Default>(aspace: &AddressSpace, va: usize) -> Result<T, Fault> {
     let mut v = T::default();
