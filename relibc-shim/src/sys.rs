@@ -64,12 +64,6 @@ pub fn close_fd(fd: usize) -> Result<(), c_int> {
     backend::close_fd(fd)
 }
 
-/// Runs `f` with the user address of `buf` (or of a scratch copy that is
-/// copied back) for the kernel to write during a syscall inside `f`.
-pub fn with_user_out<R>(buf: &mut [u8], f: impl FnOnce(usize) -> R) -> R {
-    backend::with_user_out(buf, f)
-}
-
 /// Runs `f` with the user address at which the kernel reads `len` bytes
 /// of the caller's memory at `ptr`: `ptr` itself on a real kernel, so a
 /// bad pointer is the kernel's EFAULT, never a fault in the shim (the

@@ -76,19 +76,21 @@ pub unsafe extern "C" fn timerfd_settime(
     new: *const Itimerspec,
     old: *mut Itimerspec,
 ) -> c_int {
-    status(sys::with_c_in(new.cast(), ITIMERSPEC_SIZE, |new_ptr| {
-        let old_len = if old.is_null() { 0 } else { ITIMERSPEC_SIZE };
-        sys::with_c_out(old.cast(), old_len, |old_ptr| {
-            // SAFETY: the kernel checks both pointers.
-            unsafe {
-                sys::syscall(
-                    SYS_RB_TIMERFD_SETTIME,
-                    &[fd as usize, flags as usize, new_ptr, old_ptr],
-                )
-            }
+    status(
+        sys::with_c_in(new.cast(), ITIMERSPEC_SIZE, |new_ptr| {
+            let old_len = if old.is_null() { 0 } else { ITIMERSPEC_SIZE };
+            sys::with_c_out(old.cast(), old_len, |old_ptr| {
+                // SAFETY: the kernel checks both pointers.
+                unsafe {
+                    sys::syscall(
+                        SYS_RB_TIMERFD_SETTIME,
+                        &[fd as usize, flags as usize, new_ptr, old_ptr],
+                    )
+                }
+            })
         })
-    })
-    .map(|_| ()))
+        .map(|_| ()),
+    )
 }
 
 /// `int timerfd_gettime(int fd, struct itimerspec *curr)`: `curr` goes to

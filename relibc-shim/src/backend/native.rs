@@ -30,11 +30,6 @@ pub fn with_user_bytes<R>(bytes: &[u8], f: impl FnOnce(usize) -> R) -> R {
     f(bytes.as_ptr() as usize)
 }
 
-/// The kernel writes `buf` where it is.
-pub fn with_user_out<R>(buf: &mut [u8], f: impl FnOnce(usize) -> R) -> R {
-    f(buf.as_mut_ptr() as usize)
-}
-
 /// The kernel reads the caller's memory where it is (EFAULT is its own).
 pub fn with_c_in<R>(ptr: *const u8, _len: usize, f: impl FnOnce(usize) -> R) -> R {
     f(ptr as usize)
