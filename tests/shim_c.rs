@@ -136,7 +136,8 @@ c_tests!(
     sem_named,
     eventfd,
     timerfd,
-    signalfd
+    signalfd,
+    efault
 );
 
 #[test]

@@ -22,7 +22,16 @@ pub struct Timespec {
     pub tv_nsec: i64,
 }
 
-const _: () = assert!(size_of::<c_long>() == size_of::<i64>(), "LP64 targets only");
+// The C layouts equal the kernel ABI's only on LP64 (64-bit `long` and
+// `time_t`, 8-byte pointers), which is what lets the shim hand the
+// caller's pointers to the kernel unchanged; any other target stops here.
+const _: () = {
+    assert!(size_of::<c_long>() == size_of::<i64>(), "LP64 targets only");
+    assert!(size_of::<usize>() == size_of::<u64>(), "LP64 targets only");
+    assert!(size_of::<Timespec>() == redbear_ipc::syscall::abi::TIMESPEC_SIZE);
+    assert!(core::mem::offset_of!(Timespec, tv_sec) == 0);
+    assert!(core::mem::offset_of!(Timespec, tv_nsec) == 8);
+};
 
 impl Timespec {
     /// Whether `tv_nsec` is in `[0, 1e9)`.

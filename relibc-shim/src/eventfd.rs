@@ -5,8 +5,9 @@
 //! `eventfd_write` are glibc's 8-byte wrappers over them).
 
 use core::ffi::{c_int, c_uint};
+use core::mem::size_of;
 
-use redbear_ipc::errno::{EFAULT, EINVAL};
+use redbear_ipc::errno::EINVAL;
 use redbear_ipc::syscall::abi::FD_SLOT_ANY;
 use redbear_ipc::syscall::numbers::SYS_RB_EVENTFD2;
 use syscall::error::EIO;
@@ -30,22 +31,16 @@ pub extern "C" fn eventfd(initval: c_uint, flags: c_int) -> c_int {
     })
 }
 
-/// `int eventfd_read(int fd, eventfd_t *value)`: one 8-byte read.
+/// `int eventfd_read(int fd, eventfd_t *value)`: one 8-byte read(2)
+/// into `value`, as glibc does: a bad pointer is read(2)'s EFAULT.
 ///
 /// # Safety
-/// `value` is null (EFAULT) or writable.
+/// None in the shim: the kernel checks `value`.
 #[no_mangle]
 pub unsafe extern "C" fn eventfd_read(fd: c_int, value: *mut u64) -> c_int {
-    if value.is_null() {
-        return fail(EFAULT, -1);
-    }
-    let mut buf = [0u8; 8];
-    match sys::fd_read(fd, &mut buf) {
-        Ok(8) => {
-            // SAFETY: non-null and writable per the caller.
-            unsafe { value.write_unaligned(u64::from_ne_bytes(buf)) };
-            0
-        }
+    // SAFETY: the kernel checks the pointer.
+    match unsafe { sys::fd_read(fd, value.cast(), size_of::<u64>()) } {
+        Ok(8) => 0,
         Ok(_) => fail(EIO, -1),
         Err(e) => fail(e, -1),
     }

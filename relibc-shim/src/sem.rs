@@ -382,23 +382,33 @@ pub unsafe extern "C" fn sem_init(sem: *mut SemT, pshared: c_int, value: c_uint)
     if sem.is_null() || !sem.is_aligned() || value > SEM_VALUE_MAX {
         return fail(EINVAL, -1);
     }
+    // SAFETY: forwarded from the caller.
+    status(unsafe { init_words(sem, pshared != 0, value) })
+}
+
+/// The kernel writes all of an unnamed semaphore's state (its 16
+/// kernel-visible words, `flags` without FLAG_NAMED) where the caller's
+/// `sem_t` is, so the shim touches nothing first: a bad pointer is the
+/// kernel's EFAULT (glibc's sem_init writes in user space and faults).
+///
+/// # Safety
+/// None in the shim: `sem` reaches only the kernel.
+#[cfg(not(feature = "hosted-backend"))]
+unsafe fn init_words(sem: *mut SemT, shared: bool, value: c_uint) -> Result<(), c_int> {
+    let uaddr = sem as usize + offset_of!(SemT, words);
+    // SAFETY: the kernel checks and writes the 16 bytes at uaddr.
+    unsafe { sys::syscall(SYS_RB_SEM_INIT, &[uaddr, shared as usize, value as usize]) }.map(|_| ())
+}
+
+/// # Safety
+/// `sem` points to 32 writable bytes.
+#[cfg(feature = "hosted-backend")]
+unsafe fn init_words(sem: *mut SemT, shared: bool, value: c_uint) -> Result<(), c_int> {
+    use crate::backend::hosted;
     // SAFETY: writable and aligned per the caller; a fresh semaphore.
     unsafe { sem.write(SemT::new()) };
     // SAFETY: just written.
     let s = unsafe { &*sem };
-    status(init_words(s, pshared != 0, value))
-}
-
-#[cfg(not(feature = "hosted-backend"))]
-fn init_words(s: &SemT, shared: bool, value: c_uint) -> Result<(), c_int> {
-    let uaddr = &s.words as *const Words as usize;
-    // SAFETY: the kernel writes the 16 bytes of the caller's sem_t.
-    unsafe { sys::syscall(SYS_RB_SEM_INIT, &[uaddr, shared as usize, value as usize]) }.map(|_| ())
-}
-
-#[cfg(feature = "hosted-backend")]
-fn init_words(s: &SemT, shared: bool, value: c_uint) -> Result<(), c_int> {
-    use crate::backend::hosted;
     let uaddr = hosted::alloc_words(SEM_WORDS_SIZE, shared);
     // SAFETY: the hosted kernel writes its own region.
     match unsafe { sys::syscall(SYS_RB_SEM_INIT, &[uaddr, shared as usize, value as usize]) } {
@@ -421,14 +431,36 @@ fn init_words(s: &SemT, shared: bool, value: c_uint) -> Result<(), c_int> {
 #[no_mangle]
 pub unsafe extern "C" fn sem_destroy(sem: *mut SemT) -> c_int {
     // SAFETY: forwarded from the caller.
+    unsafe { destroy(sem) }
+}
+
+/// An unnamed semaphore holds nothing outside its `sem_t`, so there is
+/// nothing to do and, as glibc's sem_destroy, nothing is read: any other
+/// pointer is 0. Named semaphores are exactly the table's open entries.
+///
+/// # Safety
+/// None: `sem` is only compared.
+#[cfg(not(feature = "hosted-backend"))]
+unsafe fn destroy(sem: *mut SemT) -> c_int {
+    if sem.is_null() || !sem.is_aligned() {
+        return fail(EINVAL, -1);
+    }
+    match slot_of(sem) {
+        Some(i) if TABLE.lock()[i].refs > 0 => fail(EINVAL, -1),
+        _ => 0,
+    }
+}
+
+/// # Safety
+/// As for sem_destroy.
+#[cfg(feature = "hosted-backend")]
+unsafe fn destroy(sem: *mut SemT) -> c_int {
+    // SAFETY: forwarded from the caller.
     match unsafe { classify(sem) } {
-        Ok(Sem::Unnamed(_uaddr, _)) => {
-            #[cfg(feature = "hosted-backend")]
-            {
-                crate::backend::hosted::free_words(_uaddr);
-                // SAFETY: classify checked the pointer.
-                unsafe { (*sem).ext.store(0, SeqCst) };
-            }
+        Ok(Sem::Unnamed(uaddr, _)) => {
+            crate::backend::hosted::free_words(uaddr);
+            // SAFETY: classify checked the pointer.
+            unsafe { (*sem).ext.store(0, SeqCst) };
             0
         }
         Ok(Sem::Named(_)) => fail(EINVAL, -1),

@@ -64,15 +64,28 @@ pub fn close_fd(fd: usize) -> Result<(), c_int> {
     backend::close_fd(fd)
 }
 
-/// Runs `f` with the user address of `buf` (or of a scratch copy that is
-/// copied back) for the kernel to write during a syscall inside `f`.
-pub fn with_user_out<R>(buf: &mut [u8], f: impl FnOnce(usize) -> R) -> R {
-    backend::with_user_out(buf, f)
+/// Runs `f` with the user address at which the kernel reads `len` bytes
+/// of the caller's memory at `ptr`: `ptr` itself on a real kernel, so a
+/// bad pointer is the kernel's EFAULT, never a fault in the shim (the
+/// hosted backend stages readable memory and hands on the rest as is).
+pub fn with_c_in<R>(ptr: *const u8, len: usize, f: impl FnOnce(usize) -> R) -> R {
+    backend::with_c_in(ptr, len, f)
 }
 
-/// libc's read(2) on an fd of ours (eventfd_read).
-pub fn fd_read(fd: c_int, buf: &mut [u8]) -> Result<usize, c_int> {
-    backend::fd_read(fd, buf)
+/// Runs `f` with the user address at which the kernel writes `len` bytes
+/// of the caller's memory at `ptr` (as `with_c_in`).
+pub fn with_c_out<R>(ptr: *mut u8, len: usize, f: impl FnOnce(usize) -> R) -> R {
+    backend::with_c_out(ptr, len, f)
+}
+
+/// libc's read(2) on an fd of ours into the caller's `buf` (eventfd_read):
+/// the pointer goes to the kernel unchanged.
+///
+/// # Safety
+/// None in the shim: `buf` is only ever touched by the kernel.
+pub unsafe fn fd_read(fd: c_int, buf: *mut u8, len: usize) -> Result<usize, c_int> {
+    // SAFETY: forwarded; the kernel checks `buf`.
+    unsafe { backend::fd_read(fd, buf, len) }
 }
 
 /// libc's write(2) on an fd of ours (eventfd_write).

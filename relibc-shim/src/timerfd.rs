@@ -8,10 +8,10 @@
 //! Linux's values, which are the kernel ABI's.
 
 use core::ffi::c_int;
-use core::mem::size_of;
+use core::mem::{offset_of, size_of};
 
-use redbear_ipc::errno::{EFAULT, EINVAL};
-use redbear_ipc::syscall::abi::FD_SLOT_ANY;
+use redbear_ipc::errno::EINVAL;
+use redbear_ipc::syscall::abi::{FD_SLOT_ANY, ITIMERSPEC_SIZE, TIMESPEC_SIZE};
 use redbear_ipc::syscall::numbers::{
     SYS_RB_TIMERFD_CREATE, SYS_RB_TIMERFD_GETTIME, SYS_RB_TIMERFD_SETTIME,
 };
@@ -24,7 +24,10 @@ pub const TFD_TIMER_ABSTIME: c_int = 1;
 /// `TFD_TIMER_CANCEL_ON_SET`.
 pub const TFD_TIMER_CANCEL_ON_SET: c_int = 2;
 
-/// C `struct itimerspec`: 32 bytes, the kernel ABI's layout on LP64.
+/// C `struct itimerspec`: 32 bytes, the kernel ABI's layout on LP64, so
+/// the caller's pointers go to the kernel unchanged (it answers EFAULT for
+/// bad ones, null included, as Linux does). A target whose layout differs
+/// fails these assertions rather than passing the kernel garbage.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Itimerspec {
@@ -34,35 +37,11 @@ pub struct Itimerspec {
     pub it_value: Timespec,
 }
 
-const SIZE: usize = 32;
-const _: () = assert!(size_of::<Itimerspec>() == SIZE);
-
-impl Itimerspec {
-    fn to_abi(self) -> [u8; SIZE] {
-        let mut raw = [0u8; SIZE];
-        raw[..16].copy_from_slice(&self.it_interval.to_abi());
-        raw[16..].copy_from_slice(&self.it_value.to_abi());
-        raw
-    }
-
-    fn from_abi(raw: &[u8; SIZE]) -> Self {
-        let word = |i: usize| {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(&raw[i * 8..i * 8 + 8]);
-            i64::from_ne_bytes(w)
-        };
-        Itimerspec {
-            it_interval: Timespec {
-                tv_sec: word(0),
-                tv_nsec: word(1),
-            },
-            it_value: Timespec {
-                tv_sec: word(2),
-                tv_nsec: word(3),
-            },
-        }
-    }
-}
+const _: () = {
+    assert!(size_of::<Itimerspec>() == ITIMERSPEC_SIZE);
+    assert!(offset_of!(Itimerspec, it_interval) == 0);
+    assert!(offset_of!(Itimerspec, it_value) == TIMESPEC_SIZE);
+};
 
 #[cfg(target_os = "redox")]
 fn clock_to_abi(clock: c_int) -> Option<usize> {
@@ -85,30 +64,11 @@ pub extern "C" fn timerfd_create(clockid: c_int, flags: c_int) -> c_int {
     sys::fd_result(unsafe { sys::syscall(SYS_RB_TIMERFD_CREATE, &[clock, f.bits(), FD_SLOT_ANY]) })
 }
 
-/// Runs `f` with the user address of a buffer for an itimerspec the kernel
-/// writes (0 when `out` is null), then stores it at `out`.
-///
-/// # Safety
-/// `out` is null or writable.
-unsafe fn with_out(
-    out: *mut Itimerspec,
-    f: impl FnOnce(usize) -> Result<usize, c_int>,
-) -> Result<(), c_int> {
-    if out.is_null() {
-        return f(0).map(|_| ());
-    }
-    let mut raw = [0u8; SIZE];
-    sys::with_user_out(&mut raw, f)?;
-    // SAFETY: non-null and writable per the caller.
-    unsafe { out.write_unaligned(Itimerspec::from_abi(&raw)) };
-    Ok(())
-}
-
 /// `int timerfd_settime(int fd, int flags, const struct itimerspec *new,
-/// struct itimerspec *old)`.
+/// struct itimerspec *old)`: both pointers go to the kernel as they are.
 ///
 /// # Safety
-/// `new` is null (EFAULT) or readable; `old` is null or writable.
+/// None in the shim: the kernel checks `new` and `old` (null `old`: none).
 #[no_mangle]
 pub unsafe extern "C" fn timerfd_settime(
     fd: c_int,
@@ -116,38 +76,35 @@ pub unsafe extern "C" fn timerfd_settime(
     new: *const Itimerspec,
     old: *mut Itimerspec,
 ) -> c_int {
-    if new.is_null() {
-        return fail(EFAULT, -1);
-    }
-    // SAFETY: non-null, readable per the caller.
-    let new = unsafe { new.read_unaligned() }.to_abi();
-    status(sys::with_user_bytes(&new, |new_ptr| {
-        // SAFETY: forwarded from the caller; the staged buffers live for
-        // the call.
-        unsafe {
-            with_out(old, |old_ptr| {
-                sys::syscall(
-                    SYS_RB_TIMERFD_SETTIME,
-                    &[fd as usize, flags as usize, new_ptr, old_ptr],
-                )
+    status(
+        sys::with_c_in(new.cast(), ITIMERSPEC_SIZE, |new_ptr| {
+            let old_len = if old.is_null() { 0 } else { ITIMERSPEC_SIZE };
+            sys::with_c_out(old.cast(), old_len, |old_ptr| {
+                // SAFETY: the kernel checks both pointers.
+                unsafe {
+                    sys::syscall(
+                        SYS_RB_TIMERFD_SETTIME,
+                        &[fd as usize, flags as usize, new_ptr, old_ptr],
+                    )
+                }
             })
-        }
-    }))
+        })
+        .map(|_| ()),
+    )
 }
 
-/// `int timerfd_gettime(int fd, struct itimerspec *curr)`.
+/// `int timerfd_gettime(int fd, struct itimerspec *curr)`: `curr` goes to
+/// the kernel as it is.
 ///
 /// # Safety
-/// `curr` is null (EFAULT) or writable.
+/// None in the shim: the kernel checks `curr` (null: EFAULT).
 #[no_mangle]
 pub unsafe extern "C" fn timerfd_gettime(fd: c_int, curr: *mut Itimerspec) -> c_int {
-    if curr.is_null() {
-        return fail(EFAULT, -1);
-    }
-    // SAFETY: forwarded from the caller.
-    status(unsafe {
-        with_out(curr, |ptr| {
-            sys::syscall(SYS_RB_TIMERFD_GETTIME, &[fd as usize, ptr])
+    status(
+        sys::with_c_out(curr.cast(), ITIMERSPEC_SIZE, |ptr| {
+            // SAFETY: the kernel checks the pointer.
+            unsafe { sys::syscall(SYS_RB_TIMERFD_GETTIME, &[fd as usize, ptr]) }
         })
-    })
+        .map(|_| ()),
+    )
 }

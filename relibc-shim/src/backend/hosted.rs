@@ -6,15 +6,19 @@
 //! The hosted kernel only knows the user memory it allocated, so:
 //! - input buffers (timespecs, names) are copied into a per-thread
 //!   scratch region for the duration of one call (`with_user_bytes`);
+//! - the C program's own buffers that a real kernel would get as they are
+//!   (itimerspecs, the signal mask, eventfd's value) are staged the same
+//!   way when the host can read (write) them, and handed on unchanged
+//!   when it cannot, so the hosted kernel answers EFAULT for them itself
+//!   (`with_c_in`, `with_c_out`);
 //! - an unnamed `sem_t` keeps its kernel-visible words in a hosted region
 //!   allocated by `sem_init`, and the `sem_t` holds its address (the
 //!   words-inline layout of a real kernel is `sem_t` itself: one `cfg` in
 //!   `sem.rs` chooses). Every atomic of the fast path and every futex call
 //!   still acts on those words.
 //!
-//! Bad user pointers therefore cannot reach the kernel from C here: EFAULT
-//! paths are tested in Rust against `dispatch` (tests/sem.rs,
-//! tests/dispatch_fuzz.rs). README.md explains the choice.
+//! A bad `sem_t` or name pointer is dereferenced in user space, as on a
+//! real kernel (and as glibc does). README.md explains the choice.
 //!
 //! CLOCK_MONOTONIC deadlines are rebased from the host's clock (what the C
 //! program reads with glibc's clock_gettime) to the hosted kernel's.
@@ -116,12 +120,109 @@ pub fn with_user_out<R>(buf: &mut [u8], f: impl FnOnce(usize) -> R) -> R {
     })
 }
 
-/// read(2) on a hosted fd (the C program's own read() is the host's).
-pub fn fd_read(fd: c_int, buf: &mut [u8]) -> Result<usize, c_int> {
+// ---- the C program's memory ---------------------------------------------
+//
+// A real kernel is handed the C pointer itself and answers EFAULT for a
+// bad one. Here C memory is host memory that the hosted kernel does not
+// know, so memory the host can read (and, for output, write) is staged
+// through the scratch region, and any other pointer is handed on as is:
+// it lies in no hosted region, so the hosted kernel itself answers EFAULT,
+// at the point and in the order a real kernel would. The host is asked
+// with process_vm_readv/writev on this very process, which report EFAULT
+// (or a short count) instead of faulting.
+
+#[repr(C)]
+struct IoVec {
+    base: *mut core::ffi::c_void,
+    len: usize,
+}
+
+extern "C" {
+    fn getpid() -> c_int;
+    fn process_vm_readv(
+        pid: c_int,
+        local: *const IoVec,
+        liovcnt: core::ffi::c_ulong,
+        remote: *const IoVec,
+        riovcnt: core::ffi::c_ulong,
+        flags: core::ffi::c_ulong,
+    ) -> isize;
+    fn process_vm_writev(
+        pid: c_int,
+        local: *const IoVec,
+        liovcnt: core::ffi::c_ulong,
+        remote: *const IoVec,
+        riovcnt: core::ffi::c_ulong,
+        flags: core::ffi::c_ulong,
+    ) -> isize;
+}
+
+/// Copies C memory at `ptr` into `buf`; false unless all of it was
+/// readable.
+fn c_read(ptr: *const u8, buf: &mut [u8]) -> bool {
+    let local = IoVec {
+        base: buf.as_mut_ptr().cast(),
+        len: buf.len(),
+    };
+    let remote = IoVec {
+        base: ptr.cast_mut().cast(),
+        len: buf.len(),
+    };
+    // SAFETY: the kernel copies into `buf` (ours) and reports a bad
+    // `ptr` as an error or a short count; nothing is dereferenced here.
+    let n = unsafe { process_vm_readv(getpid(), &local, 1, &remote, 1, 0) };
+    n == buf.len() as isize
+}
+
+/// Copies `buf` to C memory at `ptr`; false unless all of it was written.
+fn c_write(ptr: *mut u8, buf: &[u8]) -> bool {
+    let local = IoVec {
+        base: buf.as_ptr().cast_mut().cast(),
+        len: buf.len(),
+    };
+    let remote = IoVec {
+        base: ptr.cast(),
+        len: buf.len(),
+    };
+    // SAFETY: as in c_read; the kernel only reads `buf`.
+    let n = unsafe { process_vm_writev(getpid(), &local, 1, &remote, 1, 0) };
+    n == buf.len() as isize
+}
+
+/// Runs `f` with a hosted address holding a copy of the `len` bytes of C
+/// memory at `ptr`, or with `ptr` itself (null, or not all readable).
+pub fn with_c_in<R>(ptr: *const u8, len: usize, f: impl FnOnce(usize) -> R) -> R {
+    let mut copy = std::vec![0u8; len];
+    if ptr.is_null() || !c_read(ptr, &mut copy) {
+        return f(ptr as usize);
+    }
+    with_user_bytes(&copy, f)
+}
+
+/// Runs `f` with a hosted address for the kernel to write `len` bytes that
+/// then go to C memory at `ptr`, or with `ptr` itself (null, or not all
+/// writable: probed by reading it and writing the same bytes back, so a
+/// bad buffer is left as it was).
+pub fn with_c_out<R>(ptr: *mut u8, len: usize, f: impl FnOnce(usize) -> R) -> R {
+    let mut copy = std::vec![0u8; len];
+    if ptr.is_null() || !c_read(ptr, &mut copy) || !c_write(ptr, &copy) {
+        return f(ptr as usize);
+    }
+    let r = with_user_out(&mut copy, f);
+    // The same bytes again if the kernel wrote nothing; probed writable.
+    let _ = c_write(ptr, &copy);
+    r
+}
+
+/// read(2) on a hosted fd into the C buffer `buf` (the C program's own
+/// read() is the host's).
+///
+/// # Safety
+/// None: `buf` is reached only through `with_c_out`.
+pub unsafe fn fd_read(fd: c_int, buf: *mut u8, len: usize) -> Result<usize, c_int> {
     let fd = usize::try_from(fd).map_err(|_| redbear_ipc::errno::EBADF)?;
     host().syscalls.fetch_add(1, Ordering::SeqCst);
-    let len = buf.len();
-    with_user_out(buf, |addr| kernel().read(fd, addr, len)).map_err(|e| e.errno)
+    with_c_out(buf, len, |addr| kernel().read(fd, addr, len)).map_err(|e| e.errno)
 }
 
 /// write(2) on a hosted fd.
@@ -218,12 +319,11 @@ pub extern "C" fn rb_shim_hosted_set_creds(uid: c_uint, gid: c_uint) {
 /// Test hook: read(2) on a hosted fd (-1 and errno on failure).
 ///
 /// # Safety
-/// `buf` is writable for `len` bytes.
+/// None: a bad `buf` is EFAULT.
 #[no_mangle]
 pub unsafe extern "C" fn rb_shim_hosted_read(fd: c_int, buf: *mut u8, len: usize) -> isize {
-    // SAFETY: per the caller.
-    let buf = unsafe { std::slice::from_raw_parts_mut(buf, len) };
-    match fd_read(fd, buf) {
+    // SAFETY: with_c_out checks `buf`.
+    match unsafe { fd_read(fd, buf, len) } {
         Ok(n) => n as isize,
         Err(e) => crate::sys::fail(e, -1),
     }

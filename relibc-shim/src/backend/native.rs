@@ -30,16 +30,24 @@ pub fn with_user_bytes<R>(bytes: &[u8], f: impl FnOnce(usize) -> R) -> R {
     f(bytes.as_ptr() as usize)
 }
 
-/// The kernel writes `buf` where it is.
-pub fn with_user_out<R>(buf: &mut [u8], f: impl FnOnce(usize) -> R) -> R {
-    f(buf.as_mut_ptr() as usize)
+/// The kernel reads the caller's memory where it is (EFAULT is its own).
+pub fn with_c_in<R>(ptr: *const u8, _len: usize, f: impl FnOnce(usize) -> R) -> R {
+    f(ptr as usize)
 }
 
-/// libc's read.
-pub fn fd_read(fd: c_int, buf: &mut [u8]) -> Result<usize, c_int> {
-    // SAFETY: buf is writable for its length; errno is the thread's.
+/// The kernel writes the caller's memory where it is.
+pub fn with_c_out<R>(ptr: *mut u8, _len: usize, f: impl FnOnce(usize) -> R) -> R {
+    f(ptr as usize)
+}
+
+/// libc's read into the caller's buffer (the kernel checks it).
+///
+/// # Safety
+/// None: read(2) gives EFAULT for a bad `buf`.
+pub unsafe fn fd_read(fd: c_int, buf: *mut u8, len: usize) -> Result<usize, c_int> {
+    // SAFETY: the kernel checks buf; errno is the thread's.
     unsafe {
-        let n = read(fd, buf.as_mut_ptr(), buf.len());
+        let n = read(fd, buf, len);
         usize::try_from(n).map_err(|_| *__errno_location())
     }
 }

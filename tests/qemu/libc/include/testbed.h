@@ -19,6 +19,9 @@ void *tb_shm(unsigned long key, unsigned long len);
  * and is consumed, as if an empty handler ran; on = 0 restores the
  * default action. */
 int tb_catch(int sig, int on);
+/* `len` bytes of fresh zeroed pages (MMAP_ANON), always followed by an
+ * unmapped page (for EFAULT tests); NULL with errno on failure. */
+void *tb_map(unsigned long len);
 /* System calls this process has made so far (this one included). */
 unsigned long tb_syscall_count(void);
 #endif

@@ -244,6 +244,12 @@ void *tb_shm(unsigned long key, unsigned long len)
     return r == -1 ? (void *)0 : (void *)r;
 }
 
+void *tb_map(unsigned long len)
+{
+    long r = __tb_ret(tb_sys1(TB_MMAP_ANON, len));
+    return r == -1 ? (void *)0 : (void *)r;
+}
+
 unsigned long tb_syscall_count(void) { return (unsigned long)tb_sys0(TB_SYSCALL_COUNT); }
 
 int tb_catch(int sig, int on) { return (int)__tb_ret(tb_sys2(TB_SIGCATCH, sig, on)); }
