@@ -603,3 +603,43 @@ fn named_sem_two_waiters() {
 fn named_semaphore_two_waiters_one_timing_out_lose_nothing() {
     check(named_sem_two_waiters);
 }
+
+/// A creator whose fd install failed undoes its creation while another
+/// process opens the name: if the opener received the semaphore, the name
+/// still means it afterwards (the undo never takes a name someone got).
+fn named_undo_vs_concurrent_open() {
+    use redbear_ipc::ipc::name::IpcName;
+    use redbear_ipc::ipc::sem::named::Opened;
+    let k = ModelKernel::new(0, false, false);
+    k.register();
+    let flags = |create| OpenFlags {
+        create,
+        exclusive: false,
+    };
+    let name = || IpcName::parse(b"/u").unwrap();
+    let opener = spawn(&k, move |k| {
+        k.ipc
+            .sems
+            .open(k, name(), flags(false), 0, 0)
+            .map(|(s, _)| s)
+    });
+    let (sem, how) = k.ipc.sems.open(&*k, name(), flags(true), 0o600, 0).unwrap();
+    assert_eq!(how, Opened::Created);
+    k.ipc.sems.undo_create(&name(), &sem);
+    let after = k.ipc.sems.open(&*k, name(), flags(false), 0, 0);
+    match opener.join().unwrap() {
+        Ok(got) => {
+            let (now, _) = after.expect("the name the opener received stays");
+            assert!(Arc::ptr_eq(&got, &now));
+        }
+        Err(e) => {
+            assert_eq!(e.errno, redbear_ipc::errno::ENOENT);
+            assert!(after.is_err(), "nobody received it: the undo removed it");
+        }
+    }
+}
+
+#[test]
+fn named_semaphore_undo_never_takes_a_received_name() {
+    check(named_undo_vs_concurrent_open);
+}
