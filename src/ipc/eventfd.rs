@@ -14,7 +14,8 @@ use crate::errno::{err, Errno, EAGAIN, EINVAL};
 use crate::ipc::file::{check_u64_read, FdCore, FileKind, FileObject, IoResult};
 use crate::ipc::limits::ObjectKind;
 use crate::ipc::open_file::{AccessMode, FileRef, OpenFile};
-use crate::ipc::pollee::{wait_until, Pollee, Readiness};
+use crate::ipc::pollee::{Pollee, Readiness};
+use crate::ipc::wait::{wait, Blocking};
 use crate::ipc::waitq::WaitQueue;
 use crate::kernel::Kernel;
 use crate::sync::Mutex;
@@ -87,11 +88,10 @@ impl FileObject for EventFd {
 
     fn read(&self, k: &dyn Kernel, file: &OpenFile, buf: usize, len: usize) -> IoResult {
         check_u64_read(k, buf, len)?;
-        let taken = wait_until(
+        let taken = wait(
             k,
             &self.state,
-            file.nonblocking(),
-            None,
+            Blocking::new(file.nonblocking(), None),
             |s| &mut s.readers,
             |s| {
                 if s.count == 0 {
@@ -99,7 +99,7 @@ impl FileObject for EventFd {
                 }
                 let taken = if self.semaphore { 1 } else { s.count };
                 s.count -= taken;
-                s.writers.wake(k, usize::MAX);
+                s.writers.wake_all(k);
                 Ok(taken)
             },
         )?;
@@ -121,11 +121,10 @@ impl FileObject for EventFd {
         if add == u64::MAX {
             return err(EINVAL);
         }
-        wait_until(
+        wait(
             k,
             &self.state,
-            file.nonblocking(),
-            None,
+            Blocking::new(file.nonblocking(), None),
             |s| &mut s.writers,
             |s| {
                 if EVENTFD_MAX - s.count < add {
@@ -133,7 +132,7 @@ impl FileObject for EventFd {
                 }
                 s.count += add;
                 if s.count > 0 {
-                    s.readers.wake(k, usize::MAX);
+                    s.readers.wake_all(k);
                 }
                 Ok(())
             },

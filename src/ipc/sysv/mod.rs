@@ -1,0 +1,3 @@
+//! SysV IPC: semaphore sets (and the machinery SysV families share).
+
+pub mod sem;
