@@ -344,7 +344,9 @@ pub trait Kernel: Sync {
     /// equals `old`). A misaligned or unwritable `uaddr` is a fault.
     fn cmpxchg_user_u32(&self, uaddr: usize, old: u32, new: u32) -> Result<u32, UserFault>;
 
-    /// Installs `file` in the caller's fd table.
+    /// Installs `file` in the caller's fd table. The host reports every fd
+    /// it adds for a description and every one it removes (close, exec,
+    /// exit) to it: `OpenFile::fd_added` / `fd_closed` (`ipc::open_file`).
     fn install_fd(
         &self,
         file: FileRef,

@@ -16,8 +16,8 @@
 //! `Resource::spec`, the one place limits are defined.
 //!
 //! The limits are readable and settable at run time by a privileged caller
-//! (`Accounting::limits` / `set_limits`, as /proc/sys/fs/mqueue and
-//! /proc/sys/kernel/msg* are); a lowered limit refuses new charges and
+//! (`Accounting::limits` / `set_limits`, as /proc/sys/fs/mqueue/queues_max
+//! and /proc/sys/kernel/msg* are); a lowered limit refuses new charges and
 //! leaves existing ones alone, as Linux does.
 
 use alloc::collections::BTreeMap;
@@ -153,18 +153,13 @@ impl Resource {
     }
 }
 
-/// The family limits that are not counts (/proc/sys/fs/mqueue/msg_max and
-/// friends, /proc/sys/kernel/msgmax, msgmnb, sem), Linux's defaults.
+/// The SysV limits that are not counts (/proc/sys/kernel/msgmax, msgmnb,
+/// sem), Linux's defaults. POSIX mq's (/proc/sys/fs/mqueue's msg_max and
+/// friends) are `mq::limits::MqLimits`; its counts, queues_max and
+/// RLIMIT_MSGQUEUE, are enforced here (`ObjectKind::MqQueue`,
+/// `Resource::MqBytes`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FamilyLimits {
-    /// POSIX mq: most messages a queue may be created with (msg_max).
-    pub mq_msg_max: usize,
-    /// POSIX mq: largest message size a queue may be created with.
-    pub mq_msgsize_max: usize,
-    /// POSIX mq: mq_maxmsg of a queue created without attributes.
-    pub mq_msg_default: usize,
-    /// POSIX mq: mq_msgsize of a queue created without attributes.
-    pub mq_msgsize_default: usize,
     /// SysV msg: largest message (msgmax).
     pub msgmax: usize,
     /// SysV msg: bytes a new queue may hold (msgmnb, its msg_qbytes).
@@ -178,10 +173,6 @@ pub struct FamilyLimits {
 impl Default for FamilyLimits {
     fn default() -> Self {
         FamilyLimits {
-            mq_msg_max: 10,
-            mq_msgsize_max: 8192,
-            mq_msg_default: 10,
-            mq_msgsize_default: 8192,
             msgmax: 8192,
             msgmnb: 16384,
             semmsl: 32000,
@@ -190,25 +181,12 @@ impl Default for FamilyLimits {
     }
 }
 
-/// Linux's HARD_MSGMAX and the msgsize_max bounds (ipc/mq_sysctl.c).
-const MQ_HARD_MSGMAX: usize = 65536;
-const MQ_MSGSIZE_RANGE: (usize, usize) = (128, 16 << 20);
-
 impl FamilyLimits {
     /// Whether every value is one Linux's sysctls accept (the /proc files
-    /// are ints; the mq ones have ranges).
+    /// are ints).
     fn valid(&self) -> bool {
         let int = |v: usize| v <= i32::MAX as usize;
-        let msgs = |v: usize| (1..=MQ_HARD_MSGMAX).contains(&v);
-        let size = |v: usize| (MQ_MSGSIZE_RANGE.0..=MQ_MSGSIZE_RANGE.1).contains(&v);
-        msgs(self.mq_msg_max)
-            && msgs(self.mq_msg_default)
-            && size(self.mq_msgsize_max)
-            && size(self.mq_msgsize_default)
-            && int(self.msgmax)
-            && int(self.msgmnb)
-            && int(self.semmsl)
-            && int(self.semopm)
+        int(self.msgmax) && int(self.msgmnb) && int(self.semmsl) && int(self.semopm)
     }
 }
 
@@ -653,13 +631,13 @@ mod tests {
         let a = Accounting::new(Limits::default());
         let mut l = a.limits();
         l.total_objects[ObjectKind::MqQueue as usize] = 1;
-        l.family.mq_msg_max = 20;
+        l.family.msgmnb = 20;
         let user = Credentials::new(1000, 1000);
         let root = Credentials::new(0, 0);
         assert_eq!(a.set_limits(&user, l).err(), Some(Errno::new(EPERM)));
         assert_eq!(a.limits(), Limits::default(), "a refusal changes nothing");
         a.set_limits(&root, l).unwrap();
-        assert_eq!(a.limits().family.mq_msg_max, 20);
+        assert_eq!(a.limits().family.msgmnb, 20);
         let q = a.charge(1, false, ObjectKind::MqQueue, 1).unwrap();
         assert_eq!(
             a.charge(2, false, ObjectKind::MqQueue, 1).err(),
@@ -673,19 +651,11 @@ mod tests {
         // Values Linux's sysctls refuse: EINVAL, nothing changes.
         for bad in [
             FamilyLimits {
-                mq_msg_max: 0,
-                ..l.family
-            },
-            FamilyLimits {
-                mq_msg_max: MQ_HARD_MSGMAX + 1,
-                ..l.family
-            },
-            FamilyLimits {
-                mq_msgsize_max: 127,
-                ..l.family
-            },
-            FamilyLimits {
                 msgmnb: usize::MAX,
+                ..l.family
+            },
+            FamilyLimits {
+                semopm: i32::MAX as usize + 1,
                 ..l.family
             },
         ] {
