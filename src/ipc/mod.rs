@@ -10,6 +10,7 @@ pub mod pollee;
 pub mod registry;
 pub mod sem;
 pub mod signalfd;
+pub mod sysv;
 pub mod time;
 pub mod timerfd;
 pub mod timers;
@@ -41,6 +42,8 @@ pub struct Ipc {
     pub signalfds: WeakRegistry<SignalFd>,
     /// Live timerfds, told when the realtime clock is set.
     pub timerfds: WeakRegistry<TimerFd>,
+    /// SysV IPC: id tables, limits and the objects.
+    pub sysv: sysv::SysvNamespace,
     next_id: AtomicU64,
 }
 
@@ -55,6 +58,7 @@ impl Ipc {
             timers: Arc::new(TimerQueue::default()),
             signalfds: WeakRegistry::default(),
             timerfds: WeakRegistry::default(),
+            sysv: sysv::SysvNamespace::default(),
             next_id: AtomicU64::new(1),
         }
     }
