@@ -7,10 +7,7 @@
 //! contract an implementation must keep; the subsystem relies on nothing
 //! else.
 
-use alloc::sync::Arc;
-
 use crate::errno::Errno;
-use crate::ipc::file::FileObject;
 use crate::ipc::Ipc;
 
 /// A schedulable thread of execution, unique for the host's lifetime.
@@ -18,8 +15,59 @@ pub type TaskId = u64;
 /// A process id as user space sees it.
 pub type Pid = u32;
 
-/// Credentials of the calling task. Redox has only effective ids; an
-/// adapter without real ids reports the effective ones in both places.
+/// Most supplementary groups a task can have. Linux allows NGROUPS_MAX
+/// (65536); a fixed, small capacity keeps `Credentials` `Copy` and a check
+/// allocation-free. `Groups::new` refuses more (EINVAL, as Linux's
+/// setgroups past NGROUPS_MAX).
+pub const NGROUPS_MAX: usize = 32;
+
+/// A task's supplementary group ids, sorted (as Linux's setgroups sorts
+/// them; duplicates are kept, so getgroups returns what was set).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Groups {
+    len: u8,
+    ids: [u32; NGROUPS_MAX],
+}
+
+impl Groups {
+    /// No supplementary groups (Redox has none).
+    pub const EMPTY: Groups = Groups {
+        len: 0,
+        ids: [0; NGROUPS_MAX],
+    };
+
+    /// The groups `ids`, sorted: EINVAL for more than `NGROUPS_MAX`.
+    pub fn new(ids: &[u32]) -> Result<Groups, Errno> {
+        if ids.len() > NGROUPS_MAX {
+            return Err(Errno::new(crate::errno::EINVAL));
+        }
+        let mut g = Groups::EMPTY;
+        g.ids[..ids.len()].copy_from_slice(ids);
+        g.len = ids.len() as u8; // <= NGROUPS_MAX, checked above
+        g.ids[..ids.len()].sort_unstable();
+        Ok(g)
+    }
+
+    /// The ids, sorted.
+    pub fn as_slice(&self) -> &[u32] {
+        &self.ids[..usize::from(self.len)]
+    }
+
+    /// Whether `gid` is one of them.
+    pub fn contains(&self, gid: u32) -> bool {
+        self.as_slice().binary_search(&gid).is_ok()
+    }
+}
+
+impl Default for Groups {
+    fn default() -> Self {
+        Groups::EMPTY
+    }
+}
+
+/// Credentials of the calling task. Redox has only effective ids and no
+/// supplementary groups; an adapter without real ids reports the
+/// effective ones in both places, and one without groups reports none.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Credentials {
     /// Real user id.
@@ -30,17 +78,38 @@ pub struct Credentials {
     pub euid: u32,
     /// Effective group id.
     pub egid: u32,
+    /// Supplementary groups: permission checks treat each as the caller's
+    /// group too (Linux's `in_group_p`).
+    pub groups: Groups,
 }
 
 impl Credentials {
-    /// Credentials with all four ids set to `uid`/`gid`.
+    /// Credentials with all four ids set to `uid`/`gid` and no
+    /// supplementary groups.
     pub const fn new(uid: u32, gid: u32) -> Self {
         Credentials {
             uid,
             gid,
             euid: uid,
             egid: gid,
+            groups: Groups::EMPTY,
         }
+    }
+
+    /// These credentials with supplementary groups `ids` (EINVAL for more
+    /// than `NGROUPS_MAX`).
+    pub fn with_groups(self, ids: &[u32]) -> Result<Self, Errno> {
+        Ok(Credentials {
+            groups: Groups::new(ids)?,
+            ..self
+        })
+    }
+
+    /// Whether the caller is in group `gid`: its effective group or one of
+    /// its supplementary groups (Linux's `in_group_p`, with the effective
+    /// gid standing for the fs gid).
+    pub fn in_group(&self, gid: u32) -> bool {
+        self.egid == gid || self.groups.contains(gid)
     }
 
     /// Whether the caller bypasses IPC permission checks and limits
@@ -118,8 +187,9 @@ pub enum FdPlacement {
     Exact(usize),
 }
 
-/// An fd's file object, shared by every fd that `dup` made from it.
-pub type FileRef = Arc<dyn FileObject>;
+/// An fd's open file description, shared by every fd that `dup` made
+/// from it (`ipc::open_file`).
+pub use crate::ipc::open_file::FileRef;
 
 /// A key that names the same memory in every address space that maps it
 /// (a physical address, or a shared-object id and offset).
@@ -136,6 +206,13 @@ pub const fn sig_bit(sig: u32) -> SigSet {
         0
     }
 }
+
+/// si_code of a signal sent by kill(2).
+pub const SI_USER: i32 = 0;
+/// si_code of a signal sent by sigqueue(3).
+pub const SI_QUEUE: i32 = -1;
+/// si_code of a message-queue notification (mq_notify SIGEV_SIGNAL).
+pub const SI_MESGQ: i32 = -3;
 
 /// What a dequeued signal carries (the fields signalfd reports).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -164,10 +241,31 @@ pub struct SigInfo {
     pub addr: u64,
 }
 
+impl SigInfo {
+    /// The signal an mq_notify(SIGEV_SIGNAL) registration sends when a
+    /// message arrives on an empty queue (Linux's `__do_notify`): si_code
+    /// SI_MESGQ, the registration's sigev_value (as int and pointer), and
+    /// the pid and real uid of the task whose send caused it.
+    pub fn mesgq(signo: u32, value: u64, sender: Pid, sender_uid: u32) -> SigInfo {
+        SigInfo {
+            signo,
+            code: SI_MESGQ,
+            pid: sender,
+            uid: sender_uid,
+            // sigval is a union: the int member is the low half of the
+            // pointer member on the 64-bit targets we serve.
+            int: value as u32 as i32,
+            ptr: value,
+            ..SigInfo::default()
+        }
+    }
+}
+
 /// The host kernel, as the subsystem sees it.
 ///
 /// All methods act on the *calling* task unless they name another one.
-/// None of them may call back into the subsystem. `unpark` may be called
+/// None of them may call back into the subsystem (except `send_signal`,
+/// which reaches `Ipc::signal_queued`). `unpark` may be called
 /// with subsystem spin locks held, so it must not block.
 pub trait Kernel: Sync {
     /// The subsystem state this kernel hosts (one IPC namespace).
@@ -258,6 +356,32 @@ pub trait Kernel: Sync {
     /// process's).
     fn pending_signals(&self) -> SigSet {
         0
+    }
+
+    /// Queues `info` (its `signo` in 1..=64) for process `pid`, as the
+    /// kernel itself sends it: `info.code`, `pid` and `uid` are what the
+    /// receiver sees (signalfd, a handler's siginfo), kept as given.
+    ///
+    /// Permission: none is checked here. Linux's mq notification bypasses
+    /// `check_kill_permission` (the signal comes from the kernel, to a
+    /// process that asked for it), and so does this: the subsystem sends
+    /// only to a process that registered for the signal itself, and
+    /// checks at registration what it needs to.
+    ///
+    /// `info.signo == 0` sends nothing and reports whether a signal could
+    /// be sent (as kill(pid, 0)), so a registration can fail early.
+    /// Errors: ESRCH if `pid` is not a live process, EINVAL for a signal
+    /// number above 64, EAGAIN if its realtime queue is full, ENOSYS if
+    /// the host cannot send signals from the kernel (the default; the
+    /// Redox adapter, whose signals live in user space, says so in
+    /// kernel-patches/README.md).
+    ///
+    /// Call it with no subsystem lock held. It is the one method that may
+    /// call back into the subsystem: the host calls `Ipc::signal_queued`
+    /// after queueing, as for any other signal.
+    fn send_signal(&self, pid: Pid, info: SigInfo) -> Result<(), Errno> {
+        let _ = (pid, info);
+        Err(Errno::new(crate::errno::ENOSYS))
     }
 }
 

@@ -257,3 +257,36 @@ fn the_adapter_implements_kernel_methods_including_the_no_fault_pair() {
         );
     }
 }
+
+#[test]
+fn the_adapter_says_why_it_cannot_send_signals_and_runs_the_exit_hook() {
+    let adds = series_additions();
+    let adapter = adds
+        .get("src/redbear_ipc/kernel.rs")
+        .expect("the Kernel adapter");
+    let implemented = block_fn_names(adapter, "impl Kernel for RedoxKernel<'_> {", "    ");
+    // The trait default is ENOSYS too, but an explicit override is where
+    // the reason is written; dropping it would go unnoticed otherwise.
+    assert!(
+        implemented.contains("send_signal"),
+        "the Redox adapter must state its send_signal answer"
+    );
+    // The exit path of every context asks whether it is the last of its
+    // process and then runs the crate's exit hook.
+    let exit = adds
+        .get("src/syscall/process.rs")
+        .expect("the series hooks exit_this_context");
+    for call in [
+        "crate::redbear_ipc::process::is_last_of(",
+        "crate::redbear_ipc::process::exited(",
+    ] {
+        assert!(
+            exit.iter().any(|l| l.contains(call)),
+            "exit_this_context must call {call}"
+        );
+    }
+    let hook = adds
+        .get("src/redbear_ipc/process.rs")
+        .expect("the adapter's exit hook");
+    assert!(hook.iter().any(|l| l.contains(".process_exit(&k, pid)")));
+}

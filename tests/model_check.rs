@@ -1,4 +1,6 @@
-//! Model checks of the wait machinery under shuttle: futex wait/wake,
+//! Model checks of the wait machinery under shuttle: the blocking helper
+//! (`ipc::wait::wait`: EIDRM on removal, deadlines, EINTR, completion
+//! against timeout, no lost wake-up with two waiters), futex wait/wake,
 //! requeue against timeouts, and semaphore post/wait against timeouts and
 //! signals, over many schedules (random and PCT).
 //!
@@ -6,14 +8,16 @@
 //! feature swaps the subsystem's locks and atomics for shuttle's).
 #![cfg(feature = "model-check")]
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use redbear_ipc::errno::{Errno, EAGAIN, EINTR, ETIMEDOUT};
+use redbear_ipc::errno::{err, Errno, EAGAIN, EIDRM, EINTR, ETIMEDOUT};
 use redbear_ipc::ipc::eventfd::EventFd;
-use redbear_ipc::ipc::file::FileObject;
 use redbear_ipc::ipc::futex::{FutexKey, BITSET_MATCH_ANY};
-use redbear_ipc::ipc::sem::{named::OpenFlags, unnamed, SemWait};
+use redbear_ipc::ipc::sem::named::{NamedSem, OpenFlags};
+use redbear_ipc::ipc::sem::{unnamed, SemWait};
+use redbear_ipc::ipc::wait::{wait, Blocking, Handoff, Step};
+use redbear_ipc::ipc::waitq::{Visit, WaitQueue};
 use redbear_ipc::ipc::Ipc;
 use redbear_ipc::kernel::*;
 use shuttle::rand::Rng;
@@ -27,6 +31,8 @@ struct ModelKernel {
     ipc: Ipc,
     words: Vec<AtomicU32>,
     tasks: Mutex<HashMap<ThreadId, (TaskId, Thread)>>,
+    /// Unparks not yet seen by a park with a deadline.
+    permits: Mutex<HashSet<TaskId>>,
     /// Whether parks may end in a timeout / a signal, chosen at random.
     timeouts: bool,
     signals: bool,
@@ -40,6 +46,7 @@ impl ModelKernel {
             ipc: Ipc::default(),
             words: (0..words).map(|_| AtomicU32::new(0)).collect(),
             tasks: Mutex::new(HashMap::new()),
+            permits: Mutex::new(HashSet::new()),
             timeouts,
             signals,
         })
@@ -52,7 +59,7 @@ impl ModelKernel {
     }
 
     fn word(&self, uaddr: usize) -> Result<&AtomicU32, UserFault> {
-        if uaddr < BASE || uaddr % 4 != 0 {
+        if uaddr < BASE || !uaddr.is_multiple_of(4) {
             return Err(UserFault);
         }
         self.words.get((uaddr - BASE) / 4).ok_or(UserFault)
@@ -90,13 +97,25 @@ impl Kernel for ModelKernel {
         if self.signals && rng.gen_bool(0.2) {
             return ParkOutcome::Interrupted;
         }
-        if deadline.is_some() && self.timeouts && rng.gen_bool(0.3) {
-            return ParkOutcome::TimedOut;
+        if deadline.is_none() || !self.timeouts {
+            thread::park();
+            return ParkOutcome::Unparked;
         }
-        thread::park();
-        ParkOutcome::Unparked
+        // A timed park always ends: at an unpark, or at a timeout that
+        // strikes at a point the scheduler picks.
+        let me = self.current_task();
+        loop {
+            if self.permits.lock().unwrap().remove(&me) {
+                return ParkOutcome::Unparked;
+            }
+            if rng.gen_bool(0.3) {
+                return ParkOutcome::TimedOut;
+            }
+            thread::yield_now();
+        }
     }
     fn unpark(&self, task: TaskId) {
+        self.permits.lock().unwrap().insert(task);
         let t = self.tasks.lock().unwrap();
         if let Some((_, th)) = t.values().find(|(id, _)| *id == task) {
             th.unpark();
@@ -259,17 +278,13 @@ fn unnamed_semaphore_post_wait_lose_nothing() {
     check(unnamed_sem_two_by_two);
 }
 
-/// A named semaphore whose waiter may time out or be interrupted while a
-/// post races it: the post is consumed exactly when the wait succeeds.
-fn named_sem_post_vs_cut_short_wait() {
-    let k = ModelKernel::new(1, true, true);
-    k.register();
+fn open_sem(k: &ModelKernel) -> Arc<NamedSem> {
     let name = redbear_ipc::ipc::name::IpcName::parse(b"/m").unwrap();
     let (sem, _) = k
         .ipc
         .sems
         .open(
-            &*k,
+            k,
             name,
             OpenFlags {
                 create: true,
@@ -279,6 +294,20 @@ fn named_sem_post_vs_cut_short_wait() {
             0,
         )
         .unwrap();
+    sem
+}
+
+const DL: Deadline = Deadline {
+    clock: ClockId::Monotonic,
+    at_ns: 1,
+};
+
+/// A named semaphore whose waiter may time out or be interrupted while a
+/// post races it: the post is consumed exactly when the wait succeeds.
+fn named_sem_post_vs_cut_short_wait() {
+    let k = ModelKernel::new(1, true, true);
+    k.register();
+    let sem = open_sem(&k);
     let dl = Deadline {
         clock: ClockId::Monotonic,
         at_ns: 1,
@@ -333,10 +362,241 @@ fn eventfd_readers_and_writers() {
     for w in writers {
         assert_eq!(w.join().unwrap(), Ok(8));
     }
-    assert_eq!(efd.count(), 0);
+    assert_eq!(efd.downcast::<EventFd>().map(EventFd::count), Some(0));
 }
 
 #[test]
 fn eventfd_blocking_readers_and_writers_lose_nothing() {
     check(eventfd_readers_and_writers);
+}
+
+/// An object that can be removed: every waiter, queued or not yet, ends
+/// with EIDRM (the helper's `Removed`, or the object's dead flag).
+struct Removable {
+    alive: bool,
+    q: WaitQueue,
+}
+
+fn helper_removal_gives_eidrm() {
+    let k = ModelKernel::new(0, false, false);
+    k.register();
+    let obj = Arc::new(redbear_ipc::sync::Mutex::new(Removable {
+        alive: true,
+        q: WaitQueue::new(),
+    }));
+    let waiters: Vec<_> = (0..2)
+        .map(|_| {
+            let obj = obj.clone();
+            spawn(&k, move |k| {
+                wait(
+                    k,
+                    &*obj,
+                    Blocking::Forever,
+                    |o| &mut o.q,
+                    |o| {
+                        if o.alive {
+                            err::<()>(EAGAIN)
+                        } else {
+                            err(EIDRM)
+                        }
+                    },
+                )
+            })
+        })
+        .collect();
+    {
+        let mut o = obj.lock();
+        o.alive = false;
+        o.q.remove_all(&*k);
+    }
+    for w in waiters {
+        assert_eq!(w.join().unwrap().map_err(|e| e.errno), Err(EIDRM));
+    }
+    assert!(obj.lock().q.is_empty());
+}
+
+#[test]
+fn blocking_helper_removal_wakes_every_waiter_with_eidrm() {
+    check(helper_removal_gives_eidrm);
+}
+
+/// Units handed straight to blocked takers (completion), racing the
+/// takers' deadlines and signals: every unit ends in exactly one place,
+/// and a taker fails only with ETIMEDOUT or EINTR.
+struct Pool {
+    free: Vec<u32>,
+    takers: WaitQueue<Handoff<(), u32>>,
+}
+
+fn give(k: &ModelKernel, pool: &redbear_ipc::sync::Mutex<Pool>, unit: u32) {
+    let mut p = pool.lock();
+    let mut unit = Some(unit);
+    p.takers.visit(k, |t| match unit.take() {
+        Some(u) => {
+            t.result = Some(Ok(u));
+            Visit::Complete
+        }
+        None => Visit::Stop,
+    });
+    if let Some(u) = unit {
+        p.free.push(u);
+    }
+}
+
+fn helper_completion_vs_timeout_and_signal() {
+    let k = ModelKernel::new(0, true, true);
+    k.register();
+    let pool = Arc::new(redbear_ipc::sync::Mutex::new(Pool {
+        free: Vec::new(),
+        takers: WaitQueue::new(),
+    }));
+    let takers: Vec<_> = (0..2)
+        .map(|_| {
+            let pool = pool.clone();
+            spawn(&k, move |k| {
+                wait(
+                    k,
+                    &*pool,
+                    Blocking::Until(DL),
+                    |p| &mut p.takers,
+                    |p| match p.free.pop() {
+                        Some(u) => Step::Done(Ok(u)),
+                        None => Step::Block(Handoff::new(())),
+                    },
+                )
+            })
+        })
+        .collect();
+    let givers: Vec<_> = [1, 2]
+        .into_iter()
+        .map(|u| {
+            let pool = pool.clone();
+            spawn(&k, move |k| give(k, &pool, u))
+        })
+        .collect();
+    for g in givers {
+        g.join().unwrap();
+    }
+    let mut units: Vec<u32> = Vec::new();
+    for t in takers {
+        match t.join().unwrap() {
+            Ok(u) => units.push(u),
+            Err(e) => assert!(e.errno == ETIMEDOUT || e.errno == EINTR, "{e:?}"),
+        }
+    }
+    let p = pool.lock();
+    units.extend(&p.free);
+    units.sort();
+    assert_eq!(units, [1, 2], "a completed unit was lost or duplicated");
+    assert!(p.takers.is_empty(), "a taker that gave up stayed queued");
+}
+
+#[test]
+fn blocking_helper_completion_wins_over_timeout_and_signal() {
+    check(helper_completion_vs_timeout_and_signal);
+}
+
+/// A counter with plain wakes (the waiter re-tries).
+struct Counter {
+    value: u32,
+    q: WaitQueue,
+}
+
+fn counter_take(
+    k: &ModelKernel,
+    c: &redbear_ipc::sync::Mutex<Counter>,
+    how: Blocking,
+) -> Result<(), Errno> {
+    wait(
+        k,
+        c,
+        how,
+        |c| &mut c.q,
+        |c| {
+            if c.value == 0 {
+                return err(EAGAIN);
+            }
+            c.value -= 1;
+            Ok(())
+        },
+    )
+}
+
+fn counter_post(k: &ModelKernel, c: &redbear_ipc::sync::Mutex<Counter>) {
+    let mut c = c.lock();
+    c.value += 1;
+    c.q.wake(k, 1);
+}
+
+/// Two waiters, the first with a deadline, the second without; one post,
+/// and a second only if the first waiter took the first. The second
+/// waiter must always finish: a waiter chosen by a wake that then reports
+/// a timeout would leave the post unseen and the second asleep forever
+/// (shuttle reports the deadlock).
+fn two_waiters_one_times_out<W, P>(k: &Arc<ModelKernel>, take: W, post: P)
+where
+    W: Fn(&ModelKernel, Blocking) -> Result<(), Errno> + Send + Sync + Clone + 'static,
+    P: Fn(&ModelKernel),
+{
+    let t1 = take.clone();
+    let first = spawn(k, move |k| t1(k, Blocking::Until(DL)));
+    let second = spawn(k, move |k| take(k, Blocking::Forever));
+    post(k);
+    let r1 = first.join().unwrap();
+    match r1 {
+        Ok(()) => post(k),
+        Err(e) => assert_eq!(e.errno, ETIMEDOUT),
+    }
+    assert_eq!(second.join().unwrap(), Ok(()));
+}
+
+fn helper_two_waiters_no_lost_wakeup() {
+    let k = ModelKernel::new(0, true, false);
+    k.register();
+    let c = Arc::new(redbear_ipc::sync::Mutex::new(Counter {
+        value: 0,
+        q: WaitQueue::new(),
+    }));
+    let c2 = c.clone();
+    two_waiters_one_times_out(
+        &k,
+        move |k, how| counter_take(k, &c2, how),
+        |k| counter_post(k, &c),
+    );
+    let c = c.lock();
+    assert_eq!(c.value, 0);
+    assert!(c.q.is_empty());
+}
+
+#[test]
+fn blocking_helper_two_waiters_never_lose_a_wakeup() {
+    check(helper_two_waiters_no_lost_wakeup);
+}
+
+/// The same protocol on a named semaphore, whose post hands the unit to
+/// the longest waiter (completion).
+fn named_sem_two_waiters() {
+    let k = ModelKernel::new(0, true, false);
+    k.register();
+    let sem = open_sem(&k);
+    let s2 = sem.clone();
+    two_waiters_one_times_out(
+        &k,
+        move |k, how| {
+            s2.wait(
+                k,
+                match how {
+                    Blocking::Until(d) => SemWait::Until(d),
+                    _ => SemWait::Forever,
+                },
+            )
+        },
+        |k| sem.post(k).unwrap(),
+    );
+    assert_eq!(sem.value(), 0);
+}
+
+#[test]
+fn named_semaphore_two_waiters_one_timing_out_lose_nothing() {
+    check(named_sem_two_waiters);
 }

@@ -1,7 +1,7 @@
 //! Our syscall numbers never collide with redox_syscall's.
 //!
 //! The test reads redox_syscall's own `src/number.rs` (located through
-//! `cargo metadata`, so it is the exact version we build against), evaluates
+//! `cargo metadata` for the host platform, so it is the exact version we build against), evaluates
 //! every `pub const SYS_*` in it, and checks our table against all of them,
 //! plus the ranges DESIGN.md says Redox has never used.
 
@@ -12,8 +12,13 @@ use redbear_ipc::syscall::numbers::{is_ours, Status, ALL, BASE, END};
 
 fn redox_syscall_number_rs() -> String {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    // Only the host's dependency graph: a fresh machine's registry cache
+    // holds just the crates this build compiled, and an unfiltered offline
+    // `cargo metadata` would ask for every platform's (r-efi, wasi, ...).
+    let host = host_triple();
     let out = Command::new(cargo)
         .args(["metadata", "--format-version", "1", "--offline"])
+        .args(["--filter-platform", &host])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("cargo metadata runs");
@@ -38,6 +43,21 @@ fn redox_syscall_number_rs() -> String {
         .parent()
         .expect("manifest dir");
     std::fs::read_to_string(dir.join("src/number.rs")).expect("number.rs readable")
+}
+
+/// The host's target triple, from the rustc this build uses.
+fn host_triple() -> String {
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let out = Command::new(rustc)
+        .arg("-vV")
+        .output()
+        .expect("rustc -vV runs");
+    let text = String::from_utf8(out.stdout).expect("utf-8 rustc -vV");
+    text.lines()
+        .find_map(|l| l.strip_prefix("host: "))
+        .expect("rustc -vV names the host")
+        .trim()
+        .to_string()
 }
 
 fn parse_value(expr: &str, known: &HashMap<String, usize>) -> Option<usize> {

@@ -12,6 +12,12 @@
 //! let p = k.spawn_process(Credentials::new(1000, 1000));
 //! let _task = k.enter(&p); // this thread now runs as a task of `p`
 //! ```
+//!
+//! Process lifetime: `exit_process` and `kill_process` mark a process
+//! ending (its tasks' parks are interrupted from then on); the exit
+//! completes when its last task has left (`TaskGuard` dropped), or at once
+//! if none is live: its fds close and `Ipc::process_exit` runs.
+//! `fork_process` copies credentials and fds and calls `Ipc::process_fork`.
 
 pub mod clock;
 mod fileops;
@@ -21,12 +27,12 @@ mod process;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 pub use clock::{Clock, ClockMode};
 pub use memory::{UserMemory, Visibility};
-pub use process::{Process, Task};
+pub use process::{Process, Task, RT_QUEUE_LIMIT};
 
 use crate::errno::Errno;
 use crate::ipc::limits::Limits;
@@ -52,6 +58,8 @@ pub struct HostedKernel {
     next_pid: AtomicU32,
     next_task: AtomicU64,
     tasks: Mutex<HashMap<TaskId, Arc<Task>>>,
+    /// Live processes by pid (for `Kernel::send_signal`).
+    processes: Mutex<HashMap<Pid, Weak<Process>>>,
 }
 
 /// While alive, the thread that made it runs as its task.
@@ -75,6 +83,9 @@ impl Drop for TaskGuard {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(&self.task.id());
+        if self.task.process().task_left() {
+            self.kernel.finish_exit(self.task.process());
+        }
     }
 }
 
@@ -93,20 +104,80 @@ impl HostedKernel {
             next_pid: AtomicU32::new(100),
             next_task: AtomicU64::new(1),
             tasks: Mutex::new(HashMap::new()),
+            processes: Mutex::new(HashMap::new()),
         })
     }
 
     /// A new process with `creds`.
     pub fn spawn_process(&self, creds: Credentials) -> Arc<Process> {
-        Arc::new(Process::new(
-            self.next_pid.fetch_add(1, Ordering::Relaxed),
-            creds,
-        ))
+        let pid = self.next_pid.fetch_add(1, Ordering::Relaxed);
+        self.register(Arc::new(Process::new(pid, creds)))
+    }
+
+    fn register(&self, process: Arc<Process>) -> Arc<Process> {
+        self.processes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(process.pid(), Arc::downgrade(&process));
+        process
+    }
+
+    /// fork(2) of `parent`: a new process with its credentials
+    /// (supplementary groups included) and its fds; pending signals and
+    /// per-process IPC state are not inherited (`Ipc::process_fork`).
+    pub fn fork_process(&self, parent: &Process) -> Arc<Process> {
+        let pid = self.next_pid.fetch_add(1, Ordering::Relaxed);
+        let child = self.register(Arc::new(parent.fork(pid)));
+        self.ipc.process_fork(self, parent.pid(), pid);
+        child
+    }
+
+    /// The live process `pid`.
+    pub fn process(&self, pid: Pid) -> Option<Arc<Process>> {
+        let procs = self.processes.lock().unwrap_or_else(|p| p.into_inner());
+        procs
+            .get(&pid)
+            .and_then(Weak::upgrade)
+            .filter(|p| !p.is_exiting())
+    }
+
+    /// exit(2) for `process`: its tasks are interrupted and must leave;
+    /// the exit completes when the last one has (at once if none is live).
+    pub fn exit_process(&self, process: &Arc<Process>) {
+        if process.begin_exit() {
+            self.finish_exit(process);
+        } else {
+            self.nudge_process(process.pid());
+        }
+    }
+
+    /// SIGKILL for `process`: as `exit_process` (no handler can run).
+    pub fn kill_process(&self, process: &Arc<Process>) {
+        self.exit_process(process);
+    }
+
+    /// Completes an exit, once: the pid leaves the table, fds close, the
+    /// IPC exit hook runs (with no host lock held).
+    fn finish_exit(&self, process: &Arc<Process>) {
+        if !process.claim_exit() {
+            return;
+        }
+        self.processes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&process.pid());
+        process.fds().clear();
+        self.ipc.process_exit(self, process.pid());
     }
 
     /// Makes the calling thread a new task of `process` until the guard
-    /// drops.
+    /// drops. Panics if the process has exited (a bug in the test).
     pub fn enter(self: &Arc<Self>, process: &Arc<Process>) -> TaskGuard {
+        assert!(
+            !process.has_exited(),
+            "hosted: entering a process that has exited"
+        );
+        process.task_entered();
         let id = self.next_task.fetch_add(1, Ordering::Relaxed);
         let task = Arc::new(Task::new(id, process.clone()));
         self.tasks
@@ -199,18 +270,23 @@ impl HostedKernel {
             return false;
         }
         self.ipc.signal_queued(self, info.signo);
+        self.nudge_process(process.pid());
+        true
+    }
+
+    /// Wakes every task of `pid` to re-check signals and exit.
+    fn nudge_process(&self, pid: Pid) {
         let tasks: Vec<Arc<Task>> = self
             .tasks
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .values()
-            .filter(|t| t.process().pid() == process.pid())
+            .filter(|t| t.process().pid() == pid)
             .cloned()
             .collect();
         for t in tasks {
             t.nudge();
         }
-        true
     }
 
     /// Closes the caller's `fd` (EBADF if not open).
@@ -365,5 +441,17 @@ impl Kernel for HostedKernel {
 
     fn pending_signals(&self) -> SigSet {
         self.current().process().pending()
+    }
+
+    fn send_signal(&self, pid: Pid, info: SigInfo) -> Result<(), Errno> {
+        if info.signo > 64 {
+            return Err(Errno::new(crate::errno::EINVAL));
+        }
+        let process = self.process(pid).ok_or(Errno::new(syscall::error::ESRCH))?;
+        if info.signo == 0 || self.queue_signal(&process, info) {
+            Ok(())
+        } else {
+            Err(Errno::new(crate::errno::EAGAIN))
+        }
     }
 }

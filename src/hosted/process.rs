@@ -1,7 +1,7 @@
 //! Simulated processes and tasks of the hosted kernel.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
@@ -41,13 +41,28 @@ struct Entry {
     cloexec: bool,
 }
 
-/// A process's fd table.
-#[derive(Default)]
+/// A process's fd table. It reports every fd it adds and removes to the
+/// open description (`OpenFile::fd_added` / `fd_closed`, the latter with
+/// the owner's pid and outside the table lock), so close hooks run for
+/// close, exec's close-on-exec sweep and exit (the table's drop) alike.
 pub struct FdTable {
+    owner: Pid,
     entries: Mutex<BTreeMap<usize, Entry>>,
 }
 
 impl FdTable {
+    /// The empty table of process `owner`.
+    pub fn new(owner: Pid) -> Self {
+        FdTable {
+            owner,
+            entries: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<usize, Entry>> {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// Installs `file`: EMFILE when full, EBADF for an out-of-range exact
     /// slot, EEXIST for a taken one.
     pub fn install(
@@ -56,7 +71,7 @@ impl FdTable {
         placement: FdPlacement,
         cloexec: bool,
     ) -> Result<usize, Errno> {
-        let mut e = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let mut e = self.lock();
         let fd = match placement {
             FdPlacement::Exact(fd) if fd >= FD_LIMIT => return err(EBADF),
             FdPlacement::Exact(fd) if e.contains_key(&fd) => return err(EEXIST),
@@ -66,27 +81,28 @@ impl FdTable {
                 None => return err(EMFILE),
             },
         };
+        file.fd_added();
         e.insert(fd, Entry { file, cloexec });
         Ok(fd)
     }
 
-    /// The object behind `fd`.
+    /// The description behind `fd`.
     pub fn get(&self, fd: usize) -> Result<FileRef, Errno> {
-        let e = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        e.get(&fd).map(|x| x.file.clone()).ok_or(Errno::new(EBADF))
+        self.lock()
+            .get(&fd)
+            .map(|x| x.file.clone())
+            .ok_or(Errno::new(EBADF))
     }
 
     /// Closes `fd`.
     pub fn close(&self, fd: usize) -> Result<(), Errno> {
-        let removed = self
-            .entries
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&fd);
-        removed.map(drop).ok_or(Errno::new(EBADF))
+        let removed = self.lock().remove(&fd).ok_or(Errno::new(EBADF))?;
+        removed.file.fd_closed(self.owner);
+        Ok(())
     }
 
-    /// dup: the lowest free fd refers to the same object, without cloexec.
+    /// dup: the lowest free fd refers to the same description, without
+    /// cloexec.
     pub fn dup(&self, fd: usize) -> Result<usize, Errno> {
         let file = self.get(fd)?;
         self.install(file, FdPlacement::Lowest, false)
@@ -94,32 +110,64 @@ impl FdTable {
 
     /// Whether `fd` is close-on-exec.
     pub fn cloexec(&self, fd: usize) -> Result<bool, Errno> {
-        let e = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        e.get(&fd).map(|x| x.cloexec).ok_or(Errno::new(EBADF))
+        self.lock()
+            .get(&fd)
+            .map(|x| x.cloexec)
+            .ok_or(Errno::new(EBADF))
     }
 
     /// exec: closes every close-on-exec fd.
     pub fn exec(&self) {
-        self.entries
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .retain(|_, x| !x.cloexec);
+        let closing: Vec<Entry> = {
+            let mut e = self.lock();
+            let fds: Vec<usize> = e
+                .iter()
+                .filter(|(_, x)| x.cloexec)
+                .map(|(&fd, _)| fd)
+                .collect();
+            fds.iter().filter_map(|fd| e.remove(fd)).collect()
+        };
+        for x in closing {
+            x.file.fd_closed(self.owner);
+        }
     }
 
     /// Closes everything (process exit).
     pub fn clear(&self) {
-        let all = std::mem::take(&mut *self.entries.lock().unwrap_or_else(|p| p.into_inner()));
-        drop(all);
+        let all = std::mem::take(&mut *self.lock());
+        for x in all.into_values() {
+            x.file.fd_closed(self.owner);
+        }
+    }
+
+    /// fork: a table of process `child` with the same objects (shared
+    /// descriptions) and the same close-on-exec bits; each copied fd is
+    /// reported to its description.
+    fn fork(&self, child: Pid) -> FdTable {
+        let e = self.lock().clone();
+        for x in e.values() {
+            x.file.fd_added();
+        }
+        FdTable {
+            owner: child,
+            entries: Mutex::new(e),
+        }
     }
 
     /// Number of open fds.
     pub fn len(&self) -> usize {
-        self.entries.lock().unwrap_or_else(|p| p.into_inner()).len()
+        self.lock().len()
     }
 
     /// Whether no fd is open.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+impl Drop for FdTable {
+    fn drop(&mut self) {
+        self.clear();
     }
 }
 
@@ -129,6 +177,12 @@ pub struct Process {
     creds: Mutex<Credentials>,
     fds: FdTable,
     signals: Mutex<Signals>,
+    /// Tasks that have entered and not left (`HostedKernel::enter`).
+    live_tasks: AtomicUsize,
+    /// Exit or kill was asked for: its tasks' parks are interrupted.
+    exiting: AtomicBool,
+    /// The exit is complete (fds closed, IPC exit hook called).
+    exited: AtomicBool,
 }
 
 impl Process {
@@ -136,9 +190,58 @@ impl Process {
         Process {
             pid,
             creds: Mutex::new(creds),
-            fds: FdTable::default(),
+            fds: FdTable::new(pid),
             signals: Mutex::new(Signals::default()),
+            live_tasks: AtomicUsize::new(0),
+            exiting: AtomicBool::new(false),
+            exited: AtomicBool::new(false),
         }
+    }
+
+    /// fork: a child `pid` with the same credentials and fds (shared
+    /// descriptions); pending signals are not inherited (POSIX fork).
+    pub(super) fn fork(&self, pid: Pid) -> Self {
+        let child = Process::new(pid, self.credentials());
+        Process {
+            fds: self.fds.fork(pid),
+            ..child
+        }
+    }
+
+    /// Whether exit or kill was asked for.
+    pub fn is_exiting(&self) -> bool {
+        self.exiting.load(Ordering::SeqCst)
+    }
+
+    /// Whether the exit is complete.
+    pub fn has_exited(&self) -> bool {
+        self.exited.load(Ordering::SeqCst)
+    }
+
+    /// Marks the process exiting; returns whether its exit can complete
+    /// now (no task of it is live).
+    pub(super) fn begin_exit(&self) -> bool {
+        self.exiting.store(true, Ordering::SeqCst);
+        self.live_tasks.load(Ordering::SeqCst) == 0
+    }
+
+    /// Claims the completion of the exit (true exactly once).
+    pub(super) fn claim_exit(&self) -> bool {
+        !self.exited.swap(true, Ordering::SeqCst)
+    }
+
+    pub(super) fn task_entered(&self) {
+        self.live_tasks.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// A task left; returns whether it was the last of an exiting process.
+    pub(super) fn task_left(&self) -> bool {
+        self.live_tasks.fetch_sub(1, Ordering::SeqCst) == 1 && self.is_exiting()
+    }
+
+    /// Number of live tasks.
+    pub fn live_tasks(&self) -> usize {
+        self.live_tasks.load(Ordering::SeqCst)
     }
 
     /// The pid.
@@ -154,6 +257,14 @@ impl Process {
     /// Changes credentials (setuid and friends).
     pub fn set_credentials(&self, creds: Credentials) {
         *self.creds.lock().unwrap_or_else(|p| p.into_inner()) = creds;
+    }
+
+    /// setgroups(2): replaces the supplementary groups (EINVAL past
+    /// `NGROUPS_MAX`; the caller decides who may).
+    pub fn set_groups(&self, ids: &[u32]) -> Result<(), Errno> {
+        let mut creds = self.creds.lock().unwrap_or_else(|p| p.into_inner());
+        *creds = creds.with_groups(ids)?;
+        Ok(())
     }
 
     /// The fd table.
@@ -253,8 +364,10 @@ impl Task {
         self.mask.store(mask, Ordering::SeqCst);
     }
 
+    /// A park ends Interrupted when an unblocked signal is pending or the
+    /// process is being ended (as a kill interrupts every wait).
     fn interrupted(&self) -> bool {
-        self.process.pending() & !self.mask.load(Ordering::SeqCst) != 0
+        self.process.is_exiting() || self.process.pending() & !self.mask.load(Ordering::SeqCst) != 0
     }
 
     /// The blocked-signal mask.

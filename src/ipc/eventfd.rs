@@ -11,9 +11,11 @@ use alloc::sync::Arc;
 use core::any::Any;
 
 use crate::errno::{err, Errno, EAGAIN, EINVAL};
-use crate::ipc::file::{check_u64_read, FdCore, FileKind, FileObject};
+use crate::ipc::file::{check_u64_read, FdCore, FileKind, FileObject, IoResult};
 use crate::ipc::limits::ObjectKind;
-use crate::ipc::pollee::{wait_until, Readiness};
+use crate::ipc::open_file::{AccessMode, FileRef, OpenFile};
+use crate::ipc::pollee::{Pollee, Readiness};
+use crate::ipc::wait::{wait, Blocking};
 use crate::ipc::waitq::WaitQueue;
 use crate::kernel::Kernel;
 use crate::sync::Mutex;
@@ -38,15 +40,16 @@ pub struct EventFd {
 const COST: usize = core::mem::size_of::<EventFd>();
 
 impl EventFd {
-    /// eventfd2(initval, flags): charges the caller, ENOSPC/ENOMEM at limits.
+    /// eventfd2(initval, flags): the counter and its first open description
+    /// (read-write); charges the caller, ENOSPC/ENOMEM at limits.
     pub fn create<K: Kernel + ?Sized>(
         k: &K,
         initval: u32,
         semaphore: bool,
         nonblocking: bool,
-    ) -> Result<Arc<Self>, Errno> {
-        let core = FdCore::new(k, ObjectKind::EventFd, COST, nonblocking)?;
-        Ok(Arc::new(EventFd {
+    ) -> Result<FileRef, Errno> {
+        let core = FdCore::new(k, ObjectKind::EventFd, COST)?;
+        let efd = Arc::new(EventFd {
             state: Mutex::new(State {
                 count: u64::from(initval),
                 readers: WaitQueue::new(),
@@ -54,7 +57,8 @@ impl EventFd {
             }),
             semaphore,
             core,
-        }))
+        });
+        Ok(OpenFile::new(k, efd, AccessMode::ReadWrite, nonblocking))
     }
 
     /// The current count (tests, fdinfo).
@@ -82,13 +86,12 @@ impl FileObject for EventFd {
         self
     }
 
-    fn read(&self, k: &dyn Kernel, buf: usize, len: usize) -> Result<usize, Errno> {
+    fn read(&self, k: &dyn Kernel, file: &OpenFile, buf: usize, len: usize) -> IoResult {
         check_u64_read(k, buf, len)?;
-        let taken = wait_until(
+        let taken = wait(
             k,
             &self.state,
-            self.core.nonblocking(),
-            None,
+            Blocking::new(file.nonblocking(), None),
             |s| &mut s.readers,
             |s| {
                 if s.count == 0 {
@@ -96,7 +99,7 @@ impl FileObject for EventFd {
                 }
                 let taken = if self.semaphore { 1 } else { s.count };
                 s.count -= taken;
-                s.writers.wake(k, usize::MAX);
+                s.writers.wake_all(k);
                 Ok(taken)
             },
         )?;
@@ -107,7 +110,7 @@ impl FileObject for EventFd {
         Ok(8)
     }
 
-    fn write(&self, k: &dyn Kernel, buf: usize, len: usize) -> Result<usize, Errno> {
+    fn write(&self, k: &dyn Kernel, file: &OpenFile, buf: usize, len: usize) -> IoResult {
         // Linux (6.x) takes exactly 8 bytes here, while read accepts more.
         if len != 8 {
             return err(EINVAL);
@@ -118,11 +121,10 @@ impl FileObject for EventFd {
         if add == u64::MAX {
             return err(EINVAL);
         }
-        wait_until(
+        wait(
             k,
             &self.state,
-            self.core.nonblocking(),
-            None,
+            Blocking::new(file.nonblocking(), None),
             |s| &mut s.writers,
             |s| {
                 if EVENTFD_MAX - s.count < add {
@@ -130,7 +132,7 @@ impl FileObject for EventFd {
                 }
                 s.count += add;
                 if s.count > 0 {
-                    s.readers.wake(k, usize::MAX);
+                    s.readers.wake_all(k);
                 }
                 Ok(())
             },
@@ -145,7 +147,7 @@ impl FileObject for EventFd {
         Self::readiness(self.state.lock().count)
     }
 
-    fn core(&self) -> Option<&FdCore> {
-        Some(&self.core)
+    fn pollee(&self) -> Option<&Pollee> {
+        Some(&self.core.pollee)
     }
 }

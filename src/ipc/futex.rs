@@ -1,7 +1,8 @@
 //! Futexes: wait on a user word, wake, requeue, with bitsets and deadlines.
 //!
-//! Waiters hash by key into a fixed array of buckets, each a `WaitQueue`
-//! under its own lock, so a wake touches one bucket and allocates nothing.
+//! Waiters hash by key into a fixed array of buckets, a `QueueFamily` of
+//! wait queues each under its own lock, so a wake touches one bucket and
+//! allocates nothing; requeue moves waiters between buckets.
 //! A key is (address space, user address) for process-private words and
 //! (shared marker, `Kernel::shared_key`) for process-shared ones, so the same
 //! memory mapped at different addresses in two processes meets in one
@@ -9,9 +10,8 @@
 //! table at once and an interrupted wait reports EINTR.
 
 use crate::errno::{err, Errno, EAGAIN, EINTR, EINVAL, ETIMEDOUT};
-use crate::ipc::waitq::{self, Visit, WaitNode, WaitOutcome, WaitQueue};
+use crate::ipc::waitq::{Ended, Gate, QueueFamily, Requeue, Visit};
 use crate::kernel::{Deadline, Kernel};
-use crate::sync::Mutex;
 
 /// Number of hash buckets; a power of two.
 const BUCKETS: usize = 256;
@@ -52,10 +52,6 @@ impl FutexKey {
         })
     }
 
-    fn words(self) -> [u64; 2] {
-        [self.space, self.addr]
-    }
-
     fn bucket(self) -> usize {
         // Fibonacci hashing of both words; words are 4-aligned so drop 2 bits.
         let mixed = (self.addr >> 2) ^ self.space.rotate_left(29);
@@ -73,9 +69,26 @@ fn word_equals<K: Kernel + ?Sized>(
     Ok(k.read_user_u32_nofault(uaddr)?.map(|v| v == expected))
 }
 
+/// What a futex waiter's node carries.
+struct FutexWaiter {
+    key: FutexKey,
+    bitset: u32,
+}
+
+/// The gate of a value check: `Ok(Some(true))` go on, `Ok(Some(false))`
+/// EAGAIN, `Ok(None)` fault the page in (unlocked) and check again.
+fn gate(check: Result<Option<bool>, Errno>) -> Gate {
+    match check {
+        Ok(Some(true)) => Gate::Proceed,
+        Ok(Some(false)) => Gate::Fail(Errno::new(EAGAIN)),
+        Ok(None) => Gate::Retry,
+        Err(e) => Gate::Fail(e),
+    }
+}
+
 /// The futex table of one IPC namespace.
 pub struct FutexTable {
-    buckets: [Mutex<WaitQueue>; BUCKETS],
+    buckets: QueueFamily<FutexWaiter, BUCKETS>,
 }
 
 impl Default for FutexTable {
@@ -88,7 +101,7 @@ impl FutexTable {
     /// An empty table.
     pub fn new() -> Self {
         FutexTable {
-            buckets: core::array::from_fn(|_| Mutex::new(WaitQueue::new())),
+            buckets: QueueFamily::new(),
         }
     }
 
@@ -126,32 +139,21 @@ impl FutexTable {
         if bitset == 0 {
             return err(EINVAL);
         }
-        let home = key.bucket();
-        let node = WaitNode::new(k.current_task(), u64::from(bitset), key.words());
-        loop {
-            let mut q = self.buckets[home].lock();
-            // Check under the bucket lock: a waker that changed the word
-            // before waking must take this lock after us, so no wake is lost.
-            match still_expected(k)? {
-                None => {
-                    drop(q);
-                    k.fault_in_user(uaddr)?;
-                    continue;
-                }
-                Some(false) => return err(EAGAIN),
-                Some(true) => {}
-            }
-            // SAFETY: `node` lives on this frame and we go straight on to
-            // `block_in_family`, which returns only once the node is off
-            // every queue.
-            unsafe { waitq::enqueue_in_family(&mut q, &node, home) };
-            break;
-        }
-        match waitq::block_in_family(k, &self.buckets, &node, deadline) {
-            WaitOutcome::Woken => Ok(()),
-            WaitOutcome::TimedOut => err(ETIMEDOUT),
-            // Futexes are never removed; treat like a signal.
-            WaitOutcome::Interrupted | WaitOutcome::Removed => err(EINTR),
+        // The check runs under the bucket lock: a waker that changed the
+        // word before waking must take this lock after us, so no wake is lost.
+        let ended = self.buckets.wait(
+            k,
+            key.bucket(),
+            FutexWaiter { key, bitset },
+            deadline,
+            |k| gate(still_expected(k)),
+            |k| Ok(k.fault_in_user(uaddr)?),
+        )?;
+        match ended {
+            Ended::Woken | Ended::Completed => Ok(()),
+            Ended::TimedOut => err(ETIMEDOUT),
+            // Futex queues are never removed; treat like a signal.
+            Ended::Interrupted | Ended::Removed => err(EINTR),
         }
     }
 
@@ -171,22 +173,16 @@ impl FutexTable {
             return Ok(0);
         }
         let mut left = count;
-        let mut q = self.buckets[key.bucket()].lock();
-        let woken = q.drain_filter(
-            k,
-            |node| {
-                if left == 0 {
-                    Visit::Stop
-                } else if node.aux() == key.words() && node.tag() & u64::from(bitset) != 0 {
-                    left -= 1;
-                    Visit::Wake
-                } else {
-                    Visit::Keep
-                }
-            },
-            |_| {},
-        );
-        Ok(woken)
+        self.buckets.visit(k, key.bucket(), |w| {
+            if left == 0 {
+                Visit::Stop
+            } else if w.key == key && w.bitset & bitset != 0 {
+                left -= 1;
+                Visit::Wake
+            } else {
+                Visit::Keep
+            }
+        })
     }
 
     /// Wakes up to `wake` waiters on `from` and moves up to `requeue` more
@@ -203,73 +199,30 @@ impl FutexTable {
         requeue: usize,
         expected: Option<u32>,
     ) -> Result<usize, Errno> {
-        let (src, dst) = (from.bucket(), to.bucket());
         let (mut left_wake, mut left_move) = (wake, requeue);
-        let mut pick = |node: &WaitNode| {
-            if node.aux() != from.words() {
-                Visit::Keep
-            } else if left_wake > 0 {
-                left_wake -= 1;
-                Visit::Wake
-            } else if left_move > 0 {
-                left_move -= 1;
-                Visit::Move
-            } else {
-                Visit::Stop
-            }
-        };
-        // Checks the word under the lock(s) held: Ok(true) go on, Ok(false)
-        // the page must be faulted in (locks dropped) first.
-        let check = |k: &K| -> Result<bool, Errno> {
-            match expected.map(|v| word_equals(k, uaddr, v)).transpose()? {
-                Some(None) => Ok(false),
-                Some(Some(false)) => err(EAGAIN),
-                _ => Ok(true),
-            }
-        };
-        loop {
-            if src == dst {
-                let mut q = self.buckets[src].lock();
-                if !check(k)? {
-                    drop(q);
-                    k.fault_in_user(uaddr)?;
-                    continue;
+        self.buckets.requeue(
+            k,
+            from.bucket(),
+            to.bucket(),
+            |k| match expected {
+                Some(v) => gate(word_equals(k, uaddr, v)),
+                None => Gate::Proceed,
+            },
+            |k| Ok(k.fault_in_user(uaddr)?),
+            |w| {
+                if w.key != from {
+                    Requeue::Keep
+                } else if left_wake > 0 {
+                    left_wake -= 1;
+                    Requeue::Wake
+                } else if left_move > 0 {
+                    left_move -= 1;
+                    w.key = to;
+                    Requeue::Move
+                } else {
+                    Requeue::Stop
                 }
-                // Same bucket: a moved waiter only changes its key, in place.
-                let mut moved = 0;
-                let woken = q.drain_filter(
-                    k,
-                    |node| match pick(node) {
-                        Visit::Move => {
-                            node.set_aux(to.words());
-                            moved += 1;
-                            Visit::Keep
-                        }
-                        other => other,
-                    },
-                    |_| {},
-                );
-                return Ok(woken + moved);
-            }
-            // Two buckets: lock in ascending index order (sync.rs lock order).
-            let (lo, hi) = if src < dst { (src, dst) } else { (dst, src) };
-            let mut first = self.buckets[lo].lock();
-            let mut second = self.buckets[hi].lock();
-            if !check(k)? {
-                drop((first, second));
-                k.fault_in_user(uaddr)?;
-                continue;
-            }
-            let (sq, dq) = if src < dst {
-                (&mut *first, &mut *second)
-            } else {
-                (&mut *second, &mut *first)
-            };
-            let n = sq.drain_filter(k, &mut pick, |node| {
-                node.set_aux(to.words());
-                waitq::rehome(dq, node, dst);
-            });
-            return Ok(n);
-        }
+            },
+        )
     }
 }

@@ -4,9 +4,13 @@ pub mod eventfd;
 pub mod file;
 pub mod futex;
 pub mod limits;
+pub mod mq;
 pub mod name;
+pub mod open_file;
 pub mod perm;
+pub mod poll;
 pub mod pollee;
+pub mod process;
 pub mod registry;
 pub mod sem;
 pub mod signalfd;
@@ -14,14 +18,16 @@ pub mod sysv;
 pub mod time;
 pub mod timerfd;
 pub mod timers;
+pub mod wait;
 pub mod waitq;
 
 use alloc::sync::Arc;
 
-use crate::kernel::{sig_bit, Deadline, Kernel};
+use crate::kernel::{sig_bit, Deadline, Kernel, Pid};
 use crate::sync::{AtomicU64, Ordering};
 use futex::FutexTable;
 use limits::{Accounting, Limits};
+use process::ProcessTable;
 use registry::WeakRegistry;
 use sem::named::SemNamespace;
 use signalfd::SignalFd;
@@ -44,6 +50,8 @@ pub struct Ipc {
     pub timerfds: WeakRegistry<TimerFd>,
     /// SysV IPC: id tables, limits and the objects.
     pub sysv: sysv::SysvNamespace,
+    /// Per-process state (SEM_UNDO, mq_notify owners), settled at exit.
+    pub processes: ProcessTable,
     next_id: AtomicU64,
 }
 
@@ -59,6 +67,7 @@ impl Ipc {
             signalfds: WeakRegistry::default(),
             timerfds: WeakRegistry::default(),
             sysv: sysv::SysvNamespace::default(),
+            processes: ProcessTable::default(),
             next_id: AtomicU64::new(1),
         }
     }
@@ -77,6 +86,18 @@ impl Ipc {
                 fd.wake(k);
             }
         });
+    }
+
+    /// Host hook: process `pid` has exited; call it once, after its last
+    /// thread left the subsystem (contract in `process.rs`).
+    pub fn process_exit<K: Kernel>(&self, k: &K, pid: Pid) {
+        self.processes.exit(k, pid);
+    }
+
+    /// Host hook: `child` was forked from `parent` (contract in
+    /// `process.rs`; nothing is inherited today).
+    pub fn process_fork<K: Kernel>(&self, k: &K, parent: Pid, child: Pid) {
+        self.processes.fork(k, parent, child);
     }
 
     /// Host hook: CLOCK_REALTIME was set (clock_settime, settimeofday).

@@ -1,22 +1,26 @@
-//! Readiness of fd objects, and the one blocking loop every blocking read
-//! and write uses.
+//! Readiness of fd objects.
 //!
 //! An object owns a `Pollee`. The host kernel registers `Observer`s on it
 //! (the Redox adapter: one that calls `event::trigger` for the handle; the
 //! hosted and testbed kernels: one that unparks a task sitting in poll), and
 //! the object calls `Pollee::notify` after every state change that can make
 //! it readable or writable, *after* releasing its own state lock. Notifying
-//! walks a list that was built at registration time: it allocates nothing.
+//! allocates nothing and calls each observer with no lock held, not even
+//! the pollee's own: it walks the list by index, taking the list lock only
+//! to fetch one entry. While a walk is in progress, registration appends
+//! and removal leaves a dead entry in place instead of shifting the list,
+//! so an observer registered before the walk began is never skipped.
 
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 
 use bitflags::bitflags;
 
-use crate::errno::{err, Errno, EAGAIN, EINTR, ETIMEDOUT};
-use crate::ipc::waitq::{self, WaitOutcome, WaitQueue};
+use crate::errno::Errno;
+use crate::ipc::wait::{wait, Blocking};
+use crate::ipc::waitq::WaitQueue;
 use crate::kernel::{Deadline, Kernel};
-use crate::sync::{Mutex, MutexGuard};
+use crate::sync::Mutex;
 
 bitflags! {
     /// Poll events, with Linux's poll(2) bit values.
@@ -36,21 +40,49 @@ bitflags! {
 /// Something the host wants told when an object may have become ready.
 pub trait Observer: Send + Sync {
     /// The object's readiness may now include `events`. Called without any
-    /// object lock held; must not block or call back into the subsystem.
+    /// lock of the subsystem held (it may register or unregister observers);
+    /// must not block.
     fn on_events(&self, events: Readiness);
+}
+
+#[derive(Default)]
+struct Observers {
+    list: Vec<Weak<dyn Observer>>,
+    /// Notifies walking `list` now; while nonzero, entries keep their index.
+    walkers: usize,
+}
+
+impl Observers {
+    /// Drops dead entries, unless a walk relies on the indices.
+    fn prune(&mut self) {
+        if self.walkers == 0 {
+            self.list.retain(|w| w.strong_count() > 0);
+        }
+    }
 }
 
 /// The observers of one object.
 #[derive(Default)]
 pub struct Pollee {
-    observers: Mutex<Vec<Weak<dyn Observer>>>,
+    observers: Mutex<Observers>,
+}
+
+/// Ends a walk even if an observer panics (host tests), so pruning resumes.
+struct Walk<'a>(&'a Mutex<Observers>);
+
+impl Drop for Walk<'_> {
+    fn drop(&mut self) {
+        let mut obs = self.0.lock();
+        obs.walkers -= 1;
+        obs.prune();
+    }
 }
 
 impl Pollee {
     /// A pollee with no observers.
     pub fn new() -> Self {
         Pollee {
-            observers: Mutex::new(Vec::new()),
+            observers: Mutex::new(Observers::default()),
         }
     }
 
@@ -58,26 +90,37 @@ impl Pollee {
     /// entries are pruned here, so the list stays as long as the live set.
     pub fn register(&self, observer: &Arc<dyn Observer>) {
         let mut obs = self.observers.lock();
-        obs.retain(|w| w.strong_count() > 0);
-        obs.push(Arc::downgrade(observer));
+        obs.prune();
+        obs.list.push(Arc::downgrade(observer));
     }
 
     /// Removes `observer` now.
     pub fn unregister(&self, observer: &Arc<dyn Observer>) {
         let target = Arc::downgrade(observer);
-        self.observers
-            .lock()
-            .retain(|w| w.strong_count() > 0 && !Weak::ptr_eq(w, &target));
+        let mut obs = self.observers.lock();
+        for w in obs.list.iter_mut() {
+            if Weak::ptr_eq(w, &target) {
+                *w = Weak::<Dead>::new(); // keeps indices for walkers
+            }
+        }
+        obs.prune();
     }
 
-    /// Tells every live observer about `events`.
+    /// Tells every live observer about `events`, with no lock held during
+    /// the calls. Observers registered during the walk may be told too.
     pub fn notify(&self, events: Readiness) {
         if events.is_empty() {
             return;
         }
-        let obs = self.observers.lock();
-        for o in obs.iter() {
-            if let Some(o) = o.upgrade() {
+        let len = {
+            let mut obs = self.observers.lock();
+            obs.walkers += 1;
+            obs.list.len()
+        };
+        let _walk = Walk(&self.observers);
+        for i in 0..len {
+            let next = self.observers.lock().list.get(i).and_then(Weak::upgrade);
+            if let Some(o) = next {
                 o.on_events(events);
             }
         }
@@ -87,41 +130,34 @@ impl Pollee {
     pub fn observers(&self) -> usize {
         self.observers
             .lock()
+            .list
             .iter()
             .filter(|w| w.strong_count() > 0)
             .count()
     }
 }
 
-/// The generic blocking loop: try `op` on the state behind `lock`; when it
-/// reports EAGAIN and the caller may block, sleep on the queue `queue`
-/// selects and try again after each wake. Nonblocking callers get EAGAIN;
-/// a deadline gives ETIMEDOUT; a signal EINTR.
+/// A never-live observer, the type of the dead entries `unregister` leaves.
+struct Dead;
+impl Observer for Dead {
+    fn on_events(&self, _: Readiness) {}
+}
+
+/// `ipc::wait::wait` for an operation without request data, from an fd's
+/// O_NONBLOCK and an optional deadline (EAGAIN from `op` means "would
+/// block"). Kept for the fd objects written against it.
 pub fn wait_until<K, T, R>(
     k: &K,
     lock: &Mutex<T>,
     nonblocking: bool,
     deadline: Option<Deadline>,
     queue: impl Fn(&mut T) -> &mut WaitQueue,
-    mut op: impl FnMut(&mut MutexGuard<'_, T>) -> Result<R, Errno>,
+    op: impl FnMut(&mut T) -> Result<R, Errno>,
 ) -> Result<R, Errno>
 where
     K: Kernel + ?Sized,
 {
-    let mut guard = lock.lock();
-    loop {
-        match op(&mut guard) {
-            Err(e) if e.errno == EAGAIN && !nonblocking => {}
-            done => return done,
-        }
-        let (again, outcome) = waitq::block(k, lock, guard, &queue, 0, deadline);
-        guard = again;
-        match outcome {
-            WaitOutcome::Woken => {}
-            WaitOutcome::TimedOut => return err(ETIMEDOUT),
-            WaitOutcome::Interrupted | WaitOutcome::Removed => return err(EINTR),
-        }
-    }
+    wait(k, lock, Blocking::new(nonblocking, deadline), queue, op)
 }
 
 #[cfg(test)]
@@ -151,5 +187,89 @@ mod tests {
         let again: Arc<dyn Observer> = c.clone();
         p.unregister(&again);
         assert_eq!(p.observers(), 0);
+    }
+
+    // These use the spin lock's `try_lock`, which shuttle's lock lacks.
+
+    /// Checks, from inside `on_events`, that the pollee's lock is free, and
+    /// registers a second observer there (a host re-arming its poll).
+    #[cfg(not(feature = "model-check"))]
+    struct Reentrant {
+        pollee: Arc<Pollee>,
+        other: Arc<dyn Observer>,
+        lock_was_free: AtomicU32,
+    }
+    #[cfg(not(feature = "model-check"))]
+    impl Observer for Reentrant {
+        fn on_events(&self, _: Readiness) {
+            if self.pollee.observers.try_lock().is_some() {
+                self.lock_was_free.fetch_add(1, Ordering::SeqCst);
+                self.pollee.register(&self.other);
+            }
+        }
+    }
+
+    #[cfg(not(feature = "model-check"))]
+    #[test]
+    fn notify_calls_observers_without_the_lock() {
+        let pollee = Arc::new(Pollee::new());
+        let other = Arc::new(Count(AtomicU32::new(0)));
+        let other_obs: Arc<dyn Observer> = other.clone();
+        let r = Arc::new(Reentrant {
+            pollee: pollee.clone(),
+            other: other_obs.clone(),
+            lock_was_free: AtomicU32::new(0),
+        });
+        let r_obs: Arc<dyn Observer> = r.clone();
+        pollee.register(&r_obs);
+        pollee.notify(Readiness::IN);
+        assert_eq!(r.lock_was_free.load(Ordering::SeqCst), 1);
+        assert_eq!(pollee.observers(), 2, "registered from inside notify");
+        pollee.notify(Readiness::OUT);
+        assert!(other.0.load(Ordering::SeqCst) >= Readiness::OUT.bits());
+    }
+
+    /// Unregistering during a walk leaves a dead entry instead of shifting
+    /// the list, so the walk reaches every observer registered before it.
+    #[cfg(not(feature = "model-check"))]
+    struct Unregisters {
+        pollee: Arc<Pollee>,
+        me: std::sync::Mutex<Option<Arc<dyn Observer>>>,
+    }
+    #[cfg(not(feature = "model-check"))]
+    impl Observer for Unregisters {
+        fn on_events(&self, _: Readiness) {
+            // Only with the lock free (it is, unless notify holds it).
+            if self.pollee.observers.try_lock().is_none() {
+                return;
+            }
+            if let Some(me) = self.me.lock().unwrap().take() {
+                self.pollee.unregister(&me);
+            }
+        }
+    }
+
+    #[cfg(not(feature = "model-check"))]
+    #[test]
+    fn unregister_during_notify_skips_nobody() {
+        let pollee = Arc::new(Pollee::new());
+        let first = Arc::new(Unregisters {
+            pollee: pollee.clone(),
+            me: std::sync::Mutex::new(None),
+        });
+        let first_obs: Arc<dyn Observer> = first.clone();
+        *first.me.lock().unwrap() = Some(first_obs.clone());
+        let second = Arc::new(Count(AtomicU32::new(0)));
+        let second_obs: Arc<dyn Observer> = second.clone();
+        pollee.register(&first_obs);
+        pollee.register(&second_obs);
+        pollee.notify(Readiness::IN);
+        assert_eq!(second.0.load(Ordering::SeqCst), 1, "second still told");
+        assert_eq!(pollee.observers(), 1);
+        assert_eq!(
+            pollee.observers.lock().list.len(),
+            1,
+            "pruned after the walk"
+        );
     }
 }

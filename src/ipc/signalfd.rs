@@ -12,9 +12,10 @@ use alloc::sync::Arc;
 use core::any::Any;
 
 use crate::errno::{err, Errno, EAGAIN, EINVAL};
-use crate::ipc::file::{probe_writable, FdCore, FileKind, FileObject};
+use crate::ipc::file::{probe_writable, FdCore, FileKind, FileObject, IoResult};
 use crate::ipc::limits::ObjectKind;
-use crate::ipc::pollee::{wait_until, Readiness};
+use crate::ipc::open_file::{AccessMode, FileRef, OpenFile};
+use crate::ipc::pollee::{wait_until, Pollee, Readiness};
 use crate::ipc::waitq::WaitQueue;
 use crate::kernel::{sig_bit, Kernel, SigInfo, SigSet};
 use crate::sync::{AtomicU64, Mutex, Ordering};
@@ -38,13 +39,14 @@ pub struct SignalFd {
 const COST: usize = core::mem::size_of::<SignalFd>();
 
 impl SignalFd {
-    /// signalfd4 with fd -1: a new object, registered with the namespace.
+    /// signalfd4 with fd -1: a new object, registered with the namespace,
+    /// and its first open description (read-write).
     pub fn create<K: Kernel + ?Sized>(
         k: &K,
         mask: SigSet,
         nonblocking: bool,
-    ) -> Result<Arc<Self>, Errno> {
-        let core = FdCore::new(k, ObjectKind::SignalFd, COST, nonblocking)?;
+    ) -> Result<FileRef, Errno> {
+        let core = FdCore::new(k, ObjectKind::SignalFd, COST)?;
         let fd = Arc::new(SignalFd {
             mask: AtomicU64::new(mask & !UNCATCHABLE),
             state: Mutex::new(State {
@@ -53,7 +55,7 @@ impl SignalFd {
             core,
         });
         k.ipc().signalfds.register(&fd);
-        Ok(fd)
+        Ok(OpenFile::new(k, fd, AccessMode::ReadWrite, nonblocking))
     }
 
     /// signalfd4 on an existing signalfd: replaces the mask.
@@ -101,7 +103,7 @@ impl FileObject for SignalFd {
         self
     }
 
-    fn read(&self, k: &dyn Kernel, buf: usize, len: usize) -> Result<usize, Errno> {
+    fn read(&self, k: &dyn Kernel, file: &OpenFile, buf: usize, len: usize) -> IoResult {
         let room = len / SIGINFO_SIZE;
         if room == 0 {
             return err(EINVAL);
@@ -112,7 +114,7 @@ impl FileObject for SignalFd {
         let first = wait_until(
             k,
             &self.state,
-            self.core.nonblocking(),
+            file.nonblocking(),
             None,
             |s| &mut s.readers,
             |_| k.take_signal(self.mask()).ok_or(Errno::new(EAGAIN)),
@@ -141,8 +143,8 @@ impl FileObject for SignalFd {
         }
     }
 
-    fn core(&self) -> Option<&FdCore> {
-        Some(&self.core)
+    fn pollee(&self) -> Option<&Pollee> {
+        Some(&self.core.pollee)
     }
 }
 

@@ -9,13 +9,15 @@
 use alloc::sync::{Arc, Weak};
 use core::any::Any;
 
-use crate::errno::{err, Errno, EAGAIN, ECANCELED, EINTR};
-use crate::ipc::file::{check_u64_read, FdCore, FileKind, FileObject};
+use crate::errno::{err, Errno, ECANCELED};
+use crate::ipc::file::{check_u64_read, FdCore, FileKind, FileObject, IoResult};
 use crate::ipc::limits::ObjectKind;
-use crate::ipc::pollee::Readiness;
+use crate::ipc::open_file::{AccessMode, FileRef, OpenFile};
+use crate::ipc::pollee::{Pollee, Readiness};
 use crate::ipc::time::Timespec;
 use crate::ipc::timers::TimerQueue;
-use crate::ipc::waitq::{self, WaitOutcome, WaitQueue};
+use crate::ipc::wait::{wait, Blocking, Step};
+use crate::ipc::waitq::WaitQueue;
 use crate::kernel::{ClockId, Deadline, Kernel};
 use crate::sync::Mutex;
 
@@ -109,14 +111,15 @@ pub struct TimerFd {
 const COST: usize = core::mem::size_of::<TimerFd>();
 
 impl TimerFd {
-    /// timerfd_create(clock): a disarmed timer charged to the caller.
+    /// timerfd_create(clock): a disarmed timer charged to the caller, and
+    /// its first open description (read-write).
     pub fn create<K: Kernel + ?Sized>(
         k: &K,
         clock: ClockId,
         nonblocking: bool,
-    ) -> Result<Arc<Self>, Errno> {
+    ) -> Result<FileRef, Errno> {
         let ipc = k.ipc();
-        let core = FdCore::new(k, ObjectKind::TimerFd, COST, nonblocking)?;
+        let core = FdCore::new(k, ObjectKind::TimerFd, COST)?;
         let timer = Arc::new_cyclic(|me| TimerFd {
             id: ipc.next_object_id(),
             clock,
@@ -133,7 +136,7 @@ impl TimerFd {
             me: me.clone(),
         });
         ipc.timerfds.register(&timer);
-        Ok(timer)
+        Ok(OpenFile::new(k, timer, AccessMode::ReadWrite, nonblocking))
     }
 
     /// The clock it runs on.
@@ -249,35 +252,36 @@ impl FileObject for TimerFd {
         self
     }
 
-    fn read(&self, k: &dyn Kernel, buf: usize, len: usize) -> Result<usize, Errno> {
+    fn read(&self, k: &dyn Kernel, file: &OpenFile, buf: usize, len: usize) -> IoResult {
         check_u64_read(k, buf, len)?;
-        let mut st = self.state.lock();
-        let ticks = loop {
-            st.settle(k.now(self.clock));
-            if st.canceled {
-                st.canceled = false;
-                st.ticks = 0;
-                return err(ECANCELED);
-            }
-            if st.ticks > 0 {
-                break core::mem::take(&mut st.ticks);
-            }
-            if self.core.nonblocking() {
-                return err(EAGAIN);
-            }
-            let deadline = st.arm.map(|a| Deadline {
-                clock: self.clock,
-                at_ns: a.next,
-            });
-            let (again, outcome) =
-                waitq::block(k, &self.state, st, |s| &mut s.readers, 0, deadline);
-            st = again;
-            match outcome {
-                WaitOutcome::Woken | WaitOutcome::TimedOut => {}
-                WaitOutcome::Interrupted | WaitOutcome::Removed => return err(EINTR),
-            }
-        };
-        drop(st);
+        // The next expiry is a re-check point, not a timeout.
+        let ticks = wait(
+            k,
+            &self.state,
+            Blocking::new(file.nonblocking(), None),
+            |s| &mut s.readers,
+            |st| {
+                st.settle(k.now(self.clock));
+                if st.canceled {
+                    st.canceled = false;
+                    st.ticks = 0;
+                    return Step::Done(err(ECANCELED));
+                }
+                if st.ticks > 0 {
+                    return Step::Done(Ok(core::mem::take(&mut st.ticks)));
+                }
+                match st.arm {
+                    Some(a) => Step::BlockUntil(
+                        (),
+                        Deadline {
+                            clock: self.clock,
+                            at_ns: a.next,
+                        },
+                    ),
+                    None => Step::Block(()),
+                }
+            },
+        )?;
         k.write_user(buf, &ticks.to_ne_bytes())?;
         Ok(8)
     }
@@ -292,7 +296,7 @@ impl FileObject for TimerFd {
         }
     }
 
-    fn core(&self) -> Option<&FdCore> {
-        Some(&self.core)
+    fn pollee(&self) -> Option<&Pollee> {
+        Some(&self.core.pollee)
     }
 }

@@ -1,36 +1,85 @@
-//! Wait queues: intrusive FIFO lists of blocked tasks.
+//! Wait queues: intrusive, allocation-free FIFO lists of blocked tasks,
+//! and all the unsafe code of the wait machinery.
 //!
-//! A waiter's `WaitNode` lives on its own kernel stack for as long as it is
-//! queued, so queueing and waking allocate nothing and unlinking any node
-//! is O(1). A queue is not locked by itself: it is a field of some state
-//! behind a `Mutex` (a futex bucket, an object's state), and every link
-//! access happens with that lock held. This module holds all the unsafe
-//! code of the wait machinery; its invariants:
+//! A waiter's [`WaitNode`] lives on its own kernel stack, inside [`sleep`]
+//! or [`QueueFamily::wait`], for as long as it is queued: queueing and
+//! waking allocate nothing and unlinking any node is O(1). A queue is not
+//! locked by itself; it is a field of some state behind a `Mutex` (an
+//! object's state, a futex bucket), and every link access happens with
+//! that lock held. Families do not use this module's blocking primitives
+//! directly: `ipc::wait::wait` is the one blocking helper, built on
+//! [`sleep`]; this module gives wakers their side ([`WaitQueue::visit`],
+//! `wake`, `remove_all`).
 //!
-//! 1. A node is on at most one queue, and only while its owner is inside
-//!    [`block`] or a function keeping the same protocol (futex wait).
-//! 2. A node's links are read or written only with the lock of the queue
-//!    it is on held.
-//! 3. A waker unlinks the node, copies the task id, and stores the final
-//!    state as its *last* access to the node; it may then `unpark` the
-//!    copied task id. The owner may free the node once it has observed a
-//!    final state under the queue's lock, or after unlinking it itself.
+//! # How a node ends
+//! Every node carries a typed payload `P` (the family's request and,
+//! where the family hands results over, a result slot) and an atomic
+//! status: `WAITING`, then exactly one final state set by a waker under
+//! the queue's lock: `WOKEN` (re-try), `COMPLETED` (the waker put the
+//! result in the payload) or `REMOVED` (the object is gone: EIDRM). A
+//! waiter whose park ended by timeout or signal settles the race in one
+//! place, `WaitQueue::settle`, under the same lock: if a final state is
+//! already there, the waker won (its result is never lost); otherwise the
+//! waiter unlinks itself, and from then on no waker can reach it (a
+//! waiter that gave up is never completed).
+//!
+//! # Invariants (the safety argument of every `unsafe` block here)
+//! 1. A node is linked on at most one queue, and only while its owner is
+//!    inside [`sleep`] or [`QueueFamily::wait`]; neither returns, nor
+//!    moves the node, before the node is off every queue (it saw a final
+//!    state, or unlinked itself); if the frame unwinds meanwhile (a
+//!    panicking closure or host), a drop guard keeps it alive until a
+//!    waker ends the node. The node is private to those frames:
+//!    callers never get a reference to a queued node, only `&mut P`
+//!    inside a visit, so safe code cannot move or free one.
+//! 2. A node's links and payload are touched only by the holder of the
+//!    lock of the queue it is on. The owner reads its status atomically
+//!    at any time, and touches links and payload only after it is off
+//!    every queue.
+//! 3. A node records the id of the queue it is on (`queue`, written only
+//!    under that queue's lock). Ids are unique for the program's life (a
+//!    64-bit counter) and move with a queue's contents, so a waiter
+//!    unlinks itself only from the queue that really holds it: a selector
+//!    closure that returns another queue the second time cannot make it
+//!    corrupt a list. It then waits for whoever holds the node to end it.
+//! 4. A waker takes the node off its queue, copies the task id, and
+//!    stores the final state (Release) as its *last* access to the node;
+//!    it may then `unpark` the copied id. An owner that loads a final
+//!    state (Acquire) may therefore read its payload and free the node
+//!    without taking the lock.
+//! 5. A queue dropped while nodes are still on it (only possible through
+//!    `mem::replace` on a live queue: objects outlive their waiters) ends
+//!    them `REMOVED` without unparking; that is sound, and their owners
+//!    see EIDRM at their next wake-up.
 
-use core::cell::Cell;
+use core::cell::{Cell, UnsafeCell};
+use core::marker::PhantomData;
 use core::ptr;
 
+use crate::errno::{Errno, EINVAL};
 use crate::kernel::{Deadline, Kernel, ParkOutcome, TaskId};
-use crate::sync::{AtomicU32, AtomicUsize, Mutex, MutexGuard, Ordering};
+use crate::sync::{AtomicU32, AtomicU64, AtomicUsize, Mutex, MutexGuard, Ordering};
 
 const WAITING: u32 = 0;
 const WOKEN: u32 = 1;
-const REMOVED: u32 = 2;
+const COMPLETED: u32 = 2;
+const REMOVED: u32 = 3;
+
+/// No queue: the `queue` id of a node that is on none.
+const NO_QUEUE: u64 = 0;
+
+/// Source of queue ids. Not a modelled atomic: it only has to hand out
+/// distinct numbers, whatever the interleaving.
+static NEXT_QUEUE_ID: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(1);
 
 /// How a wait ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum WaitOutcome {
-    /// A waker chose this waiter.
+pub enum Ended {
+    /// A waker chose this waiter; it re-tries its operation.
     Woken,
+    /// A waker did the operation for the waiter and left the result in
+    /// the payload.
+    Completed,
     /// The object was destroyed while the task waited (EIDRM).
     Removed,
     /// The deadline passed first.
@@ -39,99 +88,92 @@ pub enum WaitOutcome {
     Interrupted,
 }
 
-/// One blocked task on a wait queue.
-pub struct WaitNode {
+/// One blocked task with its request `P`. Only this module creates and
+/// queues nodes (invariant 1); a waker sees the payload alone.
+pub struct WaitNode<P> {
     task: TaskId,
-    state: AtomicU32,
-    /// Owner-defined match data (a futex bitset, a message type, ...).
-    /// Guarded like the links.
-    tag: Cell<u64>,
-    /// Second owner-defined word (a futex key hash, a wanted size, ...).
-    aux: Cell<[u64; 2]>,
-    /// Which queue of a family (a futex bucket index) holds the node now;
-    /// changed only with that queue's lock held (and the new one's).
+    status: AtomicU32,
+    /// Id of the queue the node is on, or `NO_QUEUE` (invariant 3).
+    queue: AtomicU64,
+    /// Index of its queue in a [`QueueFamily`]; a hint, checked by id.
     home: AtomicUsize,
-    prev: Cell<*const WaitNode>,
-    next: Cell<*const WaitNode>,
+    prev: Cell<*const WaitNode<P>>,
+    next: Cell<*const WaitNode<P>>,
+    payload: UnsafeCell<P>,
 }
 
-// SAFETY: the Cells are only touched with the lock of the queue holding the
-// node (invariant 2), and `task`/`state`/`home` are immutable or atomic.
-unsafe impl Sync for WaitNode {}
-// SAFETY: as above; a node carries no thread-bound data.
-unsafe impl Send for WaitNode {}
-
-impl WaitNode {
-    /// A node for `task` carrying `tag`/`aux` as match data.
-    pub fn new(task: TaskId, tag: u64, aux: [u64; 2]) -> Self {
+impl<P> WaitNode<P> {
+    fn new(task: TaskId, payload: P) -> Self {
         WaitNode {
             task,
-            state: AtomicU32::new(WAITING),
-            tag: Cell::new(tag),
-            aux: Cell::new(aux),
+            status: AtomicU32::new(WAITING),
+            queue: AtomicU64::new(NO_QUEUE),
             home: AtomicUsize::new(0),
             prev: Cell::new(ptr::null()),
             next: Cell::new(ptr::null()),
+            payload: UnsafeCell::new(payload),
         }
     }
 
-    /// The blocked task.
-    pub fn task(&self) -> TaskId {
-        self.task
-    }
-    /// Match data; read only with the queue's lock held.
-    pub fn tag(&self) -> u64 {
-        self.tag.get()
-    }
-    /// More match data; read only with the queue's lock held.
-    pub fn aux(&self) -> [u64; 2] {
-        self.aux.get()
-    }
-    /// Changes the extra match data (futex requeue); lock held.
-    pub fn set_aux(&self, aux: [u64; 2]) {
-        self.aux.set(aux)
-    }
-    /// The queue index recorded by `set_home`.
-    pub fn home(&self) -> usize {
-        self.home.load(Ordering::Acquire)
-    }
-    /// Records which queue of a family holds the node; lock(s) held.
-    pub fn set_home(&self, home: usize) {
-        self.home.store(home, Ordering::Release)
-    }
-    fn outcome(&self) -> Option<WaitOutcome> {
-        match self.state.load(Ordering::Acquire) {
-            WOKEN => Some(WaitOutcome::Woken),
-            REMOVED => Some(WaitOutcome::Removed),
+    fn final_state(&self) -> Option<Ended> {
+        match self.status.load(Ordering::Acquire) {
+            WOKEN => Some(Ended::Woken),
+            COMPLETED => Some(Ended::Completed),
+            REMOVED => Some(Ended::Removed),
             _ => None,
         }
     }
+
+    /// The payload back, once the node is off every queue.
+    fn into_payload(self) -> P {
+        self.payload.into_inner()
+    }
 }
 
-/// An intrusive FIFO of `WaitNode`s; see the module invariants.
-pub struct WaitQueue {
-    head: *const WaitNode,
-    tail: *const WaitNode,
+/// What a waker's visit does with one waiter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Visit {
+    /// Leave it queued.
+    Keep,
+    /// Unlink it and wake it: it re-tries its operation.
+    Wake,
+    /// Unlink it and wake it with the result the visitor just placed in
+    /// its payload: it returns that result without re-trying.
+    Complete,
+    /// Leave it and every later waiter queued.
+    Stop,
+}
+
+/// An intrusive FIFO of waiters carrying payloads `P`; see the module
+/// invariants.
+pub struct WaitQueue<P = ()> {
+    id: u64,
+    head: *const WaitNode<P>,
+    tail: *const WaitNode<P>,
     len: usize,
+    _nodes: PhantomData<P>,
 }
 
-// SAFETY: the raw pointers are only followed with the enclosing lock held
-// (invariant 2); the nodes themselves are Sync.
-unsafe impl Send for WaitQueue {}
+// SAFETY: the raw pointers are followed only by the holder of the lock
+// around the queue (invariant 2), and what they reach across threads is
+// the payload (P: Send) and atomics.
+unsafe impl<P: Send> Send for WaitQueue<P> {}
 
-impl Default for WaitQueue {
+impl<P> Default for WaitQueue<P> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl WaitQueue {
-    /// An empty queue.
-    pub const fn new() -> Self {
+impl<P> WaitQueue<P> {
+    /// An empty queue with a fresh id.
+    pub fn new() -> Self {
         WaitQueue {
+            id: NEXT_QUEUE_ID.fetch_add(1, core::sync::atomic::Ordering::Relaxed),
             head: ptr::null(),
             tail: ptr::null(),
             len: 0,
+            _nodes: PhantomData,
         }
     }
 
@@ -145,12 +187,19 @@ impl WaitQueue {
         self.len == 0
     }
 
-    /// Appends `node`.
+    /// The payload of the first waiter, if any (can it proceed?).
+    pub fn front(&self) -> Option<&P> {
+        // SAFETY: head is null or a live node on this queue (invariant 1),
+        // and `&self` means the caller holds the queue's lock (invariant 2).
+        unsafe { self.head.as_ref().map(|n| &*n.payload.get()) }
+    }
+
+    /// Appends `node` and records this queue as its home.
     ///
     /// # Safety
-    /// `node` is on no queue, and stays alive and unmoved until it has been
-    /// unlinked (by `remove` or a wake) and its owner has seen that.
-    pub unsafe fn push_back(&mut self, node: &WaitNode) {
+    /// `node` is on no queue and stays alive and unmoved until it is off
+    /// this one (invariant 1).
+    unsafe fn push_back(&mut self, node: &WaitNode<P>) {
         node.prev.set(self.tail);
         node.next.set(ptr::null());
         if self.tail.is_null() {
@@ -161,218 +210,442 @@ impl WaitQueue {
         }
         self.tail = node;
         self.len += 1;
+        node.queue.store(self.id, Ordering::Relaxed);
     }
 
-    /// Unlinks `node`, which must be on this queue.
-    fn unlink(&mut self, node: &WaitNode) {
+    /// Unlinks `node`, which is on this queue (its `queue` is our id).
+    fn unlink(&mut self, node: &WaitNode<P>) {
         let (prev, next) = (node.prev.get(), node.next.get());
         if prev.is_null() {
             self.head = next;
         } else {
-            // SAFETY: prev is a live node on this queue.
+            // SAFETY: prev is a live node on this queue (invariants 1, 2).
             unsafe { (*prev).next.set(next) };
         }
         if next.is_null() {
             self.tail = prev;
         } else {
-            // SAFETY: next is a live node on this queue.
+            // SAFETY: next is a live node on this queue (invariants 1, 2).
             unsafe { (*next).prev.set(prev) };
         }
         node.prev.set(ptr::null());
         node.next.set(ptr::null());
+        node.queue.store(NO_QUEUE, Ordering::Relaxed);
         self.len -= 1;
     }
 
-    /// Visits waiters in FIFO order. `visit` returns what to do with each:
-    /// keep it, wake it, or take it out to hand to `moved` (requeue). Stops
-    /// when `visit` says so. Returns how many were woken or moved.
-    pub fn drain_filter<K: Kernel + ?Sized>(
+    /// Takes `node` (on this queue) off and ends it with `state`
+    /// (invariant 4: the state store is the last access).
+    fn end<K: Kernel + ?Sized>(&mut self, k: &K, node: &WaitNode<P>, state: u32) {
+        self.unlink(node);
+        let task = node.task;
+        node.status.store(state, Ordering::Release);
+        k.unpark(task);
+    }
+
+    /// Visits waiters in FIFO order; `visit` sees each payload (to match
+    /// it, or to place a result in it) and says what to do with it.
+    /// Returns how many were taken off (woken or completed).
+    pub fn visit<K: Kernel + ?Sized>(
         &mut self,
         k: &K,
-        mut visit: impl FnMut(&WaitNode) -> Visit,
-        mut moved: impl FnMut(&WaitNode),
+        mut visit: impl FnMut(&mut P) -> Visit,
     ) -> usize {
-        let mut count = 0;
+        let mut taken = 0;
         let mut cur = self.head;
         while !cur.is_null() {
-            // SAFETY: cur is a live node on this queue, we hold its lock.
+            // SAFETY: cur is a live node on this queue and we hold its lock
+            // (`&mut self`; invariants 1, 2).
             let node = unsafe { &*cur };
             cur = node.next.get();
-            match visit(node) {
+            // SAFETY: as above; no other reference to this payload exists
+            // while the node is queued (invariant 2), and the visitor cannot
+            // reach this queue again (it is borrowed by this call).
+            let verdict = visit(unsafe { &mut *node.payload.get() });
+            match verdict {
                 Visit::Keep => {}
                 Visit::Stop => break,
                 Visit::Wake => {
-                    self.unlink(node);
-                    finish(k, node, WOKEN);
-                    count += 1;
+                    self.end(k, node, WOKEN);
+                    taken += 1;
                 }
-                Visit::Move => {
-                    self.unlink(node);
-                    moved(node);
-                    count += 1;
+                Visit::Complete => {
+                    self.end(k, node, COMPLETED);
+                    taken += 1;
                 }
             }
         }
-        count
+        taken
     }
 
     /// Wakes up to `n` waiters from the front; returns how many.
     pub fn wake<K: Kernel + ?Sized>(&mut self, k: &K, n: usize) -> usize {
         let mut left = n;
-        self.drain_filter(
-            k,
-            |_| {
-                if left == 0 {
-                    Visit::Stop
-                } else {
-                    left -= 1;
-                    Visit::Wake
-                }
-            },
-            |_| {},
-        )
+        self.visit(k, |_| {
+            if left == 0 {
+                Visit::Stop
+            } else {
+                left -= 1;
+                Visit::Wake
+            }
+        })
     }
 
-    /// Wakes every waiter with `Removed`: the object is gone (EIDRM).
+    /// Wakes every waiter; returns how many.
+    pub fn wake_all<K: Kernel + ?Sized>(&mut self, k: &K) -> usize {
+        self.visit(k, |_| Visit::Wake)
+    }
+
+    /// Ends every waiter with `Removed`: the object is gone (EIDRM).
     pub fn remove_all<K: Kernel + ?Sized>(&mut self, k: &K) -> usize {
         let mut count = 0;
         while !self.head.is_null() {
             // SAFETY: head is a live node on this queue, we hold its lock.
             let node = unsafe { &*self.head };
-            self.unlink(node);
-            finish(k, node, REMOVED);
+            self.end(k, node, REMOVED);
             count += 1;
         }
         count
     }
 
-    /// The first waiter, if any (e.g. to ask whether it can proceed).
-    pub fn front(&self) -> Option<&WaitNode> {
-        // SAFETY: head is null or a live node on this queue.
-        unsafe { self.head.as_ref() }
+    /// The waiter's side of the race with wakers, settled under the
+    /// queue's lock; `cut` is why its park stopped. `None` if the node is
+    /// on some other queue (invariant 3): not ours to unlink.
+    fn settle(&mut self, node: &WaitNode<P>, cut: Option<Ended>) -> Option<Ended> {
+        if let Some(done) = node.final_state() {
+            // A waker chose it first: its wake or result wins.
+            return Some(done);
+        }
+        if node.queue.load(Ordering::Relaxed) != self.id {
+            return None;
+        }
+        self.unlink(node);
+        Some(cut.unwrap_or(Ended::Interrupted))
     }
 }
 
-/// What `drain_filter` does with one waiter.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Visit {
-    /// Leave it queued.
-    Keep,
-    /// Unlink it and wake it.
-    Wake,
-    /// Unlink it and pass it to `moved` (which must queue it elsewhere).
-    Move,
-    /// Stop the walk here.
-    Stop,
+impl<P> Drop for WaitQueue<P> {
+    fn drop(&mut self) {
+        // Invariant 5: detach whoever is left, so no list points at them.
+        while !self.head.is_null() {
+            // SAFETY: head is a live node on this queue; `&mut self`.
+            let node = unsafe { &*self.head };
+            self.unlink(node);
+            node.status.store(REMOVED, Ordering::Release);
+        }
+    }
 }
 
-/// Sets a final state and unparks (invariant 3: the state store is the last
-/// access to the node).
-fn finish<K: Kernel + ?Sized>(k: &K, node: &WaitNode, state: u32) {
-    let task = node.task;
-    node.state.store(state, Ordering::Release);
-    k.unpark(task);
-}
-
-/// Parks until `node` gets a final state or the wait is cut short; returns
-/// the reason parking stopped (`None` if a final state was seen).
-fn park_until_final<K: Kernel + ?Sized>(
+/// Parks until `node` gets a final state or the wait is cut short;
+/// returns why parking stopped (`None`: a final state was seen).
+fn park_until_final<K: Kernel + ?Sized, P>(
     k: &K,
-    node: &WaitNode,
+    node: &WaitNode<P>,
     deadline: Option<Deadline>,
-) -> Option<WaitOutcome> {
+) -> Option<Ended> {
     loop {
-        if node.outcome().is_some() {
+        if node.final_state().is_some() {
             return None;
         }
         match k.park(deadline) {
             ParkOutcome::Unparked => continue,
-            ParkOutcome::TimedOut => return Some(WaitOutcome::TimedOut),
-            ParkOutcome::Interrupted => return Some(WaitOutcome::Interrupted),
+            ParkOutcome::TimedOut => return Some(Ended::TimedOut),
+            ParkOutcome::Interrupted => return Some(Ended::Interrupted),
         }
     }
 }
 
-/// Blocks the caller on the queue that `queue` selects in the state behind
-/// `lock`, releasing `guard` while it sleeps, and returns the re-taken
-/// guard with the outcome. The caller re-checks its condition after
-/// `Woken` (another task may have been faster).
-pub fn block<'a, K: Kernel + ?Sized, T>(
+/// What [`sleep`] hands back.
+pub struct Slept<'a, T, P> {
+    /// How the wait ended.
+    pub ended: Ended,
+    /// The node's payload (with its result slot filled after `Completed`).
+    pub payload: P,
+    /// The re-taken lock, when settling needed it (`None` when a final
+    /// state was seen without it: the waiter re-locks if it must re-try).
+    pub guard: Option<MutexGuard<'a, T>>,
+}
+
+/// Queues a node carrying `payload` on the queue `select` picks in the
+/// state behind `lock` (whose guard the caller hands over), sleeps with
+/// `deadline`, and settles the wait. The one primitive under
+/// `ipc::wait::wait`.
+pub fn sleep<'a, K, T, P>(
     k: &K,
     lock: &'a Mutex<T>,
     mut guard: MutexGuard<'a, T>,
-    queue: impl Fn(&mut T) -> &mut WaitQueue,
-    tag: u64,
+    select: &impl Fn(&mut T) -> &mut WaitQueue<P>,
+    payload: P,
     deadline: Option<Deadline>,
-) -> (MutexGuard<'a, T>, WaitOutcome) {
-    let node = WaitNode::new(k.current_task(), tag, [0; 2]);
-    // SAFETY: `node` lives on this frame, which does not return before the
-    // node is off the queue: either a waker unlinked it (final state seen
-    // under the lock below) or we unlink it ourselves below.
-    unsafe { queue(&mut guard).push_back(&node) };
+) -> Slept<'a, T, P>
+where
+    K: Kernel + ?Sized,
+{
+    let node = WaitNode::new(k.current_task(), payload);
+    // SAFETY: `node` lives on this frame, which neither returns nor moves
+    // it before it is off every queue: below, either a final state is seen
+    // (a waker unlinked it) or `settle` unlinks it; an unwinding frame
+    // waits in `Queued::drop` (invariant 1).
+    unsafe { select(&mut guard).push_back(&node) };
+    let queued = Queued { k, node: &node };
     drop(guard);
-    let cut_short = park_until_final(k, &node, deadline);
+    let mut cut = park_until_final(k, &node, deadline);
+    if let Some(ended @ (Ended::Completed | Ended::Removed)) = node.final_state() {
+        // Nothing to re-try: skip the lock (invariant 4).
+        core::mem::forget(queued);
+        return Slept {
+            ended,
+            payload: node.into_payload(),
+            guard: None,
+        };
+    }
     let mut guard = lock.lock();
-    let outcome = match node.outcome() {
-        Some(done) => done,
-        None => {
-            queue(&mut guard).unlink(&node);
-            cut_short.unwrap_or(WaitOutcome::Interrupted)
+    let ended = loop {
+        if let Some(ended) = select(&mut guard).settle(&node, cut) {
+            break ended;
         }
+        // `select` picked a queue that does not hold the node: wait for
+        // whoever holds it to end it (invariant 3).
+        drop(guard);
+        cut = park_until_final(k, &node, None).or(cut);
+        guard = lock.lock();
     };
-    (guard, outcome)
-}
-
-/// The futex flavour of `block`: the node may migrate between the queues
-/// of `family` (requeue), so the settle step finds its current home.
-///
-/// # Safety contract (upheld by the futex module, checked here in code):
-/// the node was pushed on `family[home]` by the caller through
-/// `enqueue_in_family`.
-pub fn block_in_family<K: Kernel + ?Sized>(
-    k: &K,
-    family: &[Mutex<WaitQueue>],
-    node: &WaitNode,
-    deadline: Option<Deadline>,
-) -> WaitOutcome {
-    let cut_short = park_until_final(k, node, deadline);
-    loop {
-        let home = node.home();
-        let Some(lock) = family.get(home) else {
-            return WaitOutcome::Interrupted;
-        };
-        let mut q = lock.lock();
-        if node.home() != home {
-            continue; // requeued between the load and the lock
-        }
-        return match node.outcome() {
-            Some(done) => done,
-            None => {
-                q.unlink(node);
-                cut_short.unwrap_or(WaitOutcome::Interrupted)
-            }
-        };
+    core::mem::forget(queued); // off every queue now
+    Slept {
+        ended,
+        payload: node.into_payload(),
+        guard: Some(guard),
     }
 }
 
-/// Queues `node` on `family[home]` whose guard the caller holds.
-///
-/// # Safety
-/// As `WaitQueue::push_back`; additionally the caller must go on to
-/// `block_in_family` with the same node and family before `node` dies.
-pub unsafe fn enqueue_in_family(q: &mut WaitQueue, node: &WaitNode, home: usize) {
-    node.set_home(home);
-    // SAFETY: forwarded from the caller.
-    unsafe { q.push_back(node) };
+/// Armed while a node of this frame may be on a queue. If the frame
+/// unwinds then (a panicking selector or host `park`), the drop waits for
+/// a waker to end the node before the frame may die (invariant 1); the
+/// normal paths disarm it with `mem::forget` once the node is off.
+struct Queued<'n, K: Kernel + ?Sized, P> {
+    k: &'n K,
+    node: &'n WaitNode<P>,
 }
 
-/// Moves an unlinked node onto another queue of its family (requeue); both
-/// locks are held by the caller.
-pub fn rehome(q: &mut WaitQueue, node: &WaitNode, home: usize) {
-    node.set_home(home);
-    // SAFETY: node was just unlinked by `drain_filter` (Visit::Move) from a
-    // queue of the same family; its owner is still in `block_in_family`,
-    // which keeps it alive until it sees a final state or unlinks it from
-    // its current home.
-    unsafe { q.push_back(node) };
+impl<K: Kernel + ?Sized, P> Drop for Queued<'_, K, P> {
+    fn drop(&mut self) {
+        while self.node.final_state().is_none() {
+            let _ = self.k.park(None);
+        }
+    }
+}
+
+/// What a [`QueueFamily`] caller's check, run under a queue's lock, says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Gate {
+    /// Go on (queue the node and sleep; do the requeue).
+    Proceed,
+    /// Stop with this error.
+    Fail(Errno),
+    /// Drop the lock, run the caller's unlocked step (a page fault-in),
+    /// and check again.
+    Retry,
+}
+
+/// What a requeue does with one waiter of the source queue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Requeue {
+    /// Leave it where it is.
+    Keep,
+    /// Wake it.
+    Wake,
+    /// Move it to the destination queue (the picker has updated its
+    /// payload to match there).
+    Move,
+    /// Leave it and every later waiter.
+    Stop,
+}
+
+/// A fixed array of wait queues, each under its own lock, between which
+/// waiters can be moved (futex buckets and requeue). The family does
+/// every queue operation itself, so it always knows which queue holds a
+/// node; a waiter that gives up finds it from the node's home index and
+/// checks it by id (invariant 3).
+pub struct QueueFamily<P, const N: usize> {
+    queues: [Mutex<WaitQueue<P>>; N],
+}
+
+impl<P, const N: usize> Default for QueueFamily<P, N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<P, const N: usize> QueueFamily<P, N> {
+    /// `N` empty queues.
+    pub fn new() -> Self {
+        QueueFamily {
+            queues: core::array::from_fn(|_| Mutex::new(WaitQueue::new())),
+        }
+    }
+
+    fn queue(&self, index: usize) -> Result<&Mutex<WaitQueue<P>>, Errno> {
+        self.queues.get(index).ok_or(Errno::new(EINVAL))
+    }
+
+    /// Sleeps on queue `home` with `payload` if `gate` (run under its
+    /// lock) says so; `outside` runs unlocked after `Gate::Retry`.
+    /// Returns how the wait ended (never `Completed` unless a visitor
+    /// completes; the payload is dropped). EINVAL for a bad index.
+    pub fn wait<K: Kernel + ?Sized>(
+        &self,
+        k: &K,
+        home: usize,
+        payload: P,
+        deadline: Option<Deadline>,
+        mut gate: impl FnMut(&K) -> Gate,
+        mut outside: impl FnMut(&K) -> Result<(), Errno>,
+    ) -> Result<Ended, Errno> {
+        let first = self.queue(home)?;
+        let node = WaitNode::new(k.current_task(), payload);
+        loop {
+            let mut q = first.lock();
+            match gate(k) {
+                Gate::Proceed => {
+                    node.home.store(home, Ordering::Relaxed);
+                    // SAFETY: `node` lives on this frame, which returns only
+                    // once the node is off every queue (below; an unwinding
+                    // frame waits in `Queued::drop`; invariant 1).
+                    unsafe { q.push_back(&node) };
+                    break;
+                }
+                Gate::Fail(e) => return Err(e),
+                Gate::Retry => {
+                    drop(q);
+                    outside(k)?;
+                }
+            }
+        }
+        let queued = Queued { k, node: &node };
+        let mut cut = park_until_final(k, &node, deadline);
+        let ended = loop {
+            if let Some(done) = node.final_state() {
+                break done; // invariant 4: no lock needed
+            }
+            // `home` changes only under the locks of the old and the new
+            // queue, so under the new one's lock the id check settles it.
+            let at = node.home.load(Ordering::Relaxed);
+            if let Some(lock) = self.queues.get(at) {
+                let mut q = lock.lock();
+                if let Some(ended) = q.settle(&node, cut) {
+                    break ended;
+                }
+            }
+            if node.home.load(Ordering::Relaxed) == at {
+                // Not where its home says (cannot happen: the family does
+                // every move); stay sound and wait to be ended.
+                cut = park_until_final(k, &node, None).or(cut);
+            }
+        };
+        core::mem::forget(queued); // off every queue now
+        Ok(ended)
+    }
+
+    /// Visits queue `index` as [`WaitQueue::visit`]; EINVAL for a bad
+    /// index.
+    pub fn visit<K: Kernel + ?Sized>(
+        &self,
+        k: &K,
+        index: usize,
+        visit: impl FnMut(&mut P) -> Visit,
+    ) -> Result<usize, Errno> {
+        Ok(self.queue(index)?.lock().visit(k, visit))
+    }
+
+    /// Walks queue `src` in FIFO order, waking or moving waiters to queue
+    /// `dst` as `pick` says, once `gate` (run with both locks held) lets
+    /// it. Two queues are locked in ascending index order. Returns woken
+    /// + moved.
+    pub fn requeue<K: Kernel + ?Sized>(
+        &self,
+        k: &K,
+        src: usize,
+        dst: usize,
+        mut gate: impl FnMut(&K) -> Gate,
+        mut outside: impl FnMut(&K) -> Result<(), Errno>,
+        mut pick: impl FnMut(&mut P) -> Requeue,
+    ) -> Result<usize, Errno> {
+        let (sl, dl) = (self.queue(src)?, self.queue(dst)?);
+        loop {
+            if src == dst {
+                let mut q = sl.lock();
+                match gate(k) {
+                    Gate::Proceed => {}
+                    Gate::Fail(e) => return Err(e),
+                    Gate::Retry => {
+                        drop(q);
+                        outside(k)?;
+                        continue;
+                    }
+                }
+                // Same queue: a moved waiter stays in place, re-keyed.
+                let mut moved = 0;
+                let woken = q.visit(k, |p| match pick(p) {
+                    Requeue::Keep => Visit::Keep,
+                    Requeue::Wake => Visit::Wake,
+                    Requeue::Stop => Visit::Stop,
+                    Requeue::Move => {
+                        moved += 1;
+                        Visit::Keep
+                    }
+                });
+                return Ok(woken + moved);
+            }
+            let (lo, hi) = if src < dst { (sl, dl) } else { (dl, sl) };
+            let mut first = lo.lock();
+            let mut second = hi.lock();
+            match gate(k) {
+                Gate::Proceed => {}
+                Gate::Fail(e) => return Err(e),
+                Gate::Retry => {
+                    drop((first, second));
+                    outside(k)?;
+                    continue;
+                }
+            }
+            let (sq, dq) = if src < dst {
+                (&mut *first, &mut *second)
+            } else {
+                (&mut *second, &mut *first)
+            };
+            let mut count = 0;
+            let mut cur = sq.head;
+            while !cur.is_null() {
+                // SAFETY: cur is a live node on `sq`, whose lock we hold.
+                let node = unsafe { &*cur };
+                cur = node.next.get();
+                // SAFETY: as in `WaitQueue::visit`.
+                let verdict = pick(unsafe { &mut *node.payload.get() });
+                match verdict {
+                    Requeue::Keep => {}
+                    Requeue::Stop => break,
+                    Requeue::Wake => {
+                        sq.end(k, node, WOKEN);
+                        count += 1;
+                    }
+                    Requeue::Move => {
+                        sq.unlink(node);
+                        node.home.store(dst, Ordering::Relaxed);
+                        // SAFETY: the node just left `sq` and its owner is
+                        // still in `wait` (no final state), which keeps it
+                        // alive until it is off every queue; we hold both
+                        // locks (invariants 1, 2).
+                        unsafe { dq.push_back(node) };
+                        count += 1;
+                    }
+                }
+            }
+            return Ok(count);
+        }
+    }
+
+    /// Number of waiters on queue `index` (tests, leak checks).
+    pub fn waiters(&self, index: usize) -> usize {
+        self.queues.get(index).map_or(0, |q| q.lock().len())
+    }
 }

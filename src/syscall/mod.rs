@@ -4,8 +4,10 @@
 
 pub mod abi;
 pub mod arch;
+pub mod args;
 pub mod dispatch;
 pub mod numbers;
+pub mod uaccess;
 pub mod user;
 
 mod eventfd;

@@ -1,9 +1,8 @@
 //! The POSIX semaphore syscalls: decode, call the semaphore, encode.
 
-use alloc::sync::Arc;
-
 use crate::errno::{err, Errno, EINVAL};
-use crate::ipc::sem::named::{self, NamedSem, Opened, SemHandle};
+use crate::ipc::open_file::{AccessMode, FileRef, OpenFile};
+use crate::ipc::sem::named::{self, NamedSem, Opened};
 use crate::ipc::sem::{unnamed, SemWait};
 use crate::ipc::time;
 use crate::kernel::{ClockId, Kernel};
@@ -13,7 +12,13 @@ use crate::syscall::user::{self, read_timespec};
 /// A semaphore as the caller named it.
 enum SemRef {
     Unnamed(usize),
-    Named(Arc<NamedSem>),
+    /// The fd's description; its object is a `NamedSem` (checked).
+    Named(FileRef),
+}
+
+/// The named semaphore behind `file`; EINVAL for another kind of fd.
+fn named_sem(file: &FileRef) -> Result<&NamedSem, Errno> {
+    file.downcast::<NamedSem>().ok_or(Errno::new(EINVAL))
 }
 
 fn resolve<K: Kernel + ?Sized>(k: &K, sem_ref: usize, f: SemFlags) -> Result<SemRef, Errno> {
@@ -21,10 +26,8 @@ fn resolve<K: Kernel + ?Sized>(k: &K, sem_ref: usize, f: SemFlags) -> Result<Sem
         return Ok(SemRef::Unnamed(sem_ref));
     }
     let file = k.get_fd(sem_ref)?;
-    match file.as_any().downcast_ref::<SemHandle>() {
-        Some(handle) => Ok(SemRef::Named(handle.0.clone())),
-        None => err(EINVAL),
-    }
+    named_sem(&file)?;
+    Ok(SemRef::Named(file))
 }
 
 /// sem_init(sem_ptr, pshared, value)
@@ -43,7 +46,7 @@ pub fn post<K: Kernel + ?Sized>(k: &K, a: [usize; 6]) -> Result<usize, Errno> {
     }
     match resolve(k, a[0], f)? {
         SemRef::Unnamed(uaddr) => unnamed::post(k, uaddr)?,
-        SemRef::Named(sem) => sem.post(k)?,
+        SemRef::Named(file) => named_sem(&file)?.post(k)?,
     }
     Ok(0)
 }
@@ -67,7 +70,7 @@ pub fn wait<K: Kernel + ?Sized>(k: &K, a: [usize; 6]) -> Result<usize, Errno> {
     };
     match resolve(k, sem_ref, f)? {
         SemRef::Unnamed(uaddr) => unnamed::wait(k, uaddr, how)?,
-        SemRef::Named(sem) => sem.wait(k, how)?,
+        SemRef::Named(file) => named_sem(&file)?.wait(k, how)?,
     }
     Ok(0)
 }
@@ -80,7 +83,7 @@ pub fn get_value<K: Kernel + ?Sized>(k: &K, a: [usize; 6]) -> Result<usize, Errn
     }
     let value = match resolve(k, a[0], f)? {
         SemRef::Unnamed(uaddr) => unnamed::get_value(k, uaddr)?,
-        SemRef::Named(sem) => sem.value(),
+        SemRef::Named(file) => named_sem(&file)?.value(),
     };
     Ok(value as usize)
 }
@@ -98,11 +101,9 @@ pub fn open<K: Kernel + ?Sized>(k: &K, a: [usize; 6]) -> Result<usize, Errno> {
     let value = u32::try_from(value).map_err(|_| Errno::new(EINVAL))?;
     let sems = &k.ipc().sems;
     let (sem, opened) = sems.open(k, name.clone(), open, mode as u32, value)?;
-    let installed = k.install_fd(
-        Arc::new(SemHandle(sem.clone())),
-        user::placement(fd_slot),
-        true,
-    );
+    // Each sem_open is its own open description over the one semaphore.
+    let file = OpenFile::new(k, sem.clone(), AccessMode::ReadWrite, false);
+    let installed = k.install_fd(file, user::placement(fd_slot), true);
     if installed.is_err() && opened == Opened::Created {
         sems.undo_create(&name, &sem);
     }

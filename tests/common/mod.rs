@@ -15,6 +15,34 @@ pub struct Env {
     pub guard: TaskGuard,
 }
 
+/// The leak check every test ends with: once the test's fds are closed
+/// and its names unlinked, the namespace's accounting is back to zero
+/// (every object and byte refunded, no user left in the table). `Env`
+/// runs it when dropped, after closing its process's fds and removing
+/// every name (the namespace's teardown); a test may call it earlier.
+pub fn assert_accounting_zero(k: &HostedKernel) {
+    use redbear_ipc::kernel::Kernel;
+    let left = k.ipc().acct.outstanding();
+    assert!(
+        left.is_zero(),
+        "accounting did not return to zero: {left:?}"
+    );
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        // A failing test has already reported; do not turn it into an
+        // abort by panicking again.
+        if std::thread::panicking() {
+            return;
+        }
+        use redbear_ipc::kernel::Kernel;
+        self.proc.fds().clear();
+        self.k.ipc().sems.unlink_all();
+        assert_accounting_zero(&self.k);
+    }
+}
+
 impl Env {
     pub fn new(mode: ClockMode) -> Self {
         Self::with_creds(mode, Credentials::new(1000, 1000))

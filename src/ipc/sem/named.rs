@@ -1,8 +1,8 @@
 //! Named POSIX semaphores: kernel objects in a namespace.
 //!
 //! `sem_open` finds or creates the object and hands the caller an fd whose
-//! file object is a `SemHandle`; every operation is then a syscall on the
-//! object (the shared-page fast path of DESIGN.md is not built yet).
+//! open description (`OpenFile`) refers to it; every operation is then a
+//! syscall on the object (the shared-page fast path of DESIGN.md is not built yet).
 //! `sem_unlink` removes the name only: the object lives while any handle
 //! does, and its charge is refunded when the last one goes.
 
@@ -10,15 +10,14 @@ use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use core::any::Any;
 
-use crate::errno::{
-    err, Errno, EACCES, EAGAIN, EEXIST, EINTR, EINVAL, ENOENT, EOVERFLOW, ETIMEDOUT,
-};
+use crate::errno::{err, Errno, EACCES, EEXIST, EINVAL, ENOENT, EOVERFLOW};
 use crate::ipc::file::{FileKind, FileObject};
 use crate::ipc::limits::{Accounting, Charge, ObjectKind};
 use crate::ipc::name::IpcName;
 use crate::ipc::perm::{Access, ObjPerm};
 use crate::ipc::sem::{SemWait, SEM_VALUE_MAX};
-use crate::ipc::waitq::{self, WaitOutcome, WaitQueue};
+use crate::ipc::wait::{wait, Blocking, Handoff, Step};
+use crate::ipc::waitq::{Visit, WaitQueue};
 use crate::kernel::Kernel;
 use crate::sync::Mutex;
 
@@ -31,9 +30,12 @@ pub struct OpenFlags {
     pub exclusive: bool,
 }
 
+/// A waiter's node: no request data; a post completes it with `Ok(())`.
+type SemWaiter = Handoff<(), ()>;
+
 struct SemState {
     value: u32,
-    waiters: WaitQueue,
+    waiters: WaitQueue<SemWaiter>,
 }
 
 /// A named semaphore.
@@ -47,40 +49,52 @@ pub struct NamedSem {
 const SEM_COST: usize = core::mem::size_of::<NamedSem>() + 64;
 
 impl NamedSem {
-    /// `sem_post`: EOVERFLOW at SEM_VALUE_MAX; wakes one waiter.
+    /// `sem_post`: hands the unit straight to the longest waiter (which
+    /// then returns without re-trying, so nobody can take it in between),
+    /// or adds it to the value: EOVERFLOW at SEM_VALUE_MAX.
     pub fn post<K: Kernel + ?Sized>(&self, k: &K) -> Result<(), Errno> {
         let mut st = self.state.lock();
+        let mut handed = false;
+        st.waiters.visit(k, |w| {
+            if handed {
+                return Visit::Stop;
+            }
+            w.result = Some(Ok(()));
+            handed = true;
+            Visit::Complete
+        });
+        if handed {
+            return Ok(());
+        }
         if st.value >= SEM_VALUE_MAX {
             return err(EOVERFLOW);
         }
         st.value += 1;
-        st.waiters.wake(k, 1);
         Ok(())
     }
 
-    /// The wait family; see `SemWait`.
+    /// The wait family; see `SemWait`. ETIMEDOUT, EINTR; a post that
+    /// completed this waiter wins over both.
     pub fn wait<K: Kernel + ?Sized>(&self, k: &K, how: SemWait) -> Result<(), Errno> {
-        let mut st = self.state.lock();
-        let deadline = how.deadline();
-        loop {
-            if st.value > 0 {
-                st.value -= 1;
-                return Ok(());
-            }
-            if how == SemWait::Try {
-                return err(EAGAIN);
-            }
-            let (again, outcome) =
-                waitq::block(k, &self.state, st, |s| &mut s.waiters, 0, deadline);
-            st = again;
-            match outcome {
-                WaitOutcome::Woken => {}
-                WaitOutcome::TimedOut => return err(ETIMEDOUT),
-                // Not chosen by a post (a wake wins over both), so nothing
-                // is owed to the other waiters.
-                WaitOutcome::Interrupted | WaitOutcome::Removed => return err(EINTR),
-            }
-        }
+        let how = match how {
+            SemWait::Try => Blocking::NonBlocking,
+            SemWait::Forever => Blocking::Forever,
+            SemWait::Until(d) => Blocking::Until(d),
+        };
+        wait(
+            k,
+            &self.state,
+            how,
+            |s| &mut s.waiters,
+            |s| {
+                if s.value > 0 {
+                    s.value -= 1;
+                    Step::Done(Ok(()))
+                } else {
+                    Step::Block(SemWaiter::new(()))
+                }
+            },
+        )
     }
 
     /// `sem_getvalue`.
@@ -98,10 +112,9 @@ pub enum Opened {
     Created,
 }
 
-/// The fd-table face of a named semaphore.
-pub struct SemHandle(pub Arc<NamedSem>);
-
-impl FileObject for SemHandle {
+/// A named semaphore behind an fd: each `sem_open` makes its own open
+/// description over the one object.
+impl FileObject for NamedSem {
     fn kind(&self) -> FileKind {
         FileKind::NamedSem
     }
@@ -208,5 +221,12 @@ impl SemNamespace {
     /// Whether no name exists.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Removes every name (the namespace's teardown, and tests' leak
+    /// checks): each semaphore then lives only while an fd holds it.
+    pub fn unlink_all(&self) {
+        let names = core::mem::take(&mut *self.names.lock());
+        drop(names); // refunds outside the namespace lock
     }
 }

@@ -101,6 +101,22 @@ pub mod nr {
     /// then consumed, as if an empty handler ran. EINVAL for SIGKILL,
     /// SIGSTOP or a bad number.
     pub const SIGCATCH: usize = 32;
+    /// `(count, *const u32 list) -> 0`: replace the supplementary groups
+    /// (setgroups(2); redbear-ipc's permission checks use them). EPERM
+    /// unless euid 0, EINVAL above 32 groups, EFAULT. A spawned process
+    /// inherits its parent's.
+    pub const SETGROUPS: usize = 33;
+    /// `(size, *mut u32 list) -> count`: getgroups(2); size 0 only counts,
+    /// a nonzero size below the count is EINVAL. Sorted.
+    pub const GETGROUPS: usize = 34;
+    /// `(op, a, b) -> value`: test-only probe of redbear-ipc's per-process
+    /// hooks. op 0: attach the probe state to the caller's process,
+    /// returns how many of its threads have attached it (one state per
+    /// process); op 1: `1000 * settlements + threads attached` of process
+    /// `a`'s probe, consumed by the read (0 if never settled); op 2: send
+    /// signal `a` with sigval `b` to the caller's parent through
+    /// `Kernel::send_signal` (si_code SI_MESGQ -3, no permission check).
+    pub const IPC_PROBE: usize = 35;
     /// One past the last base number.
     pub const END: usize = 64;
 }

@@ -1,4 +1,9 @@
-//! Per-process fd tables holding redbear-ipc file objects.
+//! Per-process fd tables holding redbear-ipc open descriptions. Every fd
+//! added or removed is reported to its description (`fd_added`,
+//! `fd_closed` with the owner's pid), so the objects' close hooks run for
+//! close and exit alike. A removed entry is reported by whoever drops it,
+//! outside the process table lock: `close` hands the description back,
+//! and a table reports the fds it still holds when it is dropped.
 
 use alloc::collections::BTreeMap;
 
@@ -17,12 +22,15 @@ pub struct FdEntry {
 
 #[derive(Default)]
 pub struct FdTable {
+    owner: u32,
     map: BTreeMap<usize, FdEntry>,
 }
 
 impl FdTable {
-    pub fn new() -> FdTable {
+    /// The empty table of process `owner`.
+    pub fn new(owner: u32) -> FdTable {
         FdTable {
+            owner,
             map: BTreeMap::new(),
         }
     }
@@ -41,6 +49,7 @@ impl FdTable {
                 .find(|fd| !self.map.contains_key(fd))
                 .ok_or(EMFILE)?,
         };
+        file.fd_added();
         self.map.insert(fd, FdEntry { file, cloexec });
         Ok(fd)
     }
@@ -49,7 +58,8 @@ impl FdTable {
         self.map.get(&fd).map(|e| e.file.clone()).ok_or(EBADF)
     }
 
-    /// Removes `fd`; the caller drops the returned object outside any lock.
+    /// Removes `fd`; the caller reports it (`fd_closed`) and drops the
+    /// returned description outside any lock.
     pub fn close(&mut self, fd: usize) -> Result<FileRef, isize> {
         self.map.remove(&fd).map(|e| e.file).ok_or(EBADF)
     }
@@ -61,5 +71,13 @@ impl FdTable {
 
     pub fn cloexec(&mut self, fd: usize) -> Result<&mut bool, isize> {
         self.map.get_mut(&fd).map(|e| &mut e.cloexec).ok_or(EBADF)
+    }
+}
+
+impl Drop for FdTable {
+    fn drop(&mut self) {
+        for (_, e) in core::mem::take(&mut self.map) {
+            e.file.fd_closed(self.owner);
+        }
     }
 }

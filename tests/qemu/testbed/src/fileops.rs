@@ -5,8 +5,9 @@
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
+use redbear_ipc::ipc::poll::{self as ipc_poll, PollEntry, PollFile};
 use redbear_ipc::ipc::pollee::{Observer, Readiness};
-use redbear_ipc::kernel::{FileRef, Kernel};
+use redbear_ipc::kernel::{FileRef, ParkOutcome};
 use testbed_abi::{errno::*, PollFd};
 
 use crate::ipc::kernel;
@@ -38,16 +39,15 @@ pub fn write(fd: usize, buf: usize, len: usize) -> R {
     file(fd)?.write(kernel(), buf, len).map_err(errno)
 }
 
-/// F_GETFL (3) / F_SETFL (4): O_NONBLOCK of the open file description.
+/// F_GETFL (3) / F_SETFL (4): the open description's access mode and
+/// O_NONBLOCK (shared with its dups); F_SETFL changes O_NONBLOCK only.
 pub fn status_flags(fd: usize, cmd: usize, arg: usize) -> R {
     let f = file(fd)?;
-    let Some(st) = f.status() else {
-        return if cmd == 3 { Ok(0) } else { Err(EINVAL) };
-    };
     if cmd == 3 {
-        Ok(if st.nonblocking() { O_NONBLOCK } else { 0 })
+        let nonblock = if f.nonblocking() { O_NONBLOCK } else { 0 };
+        Ok(f.access().bits() | nonblock)
     } else {
-        st.set_nonblocking(arg & O_NONBLOCK != 0);
+        f.status().set_nonblocking(arg & O_NONBLOCK != 0);
         Ok(0)
     }
 }
@@ -61,7 +61,18 @@ impl Observer for PollWaker {
     }
 }
 
-/// poll(2): `timeout_ms` < 0 waits forever. Bad fds report POLLNVAL.
+/// Parks a task in poll until `unpark_host`, `wake_at` (monotonic ns) or
+/// a signal.
+fn park_in_poll(wake_at: Option<u64>) -> ParkOutcome {
+    match sched::park(wake_at) {
+        sched::Wake::Unparked => ParkOutcome::Unparked,
+        sched::Wake::TimedOut => ParkOutcome::TimedOut,
+        sched::Wake::Interrupted => ParkOutcome::Interrupted,
+    }
+}
+
+/// poll(2): `timeout_ms` < 0 waits forever. Bad fds report POLLNVAL. The
+/// loop is the crate's (`redbear_ipc::ipc::poll`), as the hosted kernel's.
 pub fn poll(fds_ptr: usize, nfds: usize, timeout_ms: isize) -> R {
     if nfds > MAX_POLLFDS {
         return Err(EINVAL);
@@ -71,66 +82,32 @@ pub fn poll(fds_ptr: usize, nfds: usize, timeout_ms: isize) -> R {
     for i in 0..nfds {
         pfds.push(with_aspace(|a| usermem::read_val(a, fds_ptr + i * size))?);
     }
-    let files: Vec<Option<FileRef>> = pfds
+    let mut entries: Vec<PollEntry> = pfds
         .iter()
         .map(|p| {
-            if p.fd < 0 {
-                None
+            let target = if p.fd < 0 {
+                PollFile::Ignored
             } else {
-                file(p.fd as usize).ok()
-            }
+                file(p.fd as usize).map_or(PollFile::Invalid, PollFile::Open)
+            };
+            PollEntry::new(
+                target,
+                Readiness::from_bits_truncate(u32::from(p.events as u16)),
+            )
         })
         .collect();
     let waker: Arc<dyn Observer> = Arc::new(PollWaker(sched::current()));
-    for f in files.iter().flatten() {
-        if let Some(p) = f.pollee() {
-            p.register(&waker);
-        }
-    }
-    let k = kernel();
-    let deadline =
-        (timeout_ms >= 0).then(|| clock::now().saturating_add(timeout_ms as u64 * 1_000_000));
-    let result = loop {
-        crate::ipc::expire_timers();
-        let mut ready = 0;
-        for (p, f) in pfds.iter_mut().zip(&files) {
-            p.revents = match f {
-                None if p.fd < 0 => 0,
-                None => POLLNVAL,
-                Some(f) => {
-                    let want = Readiness::from_bits_truncate(p.events as u16 as u32)
-                        | Readiness::ERR
-                        | Readiness::HUP;
-                    (f.poll(k) & want).bits() as i16
-                }
-            };
-            if p.revents != 0 {
-                ready += 1;
-            }
-        }
-        let now = clock::now();
-        if ready > 0 || deadline.is_some_and(|d| now >= d) {
-            break Ok(ready);
-        }
-        // Sleep until the poll's deadline or the next timer expiry.
-        let timer = k.ipc().next_timer_deadline().map(|t| {
-            let left = t.at_ns.saturating_sub(k.now(t.clock));
-            now.saturating_add(left)
-        });
-        let wake_at = match (deadline, timer) {
-            (Some(d), Some(t)) => Some(d.min(t)),
-            (d, t) => d.or(t),
+    let deadline = u64::try_from(timeout_ms)
+        .ok()
+        .map(|ms| clock::now().saturating_add(ms.saturating_mul(1_000_000)));
+    let ready =
+        ipc_poll::poll(kernel(), &mut entries, deadline, &waker, park_in_poll).map_err(errno)?;
+    for (p, e) in pfds.iter_mut().zip(&entries) {
+        p.revents = match e.file {
+            PollFile::Invalid => POLLNVAL,
+            PollFile::Ignored | PollFile::Open(_) => e.ready.bits() as i16,
         };
-        if sched::park(wake_at) == sched::Wake::Interrupted {
-            break Err(EINTR);
-        }
-    };
-    for f in files.iter().flatten() {
-        if let Some(p) = f.pollee() {
-            p.unregister(&waker);
-        }
     }
-    let ready = result?;
     for (i, p) in pfds.iter().enumerate() {
         with_aspace(|a| usermem::write_val(a, fds_ptr + i * size, p))?;
     }

@@ -4,17 +4,27 @@
 //! Tasks are the scheduler's tasks, processes and credentials the
 //! `process` table's, user memory goes through the page tables
 //! (`usermem`), park/unpark are the scheduler's (permit semantics), and the
-//! clocks are the testbed clock (CLOCK_REALTIME = monotonic + a fixed
-//! offset, never set).
+//! clocks are the testbed clock (CLOCK_REALTIME = monotonic + an offset
+//! that CLOCK_SETTIME moves). `send_signal` queues through
+//! `process::deliver`, and `process.rs` calls `Ipc::process_exit` when a
+//! process's last thread has ended. The testbed has no fork, so it never
+//! calls `Ipc::process_fork` (SPAWN_PROCESS starts a program afresh).
+//!
+//! `IPC_PROBE` (a base call) attaches a test-only `ProcessState` and
+//! reports its settlements, so a program can watch the exit hook work.
+
+use alloc::collections::BTreeMap;
 
 use redbear_ipc::errno::{Errno, EFAULT};
+use redbear_ipc::ipc::limits::Outstanding;
+use redbear_ipc::ipc::process::ProcessState;
 use redbear_ipc::kernel::{
     ClockId, Credentials, Deadline, FdPlacement, FileRef, Kernel, ParkOutcome, Pid, SharedMemKey,
     SigInfo, SigSet, TaskId, UserFault,
 };
 use redbear_ipc::Ipc;
-use spin::Once;
-use testbed_abi::errno::{EBADF, ESRCH};
+use spin::{Mutex, Once};
+use testbed_abi::errno::{EBADF, EINVAL, ESRCH};
 
 use crate::arch::AddressSpace;
 use crate::{clock, process, sched, usermem};
@@ -42,6 +52,68 @@ pub fn signal_queued(signo: u32) {
     k.ipc.signal_queued(k, signo);
 }
 
+/// Host hook: process `pid` has ended (its last thread is gone).
+pub fn process_exit(pid: Pid) {
+    let k = kernel();
+    k.ipc.process_exit(k, pid);
+}
+
+/// The test-only per-process state behind IPC_PROBE: counts the threads
+/// that attached it; its exit records the settlement.
+struct ExitProbe {
+    attached: core::sync::atomic::AtomicUsize,
+}
+
+/// Settlements by pid: (times settled, threads that had attached).
+static SETTLED: Mutex<BTreeMap<Pid, (usize, usize)>> = Mutex::new(BTreeMap::new());
+
+impl ProcessState for ExitProbe {
+    fn exit(&self, _: &dyn Kernel, pid: Pid) {
+        let attached = self.attached.load(core::sync::atomic::Ordering::SeqCst);
+        let mut settled = SETTLED.lock();
+        let entry = settled.entry(pid).or_insert((0, 0));
+        entry.0 += 1;
+        entry.1 = attached;
+    }
+}
+
+/// IPC_PROBE(op, a, b): op 0 attaches the probe to the caller's process
+/// and returns how many of its threads have (one state per process);
+/// op 1 returns how often process `a`'s probe settled, times 1000, plus
+/// the threads that had attached; op 2 sends signal `a` with sigval `b`
+/// to the caller's parent through `Kernel::send_signal` (SI_MESGQ, the
+/// caller's pid and uid). A settled pid's record is consumed by op 1.
+pub fn probe(op: usize, a: usize, b: usize) -> Result<usize, isize> {
+    let k = kernel();
+    match op {
+        0 => {
+            let pid = k.current_pid();
+            let state = k.ipc.processes.of(pid).state(|| ExitProbe {
+                attached: core::sync::atomic::AtomicUsize::new(0),
+            });
+            Ok(state
+                .attached
+                .fetch_add(1, core::sync::atomic::Ordering::SeqCst)
+                + 1)
+        }
+        1 => {
+            let pid = Pid::try_from(a).map_err(|_| EINVAL)?;
+            let (times, threads) = SETTLED.lock().remove(&pid).unwrap_or((0, 0));
+            Ok(times * 1000 + threads)
+        }
+        2 => {
+            let signo = u32::try_from(a).map_err(|_| EINVAL)?;
+            let me = k.current_pid();
+            let (parent, uid) = process::with_current(|p| (p.ppid, p.uid)).ok_or(ESRCH)?;
+            let info = SigInfo::mesgq(signo, b as u64, me, uid);
+            k.send_signal(parent, info)
+                .map(|_| 0)
+                .map_err(|e| e.errno as isize)
+        }
+        _ => Err(EINVAL),
+    }
+}
+
 /// Host hook: CLOCK_REALTIME was set.
 pub fn clock_was_set() {
     let k = kernel();
@@ -52,6 +124,13 @@ pub fn clock_was_set() {
 pub fn expire_timers() {
     let k = kernel();
     k.ipc.expire_timers(k);
+}
+
+/// What the namespace's accounting holds now: the runner compares it
+/// before and after each program (every program's objects are refunded
+/// by its teardown).
+pub fn accounting() -> Outstanding {
+    kernel().ipc.acct.outstanding()
 }
 
 fn errno_of(code: isize) -> Errno {
@@ -86,6 +165,7 @@ impl Kernel for TestbedKernel {
             gid: p.gid,
             euid: p.euid,
             egid: p.egid,
+            groups: p.groups,
         })
         // No process (scheduler context): the least privileged ids.
         .unwrap_or(Credentials::new(65534, 65534))
@@ -162,5 +242,9 @@ impl Kernel for TestbedKernel {
 
     fn pending_signals(&self) -> SigSet {
         process::with_current(|p| p.sig.pending()).unwrap_or(0)
+    }
+
+    fn send_signal(&self, pid: Pid, info: SigInfo) -> Result<(), Errno> {
+        process::deliver(pid, info).map_err(errno_of)
     }
 }

@@ -11,7 +11,7 @@ use spin::Mutex;
 use crate::arch::{AddressSpace, UserPerm, PAGE_SIZE, USER_BASE, USER_STACK_TOP};
 use crate::sched::{self, Tid};
 use crate::{elf, frames};
-use redbear_ipc::kernel::SigInfo;
+use redbear_ipc::kernel::{Groups, SigInfo};
 use testbed_abi::{errno::*, sig};
 
 pub type Pid = u32;
@@ -32,6 +32,8 @@ pub struct Process {
     pub gid: u32,
     pub euid: u32,
     pub egid: u32,
+    /// Supplementary groups (SETGROUPS; a spawned child inherits them).
+    pub groups: Groups,
     pub group: usize,
     pub name: String,
     pub aspace: Option<AddressSpace>,
@@ -103,9 +105,13 @@ pub fn spawn(
     group: usize,
     arg: usize,
 ) -> Result<Pid, isize> {
-    if PROCS.lock().len() >= MAX_PROCS {
-        return Err(EAGAIN);
-    }
+    let groups = {
+        let procs = PROCS.lock();
+        if procs.len() >= MAX_PROCS {
+            return Err(EAGAIN);
+        }
+        procs.get(&ppid).map(|p| p.groups).unwrap_or_default()
+    };
     let mut aspace = AddressSpace::new().ok_or(ENOMEM)?;
     let mut owned = Vec::new();
     let loaded = elf::load(image, &mut aspace, &mut owned).and_then(|entry| {
@@ -145,6 +151,7 @@ pub fn spawn(
             gid: uid,
             euid: uid,
             egid: uid,
+            groups,
             group,
             name: String::from(name),
             aspace: Some(aspace),
@@ -155,7 +162,7 @@ pub fn spawn(
             zombie: false,
             sig: crate::signal::SigState::default(),
             mmap_next: MMAP_BASE,
-            fds: crate::fd::FdTable::new(),
+            fds: crate::fd::FdTable::new(pid),
             syscalls: 0,
         },
     );
@@ -166,6 +173,7 @@ pub fn spawn(
             if let Some(p) = p {
                 release(p);
             }
+            crate::ipc::process_exit(pid);
             Err(e)
         }
     }
@@ -238,6 +246,9 @@ pub fn thread_ended(pid: Pid, tid: Tid, status: i32) {
         drop(aspace);
         owned.into_iter().for_each(frames::free);
         drop(fds);
+        // Every thread has ended (a killed one left its blocking call
+        // first), so the process's IPC state can settle; no lock is held.
+        crate::ipc::process_exit(pid);
     }
     wake_exit_waiters();
 }
@@ -345,17 +356,45 @@ pub fn send_signal(pid: Pid, signo: usize) -> Result<(), isize> {
 
 /// KILL / SIGQUEUE: makes `signo` pending in `pid` with si_code `code` and
 /// sigval `value`, and interrupts its threads if it does not block it.
+/// Permission: euid 0, or the sender's euid or uid is the target's uid.
 pub fn queue_signal(pid: Pid, signo: usize, code: i32, value: u64) -> Result<(), isize> {
     if signo > sig::NSIG {
         return Err(EINVAL);
     }
     let (me_pid, me_euid, me_uid) = with_current(|p| (p.pid, p.euid, p.uid)).unwrap_or((0, 0, 0));
+    let target_uid = PROCS
+        .lock()
+        .get(&pid)
+        .filter(|p| !p.zombie)
+        .map(|p| p.uid)
+        .ok_or(ESRCH)?;
+    if me_euid != 0 && me_euid != target_uid && me_uid != target_uid {
+        return Err(EPERM);
+    }
+    let info = SigInfo {
+        signo: signo as u32,
+        code,
+        pid: me_pid,
+        uid: me_uid,
+        int: value as i32,
+        ptr: value,
+        ..SigInfo::default()
+    };
+    deliver(pid, info)
+}
+
+/// Makes `info` pending in `pid` as the kernel sends it (no permission
+/// check: `Kernel::send_signal`, KILL and SIGQUEUE after theirs) and
+/// interrupts the threads that do not block it. Signal 0 only checks that
+/// `pid` lives.
+pub fn deliver(pid: Pid, info: SigInfo) -> Result<(), isize> {
+    let signo = info.signo as usize;
+    if signo > sig::NSIG {
+        return Err(EINVAL);
+    }
     let threads = {
         let mut procs = PROCS.lock();
         let p = procs.get_mut(&pid).filter(|p| !p.zombie).ok_or(ESRCH)?;
-        if me_euid != 0 && me_euid != p.uid && me_uid != p.uid {
-            return Err(EPERM);
-        }
         if signo == 0 {
             return Ok(());
         }
@@ -367,15 +406,6 @@ pub fn queue_signal(pid: Pid, signo: usize, code: i32, value: u64) -> Result<(),
         if p.sig.discards(signo, leader_mask) {
             return Ok(());
         }
-        let info = SigInfo {
-            signo: signo as u32,
-            code,
-            pid: me_pid,
-            uid: me_uid,
-            int: value as i32,
-            ptr: value,
-            ..SigInfo::default()
-        };
         p.sig.queue(info)?;
         // Interrupt the threads that do not block it.
         p.threads

@@ -16,6 +16,7 @@ pub fn run_all() -> usize {
     for (i, prog) in progs.iter().enumerate() {
         let n = i + 1;
         let group = n;
+        let charged_before = crate::ipc::accounting();
         let verdict = match process::spawn(prog.name, prog.image, 0, 0, group, 0) {
             Err(e) => Err(alloc::format!("# spawn failed: errno {}", -e.abs())),
             Ok(pid) => {
@@ -32,11 +33,17 @@ pub fn run_all() -> usize {
                 if stuck == 0 {
                     process::remove_group(group);
                 }
+                let charged_after = crate::ipc::accounting();
                 match (finished, status) {
                     _ if stuck > 0 => {
                         Err(alloc::format!("# teardown: {} tasks did not exit", stuck))
                     }
                     (false, _) => Err(alloc::string::String::from("# timeout")),
+                    (true, Some(0)) if charged_after != charged_before => Err(alloc::format!(
+                        "# accounting not refunded: {:?} before, {:?} after",
+                        charged_before,
+                        charged_after
+                    )),
                     (true, Some(0)) => Ok(()),
                     (true, s) => Err(alloc::format!("# exit status {}", s.unwrap_or(-1))),
                 }

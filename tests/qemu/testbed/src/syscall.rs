@@ -80,6 +80,9 @@ pub fn dispatch(num: usize, a: [usize; 6]) -> isize {
         nr::SYSCALL_COUNT => cred(|p| p.syscalls as usize),
         nr::CLOCK_SETTIME => clock_settime(a[0], a[1]),
         nr::SIGCATCH => process::set_caught(a[0], a[1] != 0).map(|_| 0),
+        nr::SETGROUPS => setgroups(a[0], a[1]),
+        nr::GETGROUPS => getgroups(a[0], a[1]),
+        nr::IPC_PROBE => crate::ipc::probe(a[0], a[1], a[2]),
         nr::SIGQUEUE => Pid::try_from(a[0])
             .map_err(|_| ESRCH)
             .and_then(|pid| process::queue_signal(pid, a[1], -1, a[2] as u64))
@@ -145,6 +148,46 @@ fn set_id(id: usize, user: bool) -> R {
         Ok(0)
     })
     .unwrap_or(Err(ESRCH))
+}
+
+/// SETGROUPS, in Linux's order: EPERM unless euid 0, EINVAL past
+/// NGROUPS_MAX, EFAULT for the list.
+fn setgroups(count: usize, list: usize) -> R {
+    use redbear_ipc::kernel::{Groups, NGROUPS_MAX};
+    if process::with_current(|p| p.euid).ok_or(ESRCH)? != 0 {
+        return Err(EPERM);
+    }
+    if count > NGROUPS_MAX {
+        return Err(EINVAL);
+    }
+    let mut raw = [0u8; 4 * NGROUPS_MAX];
+    with_aspace(|asp| usermem::read(asp, list, &mut raw[..4 * count]))?;
+    let mut ids = [0u32; NGROUPS_MAX];
+    for (id, b) in ids.iter_mut().zip(raw.chunks_exact(4)) {
+        *id = u32::from_ne_bytes([b[0], b[1], b[2], b[3]]);
+    }
+    let groups = Groups::new(&ids[..count]).map_err(|e| e.errno as isize)?;
+    process::with_current(|p| p.groups = groups).ok_or(ESRCH)?;
+    Ok(0)
+}
+
+/// GETGROUPS as Linux: size 0 returns the count; a smaller nonzero size
+/// is EINVAL; else the sorted list is written.
+fn getgroups(size: usize, list: usize) -> R {
+    let groups = process::with_current(|p| p.groups).ok_or(ESRCH)?;
+    let ids = groups.as_slice();
+    if size == 0 {
+        return Ok(ids.len());
+    }
+    if size < ids.len() {
+        return Err(EINVAL);
+    }
+    let mut raw = [0u8; 4 * redbear_ipc::kernel::NGROUPS_MAX];
+    for (b, id) in raw.chunks_exact_mut(4).zip(ids) {
+        b.copy_from_slice(&id.to_ne_bytes());
+    }
+    with_aspace(|asp| usermem::write(asp, list, &raw[..4 * ids.len()]))?;
+    Ok(ids.len())
 }
 
 fn ns_to_ts(ns: u64) -> Timespec {
@@ -225,6 +268,9 @@ fn sigprocmask(how: usize, set_ptr: usize, old_ptr: usize) -> R {
 
 fn close(fd: usize) -> R {
     let file = process::with_current(|p| p.fds.close(fd)).unwrap_or(Err(ESRCH))?;
+    // Reported and dropped with no process lock held: the close hook and
+    // the last reference's drop reach the subsystem's objects.
+    file.fd_closed(sched::current_pid());
     drop(file);
     Ok(0)
 }

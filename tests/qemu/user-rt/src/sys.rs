@@ -235,3 +235,25 @@ pub fn read_u64(fd: usize) -> Result<u64, isize> {
     read(fd, &mut b)?;
     Ok(u64::from_ne_bytes(b))
 }
+
+/// setgroups(2): replaces the supplementary groups (root only).
+pub fn setgroups(ids: &[u32]) -> Result<usize, isize> {
+    res(syscall(
+        nr::SETGROUPS,
+        [ids.len(), ids.as_ptr() as usize, 0, 0, 0, 0],
+    ))
+}
+
+/// getgroups(2) into `out`; returns the count (`out` empty: count only).
+pub fn getgroups(out: &mut [u32]) -> Result<usize, isize> {
+    res(syscall(
+        nr::GETGROUPS,
+        [out.len(), out.as_mut_ptr() as usize, 0, 0, 0, 0],
+    ))
+}
+
+/// The test-only IPC_PROBE of redbear-ipc's per-process hooks
+/// (`testbed_abi::nr::IPC_PROBE` says what each op does).
+pub fn ipc_probe(op: usize, a: usize, b: usize) -> Result<usize, isize> {
+    res(syscall(nr::IPC_PROBE, [op, a, b, 0, 0, 0]))
+}

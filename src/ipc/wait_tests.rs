@@ -1,0 +1,496 @@
+//! Unit tests of `waitq` and `wait`: a scripted kernel whose `park` plays
+//! the other side (a waker, a remover, a timeout, a signal), so every path
+//! of the protocol runs deterministically on one thread.
+
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+use std::sync::Mutex as StdMutex;
+
+use super::*;
+use crate::errno::{EBADF, EINVAL};
+use crate::ipc::waitq::{Gate, QueueFamily, Requeue, Visit};
+use crate::ipc::Ipc;
+use crate::kernel::{
+    ClockId, Credentials, FdPlacement, FileRef, ParkOutcome, Pid, SharedMemKey, TaskId, UserFault,
+};
+
+type Hook = Box<dyn FnMut(&Script) -> ParkOutcome + Send>;
+
+/// A kernel whose n-th park runs the n-th hook (then `Interrupted`, so a
+/// waiter nobody ends still returns).
+struct Script {
+    ipc: Ipc,
+    hooks: StdMutex<Vec<Hook>>,
+    parks: StdMutex<usize>,
+    unparks: StdMutex<Vec<TaskId>>,
+    now: u64,
+}
+
+impl Script {
+    fn new(hooks: Vec<Hook>) -> Self {
+        let mut hooks = hooks;
+        hooks.reverse();
+        Script {
+            ipc: Ipc::default(),
+            hooks: StdMutex::new(hooks),
+            parks: StdMutex::new(0),
+            unparks: StdMutex::new(Vec::new()),
+            now: 0,
+        }
+    }
+    fn parks(&self) -> usize {
+        *self.parks.lock().unwrap()
+    }
+}
+
+impl Kernel for Script {
+    fn ipc(&self) -> &Ipc {
+        &self.ipc
+    }
+    fn current_task(&self) -> TaskId {
+        7
+    }
+    fn current_pid(&self) -> Pid {
+        1
+    }
+    fn credentials(&self) -> Credentials {
+        Credentials::new(0, 0)
+    }
+    fn address_space(&self) -> u64 {
+        1
+    }
+    fn shared_key(&self, uaddr: usize) -> Result<SharedMemKey, Errno> {
+        Ok(uaddr as u64)
+    }
+    fn now(&self, _: ClockId) -> u64 {
+        self.now
+    }
+    fn park(&self, _deadline: Option<Deadline>) -> ParkOutcome {
+        *self.parks.lock().unwrap() += 1;
+        let hook = self.hooks.lock().unwrap().pop();
+        match hook {
+            Some(mut h) => h(self),
+            None => ParkOutcome::Interrupted,
+        }
+    }
+    fn unpark(&self, task: TaskId) {
+        self.unparks.lock().unwrap().push(task);
+    }
+    fn read_user(&self, _: usize, _: &mut [u8]) -> Result<(), UserFault> {
+        Err(UserFault)
+    }
+    fn write_user(&self, _: usize, _: &[u8]) -> Result<(), UserFault> {
+        Err(UserFault)
+    }
+    fn cmpxchg_user_u32(&self, _: usize, _: u32, _: u32) -> Result<u32, UserFault> {
+        Err(UserFault)
+    }
+    fn install_fd(&self, _: FileRef, _: FdPlacement, _: bool) -> Result<usize, Errno> {
+        err(EBADF)
+    }
+    fn get_fd(&self, _: usize) -> Result<FileRef, Errno> {
+        err(EBADF)
+    }
+}
+
+/// A toy object: a pool of units, a liveness flag, and two queues.
+struct Obj {
+    units: u32,
+    alive: bool,
+    q: WaitQueue<Handoff<u32, u32>>,
+    other: WaitQueue<Handoff<u32, u32>>,
+}
+
+fn obj(units: u32) -> alloc::sync::Arc<Mutex<Obj>> {
+    alloc::sync::Arc::new(Mutex::new(Obj {
+        units,
+        alive: true,
+        q: WaitQueue::new(),
+        other: WaitQueue::new(),
+    }))
+}
+
+/// Takes a unit (returning how many were left), or blocks asking for one.
+fn take(o: &mut Obj) -> Step<u32, Handoff<u32, u32>> {
+    if !o.alive {
+        return Step::Done(err(EINVAL));
+    }
+    if o.units > 0 {
+        o.units -= 1;
+        return Step::Done(Ok(o.units));
+    }
+    Step::Block(Handoff::new(1))
+}
+
+fn wait_take(k: &Script, o: &Mutex<Obj>, how: Blocking) -> Result<u32, Errno> {
+    wait(k, o, how, |o| &mut o.q, take)
+}
+
+const DL: Deadline = Deadline {
+    clock: ClockId::Monotonic,
+    at_ns: 5,
+};
+
+#[test]
+fn ready_operation_never_parks_and_nonblocking_gets_eagain() {
+    let k = Script::new(Vec::new());
+    let o = obj(1);
+    assert_eq!(wait_take(&k, &o, Blocking::Forever), Ok(0));
+    assert_eq!(
+        wait_take(&k, &o, Blocking::NonBlocking).map_err(|e| e.errno),
+        Err(EAGAIN)
+    );
+    assert_eq!(k.parks(), 0);
+    assert!(o.lock().q.is_empty(), "a nonblocking try queues nothing");
+}
+
+#[test]
+fn removal_reports_eidrm() {
+    let o = obj(0);
+    let o2 = o.clone();
+    let k = Script::new(alloc::vec![Box::new(move |k: &Script| {
+        let mut g = o2.lock();
+        g.alive = false;
+        assert_eq!(g.q.remove_all(k), 1);
+        ParkOutcome::Unparked
+    }) as Hook]);
+    let r = wait_take(&k, &o, Blocking::Forever);
+    assert_eq!(r.map_err(|e| e.errno), Err(EIDRM));
+    assert_eq!(*k.unparks.lock().unwrap(), [7]);
+}
+
+#[test]
+fn deadline_and_signal_unlink_the_waiter() {
+    for (outcome, errno) in [
+        (ParkOutcome::TimedOut, ETIMEDOUT),
+        (ParkOutcome::Interrupted, EINTR),
+    ] {
+        let o = obj(0);
+        let k = Script::new(alloc::vec![Box::new(move |_: &Script| outcome) as Hook]);
+        let r = wait_take(&k, &o, Blocking::Until(DL));
+        assert_eq!(r.map_err(|e| e.errno), Err(errno));
+        assert!(
+            o.lock().q.is_empty(),
+            "a waiter that gave up left the queue"
+        );
+    }
+}
+
+#[test]
+fn completion_beats_timeout_and_skips_the_retry() {
+    let o = obj(0);
+    let o2 = o.clone();
+    let k = Script::new(alloc::vec![Box::new(move |k: &Script| {
+        let mut g = o2.lock();
+        let n = g.q.visit(k, |p| {
+            assert_eq!(p.request, 1);
+            p.result = Some(Ok(42));
+            Visit::Complete
+        });
+        assert_eq!(n, 1);
+        // A unit appears too: a waiter that re-ran its operation would
+        // return 0 instead of the handed-over 42.
+        g.units = 1;
+        ParkOutcome::TimedOut
+    }) as Hook]);
+    assert_eq!(wait_take(&k, &o, Blocking::Until(DL)), Ok(42));
+    assert_eq!(o.lock().units, 1, "the operation did not run again");
+}
+
+#[test]
+fn wake_beats_signal_and_retries() {
+    let o = obj(0);
+    let o2 = o.clone();
+    let k = Script::new(alloc::vec![Box::new(move |k: &Script| {
+        let mut g = o2.lock();
+        g.units = 1;
+        g.q.wake(k, 1);
+        ParkOutcome::Interrupted
+    }) as Hook]);
+    assert_eq!(wait_take(&k, &o, Blocking::Forever), Ok(0));
+}
+
+#[test]
+fn recheck_point_is_not_a_timeout() {
+    let o = obj(0);
+    let o2 = o.clone();
+    let k = Script::new(alloc::vec![Box::new(move |_: &Script| {
+        o2.lock().units = 1; // "the timer expired"
+        ParkOutcome::TimedOut
+    }) as Hook]);
+    let r = wait(
+        &k,
+        &*o,
+        Blocking::Forever,
+        |o| &mut o.q,
+        |o| {
+            if o.units > 0 {
+                Step::Done(Ok(o.units))
+            } else {
+                Step::BlockUntil(Handoff::new(0), DL)
+            }
+        },
+    );
+    assert_eq!(r, Ok(1));
+    // With a caller's deadline earlier than the re-check point, the
+    // timeout is the caller's.
+    let o = obj(0);
+    let k = Script::new(alloc::vec![
+        Box::new(|_: &Script| ParkOutcome::TimedOut) as Hook
+    ]);
+    let early = Deadline { at_ns: 1, ..DL };
+    let r = wait(
+        &k,
+        &*o,
+        Blocking::Until(early),
+        |o| &mut o.q,
+        |o| {
+            let _ = o;
+            Step::<u32, _>::BlockUntil(Handoff::new(0), DL)
+        },
+    );
+    assert_eq!(r.map_err(|e| e.errno), Err(ETIMEDOUT));
+}
+
+#[test]
+fn a_selector_that_changes_its_mind_cannot_unlink_from_the_wrong_queue() {
+    let o = obj(0);
+    let o2 = o.clone();
+    let picks = core::cell::Cell::new(0u32);
+    let k = Script::new(alloc::vec![
+        // First park: a timeout; from now on the selector picks `other`,
+        // which does not hold the node, so the waiter must not unlink.
+        Box::new(|_: &Script| ParkOutcome::TimedOut) as Hook,
+        // Second park (waiting to be ended): the real queue's waker.
+        Box::new(move |k: &Script| {
+            let mut g = o2.lock();
+            assert_eq!((g.q.len(), g.other.len()), (1, 0), "lists intact");
+            g.q.wake(k, 1);
+            ParkOutcome::Unparked
+        }) as Hook,
+        // The re-try queued on `other`; the third park ends by default
+        // with a signal, settled on `other`, which does hold it now.
+    ]);
+    let r = wait(
+        &k,
+        &*o,
+        Blocking::Until(DL),
+        |o| {
+            picks.set(picks.get() + 1);
+            if picks.get() == 1 {
+                &mut o.q
+            } else {
+                &mut o.other
+            }
+        },
+        take,
+    );
+    assert_eq!(r.map_err(|e| e.errno), Err(EINTR));
+    assert_eq!(k.parks(), 3);
+    let g = o.lock();
+    assert!(g.q.is_empty() && g.other.is_empty());
+}
+
+/// Takes a unit, or blocks with request number `n`.
+fn take_as(n: u32) -> impl FnMut(&mut Obj) -> Step<u32, Handoff<u32, u32>> {
+    move |o| {
+        if o.units > 0 {
+            o.units -= 1;
+            return Step::Done(Ok(o.units));
+        }
+        Step::Block(Handoff::new(n))
+    }
+}
+
+type Results = alloc::sync::Arc<StdMutex<Vec<(char, Result<u32, i32>)>>>;
+
+/// A hook that runs waiter `name` (request `n`) inside the current park.
+fn nested(o: &alloc::sync::Arc<Mutex<Obj>>, name: char, n: u32, results: &Results) -> Hook {
+    let (o, results) = (o.clone(), results.clone());
+    Box::new(move |k: &Script| {
+        let r = wait(k, &*o, Blocking::Forever, |o| &mut o.q, take_as(n));
+        results.lock().unwrap().push((name, r.map_err(|e| e.errno)));
+        ParkOutcome::Unparked
+    })
+}
+
+#[test]
+fn visit_is_fifo_and_complete_wake_keep_stop_do_what_they_say() {
+    // A's park queues B, whose park queues C, whose park visits all three.
+    let o = obj(0);
+    let results: Results = alloc::sync::Arc::new(StdMutex::new(Vec::new()));
+    let seen = alloc::sync::Arc::new(StdMutex::new(Vec::new()));
+    let (o3, seen3) = (o.clone(), seen.clone());
+    let k = Script::new(alloc::vec![
+        nested(&o, 'B', 2, &results),
+        nested(&o, 'C', 3, &results),
+        Box::new(move |k: &Script| {
+            let mut g = o3.lock();
+            assert_eq!(g.q.front().map(|p| p.request), Some(1));
+            g.q.visit(k, |p| {
+                seen3.lock().unwrap().push(p.request);
+                match p.request {
+                    1 => {
+                        p.result = Some(Ok(10));
+                        Visit::Complete
+                    }
+                    2 => Visit::Keep,
+                    _ => Visit::Stop,
+                }
+            });
+            assert_eq!(g.q.len(), 2);
+            g.units = 1;
+            assert_eq!(g.q.wake(k, 1), 1, "wakes the new front: B");
+            ParkOutcome::Unparked
+        }) as Hook,
+    ]);
+    let a = wait(&k, &*o, Blocking::Forever, |o| &mut o.q, take_as(1));
+    assert_eq!(a, Ok(10), "A got the handed-over result");
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [1, 2, 3],
+        "FIFO; Stop ended the walk"
+    );
+    assert_eq!(
+        *results.lock().unwrap(),
+        [('C', Err(EINTR)), ('B', Ok(0))],
+        "C stayed queued until its signal; B re-tried and took the unit"
+    );
+    assert!(o.lock().q.is_empty());
+}
+
+#[test]
+fn dropping_a_queue_with_waiters_ends_them_removed() {
+    let o = obj(0);
+    let o2 = o.clone();
+    let k = Script::new(alloc::vec![Box::new(move |_: &Script| {
+        let mut g = o2.lock();
+        drop(core::mem::take(&mut g.q));
+        ParkOutcome::Unparked
+    }) as Hook]);
+    let r = wait_take(&k, &o, Blocking::Forever);
+    assert_eq!(r.map_err(|e| e.errno), Err(EIDRM));
+}
+
+#[test]
+fn family_requeue_moves_and_a_timed_out_waiter_leaves_its_new_home() {
+    let fam: alloc::sync::Arc<QueueFamily<u32, 4>> = alloc::sync::Arc::new(QueueFamily::new());
+    let f2 = fam.clone();
+    let k = Script::new(alloc::vec![Box::new(move |k: &Script| {
+        let n = f2
+            .requeue(
+                k,
+                0,
+                3,
+                |_| Gate::Proceed,
+                |_| Ok(()),
+                |p| {
+                    *p = 30;
+                    Requeue::Move
+                },
+            )
+            .unwrap();
+        assert_eq!(n, 1);
+        assert_eq!((f2.waiters(0), f2.waiters(3)), (0, 1));
+        ParkOutcome::TimedOut
+    }) as Hook]);
+    let r = fam.wait(&k, 0, 10, Some(DL), |_| Gate::Proceed, |_| Ok(()));
+    assert_eq!(r, Ok(Ended::TimedOut));
+    assert_eq!(
+        (fam.waiters(0), fam.waiters(3)),
+        (0, 0),
+        "unlinked from the new home"
+    );
+    // A woken waiter after a move reports Woken, and a gate can refuse.
+    let f3 = fam.clone();
+    let k = Script::new(alloc::vec![Box::new(move |k: &Script| {
+        f3.requeue(k, 1, 2, |_| Gate::Proceed, |_| Ok(()), |_| Requeue::Move)
+            .unwrap();
+        assert_eq!(f3.visit(k, 2, |_| Visit::Wake), Ok(1));
+        ParkOutcome::TimedOut
+    }) as Hook]);
+    assert_eq!(
+        fam.wait(&k, 1, 0, Some(DL), |_| Gate::Proceed, |_| Ok(())),
+        Ok(Ended::Woken)
+    );
+    let refused = fam.wait(
+        &k,
+        1,
+        0,
+        None,
+        |_| Gate::Fail(Errno::new(EAGAIN)),
+        |_| Ok(()),
+    );
+    assert_eq!(refused.map_err(|e| e.errno), Err(EAGAIN));
+    assert_eq!(
+        fam.wait(&k, 9, 0, None, |_| Gate::Proceed, |_| Ok(()))
+            .map_err(|e| e.errno),
+        Err(EINVAL)
+    );
+}
+
+#[test]
+fn family_gate_retry_runs_the_unlocked_step() {
+    let fam: QueueFamily<(), 2> = QueueFamily::new();
+    let k = Script::new(alloc::vec![
+        Box::new(|_: &Script| ParkOutcome::Interrupted) as Hook
+    ]);
+    let mut tries = 0;
+    let mut outside = 0;
+    let r = fam.wait(
+        &k,
+        1,
+        (),
+        None,
+        |_| {
+            tries += 1;
+            if tries == 1 {
+                Gate::Retry
+            } else {
+                Gate::Proceed
+            }
+        },
+        |_| {
+            outside += 1;
+            Ok(())
+        },
+    );
+    assert_eq!(r, Ok(Ended::Interrupted));
+    assert_eq!((tries, outside), (2, 1));
+    assert_eq!(fam.waiters(1), 0);
+}
+
+#[test]
+fn a_panicking_selector_does_not_free_a_queued_node() {
+    let o = obj(0);
+    let o2 = o.clone();
+    let picks = core::cell::Cell::new(0u32);
+    let k = Script::new(alloc::vec![
+        Box::new(|_: &Script| ParkOutcome::TimedOut) as Hook,
+        // Reached only if the unwinding frame waits for its node's end.
+        Box::new(move |k: &Script| {
+            assert_eq!(o2.lock().q.wake(k, 1), 1);
+            ParkOutcome::Unparked
+        }) as Hook,
+    ]);
+    let r = std::panic::catch_unwind(core::panic::AssertUnwindSafe(|| {
+        wait(
+            &k,
+            &*o,
+            Blocking::Until(DL),
+            |o| {
+                picks.set(picks.get() + 1);
+                assert!(picks.get() == 1, "selector fails on its second call");
+                &mut o.q
+            },
+            take,
+        )
+    }));
+    assert!(r.is_err());
+    assert_eq!(
+        k.parks(),
+        2,
+        "the frame waited for a waker before unwinding"
+    );
+    assert!(o.lock().q.is_empty());
+}
