@@ -105,7 +105,11 @@ impl SemT {
 /// What a `sem_t` pointer refers to.
 enum Sem<'a> {
     /// The user address of the kernel-visible words, and the words.
-    Unnamed(usize, &'a Words),
+    // The address is read only by the hosted backend's sem_destroy.
+    Unnamed(
+        #[cfg_attr(not(feature = "hosted-backend"), allow(dead_code))] usize,
+        &'a Words,
+    ),
     /// The kernel fd of a named semaphore.
     Named(usize),
 }

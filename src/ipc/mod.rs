@@ -49,6 +49,8 @@ pub struct Ipc {
     pub signalfds: WeakRegistry<SignalFd>,
     /// Live timerfds, told when the realtime clock is set.
     pub timerfds: WeakRegistry<TimerFd>,
+    /// SysV IPC: id tables, limits and the objects.
+    pub sysv: sysv::SysvNamespace,
     /// Per-process state (SEM_UNDO, mq_notify owners), settled at exit.
     pub processes: ProcessTable,
     next_id: AtomicU64,
@@ -65,6 +67,7 @@ impl Ipc {
             timers: Arc::new(TimerQueue::default()),
             signalfds: WeakRegistry::default(),
             timerfds: WeakRegistry::default(),
+            sysv: sysv::SysvNamespace::default(),
             processes: ProcessTable::default(),
             next_id: AtomicU64::new(1),
         }

@@ -88,3 +88,199 @@ pub const TIMESPEC_SIZE: usize = 16;
 pub fn flags<F: bitflags::Flags<Bits = usize>>(raw: usize) -> Result<F, crate::Errno> {
     F::from_bits(raw).ok_or(crate::Errno::new(crate::errno::EINVAL))
 }
+
+/// SysV command: remove the object (msgctl, semctl).
+pub const IPC_RMID: i32 = 0;
+/// SysV command: set owner, mode and the family's settable fields.
+pub const IPC_SET: i32 = 1;
+/// SysV command: read the object's state.
+pub const IPC_STAT: i32 = 2;
+/// SysV command: the namespace's limits.
+pub const IPC_INFO: i32 = 3;
+/// SysV flag: fail EAGAIN / ENOMSG instead of sleeping.
+pub const IPC_NOWAIT: u32 = 0o4000;
+/// msgctl: IPC_STAT by table index, returning the full id.
+pub const MSG_STAT: i32 = 11;
+/// msgctl: IPC_INFO with the namespace's usage.
+pub const MSG_INFO: i32 = 12;
+/// msgctl: MSG_STAT without the read-permission check.
+pub const MSG_STAT_ANY: i32 = 13;
+/// msgrcv flag: truncate a longer message instead of E2BIG.
+pub const MSG_NOERROR: u32 = 0o10000;
+/// msgrcv flag: the first message not of type msgtyp.
+pub const MSG_EXCEPT: u32 = 0o20000;
+/// msgrcv flag: copy the message at index msgtyp without removing it.
+pub const MSG_COPY: u32 = 0o40000;
+
+/// Size of the kernel-ABI `struct ipc_perm` (Linux's layout).
+pub const IPC_PERM_SIZE: usize = 48;
+/// Size of the kernel-ABI `struct msqid_ds` (Linux's x86_64 layout).
+pub const MSQID_DS_SIZE: usize = 120;
+/// Size of the kernel-ABI `struct msginfo`.
+pub const MSGINFO_SIZE: usize = 32;
+/// Bytes before the text in a `struct msgbuf`: a `long mtype`.
+pub const MSGBUF_TYPE_SIZE: usize = 8;
+
+/// `struct ipc_perm`: key@0 uid@4 gid@8 cuid@12 cgid@16 mode@20 (u32)
+/// seq@24 (u16), then padding and two reserved words to 48 bytes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct IpcPermAbi {
+    /// The key.
+    pub key: i32,
+    /// Owner uid.
+    pub uid: u32,
+    /// Owner gid.
+    pub gid: u32,
+    /// Creator uid.
+    pub cuid: u32,
+    /// Creator gid.
+    pub cgid: u32,
+    /// Mode bits.
+    pub mode: u32,
+    /// Sequence number.
+    pub seq: u16,
+}
+
+fn put_u32(raw: &mut [u8], at: usize, v: u32) {
+    raw[at..at + 4].copy_from_slice(&v.to_ne_bytes());
+}
+fn put_u64(raw: &mut [u8], at: usize, v: u64) {
+    raw[at..at + 8].copy_from_slice(&v.to_ne_bytes());
+}
+fn get_u32(raw: &[u8], at: usize) -> u32 {
+    let mut b = [0u8; 4];
+    b.copy_from_slice(&raw[at..at + 4]);
+    u32::from_ne_bytes(b)
+}
+fn get_u64(raw: &[u8], at: usize) -> u64 {
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&raw[at..at + 8]);
+    u64::from_ne_bytes(b)
+}
+
+impl IpcPermAbi {
+    /// Writes the 48 bytes at the start of `raw`.
+    pub fn encode(&self, raw: &mut [u8]) {
+        raw[..IPC_PERM_SIZE].fill(0);
+        put_u32(raw, 0, self.key as u32);
+        put_u32(raw, 4, self.uid);
+        put_u32(raw, 8, self.gid);
+        put_u32(raw, 12, self.cuid);
+        put_u32(raw, 16, self.cgid);
+        put_u32(raw, 20, self.mode);
+        raw[24..26].copy_from_slice(&self.seq.to_ne_bytes());
+    }
+
+    /// Reads the 48 bytes at the start of `raw`.
+    pub fn decode(raw: &[u8]) -> Self {
+        IpcPermAbi {
+            key: get_u32(raw, 0) as i32,
+            uid: get_u32(raw, 4),
+            gid: get_u32(raw, 8),
+            cuid: get_u32(raw, 12),
+            cgid: get_u32(raw, 16),
+            mode: get_u32(raw, 20),
+            seq: (get_u32(raw, 24) & 0xffff) as u16,
+        }
+    }
+}
+
+/// `struct msqid_ds`: perm@0, stime@48 rtime@56 ctime@64 (i64 seconds),
+/// cbytes@72 qnum@80 qbytes@88 (u64), lspid@96 lrpid@100 (i32), two
+/// reserved words to 120 bytes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MsqidDs {
+    /// Ownership and mode.
+    pub perm: IpcPermAbi,
+    /// Time of the last msgsnd.
+    pub stime: i64,
+    /// Time of the last msgrcv.
+    pub rtime: i64,
+    /// Time of creation or the last IPC_SET.
+    pub ctime: i64,
+    /// Bytes of text queued.
+    pub cbytes: u64,
+    /// Messages queued.
+    pub qnum: u64,
+    /// Most bytes the queue may hold.
+    pub qbytes: u64,
+    /// Pid of the last msgsnd.
+    pub lspid: u32,
+    /// Pid of the last msgrcv.
+    pub lrpid: u32,
+}
+
+impl MsqidDs {
+    /// The 120 ABI bytes.
+    pub fn encode(&self) -> [u8; MSQID_DS_SIZE] {
+        let mut raw = [0u8; MSQID_DS_SIZE];
+        self.perm.encode(&mut raw);
+        put_u64(&mut raw, 48, self.stime as u64);
+        put_u64(&mut raw, 56, self.rtime as u64);
+        put_u64(&mut raw, 64, self.ctime as u64);
+        put_u64(&mut raw, 72, self.cbytes);
+        put_u64(&mut raw, 80, self.qnum);
+        put_u64(&mut raw, 88, self.qbytes);
+        put_u32(&mut raw, 96, self.lspid);
+        put_u32(&mut raw, 100, self.lrpid);
+        raw
+    }
+
+    /// Decodes 120 ABI bytes (IPC_SET reads perm.uid, perm.gid, perm.mode
+    /// and qbytes).
+    pub fn decode(raw: &[u8; MSQID_DS_SIZE]) -> Self {
+        MsqidDs {
+            perm: IpcPermAbi::decode(raw),
+            stime: get_u64(raw, 48) as i64,
+            rtime: get_u64(raw, 56) as i64,
+            ctime: get_u64(raw, 64) as i64,
+            cbytes: get_u64(raw, 72),
+            qnum: get_u64(raw, 80),
+            qbytes: get_u64(raw, 88),
+            lspid: get_u32(raw, 96),
+            lrpid: get_u32(raw, 100),
+        }
+    }
+}
+
+/// `struct msginfo` (IPC_INFO / MSG_INFO): eight ints, the last a u16.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MsgInfo {
+    /// IPC_INFO: MSGPOOL; MSG_INFO: queues in use.
+    pub msgpool: i32,
+    /// IPC_INFO: MSGMAP; MSG_INFO: messages queued in the namespace.
+    pub msgmap: i32,
+    /// msgmax.
+    pub msgmax: i32,
+    /// msgmnb.
+    pub msgmnb: i32,
+    /// msgmni.
+    pub msgmni: i32,
+    /// MSGSSZ.
+    pub msgssz: i32,
+    /// IPC_INFO: MSGTQL; MSG_INFO: bytes queued in the namespace.
+    pub msgtql: i32,
+    /// MSGSEG.
+    pub msgseg: u16,
+}
+
+impl MsgInfo {
+    /// The 32 ABI bytes.
+    pub fn encode(&self) -> [u8; MSGINFO_SIZE] {
+        let mut raw = [0u8; MSGINFO_SIZE];
+        let ints = [
+            self.msgpool,
+            self.msgmap,
+            self.msgmax,
+            self.msgmnb,
+            self.msgmni,
+            self.msgssz,
+            self.msgtql,
+        ];
+        for (i, v) in ints.iter().enumerate() {
+            put_u32(&mut raw, i * 4, *v as u32);
+        }
+        raw[28..30].copy_from_slice(&self.msgseg.to_ne_bytes());
+        raw
+    }
+}

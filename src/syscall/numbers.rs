@@ -73,13 +73,13 @@ numbers! {
     SYS_RB_MQ_NOTIFY = 29, Reserved;
 
     /// msgget(key, msgflg)
-    SYS_RB_MSGGET = 32, Reserved;
+    SYS_RB_MSGGET = 32, Implemented;
     /// msgsnd(msqid, msgp, msgsz, msgflg)
-    SYS_RB_MSGSND = 33, Reserved;
+    SYS_RB_MSGSND = 33, Implemented;
     /// msgrcv(msqid, msgp, msgsz, msgtyp, msgflg)
-    SYS_RB_MSGRCV = 34, Reserved;
+    SYS_RB_MSGRCV = 34, Implemented;
     /// msgctl(msqid, cmd, buf)
-    SYS_RB_MSGCTL = 35, Reserved;
+    SYS_RB_MSGCTL = 35, Implemented;
 
     /// eventfd2(initval, flags, fd_slot)
     SYS_RB_EVENTFD2 = 40, Implemented;

@@ -1,3 +1,33 @@
-//! SysV IPC: semaphore sets (and the machinery SysV families share).
+//! System V IPC: the machinery every SysV family shares, and the families.
+//!
+//! - `ids`: the key -> id table (IPC_PRIVATE, IPC_CREAT / IPC_EXCL,
+//!   sequence-numbered ids, removal under the table lock);
+//! - `perm`: `IpcPerm`, the permission object mutable under IPC_SET;
+//! - `limits`: the namespace-wide limits, settable by the privileged;
+//! - `msg`: message queues (sys/msg.h).
+//!
+//! Lock order (outermost first): a family's id table, then one object's
+//! state, then the limits cell. A family's calls reach user memory only
+//! with none of these held.
 
+pub mod ids;
+pub mod limits;
+pub mod msg;
+pub mod perm;
 pub mod sem;
+
+use limits::LimitsCell;
+
+/// The SysV part of one IPC namespace.
+#[derive(Default)]
+pub struct SysvNamespace {
+    /// The limits of every family.
+    pub limits: LimitsCell,
+    /// Message queues.
+    pub msg: msg::MsgNamespace,
+}
+
+/// The current CLOCK_REALTIME second, the unit of every SysV time field.
+pub fn now_seconds<K: crate::kernel::Kernel + ?Sized>(k: &K) -> i64 {
+    (k.now(crate::kernel::ClockId::Realtime) / 1_000_000_000) as i64
+}
