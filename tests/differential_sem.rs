@@ -400,7 +400,7 @@ impl Backend<Op> for Ours {
     }
 }
 
-/// No step may differ. (Where SEMANTICS.md says a bad tv_nsec is EINVAL
+/// No step may differ. (Where the POSIX text says a bad tv_nsec is EINVAL
 /// "only when it would block", glibc checks it first; this test made us
 /// follow glibc.)
 fn none(_: &Op, _: &Outcome, _: &Outcome) -> bool {

@@ -3,7 +3,7 @@
 //! The test reads redox_syscall's own `src/number.rs` (located through
 //! `cargo metadata` for the host platform, so it is the exact version we build against), evaluates
 //! every `pub const SYS_*` in it, and checks our table against all of them,
-//! plus the ranges DESIGN.md says Redox has never used.
+//! plus the ranges Redox has never used (docs/abi.md).
 
 use std::collections::HashMap;
 use std::process::Command;

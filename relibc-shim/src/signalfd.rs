@@ -15,7 +15,7 @@ use redbear_ipc::syscall::numbers::SYS_RB_SIGNALFD4;
 use crate::cabi;
 use crate::sys::{self, fail};
 
-/// C `struct signalfd_siginfo` (SEMANTICS.md's offsets).
+/// C `struct signalfd_siginfo` (Linux's offsets).
 #[repr(C)]
 #[allow(missing_docs)]
 pub struct SignalfdSiginfo {

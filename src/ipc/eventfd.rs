@@ -6,7 +6,7 @@
 //! are EINVAL (as Linux 6.x, checked by the differential test), and
 //! `u64::MAX` is never a valid addend. A read whose buffer is bad fails with EFAULT and consumes
 //! nothing, even when the buffer goes bad after the probe: the count is
-//! committed only after the copy (Linux consumes first; SEMANTICS.md
+//! committed only after the copy (Linux consumes first; docs/design.md
 //! lists the difference).
 
 use alloc::sync::Arc;

@@ -84,7 +84,7 @@ impl SignalFd {
     }
 }
 
-/// Encodes one `struct signalfd_siginfo` (layout in SEMANTICS.md).
+/// Encodes one `struct signalfd_siginfo` (Linux's layout, docs/abi.md).
 pub fn encode(info: &SigInfo) -> [u8; SIGINFO_SIZE] {
     let mut out = [0u8; SIGINFO_SIZE];
     let mut put = |at: usize, bytes: &[u8]| out[at..at + bytes.len()].copy_from_slice(bytes);

@@ -2,7 +2,7 @@
 //!
 //! `sem_open` finds or creates the object and hands the caller an fd whose
 //! open description (`OpenFile`) refers to it; every operation is then a
-//! syscall on the object (the shared-page fast path of DESIGN.md is not built yet).
+//! syscall on the object (a shared-page fast path is not built yet).
 //! `sem_unlink` removes the name only: the object lives while any handle
 //! does, and its charge is refunded when the last one goes.
 
