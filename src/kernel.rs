@@ -188,8 +188,8 @@ pub enum FdPlacement {
 }
 
 /// An fd's open file description, shared by every fd that `dup` made
-/// from it (`ipc::open_file`).
-pub use crate::ipc::open_file::FileRef;
+/// from it (`ipc::common::open_file`).
+pub use crate::ipc::common::open_file::FileRef;
 
 /// A key that names the same memory in every address space that maps it
 /// (a physical address, or a shared-object id and offset).
@@ -346,7 +346,7 @@ pub trait Kernel: Sync {
 
     /// Installs `file` in the caller's fd table. The host reports every fd
     /// it adds for a description and every one it removes (close, exec,
-    /// exit) to it: `OpenFile::fd_added` / `fd_closed` (`ipc::open_file`).
+    /// exit) to it: `OpenFile::fd_added` / `fd_closed` (`ipc::common::open_file`).
     fn install_fd(
         &self,
         file: FileRef,

@@ -16,7 +16,7 @@ use common::{sys, Env};
 use diff::{libc_outcome, Backend, Outcome};
 use proptest::prelude::*;
 use redbear_ipc::hosted::ClockMode;
-use redbear_ipc::ipc::pollee::Readiness;
+use redbear_ipc::ipc::common::pollee::Readiness;
 use redbear_ipc::kernel::{sig_bit, Kernel, SigInfo};
 use redbear_ipc::syscall::abi::{FdFlags, TimerSetFlags, FD_NEW, FD_SLOT_ANY};
 use redbear_ipc::syscall::numbers::*;

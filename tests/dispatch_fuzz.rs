@@ -75,7 +75,7 @@ proptest! {
             if e.k.set_nonblocking(fd, true).is_ok() {
                 let _ = e.k.read(fd, a[1], a[2] % 1024);
                 let _ = e.k.write(fd, a[1], a[2] % 1024);
-                let _ = e.k.poll(&[(fd, redbear_ipc::ipc::pollee::Readiness::all())], Some(std::time::Duration::ZERO));
+                let _ = e.k.poll(&[(fd, redbear_ipc::ipc::common::pollee::Readiness::all())], Some(std::time::Duration::ZERO));
             }
         }
         prop_assert_eq!(e.k.parked_tasks(), 0);

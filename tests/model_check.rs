@@ -1,5 +1,5 @@
 //! Model checks of the wait machinery under shuttle: the blocking helper
-//! (`ipc::wait::wait`: EIDRM on removal, deadlines, EINTR, completion
+//! (`ipc::common::wait::wait`: EIDRM on removal, deadlines, EINTR, completion
 //! against timeout, no lost wake-up with two waiters), futex wait/wake,
 //! requeue against timeouts, and semaphore post/wait against timeouts and
 //! signals, over many schedules (random and PCT).
@@ -12,12 +12,12 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use redbear_ipc::errno::{err, Errno, EAGAIN, EIDRM, EINTR, ETIMEDOUT};
-use redbear_ipc::ipc::eventfd::EventFd;
+use redbear_ipc::ipc::common::wait::{wait, Blocking, Handoff, Step};
+use redbear_ipc::ipc::common::waitq::{Visit, WaitQueue};
+use redbear_ipc::ipc::fd::eventfd::EventFd;
 use redbear_ipc::ipc::futex::{FutexKey, BITSET_MATCH_ANY};
 use redbear_ipc::ipc::sem::named::{NamedSem, OpenFlags};
 use redbear_ipc::ipc::sem::{unnamed, SemWait};
-use redbear_ipc::ipc::wait::{wait, Blocking, Handoff, Step};
-use redbear_ipc::ipc::waitq::{Visit, WaitQueue};
 use redbear_ipc::ipc::Ipc;
 use redbear_ipc::kernel::*;
 use shuttle::rand::Rng;
@@ -282,7 +282,7 @@ fn unnamed_semaphore_post_wait_lose_nothing() {
 }
 
 fn open_sem(k: &ModelKernel) -> Arc<NamedSem> {
-    let name = redbear_ipc::ipc::name::IpcName::parse(b"/m").unwrap();
+    let name = redbear_ipc::ipc::common::name::IpcName::parse(b"/m").unwrap();
     let (sem, _) = k
         .ipc
         .sems
@@ -608,7 +608,7 @@ fn named_semaphore_two_waiters_one_timing_out_lose_nothing() {
 /// process opens the name: if the opener received the semaphore, the name
 /// still means it afterwards (the undo never takes a name someone got).
 fn named_undo_vs_concurrent_open() {
-    use redbear_ipc::ipc::name::IpcName;
+    use redbear_ipc::ipc::common::name::IpcName;
     use redbear_ipc::ipc::sem::named::Opened;
     let k = ModelKernel::new(0, false, false);
     k.register();

@@ -10,7 +10,7 @@ use std::time::Duration;
 use common::{sys, Env};
 use redbear_ipc::errno::*;
 use redbear_ipc::hosted::{ClockMode, HostedKernel};
-use redbear_ipc::ipc::pollee::Readiness;
+use redbear_ipc::ipc::common::pollee::Readiness;
 use redbear_ipc::kernel::{ClockId, Credentials, Kernel};
 use redbear_ipc::syscall::abi::{FdFlags, TimerSetFlags, FD_SLOT_ANY};
 use redbear_ipc::syscall::numbers::*;

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use super::{HostedKernel, Task};
 use crate::errno::Errno;
-use crate::ipc::poll::{self, PollEntry, PollFile};
-use crate::ipc::pollee::{Observer, Readiness};
+use crate::ipc::common::poll::{self, PollEntry, PollFile};
+use crate::ipc::common::pollee::{Observer, Readiness};
 use crate::kernel::{ClockId, Deadline, Kernel};
 
 /// Unparks a task sitting in poll when an object it watches changes.
@@ -50,7 +50,7 @@ impl HostedKernel {
 
     /// poll(2): readiness of each (fd, wanted) pair, waiting up to
     /// `timeout` (None: forever) until one is ready; the shared loop
-    /// (`ipc::poll`). EINTR on a signal, EBADF for a closed fd.
+    /// (`ipc::common::poll`). EINTR on a signal, EBADF for a closed fd.
     pub fn poll(
         &self,
         fds: &[(usize, Readiness)],

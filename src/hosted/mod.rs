@@ -35,7 +35,7 @@ pub use memory::{UserMemory, Visibility};
 pub use process::{Process, Task, RT_QUEUE_LIMIT};
 
 use crate::errno::Errno;
-use crate::ipc::limits::Limits;
+use crate::ipc::common::limits::Limits;
 use crate::ipc::Ipc;
 use crate::kernel::{
     ClockId, Credentials, Deadline, FdPlacement, FileRef, Kernel, ParkOutcome, Pid, SharedMemKey,

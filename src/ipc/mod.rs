@@ -1,39 +1,24 @@
 //! The IPC objects, free of any architecture and of any host kernel.
 
-pub mod eventfd;
-pub mod file;
+pub mod common;
+pub mod fd;
 pub mod futex;
-pub mod limits;
 pub mod mq;
-pub mod name;
-pub mod names;
-pub mod open_file;
-pub mod perm;
-pub mod poll;
-pub mod pollee;
-pub mod process;
-pub mod registry;
 pub mod sem;
-pub mod signalfd;
 pub mod sysv;
-pub mod time;
-pub mod timerfd;
-pub mod timers;
-pub mod wait;
-pub mod waitq;
 
 use alloc::sync::Arc;
 
 use crate::kernel::{sig_bit, Deadline, Kernel, Pid};
 use crate::sync::{AtomicU64, Ordering};
+use common::limits::{Accounting, Limits};
+use common::process::ProcessTable;
+use common::registry::WeakRegistry;
+use fd::signalfd::SignalFd;
+use fd::timerfd::TimerFd;
+use fd::timers::TimerQueue;
 use futex::FutexTable;
-use limits::{Accounting, Limits};
-use process::ProcessTable;
-use registry::WeakRegistry;
 use sem::named::SemNamespace;
-use signalfd::SignalFd;
-use timerfd::TimerFd;
-use timers::TimerQueue;
 
 /// The state of one IPC namespace: every table the syscalls reach.
 pub struct Ipc {

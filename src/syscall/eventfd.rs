@@ -1,7 +1,7 @@
 //! eventfd2: decode, create, install.
 
 use crate::errno::Errno;
-use crate::ipc::eventfd::EventFd;
+use crate::ipc::fd::eventfd::EventFd;
 use crate::kernel::Kernel;
 use crate::syscall::abi::{flags, FdFlags};
 use crate::syscall::user;

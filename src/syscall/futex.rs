@@ -1,8 +1,8 @@
 //! The futex syscalls: decode, call `FutexTable`, encode.
 
 use crate::errno::{err, Errno, EINVAL};
+use crate::ipc::common::time;
 use crate::ipc::futex::FutexKey;
-use crate::ipc::time;
 use crate::kernel::{ClockId, Kernel};
 use crate::syscall::abi::{flags, FutexFlags};
 use crate::syscall::user::read_timespec;

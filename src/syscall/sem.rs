@@ -1,10 +1,10 @@
 //! The POSIX semaphore syscalls: decode, call the semaphore, encode.
 
 use crate::errno::{err, Errno, EINVAL};
-use crate::ipc::open_file::{AccessMode, FileRef, OpenFile};
+use crate::ipc::common::open_file::{AccessMode, FileRef, OpenFile};
+use crate::ipc::common::time;
 use crate::ipc::sem::named::{self, NamedSem, Opened};
 use crate::ipc::sem::{unnamed, SemWait};
-use crate::ipc::time;
 use crate::kernel::{ClockId, Kernel};
 use crate::syscall::abi::{flags, OpenFlags, SemFlags};
 use crate::syscall::user::{self, read_timespec};

@@ -1,7 +1,7 @@
 //! signalfd4: decode, create or update, install.
 
 use crate::errno::{err, Errno, EINVAL};
-use crate::ipc::signalfd::SignalFd;
+use crate::ipc::fd::signalfd::SignalFd;
 use crate::kernel::Kernel;
 use crate::syscall::abi::{flags, FdFlags, FD_NEW, SIGSET_SIZE};
 use crate::syscall::user;

@@ -1,8 +1,8 @@
 //! timerfd_create, timerfd_settime, timerfd_gettime.
 
 use crate::errno::{err, Errno, EINVAL, EPERM};
-use crate::ipc::file::probe_writable;
-use crate::ipc::timerfd::{SetFlags, TimerFd};
+use crate::ipc::common::file::probe_writable;
+use crate::ipc::fd::timerfd::{SetFlags, TimerFd};
 use crate::kernel::{ClockId, Kernel};
 use crate::syscall::abi::{
     flags, FdFlags, TimerSetFlags, CLOCK_BOOTTIME_ALARM, CLOCK_REALTIME_ALARM, ITIMERSPEC_SIZE,

@@ -14,8 +14,8 @@ use alloc::vec::Vec;
 use core::marker::PhantomData;
 
 use crate::errno::{Errno, EFAULT};
-use crate::ipc::time::Timespec;
-use crate::ipc::timerfd::ItimerSpec;
+use crate::ipc::common::time::Timespec;
+use crate::ipc::fd::timerfd::ItimerSpec;
 use crate::kernel::{Kernel, UserFault};
 
 /// A type with a fixed kernel-ABI encoding in user memory.

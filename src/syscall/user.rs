@@ -5,9 +5,9 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 use crate::errno::{err, Errno, EINVAL, ENAMETOOLONG};
-use crate::ipc::name::NameRules;
-use crate::ipc::time::Timespec;
-use crate::ipc::timerfd::ItimerSpec;
+use crate::ipc::common::name::NameRules;
+use crate::ipc::common::time::Timespec;
+use crate::ipc::fd::timerfd::ItimerSpec;
 use crate::kernel::{FdPlacement, Kernel};
 use crate::syscall::abi::FD_SLOT_ANY;
 

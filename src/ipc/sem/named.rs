@@ -10,15 +10,15 @@ use alloc::sync::Arc;
 use core::any::Any;
 
 use crate::errno::{err, Errno, EINVAL, EOVERFLOW};
-use crate::ipc::file::{FileKind, FileObject};
-use crate::ipc::limits::{Accounting, Charge, ObjectKind};
-use crate::ipc::name::{IpcName, NameRules};
-pub use crate::ipc::names::Opened;
-use crate::ipc::names::{NameTable, Named, OpenRequest};
-use crate::ipc::perm::{Access, ObjPerm};
+use crate::ipc::common::file::{FileKind, FileObject};
+use crate::ipc::common::limits::{Accounting, Charge, ObjectKind};
+use crate::ipc::common::name::{IpcName, NameRules};
+pub use crate::ipc::common::names::Opened;
+use crate::ipc::common::names::{NameTable, Named, OpenRequest};
+use crate::ipc::common::perm::{Access, ObjPerm};
+use crate::ipc::common::wait::{wait, Blocking, Handoff, Step};
+use crate::ipc::common::waitq::{Visit, WaitQueue};
 use crate::ipc::sem::{SemWait, SEM_VALUE_MAX};
-use crate::ipc::wait::{wait, Blocking, Handoff, Step};
-use crate::ipc::waitq::{Visit, WaitQueue};
 use crate::kernel::Kernel;
 use crate::sync::Mutex;
 

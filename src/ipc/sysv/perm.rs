@@ -4,7 +4,7 @@
 //! supplementary groups reach SysV the day `ObjPerm` learns them.
 
 use crate::errno::{err, Errno, EINVAL};
-use crate::ipc::perm::{Access, ObjPerm};
+use crate::ipc::common::perm::{Access, ObjPerm};
 use crate::kernel::Credentials;
 use crate::syscall::abi::IpcPermAbi;
 

@@ -27,7 +27,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use crate::errno::{err, Errno, E2BIG, EACCES, EAGAIN, EIDRM, EINTR, EINVAL, ENOMSG, EPERM};
-use crate::ipc::perm::Access;
+use crate::ipc::common::perm::Access;
 use crate::ipc::sysv::ids::{GetRequest, IdTable, SysvObject};
 use crate::ipc::sysv::limits::MsgLimits;
 use crate::ipc::sysv::now_seconds;

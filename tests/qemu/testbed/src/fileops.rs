@@ -5,8 +5,8 @@
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
-use redbear_ipc::ipc::poll::{self as ipc_poll, PollEntry, PollFile};
-use redbear_ipc::ipc::pollee::{Observer, Readiness};
+use redbear_ipc::ipc::common::poll::{self as ipc_poll, PollEntry, PollFile};
+use redbear_ipc::ipc::common::pollee::{Observer, Readiness};
 use redbear_ipc::kernel::{FileRef, ParkOutcome};
 use testbed_abi::{errno::*, PollFd};
 
@@ -72,7 +72,7 @@ fn park_in_poll(wake_at: Option<u64>) -> ParkOutcome {
 }
 
 /// poll(2): `timeout_ms` < 0 waits forever. Bad fds report POLLNVAL. The
-/// loop is the crate's (`redbear_ipc::ipc::poll`), as the hosted kernel's.
+/// loop is the crate's (`redbear_ipc::ipc::common::poll`), as the hosted kernel's.
 pub fn poll(fds_ptr: usize, nfds: usize, timeout_ms: isize) -> R {
     if nfds > MAX_POLLFDS {
         return Err(EINVAL);

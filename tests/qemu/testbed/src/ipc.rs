@@ -16,8 +16,8 @@
 use alloc::collections::BTreeMap;
 
 use redbear_ipc::errno::{Errno, EFAULT};
-use redbear_ipc::ipc::limits::Outstanding;
-use redbear_ipc::ipc::process::ProcessState;
+use redbear_ipc::ipc::common::limits::Outstanding;
+use redbear_ipc::ipc::common::process::ProcessState;
 use redbear_ipc::kernel::{
     ClockId, Credentials, Deadline, FdPlacement, FileRef, Kernel, ParkOutcome, Pid, SharedMemKey,
     SigInfo, SigSet, TaskId, UserFault,

@@ -10,8 +10,8 @@
 use alloc::sync::Arc;
 
 use crate::errno::{err, Errno, EINTR};
-use crate::ipc::open_file::FileRef;
-use crate::ipc::pollee::{Observer, Readiness};
+use crate::ipc::common::open_file::FileRef;
+use crate::ipc::common::pollee::{Observer, Readiness};
 use crate::kernel::{ClockId, Kernel, ParkOutcome};
 
 /// What one entry of a poll set refers to.

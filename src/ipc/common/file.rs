@@ -11,9 +11,9 @@
 use core::any::Any;
 
 use crate::errno::{err, Errno, EINVAL};
-use crate::ipc::limits::{Charge, ObjectKind};
-use crate::ipc::open_file::{Closer, OpenFile};
-use crate::ipc::pollee::{Pollee, Readiness};
+use crate::ipc::common::limits::{Charge, ObjectKind};
+use crate::ipc::common::open_file::{Closer, OpenFile};
+use crate::ipc::common::pollee::{Pollee, Readiness};
 use crate::kernel::Kernel;
 
 /// What kind of object an fd holds, so a call on the wrong kind fails with

@@ -21,7 +21,7 @@ use alloc::sync::Weak;
 use alloc::vec::Vec;
 use core::cmp::{Ordering as CmpOrdering, Reverse};
 
-use crate::ipc::timerfd::{Expiry, TimerFd};
+use crate::ipc::fd::timerfd::{Expiry, TimerFd};
 use crate::kernel::{ClockId, Deadline, Kernel};
 use crate::sync::{AtomicUsize, Mutex, Ordering};
 

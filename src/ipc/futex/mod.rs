@@ -10,7 +10,7 @@
 //! table at once and an interrupted wait reports EINTR.
 
 use crate::errno::{err, Errno, EAGAIN, EINTR, EINVAL, ETIMEDOUT};
-use crate::ipc::waitq::{Ended, Gate, QueueFamily, Requeue, Visit};
+use crate::ipc::common::waitq::{Ended, Gate, QueueFamily, Requeue, Visit};
 use crate::kernel::{Deadline, Kernel};
 
 /// Number of hash buckets; a power of two.

@@ -8,7 +8,7 @@ use std::sync::Mutex as StdMutex;
 
 use super::*;
 use crate::errno::{EBADF, EINVAL};
-use crate::ipc::waitq::{Gate, QueueFamily, Requeue, Visit};
+use crate::ipc::common::waitq::{Gate, QueueFamily, Requeue, Visit};
 use crate::ipc::Ipc;
 use crate::kernel::{
     ClockId, Credentials, FdPlacement, FileRef, ParkOutcome, Pid, SharedMemKey, TaskId, UserFault,

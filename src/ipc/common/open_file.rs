@@ -21,8 +21,8 @@ use alloc::sync::Arc;
 use core::any::Any;
 
 use crate::errno::{err, Errno, EBADF, EINVAL};
-use crate::ipc::file::{FileKind, FileObject};
-use crate::ipc::pollee::{Pollee, Readiness};
+use crate::ipc::common::file::{FileKind, FileObject};
+use crate::ipc::common::pollee::{Pollee, Readiness};
 use crate::kernel::{Credentials, Kernel, Pid};
 use crate::sync::{AtomicU32, AtomicUsize, Ordering};
 

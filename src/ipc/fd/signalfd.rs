@@ -12,11 +12,11 @@ use alloc::sync::Arc;
 use core::any::Any;
 
 use crate::errno::{err, Errno, EAGAIN, EINVAL};
-use crate::ipc::file::{probe_writable, FdCore, FileKind, FileObject, IoResult};
-use crate::ipc::limits::ObjectKind;
-use crate::ipc::open_file::{AccessMode, FileRef, OpenFile};
-use crate::ipc::pollee::{wait_until, Pollee, Readiness};
-use crate::ipc::waitq::WaitQueue;
+use crate::ipc::common::file::{probe_writable, FdCore, FileKind, FileObject, IoResult};
+use crate::ipc::common::limits::ObjectKind;
+use crate::ipc::common::open_file::{AccessMode, FileRef, OpenFile};
+use crate::ipc::common::pollee::{wait_until, Pollee, Readiness};
+use crate::ipc::common::waitq::WaitQueue;
 use crate::kernel::{sig_bit, Kernel, SigInfo, SigSet};
 use crate::sync::{AtomicU64, Mutex, Ordering};
 

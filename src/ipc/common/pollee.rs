@@ -17,8 +17,8 @@ use alloc::vec::Vec;
 use bitflags::bitflags;
 
 use crate::errno::Errno;
-use crate::ipc::wait::{wait, Blocking};
-use crate::ipc::waitq::WaitQueue;
+use crate::ipc::common::wait::{wait, Blocking};
+use crate::ipc::common::waitq::WaitQueue;
 use crate::kernel::{Deadline, Kernel};
 use crate::sync::Mutex;
 
@@ -143,7 +143,7 @@ impl Observer for Dead {
     fn on_events(&self, _: Readiness) {}
 }
 
-/// `ipc::wait::wait` for an operation without request data, from an fd's
+/// `ipc::common::wait::wait` for an operation without request data, from an fd's
 /// O_NONBLOCK and an optional deadline (EAGAIN from `op` means "would
 /// block"). Kept for the fd objects written against it.
 pub fn wait_until<K, T, R>(

@@ -13,12 +13,12 @@ use alloc::sync::Arc;
 use core::any::Any;
 
 use crate::errno::{err, Errno, EAGAIN, EINVAL};
-use crate::ipc::file::{check_u64_read, FdCore, FileKind, FileObject, IoResult};
-use crate::ipc::limits::ObjectKind;
-use crate::ipc::open_file::{AccessMode, FileRef, OpenFile};
-use crate::ipc::pollee::{Pollee, Readiness};
-use crate::ipc::wait::{wait, Blocking};
-use crate::ipc::waitq::WaitQueue;
+use crate::ipc::common::file::{check_u64_read, FdCore, FileKind, FileObject, IoResult};
+use crate::ipc::common::limits::ObjectKind;
+use crate::ipc::common::open_file::{AccessMode, FileRef, OpenFile};
+use crate::ipc::common::pollee::{Pollee, Readiness};
+use crate::ipc::common::wait::{wait, Blocking};
+use crate::ipc::common::waitq::WaitQueue;
 use crate::kernel::Kernel;
 use crate::sync::Mutex;
 

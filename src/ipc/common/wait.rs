@@ -20,8 +20,8 @@
 //!
 //! ```
 //! # use redbear_ipc::errno::Errno;
-//! # use redbear_ipc::ipc::wait::{wait, Blocking, Handoff, Step};
-//! # use redbear_ipc::ipc::waitq::{Visit, WaitQueue};
+//! # use redbear_ipc::ipc::common::wait::{wait, Blocking, Handoff, Step};
+//! # use redbear_ipc::ipc::common::waitq::{Visit, WaitQueue};
 //! # use redbear_ipc::kernel::Kernel;
 //! # use redbear_ipc::sync::Mutex;
 //! /// A mailbox of one word: a receiver wants a word of at least `min`.
@@ -59,7 +59,7 @@
 //! ```
 
 use crate::errno::{err, Errno, EAGAIN, EIDRM, EINTR, ETIMEDOUT};
-use crate::ipc::waitq::{self, Ended, WaitQueue};
+use crate::ipc::common::waitq::{self, Ended, WaitQueue};
 use crate::kernel::{Deadline, Kernel};
 use crate::sync::Mutex;
 

@@ -18,8 +18,8 @@ use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 
 use crate::errno::{err, Errno, EACCES, EEXIST, ENOENT};
-use crate::ipc::name::{IpcName, NameRules};
-use crate::ipc::perm::{Access, ObjPerm};
+use crate::ipc::common::name::{IpcName, NameRules};
+use crate::ipc::common::perm::{Access, ObjPerm};
 use crate::kernel::Credentials;
 use crate::sync::Mutex;
 

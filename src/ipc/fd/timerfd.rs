@@ -10,14 +10,14 @@ use alloc::sync::{Arc, Weak};
 use core::any::Any;
 
 use crate::errno::{err, Errno, ECANCELED};
-use crate::ipc::file::{check_u64_read, FdCore, FileKind, FileObject, IoResult};
-use crate::ipc::limits::ObjectKind;
-use crate::ipc::open_file::{AccessMode, FileRef, OpenFile};
-use crate::ipc::pollee::{Pollee, Readiness};
-use crate::ipc::time::Timespec;
-use crate::ipc::timers::TimerQueue;
-use crate::ipc::wait::{wait, Blocking, Step};
-use crate::ipc::waitq::WaitQueue;
+use crate::ipc::common::file::{check_u64_read, FdCore, FileKind, FileObject, IoResult};
+use crate::ipc::common::limits::ObjectKind;
+use crate::ipc::common::open_file::{AccessMode, FileRef, OpenFile};
+use crate::ipc::common::pollee::{Pollee, Readiness};
+use crate::ipc::common::time::Timespec;
+use crate::ipc::common::wait::{wait, Blocking, Step};
+use crate::ipc::common::waitq::WaitQueue;
+use crate::ipc::fd::timers::TimerQueue;
 use crate::kernel::{ClockId, Deadline, Kernel};
 use crate::sync::Mutex;
 

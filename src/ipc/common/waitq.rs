@@ -7,7 +7,7 @@
 //! locked by itself; it is a field of some state behind a `Mutex` (an
 //! object's state, a futex bucket), and every link access happens with
 //! that lock held. Families do not use this module's blocking primitives
-//! directly: `ipc::wait::wait` is the one blocking helper, built on
+//! directly: `ipc::common::wait::wait` is the one blocking helper, built on
 //! [`sleep`]; this module gives wakers their side ([`WaitQueue::visit`],
 //! `wake`, `remove_all`).
 //!
@@ -369,7 +369,7 @@ pub struct Slept<'a, T, P> {
 /// Queues a node carrying `payload` on the queue `select` picks in the
 /// state behind `lock` (whose guard the caller hands over), sleeps with
 /// `deadline`, and settles the wait. The one primitive under
-/// `ipc::wait::wait`.
+/// `ipc::common::wait::wait`.
 pub fn sleep<'a, K, T, P>(
     k: &K,
     lock: &'a Mutex<T>,
