@@ -1,0 +1,386 @@
+//! The simulated machine a fuzz input runs on, and the invariants it
+//! checks.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use redbear_ipc::hosted::{ClockMode, HostedKernel, Process, Visibility};
+use redbear_ipc::ipc::common::pollee::Readiness;
+use redbear_ipc::kernel::{Credentials, Kernel};
+use redbear_ipc::syscall::abi::{SemFlags, IPC_NOWAIT, IPC_RMID, MSG_INFO, MSG_STAT_ANY};
+use redbear_ipc::syscall::dispatch;
+use redbear_ipc::syscall::numbers::*;
+
+use crate::ops::{Arg, FileOp, Op};
+
+/// System calls made so far by this process's fuzz runs.
+static SYSCALLS: AtomicU64 = AtomicU64::new(0);
+
+/// How many system calls the harness has made (all inputs so far).
+pub fn syscalls() -> u64 {
+    SYSCALLS.load(Ordering::Relaxed)
+}
+
+fn sys(k: &HostedKernel, nr: usize, a: [usize; 6]) -> Result<usize, redbear_ipc::Errno> {
+    let n = SYSCALLS.fetch_add(1, Ordering::Relaxed) + 1;
+    if n.is_power_of_two() && n >= 1 << 20 {
+        eprintln!("#syscalls: {n}");
+    }
+    dispatch(k, nr, a)
+}
+
+/// Bytes of each process's private region and of the shared one.
+const REGION: usize = 256;
+/// At most this many processes live at once.
+const MAX_PROCS: usize = 6;
+/// At most this many calls blocked on threads at once.
+const MAX_THREADS: usize = 8;
+/// How long a spawned call gets to park or return before the harness
+/// moves on (wall time; the kernel's clock is virtual).
+const SETTLE: Duration = Duration::from_millis(200);
+/// How long every blocked call gets to end once its process has exited:
+/// longer means a lost wake-up or a deadlock.
+const DRAIN: Duration = Duration::from_secs(10);
+
+struct Proc {
+    p: Arc<Process>,
+    region: usize,
+}
+
+/// One simulated machine.
+pub struct World {
+    k: Arc<HostedKernel>,
+    procs: Vec<Proc>,
+    exited: Vec<Arc<Process>>,
+    shared: usize,
+    threads: Vec<JoinHandle<()>>,
+    /// Values successful calls returned (fds, ids), for `Arg::Id`.
+    seen: Vec<usize>,
+}
+
+impl Default for World {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl World {
+    /// A machine with two processes of different users.
+    pub fn new() -> Self {
+        let k = HostedKernel::new(ClockMode::Virtual);
+        let shared = k.memory().alloc(REGION, Visibility::Shared);
+        let mut w = World {
+            k,
+            procs: Vec::new(),
+            exited: Vec::new(),
+            shared,
+            threads: Vec::new(),
+            seen: Vec::new(),
+        };
+        w.add(w.k.spawn_process(Credentials::new(1000, 1000)));
+        w.add(w.k.spawn_process(Credentials::new(1001, 1001)));
+        w
+    }
+
+    fn add(&mut self, p: Arc<Process>) {
+        let region = self.k.memory().alloc(REGION, Visibility::Private(p.pid()));
+        self.procs.push(Proc { p, region });
+    }
+
+    fn pick(&self, who: u8) -> Option<usize> {
+        (!self.procs.is_empty()).then(|| who as usize % self.procs.len())
+    }
+
+    fn value(&self, me: usize, a: Arg) -> usize {
+        let other = (me + 1) % self.procs.len();
+        match a {
+            Arg::Small(v) => v as usize,
+            Arg::Word(v) => v as usize,
+            Arg::Mine(off) => self.procs[me].region + (off as usize % REGION),
+            Arg::Shared(off) => self.shared + (off as usize % REGION),
+            Arg::Theirs(off) if other != me => self.procs[other].region + off as usize % REGION,
+            Arg::Theirs(_) => 0x10,
+            Arg::Null => 0,
+            Arg::NearMax => usize::MAX - 3,
+            Arg::Id(i) if !self.seen.is_empty() => self.seen[i as usize % self.seen.len()],
+            Arg::Id(i) => i as usize,
+        }
+    }
+
+    fn regs(&self, me: usize, nr: u8, args: &[Arg; 6]) -> (usize, [usize; 6]) {
+        let nr = (BASE - 2) + nr as usize % (END - BASE + 4);
+        let mut a = [0usize; 6];
+        for (slot, arg) in a.iter_mut().zip(args) {
+            *slot = self.value(me, *arg);
+        }
+        (nr, a)
+    }
+
+    /// Runs one operation, then checks the invariants that hold at every
+    /// step.
+    pub fn step(&mut self, op: &Op) {
+        // A process a signal killed is gone: nothing may run in it.
+        let (live, dead): (Vec<Proc>, Vec<Proc>) = std::mem::take(&mut self.procs)
+            .into_iter()
+            .partition(|p| !p.p.is_exiting());
+        self.procs = live;
+        self.exited.extend(dead.into_iter().map(|p| p.p));
+        match op {
+            Op::Call { who, nr, args } => {
+                let Some(me) = self.pick(*who) else { return };
+                let (nr, mut a) = self.regs(me, *nr, args);
+                if make_nonblocking(nr, &mut a) {
+                    let _g = self.k.enter(&self.procs[me].p);
+                    if let Ok(v) = sys(&self.k, nr, a) {
+                        self.remember(v);
+                    }
+                } else {
+                    self.spawn(me, nr, a);
+                }
+            }
+            Op::Spawn { who, nr, args } => {
+                let Some(me) = self.pick(*who) else { return };
+                let (nr, a) = self.regs(me, *nr, args);
+                self.spawn(me, nr, a);
+            }
+            Op::Poke {
+                who,
+                shared,
+                offset,
+                bytes,
+            } => {
+                let Some(me) = self.pick(*who) else { return };
+                let base = if *shared {
+                    self.shared
+                } else {
+                    self.procs[me].region
+                };
+                let off = *offset as usize % REGION;
+                let n = bytes.len().min(REGION - off);
+                let _ = self
+                    .k
+                    .memory()
+                    .write(self.procs[me].p.pid(), base + off, &bytes[..n]);
+            }
+            Op::File {
+                who,
+                fd,
+                what,
+                arg,
+                len,
+            } => {
+                let Some(me) = self.pick(*who) else { return };
+                let buf = self.value(me, *arg);
+                let fd = *fd as usize % 16;
+                let len = *len as usize % 1024;
+                let _g = self.k.enter(&self.procs[me].p);
+                match what {
+                    FileOp::Read | FileOp::Write if self.k.set_nonblocking(fd, true).is_ok() => {
+                        let _ = if matches!(what, FileOp::Read) {
+                            self.k.read(fd, buf, len)
+                        } else {
+                            self.k.write(fd, buf, len)
+                        };
+                    }
+                    FileOp::Poll => {
+                        let _ = self.k.poll(&[(fd, Readiness::all())], Some(Duration::ZERO));
+                    }
+                    FileOp::Close => {
+                        let _ = self.k.close(fd);
+                    }
+                    FileOp::Dup => {
+                        if let Ok(v) = self.k.dup(fd) {
+                            self.remember(v);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            Op::Advance { ns } => self.k.advance(*ns as u64),
+            Op::Signal { to, sig } => {
+                let Some(t) = self.pick(*to) else { return };
+                self.k.send_signal(&self.procs[t].p, 1 + *sig as u32 % 64);
+            }
+            Op::Spawnproc { uid, gid } => {
+                if self.procs.len() < MAX_PROCS {
+                    let p = self.k.spawn_process(Credentials::new(
+                        1000 + *uid as u32 % 4,
+                        1000 + *gid as u32 % 4,
+                    ));
+                    self.add(p);
+                }
+            }
+            Op::Fork { who } => {
+                let Some(me) = self.pick(*who) else { return };
+                if self.procs.len() < MAX_PROCS {
+                    let child = self.k.fork_process(&self.procs[me].p);
+                    self.add(child);
+                }
+            }
+            Op::Exit { who } => {
+                let Some(me) = self.pick(*who) else { return };
+                let gone = self.procs.remove(me);
+                self.k.exit_process(&gone.p);
+                self.exited.push(gone.p);
+            }
+            Op::Groups { who, ids } => {
+                let Some(me) = self.pick(*who) else { return };
+                let ids: Vec<u32> = ids.iter().map(|g| 1000 + *g as u32 % 8).collect();
+                let _ = self.procs[me].p.set_groups(&ids);
+            }
+            Op::SetRealtime { secs } => self.k.set_realtime(*secs as u64 * 1_000_000_000),
+        }
+        self.threads.retain(|t| !t.is_finished());
+        assert!(
+            self.k.parked_tasks() <= self.threads.len(),
+            "more tasks parked than calls on threads"
+        );
+        self.check_limits();
+    }
+
+    /// No user and not the namespace holds more than its limits allow
+    /// (the only users here are unprivileged, so every limit binds them).
+    fn check_limits(&self) {
+        let acct = &self.k.ipc().acct;
+        let limits = acct.limits();
+        for uid in 1000..1004 {
+            let u = acct.usage(uid);
+            for (held, max) in u.objects.iter().zip(limits.per_user_objects) {
+                assert!(
+                    *held <= max,
+                    "user {uid} holds {held} objects over its limit {max}"
+                );
+            }
+            for (held, max) in u.amounts.iter().zip(limits.per_user_amounts) {
+                assert!(*held <= max, "user {uid} holds {held} over its limit {max}");
+            }
+        }
+    }
+
+    fn remember(&mut self, v: usize) {
+        if self.seen.len() < 64 {
+            self.seen.push(v);
+        }
+    }
+
+    /// Runs `nr` on a new task of process `me`, and waits until it has
+    /// parked or returned.
+    fn spawn(&mut self, me: usize, nr: usize, a: [usize; 6]) {
+        self.threads.retain(|t| !t.is_finished());
+        if self.threads.len() >= MAX_THREADS {
+            return;
+        }
+        let before = self.k.parked_tasks();
+        let k = self.k.clone();
+        let (entered, is_in) = std::sync::mpsc::channel();
+        let t = self.k.spawn_task(&self.procs[me].p, move || {
+            let _ = entered.send(());
+            let _ = sys(&k, nr, a);
+        });
+        // The task exists once the thread has entered the process: only
+        // then may the next operation make that process exit.
+        let _ = is_in.recv();
+        let start = Instant::now();
+        while !t.is_finished() && self.k.parked_tasks() <= before && start.elapsed() < SETTLE {
+            std::thread::yield_now();
+        }
+        self.threads.push(t);
+    }
+
+    /// Ends the machine: every process exits, every blocked call must end
+    /// within `DRAIN`, every object is removed, and then nothing may be
+    /// left charged, parked or registered.
+    pub fn teardown(mut self) {
+        for p in std::mem::take(&mut self.procs) {
+            self.k.exit_process(&p.p);
+            self.exited.push(p.p);
+        }
+        self.k.advance(1 << 50);
+        let start = Instant::now();
+        for t in std::mem::take(&mut self.threads) {
+            while !t.is_finished() {
+                assert!(
+                    start.elapsed() < DRAIN,
+                    "a blocked call did not end after its process exited (lost wake-up or deadlock)"
+                );
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            if let Err(panic) = t.join() {
+                std::panic::resume_unwind(panic);
+            }
+        }
+        for p in &self.exited {
+            assert!(p.has_exited(), "process {} never finished exiting", p.pid());
+        }
+        self.remove_everything();
+        let ipc = self.k.ipc();
+        assert_eq!(self.k.parked_tasks(), 0, "a task is still parked");
+        assert!(
+            ipc.processes.is_empty(),
+            "per-process IPC state outlived its process"
+        );
+        assert!(ipc.sems.is_empty(), "a named semaphore outlived unlink_all");
+        let left = ipc.acct.outstanding();
+        assert!(
+            left.is_zero(),
+            "accounting did not return to zero: {left:?}"
+        );
+    }
+
+    /// Removes every named and SysV object, as root would.
+    fn remove_everything(&self) {
+        let root = self.k.spawn_process(Credentials::new(0, 0));
+        let buf = self
+            .k
+            .memory()
+            .alloc(REGION, Visibility::Private(root.pid()));
+        {
+            let _g = self.k.enter(&root);
+            self.k.ipc().sems.unlink_all();
+            // MSG_INFO returns the highest index in use (as Linux does).
+            let top = dispatch(
+                &*self.k,
+                SYS_RB_MSGCTL,
+                [0, MSG_INFO as usize, buf, 0, 0, 0],
+            );
+            for index in 0..=top.unwrap_or(0) {
+                let stat = [index, MSG_STAT_ANY as usize, buf, 0, 0, 0];
+                if let Ok(id) = dispatch(&*self.k, SYS_RB_MSGCTL, stat) {
+                    let _ = dispatch(&*self.k, SYS_RB_MSGCTL, [id, IPC_RMID as usize, 0, 0, 0, 0]);
+                }
+            }
+        }
+        self.k.exit_process(&root);
+    }
+}
+
+/// Makes a call that could block return at once, where the harness knows
+/// how; false if it does not (the call then runs on a thread of its own).
+fn make_nonblocking(nr: usize, a: &mut [usize; 6]) -> bool {
+    match nr {
+        SYS_RB_SEM_WAIT => a[1] = (a[1] & SemFlags::REF_FD.bits()) | SemFlags::TRY.bits(),
+        SYS_RB_MSGSND => a[3] |= IPC_NOWAIT as usize,
+        SYS_RB_MSGRCV => a[4] |= IPC_NOWAIT as usize,
+        SYS_RB_FUTEX_WAKE
+        | SYS_RB_FUTEX_REQUEUE
+        | SYS_RB_FUTEX_CMP_REQUEUE
+        | SYS_RB_SEM_INIT
+        | SYS_RB_SEM_POST
+        | SYS_RB_SEM_GETVALUE
+        | SYS_RB_SEM_OPEN
+        | SYS_RB_SEM_UNLINK
+        | SYS_RB_MSGGET
+        | SYS_RB_MSGCTL
+        | SYS_RB_EVENTFD2
+        | SYS_RB_SIGNALFD4
+        | SYS_RB_TIMERFD_CREATE
+        | SYS_RB_TIMERFD_SETTIME
+        | SYS_RB_TIMERFD_GETTIME => {}
+        // Not ours: ENOSYS at once.
+        n if !is_ours(n) => {}
+        _ => return false,
+    }
+    true
+}
