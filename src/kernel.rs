@@ -166,6 +166,12 @@ pub enum ParkOutcome {
     Interrupted,
 }
 
+/// The end of user space on every host (x86_64 and aarch64 Redox, the
+/// testbed, and Linux x86_64's TASK_SIZE rounded up): an address range
+/// reaching past it is EFAULT before any access (Linux's `access_ok`),
+/// which matters where no access is made at all (a private futex wake).
+pub const USER_SPACE_END: usize = 1 << 47;
+
 /// A user-memory access failed (unmapped, not user-accessible, not writable,
 /// or misaligned for an atomic). The syscall layer turns it into EFAULT.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -24,6 +24,16 @@ struct Region {
     words: Box<[AtomicU32]>,
     len: usize,
     vis: Visibility,
+    /// False once `protect` made it read-only (writes and atomic
+    /// read-modify-writes fault, reads succeed).
+    writable: bool,
+}
+
+/// What an access does to the bytes it touches.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Access {
+    Read,
+    Write,
 }
 
 impl Region {
@@ -58,7 +68,12 @@ impl UserMemory {
         let words: Box<[AtomicU32]> = (0..len.div_ceil(4).max(1))
             .map(|_| AtomicU32::new(0))
             .collect();
-        let region = Region { words, len, vis };
+        let region = Region {
+            words,
+            len,
+            vis,
+            writable: true,
+        };
         let base = region.base();
         self.regions
             .write()
@@ -75,19 +90,33 @@ impl UserMemory {
             .remove(&base);
     }
 
+    /// mprotect(2) of the region at `base`: read-only (`writable` false) or
+    /// read-write again. Unknown bases are ignored.
+    pub fn protect(&self, base: usize, writable: bool) {
+        if let Some(r) = self
+            .regions
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .get_mut(&base)
+        {
+            r.writable = writable;
+        }
+    }
+
     /// Runs `f` on the host pointer of [addr, addr+len) if `pid` may access
-    /// it all (one region), else faults.
+    /// it all (one region) the way `access` needs, else faults.
     fn with_range<R>(
         &self,
         pid: Pid,
         addr: usize,
         len: usize,
+        access: Access,
         f: impl FnOnce(*mut u8) -> R,
     ) -> Result<R, UserFault> {
         let regions = self.regions.read().unwrap_or_else(|p| p.into_inner());
         let (_, region) = regions.range(..=addr).next_back().ok_or(UserFault)?;
         let end = addr.checked_add(len).ok_or(UserFault)?;
-        if end > region.base() + region.len {
+        if end > region.base() + region.len || (access == Access::Write && !region.writable) {
             return Err(UserFault);
         }
         if let Visibility::Private(owner) = region.vis {
@@ -100,7 +129,7 @@ impl UserMemory {
 
     /// Copies out of user memory.
     pub fn read(&self, pid: Pid, src: usize, dst: &mut [u8]) -> Result<(), UserFault> {
-        self.with_range(pid, src, dst.len(), |p| {
+        self.with_range(pid, src, dst.len(), Access::Read, |p| {
             // SAFETY: the range lies inside a live region (checked above,
             // read lock held), which owns that many bytes.
             unsafe { std::ptr::copy_nonoverlapping(p, dst.as_mut_ptr(), dst.len()) }
@@ -122,7 +151,7 @@ impl UserMemory {
         if rule.is_some_and(|rule| rule(dst, src)) {
             return Err(UserFault);
         }
-        self.with_range(pid, dst, src.len(), |p| {
+        self.with_range(pid, dst, src.len(), Access::Write, |p| {
             // SAFETY: as in `read`; the region's bytes are plain data.
             unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), p, src.len()) }
         })
@@ -133,7 +162,7 @@ impl UserMemory {
         if !addr.is_multiple_of(4) {
             return Err(UserFault);
         }
-        self.with_range(pid, addr, 4, |p| {
+        self.with_range(pid, addr, 4, Access::Write, |p| {
             // SAFETY: an aligned 4-byte range inside a region made of
             // AtomicU32s, so it is exactly one of them.
             let word = unsafe { &*(p as *const AtomicU32) };
@@ -148,7 +177,7 @@ impl UserMemory {
         if !addr.is_multiple_of(4) {
             return Err(UserFault);
         }
-        self.with_range(pid, addr, 4, |p| {
+        self.with_range(pid, addr, 4, Access::Read, |p| {
             // SAFETY: as in `cmpxchg_u32`: exactly one of the region's
             // AtomicU32s.
             let word = unsafe { &*(p as *const AtomicU32) };
@@ -158,7 +187,7 @@ impl UserMemory {
 
     /// The shared key of `addr`: its host address if `pid` may access it.
     pub fn key(&self, pid: Pid, addr: usize) -> Result<u64, UserFault> {
-        self.with_range(pid, addr, 1, |p| p as u64)
+        self.with_range(pid, addr, 1, Access::Read, |p| p as u64)
     }
 
     /// Marks the word at `addr` not resident until the next `fault_in`.
@@ -177,7 +206,7 @@ impl UserMemory {
             .unwrap_or_else(|p| p.into_inner())
             .contains(&addr)
         {
-            self.with_range(pid, addr, 4, |_| ())?;
+            self.with_range(pid, addr, 4, Access::Read, |_| ())?;
             return Ok(None);
         }
         self.load_u32(pid, addr).map(Some)
@@ -185,7 +214,7 @@ impl UserMemory {
 
     /// Makes `addr` resident again (the sleeping fault-in).
     pub fn fault_in(&self, pid: Pid, addr: usize) -> Result<(), UserFault> {
-        self.with_range(pid, addr, 1, |_| ())?;
+        self.with_range(pid, addr, 1, Access::Read, |_| ())?;
         self.faults
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         self.nonresident

@@ -9,9 +9,9 @@
 //! queue. Unlike Redox's futex, a timed-out or interrupted waiter leaves the
 //! table at once and an interrupted wait reports EINTR.
 
-use crate::errno::{err, Errno, EAGAIN, EINTR, EINVAL, ETIMEDOUT};
+use crate::errno::{err, Errno, EAGAIN, EFAULT, EINTR, EINVAL, ETIMEDOUT};
 use crate::ipc::common::waitq::{Ended, Gate, QueueFamily, Requeue, Visit};
-use crate::kernel::{Deadline, Kernel};
+use crate::kernel::{Deadline, Kernel, USER_SPACE_END};
 
 /// Number of hash buckets; a power of two.
 const BUCKETS: usize = 256;
@@ -30,7 +30,8 @@ pub struct FutexKey {
 
 impl FutexKey {
     /// The key of the word at `uaddr` for the caller: EINVAL if misaligned,
-    /// EFAULT if a shared word is unmapped.
+    /// EFAULT past user space (even for a private word, which is never
+    /// touched here) or if a shared word is unmapped.
     pub fn for_caller<K: Kernel + ?Sized>(
         k: &K,
         uaddr: usize,
@@ -38,6 +39,9 @@ impl FutexKey {
     ) -> Result<Self, Errno> {
         if !uaddr.is_multiple_of(4) {
             return err(EINVAL);
+        }
+        if uaddr.checked_add(4).is_none_or(|end| end > USER_SPACE_END) {
+            return err(EFAULT);
         }
         Ok(if shared {
             FutexKey {
