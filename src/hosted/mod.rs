@@ -32,7 +32,7 @@ use std::time::Duration;
 
 pub use clock::{Clock, ClockMode};
 pub use memory::{UserMemory, Visibility};
-pub use process::{Process, Task, RT_QUEUE_LIMIT};
+pub use process::{Process, Task, FD_LIMIT, RT_QUEUE_LIMIT};
 
 use crate::errno::Errno;
 use crate::ipc::common::limits::Limits;

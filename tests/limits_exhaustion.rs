@@ -1,0 +1,180 @@
+//! Limits under a hostile user: one user who creates objects in a loop
+//! stops at the documented per-user bound with the documented errno
+//! (`ObjectKind::spec`, the one table of limits; docs/reliability.md lists
+//! them), another user keeps working, nothing the refused calls touched
+//! stays charged, and once the first user lets go it can create again.
+//!
+//! The loops run at the default limits. A process holds at most
+//! RLIMIT_NOFILE fds (the hosted kernel's `FD_LIMIT`), so a user reaches a
+//! per-user bound above it through several processes, as a real user
+//! would.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::{sys, user_bytes};
+use redbear_ipc::errno::{EMFILE, ENOSPC};
+use redbear_ipc::hosted::{ClockMode, HostedKernel, Process, FD_LIMIT};
+use redbear_ipc::ipc::common::limits::ObjectKind;
+use redbear_ipc::kernel::{Credentials, Kernel};
+use redbear_ipc::syscall::abi::{FdFlags, OpenFlags, FD_SLOT_ANY};
+use redbear_ipc::syscall::numbers::*;
+
+const NONBLOCK: usize = FdFlags::NONBLOCK.bits();
+
+/// Creates one object of the family as the calling task; `n` tells
+/// objects apart where they need names.
+type Create = fn(&HostedKernel, usize) -> Result<usize, i32>;
+
+fn eventfd(k: &HostedKernel, _: usize) -> Result<usize, i32> {
+    sys(k, SYS_RB_EVENTFD2, &[0, NONBLOCK, FD_SLOT_ANY])
+}
+
+fn timerfd(k: &HostedKernel, _: usize) -> Result<usize, i32> {
+    sys(k, SYS_RB_TIMERFD_CREATE, &[1, NONBLOCK, FD_SLOT_ANY])
+}
+
+fn signalfd(k: &HostedKernel, _: usize) -> Result<usize, i32> {
+    let (mask, _) = user_bytes(k, &(1u64 << 9).to_ne_bytes());
+    sys(
+        k,
+        SYS_RB_SIGNALFD4,
+        &[usize::MAX, mask, 8, NONBLOCK, FD_SLOT_ANY],
+    )
+}
+
+fn named_sem(k: &HostedKernel, n: usize) -> Result<usize, i32> {
+    let uid = k.credentials().euid;
+    let (name, len) = user_bytes(k, format!("/exhaust-{uid}-{n}").as_bytes());
+    let creat = OpenFlags::CREATE.bits() | OpenFlags::EXCLUSIVE.bits();
+    sys(
+        k,
+        SYS_RB_SEM_OPEN,
+        &[name, len, creat, 0o600, 0, FD_SLOT_ANY],
+    )
+}
+
+/// A user's processes, entered one at a time.
+struct User {
+    procs: Vec<Arc<Process>>,
+}
+
+impl User {
+    fn new(k: &Arc<HostedKernel>, uid: u32) -> Self {
+        User {
+            procs: vec![k.spawn_process(Credentials::new(uid, uid))],
+        }
+    }
+
+    /// Creates until a call fails for a reason other than the process's
+    /// own fd table being full (then the next process of the user goes
+    /// on); returns how many were made and the errno that stopped it.
+    fn exhaust(&mut self, k: &Arc<HostedKernel>, create: Create, cap: usize) -> (usize, i32) {
+        let mut made = 0;
+        loop {
+            let p = self.procs.last().expect("a process").clone();
+            let _g = k.enter(&p);
+            match create(k, made) {
+                Ok(_) => made += 1,
+                Err(e) if e == EMFILE && p.fds().len() >= FD_LIMIT => {
+                    drop(_g);
+                    self.procs.push(k.spawn_process(p.credentials()));
+                }
+                Err(e) => return (made, e),
+            }
+            assert!(made <= cap, "no bound at all: {made} objects made");
+        }
+    }
+
+    fn create_one(&self, k: &Arc<HostedKernel>, create: Create, n: usize) -> Result<usize, i32> {
+        let p = self.procs.last().expect("a process");
+        let _g = k.enter(p);
+        create(k, n)
+    }
+
+    /// Every process of the user exits (its fds close).
+    fn leave(self, k: &HostedKernel) {
+        for p in &self.procs {
+            k.exit_process(p);
+        }
+    }
+}
+
+fn hostile_user_stops_at_the_bound(kind: ObjectKind, create: Create, named: bool) {
+    let k = HostedKernel::new(ClockMode::Virtual);
+    let bound = k.ipc().acct.limits().per_user_objects[kind as usize];
+    let mut a = User::new(&k, 1000);
+    let (made, errno) = a.exhaust(&k, create, bound + 1);
+    assert_eq!(
+        (made, errno),
+        (bound, kind.spec().errno),
+        "{kind:?}: bound and errno"
+    );
+    assert_eq!(
+        k.ipc().acct.usage(1000).objects[kind as usize],
+        bound,
+        "{kind:?}: charged"
+    );
+
+    // Another user is not held back by the first one's objects.
+    let b = User::new(&k, 1001);
+    assert!(
+        b.create_one(&k, create, 0).is_ok(),
+        "{kind:?}: another user was refused"
+    );
+
+    // Refusals charged nothing; letting go refunds everything.
+    if named {
+        k.ipc().sems.unlink_all();
+    }
+    a.leave(&k);
+    assert_eq!(
+        k.ipc().acct.usage(1000).objects[kind as usize],
+        0,
+        "{kind:?}: refund"
+    );
+    let again = User::new(&k, 1000);
+    assert!(
+        again.create_one(&k, create, bound + 7).is_ok(),
+        "{kind:?}: no room after refund"
+    );
+    b.leave(&k);
+    again.leave(&k);
+    k.ipc().sems.unlink_all();
+    let left = k.ipc().acct.outstanding();
+    assert!(left.is_zero(), "{kind:?}: still charged {left:?}");
+}
+
+#[test]
+fn eventfds_stop_at_the_per_user_bound() {
+    hostile_user_stops_at_the_bound(ObjectKind::EventFd, eventfd, false);
+}
+
+#[test]
+fn timerfds_stop_at_the_per_user_bound() {
+    hostile_user_stops_at_the_bound(ObjectKind::TimerFd, timerfd, false);
+}
+
+#[test]
+fn signalfds_stop_at_the_per_user_bound() {
+    hostile_user_stops_at_the_bound(ObjectKind::SignalFd, signalfd, false);
+}
+
+#[test]
+fn named_semaphores_stop_at_the_per_user_bound() {
+    hostile_user_stops_at_the_bound(ObjectKind::NamedSem, named_sem, true);
+}
+
+#[test]
+fn the_documented_errno_is_enospc_for_every_fd_kind() {
+    // The table the loops above are checked against says what the docs say.
+    for kind in [
+        ObjectKind::EventFd,
+        ObjectKind::TimerFd,
+        ObjectKind::SignalFd,
+        ObjectKind::NamedSem,
+    ] {
+        assert_eq!(kind.spec().errno, ENOSPC, "{kind:?}");
+    }
+}
