@@ -423,10 +423,9 @@ fn a_thread_directed_signal_wakes_only_that_threads_reader() {
     assert!(e.k.wait_parked(2, PARK));
     let (a0, b0) = (a.unparks(), b.unparks());
     let pid = e.proc.pid();
-    let woken = e
-        .k
-        .ipc()
-        .signal_queued(&*e.k, SignalTarget::thread(pid, a.id()), SIGRT1);
+    let woken =
+        e.k.ipc()
+            .signal_queued(&*e.k, SignalTarget::thread(pid, a.id()), SIGRT1);
     assert_eq!(woken, 1);
     assert!(a.unparks() > a0, "the target thread's reader woke");
     assert_eq!(b.unparks(), b0, "its sibling's reader did not");

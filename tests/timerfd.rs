@@ -359,7 +359,14 @@ fn the_queue_holds_one_entry_per_armed_timer_through_arm_disarm_and_close() {
     // Re-arming an armed timer, far and near, many times.
     for i in 0..2000u64 {
         let fd = fds[(i % fds.len() as u64) as usize];
-        settime(&e, fd, 0, if i % 3 == 0 { SEC } else { 0 }, (i % 7 + 1) * SEC).unwrap();
+        settime(
+            &e,
+            fd,
+            0,
+            if i % 3 == 0 { SEC } else { 0 },
+            (i % 7 + 1) * SEC,
+        )
+        .unwrap();
         assert_eq!(q(), armed(&e, &fds), "after arming #{i}");
     }
     assert_eq!(q(), fds.len());
@@ -452,12 +459,21 @@ fn a_poller_wakes_when_another_thread_sets_a_due_time() {
     let e = Env::new(ClockMode::Virtual);
     let fd = tfd(&e, MONO, NB);
     let k = e.k.clone();
-    let poller =
-        e.k.spawn_task(&e.proc, move || k.poll(&[(fd, Readiness::IN)], None));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let poller = e.k.spawn_task(&e.proc, move || {
+        let _ = tx.send(k.poll(&[(fd, Readiness::IN)], None));
+    });
     assert!(e.k.wait_parked(1, PARK));
     // No timer was armed when it parked: only a notification wakes it.
     settime(&e, fd, ABS, 0, 1).unwrap();
-    assert_eq!(poller.join().unwrap().unwrap(), vec![Readiness::IN]);
+    let woke = rx.recv_timeout(PARK);
+    if woke.is_err() {
+        // Still asleep: end it (its process exits) before failing.
+        e.k.exit_process(&e.proc);
+        panic!("the poller was never told of the due time");
+    }
+    assert_eq!(woke.unwrap().unwrap(), vec![Readiness::IN]);
+    poller.join().unwrap();
     assert_eq!(read_ticks(&e.k, fd), Ok(1));
 }
 
@@ -470,9 +486,10 @@ fn a_read_whose_copy_faults_keeps_its_count_for_the_next_read() {
     let buf = e.k.alloc_private(8);
     // The buffer is fine when probed, and faults at the copy (unmapped
     // by another thread in between, as it were).
-    e.k.memory().fail_writes(Some(std::sync::Arc::new(move |dst, src| {
-        dst == buf && src.iter().any(|&b| b != 0)
-    })));
+    e.k.memory()
+        .fail_writes(Some(std::sync::Arc::new(move |dst, src| {
+            dst == buf && src.iter().any(|&b| b != 0)
+        })));
     assert_eq!(e.k.read(fd, buf, 8).map_err(|e| e.errno), Err(EFAULT));
     e.k.memory().fail_writes(None);
     assert_eq!(read_ticks(&e.k, fd), Ok(3), "nothing was lost");
@@ -491,14 +508,15 @@ fn settime_acts_on_the_timer_it_looked_up_even_if_the_fd_is_reused() {
     let k = e.k.clone();
     let swapped = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let once = swapped.clone();
-    e.k.memory().fail_writes(Some(std::sync::Arc::new(move |dst, _| {
-        if dst == old && !once.swap(true, std::sync::atomic::Ordering::SeqCst) {
-            k.close(fd).unwrap();
-            let again = sys(&k, SYS_RB_TIMERFD_CREATE, &[MONO, NB, fd]).unwrap();
-            assert_eq!(again, fd);
-        }
-        false
-    })));
+    e.k.memory()
+        .fail_writes(Some(std::sync::Arc::new(move |dst, _| {
+            if dst == old && !once.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                k.close(fd).unwrap();
+                let again = sys(&k, SYS_RB_TIMERFD_CREATE, &[MONO, NB, fd]).unwrap();
+                assert_eq!(again, fd);
+            }
+            false
+        })));
     sys(&e.k, SYS_RB_TIMERFD_SETTIME, &[fd, 0, new, old]).unwrap();
     e.k.memory().fail_writes(None);
     assert!(swapped.load(std::sync::atomic::Ordering::SeqCst));
