@@ -329,3 +329,66 @@ impl TimerQueue {
         self.inner.lock().used
     }
 }
+
+#[cfg(all(test, feature = "hosted"))]
+mod tests {
+    use super::*;
+    use crate::hosted::{ClockMode, HostedKernel};
+    use crate::ipc::common::time::Timespec;
+    use crate::ipc::fd::timerfd::{ItimerSpec, SetFlags};
+    use crate::kernel::Credentials;
+
+    const SEC: u64 = 1_000_000_000;
+
+    fn arm(k: &HostedKernel, f: &crate::kernel::FileRef, at: u64) {
+        let t = f.downcast::<TimerFd>().unwrap();
+        let spec = ItimerSpec {
+            interval: Timespec::from_ns(0),
+            value: Timespec::from_ns(at),
+        };
+        t.set(k, spec, SetFlags::default());
+    }
+
+    #[test]
+    fn expiry_follows_deadline_order_and_a_busy_queue_is_left_for_the_next_tick() {
+        let k = HostedKernel::new(ClockMode::Virtual);
+        let p = k.spawn_process(Credentials::new(1000, 1000));
+        let _t = k.enter(&p);
+        let q = &k.ipc().timers;
+        // Deadlines 1..=40 s in a scrambled order, on two clocks.
+        let files: Vec<_> = (0..40u64)
+            .map(|i| {
+                let clock = if i % 2 == 0 {
+                    ClockId::Monotonic
+                } else {
+                    ClockId::Boottime
+                };
+                let f = TimerFd::create(&*k, clock, true).unwrap();
+                arm(&k, &f, ((i * 17) % 40 + 1) * SEC);
+                f
+            })
+            .collect();
+        assert_eq!((q.entries(), q.slots()), (40, 40));
+        let start = k.now(ClockId::Monotonic);
+        assert_eq!(q.next_deadline().map(|d| d.at_ns), Some(start + SEC));
+        {
+            let _held = q.inner.lock();
+            k.clock().advance(SEC);
+            assert_eq!(q.try_expire(&*k), Err(Busy), "busy: nothing waits");
+        }
+        assert_eq!(q.try_expire(&*k), Ok(1), "the next tick does it");
+        for n in 2..=40u64 {
+            k.clock().advance(SEC);
+            assert_eq!(q.expire(&*k), 1);
+            assert_eq!(q.entries() as u64, 40 - n);
+            if n < 40 {
+                assert_eq!(
+                    q.next_deadline().map(|d| d.at_ns),
+                    Some(start + (n + 1) * SEC)
+                );
+            }
+        }
+        drop(files);
+        assert_eq!((q.entries(), q.slots()), (0, 0));
+    }
+}
