@@ -56,5 +56,13 @@ mod model {
                 Err(p) => p.into_inner(),
             }
         }
+        /// Locks if free (spin's `try_lock`).
+        pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
+            match self.0.try_lock() {
+                Ok(g) => Some(g),
+                Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
+                Err(std::sync::TryLockError::WouldBlock) => None,
+            }
+        }
     }
 }

@@ -328,3 +328,45 @@ fn the_adapter_says_why_it_cannot_send_signals_and_runs_the_exit_hook() {
         .expect("the adapter's exit hook");
     assert!(hook.iter().any(|l| l.contains(".process_exit(&k, pid)")));
 }
+
+#[test]
+fn timerfd_expiry_comes_from_the_timer_tick_and_registers_nothing_per_call() {
+    let adds = series_additions();
+    // The timer interrupt's `context::timeout::trigger` runs the
+    // subsystem's timer queue, through the try_lock form.
+    let timeout = adds
+        .get("src/context/timeout.rs")
+        .expect("the series hooks context::timeout::trigger")
+        .join("\n");
+    assert!(
+        timeout.contains("crate::redbear_ipc::timer_tick(token);"),
+        "timeout::trigger must call the tick hook"
+    );
+    let adapter = adds
+        .get("src/redbear_ipc/mod.rs")
+        .expect("the adapter module")
+        .join("\n");
+    let hook = adapter
+        .split("pub fn timer_tick(token: &mut CleanLockToken) {")
+        .nth(1)
+        .expect("redbear_ipc::timer_tick");
+    let body = &hook[..hook.find("\n}").expect("its end")];
+    assert!(
+        body.contains(".try_expire_timers(&k)"),
+        "the tick must use the interrupt-safe try_expire_timers: {body}"
+    );
+    assert!(
+        body.contains("IPC.get()") && !body.contains("ipc()"),
+        "the tick must not create the namespace (an allocation) in the interrupt"
+    );
+    // No patch registers timeouts in Redox's global list any more (it grew
+    // with every read and fevent of an armed timerfd).
+    for (patch, text) in patches() {
+        for (file, lines) in added_lines(&text) {
+            assert!(
+                !lines.iter().any(|l| l.contains("timeout::register(")),
+                "{patch} registers a Redox timeout in {file}"
+            );
+        }
+    }
+}

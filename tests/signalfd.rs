@@ -11,8 +11,8 @@ use common::{sys, Env};
 use redbear_ipc::errno::*;
 use redbear_ipc::hosted::{ClockMode, HostedKernel};
 use redbear_ipc::ipc::common::pollee::Readiness;
-use redbear_ipc::ipc::fd::signalfd::{SignalFd, SIGINFO_SIZE};
-use redbear_ipc::kernel::{sig_bit, Kernel, SigInfo};
+use redbear_ipc::ipc::fd::signalfd::{SignalFd, SignalTarget, SIGINFO_SIZE};
+use redbear_ipc::kernel::{sig_bit, Credentials, Kernel, SigInfo};
 use redbear_ipc::syscall::abi::{FdFlags, FD_NEW, FD_SLOT_ANY};
 use redbear_ipc::syscall::numbers::*;
 
@@ -365,4 +365,74 @@ fn a_poller_of_another_signalfd_is_woken_by_a_restored_signal() {
     let poller = poller.lock().unwrap().take().expect("the poller ran");
     assert_eq!(poller.join().unwrap().unwrap(), vec![Readiness::IN]);
     assert_eq!(e.k.pending_signals(), sig_bit(SIGUSR1), "not lost");
+}
+
+/// A reader that blocks on `fd` (or on a signalfd of its own for `bit`)
+/// in process `p`, blocking `bit`: its task, and the read at the join.
+fn spawn_reader(
+    k: &Arc<HostedKernel>,
+    p: &Arc<redbear_ipc::hosted::Process>,
+    bit: u64,
+    fd: Option<usize>,
+) -> (
+    Arc<redbear_ipc::hosted::Task>,
+    std::thread::JoinHandle<Result<Vec<Record>, i32>>,
+) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let kk = k.clone();
+    let reader = k.spawn_task(p, move || {
+        kk.current().set_mask(bit);
+        let fd = fd.unwrap_or_else(|| {
+            let m = mask_at(&kk, bit);
+            sys(&kk, SYS_RB_SIGNALFD4, &[FD_NEW, m, 8, 0, FD_SLOT_ANY]).unwrap()
+        });
+        tx.send(kk.current()).unwrap();
+        read_records(&kk, fd, 1)
+    });
+    (rx.recv().unwrap(), reader)
+}
+
+#[test]
+fn a_signal_wakes_only_the_readers_of_its_target_process() {
+    let e = Env::new(ClockMode::Virtual);
+    e.guard.task().set_mask(sig_bit(SIGUSR1));
+    let mine = signalfd(&e, FD_NEW, sig_bit(SIGUSR1), NB).unwrap();
+    let other = e.k.spawn_process(Credentials::new(1001, 1001));
+    let (task, reader) = spawn_reader(&e.k, &other, sig_bit(SIGUSR1), None);
+    assert!(e.k.wait_parked(1, PARK));
+    let before = task.unparks();
+    e.k.send_signal(&e.proc, SIGUSR1);
+    assert_eq!(
+        task.unparks(),
+        before,
+        "a reader in another process cannot take the signal: not woken"
+    );
+    assert_eq!(read_records(&e.k, mine, 1).unwrap()[0].0, SIGUSR1);
+    e.k.send_signal(&other, SIGUSR1);
+    assert_eq!(reader.join().unwrap().unwrap()[0].0, SIGUSR1);
+    other.fds().clear();
+}
+
+#[test]
+fn a_thread_directed_signal_wakes_only_that_threads_reader() {
+    let e = Env::new(ClockMode::Virtual);
+    e.guard.task().set_mask(sig_bit(SIGRT1));
+    let fd = signalfd(&e, FD_NEW, sig_bit(SIGRT1), 0).unwrap();
+    let (a, ra) = spawn_reader(&e.k, &e.proc, sig_bit(SIGRT1), Some(fd));
+    let (b, rb) = spawn_reader(&e.k, &e.proc, sig_bit(SIGRT1), Some(fd));
+    assert!(e.k.wait_parked(2, PARK));
+    let (a0, b0) = (a.unparks(), b.unparks());
+    let pid = e.proc.pid();
+    let woken =
+        e.k.ipc()
+            .signal_queued(&*e.k, SignalTarget::thread(pid, a.id()), SIGRT1);
+    assert_eq!(woken, 1);
+    assert!(a.unparks() > a0, "the target thread's reader woke");
+    assert_eq!(b.unparks(), b0, "its sibling's reader did not");
+    assert!(e.k.wait_parked(2, PARK), "nothing pending: back to sleep");
+    // Process-directed signals reach both.
+    e.k.send_signal(&e.proc, SIGRT1);
+    e.k.send_signal(&e.proc, SIGRT1);
+    assert_eq!(ra.join().unwrap().unwrap()[0].0, SIGRT1);
+    assert_eq!(rb.join().unwrap().unwrap()[0].0, SIGRT1);
 }

@@ -303,10 +303,13 @@ fn timer_queue_fires_and_stays_bounded_under_rearming() {
         "stale entries compacted: {}",
         e.k.ipc().timers.entries()
     );
+    assert_eq!(e.k.ipc().timers.entries(), 1, "one entry per armed timer");
     let periodic = tfd(&e, MONO, NB);
     settime(&e, periodic, 0, SEC, SEC).unwrap();
+    // The hosted kernel's tick (a clock step) fires it.
     e.k.advance(SEC);
-    assert_eq!(e.k.ipc().expire_timers(&*e.k), 1);
+    assert_eq!(e.k.ipc().expire_timers(&*e.k), 0, "already fired");
+    assert_eq!(read_ticks(&e.k, periodic), Ok(1));
     assert_eq!(
         e.k.ipc().next_timer_deadline().map(|d| d.at_ns),
         Some(e.k.now(ClockId::Monotonic) + SEC)
@@ -321,4 +324,202 @@ fn timer_queue_fires_and_stays_bounded_under_rearming() {
         "closed timers leave the queue"
     );
     assert_eq!(e.k.ipc().acct.users_charged(), 0);
+}
+
+/// The number of this test's timers that are armed (gettime says so).
+fn armed(e: &Env, fds: &[usize]) -> usize {
+    fds.iter().filter(|&&fd| gettime(e, fd).1 != 0).count()
+}
+
+#[test]
+fn fired_one_shots_leave_no_entry_even_without_expiry() {
+    let e = Env::new(ClockMode::Virtual);
+    let fd = tfd(&e, MONO, NB);
+    // Nobody calls expire_timers here (the clock does not move).
+    for _ in 0..5000 {
+        settime(&e, fd, ABS, 0, 1).unwrap();
+    }
+    assert_eq!(e.k.ipc().timers.entries(), 0, "a fired one-shot is gone");
+    assert_eq!(read_ticks(&e.k, fd), Ok(1), "and was counted");
+    for _ in 0..5000 {
+        settime(&e, fd, 0, 0, 1).unwrap(); // due at now + 1 ns
+    }
+    assert!(e.k.ipc().timers.entries() <= 1);
+    e.k.advance(1);
+    assert_eq!(e.k.ipc().timers.entries(), 0);
+    assert_eq!(read_ticks(&e.k, fd), Ok(1));
+}
+
+#[test]
+fn the_queue_holds_one_entry_per_armed_timer_through_arm_disarm_and_close() {
+    let e = Env::new(ClockMode::Virtual);
+    let mut fds: Vec<usize> = (0..8).map(|_| tfd(&e, MONO, NB)).collect();
+    fds.push(tfd(&e, RT, NB));
+    let q = || e.k.ipc().timers.entries();
+    // Re-arming an armed timer, far and near, many times.
+    for i in 0..2000u64 {
+        let fd = fds[(i % fds.len() as u64) as usize];
+        settime(
+            &e,
+            fd,
+            0,
+            if i % 3 == 0 { SEC } else { 0 },
+            (i % 7 + 1) * SEC,
+        )
+        .unwrap();
+        assert_eq!(q(), armed(&e, &fds), "after arming #{i}");
+    }
+    assert_eq!(q(), fds.len());
+    // Disarming takes the entry out.
+    settime(&e, fds[0], 0, 0, 0).unwrap();
+    settime(&e, fds[1], 0, 0, 0).unwrap();
+    assert_eq!(q(), fds.len() - 2);
+    // Firing one-shots (read settles them) and periodic ones (stay).
+    e.k.clock().advance(8 * SEC); // no tick: only the reads settle
+    for &fd in &fds[2..] {
+        let _ = read_ticks(&e.k, fd);
+    }
+    assert_eq!(q(), armed(&e, &fds), "fired one-shots left, periodic stay");
+    // Closing an armed timer takes its entry and its slot out.
+    let slots = e.k.ipc().timers.slots();
+    let periodic = *fds.iter().find(|&&fd| gettime(&e, fd).1 != 0).unwrap();
+    e.k.close(periodic).unwrap();
+    fds.retain(|&fd| fd != periodic);
+    assert_eq!(q(), armed(&e, &fds));
+    assert_eq!(e.k.ipc().timers.slots(), slots - 1);
+    for fd in fds {
+        e.k.close(fd).unwrap();
+    }
+    assert_eq!(q(), 0);
+    assert_eq!(e.k.ipc().timers.slots(), 0);
+}
+
+#[test]
+fn timer_slots_are_charged_to_the_creator_and_refunded() {
+    use redbear_ipc::ipc::common::limits::Resource;
+    let e = Env::new(ClockMode::Virtual);
+    let slots = |e: &Env| e.k.ipc().acct.usage(1000).amounts[Resource::TimerSlots as usize];
+    let a = tfd(&e, MONO, NB);
+    let b = tfd(&e, MONO, NB);
+    assert_eq!(slots(&e), 2);
+    settime(&e, a, 0, SEC, SEC).unwrap();
+    assert_eq!(slots(&e), 2, "arming allocates nothing more");
+    e.k.close(a).unwrap();
+    assert_eq!(slots(&e), 1);
+    e.k.close(b).unwrap();
+    assert_eq!(slots(&e), 0);
+    // The slot limit binds: a user at it cannot create another timer.
+    let mut limits = e.k.ipc().acct.limits();
+    limits.per_user_amounts[Resource::TimerSlots as usize] = 1;
+    let k = HostedKernel::with_limits(ClockMode::Virtual, limits);
+    let p = k.spawn_process(Credentials::new(1000, 1000));
+    let _t = k.enter(&p);
+    let one = sys(&k, SYS_RB_TIMERFD_CREATE, &[MONO, 0, FD_SLOT_ANY]).unwrap();
+    assert_eq!(
+        sys(&k, SYS_RB_TIMERFD_CREATE, &[MONO, 0, FD_SLOT_ANY]),
+        Err(ENOSPC)
+    );
+    k.close(one).unwrap();
+    assert!(k.ipc().acct.outstanding().is_zero());
+    assert_eq!(k.ipc().timers.slots(), 0);
+}
+
+/// Counts the readiness changes an observer is told of.
+struct Count(std::sync::atomic::AtomicUsize);
+impl redbear_ipc::ipc::common::pollee::Observer for Count {
+    fn on_events(&self, _: Readiness) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn a_setting_that_is_already_due_notifies_observers() {
+    use redbear_ipc::ipc::common::pollee::Observer;
+    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+    let e = Env::new(ClockMode::Virtual);
+    let fd = tfd(&e, MONO, NB);
+    let count = std::sync::Arc::new(Count(AtomicUsize::new(0)));
+    let obs: std::sync::Arc<dyn Observer> = count.clone();
+    e.k.get_fd(fd).unwrap().pollee().unwrap().register(&obs);
+    settime(&e, fd, 0, 0, 10 * SEC).unwrap();
+    assert_eq!(count.0.load(SeqCst), 0, "not due: nothing to tell");
+    // A past absolute time, then 1 ns relative (due before anyone looks
+    // again: the clock steps by the ns).
+    settime(&e, fd, ABS, 0, 1).unwrap();
+    assert_eq!(count.0.load(SeqCst), 1, "past ABSTIME is due at once");
+    assert_eq!(read_ticks(&e.k, fd), Ok(1));
+    settime(&e, fd, 0, 0, 1).unwrap();
+    e.k.advance(1);
+    assert_eq!(count.0.load(SeqCst), 2, "the tick tells of the 1 ns expiry");
+    assert_eq!(read_ticks(&e.k, fd), Ok(1));
+}
+
+#[test]
+fn a_poller_wakes_when_another_thread_sets_a_due_time() {
+    let e = Env::new(ClockMode::Virtual);
+    let fd = tfd(&e, MONO, NB);
+    let k = e.k.clone();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let poller = e.k.spawn_task(&e.proc, move || {
+        let _ = tx.send(k.poll(&[(fd, Readiness::IN)], None));
+    });
+    assert!(e.k.wait_parked(1, PARK));
+    // No timer was armed when it parked: only a notification wakes it.
+    settime(&e, fd, ABS, 0, 1).unwrap();
+    let woke = rx.recv_timeout(PARK);
+    if woke.is_err() {
+        // Still asleep: end it (its process exits) before failing.
+        e.k.exit_process(&e.proc);
+        panic!("the poller was never told of the due time");
+    }
+    assert_eq!(woke.unwrap().unwrap(), vec![Readiness::IN]);
+    poller.join().unwrap();
+    assert_eq!(read_ticks(&e.k, fd), Ok(1));
+}
+
+#[test]
+fn a_read_whose_copy_faults_keeps_its_count_for_the_next_read() {
+    let e = Env::new(ClockMode::Virtual);
+    let fd = tfd(&e, MONO, NB);
+    settime(&e, fd, 0, SEC, SEC).unwrap();
+    e.k.advance(3 * SEC);
+    let buf = e.k.alloc_private(8);
+    // The buffer is fine when probed, and faults at the copy (unmapped
+    // by another thread in between, as it were).
+    e.k.memory()
+        .fail_writes(Some(std::sync::Arc::new(move |dst, src| {
+            dst == buf && src.iter().any(|&b| b != 0)
+        })));
+    assert_eq!(e.k.read(fd, buf, 8).map_err(|e| e.errno), Err(EFAULT));
+    e.k.memory().fail_writes(None);
+    assert_eq!(read_ticks(&e.k, fd), Ok(3), "nothing was lost");
+    assert_eq!(read_ticks(&e.k, fd), Err(EAGAIN));
+}
+
+#[test]
+fn settime_acts_on_the_timer_it_looked_up_even_if_the_fd_is_reused() {
+    let e = Env::new(ClockMode::Virtual);
+    let fd = tfd(&e, MONO, NB);
+    let original = e.k.dup(fd).unwrap();
+    let new = spec(&e.k, 0, 5 * SEC);
+    let old = e.k.alloc_private(32);
+    // While settime runs (at its probe of `old`), another thread closes
+    // `fd` and opens a new timerfd at the same number.
+    let k = e.k.clone();
+    let swapped = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let once = swapped.clone();
+    e.k.memory()
+        .fail_writes(Some(std::sync::Arc::new(move |dst, _| {
+            if dst == old && !once.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                k.close(fd).unwrap();
+                let again = sys(&k, SYS_RB_TIMERFD_CREATE, &[MONO, NB, fd]).unwrap();
+                assert_eq!(again, fd);
+            }
+            false
+        })));
+    sys(&e.k, SYS_RB_TIMERFD_SETTIME, &[fd, 0, new, old]).unwrap();
+    e.k.memory().fail_writes(None);
+    assert!(swapped.load(std::sync::atomic::Ordering::SeqCst));
+    assert_eq!(gettime(&e, original), (0, 5 * SEC), "the timer looked up");
+    assert_eq!(gettime(&e, fd), (0, 0), "the newcomer is untouched");
 }

@@ -36,6 +36,7 @@ pub use process::{Process, Task, FD_LIMIT, RT_QUEUE_LIMIT};
 
 use crate::errno::Errno;
 use crate::ipc::common::limits::Limits;
+use crate::ipc::fd::signalfd::SignalTarget;
 use crate::ipc::Ipc;
 use crate::kernel::{
     ClockId, Credentials, Deadline, FdPlacement, FileRef, Kernel, ParkOutcome, Pid, SharedMemKey,
@@ -212,6 +213,9 @@ impl HostedKernel {
     /// Moves virtual time and lets sleepers re-check their deadlines.
     pub fn advance(&self, ns: u64) {
         self.clock.advance(ns);
+        // The hosted kernel's timer tick: time moved. Not an interrupt, so
+        // the waiting form of the one expiry routine.
+        self.ipc.expire_timers(self);
         self.nudge_all();
     }
 
@@ -269,7 +273,8 @@ impl HostedKernel {
         if !process.raise(info) {
             return false;
         }
-        self.ipc.signal_queued(self, info.signo);
+        self.ipc
+            .signal_queued(self, SignalTarget::process(process.pid()), info.signo);
         self.nudge_process(process.pid());
         true
     }

@@ -367,6 +367,8 @@ pub struct Task {
     mask: AtomicU64,
     park: Mutex<ParkState>,
     cv: Condvar,
+    /// How many times it was unparked (tests of who a wake-up reaches).
+    unparks: AtomicUsize,
 }
 
 impl Task {
@@ -377,6 +379,7 @@ impl Task {
             mask: AtomicU64::new(0),
             park: Mutex::new(ParkState::default()),
             cv: Condvar::new(),
+            unparks: AtomicUsize::new(0),
         }
     }
 
@@ -440,8 +443,14 @@ impl Task {
         }
     }
 
+    /// How many times it has been unparked so far.
+    pub fn unparks(&self) -> usize {
+        self.unparks.load(Ordering::SeqCst)
+    }
+
     /// Gives the task a permit and wakes it.
     pub(super) fn unpark(&self) {
+        self.unparks.fetch_add(1, Ordering::SeqCst);
         self.park.lock().unwrap_or_else(|p| p.into_inner()).permit = true;
         self.cv.notify_all();
     }

@@ -14,9 +14,9 @@ use crate::sync::{AtomicU64, Ordering};
 use common::limits::{Accounting, Limits};
 use common::process::ProcessTable;
 use common::registry::WeakRegistry;
-use fd::signalfd::SignalFd;
+use fd::signalfd::{SignalFd, SignalTarget};
 use fd::timerfd::TimerFd;
-use fd::timers::TimerQueue;
+use fd::timers::{Busy, TimerQueue};
 use futex::FutexTable;
 use sem::named::SemNamespace;
 
@@ -63,15 +63,26 @@ impl Ipc {
         self.next_id.fetch_add(1, Ordering::Relaxed)
     }
 
-    /// Host hook: signal `signo` was queued for some process. Call it after
-    /// queueing, without holding the host's signal-state lock.
-    pub fn signal_queued<K: Kernel + ?Sized>(&self, k: &K, signo: u32) {
+    /// Host hook: signal `signo` was queued for `target` (a process, or
+    /// one thread of it). Call it after queueing, without holding the
+    /// host's signal-state lock. On every signalfd whose mask holds the
+    /// signal it wakes only the readers that can take it (the target
+    /// process's, or the target thread) and tells the observers; returns
+    /// how many readers woke.
+    pub fn signal_queued<K: Kernel + ?Sized>(
+        &self,
+        k: &K,
+        target: SignalTarget,
+        signo: u32,
+    ) -> usize {
         let bit = sig_bit(signo);
+        let mut woken = 0;
         self.signalfds.for_each(|fd| {
             if fd.mask() & bit != 0 {
-                fd.wake(k);
+                woken += fd.signal_for(k, target);
             }
         });
+        woken
     }
 
     /// Host hook: process `pid` has exited; call it once, after its last
@@ -96,8 +107,19 @@ impl Ipc {
         self.timers.next_deadline()
     }
 
-    /// Host hook: fire the timers due by now (from the timer interrupt or
-    /// a poll loop). Allocates nothing; returns how many fired.
+    /// Host hook, the one expiry mechanism of every host: call it from
+    /// the timer tick (the timer interrupt; a host without one calls it
+    /// where its clock moves and in its poll loop). Fires the timers due
+    /// by now, waking their readers and observers; takes every lock with
+    /// `try_lock` and leaves the rest for the next tick (`Busy`) if one is
+    /// held, so it is safe in an interrupt that may have interrupted a
+    /// holder. Allocates nothing; returns how many fired.
+    pub fn try_expire_timers<K: Kernel + ?Sized>(&self, k: &K) -> Result<usize, Busy> {
+        self.timers.try_expire(k)
+    }
+
+    /// `try_expire_timers` that waits for busy locks, for callers that
+    /// cannot have interrupted a lock holder (a poll loop, a test).
     pub fn expire_timers<K: Kernel + ?Sized>(&self, k: &K) -> usize {
         self.timers.expire(k)
     }

@@ -2,6 +2,7 @@
 
 use crate::errno::{err, Errno, ENOSYS};
 use crate::kernel::Kernel;
+use crate::syscall::args::Args;
 use crate::syscall::numbers::*;
 use crate::syscall::{eventfd, futex, msg, sem, signalfd, timerfd};
 
@@ -25,9 +26,9 @@ pub fn dispatch<K: Kernel + ?Sized>(k: &K, nr: usize, args: [usize; 6]) -> Resul
         SYS_RB_MSGCTL => msg::msgctl(k, args),
         SYS_RB_EVENTFD2 => eventfd::eventfd2(k, args),
         SYS_RB_SIGNALFD4 => signalfd::signalfd4(k, args),
-        SYS_RB_TIMERFD_CREATE => timerfd::create(k, args),
-        SYS_RB_TIMERFD_SETTIME => timerfd::settime(k, args),
-        SYS_RB_TIMERFD_GETTIME => timerfd::gettime(k, args),
+        SYS_RB_TIMERFD_CREATE => timerfd::create(k, Args::new(args)),
+        SYS_RB_TIMERFD_SETTIME => timerfd::settime(k, Args::new(args)),
+        SYS_RB_TIMERFD_GETTIME => timerfd::gettime(k, Args::new(args)),
         _ => err(ENOSYS),
     }
 }

@@ -17,7 +17,8 @@ pub struct Env {
 
 /// The leak check every test ends with: once the test's fds are closed
 /// and its names unlinked, the namespace's accounting is back to zero
-/// (every object and byte refunded, no user left in the table). `Env`
+/// (every object and byte refunded, every timer-queue slot among them, no
+/// user left in the table) and the timer queue is empty. `Env`
 /// runs it when dropped, after closing its process's fds and removing
 /// every name (the namespace's teardown); a test may call it earlier.
 pub fn assert_accounting_zero(k: &HostedKernel) {
@@ -26,6 +27,12 @@ pub fn assert_accounting_zero(k: &HostedKernel) {
     assert!(
         left.is_zero(),
         "accounting did not return to zero: {left:?}"
+    );
+    let timers = &k.ipc().timers;
+    assert_eq!(
+        (timers.entries(), timers.slots()),
+        (0, 0),
+        "timer-queue entries and slots left behind"
     );
 }
 

@@ -11,7 +11,7 @@
 use core::any::Any;
 
 use crate::errno::{err, Errno, EINVAL};
-use crate::ipc::common::limits::{Charge, ObjectKind};
+use crate::ipc::common::limits::{Charge, ObjectKind, Resource};
 use crate::ipc::common::open_file::{Closer, OpenFile};
 use crate::ipc::common::pollee::{Pollee, Readiness};
 use crate::kernel::Kernel;
@@ -81,11 +81,21 @@ impl FdCore {
     /// Charges `cost` bytes of `kind` to the caller (ENOSPC/ENOMEM at its
     /// limits).
     pub fn new<K: Kernel + ?Sized>(k: &K, kind: ObjectKind, cost: usize) -> Result<Self, Errno> {
+        Self::with_amounts(k, kind, &[(Resource::KernelBytes, cost)])
+    }
+
+    /// As `new`, charging `amounts` of resources with the object, all or
+    /// nothing (`Accounting::charge_with`).
+    pub fn with_amounts<K: Kernel + ?Sized>(
+        k: &K,
+        kind: ObjectKind,
+        amounts: &[(Resource, usize)],
+    ) -> Result<Self, Errno> {
         let creds = k.credentials();
         let charge = k
             .ipc()
             .acct
-            .charge(creds.euid, creds.privileged(), kind, cost)?;
+            .charge_with(creds.euid, creds.privileged(), kind, amounts)?;
         Ok(FdCore {
             pollee: Pollee::new(),
             _charge: charge,

@@ -66,10 +66,14 @@ pub enum Resource {
     MsgBytes = 2,
     /// SysV semaphores, across all sets (semmns).
     Sems = 3,
+    /// Timer-queue slots: one per timerfd, reserved at timerfd_create so
+    /// that arming and expiry never allocate (the queue holds at most one
+    /// entry per slot).
+    TimerSlots = 4,
 }
 
 /// Number of `Resource`s.
-pub const RESOURCES: usize = 4;
+pub const RESOURCES: usize = 5;
 
 /// A limit's defaults and how it refuses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -136,6 +140,7 @@ impl Resource {
         Resource::MqBytes,
         Resource::MsgBytes,
         Resource::Sems,
+        Resource::TimerSlots,
     ];
 
     /// Defaults and errno of this resource's limits.
@@ -149,6 +154,8 @@ impl Resource {
             Resource::MsgBytes => spec(16 << 20, UNLIMITED, ENOMEM, TOTAL_ONLY),
             // semmns.
             Resource::Sems => spec(UNLIMITED, 1_024_000_000, ENOSPC, (false, true)),
+            // As many as timerfds: a bound of its own on the queue.
+            Resource::TimerSlots => spec(4096, 65536, ENOSPC, TOTAL_ONLY),
         }
     }
 }

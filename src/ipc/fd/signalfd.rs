@@ -2,22 +2,28 @@
 //!
 //! The object holds only a mask; the signals are the host's (`Kernel::
 //! take_signal`). A read takes as many masked signals as whole records fit
-//! and blocks while none is pending. Readers sleep on the fd's own queue;
-//! the host calls `Ipc::signal_queued` after queueing a signal, which wakes
-//! the readers and observers of every signalfd whose mask holds it. The
+//! and blocks while none is pending. Readers sleep on the fd's own queue,
+//! each node naming its task and process; the host calls
+//! `Ipc::signal_queued` with the signal's target after queueing it, which
+//! wakes, on every signalfd whose mask holds the signal, only the readers
+//! that can take it: those of the target process (for a signal directed
+//! at one thread, that thread), as Linux wakes only the target's
+//! signalfd waiters. Observers (poll, event queues) are told on every
+//! such signalfd: they re-check readiness for their own caller. The
 //! reader checks for a signal and queues itself under the same lock that
 //! wake takes, so no signal's wake-up is lost.
 
 use alloc::sync::Arc;
 use core::any::Any;
 
-use crate::errno::{err, Errno, EAGAIN, EINVAL};
+use crate::errno::{err, Errno, EINVAL};
 use crate::ipc::common::file::{probe_writable, FdCore, FileKind, FileObject, IoResult};
 use crate::ipc::common::limits::ObjectKind;
 use crate::ipc::common::open_file::{AccessMode, FileRef, OpenFile};
-use crate::ipc::common::pollee::{wait_until, Pollee, Readiness};
-use crate::ipc::common::waitq::WaitQueue;
-use crate::kernel::{sig_bit, Kernel, SigInfo, SigSet};
+use crate::ipc::common::pollee::{Pollee, Readiness};
+use crate::ipc::common::wait::{wait, Blocking, Payload, Step};
+use crate::ipc::common::waitq::{Visit, WaitQueue};
+use crate::kernel::{sig_bit, Kernel, Pid, SigInfo, SigSet, TaskId};
 use crate::sync::{AtomicU64, Mutex, Ordering};
 
 /// Size of `struct signalfd_siginfo`.
@@ -25,8 +31,49 @@ pub const SIGINFO_SIZE: usize = 128;
 /// SIGKILL and SIGSTOP cannot be caught, so a mask never holds them.
 pub const UNCATCHABLE: SigSet = sig_bit(9) | sig_bit(19);
 
+/// Who a queued signal is for (`Ipc::signal_queued`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SignalTarget {
+    /// The target process.
+    pub pid: Pid,
+    /// The target thread, for a thread-directed signal (tkill); None for
+    /// one sent to the process.
+    pub task: Option<TaskId>,
+}
+
+impl SignalTarget {
+    /// A signal for process `pid` (any of its threads may take it).
+    pub const fn process(pid: Pid) -> Self {
+        SignalTarget { pid, task: None }
+    }
+
+    /// A signal for thread `task` of process `pid`.
+    pub const fn thread(pid: Pid, task: TaskId) -> Self {
+        SignalTarget {
+            pid,
+            task: Some(task),
+        }
+    }
+
+    fn reaches(&self, reader: &Reader) -> bool {
+        reader.pid == self.pid && self.task.is_none_or(|t| t == reader.task)
+    }
+}
+
+/// A blocked reader: whose pending signals it would take.
+struct Reader {
+    pid: Pid,
+    task: TaskId,
+}
+
+impl<R> Payload<R> for Reader {
+    fn take_result(&mut self) -> Option<Result<R, Errno>> {
+        None
+    }
+}
+
 struct State {
-    readers: WaitQueue,
+    readers: WaitQueue<Reader>,
 }
 
 /// A signalfd object.
@@ -71,16 +118,33 @@ impl SignalFd {
     }
 
     /// Puts back a signal whose record could not be copied, and wakes
-    /// the signalfds that may report it, as for a newly queued one.
+    /// the signalfds that may report it, as for a newly queued one (for
+    /// the caller's process: it was pending for the caller).
     fn restore(&self, k: &dyn Kernel, info: SigInfo) {
         k.restore_signal(info);
-        k.ipc().signal_queued(k, info.signo);
+        k.ipc()
+            .signal_queued(k, SignalTarget::process(k.current_pid()), info.signo);
     }
 
-    /// Wakes readers and observers: a signal this fd may report arrived.
-    pub(crate) fn wake<K: Kernel + ?Sized>(&self, k: &K) {
-        self.state.lock().readers.wake(k, usize::MAX);
+    /// Wakes every reader and the observers (the mask changed).
+    fn wake<K: Kernel + ?Sized>(&self, k: &K) {
+        self.state.lock().readers.wake_all(k);
         self.core.pollee.notify(Readiness::IN);
+    }
+
+    /// A signal this fd may report was queued for `target`: wakes the
+    /// readers that can take it, and the observers. Returns how many
+    /// readers woke.
+    pub(crate) fn signal_for<K: Kernel + ?Sized>(&self, k: &K, target: SignalTarget) -> usize {
+        let woken = self.state.lock().readers.visit(k, |r| {
+            if target.reaches(r) {
+                Visit::Wake
+            } else {
+                Visit::Keep
+            }
+        });
+        self.core.pollee.notify(Readiness::IN);
+        woken
     }
 }
 
@@ -117,13 +181,18 @@ impl FileObject for SignalFd {
         }
         // A buffer bad from the start is EFAULT before the read blocks.
         probe_writable(k, buf, SIGINFO_SIZE)?;
-        let first = wait_until(
+        let first = wait(
             k,
             &self.state,
-            file.nonblocking(),
-            None,
+            Blocking::new(file.nonblocking(), None),
             |s| &mut s.readers,
-            |_| k.take_signal(self.mask()).ok_or(Errno::new(EAGAIN)),
+            |_| match k.take_signal(self.mask()) {
+                Some(info) => Step::Done(Ok(info)),
+                None => Step::Block(Reader {
+                    pid: k.current_pid(),
+                    task: k.current_task(),
+                }),
+            },
         )?;
         // No lock is held from here on: each record is copied after its
         // take, and a record whose copy faults is made pending again, so

@@ -1,25 +1,29 @@
 //! timerfd: a timer on one clock whose expirations are read as a count.
 //!
 //! The count is computed from the clock when someone looks (read, poll,
-//! gettime, or the timer queue at expiry), so late reads still get every
-//! period that passed: `1 + (now - next) / interval`. Blocking readers park
-//! with the next expiry as their deadline; the namespace's `TimerQueue`
-//! wakes readers and observers at expiry for hosts that poll.
+//! gettime, or the host's timer tick through the timer queue), so late
+//! reads still get every period that passed: `1 + (now - next) / interval`.
+//! Blocking readers park with the next expiry as their deadline; the
+//! namespace's `TimerQueue`, driven by the host's timer tick
+//! (`Ipc::try_expire_timers`), wakes readers and observers at expiry. The
+//! timer keeps its queue slot in step with its arming under its own lock,
+//! so the queue holds one entry per armed timer and nothing else.
 
-use alloc::sync::{Arc, Weak};
+use alloc::sync::Arc;
 use core::any::Any;
 
 use crate::errno::{err, Errno, ECANCELED};
 use crate::ipc::common::file::{check_u64_read, FdCore, FileKind, FileObject, IoResult};
-use crate::ipc::common::limits::ObjectKind;
+use crate::ipc::common::limits::{ObjectKind, Resource};
 use crate::ipc::common::open_file::{AccessMode, FileRef, OpenFile};
 use crate::ipc::common::pollee::{Pollee, Readiness};
 use crate::ipc::common::time::Timespec;
 use crate::ipc::common::wait::{wait, Blocking, Step};
 use crate::ipc::common::waitq::WaitQueue;
-use crate::ipc::fd::timers::TimerQueue;
+use crate::ipc::fd::timers::{Busy, SlotId, TimerQueue};
 use crate::kernel::{ClockId, Deadline, Kernel};
 use crate::sync::Mutex;
+use crate::syscall::uaccess::UserSlice;
 
 /// A timer setting: first expiry and period (zero: one-shot).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -56,12 +60,15 @@ struct State {
 }
 
 impl State {
-    /// Counts the expirations up to `now`.
-    fn settle(&mut self, now: u64) {
+    /// Counts the expirations up to `now`; returns whether the arming
+    /// changed (its slot in the timer queue must follow).
+    fn settle(&mut self, now: u64) -> bool {
         let interval = self.interval;
-        let Some(arm) = self.arm.as_mut() else { return };
+        let Some(arm) = self.arm.as_mut() else {
+            return false;
+        };
         if now < arm.next {
-            return;
+            return false;
         }
         match (now - arm.next).checked_div(interval) {
             None => {
@@ -75,6 +82,11 @@ impl State {
                 arm.next = arm.next.saturating_add(periods.saturating_mul(interval));
             }
         }
+        true
+    }
+
+    fn next(&self) -> Option<u64> {
+        self.arm.map(|a| a.next)
     }
 }
 
@@ -88,40 +100,35 @@ pub struct SetFlags {
     pub cancel_on_set: bool,
 }
 
-/// What an expiring queue entry meant to its timer.
-pub(crate) enum Expiry {
-    /// Re-armed, disarmed or closed since it was queued.
-    Stale,
-    /// A one-shot timer fired.
-    Done,
-    /// A periodic timer fired; its next expiry.
-    Again(u64),
-}
-
 /// A timerfd object.
 pub struct TimerFd {
-    id: u64,
     clock: ClockId,
     state: Mutex<State>,
     core: FdCore,
     queue: Arc<TimerQueue>,
-    me: Weak<TimerFd>,
+    /// Its slot in `queue`, reserved at create, freed at drop.
+    slot: SlotId,
 }
 
-const COST: usize = core::mem::size_of::<TimerFd>();
+/// Kernel bytes of one timer: the object and its timer-queue slot.
+const COST: usize = core::mem::size_of::<TimerFd>() + TimerQueue::SLOT_COST;
 
 impl TimerFd {
-    /// timerfd_create(clock): a disarmed timer charged to the caller, and
-    /// its first open description (read-write).
+    /// timerfd_create(clock): a disarmed timer charged to the caller with
+    /// its timer-queue slot, and its first open description (read-write).
     pub fn create<K: Kernel + ?Sized>(
         k: &K,
         clock: ClockId,
         nonblocking: bool,
     ) -> Result<FileRef, Errno> {
         let ipc = k.ipc();
-        let core = FdCore::new(k, ObjectKind::TimerFd, COST)?;
+        let core = FdCore::with_amounts(
+            k,
+            ObjectKind::TimerFd,
+            &[(Resource::KernelBytes, COST), (Resource::TimerSlots, 1)],
+        )?;
+        let queue = ipc.timers.clone();
         let timer = Arc::new_cyclic(|me| TimerFd {
-            id: ipc.next_object_id(),
             clock,
             state: Mutex::new(State {
                 arm: None,
@@ -132,8 +139,8 @@ impl TimerFd {
                 readers: WaitQueue::new(),
             }),
             core,
-            queue: ipc.timers.clone(),
-            me: me.clone(),
+            slot: queue.reserve(clock, me.clone()),
+            queue,
         });
         ipc.timerfds.register(&timer);
         Ok(OpenFile::new(k, timer, AccessMode::ReadWrite, nonblocking))
@@ -142,6 +149,13 @@ impl TimerFd {
     /// The clock it runs on.
     pub fn clock(&self) -> ClockId {
         self.clock
+    }
+
+    /// Settles `st` at `now` and keeps the queue slot in step.
+    fn settle(&self, st: &mut State, now: u64) {
+        if st.settle(now) {
+            self.queue.set(self.slot, st.next());
+        }
     }
 
     fn current(st: &State, now: u64) -> ItimerSpec {
@@ -155,19 +169,29 @@ impl TimerFd {
     pub fn get<K: Kernel + ?Sized>(&self, k: &K) -> ItimerSpec {
         let now = k.now(self.clock);
         let mut st = self.state.lock();
-        st.settle(now);
+        self.settle(&mut st, now);
         Self::current(&st, now)
     }
 
+    /// Whether an expiration is waiting to be read (or a cancel to be
+    /// reported), settled at now.
+    pub fn expired_now<K: Kernel + ?Sized>(&self, k: &K) -> bool {
+        let now = k.now(self.clock);
+        let mut st = self.state.lock();
+        self.settle(&mut st, now);
+        st.ticks > 0 || st.canceled
+    }
+
     /// timerfd_settime: arms (or with a zero value disarms) and returns
-    /// the previous setting. Pending expirations are discarded.
+    /// the previous setting. Pending expirations are discarded. A setting
+    /// that is already due (a past absolute time, 1 ns relative) expires
+    /// at once: readers and observers are told.
     pub fn set<K: Kernel + ?Sized>(&self, k: &K, new: ItimerSpec, flags: SetFlags) -> ItimerSpec {
         let now = k.now(self.clock);
-        let (old, had_entry, armed) = {
+        let (old, due) = {
             let mut st = self.state.lock();
             st.settle(now);
             let old = Self::current(&st, now);
-            let had_entry = st.arm.is_some();
             st.generation += 1;
             st.ticks = 0;
             st.canceled = false;
@@ -182,42 +206,47 @@ impl TimerFd {
                     && flags.absolute
                     && self.clock == ClockId::Realtime,
             });
-            (old, had_entry, st.arm.map(|a| (a.next, st.generation)))
+            st.settle(now);
+            self.queue.set(self.slot, st.next());
+            // Readers re-compute their deadline; they proceed if due.
+            st.readers.wake(k, usize::MAX);
+            (old, st.ticks > 0)
         };
-        if had_entry {
-            self.queue.note_stale();
+        if due {
+            self.core.pollee.notify(Readiness::IN);
         }
-        if let Some((at, generation)) = armed {
-            self.queue
-                .arm(self.clock, at, self.id, generation, self.me.clone());
-        }
-        // A past absolute time has already expired: readers may proceed.
-        self.wake(k);
         old
     }
 
-    /// Whether `generation` is the timer's live arming (timer queue).
-    pub(crate) fn is_current(&self, generation: u64) -> bool {
-        let st = self.state.lock();
-        st.generation == generation && st.arm.is_some()
-    }
-
-    /// The timer queue's entry of `generation` came due at `now`.
-    pub(crate) fn expired<K: Kernel + ?Sized>(&self, k: &K, generation: u64, now: u64) -> Expiry {
-        let outcome = {
-            let mut st = self.state.lock();
-            if st.generation != generation || st.arm.is_none() {
-                return Expiry::Stale;
-            }
+    /// The timer tick found this timer's slot due at `now`: settle it
+    /// (which moves or removes the slot), wake readers and observers if it
+    /// fired. With `try_only` the state lock is only tried (`Busy`).
+    pub(crate) fn expire_due<K: Kernel + ?Sized>(
+        &self,
+        k: &K,
+        now: u64,
+        try_only: bool,
+    ) -> Result<bool, Busy> {
+        let fired = {
+            let mut st = if try_only {
+                self.state.try_lock().ok_or(Busy)?
+            } else {
+                self.state.lock()
+            };
+            let before = st.ticks;
             st.settle(now);
-            st.readers.wake(k, usize::MAX);
-            match st.arm {
-                Some(a) => Expiry::Again(a.next),
-                None => Expiry::Done,
+            // Past `now` or out: the tick never finds this slot due again.
+            self.queue.set(self.slot, st.next());
+            let fired = st.ticks != before;
+            if fired {
+                st.readers.wake(k, usize::MAX);
             }
+            fired
         };
-        self.core.pollee.notify(Readiness::IN);
-        outcome
+        if fired {
+            self.core.pollee.notify(Readiness::IN);
+        }
+        Ok(fired)
     }
 
     /// The realtime clock was set: cancel-on-set timers report ECANCELED.
@@ -231,16 +260,24 @@ impl TimerFd {
         }
     }
 
-    fn wake<K: Kernel + ?Sized>(&self, k: &K) {
-        self.state.lock().readers.wake(k, usize::MAX);
+    /// Gives back `ticks` that a read took but could not copy out, unless
+    /// the timer was set since (settime discards pending expirations).
+    fn untake<K: Kernel + ?Sized>(&self, k: &K, generation: u64, ticks: u64) {
+        {
+            let mut st = self.state.lock();
+            if st.generation != generation {
+                return;
+            }
+            st.ticks = st.ticks.saturating_add(ticks);
+            st.readers.wake(k, usize::MAX);
+        }
+        self.core.pollee.notify(Readiness::IN);
     }
 }
 
 impl Drop for TimerFd {
     fn drop(&mut self) {
-        if self.state.lock().arm.is_some() {
-            self.queue.note_stale();
-        }
+        self.queue.release(self.slot);
     }
 }
 
@@ -253,22 +290,25 @@ impl FileObject for TimerFd {
     }
 
     fn read(&self, k: &dyn Kernel, file: &OpenFile, buf: usize, len: usize) -> IoResult {
+        // EINVAL under 8 bytes; EFAULT before anything is taken if the
+        // buffer is bad from the start.
         check_u64_read(k, buf, len)?;
+        let out = UserSlice::new(buf, 8)?;
         // The next expiry is a re-check point, not a timeout.
-        let ticks = wait(
+        let (ticks, generation) = wait(
             k,
             &self.state,
             Blocking::new(file.nonblocking(), None),
             |s| &mut s.readers,
             |st| {
-                st.settle(k.now(self.clock));
+                self.settle(st, k.now(self.clock));
                 if st.canceled {
                     st.canceled = false;
                     st.ticks = 0;
                     return Step::Done(err(ECANCELED));
                 }
                 if st.ticks > 0 {
-                    return Step::Done(Ok(core::mem::take(&mut st.ticks)));
+                    return Step::Done(Ok((core::mem::take(&mut st.ticks), st.generation)));
                 }
                 match st.arm {
                     Some(a) => Step::BlockUntil(
@@ -282,14 +322,17 @@ impl FileObject for TimerFd {
                 }
             },
         )?;
-        k.write_user(buf, &ticks.to_ne_bytes())?;
+        // Copy, and give the count back if the copy faults: nothing is
+        // lost, the next read returns it.
+        if let Err(e) = out.write_from(k, &ticks.to_ne_bytes()) {
+            self.untake(k, generation, ticks);
+            return Err(e);
+        }
         Ok(8)
     }
 
     fn poll(&self, k: &dyn Kernel) -> Readiness {
-        let mut st = self.state.lock();
-        st.settle(k.now(self.clock));
-        if st.ticks > 0 || st.canceled {
+        if self.expired_now(k) {
             Readiness::IN
         } else {
             Readiness::empty()

@@ -1,62 +1,64 @@
-//! The timer queue: which timerfd expires next, for hosts that must raise
-//! readiness at expiry (an fd in an event queue or poll set has no reader
-//! to compute it). Blocking readers do not need it: they park with the
-//! expiry as their deadline.
+//! The timer queue: which timerfd expires next, so the host's timer tick
+//! can raise readiness at expiry (an fd in an event queue or poll set has
+//! no reader to compute it). Blocking readers do not need it: they park
+//! with the expiry as their deadline.
 //!
-//! One binary heap per clock of (deadline, timer id, arm generation).
-//! Arming pushes (it may allocate); expiry pops a one-shot entry or moves a
-//! periodic one in place (`peek_mut`), so expiry never allocates. A
-//! re-armed, disarmed or closed timer leaves its old entry behind; it is
-//! recognised by its generation and dropped when it surfaces, and when the
-//! stale entries outnumber the live ones the heap is compacted, so its size
-//! stays within twice the number of armed timers. O(log n) per arm and per
-//! expiry.
+//! One slot per timerfd, reserved when the timer is created (charged to
+//! its creator with the timer, `Resource::TimerSlots`) and freed when it is
+//! dropped; one indexed binary min-heap of slot numbers per clock, each
+//! slot knowing its heap position. A slot is in its heap exactly while its
+//! timer is armed, at the timer's next expiry: the timer moves, queues or
+//! removes its slot (`set`) under its own state lock whenever its arming
+//! changes (settime, a fired one-shot, a periodic timer's next period), so
+//! a disarmed, re-armed, fired or closed timer never leaves an entry
+//! behind. The queue therefore holds at most one entry per armed timerfd,
+//! whoever drives expiry, and re-arming never grows it. Capacity for every
+//! slot is reserved at create, so arming, disarming, expiry and release
+//! never allocate; each is O(log n).
 //!
-//! Lock order: the queue, then a timer's state (`arm` is called with no
-//! timer lock held).
+//! Expiry (`expire`, `try_expire`) is driven by the host's timer tick: it
+//! takes the earliest due slot under the queue lock, lets the queue lock
+//! go, and settles that timer under the timer's lock (which moves or
+//! removes its slot), so no timer lock is ever taken inside the queue lock
+//! and a timer reference is never dropped with the queue lock held.
+//!
+//! Lock order: a timer's state, then the queue (innermost, before
+//! accounting).
 
-use alloc::collections::binary_heap::PeekMut;
-use alloc::collections::BinaryHeap;
-use alloc::sync::Weak;
+use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
-use core::cmp::{Ordering as CmpOrdering, Reverse};
 
-use crate::ipc::fd::timerfd::{Expiry, TimerFd};
+use crate::ipc::fd::timerfd::TimerFd;
 use crate::kernel::{ClockId, Deadline, Kernel};
-use crate::sync::{AtomicUsize, Mutex, Ordering};
+use crate::sync::{Mutex, MutexGuard};
 
-struct Entry {
-    at: u64,
-    id: u64,
-    generation: u64,
-    timer: Weak<TimerFd>,
-}
+/// A timer's slot number in its queue, fixed for the timer's life.
+pub(crate) type SlotId = usize;
 
-impl Entry {
-    fn key(&self) -> (u64, u64, u64) {
-        (self.at, self.id, self.generation)
-    }
-}
-impl PartialEq for Entry {
-    fn eq(&self, other: &Self) -> bool {
-        self.key() == other.key()
-    }
-}
-impl Eq for Entry {}
-impl PartialOrd for Entry {
-    fn partial_cmp(&self, other: &Self) -> Option<CmpOrdering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Entry {
-    fn cmp(&self, other: &Self) -> CmpOrdering {
-        self.key().cmp(&other.key())
-    }
+/// The queue could not take a lock without waiting (the tick interrupted
+/// a holder); what was not done is left for the next tick.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Busy;
+
+const NO_POS: usize = usize::MAX;
+
+enum Slot {
+    Free {
+        next: Option<SlotId>,
+    },
+    Used {
+        clock: usize,
+        timer: Weak<TimerFd>,
+        /// The queued expiry (valid while `pos != NO_POS`).
+        at: u64,
+        /// Position in its clock's heap, `NO_POS` if not queued.
+        pos: usize,
+    },
 }
 
 const CLOCKS: [ClockId; 3] = [ClockId::Realtime, ClockId::Monotonic, ClockId::Boottime];
 
-fn slot(clock: ClockId) -> usize {
+fn clock_slot(clock: ClockId) -> usize {
     match clock {
         ClockId::Realtime => 0,
         ClockId::Monotonic => 1,
@@ -64,62 +66,199 @@ fn slot(clock: ClockId) -> usize {
     }
 }
 
-/// The timer queue of one namespace.
 #[derive(Default)]
-pub struct TimerQueue {
-    heaps: Mutex<[BinaryHeap<Reverse<Entry>>; 3]>,
-    /// Entries known to be stale; lock-free so a timer dropped anywhere
-    /// (even under the queue lock) can report its entry.
-    stale: AtomicUsize,
+struct Inner {
+    slots: Vec<Slot>,
+    free: Option<SlotId>,
+    used: usize,
+    /// Per clock: slot numbers, a min-heap by their `at`.
+    heaps: [Vec<SlotId>; 3],
+    /// Per clock: slots of that clock (the capacity its heap keeps).
+    reserved: [usize; 3],
 }
 
-impl TimerQueue {
-    /// Queues expiry `at` on `clock` of `timer` (id, generation).
-    pub(crate) fn arm(
-        &self,
-        clock: ClockId,
-        at: u64,
-        id: u64,
-        generation: u64,
-        timer: Weak<TimerFd>,
-    ) {
-        let mut heaps = self.heaps.lock();
-        heaps[slot(clock)].push(Reverse(Entry {
-            at,
-            id,
-            generation,
-            timer,
-        }));
-        let total: usize = heaps.iter().map(BinaryHeap::len).sum();
-        if total > 16 && 2 * self.stale.load(Ordering::Relaxed) > total {
-            for heap in heaps.iter_mut() {
-                let mut v: Vec<Reverse<Entry>> = core::mem::take(heap).into_vec();
-                v.retain(|Reverse(e)| {
-                    e.timer
-                        .upgrade()
-                        .is_some_and(|t| t.is_current(e.generation))
-                });
-                *heap = BinaryHeap::from(v);
-            }
-            self.stale.store(0, Ordering::Relaxed);
+impl Inner {
+    fn at(&self, s: SlotId) -> u64 {
+        match self.slots[s] {
+            Slot::Used { at, .. } => at,
+            Slot::Free { .. } => u64::MAX,
         }
     }
 
-    /// One queued entry just went stale (re-armed, disarmed, closed).
-    pub(crate) fn note_stale(&self) {
-        self.stale.fetch_add(1, Ordering::Relaxed);
+    fn set_pos(&mut self, s: SlotId, p: usize) {
+        if let Slot::Used { pos, .. } = &mut self.slots[s] {
+            *pos = p;
+        }
     }
 
-    /// The earliest queued deadline (possibly of a stale entry: the host
-    /// then wakes early and finds nothing to do).
+    fn swap(&mut self, c: usize, i: usize, j: usize) {
+        self.heaps[c].swap(i, j);
+        let (a, b) = (self.heaps[c][i], self.heaps[c][j]);
+        self.set_pos(a, i);
+        self.set_pos(b, j);
+    }
+
+    fn key(&self, c: usize, i: usize) -> (u64, SlotId) {
+        let s = self.heaps[c][i];
+        (self.at(s), s)
+    }
+
+    fn sift_up(&mut self, c: usize, mut i: usize) {
+        while i > 0 {
+            let parent = (i - 1) / 2;
+            if self.key(c, i) >= self.key(c, parent) {
+                break;
+            }
+            self.swap(c, i, parent);
+            i = parent;
+        }
+    }
+
+    fn sift_down(&mut self, c: usize, mut i: usize) {
+        let len = self.heaps[c].len();
+        loop {
+            let (l, r) = (2 * i + 1, 2 * i + 2);
+            let mut least = i;
+            if l < len && self.key(c, l) < self.key(c, least) {
+                least = l;
+            }
+            if r < len && self.key(c, r) < self.key(c, least) {
+                least = r;
+            }
+            if least == i {
+                break;
+            }
+            self.swap(c, i, least);
+            i = least;
+        }
+    }
+
+    /// Takes slot `s` out of its heap, if it is in it.
+    fn dequeue(&mut self, s: SlotId) {
+        let (c, p) = match self.slots[s] {
+            Slot::Used { clock, pos, .. } if pos != NO_POS => (clock, pos),
+            _ => return,
+        };
+        let last = self.heaps[c].len() - 1;
+        self.swap(c, p, last);
+        self.heaps[c].pop();
+        self.set_pos(s, NO_POS);
+        if p < last {
+            self.sift_down(c, p);
+            self.sift_up(c, p);
+        }
+    }
+
+    /// Queues slot `s` at `when` (moving it if queued). Allocates nothing:
+    /// the heap has room for every slot of its clock.
+    fn enqueue(&mut self, s: SlotId, when: u64) {
+        let (c, p) = match &mut self.slots[s] {
+            Slot::Used { clock, at, pos, .. } => {
+                *at = when;
+                (*clock, *pos)
+            }
+            Slot::Free { .. } => return,
+        };
+        if p == NO_POS {
+            let i = self.heaps[c].len();
+            debug_assert!(i < self.heaps[c].capacity(), "reserved at create");
+            self.heaps[c].push(s);
+            self.set_pos(s, i);
+            self.sift_up(c, i);
+        } else {
+            self.sift_down(c, p);
+            self.sift_up(c, p);
+        }
+    }
+
+    /// The earliest due slot over all clocks (`now` per clock), or None.
+    fn due(&self, now: &[u64; 3]) -> Option<(SlotId, usize)> {
+        (0..3)
+            .filter_map(|c| {
+                let &s = self.heaps[c].first()?;
+                (self.at(s) <= now[c]).then_some((s, c))
+            })
+            .next()
+    }
+}
+
+/// The timer queue of one namespace.
+#[derive(Default)]
+pub struct TimerQueue {
+    inner: Mutex<Inner>,
+}
+
+impl TimerQueue {
+    /// Kernel bytes one timer's slot holds (the slot and its heap cell),
+    /// charged with the timer.
+    pub const SLOT_COST: usize = core::mem::size_of::<Slot>() + core::mem::size_of::<SlotId>();
+
+    /// Reserves a slot for a new timer on `clock` (allocates: call it at
+    /// timerfd_create, in syscall context).
+    pub(crate) fn reserve(&self, clock: ClockId, timer: Weak<TimerFd>) -> SlotId {
+        let c = clock_slot(clock);
+        let mut q = self.inner.lock();
+        q.reserved[c] += 1;
+        let want = q.reserved[c];
+        let len = q.heaps[c].len();
+        q.heaps[c].reserve(want - len);
+        let slot = Slot::Used {
+            clock: c,
+            timer,
+            at: 0,
+            pos: NO_POS,
+        };
+        q.used += 1;
+        match q.free {
+            Some(s) => {
+                q.free = match q.slots[s] {
+                    Slot::Free { next } => next,
+                    Slot::Used { .. } => None,
+                };
+                q.slots[s] = slot;
+                s
+            }
+            None => {
+                q.slots.push(slot);
+                q.slots.len() - 1
+            }
+        }
+    }
+
+    /// Frees slot `s` (its timer is being dropped). Allocates nothing.
+    pub(crate) fn release(&self, s: SlotId) {
+        let mut q = self.inner.lock();
+        q.dequeue(s);
+        if let Slot::Used { clock, .. } = q.slots[s] {
+            q.reserved[clock] -= 1;
+            q.used -= 1;
+        }
+        // The Weak is dropped here, with the lock held: dropping a Weak
+        // never runs the timer's destructor.
+        q.slots[s] = Slot::Free { next: q.free };
+        q.free = Some(s);
+    }
+
+    /// Queues slot `s` at `at` (moving it), or with `None` takes it out.
+    /// Called by its timer under the timer's state lock. Allocates nothing.
+    pub(crate) fn set(&self, s: SlotId, at: Option<u64>) {
+        let mut q = self.inner.lock();
+        match at {
+            Some(at) => q.enqueue(s, at),
+            None => q.dequeue(s),
+        }
+    }
+
+    /// The earliest queued expiry.
     pub fn next_deadline(&self) -> Option<Deadline> {
-        let heaps = self.heaps.lock();
+        let q = self.inner.lock();
         CLOCKS
             .iter()
-            .filter_map(|&c| {
-                heaps[slot(c)].peek().map(|Reverse(e)| Deadline {
-                    clock: c,
-                    at_ns: e.at,
+            .enumerate()
+            .filter_map(|(c, &clock)| {
+                q.heaps[c].first().map(|&s| Deadline {
+                    clock,
+                    at_ns: q.at(s),
                 })
             })
             .min_by_key(|d| d.at_ns)
@@ -127,46 +266,129 @@ impl TimerQueue {
 
     /// Fires every timer due by now: its readers and observers wake and a
     /// periodic one moves to its next expiry. Returns how many fired.
-    /// Allocates nothing.
+    /// Allocates nothing; waits for locks (call it where a lock holder
+    /// cannot be the interrupted code: a poll loop, a clock step).
     pub fn expire<K: Kernel + ?Sized>(&self, k: &K) -> usize {
-        let mut fired = 0;
-        let mut heaps = self.heaps.lock();
-        for clock in CLOCKS {
-            let now = k.now(clock);
-            let heap = &mut heaps[slot(clock)];
-            while let Some(mut top) = heap.peek_mut() {
-                if top.0.at > now {
-                    break;
-                }
-                let outcome = match top.0.timer.upgrade() {
-                    Some(timer) => timer.expired(k, top.0.generation, now),
-                    None => Expiry::Stale,
-                };
-                match outcome {
-                    Expiry::Again(at) => {
-                        fired += 1;
-                        top.0.at = at; // re-sifted in place when `top` drops
-                    }
-                    Expiry::Done => {
-                        fired += 1;
-                        PeekMut::pop(top);
-                    }
-                    Expiry::Stale => {
-                        core::mem::drop(PeekMut::pop(top));
-                        let _ =
-                            self.stale
-                                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |s| {
-                                    s.checked_sub(1)
-                                });
-                    }
-                }
-            }
-        }
-        fired
+        self.run(k, false).unwrap_or(0)
     }
 
-    /// Number of queued entries, live and stale (tests).
+    /// `expire` for the timer tick (an interrupt): takes every lock with
+    /// `try_lock` and stops at the first busy one (`Busy`: the rest is
+    /// left for the next tick). Allocates nothing.
+    pub fn try_expire<K: Kernel + ?Sized>(&self, k: &K) -> Result<usize, Busy> {
+        self.run(k, true)
+    }
+
+    fn lock(&self, try_only: bool) -> Result<MutexGuard<'_, Inner>, Busy> {
+        if try_only {
+            self.inner.try_lock().ok_or(Busy)
+        } else {
+            Ok(self.inner.lock())
+        }
+    }
+
+    fn run<K: Kernel + ?Sized>(&self, k: &K, try_only: bool) -> Result<usize, Busy> {
+        let now = CLOCKS.map(|c| k.now(c));
+        let mut fired = 0;
+        loop {
+            let timer: Arc<TimerFd> = {
+                let mut q = self.lock(try_only)?;
+                let Some((s, _)) = q.due(&now) else {
+                    return Ok(fired);
+                };
+                let timer = match &q.slots[s] {
+                    Slot::Used { timer, .. } => timer.upgrade(),
+                    Slot::Free { .. } => None,
+                };
+                match timer {
+                    Some(t) => t,
+                    None => {
+                        // Being dropped: its `release` frees the slot.
+                        q.dequeue(s);
+                        continue;
+                    }
+                }
+            };
+            // The queue lock is released: the timer settles under its own
+            // lock, which moves its slot past `now` or removes it.
+            let clock = clock_slot(timer.clock());
+            if timer.expire_due(k, now[clock], try_only)? {
+                fired += 1;
+            }
+            drop(timer);
+        }
+    }
+
+    /// Number of queued entries (armed timers), for tests and leak checks.
     pub fn entries(&self) -> usize {
-        self.heaps.lock().iter().map(BinaryHeap::len).sum()
+        self.inner.lock().heaps.iter().map(Vec::len).sum()
+    }
+
+    /// Number of reserved slots (live timerfds), for leak checks.
+    pub fn slots(&self) -> usize {
+        self.inner.lock().used
+    }
+}
+
+#[cfg(all(test, feature = "hosted"))]
+mod tests {
+    use super::*;
+    use crate::hosted::{ClockMode, HostedKernel};
+    use crate::ipc::common::time::Timespec;
+    use crate::ipc::fd::timerfd::{ItimerSpec, SetFlags};
+    use crate::kernel::Credentials;
+
+    const SEC: u64 = 1_000_000_000;
+
+    fn arm(k: &HostedKernel, f: &crate::kernel::FileRef, at: u64) {
+        let t = f.downcast::<TimerFd>().unwrap();
+        let spec = ItimerSpec {
+            interval: Timespec::from_ns(0),
+            value: Timespec::from_ns(at),
+        };
+        t.set(k, spec, SetFlags::default());
+    }
+
+    #[test]
+    fn expiry_follows_deadline_order_and_a_busy_queue_is_left_for_the_next_tick() {
+        let k = HostedKernel::new(ClockMode::Virtual);
+        let p = k.spawn_process(Credentials::new(1000, 1000));
+        let _t = k.enter(&p);
+        let q = &k.ipc().timers;
+        // Deadlines 1..=40 s in a scrambled order, on two clocks.
+        let files: Vec<_> = (0..40u64)
+            .map(|i| {
+                let clock = if i % 2 == 0 {
+                    ClockId::Monotonic
+                } else {
+                    ClockId::Boottime
+                };
+                let f = TimerFd::create(&*k, clock, true).unwrap();
+                arm(&k, &f, ((i * 17) % 40 + 1) * SEC);
+                f
+            })
+            .collect();
+        assert_eq!((q.entries(), q.slots()), (40, 40));
+        let start = k.now(ClockId::Monotonic);
+        assert_eq!(q.next_deadline().map(|d| d.at_ns), Some(start + SEC));
+        {
+            let _held = q.inner.lock();
+            k.clock().advance(SEC);
+            assert_eq!(q.try_expire(&*k), Err(Busy), "busy: nothing waits");
+        }
+        assert_eq!(q.try_expire(&*k), Ok(1), "the next tick does it");
+        for n in 2..=40u64 {
+            k.clock().advance(SEC);
+            assert_eq!(q.expire(&*k), 1);
+            assert_eq!(q.entries() as u64, 40 - n);
+            if n < 40 {
+                assert_eq!(
+                    q.next_deadline().map(|d| d.at_ns),
+                    Some(start + (n + 1) * SEC)
+                );
+            }
+        }
+        drop(files);
+        assert_eq!((q.entries(), q.slots()), (0, 0));
     }
 }

@@ -18,6 +18,7 @@ use alloc::collections::BTreeMap;
 use redbear_ipc::errno::{Errno, EFAULT};
 use redbear_ipc::ipc::common::limits::Outstanding;
 use redbear_ipc::ipc::common::process::ProcessState;
+use redbear_ipc::ipc::fd::signalfd::SignalTarget;
 use redbear_ipc::kernel::{
     ClockId, Credentials, Deadline, FdPlacement, FileRef, Kernel, ParkOutcome, Pid, SharedMemKey,
     SigInfo, SigSet, TaskId, UserFault,
@@ -46,10 +47,11 @@ pub fn dispatch(nr: usize, args: [usize; 6]) -> usize {
     redbear_ipc::syscall::dispatch_raw(kernel(), nr, args)
 }
 
-/// Host hook: a signal was queued (called without process locks held).
-pub fn signal_queued(signo: u32) {
+/// Host hook: a signal was queued for process `pid` (called without
+/// process locks held). The testbed's signals are process-directed.
+pub fn signal_queued(pid: Pid, signo: u32) {
     let k = kernel();
-    k.ipc.signal_queued(k, signo);
+    k.ipc.signal_queued(k, SignalTarget::process(pid), signo);
 }
 
 /// Host hook: process `pid` has ended (its last thread is gone).
@@ -120,10 +122,12 @@ pub fn clock_was_set() {
     k.ipc.clock_was_set(k);
 }
 
-/// Host hook: fire the timerfds that are due (each tick, and in poll).
-pub fn expire_timers() {
+/// Host hook, from the timer interrupt: fire the timerfds that are due.
+/// A busy lock (the tick came from the idle loop or user mode, so none
+/// should be) leaves the work for the next tick.
+pub fn timer_tick() {
     let k = kernel();
-    k.ipc.expire_timers(k);
+    let _ = k.ipc.try_expire_timers(k);
 }
 
 /// What the namespace's accounting holds now: the runner compares it

@@ -427,7 +427,7 @@ pub fn deliver(pid: Pid, info: SigInfo) -> Result<(), isize> {
     for t in threads {
         sched::interrupt(t);
     }
-    crate::ipc::signal_queued(signo as u32);
+    crate::ipc::signal_queued(pid, signo as u32);
     Ok(())
 }
 

@@ -19,7 +19,7 @@ pub fn on_syscall(frame: &mut TrapFrame) {
 
 /// A timer tick (from user mode or the idle loop).
 pub fn on_timer() {
-    crate::ipc::expire_timers();
+    crate::ipc::timer_tick();
     sched::on_tick();
     if sched::current() != 0 {
         leave();
