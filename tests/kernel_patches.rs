@@ -215,12 +215,12 @@ fn redox_futex_keys_private_memory_by_address_space() {
         .expect("the futex adapter")
         .join("\n");
     assert!(
-        !futex.contains("for_caller(&k, uaddr, true)"),
+        !futex.contains("for_caller(&k, UserPtr::new(uaddr), true)"),
         "SYS_FUTEX keys every word as shared again"
     );
     assert!(
         futex.contains("let shared = uaddr.is_multiple_of(4) && k.futex_word_is_shared(uaddr)?;")
-            && futex.contains("FutexKey::for_caller(&k, uaddr, shared)"),
+            && futex.contains("FutexKey::for_caller(&k, UserPtr::new(uaddr), shared)"),
         "SYS_FUTEX's key must follow the mapping"
     );
     let adapter = adds

@@ -16,6 +16,7 @@ use redbear_ipc::ipc::common::wait::{wait, Blocking, Handoff, Step};
 use redbear_ipc::ipc::common::waitq::{Visit, WaitQueue};
 use redbear_ipc::ipc::fd::eventfd::EventFd;
 use redbear_ipc::ipc::futex::{FutexKey, BITSET_MATCH_ANY};
+use redbear_ipc::syscall::uaccess::UserPtr;
 use redbear_ipc::ipc::sem::named::{NamedSem, OpenFlags};
 use redbear_ipc::ipc::sem::{unnamed, SemWait};
 use redbear_ipc::ipc::Ipc;
@@ -188,7 +189,7 @@ fn check(f: fn()) {
 fn futex_flag_handoff() {
     let k = ModelKernel::new(1, false, false);
     k.register();
-    let flag = ModelKernel::addr(0);
+    let flag = UserPtr::new(ModelKernel::addr(0));
     let key = FutexKey::for_caller(&*k, flag, false).unwrap();
     let waiter = spawn(&k, move |k| loop {
         if k.words[0].load(Ordering::SeqCst) == 1 {
@@ -214,7 +215,10 @@ fn futex_wait_wake_never_loses_a_wakeup() {
 fn requeue_vs_timeout() {
     let k = ModelKernel::new(2, true, false);
     k.register();
-    let (a, b) = (ModelKernel::addr(0), ModelKernel::addr(1));
+    let (a, b) = (
+        UserPtr::new(ModelKernel::addr(0)),
+        UserPtr::new(ModelKernel::addr(1)),
+    );
     let ka = FutexKey::for_caller(&*k, a, false).unwrap();
     let kb = FutexKey::for_caller(&*k, b, false).unwrap();
     let dl = Some(Deadline {
@@ -258,7 +262,7 @@ fn futex_requeue_races_timeout_safely() {
 fn unnamed_sem_two_by_two() {
     let k = ModelKernel::new(4, false, false);
     k.register();
-    let s = ModelKernel::addr(0);
+    let s = UserPtr::new(ModelKernel::addr(0));
     unnamed::init(&*k, s, false, 0).unwrap();
     let waiters: Vec<_> = (0..2)
         .map(|_| spawn(&k, move |k| unnamed::wait(k, s, SemWait::Forever)))

@@ -8,7 +8,7 @@
 //! `clock()`. The errno of a refusal is the one Linux gives for a bad
 //! value of that kind (EINVAL, EBADF, EFAULT).
 
-use crate::errno::{Errno, EBADF, EINVAL};
+use crate::errno::{Errno, EBADF, EINVAL, ENAMETOOLONG};
 use crate::kernel::{ClockId, FdPlacement};
 use crate::syscall::abi::FD_SLOT_ANY;
 use crate::syscall::uaccess::{UserPtr, UserSlice};
@@ -30,6 +30,13 @@ impl Args {
     /// The registers, to destructure.
     pub fn regs(&self) -> [Reg; 6] {
         self.0.map(Reg)
+    }
+
+    /// The undecoded registers. Transitional: only for the syscall files
+    /// that still destructure `[usize; 6]` themselves (timerfd, SysV msg)
+    /// until they decode through `Reg`; remove it with their last use.
+    pub const fn raw(&self) -> [usize; 6] {
+        self.0
     }
 }
 
@@ -66,6 +73,16 @@ impl Reg {
         }
     }
 
+    /// A C `int` (a boolean such as `pshared`): the register holds it
+    /// sign- or zero-extended; anything else is EINVAL.
+    pub fn int(self) -> Result<i32, Errno> {
+        match (i32::try_from(isize::from_ne_bytes(self.0.to_ne_bytes())), u32::try_from(self.0)) {
+            (Ok(v), _) => Ok(v),
+            (_, Ok(v)) => Ok(i32::from_ne_bytes(v.to_ne_bytes())),
+            _ => einval(),
+        }
+    }
+
     /// A flags word: EINVAL for a bit `F` does not define.
     pub fn flags<F: bitflags::Flags<Bits = usize>>(self) -> Result<F, Errno> {
         F::from_bits(self.0).map_or_else(einval, Ok)
@@ -85,6 +102,16 @@ impl Reg {
     /// wraps the address space.
     pub fn slice(self, len: Reg) -> Result<UserSlice, Errno> {
         UserSlice::new(self.0, len.0)
+    }
+
+    /// A name given as (pointer, length without NUL), at most `max` bytes:
+    /// ENAMETOOLONG above `max` before any memory is touched, then EFAULT
+    /// if the range wraps.
+    pub fn name(self, len: Reg, max: usize) -> Result<UserSlice, Errno> {
+        if len.0 > max {
+            return Err(Errno::new(ENAMETOOLONG));
+        }
+        self.slice(len)
     }
 
     /// An fd (C's `int`): EBADF above `i32::MAX` (a negative fd).
