@@ -63,11 +63,7 @@ pub fn requeue<K: Kernel + ?Sized>(k: &K, a: Args, compare: bool) -> Result<usiz
     let [uaddr, wake, uaddr2, requeue, flags, expected] = a.regs();
     let f: FutexFlags = flags.flags()?;
     let (wake, requeue) = (wake.count()?, requeue.count()?);
-    let expected = if compare {
-        Some(expected.u32()?)
-    } else {
-        None
-    };
+    let expected = if compare { Some(expected.u32()?) } else { None };
     let word = uaddr.ptr::<u32>();
     let from = key(k, word, f)?;
     let to = key(k, uaddr2.ptr(), f)?;

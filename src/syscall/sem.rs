@@ -103,7 +103,9 @@ pub fn open<K: Kernel + ?Sized>(k: &K, a: Args) -> Result<usize, Errno> {
     let [name_ptr, name_len, oflag, mode, value, fd_slot] = a.regs();
     let oflag: OpenFlags = oflag.flags()?;
     let sems = &k.ipc().sems;
-    let raw = name_ptr.name(name_len, sems.rules().max_raw_len())?.read_vec(k)?;
+    let raw = name_ptr
+        .name(name_len, sems.rules().max_raw_len())?
+        .read_vec(k)?;
     let name = sems.rules().parse(&raw)?;
     let open = named::OpenFlags {
         create: oflag.contains(OpenFlags::CREATE),
@@ -124,7 +126,9 @@ pub fn open<K: Kernel + ?Sized>(k: &K, a: Args) -> Result<usize, Errno> {
 pub fn unlink<K: Kernel + ?Sized>(k: &K, a: Args) -> Result<usize, Errno> {
     let [name_ptr, name_len, ..] = a.regs();
     let sems = &k.ipc().sems;
-    let raw = name_ptr.name(name_len, sems.rules().max_raw_len())?.read_vec(k)?;
+    let raw = name_ptr
+        .name(name_len, sems.rules().max_raw_len())?
+        .read_vec(k)?;
     sems.unlink(k, &raw)?;
     Ok(0)
 }

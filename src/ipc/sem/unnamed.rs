@@ -203,11 +203,7 @@ pub fn post<K: Kernel + ?Sized>(k: &K, sem: UserPtr<SemWords>) -> Result<(), Err
 
 /// `sem_wait`, `sem_trywait`, `sem_timedwait`, `sem_clockwait`.
 /// EAGAIN (try, value 0), ETIMEDOUT, EINTR, EFAULT.
-pub fn wait<K: Kernel + ?Sized>(
-    k: &K,
-    sem: UserPtr<SemWords>,
-    how: SemWait,
-) -> Result<(), Errno> {
+pub fn wait<K: Kernel + ?Sized>(k: &K, sem: UserPtr<SemWords>, how: SemWait) -> Result<(), Errno> {
     let sem = UserSem::new(k, sem, how.deadline())?;
     let mode = match how {
         SemWait::Try => WaitMode::Try,
