@@ -222,25 +222,31 @@ fn recheck_point_is_not_a_timeout() {
     assert_eq!(r.map_err(|e| e.errno), Err(ETIMEDOUT));
 }
 
-#[test]
-fn a_selector_that_changes_its_mind_cannot_unlink_from_the_wrong_queue() {
-    let o = obj(0);
+/// A script whose first park times out and whose second (a waiter
+/// waiting to be ended) wakes the one node of `o.q`, checking that `q`
+/// holds it and `other` does not.
+fn timeout_then_wake(o: &alloc::sync::Arc<Mutex<Obj>>) -> Script {
     let o2 = o.clone();
-    let picks = core::cell::Cell::new(0u32);
-    let k = script(alloc::vec![
-        // First park: a timeout; from now on the selector picks `other`,
-        // which does not hold the node, so the waiter must not unlink.
+    script(alloc::vec![
         Box::new(|_: &Script| ParkOutcome::TimedOut) as Hook,
-        // Second park (waiting to be ended): the real queue's waker.
         Box::new(move |k: &Script| {
             let mut g = o2.lock();
             assert_eq!((g.q.len(), g.other.len()), (1, 0), "lists intact");
-            g.q.wake(k, 1);
+            assert_eq!(g.q.wake(k, 1), 1);
             ParkOutcome::Unparked
         }) as Hook,
-        // The re-try queued on `other`; the third park ends by default
-        // with a signal, settled on `other`, which does hold it now.
-    ]);
+    ])
+}
+
+#[test]
+fn a_selector_that_changes_its_mind_cannot_unlink_from_the_wrong_queue() {
+    let o = obj(0);
+    let picks = core::cell::Cell::new(0u32);
+    // After the timeout the selector picks `other`, which does not hold
+    // the node, so the waiter must not unlink; the re-try queues on
+    // `other`, and the third park ends by default with a signal, settled
+    // on `other`, which does hold it now.
+    let k = timeout_then_wake(&o);
     let r = wait(
         &k,
         &*o,
@@ -433,16 +439,10 @@ fn family_gate_retry_runs_the_unlocked_step() {
 #[test]
 fn a_panicking_selector_does_not_free_a_queued_node() {
     let o = obj(0);
-    let o2 = o.clone();
     let picks = core::cell::Cell::new(0u32);
-    let k = script(alloc::vec![
-        Box::new(|_: &Script| ParkOutcome::TimedOut) as Hook,
-        // Reached only if the unwinding frame waits for its node's end.
-        Box::new(move |k: &Script| {
-            assert_eq!(o2.lock().q.wake(k, 1), 1);
-            ParkOutcome::Unparked
-        }) as Hook,
-    ]);
+    // The waker is reached only if the unwinding frame waits for its
+    // node's end.
+    let k = timeout_then_wake(&o);
     let r = std::panic::catch_unwind(core::panic::AssertUnwindSafe(|| {
         wait(
             &k,
