@@ -25,33 +25,9 @@ fn patches() -> Vec<(String, String)> {
     series::read(&patch_dir())
 }
 
-/// Lines each patch adds, per file they touch (`diff --git a/X b/X`).
-fn added_lines(patch: &str) -> BTreeMap<String, Vec<String>> {
-    let mut files: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut current: Option<String> = None;
-    for line in patch.lines() {
-        if let Some(rest) = line.strip_prefix("diff --git a/") {
-            let path = rest.split(" b/").next().unwrap().to_string();
-            files.entry(path.clone()).or_default();
-            current = Some(path);
-        } else if line.starts_with("+++") || line.starts_with("---") {
-            continue;
-        } else if let (Some(added), Some(path)) = (line.strip_prefix('+'), &current) {
-            files.get_mut(path).unwrap().push(added.to_string());
-        }
-    }
-    files
-}
-
 /// Every added line of the whole series, per file.
 fn series_additions() -> BTreeMap<String, Vec<String>> {
-    let mut all: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for (_, text) in patches() {
-        for (file, lines) in added_lines(&text) {
-            all.entry(file).or_default().extend(lines);
-        }
-    }
-    all
+    series::additions(&patches(), series::Side::Added)
 }
 
 fn table_names() -> BTreeSet<String> {

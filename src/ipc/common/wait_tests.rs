@@ -80,16 +80,13 @@ fn obj(units: u32) -> alloc::sync::Arc<Mutex<Obj>> {
     }))
 }
 
-/// Takes a unit (returning how many were left), or blocks asking for one.
+/// Takes a unit (returning how many were left), or blocks asking for one;
+/// EINVAL once the object is dead.
 fn take(o: &mut Obj) -> Step<u32, Handoff<u32, u32>> {
     if !o.alive {
         return Step::Done(err(EINVAL));
     }
-    if o.units > 0 {
-        o.units -= 1;
-        return Step::Done(Ok(o.units));
-    }
-    Step::Block(Handoff::new(1))
+    take_as(1)(o)
 }
 
 fn wait_take(k: &Script, o: &Mutex<Obj>, how: Blocking) -> Result<u32, Errno> {
