@@ -4,8 +4,8 @@
 //!
 //! A syscall destructures its six registers (`let [fd, buf, len, ..] =
 //! args.regs();`) and asks each `Reg` for what it holds: `u32()`,
-//! `count()`, `flags()`, `ptr()`, `slice(len)`, `fd()`, `fd_slot()`,
-//! `clock()`. The errno of a refusal is the one Linux gives for a bad
+//! `count()`, `int()`, `flags()`, `ptr()`, `slice(len)`, `name(len, max)`,
+//! `fd()`, `fd_slot()`, `clock()`. The errno of a refusal is the one Linux gives for a bad
 //! value of that kind (EINVAL, EBADF, EFAULT).
 
 use crate::errno::{Errno, EBADF, EINVAL, ENAMETOOLONG};
