@@ -4,9 +4,12 @@
 //!
 //! A syscall destructures its six registers (`let [fd, buf, len, ..] =
 //! args.regs();`) and asks each `Reg` for what it holds: `u32()`,
-//! `count()`, `int()`, `flags()`, `ptr()`, `slice(len)`, `name(len, max)`,
-//! `fd()`, `fd_slot()`, `clock()`. The errno of a refusal is the one Linux gives for a bad
-//! value of that kind (EINVAL, EBADF, EFAULT).
+//! `count()`, `int()`, `flags()`, `ptr()`, `slice(len)`, `name(len,
+//! max)`, `fd()`, `fd_slot()`, `clock()`. The errno of a refusal is the
+//! one Linux gives for a bad value of that kind (EINVAL, EBADF, EFAULT,
+//! ENAMETOOLONG). Linux's own syscalls read `int` and `u32` arguments
+//! from the low 32 bits instead; docs/abi.md ("register decoding") says
+//! why ours refuse the rest.
 
 use crate::errno::{Errno, EBADF, EINVAL, ENAMETOOLONG};
 use crate::kernel::{ClockId, FdPlacement};
@@ -170,6 +173,21 @@ mod tests {
         assert_eq!(reg(usize::MAX).count().unwrap_err().errno, EINVAL, "-1");
         // Truncating to u32 first would read 1 here and accept it.
         assert_eq!(reg((1 << 32) + 1).count().unwrap_err().errno, EINVAL);
+    }
+
+    #[test]
+    fn ints_are_sign_or_zero_extended_and_names_bounded_before_memory() {
+        assert_eq!(reg(5).int(), Ok(5));
+        assert_eq!(reg(usize::MAX).int(), Ok(-1), "sign-extended -1");
+        assert_eq!(reg(u32::MAX as usize).int(), Ok(-1), "zero-extended -1");
+        assert_eq!(reg((1 << 32) | 1).int().unwrap_err().errno, EINVAL);
+        let name = reg(0x1000).name(reg(8), 8).unwrap();
+        assert_eq!(name.len(), 8);
+        let long = reg(0x1000).name(reg(9), 8).unwrap_err();
+        assert_eq!(long.errno, ENAMETOOLONG);
+        // The length is judged before the range: no EFAULT for a wrap.
+        let wrap = reg(usize::MAX).name(reg(usize::MAX), 8).unwrap_err();
+        assert_eq!(wrap.errno, ENAMETOOLONG);
     }
 
     #[test]
