@@ -6,10 +6,14 @@
 //!
 //! Lock order (outermost first); the Redox adapter places all of these
 //! below its context and scheme locks:
-//! 1. namespace tables (named semaphores, later mqueue and SysV id tables)
-//! 2. one object's state lock (a named semaphore's, later a queue's)
+//! 1. namespace tables (the named semaphores' name table, SysV id tables,
+//!    the weak registries of signalfds and timerfds, the timer queue)
+//! 2. one object's state lock (a named semaphore's, a queue's)
 //! 3. futex buckets, two at a time only in ascending index order
-//! 4. accounting
+//! 4. the SysV limits cell
+//! 5. accounting
+//!
+//! Leaves: a pollee's observer list and the per-process table.
 //!
 //! No lock is held across `Kernel::park`; `Kernel::unpark` may be called
 //! with any of them held. No user memory is touched with a lock held

@@ -371,10 +371,11 @@ fn wait_if_runs_the_callers_check_under_the_lock() {
     use redbear_ipc::kernel::Kernel;
     let e = Env::new(ClockMode::Virtual);
     let w = e.k.alloc_private(8);
-    let key = FutexKey::for_caller(&*e.k, w, false).unwrap();
+    let word = redbear_ipc::syscall::uaccess::UserPtr::<u32>::new(w);
+    let key = FutexKey::for_caller(&*e.k, word, false).unwrap();
     let futex = &e.k.ipc().futex;
     // A 64-bit compare that fails: EAGAIN, nothing queued.
-    let r = futex.wait_if(&*e.k, w, key, u32::MAX, None, |_| Ok(Some(false)));
+    let r = futex.wait_if(&*e.k, word, key, u32::MAX, None, |_| Ok(Some(false)));
     assert_eq!(r.map_err(|e| e.errno), Err(EAGAIN));
     // Asking for a fault-in first, then a timeout.
     let mut asked = 0;
@@ -382,7 +383,7 @@ fn wait_if_runs_the_callers_check_under_the_lock() {
         clock: redbear_ipc::kernel::ClockId::Monotonic,
         at_ns: 0,
     });
-    let r = futex.wait_if(&*e.k, w, key, u32::MAX, past, |_| {
+    let r = futex.wait_if(&*e.k, word, key, u32::MAX, past, |_| {
         asked += 1;
         Ok(if asked == 1 { None } else { Some(true) })
     });

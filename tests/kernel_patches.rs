@@ -25,33 +25,9 @@ fn patches() -> Vec<(String, String)> {
     series::read(&patch_dir())
 }
 
-/// Lines each patch adds, per file they touch (`diff --git a/X b/X`).
-fn added_lines(patch: &str) -> BTreeMap<String, Vec<String>> {
-    let mut files: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut current: Option<String> = None;
-    for line in patch.lines() {
-        if let Some(rest) = line.strip_prefix("diff --git a/") {
-            let path = rest.split(" b/").next().unwrap().to_string();
-            files.entry(path.clone()).or_default();
-            current = Some(path);
-        } else if line.starts_with("+++") || line.starts_with("---") {
-            continue;
-        } else if let (Some(added), Some(path)) = (line.strip_prefix('+'), &current) {
-            files.get_mut(path).unwrap().push(added.to_string());
-        }
-    }
-    files
-}
-
 /// Every added line of the whole series, per file.
 fn series_additions() -> BTreeMap<String, Vec<String>> {
-    let mut all: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for (_, text) in patches() {
-        for (file, lines) in added_lines(&text) {
-            all.entry(file).or_default().extend(lines);
-        }
-    }
-    all
+    series::additions(&patches(), series::Side::Added)
 }
 
 fn table_names() -> BTreeSet<String> {
@@ -215,12 +191,12 @@ fn redox_futex_keys_private_memory_by_address_space() {
         .expect("the futex adapter")
         .join("\n");
     assert!(
-        !futex.contains("for_caller(&k, uaddr, true)"),
+        !futex.contains("for_caller(&k, UserPtr::new(uaddr), true)"),
         "SYS_FUTEX keys every word as shared again"
     );
     assert!(
         futex.contains("let shared = uaddr.is_multiple_of(4) && k.futex_word_is_shared(uaddr)?;")
-            && futex.contains("FutexKey::for_caller(&k, uaddr, shared)"),
+            && futex.contains("FutexKey::for_caller(&k, UserPtr::new(uaddr), shared)"),
         "SYS_FUTEX's key must follow the mapping"
     );
     let adapter = adds
@@ -361,8 +337,9 @@ fn timerfd_expiry_comes_from_the_timer_tick_and_registers_nothing_per_call() {
     );
     // No patch registers timeouts in Redox's global list any more (it grew
     // with every read and fevent of an armed timerfd).
-    for (patch, text) in patches() {
-        for (file, lines) in added_lines(&text) {
+    for one in patches() {
+        let patch = one.0.clone();
+        for (file, lines) in series::additions(&[one], series::Side::Added) {
             assert!(
                 !lines.iter().any(|l| l.contains("timeout::register(")),
                 "{patch} registers a Redox timeout in {file}"

@@ -20,6 +20,8 @@ use redbear_ipc::ipc::sem::named::{NamedSem, OpenFlags};
 use redbear_ipc::ipc::sem::{unnamed, SemWait};
 use redbear_ipc::ipc::Ipc;
 use redbear_ipc::kernel::*;
+use redbear_ipc::syscall::uaccess::UserPtr;
+use redbear_ipc::test_kernel::{TestHost, TestKernel};
 use shuttle::rand::Rng;
 use shuttle::sync::atomic::{AtomicU32, Ordering};
 use shuttle::sync::Mutex;
@@ -27,7 +29,9 @@ use shuttle::thread::{self, Thread, ThreadId};
 
 /// A `Kernel` whose tasks are shuttle threads and whose timeouts and
 /// signals strike at points the scheduler chooses.
-struct ModelKernel {
+type ModelKernel = TestKernel<Model>;
+
+struct Model {
     ipc: Ipc,
     words: Vec<AtomicU32>,
     tasks: Mutex<HashMap<ThreadId, (TaskId, Thread)>>,
@@ -40,16 +44,16 @@ struct ModelKernel {
 
 const BASE: usize = 0x1000;
 
-impl ModelKernel {
-    fn new(words: usize, timeouts: bool, signals: bool) -> Arc<Self> {
-        Arc::new(ModelKernel {
+impl Model {
+    fn new(words: usize, timeouts: bool, signals: bool) -> Arc<ModelKernel> {
+        Arc::new(TestKernel(Model {
             ipc: Ipc::default(),
             words: (0..words).map(|_| AtomicU32::new(0)).collect(),
             tasks: Mutex::new(HashMap::new()),
             permits: Mutex::new(HashSet::new()),
             timeouts,
             signals,
-        })
+        }))
     }
 
     fn register(&self) {
@@ -70,42 +74,27 @@ impl ModelKernel {
     }
 }
 
-impl Kernel for ModelKernel {
+impl TestHost for Model {
     fn ipc(&self) -> &Ipc {
         &self.ipc
     }
     fn current_task(&self) -> TaskId {
         self.tasks.lock().unwrap()[&thread::current().id()].0
     }
-    fn current_pid(&self) -> Pid {
-        1
-    }
-    fn credentials(&self) -> Credentials {
-        Credentials::new(0, 0)
-    }
-    fn address_space(&self) -> u64 {
-        1
-    }
-    fn shared_key(&self, uaddr: usize) -> Result<SharedMemKey, Errno> {
-        Ok(uaddr as u64)
-    }
-    fn now(&self, _: ClockId) -> u64 {
-        0
-    }
-    fn park(&self, deadline: Option<Deadline>) -> ParkOutcome {
+    fn park(k: &ModelKernel, deadline: Option<Deadline>) -> ParkOutcome {
         let mut rng = shuttle::rand::thread_rng();
-        if self.signals && rng.gen_bool(0.2) {
+        if k.signals && rng.gen_bool(0.2) {
             return ParkOutcome::Interrupted;
         }
-        if deadline.is_none() || !self.timeouts {
+        if deadline.is_none() || !k.timeouts {
             thread::park();
             return ParkOutcome::Unparked;
         }
         // A timed park always ends: at an unpark, or at a timeout that
         // strikes at a point the scheduler picks.
-        let me = self.current_task();
+        let me = k.current_task();
         loop {
-            if self.permits.lock().unwrap().remove(&me) {
+            if k.permits.lock().unwrap().remove(&me) {
                 return ParkOutcome::Unparked;
             }
             if rng.gen_bool(0.3) {
@@ -150,12 +139,6 @@ impl Kernel for ModelKernel {
             },
         )
     }
-    fn install_fd(&self, _: FileRef, _: FdPlacement, _: bool) -> Result<usize, Errno> {
-        Ok(0)
-    }
-    fn get_fd(&self, _: usize) -> Result<FileRef, Errno> {
-        Err(Errno::new(redbear_ipc::errno::EBADF))
-    }
 }
 
 fn spawn<R: Send + 'static>(
@@ -186,9 +169,9 @@ fn check(f: fn()) {
 
 /// A flag set then woken is never missed: the waiter always finishes.
 fn futex_flag_handoff() {
-    let k = ModelKernel::new(1, false, false);
+    let k = Model::new(1, false, false);
     k.register();
-    let flag = ModelKernel::addr(0);
+    let flag = UserPtr::new(Model::addr(0));
     let key = FutexKey::for_caller(&*k, flag, false).unwrap();
     let waiter = spawn(&k, move |k| loop {
         if k.words[0].load(Ordering::SeqCst) == 1 {
@@ -212,9 +195,9 @@ fn futex_wait_wake_never_loses_a_wakeup() {
 /// Requeue racing a timeout: a waiter is either woken (Ok) or times out,
 /// and a timed-out waiter is never left on any queue.
 fn requeue_vs_timeout() {
-    let k = ModelKernel::new(2, true, false);
+    let k = Model::new(2, true, false);
     k.register();
-    let (a, b) = (ModelKernel::addr(0), ModelKernel::addr(1));
+    let (a, b) = (UserPtr::new(Model::addr(0)), UserPtr::new(Model::addr(1)));
     let ka = FutexKey::for_caller(&*k, a, false).unwrap();
     let kb = FutexKey::for_caller(&*k, b, false).unwrap();
     let dl = Some(Deadline {
@@ -256,9 +239,9 @@ fn futex_requeue_races_timeout_safely() {
 /// Two waiters and two posters on an unnamed semaphore: everyone finishes
 /// and the value ends at zero.
 fn unnamed_sem_two_by_two() {
-    let k = ModelKernel::new(4, false, false);
+    let k = Model::new(4, false, false);
     k.register();
-    let s = ModelKernel::addr(0);
+    let s = UserPtr::new(Model::addr(0));
     unnamed::init(&*k, s, false, 0).unwrap();
     let waiters: Vec<_> = (0..2)
         .map(|_| spawn(&k, move |k| unnamed::wait(k, s, SemWait::Forever)))
@@ -308,7 +291,7 @@ const DL: Deadline = Deadline {
 /// A named semaphore whose waiter may time out or be interrupted while a
 /// post races it: the post is consumed exactly when the wait succeeds.
 fn named_sem_post_vs_cut_short_wait() {
-    let k = ModelKernel::new(1, true, true);
+    let k = Model::new(1, true, true);
     k.register();
     let sem = open_sem(&k);
     let dl = Deadline {
@@ -336,14 +319,14 @@ fn named_semaphore_post_races_timeout_and_signal() {
 /// Two blocking eventfd readers (semaphore mode) and two writers: every
 /// unit written is read exactly once and nobody sleeps forever.
 fn eventfd_readers_and_writers() {
-    let k = ModelKernel::new(8, false, false);
+    let k = Model::new(8, false, false);
     k.register();
     let efd = EventFd::create(&*k, 0, true, false).unwrap();
     let readers: Vec<_> = (0..2)
         .map(|i| {
             let efd = efd.clone();
             spawn(&k, move |k| {
-                let buf = ModelKernel::addr(2 * i);
+                let buf = Model::addr(2 * i);
                 efd.read(k, buf, 8)
                     .map(|_| k.words[2 * i].load(Ordering::SeqCst))
             })
@@ -353,7 +336,7 @@ fn eventfd_readers_and_writers() {
         .map(|i| {
             let efd = efd.clone();
             spawn(&k, move |k| {
-                let buf = ModelKernel::addr(4 + 2 * i);
+                let buf = Model::addr(4 + 2 * i);
                 k.words[4 + 2 * i].store(1, Ordering::SeqCst);
                 efd.write(k, buf, 8)
             })
@@ -381,7 +364,7 @@ struct Removable {
 }
 
 fn helper_removal_gives_eidrm() {
-    let k = ModelKernel::new(0, false, false);
+    let k = Model::new(0, false, false);
     k.register();
     let obj = Arc::new(redbear_ipc::sync::Mutex::new(Removable {
         alive: true,
@@ -447,7 +430,7 @@ fn give(k: &ModelKernel, pool: &redbear_ipc::sync::Mutex<Pool>, unit: u32) {
 }
 
 fn helper_completion_vs_timeout_and_signal() {
-    let k = ModelKernel::new(0, true, true);
+    let k = Model::new(0, true, true);
     k.register();
     let pool = Arc::new(redbear_ipc::sync::Mutex::new(Pool {
         free: Vec::new(),
@@ -554,7 +537,7 @@ where
 }
 
 fn helper_two_waiters_no_lost_wakeup() {
-    let k = ModelKernel::new(0, true, false);
+    let k = Model::new(0, true, false);
     k.register();
     let c = Arc::new(redbear_ipc::sync::Mutex::new(Counter {
         value: 0,
@@ -579,7 +562,7 @@ fn blocking_helper_two_waiters_never_lose_a_wakeup() {
 /// The same protocol on a named semaphore, whose post hands the unit to
 /// the longest waiter (completion).
 fn named_sem_two_waiters() {
-    let k = ModelKernel::new(0, true, false);
+    let k = Model::new(0, true, false);
     k.register();
     let sem = open_sem(&k);
     let s2 = sem.clone();
@@ -610,7 +593,7 @@ fn named_semaphore_two_waiters_one_timing_out_lose_nothing() {
 fn named_undo_vs_concurrent_open() {
     use redbear_ipc::ipc::common::name::IpcName;
     use redbear_ipc::ipc::sem::named::Opened;
-    let k = ModelKernel::new(0, false, false);
+    let k = Model::new(0, false, false);
     k.register();
     let flags = |create| OpenFlags {
         create,

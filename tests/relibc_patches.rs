@@ -36,25 +36,7 @@ fn patches() -> Vec<(String, String)> {
 /// order: added lines and the context around them (a rewritten file keeps
 /// some of its old lines as context).
 fn series_additions() -> BTreeMap<String, Vec<String>> {
-    let mut files: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for (_, patch) in patches() {
-        let mut current: Option<String> = None;
-        for line in patch.lines() {
-            if let Some(rest) = line.strip_prefix("diff --git a/") {
-                let path = rest.split(" b/").next().unwrap().to_string();
-                files.entry(path.clone()).or_default();
-                current = Some(path);
-            } else if line.starts_with("+++") || line.starts_with("---") {
-                continue;
-            } else if let (Some(added), Some(path)) = (
-                line.strip_prefix('+').or_else(|| line.strip_prefix(' ')),
-                &current,
-            ) {
-                files.get_mut(path).unwrap().push(added.to_string());
-            }
-        }
-    }
-    files
+    series::additions(&patches(), series::Side::New)
 }
 
 /// The C functions a shim header declares: `type name(...)` at the start

@@ -88,17 +88,8 @@ fn standard_signals_coalesce_realtime_ones_queue_with_values() {
     let fd = signalfd(&e, FD_NEW, sig_bit(SIGUSR1) | sig_bit(SIGRT1), NB).unwrap();
     e.k.send_signal(&e.proc, SIGUSR1);
     e.k.send_signal(&e.proc, SIGUSR1);
-    for v in [7, 8] {
-        let info = SigInfo {
-            signo: SIGRT1,
-            code: -1,
-            pid: 1,
-            uid: 2,
-            int: v,
-            ..SigInfo::default()
-        };
-        assert!(e.k.queue_signal(&e.proc, info));
-    }
+    queue_rt(&e, 7);
+    queue_rt(&e, 8);
     let got = read_records(&e.k, fd, 8).unwrap();
     assert_eq!(
         got,

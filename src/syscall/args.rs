@@ -4,11 +4,14 @@
 //!
 //! A syscall destructures its six registers (`let [fd, buf, len, ..] =
 //! args.regs();`) and asks each `Reg` for what it holds: `u32()`,
-//! `count()`, `flags()`, `ptr()`, `slice(len)`, `fd()`, `fd_slot()`,
-//! `clock()`. The errno of a refusal is the one Linux gives for a bad
-//! value of that kind (EINVAL, EBADF, EFAULT).
+//! `count()`, `int()`, `flags()`, `ptr()`, `slice(len)`, `name(len,
+//! max)`, `fd()`, `fd_slot()`, `clock()`. The errno of a refusal is the
+//! one Linux gives for a bad value of that kind (EINVAL, EBADF, EFAULT,
+//! ENAMETOOLONG). Linux's own syscalls read `int` and `u32` arguments
+//! from the low 32 bits instead; docs/abi.md ("register decoding") says
+//! why ours refuse the rest.
 
-use crate::errno::{Errno, EBADF, EINVAL};
+use crate::errno::{Errno, EBADF, EINVAL, ENAMETOOLONG};
 use crate::kernel::{ClockId, FdPlacement};
 use crate::syscall::abi::FD_SLOT_ANY;
 use crate::syscall::uaccess::{UserPtr, UserSlice};
@@ -30,6 +33,13 @@ impl Args {
     /// The registers, to destructure.
     pub fn regs(&self) -> [Reg; 6] {
         self.0.map(Reg)
+    }
+
+    /// The undecoded registers. Transitional: only for the syscall files
+    /// that still destructure `[usize; 6]` themselves (timerfd, SysV msg)
+    /// until they decode through `Reg`; remove it with their last use.
+    pub const fn raw(&self) -> [usize; 6] {
+        self.0
     }
 }
 
@@ -66,6 +76,19 @@ impl Reg {
         }
     }
 
+    /// A C `int` (a boolean such as `pshared`): the register holds it
+    /// sign- or zero-extended; anything else is EINVAL.
+    pub fn int(self) -> Result<i32, Errno> {
+        match (
+            i32::try_from(isize::from_ne_bytes(self.0.to_ne_bytes())),
+            u32::try_from(self.0),
+        ) {
+            (Ok(v), _) => Ok(v),
+            (_, Ok(v)) => Ok(i32::from_ne_bytes(v.to_ne_bytes())),
+            _ => einval(),
+        }
+    }
+
     /// A flags word: EINVAL for a bit `F` does not define.
     pub fn flags<F: bitflags::Flags<Bits = usize>>(self) -> Result<F, Errno> {
         F::from_bits(self.0).map_or_else(einval, Ok)
@@ -85,6 +108,16 @@ impl Reg {
     /// wraps the address space.
     pub fn slice(self, len: Reg) -> Result<UserSlice, Errno> {
         UserSlice::new(self.0, len.0)
+    }
+
+    /// A name given as (pointer, length without NUL), at most `max` bytes:
+    /// ENAMETOOLONG above `max` before any memory is touched, then EFAULT
+    /// if the range wraps.
+    pub fn name(self, len: Reg, max: usize) -> Result<UserSlice, Errno> {
+        if len.0 > max {
+            return Err(Errno::new(ENAMETOOLONG));
+        }
+        self.slice(len)
     }
 
     /// An fd (C's `int`): EBADF above `i32::MAX` (a negative fd).
@@ -140,6 +173,21 @@ mod tests {
         assert_eq!(reg(usize::MAX).count().unwrap_err().errno, EINVAL, "-1");
         // Truncating to u32 first would read 1 here and accept it.
         assert_eq!(reg((1 << 32) + 1).count().unwrap_err().errno, EINVAL);
+    }
+
+    #[test]
+    fn ints_are_sign_or_zero_extended_and_names_bounded_before_memory() {
+        assert_eq!(reg(5).int(), Ok(5));
+        assert_eq!(reg(usize::MAX).int(), Ok(-1), "sign-extended -1");
+        assert_eq!(reg(u32::MAX as usize).int(), Ok(-1), "zero-extended -1");
+        assert_eq!(reg((1 << 32) | 1).int().unwrap_err().errno, EINVAL);
+        let name = reg(0x1000).name(reg(8), 8).unwrap();
+        assert_eq!(name.len(), 8);
+        let long = reg(0x1000).name(reg(9), 8).unwrap_err();
+        assert_eq!(long.errno, ENAMETOOLONG);
+        // The length is judged before the range: no EFAULT for a wrap.
+        let wrap = reg(usize::MAX).name(reg(usize::MAX), 8).unwrap_err();
+        assert_eq!(wrap.errno, ENAMETOOLONG);
     }
 
     #[test]

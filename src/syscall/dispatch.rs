@@ -9,26 +9,28 @@ use crate::syscall::{eventfd, futex, msg, sem, signalfd, timerfd};
 /// Runs syscall `nr` with `args` for the calling task. Numbers outside the
 /// block, and reserved ones, return ENOSYS.
 pub fn dispatch<K: Kernel + ?Sized>(k: &K, nr: usize, args: [usize; 6]) -> Result<usize, Errno> {
+    let a = Args::new(args);
     match nr {
-        SYS_RB_FUTEX_WAIT => futex::wait(k, args),
-        SYS_RB_FUTEX_WAKE => futex::wake(k, args),
-        SYS_RB_FUTEX_REQUEUE => futex::requeue(k, args, false),
-        SYS_RB_FUTEX_CMP_REQUEUE => futex::requeue(k, args, true),
-        SYS_RB_SEM_INIT => sem::init(k, args),
-        SYS_RB_SEM_POST => sem::post(k, args),
-        SYS_RB_SEM_WAIT => sem::wait(k, args),
-        SYS_RB_SEM_GETVALUE => sem::get_value(k, args),
-        SYS_RB_SEM_OPEN => sem::open(k, args),
-        SYS_RB_SEM_UNLINK => sem::unlink(k, args),
-        SYS_RB_MSGGET => msg::msgget(k, args),
-        SYS_RB_MSGSND => msg::msgsnd(k, args),
-        SYS_RB_MSGRCV => msg::msgrcv(k, args),
-        SYS_RB_MSGCTL => msg::msgctl(k, args),
-        SYS_RB_EVENTFD2 => eventfd::eventfd2(k, args),
-        SYS_RB_SIGNALFD4 => signalfd::signalfd4(k, args),
-        SYS_RB_TIMERFD_CREATE => timerfd::create(k, Args::new(args)),
-        SYS_RB_TIMERFD_SETTIME => timerfd::settime(k, Args::new(args)),
-        SYS_RB_TIMERFD_GETTIME => timerfd::gettime(k, Args::new(args)),
+        SYS_RB_FUTEX_WAIT => futex::wait(k, a),
+        SYS_RB_FUTEX_WAKE => futex::wake(k, a),
+        SYS_RB_FUTEX_REQUEUE => futex::requeue(k, a, false),
+        SYS_RB_FUTEX_CMP_REQUEUE => futex::requeue(k, a, true),
+        SYS_RB_SEM_INIT => sem::init(k, a),
+        SYS_RB_SEM_POST => sem::post(k, a),
+        SYS_RB_SEM_WAIT => sem::wait(k, a),
+        SYS_RB_SEM_GETVALUE => sem::get_value(k, a),
+        SYS_RB_SEM_OPEN => sem::open(k, a),
+        SYS_RB_SEM_UNLINK => sem::unlink(k, a),
+        // Transitional: msg still takes the raw registers.
+        SYS_RB_MSGGET => msg::msgget(k, a.raw()),
+        SYS_RB_MSGSND => msg::msgsnd(k, a.raw()),
+        SYS_RB_MSGRCV => msg::msgrcv(k, a.raw()),
+        SYS_RB_MSGCTL => msg::msgctl(k, a.raw()),
+        SYS_RB_EVENTFD2 => eventfd::eventfd2(k, a),
+        SYS_RB_SIGNALFD4 => signalfd::signalfd4(k, a),
+        SYS_RB_TIMERFD_CREATE => timerfd::create(k, a),
+        SYS_RB_TIMERFD_SETTIME => timerfd::settime(k, a),
+        SYS_RB_TIMERFD_GETTIME => timerfd::gettime(k, a),
         _ => err(ENOSYS),
     }
 }

@@ -8,7 +8,6 @@ pub mod args;
 pub mod dispatch;
 pub mod numbers;
 pub mod uaccess;
-pub mod user;
 
 mod eventfd;
 mod futex;

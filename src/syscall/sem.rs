@@ -2,16 +2,18 @@
 
 use crate::errno::{err, Errno, EINVAL};
 use crate::ipc::common::open_file::{AccessMode, FileRef, OpenFile};
-use crate::ipc::common::time;
+use crate::ipc::common::time::{self, Timespec};
 use crate::ipc::sem::named::{self, NamedSem, Opened};
-use crate::ipc::sem::{unnamed, SemWait};
+use crate::ipc::sem::unnamed::{self, SemWords};
+use crate::ipc::sem::SemWait;
 use crate::kernel::{ClockId, Kernel};
-use crate::syscall::abi::{flags, OpenFlags, SemFlags};
-use crate::syscall::user::{self, read_timespec};
+use crate::syscall::abi::{OpenFlags, SemFlags};
+use crate::syscall::args::{Args, Reg};
+use crate::syscall::uaccess::UserPtr;
 
 /// A semaphore as the caller named it.
 enum SemRef {
-    Unnamed(usize),
+    Unnamed(UserPtr<SemWords>),
     /// The fd's description; its object is a `NamedSem` (checked).
     Named(FileRef),
 }
@@ -21,30 +23,39 @@ fn named_sem(file: &FileRef) -> Result<&NamedSem, Errno> {
     file.downcast::<NamedSem>().ok_or(Errno::new(EINVAL))
 }
 
-fn resolve<K: Kernel + ?Sized>(k: &K, sem_ref: usize, f: SemFlags) -> Result<SemRef, Errno> {
+fn resolve<K: Kernel + ?Sized>(k: &K, sem_ref: Reg, f: SemFlags) -> Result<SemRef, Errno> {
     if !f.contains(SemFlags::REF_FD) {
-        return Ok(SemRef::Unnamed(sem_ref));
+        return Ok(SemRef::Unnamed(sem_ref.ptr()));
     }
-    let file = k.get_fd(sem_ref)?;
+    let file = k.get_fd(sem_ref.fd()?)?;
     named_sem(&file)?;
     Ok(SemRef::Named(file))
 }
 
-/// sem_init(sem_ptr, pshared, value)
-pub fn init<K: Kernel + ?Sized>(k: &K, a: [usize; 6]) -> Result<usize, Errno> {
-    let [uaddr, pshared, value, ..] = a;
-    let value = u32::try_from(value).map_err(|_| Errno::new(EINVAL))?;
-    unnamed::init(k, uaddr, pshared != 0, value)?;
+/// The flags of post and getvalue: neither TRY nor TIMED (EINVAL).
+fn plain_flags(flags: Reg) -> Result<SemFlags, Errno> {
+    let f: SemFlags = flags.flags()?;
+    if f.intersects(SemFlags::TRY | SemFlags::TIMED) {
+        return err(EINVAL);
+    }
+    Ok(f)
+}
+
+/// sem_init(sem_ptr, pshared, value): `pshared` a C `int` (nonzero:
+/// shared), `value` an `unsigned int` (EINVAL above `u32::MAX`, and above
+/// SEM_VALUE_MAX from the semaphore).
+pub fn init<K: Kernel + ?Sized>(k: &K, a: Args) -> Result<usize, Errno> {
+    let [sem, pshared, value, ..] = a.regs();
+    let shared = pshared.int()? != 0;
+    unnamed::init(k, sem.ptr(), shared, value.u32()?)?;
     Ok(0)
 }
 
 /// sem_post(sem_ref, flags)
-pub fn post<K: Kernel + ?Sized>(k: &K, a: [usize; 6]) -> Result<usize, Errno> {
-    let f: SemFlags = flags(a[1])?;
-    if f.intersects(SemFlags::TRY | SemFlags::TIMED) {
-        return err(EINVAL);
-    }
-    match resolve(k, a[0], f)? {
+pub fn post<K: Kernel + ?Sized>(k: &K, a: Args) -> Result<usize, Errno> {
+    let [sem_ref, flags, ..] = a.regs();
+    let f = plain_flags(flags)?;
+    match resolve(k, sem_ref, f)? {
         SemRef::Unnamed(uaddr) => unnamed::post(k, uaddr)?,
         SemRef::Named(file) => named_sem(&file)?.post(k)?,
     }
@@ -52,19 +63,19 @@ pub fn post<K: Kernel + ?Sized>(k: &K, a: [usize; 6]) -> Result<usize, Errno> {
 }
 
 /// sem_wait(sem_ref, flags, timeout_ptr, clock)
-pub fn wait<K: Kernel + ?Sized>(k: &K, a: [usize; 6]) -> Result<usize, Errno> {
-    let [sem_ref, raw_flags, timeout, clock, ..] = a;
-    let f: SemFlags = flags(raw_flags)?;
+pub fn wait<K: Kernel + ?Sized>(k: &K, a: Args) -> Result<usize, Errno> {
+    let [sem_ref, flags, timeout, clock, ..] = a.regs();
+    let f: SemFlags = flags.flags()?;
     let how = match (f.contains(SemFlags::TRY), f.contains(SemFlags::TIMED)) {
         (true, true) => return err(EINVAL),
         (true, false) => SemWait::Try,
         (false, false) => SemWait::Forever,
         (false, true) => {
-            let clock = match ClockId::from_abi(clock) {
-                Some(c @ (ClockId::Realtime | ClockId::Monotonic)) => c,
+            let clock = match clock.clock()? {
+                c @ (ClockId::Realtime | ClockId::Monotonic) => c,
                 _ => return err(EINVAL),
             };
-            let ts = read_timespec(k, timeout)?;
+            let ts = timeout.ptr::<Timespec>().read(k)?;
             SemWait::Until(time::deadline(k, clock, ts, true))
         }
     };
@@ -76,12 +87,10 @@ pub fn wait<K: Kernel + ?Sized>(k: &K, a: [usize; 6]) -> Result<usize, Errno> {
 }
 
 /// sem_getvalue(sem_ref, flags) -> value
-pub fn get_value<K: Kernel + ?Sized>(k: &K, a: [usize; 6]) -> Result<usize, Errno> {
-    let f: SemFlags = flags(a[1])?;
-    if f.intersects(SemFlags::TRY | SemFlags::TIMED) {
-        return err(EINVAL);
-    }
-    let value = match resolve(k, a[0], f)? {
+pub fn get_value<K: Kernel + ?Sized>(k: &K, a: Args) -> Result<usize, Errno> {
+    let [sem_ref, flags, ..] = a.regs();
+    let f = plain_flags(flags)?;
+    let value = match resolve(k, sem_ref, f)? {
         SemRef::Unnamed(uaddr) => unnamed::get_value(k, uaddr)?,
         SemRef::Named(file) => named_sem(&file)?.value(),
     };
@@ -90,21 +99,23 @@ pub fn get_value<K: Kernel + ?Sized>(k: &K, a: [usize; 6]) -> Result<usize, Errn
 
 /// sem_open(name_ptr, name_len, oflag, mode, value, fd_slot) -> fd; the fd
 /// is close-on-exec, as a named semaphore does not survive exec.
-pub fn open<K: Kernel + ?Sized>(k: &K, a: [usize; 6]) -> Result<usize, Errno> {
-    let [name_ptr, name_len, raw_oflag, mode, value, fd_slot] = a;
-    let oflag: OpenFlags = flags(raw_oflag)?;
+pub fn open<K: Kernel + ?Sized>(k: &K, a: Args) -> Result<usize, Errno> {
+    let [name_ptr, name_len, oflag, mode, value, fd_slot] = a.regs();
+    let oflag: OpenFlags = oflag.flags()?;
     let sems = &k.ipc().sems;
-    let raw = user::read_name(k, name_ptr, name_len, sems.rules())?;
+    let raw = name_ptr
+        .name(name_len, sems.rules().max_raw_len())?
+        .read_vec(k)?;
     let name = sems.rules().parse(&raw)?;
     let open = named::OpenFlags {
         create: oflag.contains(OpenFlags::CREATE),
         exclusive: oflag.contains(OpenFlags::EXCLUSIVE),
     };
-    let value = u32::try_from(value).map_err(|_| Errno::new(EINVAL))?;
-    let (sem, opened) = sems.open(k, name.clone(), open, mode as u32, value)?;
+    let (mode, value, slot) = (mode.u32()?, value.u32()?, fd_slot.fd_slot()?);
+    let (sem, opened) = sems.open(k, name.clone(), open, mode, value)?;
     // Each sem_open is its own open description over the one semaphore.
     let file = OpenFile::new(k, sem.clone(), AccessMode::ReadWrite, false);
-    let installed = k.install_fd(file, user::placement(fd_slot), true);
+    let installed = k.install_fd(file, slot, true);
     if installed.is_err() && opened == Opened::Created {
         sems.undo_create(&name, &sem);
     }
@@ -112,9 +123,12 @@ pub fn open<K: Kernel + ?Sized>(k: &K, a: [usize; 6]) -> Result<usize, Errno> {
 }
 
 /// sem_unlink(name_ptr, name_len)
-pub fn unlink<K: Kernel + ?Sized>(k: &K, a: [usize; 6]) -> Result<usize, Errno> {
+pub fn unlink<K: Kernel + ?Sized>(k: &K, a: Args) -> Result<usize, Errno> {
+    let [name_ptr, name_len, ..] = a.regs();
     let sems = &k.ipc().sems;
-    let raw = user::read_name(k, a[0], a[1], sems.rules())?;
+    let raw = name_ptr
+        .name(name_len, sems.rules().max_raw_len())?
+        .read_vec(k)?;
     sems.unlink(k, &raw)?;
     Ok(0)
 }

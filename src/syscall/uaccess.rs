@@ -16,7 +16,7 @@ use core::marker::PhantomData;
 use crate::errno::{Errno, EFAULT};
 use crate::ipc::common::time::Timespec;
 use crate::ipc::fd::timerfd::ItimerSpec;
-use crate::kernel::{Kernel, UserFault};
+use crate::kernel::{Kernel, SharedMemKey, UserFault};
 
 /// A type with a fixed kernel-ABI encoding in user memory.
 pub trait UserValue: Sized {
@@ -128,6 +128,53 @@ impl<T> UserPtr<T> {
     /// for a copy.
     pub const fn addr(&self) -> usize {
         self.addr
+    }
+
+    /// The `U` at `offset` bytes into this `T` (a field of a user struct):
+    /// EFAULT if the address wraps.
+    pub fn field<U>(&self, offset: usize) -> Result<UserPtr<U>, Errno> {
+        self.addr
+            .checked_add(offset)
+            .map(UserPtr::new)
+            .ok_or(Errno::new(EFAULT))
+    }
+
+    /// Whether the address is a multiple of `align`.
+    pub const fn is_aligned(&self, align: usize) -> bool {
+        self.addr.is_multiple_of(align)
+    }
+}
+
+/// The atomic word accesses of futexes and semaphores, through the
+/// host's user-memory primitives (EFAULT for a misaligned or unmapped
+/// word).
+impl UserPtr<u32> {
+    /// Sequentially consistent load (`Kernel::load_user_u32`).
+    pub fn load<K: Kernel + ?Sized>(&self, k: &K) -> Result<u32, Errno> {
+        Ok(k.load_user_u32(self.addr)?)
+    }
+
+    /// Compare-and-exchange; returns the value found
+    /// (`Kernel::cmpxchg_user_u32`).
+    pub fn cmpxchg<K: Kernel + ?Sized>(&self, k: &K, old: u32, new: u32) -> Result<u32, Errno> {
+        Ok(k.cmpxchg_user_u32(self.addr, old, new)?)
+    }
+
+    /// A read that never sleeps: `None` if the page must be faulted in
+    /// first (`Kernel::read_user_u32_nofault`).
+    pub fn read_nofault<K: Kernel + ?Sized>(&self, k: &K) -> Result<Option<u32>, Errno> {
+        Ok(k.read_user_u32_nofault(self.addr)?)
+    }
+
+    /// Makes the word's page resident; may sleep (`Kernel::fault_in_user`).
+    pub fn fault_in<K: Kernel + ?Sized>(&self, k: &K) -> Result<(), Errno> {
+        Ok(k.fault_in_user(self.addr)?)
+    }
+
+    /// The key of the memory behind the word, equal in every address
+    /// space that maps it (`Kernel::shared_key`).
+    pub fn shared_key<K: Kernel + ?Sized>(&self, k: &K) -> Result<SharedMemKey, Errno> {
+        k.shared_key(self.addr)
     }
 }
 

@@ -1,7 +1,7 @@
 //! Reading a `git format-patch` series from the tree, shared by the tests
 //! that check the Redox kernel and relibc series.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::Path;
 
@@ -21,6 +21,44 @@ pub fn read(dir: &Path) -> Vec<(String, String)> {
         .collect();
     out.sort();
     out
+}
+
+/// Which lines of a hunk `additions` keeps (each test binary uses one).
+#[allow(dead_code)]
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// Only the added lines.
+    Added,
+    /// The new side: added lines and the context around them (a rewritten
+    /// file keeps some of its old lines as context).
+    New,
+}
+
+/// The lines of `side` of every patch of `series`, in order, per file they
+/// touch (`diff --git a/X b/X`).
+pub fn additions(series: &[(String, String)], side: Side) -> BTreeMap<String, Vec<String>> {
+    let mut files: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (_, patch) in series {
+        let mut current: Option<String> = None;
+        for line in patch.lines() {
+            if let Some(rest) = line.strip_prefix("diff --git a/") {
+                let path = rest.split(" b/").next().unwrap().to_string();
+                files.entry(path.clone()).or_default();
+                current = Some(path);
+            } else if line.starts_with("+++") || line.starts_with("---") {
+                continue;
+            } else if let Some(path) = &current {
+                let kept = match side {
+                    Side::Added => line.strip_prefix('+'),
+                    Side::New => line.strip_prefix('+').or_else(|| line.strip_prefix(' ')),
+                };
+                if let Some(kept) = kept {
+                    files.get_mut(path).unwrap().push(kept.to_string());
+                }
+            }
+        }
+    }
+    files
 }
 
 fn is_ident(b: u8) -> bool {

@@ -137,66 +137,66 @@ struct IoVec {
     len: usize,
 }
 
+type Iov = *const IoVec;
+type Count = core::ffi::c_ulong;
+/// process_vm_readv or process_vm_writev.
+type VmCopy = unsafe extern "C" fn(c_int, Iov, Count, Iov, Count, Count) -> isize;
+
 extern "C" {
     fn getpid() -> c_int;
-    fn process_vm_readv(
-        pid: c_int,
-        local: *const IoVec,
-        liovcnt: core::ffi::c_ulong,
-        remote: *const IoVec,
-        riovcnt: core::ffi::c_ulong,
-        flags: core::ffi::c_ulong,
-    ) -> isize;
-    fn process_vm_writev(
-        pid: c_int,
-        local: *const IoVec,
-        liovcnt: core::ffi::c_ulong,
-        remote: *const IoVec,
-        riovcnt: core::ffi::c_ulong,
-        flags: core::ffi::c_ulong,
-    ) -> isize;
+    fn process_vm_readv(pid: c_int, l: Iov, n: Count, r: Iov, m: Count, f: Count) -> isize;
+    fn process_vm_writev(pid: c_int, l: Iov, n: Count, r: Iov, m: Count, f: Count) -> isize;
+}
+
+/// Copies `len` bytes between `local` (ours) and C memory at `remote` of
+/// this very process with `op`; false unless all of them were copied.
+fn vm_copy(op: VmCopy, local: *mut u8, remote: *mut u8, len: usize) -> bool {
+    let local = IoVec {
+        base: local.cast(),
+        len,
+    };
+    let remote = IoVec {
+        base: remote.cast(),
+        len,
+    };
+    // SAFETY: the kernel copies between the two ranges and reports a bad
+    // `remote` as an error or a short count; nothing is dereferenced here,
+    // and `local` is a buffer of ours that `op` may access (readv writes
+    // it, writev only reads it).
+    let n = unsafe { op(getpid(), &local, 1, &remote, 1, 0) };
+    n == len as isize
 }
 
 /// Copies C memory at `ptr` into `buf`; false unless all of it was
 /// readable.
 fn c_read(ptr: *const u8, buf: &mut [u8]) -> bool {
-    let local = IoVec {
-        base: buf.as_mut_ptr().cast(),
-        len: buf.len(),
-    };
-    let remote = IoVec {
-        base: ptr.cast_mut().cast(),
-        len: buf.len(),
-    };
-    // SAFETY: the kernel copies into `buf` (ours) and reports a bad
-    // `ptr` as an error or a short count; nothing is dereferenced here.
-    let n = unsafe { process_vm_readv(getpid(), &local, 1, &remote, 1, 0) };
-    n == buf.len() as isize
+    vm_copy(
+        process_vm_readv,
+        buf.as_mut_ptr(),
+        ptr.cast_mut(),
+        buf.len(),
+    )
 }
 
 /// Copies `buf` to C memory at `ptr`; false unless all of it was written.
 fn c_write(ptr: *mut u8, buf: &[u8]) -> bool {
-    let local = IoVec {
-        base: buf.as_ptr().cast_mut().cast(),
-        len: buf.len(),
-    };
-    let remote = IoVec {
-        base: ptr.cast(),
-        len: buf.len(),
-    };
-    // SAFETY: as in c_read; the kernel only reads `buf`.
-    let n = unsafe { process_vm_writev(getpid(), &local, 1, &remote, 1, 0) };
-    n == buf.len() as isize
+    vm_copy(process_vm_writev, buf.as_ptr().cast_mut(), ptr, buf.len())
+}
+
+/// A copy of the `len` bytes of C memory at `ptr`: None if `ptr` is null
+/// or not all of them are readable.
+fn c_copy(ptr: *const u8, len: usize) -> Option<std::vec::Vec<u8>> {
+    let mut copy = std::vec![0u8; len];
+    (!ptr.is_null() && c_read(ptr, &mut copy)).then_some(copy)
 }
 
 /// Runs `f` with a hosted address holding a copy of the `len` bytes of C
 /// memory at `ptr`, or with `ptr` itself (null, or not all readable).
 pub fn with_c_in<R>(ptr: *const u8, len: usize, f: impl FnOnce(usize) -> R) -> R {
-    let mut copy = std::vec![0u8; len];
-    if ptr.is_null() || !c_read(ptr, &mut copy) {
-        return f(ptr as usize);
+    match c_copy(ptr, len) {
+        Some(copy) => with_user_bytes(&copy, f),
+        None => f(ptr as usize),
     }
-    with_user_bytes(&copy, f)
 }
 
 /// Runs `f` with a hosted address for the kernel to write `len` bytes that
@@ -204,14 +204,16 @@ pub fn with_c_in<R>(ptr: *const u8, len: usize, f: impl FnOnce(usize) -> R) -> R
 /// writable: probed by reading it and writing the same bytes back, so a
 /// bad buffer is left as it was).
 pub fn with_c_out<R>(ptr: *mut u8, len: usize, f: impl FnOnce(usize) -> R) -> R {
-    let mut copy = std::vec![0u8; len];
-    if ptr.is_null() || !c_read(ptr, &mut copy) || !c_write(ptr, &copy) {
-        return f(ptr as usize);
+    match c_copy(ptr, len) {
+        Some(mut copy) if c_write(ptr, &copy) => {
+            let r = with_user_out(&mut copy, f);
+            // The same bytes again if the kernel wrote nothing; probed
+            // writable.
+            let _ = c_write(ptr, &copy);
+            r
+        }
+        _ => f(ptr as usize),
     }
-    let r = with_user_out(&mut copy, f);
-    // The same bytes again if the kernel wrote nothing; probed writable.
-    let _ = c_write(ptr, &copy);
-    r
 }
 
 /// read(2) on a hosted fd into the C buffer `buf` (the C program's own

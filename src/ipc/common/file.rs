@@ -15,6 +15,7 @@ use crate::ipc::common::limits::{Charge, ObjectKind, Resource};
 use crate::ipc::common::open_file::{Closer, OpenFile};
 use crate::ipc::common::pollee::{Pollee, Readiness};
 use crate::kernel::Kernel;
+use crate::syscall::uaccess::UserSlice;
 
 /// What kind of object an fd holds, so a call on the wrong kind fails with
 /// the errno Linux gives instead of acting on it.
@@ -116,16 +117,5 @@ pub fn check_u64_read<K: Kernel + ?Sized>(k: &K, buf: usize, len: usize) -> Resu
 /// Proves the user range is writable before any state changes, so a bad
 /// buffer fails with EFAULT and loses nothing (where Linux consumes first).
 pub fn probe_writable<K: Kernel + ?Sized>(k: &K, buf: usize, len: usize) -> Result<(), Errno> {
-    const CHUNK: usize = 128;
-    let zeros = [0u8; CHUNK];
-    let mut done = 0;
-    while done < len {
-        let n = (len - done).min(CHUNK);
-        let at = buf
-            .checked_add(done)
-            .ok_or(Errno::new(crate::errno::EFAULT))?;
-        k.write_user(at, &zeros[..n])?;
-        done += n;
-    }
-    Ok(())
+    UserSlice::new(buf, len)?.probe_writable(k)
 }

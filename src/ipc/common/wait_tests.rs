@@ -7,92 +7,59 @@ use alloc::vec::Vec;
 use std::sync::Mutex as StdMutex;
 
 use super::*;
-use crate::errno::{EBADF, EINVAL};
+use crate::errno::EINVAL;
 use crate::ipc::common::waitq::{Gate, QueueFamily, Requeue, Visit};
 use crate::ipc::Ipc;
-use crate::kernel::{
-    ClockId, Credentials, FdPlacement, FileRef, ParkOutcome, Pid, SharedMemKey, TaskId, UserFault,
-};
+use crate::kernel::{ClockId, ParkOutcome, TaskId};
+use crate::test_kernel::{TestHost, TestKernel};
 
 type Hook = Box<dyn FnMut(&Script) -> ParkOutcome + Send>;
 
 /// A kernel whose n-th park runs the n-th hook (then `Interrupted`, so a
 /// waiter nobody ends still returns).
-struct Script {
+type Script = TestKernel<Hooks>;
+
+struct Hooks {
     ipc: Ipc,
     hooks: StdMutex<Vec<Hook>>,
     parks: StdMutex<usize>,
     unparks: StdMutex<Vec<TaskId>>,
-    now: u64,
 }
 
-impl Script {
-    fn new(hooks: Vec<Hook>) -> Self {
-        let mut hooks = hooks;
-        hooks.reverse();
-        Script {
-            ipc: Ipc::default(),
-            hooks: StdMutex::new(hooks),
-            parks: StdMutex::new(0),
-            unparks: StdMutex::new(Vec::new()),
-            now: 0,
-        }
-    }
+fn script(hooks: Vec<Hook>) -> Script {
+    let mut hooks = hooks;
+    hooks.reverse();
+    TestKernel(Hooks {
+        ipc: Ipc::default(),
+        hooks: StdMutex::new(hooks),
+        parks: StdMutex::new(0),
+        unparks: StdMutex::new(Vec::new()),
+    })
+}
+
+impl Hooks {
     fn parks(&self) -> usize {
         *self.parks.lock().unwrap()
     }
 }
 
-impl Kernel for Script {
+impl TestHost for Hooks {
     fn ipc(&self) -> &Ipc {
         &self.ipc
     }
     fn current_task(&self) -> TaskId {
         7
     }
-    fn current_pid(&self) -> Pid {
-        1
-    }
-    fn credentials(&self) -> Credentials {
-        Credentials::new(0, 0)
-    }
-    fn address_space(&self) -> u64 {
-        1
-    }
-    fn shared_key(&self, uaddr: usize) -> Result<SharedMemKey, Errno> {
-        Ok(uaddr as u64)
-    }
-    fn now(&self, _: ClockId) -> u64 {
-        self.now
-    }
-    fn park(&self, _deadline: Option<Deadline>) -> ParkOutcome {
-        *self.parks.lock().unwrap() += 1;
-        let hook = self.hooks.lock().unwrap().pop();
+    fn park(k: &Script, _deadline: Option<Deadline>) -> ParkOutcome {
+        *k.parks.lock().unwrap() += 1;
+        let hook = k.hooks.lock().unwrap().pop();
         match hook {
-            Some(mut h) => h(self),
+            Some(mut h) => h(k),
             None => ParkOutcome::Interrupted,
         }
     }
     fn unpark(&self, task: TaskId) {
         self.unparks.lock().unwrap().push(task);
-    }
-    fn read_user(&self, _: usize, _: &mut [u8]) -> Result<(), UserFault> {
-        Err(UserFault)
-    }
-    fn write_user(&self, _: usize, _: &[u8]) -> Result<(), UserFault> {
-        Err(UserFault)
-    }
-    fn load_user_u32(&self, _: usize) -> Result<u32, UserFault> {
-        Err(UserFault)
-    }
-    fn cmpxchg_user_u32(&self, _: usize, _: u32, _: u32) -> Result<u32, UserFault> {
-        Err(UserFault)
-    }
-    fn install_fd(&self, _: FileRef, _: FdPlacement, _: bool) -> Result<usize, Errno> {
-        err(EBADF)
-    }
-    fn get_fd(&self, _: usize) -> Result<FileRef, Errno> {
-        err(EBADF)
     }
 }
 
@@ -113,16 +80,13 @@ fn obj(units: u32) -> alloc::sync::Arc<Mutex<Obj>> {
     }))
 }
 
-/// Takes a unit (returning how many were left), or blocks asking for one.
+/// Takes a unit (returning how many were left), or blocks asking for one;
+/// EINVAL once the object is dead.
 fn take(o: &mut Obj) -> Step<u32, Handoff<u32, u32>> {
     if !o.alive {
         return Step::Done(err(EINVAL));
     }
-    if o.units > 0 {
-        o.units -= 1;
-        return Step::Done(Ok(o.units));
-    }
-    Step::Block(Handoff::new(1))
+    take_as(1)(o)
 }
 
 fn wait_take(k: &Script, o: &Mutex<Obj>, how: Blocking) -> Result<u32, Errno> {
@@ -136,7 +100,7 @@ const DL: Deadline = Deadline {
 
 #[test]
 fn ready_operation_never_parks_and_nonblocking_gets_eagain() {
-    let k = Script::new(Vec::new());
+    let k = script(Vec::new());
     let o = obj(1);
     assert_eq!(wait_take(&k, &o, Blocking::Forever), Ok(0));
     assert_eq!(
@@ -151,7 +115,7 @@ fn ready_operation_never_parks_and_nonblocking_gets_eagain() {
 fn removal_reports_eidrm() {
     let o = obj(0);
     let o2 = o.clone();
-    let k = Script::new(alloc::vec![Box::new(move |k: &Script| {
+    let k = script(alloc::vec![Box::new(move |k: &Script| {
         let mut g = o2.lock();
         g.alive = false;
         assert_eq!(g.q.remove_all(k), 1);
@@ -169,7 +133,7 @@ fn deadline_and_signal_unlink_the_waiter() {
         (ParkOutcome::Interrupted, EINTR),
     ] {
         let o = obj(0);
-        let k = Script::new(alloc::vec![Box::new(move |_: &Script| outcome) as Hook]);
+        let k = script(alloc::vec![Box::new(move |_: &Script| outcome) as Hook]);
         let r = wait_take(&k, &o, Blocking::Until(DL));
         assert_eq!(r.map_err(|e| e.errno), Err(errno));
         assert!(
@@ -183,7 +147,7 @@ fn deadline_and_signal_unlink_the_waiter() {
 fn completion_beats_timeout_and_skips_the_retry() {
     let o = obj(0);
     let o2 = o.clone();
-    let k = Script::new(alloc::vec![Box::new(move |k: &Script| {
+    let k = script(alloc::vec![Box::new(move |k: &Script| {
         let mut g = o2.lock();
         let n = g.q.visit(k, |p| {
             assert_eq!(p.request, 1);
@@ -204,7 +168,7 @@ fn completion_beats_timeout_and_skips_the_retry() {
 fn wake_beats_signal_and_retries() {
     let o = obj(0);
     let o2 = o.clone();
-    let k = Script::new(alloc::vec![Box::new(move |k: &Script| {
+    let k = script(alloc::vec![Box::new(move |k: &Script| {
         let mut g = o2.lock();
         g.units = 1;
         g.q.wake(k, 1);
@@ -217,7 +181,7 @@ fn wake_beats_signal_and_retries() {
 fn recheck_point_is_not_a_timeout() {
     let o = obj(0);
     let o2 = o.clone();
-    let k = Script::new(alloc::vec![Box::new(move |_: &Script| {
+    let k = script(alloc::vec![Box::new(move |_: &Script| {
         o2.lock().units = 1; // "the timer expired"
         ParkOutcome::TimedOut
     }) as Hook]);
@@ -238,7 +202,7 @@ fn recheck_point_is_not_a_timeout() {
     // With a caller's deadline earlier than the re-check point, the
     // timeout is the caller's.
     let o = obj(0);
-    let k = Script::new(alloc::vec![
+    let k = script(alloc::vec![
         Box::new(|_: &Script| ParkOutcome::TimedOut) as Hook
     ]);
     let early = Deadline { at_ns: 1, ..DL };
@@ -255,25 +219,31 @@ fn recheck_point_is_not_a_timeout() {
     assert_eq!(r.map_err(|e| e.errno), Err(ETIMEDOUT));
 }
 
-#[test]
-fn a_selector_that_changes_its_mind_cannot_unlink_from_the_wrong_queue() {
-    let o = obj(0);
+/// A script whose first park times out and whose second (a waiter
+/// waiting to be ended) wakes the one node of `o.q`, checking that `q`
+/// holds it and `other` does not.
+fn timeout_then_wake(o: &alloc::sync::Arc<Mutex<Obj>>) -> Script {
     let o2 = o.clone();
-    let picks = core::cell::Cell::new(0u32);
-    let k = Script::new(alloc::vec![
-        // First park: a timeout; from now on the selector picks `other`,
-        // which does not hold the node, so the waiter must not unlink.
+    script(alloc::vec![
         Box::new(|_: &Script| ParkOutcome::TimedOut) as Hook,
-        // Second park (waiting to be ended): the real queue's waker.
         Box::new(move |k: &Script| {
             let mut g = o2.lock();
             assert_eq!((g.q.len(), g.other.len()), (1, 0), "lists intact");
-            g.q.wake(k, 1);
+            assert_eq!(g.q.wake(k, 1), 1);
             ParkOutcome::Unparked
         }) as Hook,
-        // The re-try queued on `other`; the third park ends by default
-        // with a signal, settled on `other`, which does hold it now.
-    ]);
+    ])
+}
+
+#[test]
+fn a_selector_that_changes_its_mind_cannot_unlink_from_the_wrong_queue() {
+    let o = obj(0);
+    let picks = core::cell::Cell::new(0u32);
+    // After the timeout the selector picks `other`, which does not hold
+    // the node, so the waiter must not unlink; the re-try queues on
+    // `other`, and the third park ends by default with a signal, settled
+    // on `other`, which does hold it now.
+    let k = timeout_then_wake(&o);
     let r = wait(
         &k,
         &*o,
@@ -324,7 +294,7 @@ fn visit_is_fifo_and_complete_wake_keep_stop_do_what_they_say() {
     let results: Results = alloc::sync::Arc::new(StdMutex::new(Vec::new()));
     let seen = alloc::sync::Arc::new(StdMutex::new(Vec::new()));
     let (o3, seen3) = (o.clone(), seen.clone());
-    let k = Script::new(alloc::vec![
+    let k = script(alloc::vec![
         nested(&o, 'B', 2, &results),
         nested(&o, 'C', 3, &results),
         Box::new(move |k: &Script| {
@@ -366,7 +336,7 @@ fn visit_is_fifo_and_complete_wake_keep_stop_do_what_they_say() {
 fn dropping_a_queue_with_waiters_ends_them_removed() {
     let o = obj(0);
     let o2 = o.clone();
-    let k = Script::new(alloc::vec![Box::new(move |_: &Script| {
+    let k = script(alloc::vec![Box::new(move |_: &Script| {
         let mut g = o2.lock();
         drop(core::mem::take(&mut g.q));
         ParkOutcome::Unparked
@@ -379,7 +349,7 @@ fn dropping_a_queue_with_waiters_ends_them_removed() {
 fn family_requeue_moves_and_a_timed_out_waiter_leaves_its_new_home() {
     let fam: alloc::sync::Arc<QueueFamily<u32, 4>> = alloc::sync::Arc::new(QueueFamily::new());
     let f2 = fam.clone();
-    let k = Script::new(alloc::vec![Box::new(move |k: &Script| {
+    let k = script(alloc::vec![Box::new(move |k: &Script| {
         let n = f2
             .requeue(
                 k,
@@ -406,7 +376,7 @@ fn family_requeue_moves_and_a_timed_out_waiter_leaves_its_new_home() {
     );
     // A woken waiter after a move reports Woken, and a gate can refuse.
     let f3 = fam.clone();
-    let k = Script::new(alloc::vec![Box::new(move |k: &Script| {
+    let k = script(alloc::vec![Box::new(move |k: &Script| {
         f3.requeue(k, 1, 2, |_| Gate::Proceed, |_| Ok(()), |_| Requeue::Move)
             .unwrap();
         assert_eq!(f3.visit(k, 2, |_| Visit::Wake), Ok(1));
@@ -435,7 +405,7 @@ fn family_requeue_moves_and_a_timed_out_waiter_leaves_its_new_home() {
 #[test]
 fn family_gate_retry_runs_the_unlocked_step() {
     let fam: QueueFamily<(), 2> = QueueFamily::new();
-    let k = Script::new(alloc::vec![
+    let k = script(alloc::vec![
         Box::new(|_: &Script| ParkOutcome::Interrupted) as Hook
     ]);
     let mut tries = 0;
@@ -466,16 +436,10 @@ fn family_gate_retry_runs_the_unlocked_step() {
 #[test]
 fn a_panicking_selector_does_not_free_a_queued_node() {
     let o = obj(0);
-    let o2 = o.clone();
     let picks = core::cell::Cell::new(0u32);
-    let k = Script::new(alloc::vec![
-        Box::new(|_: &Script| ParkOutcome::TimedOut) as Hook,
-        // Reached only if the unwinding frame waits for its node's end.
-        Box::new(move |k: &Script| {
-            assert_eq!(o2.lock().q.wake(k, 1), 1);
-            ParkOutcome::Unparked
-        }) as Hook,
-    ]);
+    // The waker is reached only if the unwinding frame waits for its
+    // node's end.
+    let k = timeout_then_wake(&o);
     let r = std::panic::catch_unwind(core::panic::AssertUnwindSafe(|| {
         wait(
             &k,

@@ -12,6 +12,7 @@
 use crate::errno::{err, Errno, EAGAIN, EFAULT, EINTR, EINVAL, ETIMEDOUT};
 use crate::ipc::common::waitq::{Ended, Gate, QueueFamily, Requeue, Visit};
 use crate::kernel::{Deadline, Kernel, USER_SPACE_END};
+use crate::syscall::uaccess::UserPtr;
 
 /// Number of hash buckets; a power of two.
 const BUCKETS: usize = 256;
@@ -29,29 +30,35 @@ pub struct FutexKey {
 }
 
 impl FutexKey {
-    /// The key of the word at `uaddr` for the caller: EINVAL if misaligned,
-    /// EFAULT past user space (even for a private word, which is never
-    /// touched here) or if a shared word is unmapped.
+    /// The key of `word` for the caller: EINVAL if misaligned, EFAULT
+    /// past user space (even for a private word, which is never touched
+    /// here: Linux's access_ok) or if a shared word is unmapped. A private
+    /// word is keyed by its address (its identity, never dereferenced
+    /// through the key).
     pub fn for_caller<K: Kernel + ?Sized>(
         k: &K,
-        uaddr: usize,
+        word: UserPtr<u32>,
         shared: bool,
     ) -> Result<Self, Errno> {
-        if !uaddr.is_multiple_of(4) {
+        if !word.is_aligned(4) {
             return err(EINVAL);
         }
-        if uaddr.checked_add(4).is_none_or(|end| end > USER_SPACE_END) {
+        if word
+            .addr()
+            .checked_add(4)
+            .is_none_or(|end| end > USER_SPACE_END)
+        {
             return err(EFAULT);
         }
         Ok(if shared {
             FutexKey {
                 space: SHARED_SPACE,
-                addr: k.shared_key(uaddr)?,
+                addr: word.shared_key(k)?,
             }
         } else {
             FutexKey {
                 space: k.address_space(),
-                addr: uaddr as u64,
+                addr: u64::try_from(word.addr()).or_else(|_| err(EINVAL))?,
             }
         })
     }
@@ -63,14 +70,14 @@ impl FutexKey {
     }
 }
 
-/// Compares the word at `uaddr` with `expected` without sleeping: `None`
-/// if its page must be faulted in first (with no lock held).
+/// Compares `word` with `expected` without sleeping: `None` if its page
+/// must be faulted in first (with no lock held).
 fn word_equals<K: Kernel + ?Sized>(
     k: &K,
-    uaddr: usize,
+    word: UserPtr<u32>,
     expected: u32,
 ) -> Result<Option<bool>, Errno> {
-    Ok(k.read_user_u32_nofault(uaddr)?.map(|v| v == expected))
+    Ok(word.read_nofault(k)?.map(|v| v == expected))
 }
 
 /// What a futex waiter's node carries.
@@ -109,32 +116,32 @@ impl FutexTable {
         }
     }
 
-    /// Blocks while the word at `uaddr` equals `expected`, until a wake
+    /// Blocks while `word` holds `expected`, until a wake
     /// whose bitset meets `bitset`, the deadline, or a signal.
     /// EAGAIN if the word differs at the time of the call, EINVAL for a
     /// zero bitset, ETIMEDOUT, EINTR; EFAULT if the word cannot be read.
     pub fn wait<K: Kernel + ?Sized>(
         &self,
         k: &K,
-        uaddr: usize,
+        word: UserPtr<u32>,
         key: FutexKey,
         expected: u32,
         bitset: u32,
         deadline: Option<Deadline>,
     ) -> Result<(), Errno> {
-        self.wait_if(k, uaddr, key, bitset, deadline, |k| {
-            word_equals(k, uaddr, expected)
+        self.wait_if(k, word, key, bitset, deadline, |k| {
+            word_equals(k, word, expected)
         })
     }
 
     /// `wait` with the caller's own value check, run under the bucket lock
     /// (e.g. a 64-bit compare for Redox's FUTEX_WAIT64): `Ok(Some(true))`
-    /// sleep, `Ok(Some(false))` EAGAIN, `Ok(None)` the page at `uaddr` must
+    /// sleep, `Ok(Some(false))` EAGAIN, `Ok(None)` the page of `word` must
     /// be faulted in first (done here with the lock dropped, then retried).
     pub fn wait_if<K: Kernel + ?Sized>(
         &self,
         k: &K,
-        uaddr: usize,
+        word: UserPtr<u32>,
         key: FutexKey,
         bitset: u32,
         deadline: Option<Deadline>,
@@ -151,7 +158,7 @@ impl FutexTable {
             FutexWaiter { key, bitset },
             deadline,
             |k| gate(still_expected(k)),
-            |k| Ok(k.fault_in_user(uaddr)?),
+            |k| word.fault_in(k),
         )?;
         match ended {
             Ended::Woken | Ended::Completed => Ok(()),
@@ -190,13 +197,13 @@ impl FutexTable {
     }
 
     /// Wakes up to `wake` waiters on `from` and moves up to `requeue` more
-    /// to `to`. With `expected`, first checks the word at `uaddr` (EAGAIN
+    /// to `to`. With `expected`, first checks `word` (EAGAIN
     /// if it differs). Returns woken + moved, as Linux does.
     #[allow(clippy::too_many_arguments)]
     pub fn requeue<K: Kernel + ?Sized>(
         &self,
         k: &K,
-        uaddr: usize,
+        word: UserPtr<u32>,
         from: FutexKey,
         to: FutexKey,
         wake: usize,
@@ -209,10 +216,10 @@ impl FutexTable {
             from.bucket(),
             to.bucket(),
             |k| match expected {
-                Some(v) => gate(word_equals(k, uaddr, v)),
+                Some(v) => gate(word_equals(k, word, v)),
                 None => Gate::Proceed,
             },
-            |k| Ok(k.fault_in_user(uaddr)?),
+            |k| word.fault_in(k),
             |w| {
                 if w.key != from {
                     Requeue::Keep

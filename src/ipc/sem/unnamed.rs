@@ -12,16 +12,17 @@
 //!
 //! The protocol that keeps the user-space fast path safe is
 //! `ipc::sem::protocol`, which the shim runs too; this module runs it over
-//! user memory reached through `Kernel` (every load is
+//! user memory reached through `UserPtr<u32>` (every load is
 //! `Kernel::load_user_u32`, sequentially consistent).
 
 use core::sync::atomic::Ordering;
 
-use crate::errno::{err, Errno, EAGAIN, EFAULT, EINVAL};
+use crate::errno::{err, Errno, EAGAIN, EINVAL};
 use crate::ipc::futex::{FutexKey, BITSET_MATCH_ANY};
 use crate::ipc::sem::protocol::{self, SemAccess, SemError, WaitMode, Word};
 use crate::ipc::sem::{SemWait, SEM_VALUE_MAX};
-use crate::kernel::{read_user_u32, Deadline, Kernel};
+use crate::kernel::{Deadline, Kernel};
+use crate::syscall::uaccess::{UserPtr, UserValue};
 
 /// Byte offset of the count.
 pub const VALUE_OFFSET: usize = 0;
@@ -34,57 +35,89 @@ pub const SEM_WORDS_SIZE: usize = 16;
 /// Flag: the semaphore is shared between processes.
 pub const SEM_FLAG_SHARED: u32 = 1;
 
-/// Writes a fresh semaphore at `uaddr` (`sem_init`). EINVAL for a value
+/// The kernel-visible words of one unnamed semaphore, as `sem_init`
+/// writes them (the table above).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SemWords {
+    /// The count.
+    pub value: u32,
+    /// Tasks in or entering a futex wait.
+    pub nwaiters: u32,
+    /// `SEM_FLAG_SHARED` or 0.
+    pub flags: u32,
+}
+
+impl UserValue for SemWords {
+    const SIZE: usize = SEM_WORDS_SIZE;
+    fn decode(raw: &[u8]) -> Result<Self, Errno> {
+        let word = |at: usize| u32::decode(&raw[at..at + 4]);
+        Ok(SemWords {
+            value: word(VALUE_OFFSET)?,
+            nwaiters: word(NWAITERS_OFFSET)?,
+            flags: word(FLAGS_OFFSET)?,
+        })
+    }
+    fn encode(&self, out: &mut [u8]) {
+        out.fill(0);
+        self.value.encode(&mut out[VALUE_OFFSET..VALUE_OFFSET + 4]);
+        self.nwaiters
+            .encode(&mut out[NWAITERS_OFFSET..NWAITERS_OFFSET + 4]);
+        self.flags.encode(&mut out[FLAGS_OFFSET..FLAGS_OFFSET + 4]);
+    }
+}
+
+/// Writes a fresh semaphore at `sem` (`sem_init`). EINVAL for a value
 /// above SEM_VALUE_MAX or a misaligned address, EFAULT for bad memory.
 pub fn init<K: Kernel + ?Sized>(
     k: &K,
-    uaddr: usize,
+    sem: UserPtr<SemWords>,
     shared: bool,
     value: u32,
 ) -> Result<(), Errno> {
     if value > SEM_VALUE_MAX {
         return err(EINVAL);
     }
-    SemAddr::new(uaddr)?;
+    SemAddr::new(sem)?;
     let flags = if shared { SEM_FLAG_SHARED } else { 0 };
-    let mut raw = [0u8; SEM_WORDS_SIZE];
-    raw[VALUE_OFFSET..VALUE_OFFSET + 4].copy_from_slice(&value.to_ne_bytes());
-    raw[FLAGS_OFFSET..FLAGS_OFFSET + 4].copy_from_slice(&flags.to_ne_bytes());
-    k.write_user(uaddr, &raw)?;
-    Ok(())
+    sem.write(
+        k,
+        &SemWords {
+            value,
+            nwaiters: 0,
+            flags,
+        },
+    )
 }
 
-/// The user addresses of one semaphore's words, checked once: EINVAL if
-/// misaligned, EFAULT if the struct would wrap the address space.
+/// The words of one semaphore, checked once: EINVAL if misaligned, EFAULT
+/// if the struct would wrap the address space.
 #[derive(Clone, Copy)]
 struct SemAddr {
-    value: usize,
-    nwaiters: usize,
-    flags: usize,
+    value: UserPtr<u32>,
+    nwaiters: UserPtr<u32>,
+    flags: UserPtr<u32>,
 }
 
 impl SemAddr {
-    fn new(uaddr: usize) -> Result<Self, Errno> {
-        if !uaddr.is_multiple_of(4) {
+    fn new(sem: UserPtr<SemWords>) -> Result<Self, Errno> {
+        if !sem.is_aligned(4) {
             return err(EINVAL);
         }
-        if uaddr.checked_add(SEM_WORDS_SIZE).is_none() {
-            return err(EFAULT);
-        }
+        sem.bytes()?;
         Ok(SemAddr {
-            value: uaddr + VALUE_OFFSET,
-            nwaiters: uaddr + NWAITERS_OFFSET,
-            flags: uaddr + FLAGS_OFFSET,
+            value: sem.field(VALUE_OFFSET)?,
+            nwaiters: sem.field(NWAITERS_OFFSET)?,
+            flags: sem.field(FLAGS_OFFSET)?,
         })
     }
 
     /// The futex key of the value word.
     fn key<K: Kernel + ?Sized>(self, k: &K) -> Result<FutexKey, Errno> {
-        let flags = read_user_u32(k, self.flags)?;
+        let flags = self.flags.read(k)?;
         FutexKey::for_caller(k, self.value, flags & SEM_FLAG_SHARED != 0)
     }
 
-    fn of(self, word: Word) -> usize {
+    fn of(self, word: Word) -> UserPtr<u32> {
         match word {
             Word::Value => self.value,
             Word::Waiters => self.nwaiters,
@@ -101,8 +134,8 @@ struct UserSem<'k, K: ?Sized> {
 }
 
 impl<'k, K: Kernel + ?Sized> UserSem<'k, K> {
-    fn new(k: &'k K, uaddr: usize, deadline: Option<Deadline>) -> Result<Self, Errno> {
-        let addr = SemAddr::new(uaddr)?;
+    fn new(k: &'k K, sem: UserPtr<SemWords>, deadline: Option<Deadline>) -> Result<Self, Errno> {
+        let addr = SemAddr::new(sem)?;
         let key = addr.key(k)?;
         Ok(UserSem {
             k,
@@ -118,18 +151,18 @@ impl<K: Kernel + ?Sized> SemAccess for UserSem<'_, K> {
 
     fn load(&self, word: Word, _order: Ordering) -> Result<u32, Errno> {
         // SeqCst whatever was asked: never weaker.
-        Ok(self.k.load_user_u32(self.addr.of(word))?)
+        self.addr.of(word).load(self.k)
     }
 
     fn compare_exchange(&self, word: Word, current: u32, new: u32) -> Result<u32, Errno> {
-        Ok(self.k.cmpxchg_user_u32(self.addr.of(word), current, new)?)
+        self.addr.of(word).cmpxchg(self.k, current, new)
     }
 
     fn fetch_add(&self, word: Word, delta: u32) -> Result<(), Errno> {
         let at = self.addr.of(word);
-        let mut cur = self.k.load_user_u32(at)?;
+        let mut cur = at.load(self.k)?;
         loop {
-            let seen = self.k.cmpxchg_user_u32(at, cur, cur.wrapping_add(delta))?;
+            let seen = at.cmpxchg(self.k, cur, cur.wrapping_add(delta))?;
             if seen == cur {
                 return Ok(());
             }
@@ -164,14 +197,14 @@ fn errno(e: SemError<Errno>) -> Errno {
 
 /// `sem_post`: EOVERFLOW at SEM_VALUE_MAX (value unchanged); wakes one
 /// sleeper if any.
-pub fn post<K: Kernel + ?Sized>(k: &K, uaddr: usize) -> Result<(), Errno> {
-    protocol::post(&UserSem::new(k, uaddr, None)?).map_err(errno)
+pub fn post<K: Kernel + ?Sized>(k: &K, sem: UserPtr<SemWords>) -> Result<(), Errno> {
+    protocol::post(&UserSem::new(k, sem, None)?).map_err(errno)
 }
 
 /// `sem_wait`, `sem_trywait`, `sem_timedwait`, `sem_clockwait`.
 /// EAGAIN (try, value 0), ETIMEDOUT, EINTR, EFAULT.
-pub fn wait<K: Kernel + ?Sized>(k: &K, uaddr: usize, how: SemWait) -> Result<(), Errno> {
-    let sem = UserSem::new(k, uaddr, how.deadline())?;
+pub fn wait<K: Kernel + ?Sized>(k: &K, sem: UserPtr<SemWords>, how: SemWait) -> Result<(), Errno> {
+    let sem = UserSem::new(k, sem, how.deadline())?;
     let mode = match how {
         SemWait::Try => WaitMode::Try,
         SemWait::Forever | SemWait::Until(_) => WaitMode::Block,
@@ -180,6 +213,6 @@ pub fn wait<K: Kernel + ?Sized>(k: &K, uaddr: usize, how: SemWait) -> Result<(),
 }
 
 /// `sem_getvalue`: the count (never negative, as Linux reports).
-pub fn get_value<K: Kernel + ?Sized>(k: &K, uaddr: usize) -> Result<u32, Errno> {
-    Ok(k.load_user_u32(SemAddr::new(uaddr)?.value)?)
+pub fn get_value<K: Kernel + ?Sized>(k: &K, sem: UserPtr<SemWords>) -> Result<u32, Errno> {
+    SemAddr::new(sem)?.value.load(k)
 }

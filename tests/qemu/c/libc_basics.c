@@ -13,15 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static int failures;
-
-#define CHECK(cond)                                                  \
-    do {                                                             \
-        if (!(cond)) {                                               \
-            printf("check failed: %s (line %d)\n", #cond, __LINE__); \
-            failures++;                                              \
-        }                                                            \
-    } while (0)
+#include "check.h"
 
 static volatile int counter;
 

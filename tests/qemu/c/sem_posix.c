@@ -11,14 +11,7 @@
 #include <stdio.h>
 #include <time.h>
 
-static int failures;
-#define CHECK(cond)                                                               \
-    do {                                                                          \
-        if (!(cond)) {                                                            \
-            printf("check failed: %s (line %d, errno %d)\n", #cond, __LINE__, errno); \
-            failures++;                                                           \
-        }                                                                         \
-    } while (0)
+#include "check.h"
 
 static sem_t items, done;
 static int consumed;

@@ -9,6 +9,9 @@
 #![no_std]
 #![no_main]
 
+#[path = "../sem.rs"]
+mod sem;
+
 use core::sync::atomic::{AtomicU32, Ordering};
 
 use redbear_ipc::syscall::abi::{FdFlags, OpenFlags, FD_NEW, FD_SLOT_ANY};
@@ -43,17 +46,7 @@ fn attached() -> &'static AtomicU32 {
 }
 
 fn open(oflag: OpenFlags, mode: usize) -> Result<usize, isize> {
-    sys::check(sys::syscall(
-        SYS_RB_SEM_OPEN,
-        [
-            NAME.as_ptr() as usize,
-            NAME.len(),
-            oflag.bits(),
-            mode,
-            0,
-            FD_SLOT_ANY,
-        ],
-    ))
+    sem::open(NAME, oflag, mode, 0)
 }
 
 /// Attaches the probe, counts it in shared memory, then sleeps in a
@@ -183,10 +176,7 @@ fn groups() -> bool {
     );
     ok &= check(
         "unlink",
-        sys::check(sys::syscall(
-            SYS_RB_SEM_UNLINK,
-            [NAME.as_ptr() as usize, NAME.len(), 0, 0, 0, 0],
-        )),
+        sem::unlink(NAME),
         Ok(0),
     );
     ok

@@ -5,8 +5,11 @@
 #![no_std]
 #![no_main]
 
-use redbear_ipc::syscall::abi::{OpenFlags, SemFlags, FD_SLOT_ANY};
-use redbear_ipc::syscall::numbers::*;
+#[path = "../sem.rs"]
+mod sem;
+
+use redbear_ipc::syscall::abi::OpenFlags;
+use sem::{open, post, unlink, wait};
 use user_rt::{println, sys};
 
 const EACCES: isize = 13;
@@ -16,38 +19,6 @@ const CHILD_UID: u32 = 1000;
 const PRIVATE: &[u8] = b"/rb-np-private";
 const SHARED: &[u8] = b"/rb-np-shared";
 const REPLY: &[u8] = b"/rb-np-reply";
-
-fn open(name: &[u8], oflag: OpenFlags, mode: usize, value: usize) -> Result<usize, isize> {
-    sys::check(sys::syscall(
-        SYS_RB_SEM_OPEN,
-        [
-            name.as_ptr() as usize,
-            name.len(),
-            oflag.bits(),
-            mode,
-            value,
-            FD_SLOT_ANY,
-        ],
-    ))
-}
-fn unlink(name: &[u8]) -> Result<usize, isize> {
-    sys::check(sys::syscall(
-        SYS_RB_SEM_UNLINK,
-        [name.as_ptr() as usize, name.len(), 0, 0, 0, 0],
-    ))
-}
-fn post(fd: usize) -> Result<usize, isize> {
-    sys::check(sys::syscall(
-        SYS_RB_SEM_POST,
-        [fd, SemFlags::REF_FD.bits(), 0, 0, 0, 0],
-    ))
-}
-fn wait(fd: usize) -> Result<usize, isize> {
-    sys::check(sys::syscall(
-        SYS_RB_SEM_WAIT,
-        [fd, SemFlags::REF_FD.bits(), 0, 0, 0, 0],
-    ))
-}
 
 fn check<T: PartialEq + core::fmt::Debug>(what: &str, got: T, want: T) -> bool {
     if got != want {
