@@ -8,6 +8,7 @@
 //! documented places where we deliberately differ from Linux).
 #![allow(dead_code)]
 
+pub mod block;
 pub mod users;
 
 use std::fmt::Debug;

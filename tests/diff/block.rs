@@ -1,0 +1,404 @@
+//! Blocking steps in a differential run: blockers (threads, or tasks on
+//! our side) that sleep in the kernel, woken, timed out or interrupted by
+//! what the main thread does, with every result compared and the order of
+//! observable events (who ended at which step, with what) recorded, never
+//! how long anything took.
+//!
+//! A family supplies a `Scene` per side and a `Model`: the model says, from
+//! the Linux semantics, whether a new blocker sleeps and how many sleeping
+//! blockers an action ends, so the driver knows what to wait for (with a
+//! generous cap, so a wrong kernel shows as a different story rather than
+//! a hang). Which blockers ended, and their results, are observed.
+#![allow(dead_code)]
+
+use std::fmt::Debug;
+use std::sync::{mpsc, Arc, Once};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use redbear_ipc::hosted::{HostedKernel, Process, Task};
+use redbear_ipc::kernel::sig_bit;
+
+use super::Outcome;
+
+/// How long the driver waits for what the model expects before it
+/// records what it sees (only a wrong kernel gets near it).
+const CAP: Duration = Duration::from_secs(10);
+
+/// How a new blocker starts, by the model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Start {
+    /// It sleeps until some action or signal ends it.
+    Sleeps,
+    /// It returns without sleeping (and ends `ends` sleeping blockers).
+    AtOnce { ends: usize },
+    /// It sleeps until its own short deadline, then returns.
+    TimesOut,
+}
+
+/// The Linux semantics a script is played under.
+pub trait Model<B, A> {
+    /// A new blocker doing `op`.
+    fn block(&mut self, op: &B) -> Start;
+    /// The main thread's `act`; returns how many sleeping blockers it ends.
+    fn act(&mut self, act: &A) -> usize;
+    /// The sleeping blocker at position `ordinal` (start order) was
+    /// interrupted by a signal.
+    fn interrupted(&mut self, ordinal: usize);
+}
+
+/// One side of a blocking differential run.
+pub trait Scene<B, A> {
+    /// Starts blocker `i` doing `op` on a thread of its own.
+    fn spawn(&mut self, i: usize, op: &B);
+    /// Whether blocker `i` sleeps in the kernel now.
+    fn asleep(&self, i: usize) -> bool;
+    /// Whether blocker `i` has returned.
+    fn finished(&self, i: usize) -> bool;
+    /// Blocker `i`'s result (it has returned).
+    fn join(&mut self, i: usize) -> Outcome;
+    /// The main thread's nonblocking action.
+    fn act(&mut self, act: &A) -> Outcome;
+    /// Sends blocker `i` a signal whose handler returns (no SA_RESTART).
+    fn interrupt(&mut self, i: usize);
+}
+
+/// One step of a script.
+#[derive(Clone, Debug)]
+pub enum Step<B, A> {
+    /// Start a new blocker.
+    Block(B),
+    /// An action of the main thread.
+    Act(A),
+    /// Interrupt the sleeping blocker at this position (modulo how many
+    /// sleep; nothing when none does).
+    Interrupt(usize),
+}
+
+/// What a step showed: outcomes in a fixed order.
+pub type Record = Vec<Outcome>;
+
+/// Marks in a record.
+const SLEPT: Outcome = Ok(-100);
+const DID_NOT_SLEEP: Outcome = Ok(-101);
+const STILL_BLOCKED: Outcome = Ok(-102);
+const NOBODY: Outcome = Ok(-103);
+
+fn wait_until(done: impl Fn() -> bool) -> bool {
+    let start = Instant::now();
+    while !done() {
+        if start.elapsed() > CAP {
+            return false;
+        }
+        std::thread::sleep(Duration::from_micros(300));
+    }
+    true
+}
+
+/// Plays `steps` on `scene` under `model`, then interrupts whoever still
+/// sleeps; returns one record per step and one for the clean-up. With
+/// `who_matters` false, a step's finishers are recorded as a sorted list
+/// of results without their positions (for wake-ups where Linux lets the
+/// woken race, as eventfd and timerfd readers do).
+pub fn play<B: Debug, A: Debug>(
+    steps: &[Step<B, A>],
+    scene: &mut dyn Scene<B, A>,
+    model: &mut dyn Model<B, A>,
+    who_matters: bool,
+) -> Vec<Record> {
+    let mut alive: Vec<usize> = Vec::new();
+    let mut started = 0;
+    let mut records = Vec::new();
+    // Waits for `n` of `alive` to end, then records every one that has.
+    let reap = |scene: &mut dyn Scene<B, A>, alive: &mut Vec<usize>, n: usize, rec: &mut Record| {
+        wait_until(|| alive.iter().filter(|&&i| scene.finished(i)).count() >= n);
+        let (done, left): (Vec<usize>, Vec<usize>) =
+            alive.iter().partition(|&&i| scene.finished(i));
+        *alive = left;
+        let mut ended: Vec<(usize, Outcome)> =
+            done.into_iter().map(|i| (i, scene.join(i))).collect();
+        if who_matters {
+            for (i, o) in ended {
+                rec.push(Ok(i as i64));
+                rec.push(o);
+            }
+        } else {
+            ended.sort_by_key(|e| format!("{:?}", e.1));
+            rec.extend(ended.into_iter().map(|e| e.1));
+        }
+    };
+    for step in steps {
+        let mut rec = Record::new();
+        match step {
+            Step::Block(op) => {
+                let i = started;
+                started += 1;
+                let start = model.block(op);
+                scene.spawn(i, op);
+                match start {
+                    Start::Sleeps => {
+                        wait_until(|| scene.asleep(i) || scene.finished(i));
+                        if scene.finished(i) {
+                            rec.extend([DID_NOT_SLEEP, scene.join(i)]);
+                        } else {
+                            rec.push(SLEPT);
+                            alive.push(i);
+                        }
+                    }
+                    Start::AtOnce { .. } | Start::TimesOut => {
+                        if wait_until(|| scene.finished(i)) {
+                            rec.push(scene.join(i));
+                        } else {
+                            rec.push(STILL_BLOCKED);
+                            alive.push(i);
+                        }
+                        if let Start::AtOnce { ends } = start {
+                            reap(scene, &mut alive, ends, &mut rec);
+                        }
+                    }
+                }
+            }
+            Step::Act(act) => {
+                let ends = model.act(act);
+                rec.push(scene.act(act));
+                reap(scene, &mut alive, ends, &mut rec);
+            }
+            Step::Interrupt(at) => {
+                if alive.is_empty() {
+                    rec.push(NOBODY);
+                } else {
+                    let ordinal = at % alive.len();
+                    model.interrupted(ordinal);
+                    let i = alive.remove(ordinal);
+                    scene.interrupt(i);
+                    rec.push(Ok(i as i64));
+                    rec.push(if wait_until(|| scene.finished(i)) {
+                        scene.join(i)
+                    } else {
+                        STILL_BLOCKED
+                    });
+                }
+            }
+        }
+        records.push(rec);
+    }
+    // Clean-up: every blocker still asleep is interrupted, oldest first.
+    let mut rec = Record::new();
+    for i in alive {
+        scene.interrupt(i);
+        assert!(
+            wait_until(|| scene.finished(i)),
+            "blocker {i} ignores signals: cannot end the case"
+        );
+        rec.push(Ok(i as i64));
+        rec.push(scene.join(i));
+    }
+    records.push(rec);
+    records
+}
+
+/// Plays `steps` on both sides under fresh models; Err names the first
+/// step whose records differ.
+pub fn compare<B: Debug, A: Debug, M: Model<B, A>>(
+    steps: &[Step<B, A>],
+    linux: &mut dyn Scene<B, A>,
+    ours: &mut dyn Scene<B, A>,
+    model: impl Fn() -> M,
+    who_matters: bool,
+) -> Result<(), String> {
+    let want = play(steps, linux, &mut model(), who_matters);
+    let got = play(steps, ours, &mut model(), who_matters);
+    for (i, (w, g)) in want.iter().zip(&got).enumerate() {
+        if w != g {
+            let show = |r: &Record| r.iter().map(super::show).collect::<Vec<_>>().join(", ");
+            let what = steps
+                .get(i)
+                .map_or("clean-up".to_string(), |s| format!("{s:?}"));
+            return Err(format!(
+                "step {i}: {what}\n  linux: [{}]\n  ours:  [{}]\n  script: {steps:?}",
+                show(w),
+                show(g)
+            ));
+        }
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------- Linux
+
+/// The signal that interrupts Linux blockers (a handler without
+/// SA_RESTART, so blocked calls fail EINTR).
+pub const LINUX_SIGNAL: i32 = libc::SIGUSR1;
+
+extern "C" fn on_signal(_: libc::c_int) {}
+
+fn install_handler() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: a plain sigaction whose handler does nothing.
+        unsafe {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as usize;
+            sa.sa_flags = 0;
+            libc::sigemptyset(&mut sa.sa_mask);
+            assert_eq!(libc::sigaction(LINUX_SIGNAL, &sa, std::ptr::null_mut()), 0);
+        }
+    });
+}
+
+/// Whether Linux thread `tid` of this process sleeps in syscall `nr`.
+pub fn sleeping_in(tid: i32, nr: libc::c_long) -> bool {
+    let dir = format!("/proc/self/task/{tid}");
+    let stat = std::fs::read_to_string(format!("{dir}/stat")).unwrap_or_default();
+    let state = stat
+        .rsplit(')')
+        .next()
+        .and_then(|s| s.split_whitespace().next());
+    let call = std::fs::read_to_string(format!("{dir}/syscall")).unwrap_or_default();
+    state == Some("S") && call.split_whitespace().next() == Some(&nr.to_string())
+}
+
+struct LinuxBlocker {
+    handle: Option<JoinHandle<Outcome>>,
+    tid: i32,
+    nr: libc::c_long,
+}
+
+/// Linux blockers: threads of the test process.
+#[derive(Default)]
+pub struct LinuxBlockers {
+    blockers: Vec<LinuxBlocker>,
+}
+
+impl LinuxBlockers {
+    /// Starts blocker `i` running `call`, which sleeps in syscall `nr`.
+    pub fn spawn(
+        &mut self,
+        i: usize,
+        nr: libc::c_long,
+        call: impl FnOnce() -> Outcome + Send + 'static,
+    ) {
+        install_handler();
+        assert_eq!(i, self.blockers.len(), "blockers start in order");
+        let (tx, rx) = mpsc::channel();
+        let handle = std::thread::spawn(move || {
+            // SAFETY: gettid has no preconditions.
+            let _ = tx.send(unsafe { libc::gettid() });
+            call()
+        });
+        let tid = rx.recv().expect("blocker tid");
+        self.blockers.push(LinuxBlocker {
+            handle: Some(handle),
+            tid,
+            nr,
+        });
+    }
+
+    pub fn asleep(&self, i: usize) -> bool {
+        let b = &self.blockers[i];
+        sleeping_in(b.tid, b.nr)
+    }
+
+    pub fn finished(&self, i: usize) -> bool {
+        self.blockers[i]
+            .handle
+            .as_ref()
+            .is_none_or(|h| h.is_finished())
+    }
+
+    pub fn join(&mut self, i: usize) -> Outcome {
+        match self.blockers[i].handle.take() {
+            Some(h) => h.join().expect("blocker thread"),
+            None => panic!("blocker {i} joined twice"),
+        }
+    }
+
+    pub fn interrupt(&self, i: usize) {
+        use std::os::unix::thread::JoinHandleExt;
+        if let Some(h) = &self.blockers[i].handle {
+            // SAFETY: the thread is not joined yet, so its id is valid.
+            unsafe { libc::pthread_kill(h.as_pthread_t(), LINUX_SIGNAL) };
+        }
+    }
+}
+
+// ----------------------------------------------------------------- ours
+
+/// Signals of our blockers: blocker `i` blocks every signal but its own,
+/// so a signal sent to the (shared) process interrupts it alone.
+fn our_signal(i: usize) -> u32 {
+    40 + (i as u32 % 20)
+}
+
+/// The signals of every blocker, for the main task to block.
+pub fn our_signals() -> u64 {
+    (0..20).fold(0, |m, i| m | sig_bit(our_signal(i)))
+}
+
+struct OurBlocker {
+    handle: Option<JoinHandle<Outcome>>,
+    task: Arc<Task>,
+}
+
+/// Our blockers: tasks of one hosted process.
+pub struct OurBlockers {
+    k: Arc<HostedKernel>,
+    proc: Arc<Process>,
+    blockers: Vec<OurBlocker>,
+}
+
+impl OurBlockers {
+    pub fn new(k: &Arc<HostedKernel>, proc: &Arc<Process>) -> Self {
+        OurBlockers {
+            k: k.clone(),
+            proc: proc.clone(),
+            blockers: Vec::new(),
+        }
+    }
+
+    pub fn spawn(
+        &mut self,
+        i: usize,
+        call: impl FnOnce(&HostedKernel) -> Outcome + Send + 'static,
+    ) {
+        assert_eq!(i, self.blockers.len(), "blockers start in order");
+        let (tx, rx) = mpsc::channel();
+        let k = self.k.clone();
+        let handle = self.k.spawn_task(&self.proc, move || {
+            let me = k.current();
+            me.set_mask(!sig_bit(our_signal(i)));
+            let _ = tx.send(me);
+            call(&k)
+        });
+        let task = rx.recv().expect("blocker task");
+        self.blockers.push(OurBlocker {
+            handle: Some(handle),
+            task,
+        });
+    }
+
+    pub fn asleep(&self, i: usize) -> bool {
+        self.blockers[i].task.is_parked()
+    }
+
+    pub fn finished(&self, i: usize) -> bool {
+        self.blockers[i]
+            .handle
+            .as_ref()
+            .is_none_or(|h| h.is_finished())
+    }
+
+    pub fn join(&mut self, i: usize) -> Outcome {
+        let r = match self.blockers[i].handle.take() {
+            Some(h) => h.join().expect("blocker task"),
+            None => panic!("blocker {i} joined twice"),
+        };
+        // The signal was delivered to the blocker (its handler ran).
+        self.proc.take_signal_all(our_signal(i));
+        r
+    }
+
+    pub fn interrupt(&self, i: usize) {
+        self.k.send_signal(&self.proc, our_signal(i));
+    }
+}
