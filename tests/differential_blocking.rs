@@ -18,7 +18,6 @@ mod common;
 mod diff;
 
 use std::ffi::CString;
-use std::sync::Arc;
 
 use common::{sys, user_bytes, Env};
 use diff::block::{compare, LinuxBlockers, Model, OurBlockers, Scene, Start, Step};
@@ -26,7 +25,7 @@ use diff::{last_errno, libc_outcome, Outcome};
 use proptest::prelude::*;
 use redbear_ipc::hosted::{ClockMode, HostedKernel};
 use redbear_ipc::kernel::{ClockId, Kernel};
-use redbear_ipc::syscall::abi::{OpenFlags, SemFlags, FD_SLOT_ANY};
+use redbear_ipc::syscall::abi::{FdFlags, OpenFlags, SemFlags, FD_SLOT_ANY};
 use redbear_ipc::syscall::numbers::*;
 
 const FAR_S: i64 = 1000;
@@ -390,5 +389,788 @@ fn semaphore_two_sleepers_match_linux() {
         if let Err(e) = sem_case(named, 0, &script) {
             panic!("{e}");
         }
+    }
+}
+
+// ----------------------------------------------------------------- futex
+
+#[derive(Clone, Copy, Debug)]
+enum Timeout {
+    None,
+    Far,
+    Short,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct FutexBlock {
+    expected: u32,
+    timeout: Timeout,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum FutexAct {
+    Wake(i32),
+    /// Store a new word value (no wake).
+    Set(u32),
+}
+
+/// Linux semantics: a wait whose word differs is EAGAIN; a wake of n
+/// ends the n longest sleepers and returns how many.
+#[derive(Default)]
+struct FutexModel {
+    word: u32,
+    sleepers: usize,
+}
+
+impl Model<FutexBlock, FutexAct> for FutexModel {
+    fn block(&mut self, op: &FutexBlock) -> Start {
+        if op.expected != self.word {
+            return Start::AtOnce { ends: 0 };
+        }
+        match op.timeout {
+            Timeout::Short => Start::TimesOut,
+            _ => {
+                self.sleepers += 1;
+                Start::Sleeps
+            }
+        }
+    }
+    fn act(&mut self, act: &FutexAct) -> usize {
+        match *act {
+            FutexAct::Wake(n) => {
+                let woken = self.sleepers.min(n.max(0) as usize);
+                self.sleepers -= woken;
+                woken
+            }
+            FutexAct::Set(v) => {
+                self.word = v;
+                0
+            }
+        }
+    }
+    fn interrupted(&mut self, _: usize) {
+        self.sleepers -= 1;
+    }
+}
+
+fn futex_block() -> impl Strategy<Value = FutexBlock> {
+    let timeout = prop_oneof![
+        3 => Just(Timeout::None),
+        2 => Just(Timeout::Far),
+        1 => Just(Timeout::Short),
+    ];
+    (prop_oneof![4 => Just(0u32), 1 => Just(1u32)], timeout)
+        .prop_map(|(expected, timeout)| FutexBlock { expected, timeout })
+}
+
+fn futex_act() -> impl Strategy<Value = FutexAct> {
+    prop_oneof![
+        4 => prop_oneof![Just(1i32), Just(2), Just(i32::MAX)].prop_map(FutexAct::Wake),
+        1 => (0..2u32).prop_map(FutexAct::Set),
+    ]
+}
+
+fn relative(timeout: Timeout) -> Option<(i64, i64)> {
+    match timeout {
+        Timeout::None => None,
+        Timeout::Far => Some((FAR_S, 0)),
+        Timeout::Short => Some((0, SHORT_NS)),
+    }
+}
+
+struct LinuxFutex {
+    word: Box<std::sync::atomic::AtomicU32>,
+    blockers: LinuxBlockers,
+}
+
+fn linux_futex(addr: usize, op: i32, val: u32, ts: Option<(i64, i64)>) -> Outcome {
+    let ts = ts.map(|(tv_sec, tv_nsec)| libc::timespec { tv_sec, tv_nsec });
+    let at = ts
+        .as_ref()
+        .map_or(std::ptr::null(), |t| t as *const libc::timespec);
+    // SAFETY: addr is a live, aligned u32; at is null or a valid timespec.
+    libc_outcome(unsafe { libc::syscall(libc::SYS_futex, addr, op, val, at, 0usize, 0u32) })
+}
+
+impl Scene<FutexBlock, FutexAct> for LinuxFutex {
+    fn spawn(&mut self, i: usize, op: &FutexBlock) {
+        let (addr, op) = (self.word.as_ptr() as usize, *op);
+        self.blockers.spawn(i, libc::SYS_futex, move || {
+            linux_futex(
+                addr,
+                libc::FUTEX_WAIT | libc::FUTEX_PRIVATE_FLAG,
+                op.expected,
+                relative(op.timeout),
+            )
+        });
+    }
+    fn asleep(&self, i: usize) -> bool {
+        self.blockers.asleep(i)
+    }
+    fn finished(&self, i: usize) -> bool {
+        self.blockers.finished(i)
+    }
+    fn join(&mut self, i: usize) -> Outcome {
+        self.blockers.join(i)
+    }
+    fn act(&mut self, act: &FutexAct) -> Outcome {
+        let addr = self.word.as_ptr() as usize;
+        match *act {
+            FutexAct::Wake(n) => linux_futex(
+                addr,
+                libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG,
+                n as u32,
+                None,
+            ),
+            FutexAct::Set(v) => {
+                self.word.store(v, std::sync::atomic::Ordering::SeqCst);
+                Ok(0)
+            }
+        }
+    }
+    fn interrupt(&mut self, i: usize) {
+        self.blockers.interrupt(i);
+    }
+}
+
+struct OurFutex {
+    env: Env,
+    word: usize,
+    blockers: OurBlockers,
+}
+
+const MATCH_ANY: usize = u32::MAX as usize;
+
+impl Scene<FutexBlock, FutexAct> for OurFutex {
+    fn spawn(&mut self, i: usize, op: &FutexBlock) {
+        let (word, op) = (self.word, *op);
+        self.blockers.spawn(i, move |k| {
+            let ts = relative(op.timeout).map_or(0, |(s, ns)| common::timespec(k, s, ns));
+            let args = [word, op.expected as usize, ts, 0, MATCH_ANY];
+            sys(k, SYS_RB_FUTEX_WAIT, &args).map(|v| v as i64)
+        });
+    }
+    fn asleep(&self, i: usize) -> bool {
+        self.blockers.asleep(i)
+    }
+    fn finished(&self, i: usize) -> bool {
+        self.blockers.finished(i)
+    }
+    fn join(&mut self, i: usize) -> Outcome {
+        self.blockers.join(i)
+    }
+    fn act(&mut self, act: &FutexAct) -> Outcome {
+        let k = &self.env.k;
+        match *act {
+            FutexAct::Wake(n) => {
+                sys(k, SYS_RB_FUTEX_WAKE, &[self.word, n as usize, 0, MATCH_ANY]).map(|v| v as i64)
+            }
+            FutexAct::Set(v) => {
+                common::poke_u32(k, self.word, v);
+                Ok(0)
+            }
+        }
+    }
+    fn interrupt(&mut self, i: usize) {
+        self.blockers.interrupt(i);
+    }
+}
+
+fn futex_case(script: &[Step<FutexBlock, FutexAct>]) -> Result<(), String> {
+    let mut linux = LinuxFutex {
+        word: Box::new(std::sync::atomic::AtomicU32::new(0)),
+        blockers: LinuxBlockers::default(),
+    };
+    let env = Env::new(ClockMode::Real);
+    env.guard.task().set_mask(diff::block::our_signals());
+    let word = env.k.alloc_private(4);
+    let blockers = OurBlockers::new(&env.k, &env.proc);
+    let mut ours = OurFutex {
+        env,
+        word,
+        blockers,
+    };
+    compare(script, &mut linux, &mut ours, FutexModel::default, true)
+}
+
+// --------------------------------------------------------------- eventfd
+
+const EV_MAX: u64 = u64::MAX - 1;
+/// What a blocked writer writes: more than fits once the counter is 2.
+const EV_BIG: u64 = EV_MAX - 1;
+
+#[derive(Clone, Copy, Debug)]
+enum EvBlock {
+    Read,
+    /// Write EV_BIG (blocks at the counter's ceiling).
+    WriteBig,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum EvAct {
+    /// Nonblocking write of this value.
+    Write(u64),
+    /// Nonblocking read.
+    Read,
+}
+
+/// Linux semantics: a write wakes every reader and the first takes the
+/// counter (EFD_SEMAPHORE: each takes 1 while it lasts); a read wakes
+/// every writer and each whose value fits adds it.
+struct EvModel {
+    semaphore: bool,
+    count: u64,
+    readers: usize,
+    writers: usize,
+}
+
+impl EvModel {
+    fn take(&mut self) {
+        self.count = if self.semaphore { self.count - 1 } else { 0 };
+    }
+    fn wake_readers(&mut self) -> usize {
+        let mut ended = 0;
+        while self.readers > 0 && self.count > 0 {
+            self.take();
+            self.readers -= 1;
+            ended += 1;
+        }
+        ended
+    }
+    fn wake_writers(&mut self) -> usize {
+        let mut ended = 0;
+        while self.writers > 0 && EV_BIG <= EV_MAX - self.count {
+            self.count += EV_BIG;
+            self.writers -= 1;
+            ended += 1;
+        }
+        ended
+    }
+}
+
+impl Model<EvBlock, EvAct> for EvModel {
+    fn block(&mut self, op: &EvBlock) -> Start {
+        match op {
+            EvBlock::Read if self.count > 0 => {
+                self.take();
+                Start::AtOnce {
+                    ends: self.wake_writers(),
+                }
+            }
+            EvBlock::WriteBig if EV_BIG <= EV_MAX - self.count => {
+                self.count += EV_BIG;
+                Start::AtOnce {
+                    ends: self.wake_readers(),
+                }
+            }
+            EvBlock::Read => {
+                self.readers += 1;
+                Start::Sleeps
+            }
+            EvBlock::WriteBig => {
+                self.writers += 1;
+                Start::Sleeps
+            }
+        }
+    }
+    fn act(&mut self, act: &EvAct) -> usize {
+        match *act {
+            EvAct::Write(v) if v <= EV_MAX - self.count => {
+                self.count += v;
+                self.wake_readers()
+            }
+            EvAct::Read if self.count > 0 => {
+                self.take();
+                self.wake_writers()
+            }
+            _ => 0,
+        }
+    }
+    fn interrupted(&mut self, _: usize) {
+        // Sleeping readers and writers never coexist.
+        if self.readers > 0 {
+            self.readers -= 1;
+        } else {
+            self.writers -= 1;
+        }
+    }
+}
+
+fn ev_block() -> impl Strategy<Value = EvBlock> {
+    prop_oneof![3 => Just(EvBlock::Read), 2 => Just(EvBlock::WriteBig)]
+}
+
+fn ev_act() -> impl Strategy<Value = EvAct> {
+    prop_oneof![
+        3 => prop_oneof![Just(1u64), Just(2), Just(EV_BIG)].prop_map(EvAct::Write),
+        2 => Just(EvAct::Read),
+    ]
+}
+
+/// A read's outcome: the value read (8 bytes), as both sides report it.
+fn value_read(r: Outcome, buf: [u8; 8]) -> Outcome {
+    r.map(|_| u64::from_ne_bytes(buf) as i64)
+}
+
+struct LinuxFd {
+    fd: i32,
+    blockers: LinuxBlockers,
+}
+
+impl Drop for LinuxFd {
+    fn drop(&mut self) {
+        // SAFETY: our fd; every blocker has been joined.
+        unsafe { libc::close(self.fd) };
+    }
+}
+
+fn linux_read8(fd: i32) -> Outcome {
+    let mut buf = [0u8; 8];
+    // SAFETY: 8 writable bytes.
+    let r = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), 8) };
+    value_read(libc_outcome(r as i64), buf)
+}
+
+fn linux_write8(fd: i32, v: u64) -> Outcome {
+    let buf = v.to_ne_bytes();
+    // SAFETY: 8 readable bytes.
+    libc_outcome(unsafe { libc::write(fd, buf.as_ptr().cast(), 8) } as i64)
+}
+
+impl LinuxFd {
+    /// Runs `f` with O_NONBLOCK set on the description (blocked callers
+    /// decided to sleep before, and keep sleeping).
+    fn nonblocking(&self, f: impl FnOnce(i32) -> Outcome) -> Outcome {
+        // SAFETY: fcntl on our fd.
+        unsafe {
+            let fl = libc::fcntl(self.fd, libc::F_GETFL);
+            libc::fcntl(self.fd, libc::F_SETFL, fl | libc::O_NONBLOCK);
+            let r = f(self.fd);
+            libc::fcntl(self.fd, libc::F_SETFL, fl);
+            r
+        }
+    }
+}
+
+impl Scene<EvBlock, EvAct> for LinuxFd {
+    fn spawn(&mut self, i: usize, op: &EvBlock) {
+        let (fd, op) = (self.fd, *op);
+        match op {
+            EvBlock::Read => self
+                .blockers
+                .spawn(i, libc::SYS_read, move || linux_read8(fd)),
+            EvBlock::WriteBig => self
+                .blockers
+                .spawn(i, libc::SYS_write, move || linux_write8(fd, EV_BIG)),
+        }
+    }
+    fn asleep(&self, i: usize) -> bool {
+        self.blockers.asleep(i)
+    }
+    fn finished(&self, i: usize) -> bool {
+        self.blockers.finished(i)
+    }
+    fn join(&mut self, i: usize) -> Outcome {
+        self.blockers.join(i)
+    }
+    fn act(&mut self, act: &EvAct) -> Outcome {
+        match *act {
+            EvAct::Write(v) => self.nonblocking(|fd| linux_write8(fd, v)),
+            EvAct::Read => self.nonblocking(linux_read8),
+        }
+    }
+    fn interrupt(&mut self, i: usize) {
+        self.blockers.interrupt(i);
+    }
+}
+
+struct OurFd {
+    env: Env,
+    fd: usize,
+    blockers: OurBlockers,
+}
+
+fn our_read8(k: &HostedKernel, fd: usize) -> Outcome {
+    let at = k.alloc_private(8);
+    let r = k.read(fd, at, 8).map(|n| n as i64).map_err(|e| e.errno);
+    let mut buf = [0u8; 8];
+    k.read_user(at, &mut buf).expect("readable");
+    value_read(r, buf)
+}
+
+fn our_write8(k: &HostedKernel, fd: usize, v: u64) -> Outcome {
+    let (at, _) = user_bytes(k, &v.to_ne_bytes());
+    k.write(fd, at, 8).map(|n| n as i64).map_err(|e| e.errno)
+}
+
+impl OurFd {
+    fn new() -> Self {
+        let env = Env::new(ClockMode::Real);
+        env.guard.task().set_mask(diff::block::our_signals());
+        let blockers = OurBlockers::new(&env.k, &env.proc);
+        OurFd {
+            env,
+            fd: usize::MAX,
+            blockers,
+        }
+    }
+
+    fn nonblocking(&self, f: impl FnOnce(&HostedKernel, usize) -> Outcome) -> Outcome {
+        let k = &self.env.k;
+        k.set_nonblocking(self.fd, true).expect("our fd");
+        let r = f(k, self.fd);
+        k.set_nonblocking(self.fd, false).expect("our fd");
+        r
+    }
+}
+
+impl Scene<EvBlock, EvAct> for OurFd {
+    fn spawn(&mut self, i: usize, op: &EvBlock) {
+        let (fd, op) = (self.fd, *op);
+        self.blockers.spawn(i, move |k| match op {
+            EvBlock::Read => our_read8(k, fd),
+            EvBlock::WriteBig => our_write8(k, fd, EV_BIG),
+        });
+    }
+    fn asleep(&self, i: usize) -> bool {
+        self.blockers.asleep(i)
+    }
+    fn finished(&self, i: usize) -> bool {
+        self.blockers.finished(i)
+    }
+    fn join(&mut self, i: usize) -> Outcome {
+        self.blockers.join(i)
+    }
+    fn act(&mut self, act: &EvAct) -> Outcome {
+        match *act {
+            EvAct::Write(v) => self.nonblocking(|k, fd| our_write8(k, fd, v)),
+            EvAct::Read => self.nonblocking(our_read8),
+        }
+    }
+    fn interrupt(&mut self, i: usize) {
+        self.blockers.interrupt(i);
+    }
+}
+
+fn eventfd_case(semaphore: bool, init: u32, script: &[Step<EvBlock, EvAct>]) -> Result<(), String> {
+    let flags = if semaphore { libc::EFD_SEMAPHORE } else { 0 };
+    // SAFETY: plain syscall.
+    let fd = unsafe { libc::eventfd(init, flags) };
+    assert!(fd >= 0, "eventfd");
+    let mut linux = LinuxFd {
+        fd,
+        blockers: LinuxBlockers::default(),
+    };
+    let mut ours = OurFd::new();
+    let mut f = FdFlags::empty();
+    f.set(FdFlags::SEMAPHORE, semaphore);
+    ours.fd = sys(
+        &ours.env.k,
+        SYS_RB_EVENTFD2,
+        &[init as usize, f.bits(), FD_SLOT_ANY],
+    )
+    .expect("eventfd");
+    let model = || EvModel {
+        semaphore,
+        count: init.into(),
+        readers: 0,
+        writers: 0,
+    };
+    compare(script, &mut linux, &mut ours, model, false)
+}
+
+// --------------------------------------------------------------- timerfd
+
+#[derive(Clone, Copy, Debug)]
+enum TfAct {
+    /// Arm a one-shot 30 ms timer and wait until it has expired.
+    ArmShort,
+    /// Arm a 1000 s timer.
+    ArmFar,
+    Disarm,
+    /// Nonblocking read.
+    Read,
+}
+
+/// Linux semantics: settime resets the expiration count; an expiry
+/// wakes every reader and the first takes the count.
+#[derive(Default)]
+struct TfModel {
+    expired: bool,
+    readers: usize,
+}
+
+impl Model<(), TfAct> for TfModel {
+    fn block(&mut self, _: &()) -> Start {
+        if self.expired {
+            self.expired = false;
+            return Start::AtOnce { ends: 0 };
+        }
+        self.readers += 1;
+        Start::Sleeps
+    }
+    fn act(&mut self, act: &TfAct) -> usize {
+        match act {
+            TfAct::ArmShort if self.readers > 0 => {
+                self.expired = false;
+                self.readers -= 1;
+                1
+            }
+            TfAct::ArmShort => {
+                self.expired = true;
+                0
+            }
+            TfAct::ArmFar | TfAct::Disarm | TfAct::Read => {
+                self.expired = false;
+                0
+            }
+        }
+    }
+    fn interrupted(&mut self, _: usize) {
+        self.readers -= 1;
+    }
+}
+
+fn tf_act() -> impl Strategy<Value = TfAct> {
+    prop_oneof![
+        3 => Just(TfAct::ArmShort),
+        1 => Just(TfAct::ArmFar),
+        1 => Just(TfAct::Disarm),
+        2 => Just(TfAct::Read),
+    ]
+}
+
+fn tf_setting(act: TfAct) -> (i64, i64) {
+    match act {
+        TfAct::ArmShort => (0, SHORT_NS),
+        TfAct::ArmFar => (FAR_S, 0),
+        _ => (0, 0),
+    }
+}
+
+fn linux_settime(fd: i32, (s, ns): (i64, i64)) -> Outcome {
+    let zero = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    let new = libc::itimerspec {
+        it_interval: zero,
+        it_value: libc::timespec {
+            tv_sec: s,
+            tv_nsec: ns,
+        },
+    };
+    // SAFETY: a valid itimerspec; no old value wanted.
+    libc_outcome(unsafe { libc::timerfd_settime(fd, 0, &new, std::ptr::null_mut()) }.into())
+}
+
+fn linux_armed(fd: i32) -> bool {
+    // SAFETY: plain data, filled by gettime.
+    let mut cur: libc::itimerspec = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid out pointer.
+    unsafe { libc::timerfd_gettime(fd, &mut cur) };
+    cur.it_value.tv_sec != 0 || cur.it_value.tv_nsec != 0
+}
+
+/// Polls `armed` until the timer has fired (never a timed assertion: the
+/// outcome says whether it did).
+fn until_fired(armed: impl Fn() -> bool) -> Outcome {
+    let start = std::time::Instant::now();
+    while armed() {
+        if start.elapsed() > std::time::Duration::from_secs(10) {
+            return Ok(-1);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    Ok(0)
+}
+
+impl Scene<(), TfAct> for LinuxFd {
+    fn spawn(&mut self, i: usize, _: &()) {
+        let fd = self.fd;
+        self.blockers
+            .spawn(i, libc::SYS_read, move || linux_read8(fd));
+    }
+    fn asleep(&self, i: usize) -> bool {
+        self.blockers.asleep(i)
+    }
+    fn finished(&self, i: usize) -> bool {
+        self.blockers.finished(i)
+    }
+    fn join(&mut self, i: usize) -> Outcome {
+        self.blockers.join(i)
+    }
+    fn act(&mut self, act: &TfAct) -> Outcome {
+        let fd = self.fd;
+        match act {
+            TfAct::Read => self.nonblocking(linux_read8),
+            TfAct::ArmShort => {
+                linux_settime(fd, tf_setting(*act))?;
+                until_fired(|| linux_armed(fd))
+            }
+            _ => linux_settime(fd, tf_setting(*act)),
+        }
+    }
+    fn interrupt(&mut self, i: usize) {
+        self.blockers.interrupt(i);
+    }
+}
+
+fn our_settime(k: &HostedKernel, fd: usize, (s, ns): (i64, i64)) -> Outcome {
+    let at = k.alloc_private(32);
+    let mut raw = [0u8; 32];
+    raw[16..24].copy_from_slice(&s.to_ne_bytes());
+    raw[24..].copy_from_slice(&ns.to_ne_bytes());
+    k.write_user(at, &raw).expect("writable");
+    sys(k, SYS_RB_TIMERFD_SETTIME, &[fd, 0, at, 0]).map(|v| v as i64)
+}
+
+fn our_armed(k: &HostedKernel, fd: usize) -> bool {
+    let at = k.alloc_private(32);
+    let _ = sys(k, SYS_RB_TIMERFD_GETTIME, &[fd, at]);
+    let mut raw = [0u8; 32];
+    k.read_user(at, &mut raw).expect("readable");
+    raw[16..].iter().any(|&b| b != 0)
+}
+
+impl Scene<(), TfAct> for OurFd {
+    fn spawn(&mut self, i: usize, _: &()) {
+        let fd = self.fd;
+        self.blockers.spawn(i, move |k| our_read8(k, fd));
+    }
+    fn asleep(&self, i: usize) -> bool {
+        self.blockers.asleep(i)
+    }
+    fn finished(&self, i: usize) -> bool {
+        self.blockers.finished(i)
+    }
+    fn join(&mut self, i: usize) -> Outcome {
+        self.blockers.join(i)
+    }
+    fn act(&mut self, act: &TfAct) -> Outcome {
+        let (k, fd) = (&self.env.k, self.fd);
+        match act {
+            TfAct::Read => self.nonblocking(our_read8),
+            TfAct::ArmShort => {
+                our_settime(k, fd, tf_setting(*act))?;
+                until_fired(|| our_armed(k, fd))
+            }
+            _ => our_settime(k, fd, tf_setting(*act)),
+        }
+    }
+    fn interrupt(&mut self, i: usize) {
+        self.blockers.interrupt(i);
+    }
+}
+
+fn timerfd_case(script: &[Step<(), TfAct>]) -> Result<(), String> {
+    // SAFETY: plain syscall.
+    let fd = unsafe { libc::timerfd_create(libc::CLOCK_MONOTONIC, 0) };
+    assert!(fd >= 0, "timerfd_create");
+    let mut linux = LinuxFd {
+        fd,
+        blockers: LinuxBlockers::default(),
+    };
+    let mut ours = OurFd::new();
+    ours.fd = sys(
+        &ours.env.k,
+        SYS_RB_TIMERFD_CREATE,
+        &[ClockId::Monotonic as usize, 0, FD_SLOT_ANY],
+    )
+    .expect("timerfd_create");
+    compare(script, &mut linux, &mut ours, TfModel::default, false)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    #[test]
+    fn blocking_futex_matches_linux(script in steps(futex_block(), futex_act())) {
+        let r = futex_case(&script);
+        prop_assert!(r.is_ok(), "{}", r.unwrap_err());
+    }
+
+    #[test]
+    fn blocking_eventfd_matches_linux(
+        semaphore in any::<bool>(),
+        init in 0..3u32,
+        script in steps(ev_block(), ev_act()),
+    ) {
+        let r = eventfd_case(semaphore, init, &script);
+        prop_assert!(r.is_ok(), "{}", r.unwrap_err());
+    }
+
+    #[test]
+    fn blocking_timerfd_matches_linux(script in steps(Just(()), tf_act())) {
+        let r = timerfd_case(&script);
+        prop_assert!(r.is_ok(), "{}", r.unwrap_err());
+    }
+}
+
+/// Two futex sleepers woken one by one, FIFO; a wait on a changed word is
+/// EAGAIN; a short wait times out; a third sleeper is interrupted.
+#[test]
+fn futex_fixed_script_matches_linux() {
+    let wait = |timeout| {
+        Step::Block(FutexBlock {
+            expected: 0,
+            timeout,
+        })
+    };
+    let script = vec![
+        wait(Timeout::None),
+        wait(Timeout::Far),
+        wait(Timeout::Short),
+        Step::Act(FutexAct::Wake(1)),
+        wait(Timeout::None),
+        Step::Interrupt(1),
+        Step::Act(FutexAct::Set(1)),
+        wait(Timeout::None),
+        Step::Act(FutexAct::Wake(i32::MAX)),
+    ];
+    if let Err(e) = futex_case(&script) {
+        panic!("{e}");
+    }
+}
+
+/// Readers woken by writes (semaphore mode: one unit each), a writer
+/// blocked at the ceiling freed by a read, an interrupted reader.
+#[test]
+fn eventfd_fixed_scripts_match_linux() {
+    let s1 = vec![
+        Step::Block(EvBlock::Read),
+        Step::Block(EvBlock::Read),
+        Step::Act(EvAct::Write(2)),
+        Step::Block(EvBlock::Read),
+        Step::Interrupt(0),
+        Step::Act(EvAct::Write(EV_BIG)),
+        Step::Block(EvBlock::WriteBig),
+        Step::Act(EvAct::Read),
+        Step::Act(EvAct::Read),
+    ];
+    for semaphore in [false, true] {
+        if let Err(e) = eventfd_case(semaphore, 0, &s1) {
+            panic!("{e}");
+        }
+    }
+}
+
+/// A reader blocked until a timer expires, a pending expiry read at once,
+/// re-arming and disarming under a sleeping reader, EINTR.
+#[test]
+fn timerfd_fixed_script_matches_linux() {
+    let script = vec![
+        Step::Block(()),
+        Step::Act(TfAct::ArmShort),
+        Step::Act(TfAct::ArmShort),
+        Step::Block(()),
+        Step::Block(()),
+        Step::Act(TfAct::ArmFar),
+        Step::Act(TfAct::Disarm),
+        Step::Interrupt(0),
+        Step::Act(TfAct::ArmShort),
+    ];
+    if let Err(e) = timerfd_case(&script) {
+        panic!("{e}");
     }
 }

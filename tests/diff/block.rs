@@ -97,9 +97,9 @@ fn wait_until(done: impl Fn() -> bool) -> bool {
 
 /// Plays `steps` on `scene` under `model`, then interrupts whoever still
 /// sleeps; returns one record per step and one for the clean-up. With
-/// `who_matters` false, a step's finishers are recorded as a sorted list
-/// of results without their positions (for wake-ups where Linux lets the
-/// woken race, as eventfd and timerfd readers do).
+/// `who_matters` false, no record names a blocker: a step's finishers are
+/// a sorted list of results (for wake-ups where Linux lets the woken race,
+/// as eventfd and timerfd readers do).
 pub fn play<B: Debug, A: Debug>(
     steps: &[Step<B, A>],
     scene: &mut dyn Scene<B, A>,
@@ -171,7 +171,9 @@ pub fn play<B: Debug, A: Debug>(
                     model.interrupted(ordinal);
                     let i = alive.remove(ordinal);
                     scene.interrupt(i);
-                    rec.push(Ok(i as i64));
+                    if who_matters {
+                        rec.push(Ok(i as i64));
+                    }
                     rec.push(if wait_until(|| scene.finished(i)) {
                         scene.join(i)
                     } else {
@@ -190,7 +192,9 @@ pub fn play<B: Debug, A: Debug>(
             wait_until(|| scene.finished(i)),
             "blocker {i} ignores signals: cannot end the case"
         );
-        rec.push(Ok(i as i64));
+        if who_matters {
+            rec.push(Ok(i as i64));
+        }
         rec.push(scene.join(i));
     }
     records.push(rec);
