@@ -353,7 +353,7 @@ fn sem_case(named: bool, value: u32, script: &[Step<SemBlock, SemAct>]) -> Resul
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
 
     #[test]
     fn blocking_semaphores_match_linux(
@@ -1082,7 +1082,7 @@ fn timerfd_case(script: &[Step<(), TfAct>]) -> Result<(), String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
 
     #[test]
     fn blocking_futex_matches_linux(script in steps(futex_block(), futex_act())) {
