@@ -20,7 +20,7 @@ mod diff;
 use std::ffi::CString;
 
 use common::{sys, user_bytes, Env};
-use diff::block::{compare, LinuxBlockers, Model, OurBlockers, Scene, Start, Step};
+use diff::block::{compare, Blockers, LinuxBlockers, Model, OurBlockers, Scene, Start, Step};
 use diff::{last_errno, libc_outcome, Outcome};
 use proptest::prelude::*;
 use redbear_ipc::hosted::{ClockMode, HostedKernel};
@@ -231,15 +231,6 @@ impl Scene<SemBlock, SemAct> for LinuxSem {
             libc_outcome(r.into())
         });
     }
-    fn asleep(&self, i: usize) -> bool {
-        self.blockers.asleep(i)
-    }
-    fn finished(&self, i: usize) -> bool {
-        self.blockers.finished(i)
-    }
-    fn join(&mut self, i: usize) -> Outcome {
-        self.blockers.join(i)
-    }
     fn act(&mut self, act: &SemAct) -> Outcome {
         let s = self.sem.0;
         // SAFETY: a live semaphore.
@@ -254,8 +245,8 @@ impl Scene<SemBlock, SemAct> for LinuxSem {
             }
         }
     }
-    fn interrupt(&mut self, i: usize) {
-        self.blockers.interrupt(i);
+    fn blockers(&mut self) -> &mut dyn Blockers {
+        &mut self.blockers
     }
 }
 
@@ -324,15 +315,6 @@ impl Scene<SemBlock, SemAct> for OurSem {
             .map(|v| v as i64)
         });
     }
-    fn asleep(&self, i: usize) -> bool {
-        self.blockers.asleep(i)
-    }
-    fn finished(&self, i: usize) -> bool {
-        self.blockers.finished(i)
-    }
-    fn join(&mut self, i: usize) -> Outcome {
-        self.blockers.join(i)
-    }
     fn act(&mut self, act: &SemAct) -> Outcome {
         match act {
             SemAct::Post => self.call(SYS_RB_SEM_POST, SemFlags::empty()),
@@ -340,8 +322,8 @@ impl Scene<SemBlock, SemAct> for OurSem {
             SemAct::GetValue => self.call(SYS_RB_SEM_GETVALUE, SemFlags::empty()),
         }
     }
-    fn interrupt(&mut self, i: usize) {
-        self.blockers.interrupt(i);
+    fn blockers(&mut self) -> &mut dyn Blockers {
+        &mut self.blockers
     }
 }
 
@@ -504,15 +486,6 @@ impl Scene<FutexBlock, FutexAct> for LinuxFutex {
             )
         });
     }
-    fn asleep(&self, i: usize) -> bool {
-        self.blockers.asleep(i)
-    }
-    fn finished(&self, i: usize) -> bool {
-        self.blockers.finished(i)
-    }
-    fn join(&mut self, i: usize) -> Outcome {
-        self.blockers.join(i)
-    }
     fn act(&mut self, act: &FutexAct) -> Outcome {
         let addr = self.word.as_ptr() as usize;
         match *act {
@@ -528,8 +501,8 @@ impl Scene<FutexBlock, FutexAct> for LinuxFutex {
             }
         }
     }
-    fn interrupt(&mut self, i: usize) {
-        self.blockers.interrupt(i);
+    fn blockers(&mut self) -> &mut dyn Blockers {
+        &mut self.blockers
     }
 }
 
@@ -550,15 +523,6 @@ impl Scene<FutexBlock, FutexAct> for OurFutex {
             sys(k, SYS_RB_FUTEX_WAIT, &args).map(|v| v as i64)
         });
     }
-    fn asleep(&self, i: usize) -> bool {
-        self.blockers.asleep(i)
-    }
-    fn finished(&self, i: usize) -> bool {
-        self.blockers.finished(i)
-    }
-    fn join(&mut self, i: usize) -> Outcome {
-        self.blockers.join(i)
-    }
     fn act(&mut self, act: &FutexAct) -> Outcome {
         let k = &self.env.k;
         match *act {
@@ -571,8 +535,8 @@ impl Scene<FutexBlock, FutexAct> for OurFutex {
             }
         }
     }
-    fn interrupt(&mut self, i: usize) {
-        self.blockers.interrupt(i);
+    fn blockers(&mut self) -> &mut dyn Blockers {
+        &mut self.blockers
     }
 }
 
@@ -764,23 +728,14 @@ impl Scene<EvBlock, EvAct> for LinuxFd {
                 .spawn(i, libc::SYS_write, move || linux_write8(fd, EV_BIG)),
         }
     }
-    fn asleep(&self, i: usize) -> bool {
-        self.blockers.asleep(i)
-    }
-    fn finished(&self, i: usize) -> bool {
-        self.blockers.finished(i)
-    }
-    fn join(&mut self, i: usize) -> Outcome {
-        self.blockers.join(i)
-    }
     fn act(&mut self, act: &EvAct) -> Outcome {
         match *act {
             EvAct::Write(v) => self.nonblocking(|fd| linux_write8(fd, v)),
             EvAct::Read => self.nonblocking(linux_read8),
         }
     }
-    fn interrupt(&mut self, i: usize) {
-        self.blockers.interrupt(i);
+    fn blockers(&mut self) -> &mut dyn Blockers {
+        &mut self.blockers
     }
 }
 
@@ -832,23 +787,14 @@ impl Scene<EvBlock, EvAct> for OurFd {
             EvBlock::WriteBig => our_write8(k, fd, EV_BIG),
         });
     }
-    fn asleep(&self, i: usize) -> bool {
-        self.blockers.asleep(i)
-    }
-    fn finished(&self, i: usize) -> bool {
-        self.blockers.finished(i)
-    }
-    fn join(&mut self, i: usize) -> Outcome {
-        self.blockers.join(i)
-    }
     fn act(&mut self, act: &EvAct) -> Outcome {
         match *act {
             EvAct::Write(v) => self.nonblocking(|k, fd| our_write8(k, fd, v)),
             EvAct::Read => self.nonblocking(our_read8),
         }
     }
-    fn interrupt(&mut self, i: usize) {
-        self.blockers.interrupt(i);
+    fn blockers(&mut self) -> &mut dyn Blockers {
+        &mut self.blockers
     }
 }
 
@@ -991,15 +937,6 @@ impl Scene<(), TfAct> for LinuxFd {
         self.blockers
             .spawn(i, libc::SYS_read, move || linux_read8(fd));
     }
-    fn asleep(&self, i: usize) -> bool {
-        self.blockers.asleep(i)
-    }
-    fn finished(&self, i: usize) -> bool {
-        self.blockers.finished(i)
-    }
-    fn join(&mut self, i: usize) -> Outcome {
-        self.blockers.join(i)
-    }
     fn act(&mut self, act: &TfAct) -> Outcome {
         let fd = self.fd;
         match act {
@@ -1011,8 +948,8 @@ impl Scene<(), TfAct> for LinuxFd {
             _ => linux_settime(fd, tf_setting(*act)),
         }
     }
-    fn interrupt(&mut self, i: usize) {
-        self.blockers.interrupt(i);
+    fn blockers(&mut self) -> &mut dyn Blockers {
+        &mut self.blockers
     }
 }
 
@@ -1038,15 +975,6 @@ impl Scene<(), TfAct> for OurFd {
         let fd = self.fd;
         self.blockers.spawn(i, move |k| our_read8(k, fd));
     }
-    fn asleep(&self, i: usize) -> bool {
-        self.blockers.asleep(i)
-    }
-    fn finished(&self, i: usize) -> bool {
-        self.blockers.finished(i)
-    }
-    fn join(&mut self, i: usize) -> Outcome {
-        self.blockers.join(i)
-    }
     fn act(&mut self, act: &TfAct) -> Outcome {
         let (k, fd) = (&self.env.k, self.fd);
         match act {
@@ -1058,8 +986,8 @@ impl Scene<(), TfAct> for OurFd {
             _ => our_settime(k, fd, tf_setting(*act)),
         }
     }
-    fn interrupt(&mut self, i: usize) {
-        self.blockers.interrupt(i);
+    fn blockers(&mut self) -> &mut dyn Blockers {
+        &mut self.blockers
     }
 }
 

@@ -42,23 +42,32 @@ enum Then {
     TryWait,
 }
 
+/// sem_open as `who`, then `then` on it, then sem_close.
+#[derive(Clone, Copy, Debug)]
+struct Open {
+    who: usize,
+    umask: usize,
+    name: u8,
+    create: bool,
+    excl: bool,
+    mode: usize,
+    value: u32,
+    then: Then,
+}
+
+impl Open {
+    fn oflag(&self) -> OpenFlags {
+        let mut oflag = OpenFlags::empty();
+        oflag.set(OpenFlags::CREATE, self.create);
+        oflag.set(OpenFlags::EXCLUSIVE, self.excl);
+        oflag
+    }
+}
+
 #[derive(Clone, Copy, Debug)]
 enum Op {
-    /// sem_open as `who`, then `then` on it, then sem_close.
-    Open {
-        who: usize,
-        umask: usize,
-        name: u8,
-        create: bool,
-        excl: bool,
-        mode: usize,
-        value: u32,
-        then: Then,
-    },
-    Unlink {
-        who: usize,
-        name: u8,
-    },
+    Open(Open),
+    Unlink { who: usize, name: u8 },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -66,9 +75,9 @@ fn op() -> impl Strategy<Value = Op> {
     let then = prop_oneof![Just(Then::GetValue), Just(Then::Post), Just(Then::TryWait)];
     prop_oneof![
         6 => (who.clone(), 0..UMASKS.len(), 0..NAMES, any::<bool>(), any::<bool>(), 0..MODES.len(), 0..3u32, then)
-            .prop_map(|(who, umask, name, create, excl, mode, value, then)| Op::Open {
+            .prop_map(|(who, umask, name, create, excl, mode, value, then)| Op::Open(Open {
                 who, umask, name, create, excl, mode, value, then,
-            }),
+            })),
         1 => (who, 0..NAMES).prop_map(|(who, name)| Op::Unlink { who, name }),
     ]
 }
@@ -80,28 +89,20 @@ fn name(run: u64, n: u8) -> String {
 
 fn linux_apply(run: u64, op: &Op) -> Outcome {
     match *op {
-        Op::Open {
-            who,
-            umask,
-            name: n,
-            create,
-            excl,
-            mode,
-            value,
-            then,
-        } => {
-            let (uid, gid) = ACTORS[who];
-            let c = CString::new(name(run, n)).expect("no NUL");
+        Op::Open(o) => {
+            let (uid, gid) = ACTORS[o.who];
+            let c = CString::new(name(run, o.name)).expect("no NUL");
             let oflag =
-                if create { libc::O_CREAT } else { 0 } | if excl { libc::O_EXCL } else { 0 };
-            linux_as(uid, gid, UMASKS[umask], || {
+                if o.create { libc::O_CREAT } else { 0 } | if o.excl { libc::O_EXCL } else { 0 };
+            linux_as(uid, gid, UMASKS[o.umask], || {
                 // SAFETY: a valid name; the handle is used and closed here.
                 unsafe {
-                    let s = libc::sem_open(c.as_ptr(), oflag, MODES[mode] as libc::c_uint, value);
+                    let s =
+                        libc::sem_open(c.as_ptr(), oflag, MODES[o.mode] as libc::c_uint, o.value);
                     if s == libc::SEM_FAILED {
                         return Err(last_errno());
                     }
-                    let r = match then {
+                    let r = match o.then {
                         Then::GetValue => {
                             let mut v = -1;
                             libc_outcome(libc::sem_getvalue(s, &mut v).into()).map(|_| v.into())
@@ -131,34 +132,22 @@ fn call(k: &HostedKernel, nr: usize, args: &[usize]) -> Outcome {
 
 fn ours_apply(a: &Actors, run: u64, op: &Op) -> Outcome {
     match *op {
-        Op::Open {
-            who,
-            umask,
-            name: n,
-            create,
-            excl,
-            mode,
-            value,
-            then,
-        } => a.run(who, UMASKS[umask], move |k| {
-            let (p, len) = user_bytes(k, name(run, n).as_bytes());
-            let mut oflag = OpenFlags::empty();
-            oflag.set(OpenFlags::CREATE, create);
-            oflag.set(OpenFlags::EXCLUSIVE, excl);
+        Op::Open(o) => a.run(o.who, UMASKS[o.umask], move |k| {
+            let (p, len) = user_bytes(k, name(run, o.name).as_bytes());
             let fd = call(
                 k,
                 SYS_RB_SEM_OPEN,
                 &[
                     p,
                     len,
-                    oflag.bits(),
-                    MODES[mode] as usize,
-                    value as usize,
+                    o.oflag().bits(),
+                    MODES[o.mode] as usize,
+                    o.value as usize,
                     FD_SLOT_ANY,
                 ],
             )? as usize;
             let by_fd = |nr: usize, f: SemFlags| call(k, nr, &[fd, (SemFlags::REF_FD | f).bits()]);
-            let r = match then {
+            let r = match o.then {
                 Then::GetValue => by_fd(SYS_RB_SEM_GETVALUE, SemFlags::empty()),
                 Then::Post => by_fd(SYS_RB_SEM_POST, SemFlags::empty()),
                 Then::TryWait => by_fd(SYS_RB_SEM_WAIT, SemFlags::TRY),
@@ -218,15 +207,17 @@ proptest! {
 /// stranger's unlink is EACCES, root opens it; umask 077 leaves 0600.
 #[test]
 fn measured_cross_user_cases_match_linux() {
-    let open = |who, umask, create, excl, mode, then| Op::Open {
-        who,
-        umask,
-        name: 0,
-        create,
-        excl,
-        mode,
-        value: 0,
-        then,
+    let open = |who, umask, create, excl, mode, then| {
+        Op::Open(Open {
+            who,
+            umask,
+            name: 0,
+            create,
+            excl,
+            mode,
+            value: 0,
+            then,
+        })
     };
     let cases = vec![
         vec![

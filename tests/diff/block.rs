@@ -47,20 +47,26 @@ pub trait Model<B, A> {
     fn interrupted(&mut self, ordinal: usize);
 }
 
-/// One side of a blocking differential run.
-pub trait Scene<B, A> {
-    /// Starts blocker `i` doing `op` on a thread of its own.
-    fn spawn(&mut self, i: usize, op: &B);
+/// Blockers of one side: threads on Linux, tasks on ours.
+pub trait Blockers {
     /// Whether blocker `i` sleeps in the kernel now.
     fn asleep(&self, i: usize) -> bool;
     /// Whether blocker `i` has returned.
     fn finished(&self, i: usize) -> bool;
     /// Blocker `i`'s result (it has returned).
     fn join(&mut self, i: usize) -> Outcome;
-    /// The main thread's nonblocking action.
-    fn act(&mut self, act: &A) -> Outcome;
     /// Sends blocker `i` a signal whose handler returns (no SA_RESTART).
     fn interrupt(&mut self, i: usize);
+}
+
+/// One side of a blocking differential run.
+pub trait Scene<B, A> {
+    /// Starts blocker `i` doing `op` on a thread of its own.
+    fn spawn(&mut self, i: usize, op: &B);
+    /// The main thread's nonblocking action.
+    fn act(&mut self, act: &A) -> Outcome;
+    /// The side's blockers.
+    fn blockers(&mut self) -> &mut dyn Blockers;
 }
 
 /// One step of a script.
@@ -84,7 +90,7 @@ const DID_NOT_SLEEP: Outcome = Ok(-101);
 const STILL_BLOCKED: Outcome = Ok(-102);
 const NOBODY: Outcome = Ok(-103);
 
-fn wait_until(done: impl Fn() -> bool) -> bool {
+fn wait_until(mut done: impl FnMut() -> bool) -> bool {
     let start = Instant::now();
     while !done() {
         if start.elapsed() > CAP {
@@ -110,13 +116,11 @@ pub fn play<B: Debug, A: Debug>(
     let mut started = 0;
     let mut records = Vec::new();
     // Waits for `n` of `alive` to end, then records every one that has.
-    let reap = |scene: &mut dyn Scene<B, A>, alive: &mut Vec<usize>, n: usize, rec: &mut Record| {
-        wait_until(|| alive.iter().filter(|&&i| scene.finished(i)).count() >= n);
-        let (done, left): (Vec<usize>, Vec<usize>) =
-            alive.iter().partition(|&&i| scene.finished(i));
+    let reap = |b: &mut dyn Blockers, alive: &mut Vec<usize>, n: usize, rec: &mut Record| {
+        wait_until(|| alive.iter().filter(|&&i| b.finished(i)).count() >= n);
+        let (done, left): (Vec<usize>, Vec<usize>) = alive.iter().partition(|&&i| b.finished(i));
         *alive = left;
-        let mut ended: Vec<(usize, Outcome)> =
-            done.into_iter().map(|i| (i, scene.join(i))).collect();
+        let mut ended: Vec<(usize, Outcome)> = done.into_iter().map(|i| (i, b.join(i))).collect();
         if who_matters {
             for (i, o) in ended {
                 rec.push(Ok(i as i64));
@@ -135,25 +139,26 @@ pub fn play<B: Debug, A: Debug>(
                 started += 1;
                 let start = model.block(op);
                 scene.spawn(i, op);
+                let b = scene.blockers();
                 match start {
                     Start::Sleeps => {
-                        wait_until(|| scene.asleep(i) || scene.finished(i));
-                        if scene.finished(i) {
-                            rec.extend([DID_NOT_SLEEP, scene.join(i)]);
+                        wait_until(|| b.asleep(i) || b.finished(i));
+                        if b.finished(i) {
+                            rec.extend([DID_NOT_SLEEP, b.join(i)]);
                         } else {
                             rec.push(SLEPT);
                             alive.push(i);
                         }
                     }
                     Start::AtOnce { .. } | Start::TimesOut => {
-                        if wait_until(|| scene.finished(i)) {
-                            rec.push(scene.join(i));
+                        if wait_until(|| b.finished(i)) {
+                            rec.push(b.join(i));
                         } else {
                             rec.push(STILL_BLOCKED);
                             alive.push(i);
                         }
                         if let Start::AtOnce { ends } = start {
-                            reap(scene, &mut alive, ends, &mut rec);
+                            reap(b, &mut alive, ends, &mut rec);
                         }
                     }
                 }
@@ -161,7 +166,7 @@ pub fn play<B: Debug, A: Debug>(
             Step::Act(act) => {
                 let ends = model.act(act);
                 rec.push(scene.act(act));
-                reap(scene, &mut alive, ends, &mut rec);
+                reap(scene.blockers(), &mut alive, ends, &mut rec);
             }
             Step::Interrupt(at) => {
                 if alive.is_empty() {
@@ -170,12 +175,13 @@ pub fn play<B: Debug, A: Debug>(
                     let ordinal = at % alive.len();
                     model.interrupted(ordinal);
                     let i = alive.remove(ordinal);
-                    scene.interrupt(i);
+                    let b = scene.blockers();
+                    b.interrupt(i);
                     if who_matters {
                         rec.push(Ok(i as i64));
                     }
-                    rec.push(if wait_until(|| scene.finished(i)) {
-                        scene.join(i)
+                    rec.push(if wait_until(|| b.finished(i)) {
+                        b.join(i)
                     } else {
                         STILL_BLOCKED
                     });
@@ -186,16 +192,17 @@ pub fn play<B: Debug, A: Debug>(
     }
     // Clean-up: every blocker still asleep is interrupted, oldest first.
     let mut rec = Record::new();
+    let b = scene.blockers();
     for i in alive {
-        scene.interrupt(i);
+        b.interrupt(i);
         assert!(
-            wait_until(|| scene.finished(i)),
+            wait_until(|| b.finished(i)),
             "blocker {i} ignores signals: cannot end the case"
         );
         if who_matters {
             rec.push(Ok(i as i64));
         }
-        rec.push(scene.join(i));
+        rec.push(b.join(i));
     }
     records.push(rec);
     records
@@ -262,16 +269,51 @@ pub fn sleeping_in(tid: i32, nr: libc::c_long) -> bool {
     state == Some("S") && call.split_whitespace().next() == Some(&nr.to_string())
 }
 
-struct LinuxBlocker {
-    handle: Option<JoinHandle<Outcome>>,
-    tid: i32,
-    nr: libc::c_long,
+/// Started blockers: each thread's handle until joined, and what the side
+/// needs to watch or signal it (`T`).
+struct Started<T> {
+    handles: Vec<(Option<JoinHandle<Outcome>>, T)>,
 }
 
-/// Linux blockers: threads of the test process.
+impl<T> Default for Started<T> {
+    fn default() -> Self {
+        Started {
+            handles: Vec::new(),
+        }
+    }
+}
+
+impl<T> Started<T> {
+    fn push(&mut self, i: usize, handle: JoinHandle<Outcome>, watch: T) {
+        assert_eq!(i, self.handles.len(), "blockers start in order");
+        self.handles.push((Some(handle), watch));
+    }
+
+    fn watch(&self, i: usize) -> &T {
+        &self.handles[i].1
+    }
+
+    fn handle(&self, i: usize) -> Option<&JoinHandle<Outcome>> {
+        self.handles[i].0.as_ref()
+    }
+
+    fn finished(&self, i: usize) -> bool {
+        self.handle(i).is_none_or(|h| h.is_finished())
+    }
+
+    fn join(&mut self, i: usize) -> Outcome {
+        match self.handles[i].0.take() {
+            Some(h) => h.join().expect("blocker thread"),
+            None => panic!("blocker {i} joined twice"),
+        }
+    }
+}
+
+/// Linux blockers: threads of the test process, watched by thread id and
+/// the syscall they sleep in.
 #[derive(Default)]
 pub struct LinuxBlockers {
-    blockers: Vec<LinuxBlocker>,
+    started: Started<(i32, libc::c_long)>,
 }
 
 impl LinuxBlockers {
@@ -283,7 +325,6 @@ impl LinuxBlockers {
         call: impl FnOnce() -> Outcome + Send + 'static,
     ) {
         install_handler();
-        assert_eq!(i, self.blockers.len(), "blockers start in order");
         let (tx, rx) = mpsc::channel();
         let handle = std::thread::spawn(move || {
             // SAFETY: gettid has no preconditions.
@@ -291,35 +332,27 @@ impl LinuxBlockers {
             call()
         });
         let tid = rx.recv().expect("blocker tid");
-        self.blockers.push(LinuxBlocker {
-            handle: Some(handle),
-            tid,
-            nr,
-        });
+        self.started.push(i, handle, (tid, nr));
+    }
+}
+
+impl Blockers for LinuxBlockers {
+    fn asleep(&self, i: usize) -> bool {
+        let &(tid, nr) = self.started.watch(i);
+        sleeping_in(tid, nr)
     }
 
-    pub fn asleep(&self, i: usize) -> bool {
-        let b = &self.blockers[i];
-        sleeping_in(b.tid, b.nr)
+    fn finished(&self, i: usize) -> bool {
+        self.started.finished(i)
     }
 
-    pub fn finished(&self, i: usize) -> bool {
-        self.blockers[i]
-            .handle
-            .as_ref()
-            .is_none_or(|h| h.is_finished())
+    fn join(&mut self, i: usize) -> Outcome {
+        self.started.join(i)
     }
 
-    pub fn join(&mut self, i: usize) -> Outcome {
-        match self.blockers[i].handle.take() {
-            Some(h) => h.join().expect("blocker thread"),
-            None => panic!("blocker {i} joined twice"),
-        }
-    }
-
-    pub fn interrupt(&self, i: usize) {
+    fn interrupt(&mut self, i: usize) {
         use std::os::unix::thread::JoinHandleExt;
-        if let Some(h) = &self.blockers[i].handle {
+        if let Some(h) = self.started.handle(i) {
             // SAFETY: the thread is not joined yet, so its id is valid.
             unsafe { libc::pthread_kill(h.as_pthread_t(), LINUX_SIGNAL) };
         }
@@ -339,16 +372,11 @@ pub fn our_signals() -> u64 {
     (0..20).fold(0, |m, i| m | sig_bit(our_signal(i)))
 }
 
-struct OurBlocker {
-    handle: Option<JoinHandle<Outcome>>,
-    task: Arc<Task>,
-}
-
-/// Our blockers: tasks of one hosted process.
+/// Our blockers: tasks of one hosted process, watched by their task.
 pub struct OurBlockers {
     k: Arc<HostedKernel>,
     proc: Arc<Process>,
-    blockers: Vec<OurBlocker>,
+    started: Started<Arc<Task>>,
 }
 
 impl OurBlockers {
@@ -356,7 +384,7 @@ impl OurBlockers {
         OurBlockers {
             k: k.clone(),
             proc: proc.clone(),
-            blockers: Vec::new(),
+            started: Started::default(),
         }
     }
 
@@ -365,7 +393,6 @@ impl OurBlockers {
         i: usize,
         call: impl FnOnce(&HostedKernel) -> Outcome + Send + 'static,
     ) {
-        assert_eq!(i, self.blockers.len(), "blockers start in order");
         let (tx, rx) = mpsc::channel();
         let k = self.k.clone();
         let handle = self.k.spawn_task(&self.proc, move || {
@@ -375,34 +402,27 @@ impl OurBlockers {
             call(&k)
         });
         let task = rx.recv().expect("blocker task");
-        self.blockers.push(OurBlocker {
-            handle: Some(handle),
-            task,
-        });
+        self.started.push(i, handle, task);
+    }
+}
+
+impl Blockers for OurBlockers {
+    fn asleep(&self, i: usize) -> bool {
+        self.started.watch(i).is_parked()
     }
 
-    pub fn asleep(&self, i: usize) -> bool {
-        self.blockers[i].task.is_parked()
+    fn finished(&self, i: usize) -> bool {
+        self.started.finished(i)
     }
 
-    pub fn finished(&self, i: usize) -> bool {
-        self.blockers[i]
-            .handle
-            .as_ref()
-            .is_none_or(|h| h.is_finished())
-    }
-
-    pub fn join(&mut self, i: usize) -> Outcome {
-        let r = match self.blockers[i].handle.take() {
-            Some(h) => h.join().expect("blocker task"),
-            None => panic!("blocker {i} joined twice"),
-        };
+    fn join(&mut self, i: usize) -> Outcome {
+        let r = self.started.join(i);
         // The signal was delivered to the blocker (its handler ran).
         self.proc.take_signal_all(our_signal(i));
         r
     }
 
-    pub fn interrupt(&self, i: usize) {
+    fn interrupt(&mut self, i: usize) {
         self.k.send_signal(&self.proc, our_signal(i));
     }
 }
