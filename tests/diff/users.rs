@@ -45,9 +45,11 @@ pub fn linux_as(uid: u32, gid: u32, umask: u32, f: impl FnOnce() -> Outcome) -> 
         } else {
             // SAFETY: umask has no preconditions.
             unsafe { libc::umask(umask as libc::mode_t) };
-            match f() {
-                Ok(v) => (0, v),
-                Err(e) => (1, e.into()),
+            // A panic must not unwind into the test harness's copy here.
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+                Ok(Ok(v)) => (0, v),
+                Ok(Err(e)) => (1, e.into()),
+                Err(_) => (3, 0),
             }
         };
         let mut msg = [0u8; 16];
@@ -75,7 +77,8 @@ pub fn linux_as(uid: u32, gid: u32, umask: u32, f: impl FnOnce() -> Outcome) -> 
     match word(0) {
         0 => Ok(word(1)),
         1 => Err(word(1) as i32),
-        _ => panic!("setresuid/setresgid to {uid}:{gid} failed: the differential needs root"),
+        2 => panic!("setresuid/setresgid to {uid}:{gid} failed: the differential needs root"),
+        _ => panic!("the step panicked in the child running as {uid}:{gid}"),
     }
 }
 
