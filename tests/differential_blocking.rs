@@ -1,8 +1,8 @@
 //! Blocking sequences, differential: proptest scripts in which threads
 //! block in sem_wait / sem_timedwait (unnamed and named semaphores), in
-//! FUTEX_WAIT, in an eventfd read or write, or in a timerfd read, and the
-//! main thread posts, wakes, writes, reads, arms a timer or sends a
-//! signal; run against the host Linux (threads through libc) and our
+//! FUTEX_WAIT, in an eventfd read or write, in a timerfd read or in a
+//! signalfd read, and the main thread posts, wakes, writes, reads, arms a
+//! timer or sends a signal; run against the host Linux (threads through libc) and our
 //! subsystem (tasks of one hosted process), comparing every result and
 //! errno and which blocker ended at which step with what (`diff::block`),
 //! never timings.
@@ -24,8 +24,8 @@ use diff::block::{compare, Blockers, LinuxBlockers, Model, OurBlockers, Scene, S
 use diff::{last_errno, libc_outcome, Outcome};
 use proptest::prelude::*;
 use redbear_ipc::hosted::{ClockMode, HostedKernel};
-use redbear_ipc::kernel::{ClockId, Kernel};
-use redbear_ipc::syscall::abi::{FdFlags, OpenFlags, SemFlags, FD_SLOT_ANY};
+use redbear_ipc::kernel::{sig_bit, ClockId, Kernel, SigInfo};
+use redbear_ipc::syscall::abi::{FdFlags, OpenFlags, SemFlags, FD_NEW, FD_SLOT_ANY};
 use redbear_ipc::syscall::numbers::*;
 
 const FAR_S: i64 = 1000;
@@ -1009,6 +1009,135 @@ fn timerfd_case(script: &[Step<(), TfAct>]) -> Result<(), String> {
     compare(script, &mut linux, &mut ours, TfModel::default, false)
 }
 
+// -------------------------------------------------------------- signalfd
+
+/// The signal the signalfd waits for (blocked by its readers).
+const SF_SIGNAL: i32 = libc::SIGUSR2;
+
+#[derive(Clone, Copy, Debug)]
+enum SfAct {
+    /// Send SF_SIGNAL to the oldest reader still running (Linux:
+    /// thread-directed; ours: to the process); nothing when none runs.
+    Send,
+}
+
+/// Linux semantics: a signal sent to a sleeping reader wakes it with one
+/// record. (Nothing is ever left pending: a signal is sent only while a
+/// reader sleeps.)
+#[derive(Default)]
+struct SfModel {
+    readers: usize,
+}
+
+impl Model<(), SfAct> for SfModel {
+    fn block(&mut self, _: &()) -> Start {
+        self.readers += 1;
+        Start::Sleeps
+    }
+    fn act(&mut self, _: &SfAct) -> usize {
+        let ended = self.readers.min(1);
+        self.readers -= ended;
+        ended
+    }
+    fn interrupted(&mut self, _: usize) {
+        self.readers -= 1;
+    }
+}
+
+/// A signalfd read's outcome: bytes, signo and si_code of the record.
+fn record(r: Outcome, buf: &[u8; 128]) -> Outcome {
+    let word = |at: usize| {
+        i64::from(i32::from_ne_bytes(
+            buf[at..at + 4].try_into().unwrap_or([0; 4]),
+        ))
+    };
+    r.map(|n| n * 1_000_000 + word(0) * 1000 + word(8).abs())
+}
+
+fn linux_sigset(sig: i32) -> libc::sigset_t {
+    // SAFETY: sigemptyset initialises the set.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, sig);
+        set
+    }
+}
+
+impl Scene<(), SfAct> for LinuxFd {
+    fn spawn(&mut self, i: usize, _: &()) {
+        let fd = self.fd;
+        self.blockers.spawn(i, libc::SYS_read, move || {
+            let set = linux_sigset(SF_SIGNAL);
+            let mut buf = [0u8; 128];
+            // SAFETY: blocks SF_SIGNAL in this thread only; 128 writable bytes.
+            let r = unsafe {
+                libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+                libc::read(fd, buf.as_mut_ptr().cast(), 128)
+            };
+            record(libc_outcome(r as i64), &buf)
+        });
+    }
+    fn act(&mut self, _: &SfAct) -> Outcome {
+        match self.blockers.oldest_running() {
+            // SAFETY: a signal the target thread blocks, to that thread.
+            Some(tid) => libc_outcome(unsafe {
+                libc::syscall(libc::SYS_tgkill, libc::getpid(), tid, SF_SIGNAL)
+            }),
+            None => Ok(-1),
+        }
+    }
+    fn blockers(&mut self) -> &mut dyn Blockers {
+        &mut self.blockers
+    }
+}
+
+impl Scene<(), SfAct> for OurFd {
+    fn spawn(&mut self, i: usize, _: &()) {
+        let fd = self.fd;
+        self.blockers.spawn(i, move |k| {
+            let at = k.alloc_private(128);
+            let r = k.read(fd, at, 128).map(|n| n as i64).map_err(|e| e.errno);
+            let mut buf = [0u8; 128];
+            k.read_user(at, &mut buf).expect("readable");
+            record(r, &buf)
+        });
+    }
+    fn act(&mut self, _: &SfAct) -> Outcome {
+        if !self.blockers.any_running() {
+            return Ok(-1);
+        }
+        let info = SigInfo {
+            signo: SF_SIGNAL as u32,
+            code: -6, // SI_TKILL, as tgkill gives
+            ..SigInfo::default()
+        };
+        self.env.k.queue_signal(&self.env.proc, info);
+        Ok(0)
+    }
+    fn blockers(&mut self) -> &mut dyn Blockers {
+        &mut self.blockers
+    }
+}
+
+fn signalfd_case(script: &[Step<(), SfAct>]) -> Result<(), String> {
+    let set = linux_sigset(SF_SIGNAL);
+    // SAFETY: a valid set.
+    let fd = unsafe { libc::signalfd(-1, &set, 0) };
+    assert!(fd >= 0, "signalfd");
+    let mut linux = LinuxFd {
+        fd,
+        blockers: LinuxBlockers::default(),
+    };
+    let mut ours = OurFd::new();
+    let k = &ours.env.k;
+    let mask = k.alloc_private(8);
+    k.write_user(mask, &sig_bit(SF_SIGNAL as u32).to_ne_bytes())
+        .expect("writable");
+    ours.fd = sys(k, SYS_RB_SIGNALFD4, &[FD_NEW, mask, 8, 0, FD_SLOT_ANY]).expect("signalfd");
+    compare(script, &mut linux, &mut ours, SfModel::default, false)
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
 
@@ -1031,6 +1160,12 @@ proptest! {
     #[test]
     fn blocking_timerfd_matches_linux(script in steps(Just(()), tf_act())) {
         let r = timerfd_case(&script);
+        prop_assert!(r.is_ok(), "{}", r.unwrap_err());
+    }
+
+    #[test]
+    fn blocking_signalfd_matches_linux(script in steps(Just(()), Just(SfAct::Send))) {
+        let r = signalfd_case(&script);
         prop_assert!(r.is_ok(), "{}", r.unwrap_err());
     }
 }
@@ -1099,6 +1234,24 @@ fn timerfd_fixed_script_matches_linux() {
         Step::Act(TfAct::ArmShort),
     ];
     if let Err(e) = timerfd_case(&script) {
+        panic!("{e}");
+    }
+}
+
+/// Two readers asleep on a signalfd: each signal wakes one with its
+/// record; a third reader is interrupted (EINTR).
+#[test]
+fn signalfd_fixed_script_matches_linux() {
+    let script = vec![
+        Step::Block(()),
+        Step::Block(()),
+        Step::Act(SfAct::Send),
+        Step::Block(()),
+        Step::Interrupt(1),
+        Step::Act(SfAct::Send),
+        Step::Act(SfAct::Send),
+    ];
+    if let Err(e) = signalfd_case(&script) {
         panic!("{e}");
     }
 }

@@ -334,6 +334,13 @@ impl LinuxBlockers {
         let tid = rx.recv().expect("blocker tid");
         self.started.push(i, handle, (tid, nr));
     }
+
+    /// The thread id of the oldest blocker still running, if any.
+    pub fn oldest_running(&self) -> Option<i32> {
+        (0..self.started.handles.len())
+            .find(|&i| !self.started.finished(i))
+            .map(|i| self.started.watch(i).0)
+    }
 }
 
 impl Blockers for LinuxBlockers {
@@ -403,6 +410,11 @@ impl OurBlockers {
         });
         let task = rx.recv().expect("blocker task");
         self.started.push(i, handle, task);
+    }
+
+    /// Whether some blocker is still running.
+    pub fn any_running(&self) -> bool {
+        (0..self.started.handles.len()).any(|i| !self.started.finished(i))
     }
 }
 
