@@ -243,7 +243,7 @@ pub const LINUX_SIGNAL: i32 = libc::SIGUSR1;
 
 extern "C" fn on_signal(_: libc::c_int) {}
 
-fn install_handler() {
+pub fn install_handler() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         // SAFETY: a plain sigaction whose handler does nothing.
@@ -259,7 +259,12 @@ fn install_handler() {
 
 /// Whether Linux thread `tid` of this process sleeps in syscall `nr`.
 pub fn sleeping_in(tid: i32, nr: libc::c_long) -> bool {
-    let dir = format!("/proc/self/task/{tid}");
+    sleeping_at(&format!("/proc/self/task/{tid}"), nr)
+}
+
+/// Whether the Linux task whose /proc directory is `dir` sleeps in
+/// syscall `nr`.
+pub fn sleeping_at(dir: &str, nr: libc::c_long) -> bool {
     let stat = std::fs::read_to_string(format!("{dir}/stat")).unwrap_or_default();
     let state = stat
         .rsplit(')')
