@@ -626,3 +626,48 @@ fn named_undo_vs_concurrent_open() {
 fn named_semaphore_undo_never_takes_a_received_name() {
     check(named_undo_vs_concurrent_open);
 }
+
+/// Two waiters on a named semaphore, both with a deadline (and signals
+/// on), and two posters: in every interleaving each post ends in exactly
+/// one place, so the value left plus the waits that succeeded equals the
+/// posts, and a wait fails only with ETIMEDOUT or EINTR. A waiter whose
+/// park timed out while a post handed it the unit must return that unit
+/// (success), never drop it: with both waiters timed, a dropped unit
+/// shows as a short count here rather than as a deadlock.
+fn named_sem_two_timed_waiters_count_posts() {
+    let k = ModelKernel::new(0, true, true);
+    k.register();
+    let sem = open_sem(&k);
+    let waiters: Vec<_> = (0..2)
+        .map(|_| {
+            let s = sem.clone();
+            spawn(&k, move |k| s.wait(k, SemWait::Until(DL)))
+        })
+        .collect();
+    let posters: Vec<_> = (0..2)
+        .map(|_| {
+            let s = sem.clone();
+            spawn(&k, move |k| s.post(k))
+        })
+        .collect();
+    for p in posters {
+        p.join().unwrap().unwrap();
+    }
+    let mut woken = 0;
+    for w in waiters {
+        match w.join().unwrap() {
+            Ok(()) => woken += 1,
+            Err(e) => assert!(e.errno == ETIMEDOUT || e.errno == EINTR, "{e:?}"),
+        }
+    }
+    assert_eq!(
+        sem.value() + woken,
+        2,
+        "a post was lost or counted twice ({woken} waits succeeded)"
+    );
+}
+
+#[test]
+fn named_semaphore_two_timed_waiters_never_lose_a_post() {
+    check(named_sem_two_timed_waiters_count_posts);
+}

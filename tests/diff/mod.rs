@@ -8,6 +8,9 @@
 //! documented places where we deliberately differ from Linux).
 #![allow(dead_code)]
 
+pub mod block;
+pub mod users;
+
 use std::fmt::Debug;
 
 /// One step's outcome: a value (normalised by the backend so the two sides
@@ -66,6 +69,7 @@ fn errno_name(e: i32) -> String {
         libc::EFAULT => "EFAULT",
         libc::EBADF => "EBADF",
         libc::EINTR => "EINTR",
+        libc::EPERM => "EPERM",
         libc::ENAMETOOLONG => "ENAMETOOLONG",
         _ => return format!("errno {e}"),
     };
