@@ -635,7 +635,7 @@ fn named_semaphore_undo_never_takes_a_received_name() {
 /// (success), never drop it: with both waiters timed, a dropped unit
 /// shows as a short count here rather than as a deadlock.
 fn named_sem_two_timed_waiters_count_posts() {
-    let k = ModelKernel::new(0, true, true);
+    let k = Model::new(0, true, true);
     k.register();
     let sem = open_sem(&k);
     let waiters: Vec<_> = (0..2)
