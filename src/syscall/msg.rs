@@ -53,7 +53,7 @@ pub fn msgsnd<K: Kernel + ?Sized>(k: &K, a: [usize; 6]) -> Result<usize, Errno> 
     let mut raw_type = [0u8; MSGBUF_TYPE_SIZE];
     k.read_user(msgp, &mut raw_type)?;
     let mtype = i64::from_ne_bytes(raw_type);
-    let msgmax = k.ipc().sysv.limits.get().msg.msgmax as usize;
+    let msgmax = crate::ipc::sysv::limits::get(&k.ipc().acct).msgmax as usize;
     if msgsz > msgmax || msgsz > isize::MAX as usize || id < 0 || mtype < 1 {
         return err(EINVAL);
     }
