@@ -879,3 +879,42 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn int_registers_take_sign_or_zero_extension_and_refuse_wider_values() {
+    let e = env();
+    let wide = (1usize << 32) + 5;
+    assert_eq!(
+        call(&e.k, SYS_RB_MSGGET, &[wide, (IPC_CREAT | 0o600) as usize]),
+        Err(EINVAL)
+    );
+    assert_eq!(e.k.ipc().sysv.msg.queues(), 0, "nothing was created");
+    let id = msgget(&e.k, IPC_PRIVATE, 0o600).unwrap();
+    // msgflg zero-extended: IPC_NOWAIT still read.
+    let at = msgbuf(&e.k, 1, b"x");
+    let zext_nowait = IPC_NOWAIT as usize;
+    assert_eq!(
+        call(&e.k, SYS_RB_MSGRCV, &[int(id), at, 8, 0, zext_nowait]),
+        Err(ENOMSG)
+    );
+    // A negative id, sign- or zero-extended: EINVAL either way.
+    for neg in [int(-1), 0xffff_ffff] {
+        assert_eq!(call(&e.k, SYS_RB_MSGSND, &[neg, at, 1, 0]), Err(EINVAL));
+    }
+    assert_eq!(
+        call(&e.k, SYS_RB_MSGCTL, &[int(id), wide, 0]),
+        Err(EINVAL),
+        "a command wider than an int"
+    );
+    // msgsz past LONG_MAX is a negative long: EINVAL.
+    assert_eq!(
+        call(
+            &e.k,
+            SYS_RB_MSGRCV,
+            &[int(id), at, usize::MAX, 0, zext_nowait]
+        ),
+        Err(EINVAL)
+    );
+    rmid(&e.k, id).unwrap();
+    leak_free(&e.k);
+}

@@ -66,6 +66,19 @@ impl Reg {
         }
     }
 
+    /// A C `int` (a boolean such as `pshared`): the register holds it
+    /// sign- or zero-extended; anything else is EINVAL.
+    pub fn int(self) -> Result<i32, Errno> {
+        match (
+            i32::try_from(isize::from_ne_bytes(self.0.to_ne_bytes())),
+            u32::try_from(self.0),
+        ) {
+            (Ok(v), _) => Ok(v),
+            (_, Ok(v)) => Ok(i32::from_ne_bytes(v.to_ne_bytes())),
+            _ => einval(),
+        }
+    }
+
     /// A flags word: EINVAL for a bit `F` does not define.
     pub fn flags<F: bitflags::Flags<Bits = usize>>(self) -> Result<F, Errno> {
         F::from_bits(self.0).map_or_else(einval, Ok)

@@ -2,6 +2,7 @@
 
 use crate::errno::{err, Errno, ENOSYS};
 use crate::kernel::Kernel;
+use crate::syscall::args::Args;
 use crate::syscall::numbers::*;
 use crate::syscall::{eventfd, futex, msg, sem, signalfd, timerfd};
 
@@ -19,10 +20,10 @@ pub fn dispatch<K: Kernel + ?Sized>(k: &K, nr: usize, args: [usize; 6]) -> Resul
         SYS_RB_SEM_GETVALUE => sem::get_value(k, args),
         SYS_RB_SEM_OPEN => sem::open(k, args),
         SYS_RB_SEM_UNLINK => sem::unlink(k, args),
-        SYS_RB_MSGGET => msg::msgget(k, args),
-        SYS_RB_MSGSND => msg::msgsnd(k, args),
-        SYS_RB_MSGRCV => msg::msgrcv(k, args),
-        SYS_RB_MSGCTL => msg::msgctl(k, args),
+        SYS_RB_MSGGET => msg::msgget(k, Args::new(args)),
+        SYS_RB_MSGSND => msg::msgsnd(k, Args::new(args)),
+        SYS_RB_MSGRCV => msg::msgrcv(k, Args::new(args)),
+        SYS_RB_MSGCTL => msg::msgctl(k, Args::new(args)),
         SYS_RB_EVENTFD2 => eventfd::eventfd2(k, args),
         SYS_RB_SIGNALFD4 => signalfd::signalfd4(k, args),
         SYS_RB_TIMERFD_CREATE => timerfd::create(k, args),
