@@ -37,7 +37,7 @@
 #define LINUX_KERNEL 0
 #endif
 
-#define PAGE 4096UL
+#include "page_hole.h"
 #define TEXT 64
 
 struct msg {
@@ -164,21 +164,6 @@ static void start_peer(struct peer *p, pthread_t *t)
 {
     CHECK(pthread_create(t, NULL, peer_main, p) == 0);
     wait_blocked(p);
-}
-
-/* ---- bad pointers ------------------------------------------------------ */
-
-/* A mapped page followed by an unmapped one. */
-static unsigned char *map_page_before_hole(void)
-{
-#if defined(__linux__)
-    unsigned char *p = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED || munmap(p + PAGE, PAGE) != 0)
-        return NULL;
-    return p;
-#else
-    return tb_map(PAGE);
-#endif
 }
 
 static void typed_receive(int id)
