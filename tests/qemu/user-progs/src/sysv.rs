@@ -1,7 +1,7 @@
 //! SysV message-queue calls for the testbed programs that use them
 //! (included with `#[path]`): the four syscalls with msgbufs on the stack
 //! of the caller and results as `Result<_, errno>`.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 pub use redbear_ipc::errno::{EACCES, EAGAIN, EIDRM, EINTR, EINVAL, ENOENT, ENOMSG, EPERM};
 pub use redbear_ipc::ipc::sysv::ids::{IPC_CREAT, IPC_EXCL, IPC_PRIVATE};
