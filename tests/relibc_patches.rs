@@ -275,7 +275,10 @@ fn upstream_functions_are_few_and_really_left_alone() {
     let add = series_additions();
     for (header, f) in UPSTREAM {
         let module = relibc_module(header);
-        let lines = add.get(&module).map(|l| exported_fns(l)).unwrap_or_default();
+        let lines = add
+            .get(&module)
+            .map(|l| exported_fns(l))
+            .unwrap_or_default();
         assert!(
             !lines.contains(*f),
             "{header}: the series defines {f} after all; drop it from UPSTREAM"
