@@ -4,7 +4,8 @@
 # -unknown-redox and -unknown-none) with Debian's rustc and its library
 # source (cargo build-std), then links a small C program against each
 # archive with ld.lld to prove every symbol a C caller needs resolves with
-# only libc's __errno_location, close, read and write supplied. Prints one
+# only libc's __errno_location, close, read and write supplied (ftok,
+# which needs libc's stat, is not called). Prints one
 # line per target and `N passed, N failed`; exit status 0 only if all built.
 set -uo pipefail
 shim="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -32,6 +33,7 @@ cat >"$tmp/use.c" <<'C'
 #include <fcntl.h>
 #include <semaphore.h>
 #include <sys/eventfd.h>
+#include <sys/msg.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 static int err;
@@ -53,6 +55,10 @@ void _start(void)
     eventfd_read(eventfd(0, 0), &e); eventfd_write(0, 1);
     timerfd_settime(timerfd_create(CLOCK_MONOTONIC, 0), 0, &its, 0); timerfd_gettime(0, &its);
     signalfd(-1, &m, 0);
+    struct msqid_ds ds;
+    long msg[2] = {1, 0};
+    v = msgget(IPC_PRIVATE, IPC_CREAT | 0600);
+    msgsnd(v, msg, 8, IPC_NOWAIT); msgrcv(v, msg, 8, 0, IPC_NOWAIT); msgctl(v, IPC_STAT, &ds);
     for (;;) {}
 }
 C
@@ -79,6 +85,8 @@ cat >"$tmp/inc/fcntl.h" <<'C'
 #endif
 C
 printf '#pragma once\ntypedef unsigned long sigset_t;\n' >"$tmp/inc/signal.h"
+printf '#pragma once\ntypedef unsigned long size_t;\n' >"$tmp/inc/stddef.h"
+printf '#pragma once\n#include <stddef.h>\ntypedef long ssize_t, time_t; typedef int pid_t, key_t; typedef unsigned uid_t, gid_t, mode_t;\n' >"$tmp/inc/sys/types.h"
 printf '#pragma once\ntypedef unsigned long uint64_t; typedef unsigned int uint32_t; typedef int int32_t;\ntypedef unsigned short uint16_t; typedef unsigned char uint8_t;\n' >"$tmp/inc/stdint.h"
 
 passed=0

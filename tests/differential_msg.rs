@@ -280,6 +280,210 @@ fn sender_still_blocked(ds: Option<MsqidDs>, len: usize) -> bool {
     }
 }
 
+// ------------------------------------------------------- the step runner
+
+/// A call a step leaves blocked in the background.
+#[derive(Clone, Debug)]
+enum Blocking {
+    Rcv {
+        size: usize,
+        msgtyp: i64,
+        flags: u32,
+    },
+    Snd {
+        mtype: i64,
+        body: Vec<u8>,
+    },
+}
+
+/// One kernel as the steps see it: each call made as actor `who`, and a
+/// blocked call started, signalled and joined. The steps themselves
+/// (`apply`, `then`, `blocked`) are written once, over this.
+trait Side {
+    /// A call started by `start`.
+    type Blocked;
+    fn get(&mut self, who: u8, key: i32, flags: u32) -> Result<i32, i32>;
+    fn snd(&mut self, who: u8, id: i32, mtype: i64, body: Vec<u8>, flags: u32) -> Out;
+    fn rcv(&mut self, who: u8, id: i32, size: usize, msgtyp: i64, flags: u32) -> Out;
+    fn stat(&mut self, who: u8, id: i32, cmd: i32) -> Result<(i64, MsqidDs), i32>;
+    fn set(&mut self, who: u8, id: i32, ds: MsqidDs) -> Out;
+    fn rmid(&mut self, who: u8, id: i32) -> Out;
+    /// IPC_INFO / MSG_INFO as root: the result, then the eight fields.
+    fn info(&mut self, cmd: i32) -> Out;
+    /// Starts `call` as `who` on queue `id` and returns once it sleeps in
+    /// the kernel (true) or has ended (false).
+    fn start(&mut self, who: u8, id: i32, call: Blocking) -> (Self::Blocked, bool);
+    fn finished(&self, b: &Self::Blocked) -> bool;
+    fn signal(&mut self, b: &Self::Blocked);
+    fn join(&mut self, b: Self::Blocked) -> Out;
+}
+
+/// A side and the ids its msggets returned, in order (`Op`'s `q`).
+struct Runner<S> {
+    side: S,
+    ids: Vec<i32>,
+}
+
+impl<S: Side> Runner<S> {
+    fn new(side: S) -> Self {
+        Runner {
+            side,
+            ids: Vec::new(),
+        }
+    }
+
+    fn apply(&mut self, op: &Op) -> Out {
+        let id = |q: u8| id_of(&self.ids, q);
+        let s = &mut self.side;
+        match *op {
+            Op::Get {
+                who,
+                key,
+                creat,
+                excl,
+                mode,
+            } => {
+                let flags = mode
+                    | if creat { libc::IPC_CREAT as u32 } else { 0 }
+                    | if excl { libc::IPC_EXCL as u32 } else { 0 };
+                let r = s.get(who, key, flags)?;
+                if !self.ids.contains(&r) {
+                    self.ids.push(r);
+                }
+                Ok(vec![r.into()])
+            }
+            Op::Snd {
+                who,
+                q,
+                mtype,
+                len,
+                salt,
+            } => s.snd(who, id(q), mtype, text(mtype, len, salt), IPC_NOWAIT),
+            Op::Rcv {
+                who,
+                q,
+                size,
+                msgtyp,
+                noerror,
+                except,
+                copy,
+            } => {
+                let flags = IPC_NOWAIT | rcv_flags(noerror, except, copy);
+                s.rcv(who, id(q), size, msgtyp, flags)
+            }
+            Op::Stat { who, q } => s
+                .stat(who, id(q), IPC_STAT)
+                .map(|(r, ds)| stat_words(r, &ds)),
+            Op::StatIdx { who, index, any } => {
+                let cmd = if any { MSG_STAT_ANY } else { MSG_STAT };
+                s.stat(who, index, cmd).map(|(r, ds)| stat_words(r, &ds))
+            }
+            Op::Set {
+                who,
+                q,
+                uid,
+                gid,
+                mode,
+                qbytes,
+            } => {
+                let mut ds = MsqidDs::default();
+                ds.perm.uid = uid;
+                ds.perm.gid = gid;
+                ds.perm.mode = mode;
+                ds.qbytes = qbytes;
+                s.set(who, id(q), ds)
+            }
+            Op::Rmid { who, q } => s.rmid(who, id(q)),
+            Op::Info { usage } => s.info(if usage { MSG_INFO } else { IPC_INFO }),
+            Op::BlockRcv {
+                who,
+                q,
+                size,
+                msgtyp,
+                except,
+                then,
+            } => {
+                let flags = rcv_flags(false, except, false);
+                let call = Blocking::Rcv {
+                    size,
+                    msgtyp,
+                    flags,
+                };
+                blocked(s, who, id(q), call, then, None)
+            }
+            Op::BlockSnd {
+                who,
+                q,
+                mtype,
+                len,
+                then,
+            } => {
+                let body = text(mtype, len, 2);
+                blocked(
+                    s,
+                    who,
+                    id(q),
+                    Blocking::Snd { mtype, body },
+                    then,
+                    Some(len),
+                )
+            }
+        }
+    }
+}
+
+/// A blocked call's step: start it, do `then`, signal it unless it is
+/// known to be released, and tell the whole story.
+fn blocked<S: Side>(
+    s: &mut S,
+    who: u8,
+    id: i32,
+    call: Blocking,
+    then: Then,
+    send_len: Option<usize>,
+) -> Out {
+    let (b, slept) = s.start(who, id, call);
+    let after = follow_up(s, then, id, &b);
+    let keep_asleep = match send_len {
+        None => true,
+        Some(len) => sender_still_blocked(s.stat(0, id, IPC_STAT).ok().map(|r| r.1), len),
+    };
+    if keep_asleep && !s.finished(&b) {
+        s.signal(&b);
+    }
+    let ended = s.join(b);
+    story(slept, after, ended)
+}
+
+/// What another actor does while a call is blocked.
+fn follow_up<S: Side>(s: &mut S, then: Then, id: i32, b: &S::Blocked) -> Out {
+    match then {
+        Then::Send { who, mtype, len } => s.snd(who, id, mtype, text(mtype, len, 1), IPC_NOWAIT),
+        Then::Recv { who, msgtyp, size } => s.rcv(who, id, size, msgtyp, IPC_NOWAIT),
+        Then::Rmid { who } => s.rmid(who, id),
+        Then::Qbytes(n) => {
+            let (_, mut ds) = s.stat(0, id, IPC_STAT)?;
+            ds.qbytes = n;
+            s.set(0, id, ds)
+        }
+        Then::Signal => {
+            if !s.finished(b) {
+                s.signal(b);
+            }
+            Ok(vec![])
+        }
+    }
+}
+
+/// Waits (bounded) until `done` holds, or panics with `what`.
+fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(start.elapsed() < Duration::from_secs(30), "{what}");
+        std::thread::sleep(Duration::from_micros(200));
+    }
+}
+
 // ---------------------------------------------------------------- Linux
 
 mod linux {
@@ -316,7 +520,7 @@ mod linux {
 
     /// Makes the calling thread act as actor `who`: its own effective ids
     /// and no supplementary groups (raw syscalls change one thread only).
-    pub fn become_actor(who: u8) {
+    fn become_actor(who: u8) {
         let (uid, gid) = ACTORS[who as usize];
         if uid == 0 {
             return;
@@ -343,7 +547,7 @@ mod linux {
         })
     }
 
-    pub fn msgsnd(id: i32, mtype: i64, body: &[u8], flags: u32) -> Out {
+    fn msgsnd(id: i32, mtype: i64, body: &[u8], flags: u32) -> Out {
         let mut buf = mtype.to_ne_bytes().to_vec();
         buf.extend_from_slice(body);
         // SAFETY: buf holds the type and body.len() bytes of text.
@@ -351,7 +555,7 @@ mod linux {
         ret(r.into()).map(|v| vec![v])
     }
 
-    pub fn msgrcv(id: i32, size: usize, msgtyp: i64, flags: u32) -> Out {
+    fn msgrcv(id: i32, size: usize, msgtyp: i64, flags: u32) -> Out {
         let mut buf = vec![0u8; 8 + size];
         // SAFETY: buf has room for the type and size bytes.
         let r = unsafe { libc::msgrcv(id, buf.as_mut_ptr().cast(), size, msgtyp, flags as i32) };
@@ -382,14 +586,6 @@ mod linux {
         }
     }
 
-    pub fn stat(id: i32, cmd: i32) -> Result<(i64, MsqidDs), i32> {
-        // SAFETY: plain data, filled by msgctl.
-        let mut ds: libc::msqid_ds = unsafe { std::mem::zeroed() };
-        // SAFETY: ds is a valid msqid_ds.
-        let r = ret(unsafe { libc::msgctl(id, cmd, &mut ds) }.into())?;
-        Ok((r, to_ours(&ds)))
-    }
-
     fn sleeping_in(tid: i32, nr: libc::c_long) -> bool {
         let dir = format!("/proc/self/task/{tid}");
         let stat = std::fs::read_to_string(format!("{dir}/stat")).unwrap_or_default();
@@ -401,237 +597,119 @@ mod linux {
         state == Some("S") && call.split_whitespace().next() == Some(&nr.to_string())
     }
 
-    pub struct Linux {
-        pub ids: Vec<i32>,
-    }
+    /// The host's Linux, in the case thread's fresh IPC namespace.
+    pub struct Linux;
 
-    impl Linux {
-        fn blocked(
-            &mut self,
-            who: u8,
-            id: i32,
-            nr: libc::c_long,
-            call: impl FnOnce() -> Out + Send + 'static,
-            then: Then,
-            send_len: Option<usize>,
-        ) -> Out {
+    impl Side for Linux {
+        type Blocked = JoinHandle<Out>;
+
+        fn get(&mut self, who: u8, key: i32, flags: u32) -> Result<i32, i32> {
+            // SAFETY: msgget takes plain values.
+            as_actor(who, || {
+                ret(unsafe { libc::msgget(key, flags as i32) }.into())
+            })
+            .map(|r| r as i32)
+        }
+
+        fn snd(&mut self, who: u8, id: i32, mtype: i64, body: Vec<u8>, flags: u32) -> Out {
+            as_actor(who, || msgsnd(id, mtype, &body, flags))
+        }
+
+        fn rcv(&mut self, who: u8, id: i32, size: usize, msgtyp: i64, flags: u32) -> Out {
+            as_actor(who, || msgrcv(id, size, msgtyp, flags))
+        }
+
+        fn stat(&mut self, who: u8, id: i32, cmd: i32) -> Result<(i64, MsqidDs), i32> {
+            as_actor(who, || {
+                // SAFETY: plain data, filled by msgctl.
+                let mut ds: libc::msqid_ds = unsafe { std::mem::zeroed() };
+                // SAFETY: ds is a valid msqid_ds.
+                let r = ret(unsafe { libc::msgctl(id, cmd, &mut ds) }.into())?;
+                Ok((r, to_ours(&ds)))
+            })
+        }
+
+        fn set(&mut self, who: u8, id: i32, ds: MsqidDs) -> Out {
+            as_actor(who, || {
+                // SAFETY: plain data.
+                let mut c: libc::msqid_ds = unsafe { std::mem::zeroed() };
+                c.msg_perm.uid = ds.perm.uid;
+                c.msg_perm.gid = ds.perm.gid;
+                c.msg_perm.mode = ds.perm.mode as u16;
+                c.msg_qbytes = ds.qbytes;
+                // SAFETY: c is a valid msqid_ds.
+                ret(unsafe { libc::msgctl(id, libc::IPC_SET, &mut c) }.into()).map(|v| vec![v])
+            })
+        }
+
+        fn rmid(&mut self, who: u8, id: i32) -> Out {
+            as_actor(who, || {
+                // SAFETY: IPC_RMID ignores the buffer.
+                ret(unsafe { libc::msgctl(id, libc::IPC_RMID, std::ptr::null_mut()) }.into())
+                    .map(|v| vec![v])
+            })
+        }
+
+        fn info(&mut self, cmd: i32) -> Out {
+            // SAFETY: plain data, filled by msgctl.
+            let mut info: libc::msginfo = unsafe { std::mem::zeroed() };
+            // SAFETY: msgctl writes a msginfo for these commands.
+            let r = ret(
+                unsafe { libc::msgctl(0, cmd, (&mut info as *mut libc::msginfo).cast()) }.into(),
+            )?;
+            Ok(vec![
+                r,
+                info.msgpool.into(),
+                info.msgmap.into(),
+                info.msgmax.into(),
+                info.msgmnb.into(),
+                info.msgmni.into(),
+                info.msgssz.into(),
+                info.msgtql.into(),
+                info.msgseg.into(),
+            ])
+        }
+
+        fn start(&mut self, who: u8, id: i32, call: Blocking) -> (Self::Blocked, bool) {
+            let nr = match call {
+                Blocking::Rcv { .. } => libc::SYS_msgrcv,
+                Blocking::Snd { .. } => libc::SYS_msgsnd,
+            };
             let (tx, rx) = mpsc::channel();
             let h: JoinHandle<Out> = std::thread::spawn(move || {
                 become_actor(who);
                 // SAFETY: gettid has no preconditions.
                 let _ = tx.send(unsafe { libc::gettid() });
-                call()
+                match call {
+                    Blocking::Rcv {
+                        size,
+                        msgtyp,
+                        flags,
+                    } => msgrcv(id, size, msgtyp, flags),
+                    Blocking::Snd { mtype, body } => msgsnd(id, mtype, &body, 0),
+                }
             });
             let tid = rx.recv().expect("tid");
-            let start = Instant::now();
-            let slept = loop {
-                if sleeping_in(tid, nr) {
-                    break true;
-                }
-                if h.is_finished() {
-                    break false;
-                }
-                assert!(
-                    start.elapsed() < Duration::from_secs(30),
-                    "never slept or ended"
-                );
-                std::thread::sleep(Duration::from_micros(200));
-            };
-            let after = self.then(then, id, &h);
-            let keep_asleep = match send_len {
-                None => true,
-                Some(len) => sender_still_blocked(stat(id, IPC_STAT).ok().map(|r| r.1), len),
-            };
-            if keep_asleep && !h.is_finished() {
-                use std::os::unix::thread::JoinHandleExt;
-                // SAFETY: the thread is not joined yet, so its id is valid.
-                unsafe { libc::pthread_kill(h.as_pthread_t(), SIGNAL) };
-            }
-            story(slept, after, h.join().expect("blocked thread"))
+            let mut slept = false;
+            wait_for("never slept or ended", || {
+                slept = sleeping_in(tid, nr);
+                slept || h.is_finished()
+            });
+            (h, slept)
         }
 
-        fn then(&mut self, then: Then, id: i32, h: &JoinHandle<Out>) -> Out {
-            match then {
-                Then::Send { who, mtype, len } => {
-                    as_actor(who, || msgsnd(id, mtype, &text(mtype, len, 1), IPC_NOWAIT))
-                }
-                Then::Recv { who, msgtyp, size } => {
-                    as_actor(who, || msgrcv(id, size, msgtyp, IPC_NOWAIT))
-                }
-                Then::Rmid { who } => as_actor(who, || {
-                    // SAFETY: IPC_RMID ignores the buffer.
-                    ret(unsafe { libc::msgctl(id, libc::IPC_RMID, std::ptr::null_mut()) }.into())
-                        .map(|v| vec![v])
-                }),
-                Then::Qbytes(n) => {
-                    let (_, mut ds) = stat(id, IPC_STAT)?;
-                    ds.qbytes = n;
-                    self.set(id, &ds).map(|v| vec![v])
-                }
-                Then::Signal => {
-                    if !h.is_finished() {
-                        use std::os::unix::thread::JoinHandleExt;
-                        // SAFETY: the thread is not joined yet.
-                        unsafe { libc::pthread_kill(h.as_pthread_t(), SIGNAL) };
-                    }
-                    Ok(vec![])
-                }
-            }
+        fn finished(&self, b: &Self::Blocked) -> bool {
+            b.is_finished()
         }
 
-        fn set(&self, id: i32, ds: &MsqidDs) -> Result<i64, i32> {
-            // SAFETY: plain data.
-            let mut c: libc::msqid_ds = unsafe { std::mem::zeroed() };
-            c.msg_perm.uid = ds.perm.uid;
-            c.msg_perm.gid = ds.perm.gid;
-            c.msg_perm.mode = ds.perm.mode as u16;
-            c.msg_qbytes = ds.qbytes;
-            // SAFETY: c is a valid msqid_ds.
-            ret(unsafe { libc::msgctl(id, libc::IPC_SET, &mut c) }.into())
+        fn signal(&mut self, b: &Self::Blocked) {
+            use std::os::unix::thread::JoinHandleExt;
+            // SAFETY: the thread is not joined yet, so its id is valid.
+            unsafe { libc::pthread_kill(b.as_pthread_t(), SIGNAL) };
         }
 
-        pub fn apply(&mut self, op: &Op) -> Out {
-            let ids = self.ids.clone();
-            match *op {
-                Op::Get {
-                    who,
-                    key,
-                    creat,
-                    excl,
-                    mode,
-                } => {
-                    let flags = mode
-                        | if creat { libc::IPC_CREAT as u32 } else { 0 }
-                        | if excl { libc::IPC_EXCL as u32 } else { 0 };
-                    // SAFETY: msgget takes plain values.
-                    let r = as_actor(who, || {
-                        ret(unsafe { libc::msgget(key, flags as i32) }.into())
-                    })?;
-                    if !self.ids.contains(&(r as i32)) {
-                        self.ids.push(r as i32);
-                    }
-                    Ok(vec![r])
-                }
-                Op::Snd {
-                    who,
-                    q,
-                    mtype,
-                    len,
-                    salt,
-                } => {
-                    let id = id_of(&ids, q);
-                    as_actor(who, || {
-                        msgsnd(id, mtype, &text(mtype, len, salt), IPC_NOWAIT)
-                    })
-                }
-                Op::Rcv {
-                    who,
-                    q,
-                    size,
-                    msgtyp,
-                    noerror,
-                    except,
-                    copy,
-                } => {
-                    let id = id_of(&ids, q);
-                    let flags = IPC_NOWAIT | rcv_flags(noerror, except, copy);
-                    as_actor(who, || msgrcv(id, size, msgtyp, flags))
-                }
-                Op::Stat { who, q } => {
-                    let id = id_of(&ids, q);
-                    as_actor(who, || stat(id, IPC_STAT)).map(|(r, ds)| stat_words(r, &ds))
-                }
-                Op::StatIdx { who, index, any } => {
-                    let cmd = if any { MSG_STAT_ANY } else { MSG_STAT };
-                    as_actor(who, || stat(index, cmd)).map(|(r, ds)| stat_words(r, &ds))
-                }
-                Op::Set {
-                    who,
-                    q,
-                    uid,
-                    gid,
-                    mode,
-                    qbytes,
-                } => {
-                    let id = id_of(&ids, q);
-                    let mut ds = MsqidDs::default();
-                    ds.perm.uid = uid;
-                    ds.perm.gid = gid;
-                    ds.perm.mode = mode;
-                    ds.qbytes = qbytes;
-                    let me = &*self;
-                    as_actor(who, || me.set(id, &ds)).map(|v| vec![v])
-                }
-                Op::Rmid { who, q } => {
-                    let id = id_of(&ids, q);
-                    as_actor(who, || {
-                        // SAFETY: IPC_RMID ignores the buffer.
-                        ret(
-                            unsafe { libc::msgctl(id, libc::IPC_RMID, std::ptr::null_mut()) }
-                                .into(),
-                        )
-                    })
-                    .map(|v| vec![v])
-                }
-                Op::Info { usage } => {
-                    let cmd = if usage { MSG_INFO } else { IPC_INFO };
-                    // SAFETY: plain data, filled by msgctl.
-                    let mut info: libc::msginfo = unsafe { std::mem::zeroed() };
-                    // SAFETY: msgctl writes a msginfo for these commands.
-                    let r = ret(unsafe {
-                        libc::msgctl(0, cmd, (&mut info as *mut libc::msginfo).cast())
-                    }
-                    .into())?;
-                    Ok(vec![
-                        r,
-                        info.msgpool.into(),
-                        info.msgmap.into(),
-                        info.msgmax.into(),
-                        info.msgmnb.into(),
-                        info.msgmni.into(),
-                        info.msgssz.into(),
-                        info.msgtql.into(),
-                        info.msgseg.into(),
-                    ])
-                }
-                Op::BlockRcv {
-                    who,
-                    q,
-                    size,
-                    msgtyp,
-                    except,
-                    then,
-                } => {
-                    let id = id_of(&ids, q);
-                    let flags = rcv_flags(false, except, false);
-                    self.blocked(
-                        who,
-                        id,
-                        libc::SYS_msgrcv,
-                        move || msgrcv(id, size, msgtyp, flags),
-                        then,
-                        None,
-                    )
-                }
-                Op::BlockSnd {
-                    who,
-                    q,
-                    mtype,
-                    len,
-                    then,
-                } => {
-                    let id = id_of(&ids, q);
-                    let body = text(mtype, len, 2);
-                    self.blocked(
-                        who,
-                        id,
-                        libc::SYS_msgsnd,
-                        move || msgsnd(id, mtype, &body, 0),
-                        then,
-                        Some(len),
-                    )
-                }
-            }
+        fn join(&mut self, b: Self::Blocked) -> Out {
+            b.join().expect("blocked thread")
         }
     }
 }
@@ -642,10 +720,10 @@ mod ours {
     use super::sysv::{call, int};
     use super::*;
 
+    /// Our subsystem on a hosted kernel, one process per actor.
     pub struct Ours {
         pub k: Arc<HostedKernel>,
         actors: Vec<Arc<Process>>,
-        pub ids: Vec<i32>,
     }
 
     fn creds(who: u8) -> Credentials {
@@ -653,8 +731,13 @@ mod ours {
         Credentials::new(uid, gid)
     }
 
-    fn words<T>(r: Result<T, i32>, f: impl FnOnce(T) -> Vec<i64>) -> Out {
-        r.map(f)
+    /// The unit answers of msgsnd, IPC_SET and IPC_RMID.
+    fn zero<T>(r: Result<T, i32>) -> Out {
+        r.map(|_| vec![0])
+    }
+
+    fn got((t, b): (i64, Vec<u8>)) -> Vec<i64> {
+        received(b.len(), t, &b)
     }
 
     impl Ours {
@@ -663,11 +746,7 @@ mod ours {
             let actors = (0..ACTORS.len() as u8)
                 .map(|w| k.spawn_process(creds(w)))
                 .collect();
-            Ours {
-                k,
-                actors,
-                ids: Vec::new(),
-            }
+            Ours { k, actors }
         }
 
         fn as_actor<R: Send + 'static>(
@@ -686,250 +765,109 @@ mod ours {
             self.k.ipc().sysv.msg.blocked(id).unwrap_or((0, 0))
         }
 
-        fn blocked(
-            &mut self,
-            who: u8,
-            id: i32,
-            receiver: bool,
-            call: impl FnOnce(&HostedKernel) -> Out + Send + 'static,
-            then: Then,
-            send_len: Option<usize>,
-        ) -> Out {
+        /// Removes every queue and checks nothing is still held.
+        pub fn finish(&self) -> Result<(), String> {
+            let q = &self.k.ipc().sysv.msg;
+            q.remove_all(&*self.k);
+            let left = self.k.ipc().acct.outstanding();
+            if q.queues() != 0 || q.queued() != (0, 0) || !left.is_zero() {
+                return Err(format!(
+                    "leak: {} queues, {:?} queued, {left:?} charged",
+                    q.queues(),
+                    q.queued()
+                ));
+            }
+            Ok(())
+        }
+    }
+
+    impl Side for Ours {
+        type Blocked = (Arc<Process>, std::thread::JoinHandle<Out>);
+
+        fn get(&mut self, who: u8, key: i32, flags: u32) -> Result<i32, i32> {
+            self.as_actor(who, move |k| sysv::msgget(k, key, flags))
+        }
+
+        fn snd(&mut self, who: u8, id: i32, mtype: i64, body: Vec<u8>, flags: u32) -> Out {
+            self.as_actor(who, move |k| zero(sysv::msgsnd(k, id, mtype, &body, flags)))
+        }
+
+        fn rcv(&mut self, who: u8, id: i32, size: usize, msgtyp: i64, flags: u32) -> Out {
+            self.as_actor(who, move |k| {
+                sysv::msgrcv(k, id, size, msgtyp, flags).map(got)
+            })
+        }
+
+        fn stat(&mut self, who: u8, id: i32, cmd: i32) -> Result<(i64, MsqidDs), i32> {
+            self.as_actor(who, move |k| {
+                sysv::stat_cmd(k, id, cmd).map(|(r, ds)| (r as i64, ds))
+            })
+        }
+
+        fn set(&mut self, who: u8, id: i32, ds: MsqidDs) -> Out {
+            self.as_actor(who, move |k| zero(sysv::set(k, id, &ds)))
+        }
+
+        fn rmid(&mut self, who: u8, id: i32) -> Out {
+            self.as_actor(who, move |k| zero(sysv::rmid(k, id)))
+        }
+
+        fn info(&mut self, cmd: i32) -> Out {
+            self.as_actor(0, move |k| {
+                let at = k.alloc_private(MSGINFO_SIZE);
+                let r = call(k, SYS_RB_MSGCTL, &[0, int(cmd), at])?;
+                let mut raw = [0u8; MSGINFO_SIZE];
+                k.read_user(at, &mut raw).expect("readable");
+                let w = |i: usize| {
+                    i64::from(i32::from_ne_bytes(
+                        raw[i * 4..i * 4 + 4].try_into().unwrap_or([0; 4]),
+                    ))
+                };
+                let mut v = vec![r as i64];
+                v.extend((0..7).map(w));
+                v.push(u16::from_ne_bytes([raw[28], raw[29]]).into());
+                Ok(v)
+            })
+        }
+
+        fn start(&mut self, who: u8, id: i32, call: Blocking) -> (Self::Blocked, bool) {
             let before = self.blocked_count(id);
+            let receiver = matches!(call, Blocking::Rcv { .. });
             let p = self.k.spawn_process(creds(who));
             let k = self.k.clone();
-            let h = self.k.spawn_task(&p, move || call(&k));
-            let start = Instant::now();
-            let slept = loop {
+            let h = self.k.spawn_task(&p, move || match call {
+                Blocking::Rcv {
+                    size,
+                    msgtyp,
+                    flags,
+                } => sysv::msgrcv(&k, id, size, msgtyp, flags).map(got),
+                Blocking::Snd { mtype, body } => zero(sysv::msgsnd(&k, id, mtype, &body, 0)),
+            });
+            let mut slept = false;
+            wait_for("never slept or ended", || {
                 let now = self.blocked_count(id);
                 let more = if receiver {
                     now.0 > before.0
                 } else {
                     now.1 > before.1
                 };
-                if more && self.k.parked_tasks() > 0 {
-                    break true;
-                }
-                if h.is_finished() {
-                    break false;
-                }
-                assert!(
-                    start.elapsed() < Duration::from_secs(30),
-                    "never slept or ended"
-                );
-                std::thread::sleep(Duration::from_micros(200));
-            };
-            let after = self.then(then, id, &p);
-            let keep_asleep = match send_len {
-                None => true,
-                Some(len) => {
-                    let ds = self.as_actor(0, move |k| sysv::stat(k, id).ok());
-                    sender_still_blocked(ds, len)
-                }
-            };
-            if keep_asleep && !h.is_finished() {
-                self.k.send_signal(&p, SIGNAL as u32);
-            }
-            let start = Instant::now();
-            while !h.is_finished() {
-                assert!(
-                    start.elapsed() < Duration::from_secs(30),
-                    "blocked call hangs"
-                );
-                std::thread::sleep(Duration::from_micros(200));
-            }
-            story(slept, after, h.join().expect("blocked task"))
+                slept = more && self.k.parked_tasks() > 0;
+                slept || h.is_finished()
+            });
+            ((p, h), slept)
         }
 
-        fn then(&mut self, then: Then, id: i32, p: &Arc<Process>) -> Out {
-            match then {
-                Then::Send { who, mtype, len } => self.as_actor(who, move |k| {
-                    words(
-                        sysv::msgsnd(k, id, mtype, &text(mtype, len, 1), IPC_NOWAIT),
-                        |_| vec![0],
-                    )
-                }),
-                Then::Recv { who, msgtyp, size } => self.as_actor(who, move |k| {
-                    words(sysv::msgrcv(k, id, size, msgtyp, IPC_NOWAIT), |(t, b)| {
-                        received(b.len(), t, &b)
-                    })
-                }),
-                Then::Rmid { who } => {
-                    self.as_actor(who, move |k| words(sysv::rmid(k, id), |_| vec![0]))
-                }
-                Then::Qbytes(n) => self.as_actor(0, move |k| {
-                    let mut ds = sysv::stat(k, id)?;
-                    ds.qbytes = n;
-                    words(sysv::set(k, id, &ds), |_| vec![0])
-                }),
-                Then::Signal => {
-                    self.k.send_signal(p, SIGNAL as u32);
-                    Ok(vec![])
-                }
-            }
+        fn finished(&self, b: &Self::Blocked) -> bool {
+            b.1.is_finished()
         }
 
-        pub fn apply(&mut self, op: &Op) -> Out {
-            let ids = self.ids.clone();
-            match *op {
-                Op::Get {
-                    who,
-                    key,
-                    creat,
-                    excl,
-                    mode,
-                } => {
-                    let flags = mode
-                        | if creat { libc::IPC_CREAT as u32 } else { 0 }
-                        | if excl { libc::IPC_EXCL as u32 } else { 0 };
-                    let r = self.as_actor(who, move |k| sysv::msgget(k, key, flags))?;
-                    if !self.ids.contains(&r) {
-                        self.ids.push(r);
-                    }
-                    Ok(vec![r.into()])
-                }
-                Op::Snd {
-                    who,
-                    q,
-                    mtype,
-                    len,
-                    salt,
-                } => {
-                    let id = id_of(&ids, q);
-                    self.as_actor(who, move |k| {
-                        words(
-                            sysv::msgsnd(k, id, mtype, &text(mtype, len, salt), IPC_NOWAIT),
-                            |_| vec![0],
-                        )
-                    })
-                }
-                Op::Rcv {
-                    who,
-                    q,
-                    size,
-                    msgtyp,
-                    noerror,
-                    except,
-                    copy,
-                } => {
-                    let id = id_of(&ids, q);
-                    let flags = IPC_NOWAIT | rcv_flags(noerror, except, copy);
-                    self.as_actor(who, move |k| {
-                        words(sysv::msgrcv(k, id, size, msgtyp, flags), |(t, b)| {
-                            received(b.len(), t, &b)
-                        })
-                    })
-                }
-                Op::Stat { who, q } => {
-                    let id = id_of(&ids, q);
-                    self.as_actor(who, move |k| {
-                        words(sysv::stat_cmd(k, id, IPC_STAT), |(r, ds)| {
-                            stat_words(r as i64, &ds)
-                        })
-                    })
-                }
-                Op::StatIdx { who, index, any } => {
-                    let cmd = if any { MSG_STAT_ANY } else { MSG_STAT };
-                    self.as_actor(who, move |k| {
-                        words(sysv::stat_cmd(k, index, cmd), |(r, ds)| {
-                            stat_words(r as i64, &ds)
-                        })
-                    })
-                }
-                Op::Set {
-                    who,
-                    q,
-                    uid,
-                    gid,
-                    mode,
-                    qbytes,
-                } => {
-                    let id = id_of(&ids, q);
-                    let mut ds = MsqidDs::default();
-                    ds.perm.uid = uid;
-                    ds.perm.gid = gid;
-                    ds.perm.mode = mode;
-                    ds.qbytes = qbytes;
-                    self.as_actor(who, move |k| words(sysv::set(k, id, &ds), |_| vec![0]))
-                }
-                Op::Rmid { who, q } => {
-                    let id = id_of(&ids, q);
-                    self.as_actor(who, move |k| words(sysv::rmid(k, id), |_| vec![0]))
-                }
-                Op::Info { usage } => {
-                    let cmd = if usage { MSG_INFO } else { IPC_INFO };
-                    self.as_actor(0, move |k| {
-                        let at = k.alloc_private(MSGINFO_SIZE);
-                        let r = call(k, SYS_RB_MSGCTL, &[0, int(cmd), at])?;
-                        let mut raw = [0u8; MSGINFO_SIZE];
-                        k.read_user(at, &mut raw).expect("readable");
-                        let w = |i: usize| {
-                            i64::from(i32::from_ne_bytes(
-                                raw[i * 4..i * 4 + 4].try_into().unwrap_or([0; 4]),
-                            ))
-                        };
-                        let mut v = vec![r as i64];
-                        v.extend((0..7).map(w));
-                        v.push(u16::from_ne_bytes([raw[28], raw[29]]).into());
-                        Ok(v)
-                    })
-                }
-                Op::BlockRcv {
-                    who,
-                    q,
-                    size,
-                    msgtyp,
-                    except,
-                    then,
-                } => {
-                    let id = id_of(&ids, q);
-                    let flags = rcv_flags(false, except, false);
-                    self.blocked(
-                        who,
-                        id,
-                        true,
-                        move |k| {
-                            words(sysv::msgrcv(k, id, size, msgtyp, flags), |(t, b)| {
-                                received(b.len(), t, &b)
-                            })
-                        },
-                        then,
-                        None,
-                    )
-                }
-                Op::BlockSnd {
-                    who,
-                    q,
-                    mtype,
-                    len,
-                    then,
-                } => {
-                    let id = id_of(&ids, q);
-                    let body = text(mtype, len, 2);
-                    self.blocked(
-                        who,
-                        id,
-                        false,
-                        move |k| words(sysv::msgsnd(k, id, mtype, &body, 0), |_| vec![0]),
-                        then,
-                        Some(len),
-                    )
-                }
-            }
+        fn signal(&mut self, b: &Self::Blocked) {
+            self.k.send_signal(&b.0, SIGNAL as u32);
         }
 
-        /// Removes every queue and checks nothing is still held.
-        pub fn finish(&self) -> Result<(), String> {
-            let q = &self.k.ipc().sysv.msg;
-            q.remove_all(&*self.k);
-            if q.queues() != 0 || q.queued() != (0, 0) {
-                return Err(format!(
-                    "leak: {} queues, {:?} queued",
-                    q.queues(),
-                    q.queued()
-                ));
-            }
-            Ok(())
+        fn join(&mut self, b: Self::Blocked) -> Out {
+            wait_for("blocked call hangs", || b.1.is_finished());
+            b.1.join().expect("blocked task")
         }
     }
 }
@@ -1012,8 +950,8 @@ fn run_case(ops: Vec<Op>) -> Result<(), String> {
                 std::io::Error::last_os_error()
             ));
         }
-        let mut theirs = linux::Linux { ids: Vec::new() };
-        let mut mine = ours::Ours::new();
+        let mut theirs = Runner::new(linux::Linux);
+        let mut mine = Runner::new(ours::Ours::new());
         for (i, op) in ops.iter().enumerate() {
             let want = theirs.apply(op);
             let got = mine.apply(op);
@@ -1024,7 +962,7 @@ fn run_case(ops: Vec<Op>) -> Result<(), String> {
                 ));
             }
         }
-        mine.finish()
+        mine.side.finish()
     })
     .join()
     .map_err(|_| "case thread panicked".to_string())?

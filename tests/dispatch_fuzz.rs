@@ -79,8 +79,8 @@ proptest! {
             }
         }
         prop_assert_eq!(e.k.parked_tasks(), 0);
-        // Close whatever was opened and unlink every name that may exist:
-        // then nothing may remain charged.
+        // Close whatever was opened, unlink every name that may exist and
+        // remove the SysV objects: then nothing may remain charged.
         for fd in 0..1024 {
             let _ = e.k.close(fd);
         }
@@ -88,6 +88,8 @@ proptest! {
             let _ = sys(&e.k, redbear_ipc::syscall::numbers::SYS_RB_SEM_UNLINK, &[buf, len]);
         }
         prop_assert!(e.k.ipc().sems.is_empty());
+        // SysV objects outlive everything but their removal (ipcrm -a).
+        e.k.ipc().sysv.remove_all(&*e.k);
         prop_assert_eq!(e.k.ipc().acct.users_charged(), 0);
     }
 }

@@ -149,11 +149,19 @@ fn shim_source_exports() -> BTreeSet<String> {
 fn the_series_is_git_am_shaped_and_numbered() {
     let ps = patches();
     assert!(ps.len() >= 4, "the relibc series has its patches");
-    for (i, (name, text)) in ps.iter().enumerate() {
+    // Numbers are handed out per family before the patches land, so the
+    // series may have a gap while one is pending; they only go up.
+    let mut last = 0u32;
+    for (name, text) in &ps {
+        let n: u32 = name
+            .get(..4)
+            .and_then(|d| d.parse().ok())
+            .unwrap_or_else(|| panic!("{name}: starts with a four-digit number"));
         assert!(
-            name.starts_with(&format!("{:04}-", i + 1)),
-            "{name}: patches are numbered 0001.. in order"
+            name.as_bytes().get(4) == Some(&b'-') && n > last,
+            "{name}: patches are numbered from 0001 upwards, in order"
         );
+        last = n;
         assert!(
             text.starts_with("From 0000000000000000000000000000000000000000 "),
             "{name}: git format-patch --zero-commit output"
@@ -217,7 +225,7 @@ fn every_function_the_shim_exports_is_in_the_series_under_its_header() {
         let defined = exported_fns(lines);
         for f in &fns {
             assert!(
-                defined.contains(f),
+                defined.contains(f) || UPSTREAM.contains(&(header.as_str(), f.as_str())),
                 "{header}: {f} is not defined with #[unsafe(no_mangle)] in the series' {module}"
             );
         }
@@ -236,6 +244,59 @@ fn every_function_the_shim_exports_is_in_the_series_under_its_header() {
     }
     // sem_open is C code in the shim (variadic); the header has it.
     assert!(declared.contains("sem_open"));
+}
+
+/// Shim functions relibc already has at the pinned commit, as the shim
+/// does them, which the series therefore leaves alone: `ftok` in
+/// src/header/sys_ipc/mod.rs computes glibc's key from stat()'s st_ino
+/// and st_dev (kernel-patches/relibc/README.md).
+const UPSTREAM: &[(&str, &str)] = &[("sys/ipc.h", "ftok")];
+
+#[test]
+fn upstream_functions_are_few_and_really_left_alone() {
+    let add = series_additions();
+    for (header, f) in UPSTREAM {
+        let module = relibc_module(header);
+        let lines = add
+            .get(&module)
+            .map(|l| exported_fns(l))
+            .unwrap_or_default();
+        assert!(
+            !lines.contains(*f),
+            "{header}: the series defines {f} after all; drop it from UPSTREAM"
+        );
+    }
+}
+
+#[test]
+fn sysv_structs_are_the_kernel_abi_layouts() {
+    // relibc's ipc_perm is 28 bytes at the pinned commit; the kernel's
+    // (Linux's) is 48. The series grows it and checks every SysV struct
+    // and value against the crate at compile time.
+    let add = series_additions();
+    let ipc = add
+        .get("src/header/sys_ipc/mod.rs")
+        .expect("the series edits sys/ipc.h")
+        .join("\n");
+    for field in ["pub __pad2: c_ushort,", "pub __glibc_reserved1: c_ulong,"] {
+        assert!(ipc.contains(field), "ipc_perm gains {field}");
+    }
+    assert!(ipc.contains("size_of::<ipc_perm>() == IPC_PERM_SIZE"));
+    assert!(ipc.contains("pub const IPC_INFO: i32 = 3;"));
+    let msg = add
+        .get("src/header/sys_msg/mod.rs")
+        .expect("the series adds sys/msg.h")
+        .join("\n");
+    for check in [
+        "size_of::<msqid_ds>() == abi::MSQID_DS_SIZE",
+        "size_of::<msginfo>() == abi::MSGINFO_SIZE",
+        "size_of::<c_long>() == abi::MSGBUF_TYPE_SIZE",
+        "MSG_STAT_ANY == abi::MSG_STAT_ANY",
+    ] {
+        assert!(msg.contains(check), "sys/msg.h checks {check}");
+    }
+    // Blocking calls are not restarted after a handler (EINTR).
+    assert_eq!(msg.matches("redbear_ipc::interruptible(").count(), 2);
 }
 
 #[test]

@@ -79,22 +79,40 @@ fn run(cmd: &mut Command) -> std::process::Output {
 /// Compiles, links and runs `relibc-shim/tests/c/<name>.c`.
 fn c_test(name: &str) {
     let src = shim().join("tests/c").join(format!("{name}.c"));
-    let exe = out_dir().join(name);
-    let out = run(Command::new(cc())
-        .args([
-            "-std=c11", "-Wall", "-Wextra", "-Werror", "-g", "-pthread", "-I",
-        ])
-        .arg(shim().join("include"))
-        .arg("-I")
-        .arg(shim().join("tests/c"))
-        .arg(&src)
-        .arg(shim_lib())
-        .args(NATIVE_LIBS)
-        .arg("-o")
-        .arg(&exe));
+    build_and_run(&src, name, Libc::Shim);
+}
+
+/// What a C program is linked with.
+#[derive(Clone, Copy, PartialEq)]
+enum Libc {
+    /// relibc-shim's headers and hosted staticlib (-DRB_SHIM_HOSTED).
+    Shim,
+    /// The host's glibc alone: the program runs on the host's Linux.
+    Glibc,
+}
+
+/// Compiles `src` against `libc`, runs it as `exe`, and judges it by its
+/// exit status.
+fn build_and_run(src: &Path, exe: &str, libc: Libc) {
+    let exe = out_dir().join(exe);
+    let mut cmd = Command::new(cc());
+    cmd.args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-g", "-pthread"]);
+    if libc == Libc::Shim {
+        cmd.arg("-DRB_SHIM_HOSTED")
+            .arg("-I")
+            .arg(shim().join("include"))
+            .arg("-I")
+            .arg(shim().join("tests/c"));
+    }
+    cmd.arg(src);
+    if libc == Libc::Shim {
+        cmd.arg(shim_lib()).args(NATIVE_LIBS);
+    }
+    let out = run(cmd.arg("-o").arg(&exe));
+    let name = exe.display();
     assert!(
         out.status.success(),
-        "{name}.c does not build:\n{}",
+        "{name} does not build:\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
     let start = Instant::now();
@@ -122,6 +140,20 @@ fn c_test(name: &str) {
     }
 }
 
+/// A testbed C program (`tests/qemu/c/<name>.c`) written to run on Linux
+/// too: built against the shim on the hosted kernel, and against glibc
+/// on the host's Linux, whose behaviour it checks ours against.
+fn testbed_c_both_ways(name: &str) {
+    let src = root().join("tests/qemu/c").join(format!("{name}.c"));
+    build_and_run(&src, &format!("{name}-shim"), Libc::Shim);
+    build_and_run(&src, &format!("{name}-linux"), Libc::Glibc);
+}
+
+#[test]
+fn testbed_sysv_msg_on_the_shim_and_on_linux() {
+    testbed_c_both_ways("sysv_msg");
+}
+
 macro_rules! c_tests {
     ($($name:ident),* $(,)?) => {
         $( #[test] fn $name() { c_test(stringify!($name)); } )*
@@ -137,7 +169,8 @@ c_tests!(
     eventfd,
     timerfd,
     signalfd,
-    efault
+    efault,
+    sysv_ipc
 );
 
 #[test]

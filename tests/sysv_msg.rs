@@ -17,7 +17,7 @@ use proptest::prelude::*;
 use redbear_ipc::errno::*;
 use redbear_ipc::hosted::{ClockMode, HostedKernel};
 use redbear_ipc::ipc::sysv::ids::{IPC_CREAT, IPC_EXCL, IPC_PRIVATE, SEQ_MULTIPLIER};
-use redbear_ipc::ipc::sysv::limits::{MSGMAX, MSGMNB, MSGMNI};
+use redbear_ipc::ipc::sysv::limits::{self, MSGMAX, MSGMNB, MSGMNI};
 use redbear_ipc::ipc::sysv::msg::index::{Message, MessageIndex, Selector};
 use redbear_ipc::kernel::{Credentials, Kernel};
 use redbear_ipc::syscall::abi::*;
@@ -316,24 +316,23 @@ fn msgget_keys_flags_and_stale_ids() {
 #[test]
 fn limits_are_settable_by_the_privileged_only() {
     // msgmni (ENOSPC), msgmax (EINVAL past it), msgmnb (new queues'
-    // qbytes and the unprivileged IPC_SET ceiling).
+    // qbytes and the unprivileged IPC_SET ceiling), through the one set
+    // of limits the accounting keeps.
     let e = env();
-    let sysv = &e.k.ipc().sysv;
-    let mut lim = sysv.limits.get();
+    let acct = &e.k.ipc().acct;
+    let mut lim = limits::get(acct);
     assert_eq!(
-        (lim.msg.msgmni, lim.msg.msgmax, lim.msg.msgmnb),
+        (lim.msgmni, lim.msgmax, lim.msgmnb),
         (MSGMNI, MSGMAX, MSGMNB)
     );
-    lim.msg.msgmni = 2;
-    lim.msg.msgmax = 16;
-    lim.msg.msgmnb = 64;
+    lim.msgmni = 2;
+    lim.msgmax = 16;
+    lim.msgmnb = 64;
     assert_eq!(
-        sysv.limits
-            .set(&e.k.credentials(), lim)
-            .map_err(|e| e.errno),
+        limits::set(acct, &e.k.credentials(), lim).map_err(|e| e.errno),
         Err(EPERM)
     );
-    sysv.limits.set(&ROOT, lim).unwrap();
+    limits::set(acct, &ROOT, lim).unwrap();
     let a = msgget(&e.k, IPC_PRIVATE, 0o600).unwrap();
     let b = msgget(&e.k, IPC_PRIVATE, 0o600).unwrap();
     assert_eq!(msgget(&e.k, IPC_PRIVATE, 0o600), Err(ENOSPC));
@@ -351,8 +350,74 @@ fn limits_are_settable_by_the_privileged_only() {
     assert_eq!(set(&e.k, a, &ds), Ok(()));
     let (info, _) = e.k.ipc().sysv.msg.info(&*e.k, false);
     assert_eq!((info.msgmni, info.msgmax, info.msgmnb), (2, 16, 64));
+    // The /proc/sys/kernel file view of the same values.
+    let mut out = [0; 4];
+    assert_eq!(limits::Tunable::MsgMax.read(acct, &mut out), 1);
+    assert_eq!(out[0], 16);
+    limits::Tunable::MsgMax.write(acct, &ROOT, &[17]).unwrap();
+    assert_eq!(msgsnd(&e.k, b, 1, &[0; 17], NOWAIT), Ok(()));
     rmid(&e.k, a).unwrap();
     rmid(&e.k, b).unwrap();
+    leak_free(&e.k);
+}
+
+#[test]
+fn queues_and_queued_bytes_are_charged_to_the_creator_and_refunded() {
+    use redbear_ipc::ipc::common::limits::{ObjectKind, Resource};
+    use redbear_ipc::ipc::sysv::msg::MSG_BOOKKEEPING;
+    let e = env();
+    let acct = e.k.ipc().acct.clone();
+    let me = e.k.credentials().euid;
+    let queues = |uid| acct.usage(uid).objects[ObjectKind::MsgQueue as usize];
+    let bytes = |uid| acct.usage(uid).amounts[Resource::MsgBytes as usize];
+    let a = msgget(&e.k, IPC_PRIVATE, 0o666).unwrap();
+    let b = msgget(&e.k, IPC_PRIVATE, 0o666).unwrap();
+    assert_eq!(queues(me), 2);
+    // The queues' own memory, then each message's text and bookkeeping.
+    let base = bytes(me);
+    assert!(base > 0);
+    msgsnd(&e.k, a, 1, &[1; 100], NOWAIT).unwrap();
+    msgsnd(&e.k, b, 1, &[1; 10], NOWAIT).unwrap();
+    assert_eq!(bytes(me), base + 110 + 2 * MSG_BOOKKEEPING);
+    // Another user's message on my queue is charged to me, the creator.
+    let other = Credentials::new(2000, 2000);
+    as_user(&e.k, other, move |k| msgsnd(k, a, 2, &[2; 50], NOWAIT)).unwrap();
+    assert_eq!(bytes(me), base + 160 + 3 * MSG_BOOKKEEPING);
+    assert!(acct.usage(2000).is_zero());
+    assert_eq!(msgrcv(&e.k, a, 200, 0, NOWAIT).map(|g| g.1.len()), Ok(100));
+    assert_eq!(bytes(me), base + 60 + 2 * MSG_BOOKKEEPING);
+    // A receive whose copy fails puts the message back, charge and all.
+    let bad = call(&e.k, SYS_RB_MSGRCV, &[int(a), 8, 200, 0, NOWAIT as usize]);
+    assert_eq!(bad, Err(EFAULT));
+    assert_eq!(bytes(me), base + 60 + 2 * MSG_BOOKKEEPING);
+    // Past the user's limit: ENOMEM, blocking or not, nothing queued.
+    let mut l = acct.limits();
+    l.per_user_amounts[Resource::MsgBytes as usize] = base + 60 + 3 * MSG_BOOKKEEPING + 99;
+    acct.set_limits(&ROOT, l).unwrap();
+    assert_eq!(msgsnd(&e.k, b, 1, &[3; 100], NOWAIT), Err(ENOMEM));
+    assert_eq!(msgsnd(&e.k, b, 1, &[3; 100], 0), Err(ENOMEM));
+    assert_eq!(stat(&e.k, b).unwrap().qnum, 1);
+    // msgget too: a third queue does not fit.
+    assert_eq!(msgget(&e.k, IPC_PRIVATE, 0o600), Err(ENOMEM));
+    assert_eq!(msgsnd(&e.k, b, 1, &[3; 99], NOWAIT), Ok(()));
+    // Root's message on my queue is charged to me too: refused alike.
+    let root_send = as_user(&e.k, ROOT, move |k| msgsnd(k, b, 1, &[3; 10], NOWAIT));
+    assert_eq!(root_send, Err(ENOMEM));
+    // Another user, under the same per-user limit, is not affected by
+    // my usage.
+    let theirs = as_user(&e.k, other, move |k| {
+        let q = msgget(k, IPC_PRIVATE, 0o600)?;
+        msgsnd(k, q, 1, &[4; 100], NOWAIT)?;
+        rmid(k, q)
+    });
+    assert_eq!(theirs, Ok(()));
+    // Removal refunds the messages at once, and the queue when freed.
+    rmid(&e.k, a).unwrap();
+    assert_eq!(queues(me), 1);
+    assert_eq!(bytes(me), base / 2 + 10 + 99 + 2 * MSG_BOOKKEEPING);
+    rmid(&e.k, b).unwrap();
+    assert!(acct.usage(me).is_zero(), "{:?}", acct.usage(me));
+    leak_free(&e.k);
 }
 
 #[test]
@@ -813,4 +878,43 @@ proptest! {
             prop_assert_eq!(ix.bytes(), model.iter().map(|m| m.2 as usize).sum::<usize>());
         }
     }
+}
+
+#[test]
+fn int_registers_take_sign_or_zero_extension_and_refuse_wider_values() {
+    let e = env();
+    let wide = (1usize << 32) + 5;
+    assert_eq!(
+        call(&e.k, SYS_RB_MSGGET, &[wide, (IPC_CREAT | 0o600) as usize]),
+        Err(EINVAL)
+    );
+    assert_eq!(e.k.ipc().sysv.msg.queues(), 0, "nothing was created");
+    let id = msgget(&e.k, IPC_PRIVATE, 0o600).unwrap();
+    // msgflg zero-extended: IPC_NOWAIT still read.
+    let at = msgbuf(&e.k, 1, b"x");
+    let zext_nowait = IPC_NOWAIT as usize;
+    assert_eq!(
+        call(&e.k, SYS_RB_MSGRCV, &[int(id), at, 8, 0, zext_nowait]),
+        Err(ENOMSG)
+    );
+    // A negative id, sign- or zero-extended: EINVAL either way.
+    for neg in [int(-1), 0xffff_ffff] {
+        assert_eq!(call(&e.k, SYS_RB_MSGSND, &[neg, at, 1, 0]), Err(EINVAL));
+    }
+    assert_eq!(
+        call(&e.k, SYS_RB_MSGCTL, &[int(id), wide, 0]),
+        Err(EINVAL),
+        "a command wider than an int"
+    );
+    // msgsz past LONG_MAX is a negative long: EINVAL.
+    assert_eq!(
+        call(
+            &e.k,
+            SYS_RB_MSGRCV,
+            &[int(id), at, usize::MAX, 0, zext_nowait]
+        ),
+        Err(EINVAL)
+    );
+    rmid(&e.k, id).unwrap();
+    leak_free(&e.k);
 }

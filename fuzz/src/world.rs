@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use redbear_ipc::hosted::{ClockMode, HostedKernel, Process, Visibility};
 use redbear_ipc::ipc::common::pollee::Readiness;
 use redbear_ipc::kernel::{Credentials, Kernel};
-use redbear_ipc::syscall::abi::{SemFlags, IPC_NOWAIT, IPC_RMID, MSG_INFO, MSG_STAT_ANY};
+use redbear_ipc::syscall::abi::{SemFlags, IPC_NOWAIT};
 use redbear_ipc::syscall::dispatch;
 use redbear_ipc::syscall::numbers::*;
 
@@ -329,30 +329,11 @@ impl World {
         );
     }
 
-    /// Removes every named and SysV object, as root would.
+    /// Removes every named and SysV object, as `ipcrm -a` and unlinking
+    /// every name would.
     fn remove_everything(&self) {
-        let root = self.k.spawn_process(Credentials::new(0, 0));
-        let buf = self
-            .k
-            .memory()
-            .alloc(REGION, Visibility::Private(root.pid()));
-        {
-            let _g = self.k.enter(&root);
-            self.k.ipc().sems.unlink_all();
-            // MSG_INFO returns the highest index in use (as Linux does).
-            let top = dispatch(
-                &*self.k,
-                SYS_RB_MSGCTL,
-                [0, MSG_INFO as usize, buf, 0, 0, 0],
-            );
-            for index in 0..=top.unwrap_or(0) {
-                let stat = [index, MSG_STAT_ANY as usize, buf, 0, 0, 0];
-                if let Ok(id) = dispatch(&*self.k, SYS_RB_MSGCTL, stat) {
-                    let _ = dispatch(&*self.k, SYS_RB_MSGCTL, [id, IPC_RMID as usize, 0, 0, 0, 0]);
-                }
-            }
-        }
-        self.k.exit_process(&root);
+        self.k.ipc().sems.unlink_all();
+        self.k.ipc().sysv.remove_all(&*self.k);
     }
 }
 

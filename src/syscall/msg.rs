@@ -1,9 +1,13 @@
 //! The SysV message-queue syscalls: decode, call the queue, encode.
 //!
-//! Register arguments that C declares `int` arrive sign-extended; values
-//! outside `i32` are EINVAL (the shim never makes them). Unknown bits in
-//! msgflg are ignored, as Linux does. The checks come in Linux's order,
-//! so each bad input gets the errno Linux gives it.
+//! Registers that C declares `int` (ids, keys, flags, commands) are read
+//! through `Reg::int` (sign- or zero-extended; anything wider is EINVAL);
+//! `msgsz` is a `size_t` that Linux treats as `long` (negative: EINVAL);
+//! `msgtyp` is a whole `long`. User memory is reached through typed
+//! pointers and slices: the msgbuf's `long` type, its text, the
+//! msqid_ds and msginfo. Unknown bits in msgflg are ignored, as Linux
+//! does. The checks come in Linux's order, so each bad input gets the
+//! errno Linux gives it.
 
 use alloc::vec::Vec;
 
@@ -12,56 +16,113 @@ use crate::ipc::sysv::msg::index::{Message, Selector};
 use crate::ipc::sysv::msg::{MsgNamespace, Receive, SetRequest};
 use crate::kernel::Kernel;
 use crate::syscall::abi::{
-    MsqidDs, IPC_INFO, IPC_NOWAIT, IPC_RMID, IPC_SET, IPC_STAT, MSGBUF_TYPE_SIZE, MSG_COPY,
-    MSG_EXCEPT, MSG_INFO, MSG_NOERROR, MSG_STAT, MSG_STAT_ANY, MSQID_DS_SIZE,
+    MsgInfo, MsqidDs, IPC_INFO, IPC_NOWAIT, IPC_RMID, IPC_SET, IPC_STAT, MSGBUF_TYPE_SIZE,
+    MSGINFO_SIZE, MSG_COPY, MSG_EXCEPT, MSG_INFO, MSG_NOERROR, MSG_STAT, MSG_STAT_ANY,
+    MSQID_DS_SIZE,
 };
+use crate::syscall::args::{Args, Reg};
+use crate::syscall::uaccess::{UserPtr, UserSlice, UserValue};
 
-/// A C `int` argument.
-fn c_int(raw: usize) -> Result<i32, Errno> {
-    i32::try_from(raw as isize).map_err(|_| Errno::new(EINVAL))
+/// A msgbuf's `long mtype`.
+struct MsgType(i64);
+
+impl UserValue for MsgType {
+    const SIZE: usize = MSGBUF_TYPE_SIZE;
+    fn decode(raw: &[u8]) -> Result<Self, Errno> {
+        let mut b = [0u8; MSGBUF_TYPE_SIZE];
+        b.copy_from_slice(raw);
+        Ok(MsgType(i64::from_ne_bytes(b)))
+    }
+    fn encode(&self, out: &mut [u8]) {
+        out.copy_from_slice(&self.0.to_ne_bytes());
+    }
+}
+
+impl UserValue for MsqidDs {
+    const SIZE: usize = MSQID_DS_SIZE;
+    fn decode(raw: &[u8]) -> Result<Self, Errno> {
+        let mut b = [0u8; MSQID_DS_SIZE];
+        b.copy_from_slice(raw);
+        Ok(MsqidDs::decode(&b))
+    }
+    fn encode(&self, out: &mut [u8]) {
+        out.copy_from_slice(&MsqidDs::encode(self));
+    }
+}
+
+impl UserValue for MsgInfo {
+    const SIZE: usize = MSGINFO_SIZE;
+    fn decode(_raw: &[u8]) -> Result<Self, Errno> {
+        err(EINVAL) // output only
+    }
+    fn encode(&self, out: &mut [u8]) {
+        out.copy_from_slice(&MsgInfo::encode(self));
+    }
+}
+
+/// A user msgbuf: a `long` type, then the text.
+struct MsgBuf(Reg);
+
+impl MsgBuf {
+    fn mtype(&self) -> UserPtr<MsgType> {
+        self.0.ptr()
+    }
+
+    /// Its first `len` bytes of text (EFAULT if the range wraps the
+    /// address space).
+    fn text(&self, len: usize) -> Result<UserSlice, Errno> {
+        let at = self.0.word().checked_add(MSGBUF_TYPE_SIZE);
+        UserSlice::new(at.ok_or(Errno::new(EFAULT))?, len)
+    }
+}
+
+/// msgflg's bits (an `int` read as the flag word it is).
+fn flag_bits(r: Reg) -> Result<u32, Errno> {
+    Ok(u32::from_ne_bytes(r.int()?.to_ne_bytes()))
 }
 
 /// A C `size_t` size that Linux treats as `long` (negative: EINVAL).
-fn c_size(raw: usize) -> Result<usize, Errno> {
-    if raw > isize::MAX as usize {
-        return err(EINVAL);
+fn size(r: Reg) -> Result<usize, Errno> {
+    match isize::try_from(r.word()) {
+        Ok(_) => Ok(r.word()),
+        Err(_) => err(EINVAL),
     }
-    Ok(raw)
+}
+
+/// A whole `long` register (msgtyp).
+fn long(r: Reg) -> i64 {
+    i64::from_ne_bytes(r.word().to_ne_bytes())
 }
 
 fn msgs<K: Kernel + ?Sized>(k: &K) -> &MsgNamespace {
     &k.ipc().sysv.msg
 }
 
-/// The address `off` bytes past `base`, EFAULT on overflow.
-fn offset(base: usize, off: usize) -> Result<usize, Errno> {
-    base.checked_add(off).ok_or(Errno::new(EFAULT))
-}
-
 /// msgget(key, msgflg) -> msqid
-pub fn msgget<K: Kernel + ?Sized>(k: &K, a: [usize; 6]) -> Result<usize, Errno> {
-    let key = c_int(a[0])?;
-    let flags = c_int(a[1])? as u32;
-    Ok(msgs(k).get(k, key, flags)? as usize)
+pub fn msgget<K: Kernel + ?Sized>(k: &K, a: Args) -> Result<usize, Errno> {
+    let [key, flags, ..] = a.regs();
+    let id = msgs(k).get(k, key.int()?, flag_bits(flags)?)?;
+    Ok(usize::try_from(id).unwrap_or_default())
 }
 
 /// msgsnd(msqid, msgp, msgsz, msgflg)
-pub fn msgsnd<K: Kernel + ?Sized>(k: &K, a: [usize; 6]) -> Result<usize, Errno> {
-    let [raw_id, msgp, msgsz, raw_flags, ..] = a;
-    let id = c_int(raw_id)?;
-    let flags = c_int(raw_flags)? as u32;
-    let mut raw_type = [0u8; MSGBUF_TYPE_SIZE];
-    k.read_user(msgp, &mut raw_type)?;
-    let mtype = i64::from_ne_bytes(raw_type);
-    let msgmax = k.ipc().sysv.limits.get().msg.msgmax as usize;
-    if msgsz > msgmax || msgsz > isize::MAX as usize || id < 0 || mtype < 1 {
+pub fn msgsnd<K: Kernel + ?Sized>(k: &K, a: Args) -> Result<usize, Errno> {
+    let [id, msgp, msgsz, msgflg, ..] = a.regs();
+    let id = id.int()?;
+    let flags = flag_bits(msgflg)?;
+    let buf = MsgBuf(msgp);
+    let mtype = buf.mtype().read(k)?.0;
+    let msgmax = crate::ipc::sysv::limits::get(&k.ipc().acct).msgmax as usize;
+    let len = size(msgsz)?;
+    if len > msgmax || id < 0 || mtype < 1 {
         return err(EINVAL);
     }
+    let from = buf.text(len)?;
     let mut text = Vec::new();
-    text.try_reserve_exact(msgsz)
+    text.try_reserve_exact(len)
         .map_err(|_| Errno::new(ENOMEM))?;
-    text.resize(msgsz, 0);
-    k.read_user(offset(msgp, MSGBUF_TYPE_SIZE)?, &mut text)?;
+    text.resize(len, 0);
+    from.read_into(k, &mut text)?;
     msgs(k).send(
         k,
         id,
@@ -72,42 +133,44 @@ pub fn msgsnd<K: Kernel + ?Sized>(k: &K, a: [usize; 6]) -> Result<usize, Errno> 
     Ok(0)
 }
 
-/// Copies a received message to the caller's msgbuf: at most `msgsz`
-/// bytes of text, then the type. Returns the text bytes copied.
+/// Copies a received message to the caller's msgbuf: the text that fits
+/// in `max_len`, then the type. Returns the text bytes copied.
 fn deliver<K: Kernel + ?Sized>(
     k: &K,
-    msgp: usize,
-    msgsz: usize,
+    buf: &MsgBuf,
+    max_len: usize,
     msg: &Message,
 ) -> Result<usize, Errno> {
-    let n = msg.text.len().min(msgsz);
-    k.write_user(offset(msgp, MSGBUF_TYPE_SIZE)?, &msg.text[..n])?;
-    k.write_user(msgp, &msg.mtype.to_ne_bytes())?;
+    let n = buf
+        .text(msg.text.len().min(max_len))?
+        .write_from(k, &msg.text)?;
+    buf.mtype().write(k, &MsgType(msg.mtype))?;
     Ok(n)
 }
 
 /// msgrcv(msqid, msgp, msgsz, msgtyp, msgflg) -> bytes of text
-pub fn msgrcv<K: Kernel + ?Sized>(k: &K, a: [usize; 6]) -> Result<usize, Errno> {
-    let [raw_id, msgp, raw_size, raw_type, raw_flags, _] = a;
-    let id = c_int(raw_id)?;
-    let msgsz = c_size(raw_size)?;
-    let msgtyp = raw_type as isize as i64;
-    let flags = c_int(raw_flags)? as u32;
+pub fn msgrcv<K: Kernel + ?Sized>(k: &K, a: Args) -> Result<usize, Errno> {
+    let [id, msgp, msgsz, msgtyp, msgflg, _] = a.regs();
+    let id = id.int()?;
+    let max_len = size(msgsz)?;
+    let msgtyp = long(msgtyp);
+    let flags = flag_bits(msgflg)?;
     if id < 0 {
         return err(EINVAL);
     }
     let truncate = flags & MSG_NOERROR != 0;
     let nowait = flags & IPC_NOWAIT != 0;
-    let to_user = |m: &Message| deliver(k, msgp, msgsz, m);
+    let buf = MsgBuf(msgp);
+    let to_user = |m: &Message| deliver(k, &buf, max_len, m);
     if flags & MSG_COPY != 0 {
         if flags & MSG_EXCEPT != 0 || !nowait {
             return err(EINVAL);
         }
-        return msgs(k).copy(k, id, msgtyp, msgsz, truncate, to_user);
+        return msgs(k).copy(k, id, msgtyp, max_len, truncate, to_user);
     }
     let req = Receive {
         selector: Selector::new(msgtyp, flags & MSG_EXCEPT != 0),
-        max_len: msgsz,
+        max_len,
         truncate,
         nowait,
     };
@@ -116,10 +179,10 @@ pub fn msgrcv<K: Kernel + ?Sized>(k: &K, a: [usize; 6]) -> Result<usize, Errno> 
 
 /// msgctl(msqid, cmd, buf) -> 0, an id (MSG_STAT*) or the highest index
 /// (IPC_INFO, MSG_INFO)
-pub fn msgctl<K: Kernel + ?Sized>(k: &K, a: [usize; 6]) -> Result<usize, Errno> {
-    let [raw_id, raw_cmd, buf, ..] = a;
-    let id = c_int(raw_id)?;
-    let cmd = c_int(raw_cmd)?;
+pub fn msgctl<K: Kernel + ?Sized>(k: &K, a: Args) -> Result<usize, Errno> {
+    let [id, cmd, buf, ..] = a.regs();
+    let id = id.int()?;
+    let cmd = cmd.int()?;
     if id < 0 || cmd < 0 {
         return err(EINVAL);
     }
@@ -127,23 +190,21 @@ pub fn msgctl<K: Kernel + ?Sized>(k: &K, a: [usize; 6]) -> Result<usize, Errno> 
     match cmd {
         IPC_INFO | MSG_INFO => {
             let (info, max) = q.info(k, cmd == MSG_INFO);
-            k.write_user(buf, &info.encode())?;
+            buf.ptr::<MsgInfo>().write(k, &info)?;
             Ok(max)
         }
         IPC_STAT => {
             let ds = q.stat(k, id)?;
-            k.write_user(buf, &ds.encode())?;
+            buf.ptr::<MsqidDs>().write(k, &ds)?;
             Ok(0)
         }
         MSG_STAT | MSG_STAT_ANY => {
             let (full_id, ds) = q.stat_index(k, id, cmd == MSG_STAT)?;
-            k.write_user(buf, &ds.encode())?;
-            Ok(full_id as usize)
+            buf.ptr::<MsqidDs>().write(k, &ds)?;
+            Ok(usize::try_from(full_id).unwrap_or_default())
         }
         IPC_SET => {
-            let mut raw = [0u8; MSQID_DS_SIZE];
-            k.read_user(buf, &mut raw)?;
-            let ds = MsqidDs::decode(&raw);
+            let ds = buf.ptr::<MsqidDs>().read(k)?;
             // Linux reads msg_qbytes as an int here; past INT_MAX it
             // wraps. We refuse those values instead.
             if ds.qbytes > i32::MAX as u64 {

@@ -87,7 +87,7 @@ impl UserValue for ItimerSpec {
 }
 
 /// The largest `UserValue` encoding (the stack buffer of one copy).
-const MAX_VALUE: usize = 64;
+const MAX_VALUE: usize = 128;
 
 /// The user address of one `T`.
 pub struct UserPtr<T> {

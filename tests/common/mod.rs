@@ -18,9 +18,10 @@ pub struct Env {
 /// The leak check every test ends with: once the test's fds are closed
 /// and its names unlinked, the namespace's accounting is back to zero
 /// (every object and byte refunded, every timer-queue slot among them, no
-/// user left in the table) and the timer queue is empty. `Env`
-/// runs it when dropped, after closing its process's fds and removing
-/// every name (the namespace's teardown); a test may call it earlier.
+/// user left in the table) and the timer queue is empty. `Env` runs it
+/// when dropped, after closing its process's fds, removing every name and
+/// every SysV object (the namespace's teardown); a test may call it
+/// earlier.
 pub fn assert_accounting_zero(k: &HostedKernel) {
     use redbear_ipc::kernel::Kernel;
     let left = k.ipc().acct.outstanding();
@@ -46,6 +47,8 @@ impl Drop for Env {
         use redbear_ipc::kernel::Kernel;
         self.proc.fds().clear();
         self.k.ipc().sems.unlink_all();
+        // SysV objects outlive processes: removed as `ipcrm -a` would.
+        self.k.ipc().sysv.remove_all(&*self.k);
         assert_accounting_zero(&self.k);
     }
 }

@@ -92,13 +92,21 @@ pub unsafe fn raw_syscall(nr: usize, a: [usize; 6]) -> usize {
     redbear_ipc::syscall::dispatch_raw(k, nr, a)
 }
 
-/// Copies `bytes` into the thread's scratch region for the call in `f`.
+/// Copies `bytes` into the thread's scratch region for the call in `f`
+/// (into a region of their own if they do not fit: SysV messages).
 pub fn with_user_bytes<R>(bytes: &[u8], f: impl FnOnce(usize) -> R) -> R {
     let k = kernel();
     let base = SCRATCH.with(Cell::get);
     let used = USED.with(Cell::get);
     let len = bytes.len().next_multiple_of(8);
-    assert!(used + len <= SCRATCH_LEN, "hosted scratch overflow");
+    if used + len > SCRATCH_LEN {
+        let region = k.alloc_private(len.max(8));
+        k.write_user(region, bytes)
+            .expect("a fresh hosted region is writable");
+        let r = f(region);
+        k.memory().free(region);
+        return r;
+    }
     k.write_user(base + used, bytes)
         .expect("hosted scratch region is writable");
     USED.with(|u| u.set(used + len));
@@ -190,9 +198,17 @@ fn c_copy(ptr: *const u8, len: usize) -> Option<std::vec::Vec<u8>> {
     (!ptr.is_null() && c_read(ptr, &mut copy)).then_some(copy)
 }
 
+/// The most bytes of C memory staged for one argument; a longer buffer
+/// (a msgrcv size far past any message) is handed on as is, so the hosted
+/// kernel answers EFAULT where a real kernel would write into it.
+const STAGE_MAX: usize = 1 << 20;
+
 /// Runs `f` with a hosted address holding a copy of the `len` bytes of C
 /// memory at `ptr`, or with `ptr` itself (null, or not all readable).
 pub fn with_c_in<R>(ptr: *const u8, len: usize, f: impl FnOnce(usize) -> R) -> R {
+    if len > STAGE_MAX {
+        return f(ptr as usize);
+    }
     match c_copy(ptr, len) {
         Some(copy) => with_user_bytes(&copy, f),
         None => f(ptr as usize),
@@ -204,6 +220,9 @@ pub fn with_c_in<R>(ptr: *const u8, len: usize, f: impl FnOnce(usize) -> R) -> R
 /// writable: probed by reading it and writing the same bytes back, so a
 /// bad buffer is left as it was).
 pub fn with_c_out<R>(ptr: *mut u8, len: usize, f: impl FnOnce(usize) -> R) -> R {
+    if len > STAGE_MAX {
+        return f(ptr as usize);
+    }
     match c_copy(ptr, len) {
         Some(mut copy) if c_write(ptr, &copy) => {
             let r = with_user_out(&mut copy, f);

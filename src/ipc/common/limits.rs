@@ -161,7 +161,8 @@ impl Resource {
 }
 
 /// The SysV limits that are not counts (/proc/sys/kernel/msgmax, msgmnb,
-/// sem), Linux's defaults. POSIX mq's (/proc/sys/fs/mqueue's msg_max and
+/// and sem's semmsl and semopm), Linux's defaults; `ipc::sysv::limits`
+/// shows them with the counts (msgmni, semmni, semmns) as Linux's files. POSIX mq's (/proc/sys/fs/mqueue's msg_max and
 /// friends) are `mq::limits::MqLimits`; its counts, queues_max and
 /// RLIMIT_MSGQUEUE, are enforced here (`ObjectKind::MqQueue`,
 /// `Resource::MqBytes`).
@@ -331,13 +332,25 @@ impl Accounting {
     /// for a family value Linux's sysctl would refuse (nothing changes).
     /// Charges already made stay, even above a lowered limit.
     pub fn set_limits(&self, creds: &Credentials, limits: Limits) -> Result<(), Errno> {
+        self.update_limits(creds, |_| limits)
+    }
+
+    /// Replaces the limits with `change` of the limits in force, in one
+    /// step (a sysctl writing one value): as `set_limits`.
+    pub fn update_limits(
+        &self,
+        creds: &Credentials,
+        change: impl FnOnce(Limits) -> Limits,
+    ) -> Result<(), Errno> {
         if !creds.privileged() {
             return err(EPERM);
         }
-        if !limits.family.valid() {
+        let mut t = self.table.lock();
+        let new = change(t.limits);
+        if !new.family.valid() {
             return err(EINVAL);
         }
-        self.table.lock().limits = limits;
+        t.limits = new;
         Ok(())
     }
 
@@ -482,6 +495,17 @@ impl Charge {
         self.acct.grow(self, r, amount, errno)?;
         self.amounts[i] += amount;
         Ok(())
+    }
+
+    /// Adds back `amount` of `r` that this charge just gave back, without
+    /// checking limits (a received message put back after its copy to
+    /// user memory failed: refusing it would lose the message).
+    pub fn regrow(&mut self, r: Resource, amount: usize) {
+        self.acct
+            .table
+            .lock()
+            .apply(self.uid, |u| u.amounts[r as usize] += amount);
+        self.amounts[r as usize] += amount;
     }
 
     /// Gives back `amount` of `r` (a message received); at most what the

@@ -3,11 +3,12 @@
 //! - `ids`: the key -> id table (IPC_PRIVATE, IPC_CREAT / IPC_EXCL,
 //!   sequence-numbered ids, removal under the table lock);
 //! - `perm`: `IpcPerm`, the permission object mutable under IPC_SET;
-//! - `limits`: the namespace-wide limits, settable by the privileged;
+//! - `limits`: the SysV tunables (msgmni, msgmax, msgmnb, sem) as a view
+//!   of the namespace's one set of limits, settable by the privileged;
 //! - `msg`: message queues (sys/msg.h).
 //!
 //! Lock order (outermost first): a family's id table, then one object's
-//! state, then the limits cell. A family's calls reach user memory only
+//! state, then the accounting table (which holds the limits). A family's calls reach user memory only
 //! with none of these held.
 
 pub mod ids;
@@ -16,15 +17,22 @@ pub mod msg;
 pub mod perm;
 pub mod sem;
 
-use limits::LimitsCell;
-
-/// The SysV part of one IPC namespace.
+/// The SysV part of one IPC namespace (its limits are the namespace's
+/// `Accounting`'s; `limits` shows them).
 #[derive(Default)]
 pub struct SysvNamespace {
-    /// The limits of every family.
-    pub limits: LimitsCell,
     /// Message queues.
     pub msg: msg::MsgNamespace,
+}
+
+impl SysvNamespace {
+    /// Removes every SysV object (`ipcrm -a`; the namespace is going
+    /// away): SysV objects outlive the processes that made them, so a
+    /// host that tears a namespace down, or a test runner between
+    /// programs, calls this. Blocked callers fail EIDRM.
+    pub fn remove_all<K: crate::kernel::Kernel + ?Sized>(&self, k: &K) {
+        self.msg.remove_all(k);
+    }
 }
 
 /// The current CLOCK_REALTIME second, the unit of every SysV time field.

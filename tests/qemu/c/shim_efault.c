@@ -37,7 +37,7 @@
 #include <testbed.h>
 #endif
 
-#define PAGE 4096UL
+#include "page_hole.h"
 #define FILL 0xa5
 
 /* The last page of user space: below x86_64's canonical hole (Linux and
@@ -72,17 +72,6 @@ static unsigned char *page;
 /* Set by a case when something it must leave alone changed. */
 static const char *changed;
 
-static unsigned char *map_page_before_hole(void)
-{
-#ifdef __linux__
-    unsigned char *p = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED || munmap(p + PAGE, PAGE) != 0)
-        return NULL;
-    return p;
-#else
-    return tb_map(PAGE);
-#endif
-}
 
 /* The bad pointer of `kind` for an object of `len` bytes: the straddling
  * one has its first half in the mapped page. */

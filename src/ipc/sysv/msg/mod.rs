@@ -16,27 +16,45 @@
 //! - on a hand-off msg_lrpid is the receiver's process id (Linux records
 //!   the receiving thread's id there, unlike a plain receive).
 //!
-//! Lock order: the id table, then one queue's state (ids.rs). User memory
-//! is reached only through the `deliver` callback, with no lock held.
+//! Accounting: a queue is charged to its creator (`ObjectKind::MsgQueue`,
+//! counted against msgmni, and its own size in `Resource::MsgBytes`),
+//! and so is every message queued on it (`Resource::MsgBytes` again: its
+//! text and `MSG_BOOKKEEPING` bytes of index), grown on send and shrunk
+//! on receive, so one user's queues cannot take kernel memory without bound
+//! (Linux bounds a queue by msgmnb and the queues by msgmni, not a user:
+//! past the user's limit msgsnd fails ENOMEM, one of msgsnd's documented
+//! errors). Everything is refunded when the queue is removed and freed.
+//!
+//! Blocked senders and receivers wait through the crate's one blocking
+//! helper (`ipc::common::wait`) on the queue's two wait queues: a
+//! receiver's node carries its selector and a slot for the message a
+//! sender hands over; a sender's node carries its size, and a receive
+//! wakes those that now fit.
+//!
+//! Lock order: the id table, then one queue's state (ids.rs), then the
+//! accounting table (innermost). User memory is reached only through the
+//! `deliver` callback, with no lock held.
 
 pub mod index;
-pub mod waiters;
 
 use alloc::boxed::Box;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use core::mem::size_of;
 
-use crate::errno::{err, Errno, E2BIG, EACCES, EAGAIN, EIDRM, EINTR, EINVAL, ENOMSG, EPERM};
+use crate::errno::{err, Errno, E2BIG, EACCES, EAGAIN, EIDRM, EINVAL, ENOMEM, ENOMSG, EPERM};
+use crate::ipc::common::limits::{Charge, ObjectKind, Resource, UNLIMITED};
 use crate::ipc::common::perm::Access;
+use crate::ipc::common::wait::{wait, Blocking, Handoff, Payload, Step};
+use crate::ipc::common::waitq::{Visit, WaitQueue};
 use crate::ipc::sysv::ids::{GetRequest, IdTable, SysvObject};
-use crate::ipc::sysv::limits::MsgLimits;
+use crate::ipc::sysv::limits::SysvLimits;
 use crate::ipc::sysv::now_seconds;
 use crate::ipc::sysv::perm::IpcPerm;
 use crate::kernel::{Kernel, Pid};
 use crate::sync::{AtomicUsize, Mutex, Ordering};
 use crate::syscall::abi::{MsgInfo, MsqidDs};
 use index::{Message, MessageIndex, Selector};
-use waiters::{settle, wait, Waited, Waiters};
 
 /// Linux's MSGSSZ (IPC_INFO only; nothing here is segmented).
 pub const MSGSSZ: i32 = 16;
@@ -51,9 +69,29 @@ pub struct RecvWait {
     pid: Pid,
 }
 
-/// What a blocked sender waits for: room for this many bytes.
+/// What a blocked sender waits for: room for this many bytes. A receive
+/// wakes it to try again; nothing is handed over.
 pub struct SendWait {
     len: usize,
+}
+
+impl Payload<()> for SendWait {
+    fn take_result(&mut self) -> Option<Result<(), Errno>> {
+        None
+    }
+}
+
+/// A blocked receiver's node: its request and the message handed to it.
+type RecvNode = Handoff<RecvWait, Message>;
+
+/// Bytes charged per queued message beside its text: its deque slot (24
+/// bytes, doubled for the deque's spare room) and a share of the per-type
+/// index entries (index.rs lists the costs).
+pub const MSG_BOOKKEEPING: usize = 64;
+
+/// What a queued message of `len` bytes is charged.
+fn message_cost(len: usize) -> usize {
+    len.saturating_add(MSG_BOOKKEEPING)
 }
 
 struct QueueState {
@@ -66,14 +104,24 @@ struct QueueState {
     ctime: i64,
     lspid: Pid,
     lrpid: Pid,
-    receivers: Waiters<RecvWait, Message>,
-    senders: Waiters<SendWait, ()>,
+    receivers: WaitQueue<RecvNode>,
+    senders: WaitQueue<SendWait>,
+    /// The creator's charge: the queue, and its queued messages.
+    charge: Charge,
 }
 
 impl QueueState {
     fn fits(&self, len: usize) -> bool {
         fits(self.messages.bytes(), self.messages.len(), len, self.qbytes)
     }
+}
+
+fn senders(st: &mut QueueState) -> &mut WaitQueue<SendWait> {
+    &mut st.senders
+}
+
+fn receivers(st: &mut QueueState) -> &mut WaitQueue<RecvNode> {
+    &mut st.receivers
 }
 
 /// The queue-full rule: cbytes + size <= qbytes and qnum + 1 <= qbytes.
@@ -129,8 +177,8 @@ pub struct MsgNamespace {
     bytes: AtomicUsize,
 }
 
-fn limits<K: Kernel + ?Sized>(k: &K) -> MsgLimits {
-    k.ipc().sysv.limits.get().msg
+fn limits<K: Kernel + ?Sized>(k: &K) -> SysvLimits {
+    crate::ipc::sysv::limits::get(&k.ipc().acct)
 }
 
 impl MsgNamespace {
@@ -148,16 +196,23 @@ impl MsgNamespace {
     pub fn get<K: Kernel + ?Sized>(&self, k: &K, key: i32, flags: u32) -> Result<i32, Errno> {
         let lim = limits(k);
         let now = now_seconds(k);
+        let creds = k.credentials();
         let req = GetRequest {
             key,
             flags,
             limit: lim.msgmni,
         };
         self.ids.get(
-            &k.credentials(),
+            &creds,
             req,
             |_| Ok(()),
             |perm| {
+                let charge = k.ipc().acct.charge_with(
+                    creds.euid,
+                    creds.privileged(),
+                    ObjectKind::MsgQueue,
+                    &[(Resource::MsgBytes, size_of::<MsgQueue>())],
+                )?;
                 Ok(Arc::new(MsgQueue {
                     state: Mutex::new(QueueState {
                         perm,
@@ -169,8 +224,9 @@ impl MsgNamespace {
                         ctime: now,
                         lspid: 0,
                         lrpid: 0,
-                        receivers: Waiters::default(),
-                        senders: Waiters::default(),
+                        receivers: WaitQueue::new(),
+                        senders: WaitQueue::new(),
+                        charge,
                     }),
                 }))
             },
@@ -178,7 +234,8 @@ impl MsgNamespace {
     }
 
     /// msgsnd after the syscall layer read the type and text: EINVAL for
-    /// a bad id, EACCES, EIDRM, EAGAIN when full and `nowait`, EINTR.
+    /// a bad id, EACCES, EIDRM, EAGAIN when full and `nowait`, ENOMEM past
+    /// the owner's limit of queued bytes, EINTR.
     pub fn send<K: Kernel + ?Sized>(
         &self,
         k: &K,
@@ -190,38 +247,47 @@ impl MsgNamespace {
         let q = self.ids.lookup(id)?;
         let creds = k.credentials();
         let len = text.len();
-        let mut st = q.state.lock();
-        loop {
+        let mut text = Some(text);
+        wait(k, &q.state, Blocking::Forever, senders, |st| {
             if !st.perm.allows(&creds, Access::WRITE) {
-                return err(EACCES);
+                return Step::Done(err(EACCES));
             }
             if st.removed {
-                return err(EIDRM);
+                return Step::Done(err(EIDRM));
             }
-            if st.fits(len) {
-                break;
+            if !st.fits(len) {
+                return match nowait {
+                    true => Step::Done(err(EAGAIN)),
+                    false => Step::Block(SendWait { len }),
+                };
             }
-            if nowait {
-                return err(EAGAIN);
-            }
-            let ticket = st.senders.insert(k.current_task(), SendWait { len });
-            let (guard, waited) = wait(k, &q.state, st, |s| &mut s.senders, ticket);
-            st = guard;
-            match waited {
-                Waited::Settled(Ok(())) => continue,
-                Waited::Settled(Err(e)) => return Err(e),
-                Waited::Interrupted => return err(EINTR),
-            }
-        }
+            let Some(text) = text.take() else {
+                return Step::Done(err(EINVAL));
+            };
+            Step::Done(self.enqueue(k, st, mtype, text))
+        })
+    }
+
+    /// Sends a message that fits: to a blocked receiver, else onto the
+    /// queue, charged to its owner (ENOMEM past the owner's limit).
+    fn enqueue<K: Kernel + ?Sized>(
+        &self,
+        k: &K,
+        st: &mut QueueState,
+        mtype: i64,
+        text: Box<[u8]>,
+    ) -> Result<(), Errno> {
         let now = now_seconds(k);
-        st.lspid = k.current_pid();
-        st.stime = now;
+        let len = text.len();
         let seq = st.messages.stamp();
-        let msg = Message { mtype, seq, text };
-        if let Some(msg) = hand_off(k, &mut st, msg, now) {
+        if let Some(msg) = hand_off(k, st, Message { mtype, seq, text }, now) {
+            st.charge
+                .grow(Resource::MsgBytes, message_cost(len), UNLIMITED, ENOMEM)?;
             st.messages.push(msg);
             self.add(1, len);
         }
+        st.lspid = k.current_pid();
+        st.stime = now;
         Ok(())
     }
 
@@ -254,31 +320,34 @@ impl MsgNamespace {
         req: Receive,
     ) -> Result<Message, Errno> {
         let creds = k.credentials();
-        let mut st = q.state.lock();
-        loop {
+        wait(k, &q.state, Blocking::Forever, receivers, |st| {
             if !st.perm.allows(&creds, Access::READ) {
-                return err(EACCES);
+                return Step::Done(err(EACCES));
             }
             if st.removed {
-                return err(EIDRM);
+                return Step::Done(err(EIDRM));
             }
             if let Some(found) = st.messages.find(req.selector) {
                 if found.len > req.max_len && !req.truncate {
-                    return err(E2BIG);
+                    return Step::Done(err(E2BIG));
                 }
                 let Some(msg) = st.messages.take(found.mtype) else {
-                    return err(EIDRM);
+                    return Step::Done(err(EIDRM));
                 };
-                self.sub(1, msg.text.len());
+                let len = msg.text.len();
+                self.sub(1, len);
+                st.charge.shrink(Resource::MsgBytes, message_cost(len));
                 st.rtime = now_seconds(k);
                 st.lrpid = k.current_pid();
-                wake_senders(k, &mut st);
-                return Ok(msg);
+                wake_senders(k, st);
+                return Step::Done(Ok(msg));
             }
             if req.nowait {
-                return err(ENOMSG);
+                return Step::Done(err(ENOMSG));
             }
-            let wanted = RecvWait {
+            // Woken without a message (IPC_SET changed the queue): the
+            // next round checks again from the top.
+            Step::Block(Handoff::new(RecvWait {
                 selector: req.selector,
                 max_len: if req.truncate {
                     usize::MAX
@@ -286,18 +355,8 @@ impl MsgNamespace {
                     req.max_len
                 },
                 pid: k.current_pid(),
-            };
-            let ticket = st.receivers.insert(k.current_task(), wanted);
-            let (guard, waited) = wait(k, &q.state, st, |s| &mut s.receivers, ticket);
-            st = guard;
-            match waited {
-                Waited::Settled(Ok(msg)) => return Ok(msg),
-                // IPC_SET changed the queue: check again from the top.
-                Waited::Settled(Err(e)) if e.errno == EAGAIN => continue,
-                Waited::Settled(Err(e)) => return Err(e),
-                Waited::Interrupted => return err(EINTR),
-            }
-        }
+            }))
+        })
     }
 
     /// Returns a taken message whose delivery failed: to a receiver that
@@ -311,7 +370,10 @@ impl MsgNamespace {
         }
         let now = now_seconds(k);
         if let Some(msg) = hand_off(k, &mut st, msg, now) {
-            self.add(1, msg.text.len());
+            let len = msg.text.len();
+            self.add(1, len);
+            // Refunded by `take` a moment ago: taken back unchecked.
+            st.charge.regrow(Resource::MsgBytes, message_cost(len));
             st.messages.put_back(msg);
         }
     }
@@ -431,7 +493,7 @@ impl MsgNamespace {
             st.perm.set(new.uid, new.gid, new.mode)?;
             st.qbytes = new.qbytes;
             st.ctime = now;
-            st.receivers.settle_all(k, || err(EAGAIN));
+            st.receivers.wake_all(k);
             wake_senders(k, &mut st);
             Ok(())
         })
@@ -449,8 +511,10 @@ impl MsgNamespace {
         st.removed = true;
         let (messages, bytes) = st.messages.clear();
         self.sub(messages, bytes);
-        st.receivers.settle_all(k, || err(EIDRM));
-        st.senders.settle_all(k, || err(EIDRM));
+        let cost = bytes.saturating_add(messages.saturating_mul(MSG_BOOKKEEPING));
+        st.charge.shrink(Resource::MsgBytes, cost);
+        st.receivers.remove_all(k);
+        st.senders.remove_all(k);
     }
 
     /// IPC_INFO (`usage` false) or MSG_INFO (`usage` true), and the value
@@ -506,7 +570,7 @@ impl MsgNamespace {
     pub fn blocked(&self, id: i32) -> Result<(usize, usize), Errno> {
         let q = self.ids.lookup(id)?;
         let st = q.state.lock();
-        Ok((st.receivers.pending(), st.senders.pending()))
+        Ok((st.receivers.len(), st.senders.len()))
     }
 }
 
@@ -521,21 +585,21 @@ fn hand_off<K: Kernel + ?Sized>(
 ) -> Option<Message> {
     let mut pending = Some(msg);
     let mut taker = None;
-    for w in st.receivers.pending_mut() {
-        let Some(m) = &pending else { break };
-        if !w.data.selector.matches(m.mtype) {
-            continue;
+    st.receivers.visit(k, |w| {
+        let Some(m) = &pending else {
+            return Visit::Stop;
+        };
+        if !w.request.selector.matches(m.mtype) {
+            return Visit::Keep;
         }
-        if m.text.len() > w.data.max_len {
-            settle(k, w, err(E2BIG));
-            continue;
+        if m.text.len() > w.request.max_len {
+            w.result = Some(err(E2BIG));
+            return Visit::Complete;
         }
-        if let Some(m) = pending.take() {
-            taker = Some(w.data.pid);
-            settle(k, w, Ok(m));
-        }
-        break;
-    }
+        taker = Some(w.request.pid);
+        w.result = pending.take().map(Ok);
+        Visit::Complete
+    });
     if let Some(pid) = taker {
         st.lrpid = pid;
         st.rtime = now;
@@ -547,11 +611,32 @@ fn hand_off<K: Kernel + ?Sized>(
 /// each woken one's message as sent so that no more wake than fit.
 fn wake_senders<K: Kernel + ?Sized>(k: &K, st: &mut QueueState) {
     let (mut bytes, mut num, qbytes) = (st.messages.bytes(), st.messages.len(), st.qbytes);
-    for w in st.senders.pending_mut() {
-        if fits(bytes, num, w.data.len, qbytes) {
-            bytes += w.data.len;
-            num += 1;
-            settle(k, w, Ok(()));
+    st.senders.visit(k, |w| {
+        if !fits(bytes, num, w.len, qbytes) {
+            return Visit::Keep;
         }
+        bytes += w.len;
+        num += 1;
+        Visit::Wake
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ipc::common::limits::Limits;
+
+    #[test]
+    fn one_user_may_hold_msgmni_queues_as_on_linux() {
+        // The queues' own bytes stay under one user's limit even at
+        // msgmni queues: only queued messages can reach it.
+        let l = Limits::default();
+        let msgmni = l.total_objects[ObjectKind::MsgQueue as usize];
+        let per_user = l.per_user_amounts[Resource::MsgBytes as usize];
+        assert!(
+            msgmni * size_of::<MsgQueue>() <= per_user,
+            "{msgmni} queues of {} bytes exceed {per_user}",
+            size_of::<MsgQueue>()
+        );
     }
 }

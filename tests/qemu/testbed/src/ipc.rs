@@ -130,6 +130,13 @@ pub fn timer_tick() {
     let _ = k.ipc.try_expire_timers(k);
 }
 
+/// Removes the SysV objects a program left (they outlive processes, as
+/// on Linux), before the runner compares the accounting.
+pub fn remove_sysv_objects() {
+    let k = kernel();
+    k.ipc.sysv.remove_all(k);
+}
+
 /// What the namespace's accounting holds now: the runner compares it
 /// before and after each program (every program's objects are refunded
 /// by its teardown).

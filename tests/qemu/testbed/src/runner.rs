@@ -32,6 +32,7 @@ pub fn run_all() -> usize {
                 let stuck = sched::live_tasks_of(&pids);
                 if stuck == 0 {
                     process::remove_group(group);
+                    crate::ipc::remove_sysv_objects();
                 }
                 let charged_after = crate::ipc::accounting();
                 match (finished, status) {

@@ -1,46 +1,41 @@
 //! SysV message-queue calls for the testbed programs that use them
 //! (included with `#[path]`): the four syscalls with msgbufs on the stack
 //! of the caller and results as `Result<_, errno>`.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
+pub use redbear_ipc::errno::{EACCES, EAGAIN, EIDRM, EINTR, EINVAL, ENOENT, ENOMSG, EPERM};
+pub use redbear_ipc::ipc::sysv::ids::{IPC_CREAT, IPC_EXCL, IPC_PRIVATE};
 use redbear_ipc::syscall::abi::{MsqidDs, IPC_RMID, IPC_SET, IPC_STAT, MSQID_DS_SIZE};
 use redbear_ipc::syscall::numbers::*;
 use user_rt::sys;
 
-pub const IPC_PRIVATE: i32 = 0;
-pub const IPC_CREAT: u32 = 0o1000;
-pub const IPC_EXCL: u32 = 0o2000;
-pub const EACCES: isize = 13;
-pub const EPERM: isize = 1;
-pub const EINVAL: isize = 22;
-pub const EINTR: isize = 4;
-pub const EIDRM: isize = 43;
-pub const ENOMSG: isize = 42;
-pub const EAGAIN: isize = 11;
 /// The largest text the programs send.
 pub const TEXT_MAX: usize = 64;
 
+/// A C int as the shim passes it: sign-extended.
 fn int(v: i32) -> usize {
     v as isize as usize
 }
 
-pub fn msgget(key: i32, flags: u32) -> Result<i32, isize> {
-    sys::check(sys::syscall(
-        SYS_RB_MSGGET,
-        [int(key), flags as usize, 0, 0, 0, 0],
-    ))
-    .map(|id| id as i32)
+/// A raw result as `Ok(value)` or `Err(errno)`, errno as the crate's
+/// `redbear_ipc::errno` values.
+fn call(nr: usize, args: [usize; 6]) -> Result<usize, i32> {
+    sys::check(sys::syscall(nr, args)).map_err(|e| e as i32)
 }
 
-pub fn msgsnd(id: i32, mtype: i64, text: &[u8], flags: u32) -> Result<usize, isize> {
+pub fn msgget(key: i32, flags: u32) -> Result<i32, i32> {
+    call(SYS_RB_MSGGET, [int(key), flags as usize, 0, 0, 0, 0]).map(|id| id as i32)
+}
+
+pub fn msgsnd(id: i32, mtype: i64, text: &[u8], flags: u32) -> Result<usize, i32> {
     let mut buf = [0u8; 8 + TEXT_MAX];
     let n = text.len().min(TEXT_MAX);
     buf[..8].copy_from_slice(&mtype.to_ne_bytes());
     buf[8..8 + n].copy_from_slice(&text[..n]);
-    sys::check(sys::syscall(
+    call(
         SYS_RB_MSGSND,
         [int(id), buf.as_ptr() as usize, n, flags as usize, 0, 0],
-    ))
+    )
 }
 
 /// A received message: its type, and its text in a fixed buffer.
@@ -57,10 +52,10 @@ impl Got {
     }
 }
 
-pub fn msgrcv(id: i32, size: usize, msgtyp: i64, flags: u32) -> Result<Got, isize> {
+pub fn msgrcv(id: i32, size: usize, msgtyp: i64, flags: u32) -> Result<Got, i32> {
     let mut buf = [0u8; 8 + TEXT_MAX];
     let size = size.min(TEXT_MAX);
-    let n = sys::check(sys::syscall(
+    let n = call(
         SYS_RB_MSGRCV,
         [
             int(id),
@@ -70,7 +65,7 @@ pub fn msgrcv(id: i32, size: usize, msgtyp: i64, flags: u32) -> Result<Got, isiz
             flags as usize,
             0,
         ],
-    ))?;
+    )?;
     let mut t = [0u8; 8];
     t.copy_from_slice(&buf[..8]);
     let mut text = [0u8; TEXT_MAX];
@@ -83,33 +78,30 @@ pub fn msgrcv(id: i32, size: usize, msgtyp: i64, flags: u32) -> Result<Got, isiz
 }
 
 /// A received message's (type, first text byte), for compact checks.
-pub fn recv_first(id: i32, msgtyp: i64, flags: u32) -> Result<(i64, u8), isize> {
+pub fn recv_first(id: i32, msgtyp: i64, flags: u32) -> Result<(i64, u8), i32> {
     msgrcv(id, TEXT_MAX, msgtyp, flags).map(|g| (g.mtype, g.text[0]))
 }
 
-pub fn ctl(id: i32, cmd: i32, buf: usize) -> Result<usize, isize> {
-    sys::check(sys::syscall(
-        SYS_RB_MSGCTL,
-        [int(id), int(cmd), buf, 0, 0, 0],
-    ))
+pub fn ctl(id: i32, cmd: i32, buf: usize) -> Result<usize, i32> {
+    call(SYS_RB_MSGCTL, [int(id), int(cmd), buf, 0, 0, 0])
 }
 
-pub fn stat_cmd(id: i32, cmd: i32) -> Result<(usize, MsqidDs), isize> {
+pub fn stat_cmd(id: i32, cmd: i32) -> Result<(usize, MsqidDs), i32> {
     let mut raw = [0u8; MSQID_DS_SIZE];
     let r = ctl(id, cmd, raw.as_mut_ptr() as usize)?;
     Ok((r, MsqidDs::decode(&raw)))
 }
 
-pub fn stat(id: i32) -> Result<MsqidDs, isize> {
+pub fn stat(id: i32) -> Result<MsqidDs, i32> {
     stat_cmd(id, IPC_STAT).map(|r| r.1)
 }
 
-pub fn set(id: i32, ds: &MsqidDs) -> Result<usize, isize> {
+pub fn set(id: i32, ds: &MsqidDs) -> Result<usize, i32> {
     let raw = ds.encode();
     ctl(id, IPC_SET, raw.as_ptr() as usize)
 }
 
-pub fn rmid(id: i32) -> Result<usize, isize> {
+pub fn rmid(id: i32) -> Result<usize, i32> {
     ctl(id, IPC_RMID, 0)
 }
 

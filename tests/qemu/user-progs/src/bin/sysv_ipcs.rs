@@ -18,7 +18,7 @@ const KEYS: [i32; 3] = [0x5157_0001, 0x5157_0002, 0x5157_0003];
 type Row = (i32, i32, u64, u64);
 
 /// Prints every queue as `ipcs -q` does and returns the rows for our keys.
-fn ipcs() -> Result<[Option<Row>; 3], isize> {
+fn ipcs() -> Result<[Option<Row>; 3], i32> {
     let mut raw = [0u8; MSGINFO_SIZE];
     let max = ctl(0, MSG_INFO, raw.as_mut_ptr() as usize)?;
     let queues = i32::from_ne_bytes([raw[0], raw[1], raw[2], raw[3]]);
@@ -45,7 +45,7 @@ fn ipcs() -> Result<[Option<Row>; 3], isize> {
 }
 
 /// `ipcrm -Q key`: the id by key, then IPC_RMID.
-fn ipcrm_key(key: i32) -> Result<usize, isize> {
+fn ipcrm_key(key: i32) -> Result<usize, i32> {
     rmid(msgget(key, 0)?)
 }
 
@@ -81,7 +81,7 @@ fn main(_: usize) -> i32 {
     );
     ok &= check("ipcrm -Q key", ipcrm_key(KEYS[2]), Ok(0));
     ok &= check("gone", ipcs(), Ok([None, None, None]));
-    ok &= check("ipcrm of a gone key", ipcrm_key(KEYS[2]), Err(2));
+    ok &= check("ipcrm of a gone key", ipcrm_key(KEYS[2]), Err(ENOENT));
     if ok {
         println!("ipcs/ipcrm: ok");
         0
