@@ -523,3 +523,21 @@ fn settime_acts_on_the_timer_it_looked_up_even_if_the_fd_is_reused() {
     assert_eq!(gettime(&e, original), (0, 5 * SEC), "the timer looked up");
     assert_eq!(gettime(&e, fd), (0, 0), "the newcomer is untouched");
 }
+
+#[test]
+fn setting_the_realtime_clock_past_an_absolute_timer_fires_it() {
+    use redbear_ipc::ipc::common::pollee::Observer;
+    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+    let e = Env::new(ClockMode::Virtual);
+    let fd = tfd(&e, RT, NB);
+    let count = std::sync::Arc::new(Count(AtomicUsize::new(0)));
+    let obs: std::sync::Arc<dyn Observer> = count.clone();
+    e.k.get_fd(fd).unwrap().pollee().unwrap().register(&obs);
+    let at = e.k.now(ClockId::Realtime) + 3600 * SEC;
+    settime(&e, fd, ABS, 0, at).unwrap();
+    assert_eq!(e.k.ipc().timers.entries(), 1);
+    e.k.set_realtime(at + SEC);
+    assert_eq!(count.0.load(SeqCst), 1, "the clock step's tick told it");
+    assert_eq!(e.k.ipc().timers.entries(), 0);
+    assert_eq!(read_ticks(&e.k, fd), Ok(1));
+}

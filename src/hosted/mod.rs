@@ -224,6 +224,8 @@ impl HostedKernel {
     pub fn set_realtime(&self, ns: u64) {
         self.clock.set_realtime(ns);
         self.ipc.clock_was_set(self);
+        // Realtime timers may be due now: the tick, as in `advance`.
+        self.ipc.expire_timers(self);
         self.nudge_all();
     }
 

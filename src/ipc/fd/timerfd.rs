@@ -175,7 +175,7 @@ impl TimerFd {
 
     /// Whether an expiration is waiting to be read (or a cancel to be
     /// reported), settled at now.
-    pub fn expired_now<K: Kernel + ?Sized>(&self, k: &K) -> bool {
+    fn expired_now<K: Kernel + ?Sized>(&self, k: &K) -> bool {
         let now = k.now(self.clock);
         let mut st = self.state.lock();
         self.settle(&mut st, now);
