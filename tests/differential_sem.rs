@@ -208,6 +208,15 @@ impl Drop for Linux {
     }
 }
 
+/// The tv_nsec of a timed wait's absolute timeout (at time 0 of
+/// CLOCK_REALTIME, so in the past): 0, or one out of range.
+fn timeout_nsec(op: &Op) -> i64 {
+    match op {
+        Op::TimedWaitBadNsec { .. } => 1_000_000_000,
+        _ => 0,
+    }
+}
+
 impl Backend<Op> for Linux {
     fn apply(&mut self, op: &Op) -> Outcome {
         // SAFETY (all calls below): pointers are our live, initialised
@@ -221,17 +230,10 @@ impl Backend<Op> for Linux {
                 Op::TryWait { slot } => {
                     libc_outcome(libc::sem_trywait(&mut self.sems[slot]).into())
                 }
-                Op::TimedWaitPast { slot } => {
+                Op::TimedWaitPast { slot } | Op::TimedWaitBadNsec { slot } => {
                     let ts = libc::timespec {
                         tv_sec: 0,
-                        tv_nsec: 0,
-                    };
-                    libc_outcome(libc::sem_timedwait(&mut self.sems[slot], &ts).into())
-                }
-                Op::TimedWaitBadNsec { slot } => {
-                    let ts = libc::timespec {
-                        tv_sec: 0,
-                        tv_nsec: 1_000_000_000,
+                        tv_nsec: timeout_nsec(op),
                     };
                     libc_outcome(libc::sem_timedwait(&mut self.sems[slot], &ts).into())
                 }
@@ -338,24 +340,16 @@ impl Backend<Op> for Ours {
             Op::TryWait { slot } => {
                 self.call(SYS_RB_SEM_WAIT, &[self.sems[slot], SemFlags::TRY.bits()])
             }
-            Op::TimedWaitPast { slot } => self.call(
-                SYS_RB_SEM_WAIT,
-                &[
-                    self.sems[slot],
-                    SemFlags::TIMED.bits(),
-                    self.past,
-                    ClockId::Realtime as usize,
-                ],
-            ),
-            Op::TimedWaitBadNsec { slot } => self.call(
-                SYS_RB_SEM_WAIT,
-                &[
-                    self.sems[slot],
-                    SemFlags::TIMED.bits(),
-                    self.bad_nsec,
-                    ClockId::Realtime as usize,
-                ],
-            ),
+            Op::TimedWaitPast { slot } | Op::TimedWaitBadNsec { slot } => {
+                let ts = if timeout_nsec(op) == 0 {
+                    self.past
+                } else {
+                    self.bad_nsec
+                };
+                let timed = SemFlags::TIMED.bits();
+                let clock = ClockId::Realtime as usize;
+                self.call(SYS_RB_SEM_WAIT, &[self.sems[slot], timed, ts, clock])
+            }
             Op::GetValue { slot } => self.call(SYS_RB_SEM_GETVALUE, &[self.sems[slot], 0]),
             Op::Open {
                 name: n,
