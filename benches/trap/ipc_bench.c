@@ -374,14 +374,18 @@ static void rows_sem(void)
     sem_destroy(&ping);
     sem_destroy(&pong);
 
-    sem_t *named = sem_open("/rbbench", O_CREAT | O_EXCL, 0600, 0);
+    /* a name of this process' own: runs side by side do not collide */
+    char name[32];
+    snprintf(name, sizeof name, "/rbbench.%ld", (long)getpid());
+    sem_unlink(name);
+    sem_t *named = sem_open(name, O_CREAT | O_EXCL, 0600, 0);
     if (named == SEM_FAILED) {
         fail("named_sem_post_wait", "sem_open");
         return;
     }
     measure("named_sem_post_wait", op_sem_post_wait, named, iters(2000));
     sem_close(named);
-    sem_unlink("/rbbench");
+    sem_unlink(name);
 }
 
 /* ---- rows: eventfd and poll --------------------------------------------- */
