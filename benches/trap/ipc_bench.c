@@ -313,6 +313,46 @@ static int step_futex_pingpong(void *a)
     __atomic_store_n(&turn, 0, __ATOMIC_RELEASE);
     return os_futex_wake(&turn, 1) < 0 ? -1 : 0;
 }
+/* Waiters parked on keys of their own: a wake elsewhere must not pay for
+ * them. Each sleeps until its word turns nonzero. */
+#define PARKED_MAX 100
+static uint32_t parked_word[PARKED_MAX];
+static int step_park(void *a)
+{
+    uint32_t *w = a;
+    while (__atomic_load_n(w, __ATOMIC_ACQUIRE) == 0)
+        if (!futex_retry(os_futex_wait(w, 0)))
+            return -1;
+    return 0;
+}
+static void rows_futex_parked(void)
+{
+    static struct partner parked[PARKED_MAX];
+    static const unsigned sizes[] = {10, PARKED_MAX};
+    unsigned started = 0;
+    for (unsigned s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+        char row[48];
+        snprintf(row, sizeof row, "futex_wake_nowaiter_%u_parked_elsewhere", sizes[s]);
+        for (; started < sizes[s]; started++)
+            if (partner_start(&parked[started], step_park, &parked_word[started], 1) != 0) {
+                fail(row, "pthread_create");
+                break;
+            }
+        if (started < sizes[s])
+            break;
+        /* let every new waiter reach its futex_wait */
+        for (unsigned i = 0; i < 4; i++)
+            sched_yield();
+        measure(row, op_futex_wake, NULL, iters(2000));
+    }
+    for (unsigned i = 0; i < started; i++) {
+        __atomic_store_n(&parked_word[i], 1, __ATOMIC_RELEASE);
+        os_futex_wake(&parked_word[i], 1);
+    }
+    for (unsigned i = 0; i < started; i++)
+        if (partner_join(&parked[i]) != 0)
+            fail("futex_wake_nowaiter_parked_elsewhere", "a parked waiter failed");
+}
 static void rows_futex(void)
 {
     fword = 0;
@@ -578,10 +618,41 @@ static void rows_msg(void)
     }
     os_msgrm(msq);
 }
+/* The 64-byte pair on a fresh queue while k other queues exist. */
+static void rows_msg_queues(void)
+{
+    static int others[1000];
+    static const unsigned sizes[] = {100, 1000};
+    unsigned made = 0;
+    for (unsigned s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+        if (quick && s > 0)
+            break;
+        char row[40];
+        snprintf(row, sizeof row, "msgsnd_msgrcv_64_%u_queues", sizes[s]);
+        for (; made < sizes[s]; made++)
+            if ((others[made] = (int)os_msgget()) < 0) {
+                fail(row, "msgget");
+                break;
+            }
+        if (made < sizes[s])
+            break;
+        msq = (int)os_msgget();
+        if (msq < 0) {
+            fail(row, "msgget");
+            break;
+        }
+        measure(row, op_msg, NULL, iters(1000));
+        os_msgrm(msq);
+    }
+    for (unsigned i = 0; i < made; i++)
+        os_msgrm(others[i]);
+}
 
 /* ---- the table of rows: a family adds its function here ----------------- */
 static void (*const rows[])(void) = {
-    rows_null, rows_futex, rows_sem, rows_eventfd, rows_timerfd, rows_signalfd, rows_msg,
+    rows_null,    rows_futex,    rows_futex_parked, rows_sem,
+    rows_eventfd, rows_timerfd,  rows_signalfd,     rows_msg,
+    rows_msg_queues,
 };
 
 int main(int argc, char **argv)
