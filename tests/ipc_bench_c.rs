@@ -67,6 +67,7 @@ fn ipc_bench_builds_and_runs_on_glibc() {
         "futex_pingpong",
         "sem_post_wait",
         "named_sem_post_wait",
+        "named_sem_pingpong_2proc",
         "eventfd_write_read",
         "poll_250_fds",
         "timerfd_gettime",

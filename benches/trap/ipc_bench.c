@@ -51,6 +51,7 @@
 #include <sys/reboot.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #define OS_NAME "linux"
 /* The os_* calls return the result, or -errno. */
 static long neg_errno(long r) { return r < 0 ? -errno : r; }
@@ -75,6 +76,23 @@ static long os_msgrcv(int id, void *m, size_t len, long type)
     return neg_errno(msgrcv(id, m, len, type, IPC_NOWAIT));
 }
 static long os_msgrm(int id) { return neg_errno(msgctl(id, IPC_RMID, NULL)); }
+
+/* A second process running `child(owner)` (fork), and its exit status. */
+static long os_spawn(int (*child)(long), long owner)
+{
+    pid_t pid = fork();
+    if (pid == 0)
+        _exit(child(owner) == 0 ? 0 : 1);
+    return pid;
+}
+static int os_wait(long pid)
+{
+    int st;
+    return waitpid((pid_t)pid, &st, 0) == (pid_t)pid && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+/* The role this process was started in: always the main one (fork runs
+ * the child's function directly). */
+static long os_role(void) { return 0; }
 
 /* As /init of an initramfs: a console, /dev/shm for sem_open. */
 static void os_init(void)
@@ -145,6 +163,15 @@ static long os_msgrcv(int id, void *m, size_t len, long type)
     return rb(RB_MSGRCV, id, (long)m, (long)len, type, RB_IPC_NOWAIT);
 }
 static long os_msgrm(int id) { return rb(RB_MSGCTL, id, RB_IPC_RMID, 0, 0, 0); }
+/* A second process: this program again, told its role and owner by its
+ * argument (`owner << 8 | 1`); see main. */
+static long os_spawn(int (*child)(long), long owner)
+{
+    (void)child;
+    return tb_spawn("ipc_bench", 0, (unsigned long)owner << 8 | 1);
+}
+static int os_wait(long pid) { return tb_wait((pid_t)pid); }
+static long os_role(void) { return (long)tb_arg(); }
 static void os_init(void) {}
 static void os_done(void) {}
 #endif
@@ -428,6 +455,61 @@ static void rows_sem(void)
     sem_unlink(name);
 }
 
+/* A round trip between two processes over two named semaphores: this
+ * process posts "a" and waits on "b"; its partner does the opposite. */
+#define NAMED_PINGPONG_N 500
+static sem_t *named_a, *named_b;
+static void named_names(long owner, char *a, char *b, size_t len)
+{
+    snprintf(a, len, "/rbbench.%ld.a", owner);
+    snprintf(b, len, "/rbbench.%ld.b", owner);
+}
+static int op_named_pingpong(void *x)
+{
+    (void)x;
+    return sem_post(named_a) == 0 && sem_wait(named_b) == 0 ? 0 : -1;
+}
+/* The partner process' side. */
+static int named_partner(long owner)
+{
+    char an[40], bn[40];
+    named_names(owner, an, bn, sizeof an);
+    sem_t *a = sem_open(an, 0), *b = sem_open(bn, 0);
+    if (a == SEM_FAILED || b == SEM_FAILED)
+        return -1;
+    for (unsigned i = 0; i < total_ops(iters(NAMED_PINGPONG_N)); i++)
+        if (sem_wait(a) != 0 || sem_post(b) != 0)
+            return -1;
+    sem_close(a);
+    sem_close(b);
+    return 0;
+}
+static void rows_named_pingpong(void)
+{
+    const char *row = "named_sem_pingpong_2proc";
+    long owner = (long)getpid();
+    char an[40], bn[40];
+    named_names(owner, an, bn, sizeof an);
+    sem_unlink(an);
+    sem_unlink(bn);
+    named_a = sem_open(an, O_CREAT | O_EXCL, 0600, 0);
+    named_b = sem_open(bn, O_CREAT | O_EXCL, 0600, 0);
+    long child = -1;
+    if (named_a == SEM_FAILED || named_b == SEM_FAILED || (child = os_spawn(named_partner, owner)) < 0)
+        fail(row, "set-up");
+    else {
+        measure(row, op_named_pingpong, NULL, iters(NAMED_PINGPONG_N));
+        if (os_wait(child) != 0)
+            fail(row, "partner process failed");
+    }
+    if (named_a != SEM_FAILED)
+        sem_close(named_a);
+    if (named_b != SEM_FAILED)
+        sem_close(named_b);
+    sem_unlink(an);
+    sem_unlink(bn);
+}
+
 /* ---- rows: eventfd and poll --------------------------------------------- */
 static int op_eventfd_write_read(void *a)
 {
@@ -650,13 +732,15 @@ static void rows_msg_queues(void)
 
 /* ---- the table of rows: a family adds its function here ----------------- */
 static void (*const rows[])(void) = {
-    rows_null,    rows_futex,    rows_futex_parked, rows_sem,
-    rows_eventfd, rows_timerfd,  rows_signalfd,     rows_msg,
-    rows_msg_queues,
+    rows_null,     rows_futex,   rows_futex_parked, rows_sem,      rows_named_pingpong,
+    rows_eventfd,  rows_timerfd, rows_signalfd,     rows_msg,      rows_msg_queues,
 };
 
 int main(int argc, char **argv)
 {
+    long role = os_role();
+    if ((role & 0xff) == 1) /* the named-semaphore partner process */
+        return named_partner(role >> 8) == 0 ? 0 : 1;
     os_init();
     quick = argc > 1 && strcmp(argv[1], "quick") == 0;
     printf("RBBENCH_BEGIN %s %s\n", OS_NAME, ARCH_NAME);
