@@ -295,6 +295,19 @@ static int partner_join(struct partner *pt)
 {
     return pthread_join(pt->t, NULL) == 0 ? pt->status : -1;
 }
+/* A round trip `op` against a partner thread that runs `step` as many
+ * times as measure() runs `op`. */
+static void measure_pingpong(const char *row, op_fn op, op_fn step, unsigned n)
+{
+    struct partner p;
+    if (partner_start(&p, step, NULL, total_ops(n)) != 0) {
+        fail(row, "pthread_create");
+        return;
+    }
+    measure(row, op, NULL, n);
+    if (partner_join(&p) != 0)
+        fail(row, "partner failed");
+}
 
 /* ---- rows: null call ---------------------------------------------------- */
 static int op_null(void *a)
@@ -385,16 +398,8 @@ static void rows_futex(void)
     fword = 0;
     measure("futex_wake_nowaiter", op_futex_wake, NULL, iters(2000));
     measure("futex_wait_eagain", op_futex_wait_eagain, NULL, iters(2000));
-    unsigned n = iters(500);
-    struct partner p;
     turn = 0;
-    if (partner_start(&p, step_futex_pingpong, NULL, total_ops(n)) != 0) {
-        fail("futex_pingpong", "pthread_create");
-        return;
-    }
-    measure("futex_pingpong", op_futex_pingpong, NULL, n);
-    if (partner_join(&p) != 0)
-        fail("futex_pingpong", "partner failed");
+    measure_pingpong("futex_pingpong", op_futex_pingpong, step_futex_pingpong, iters(500));
 }
 
 /* ---- rows: POSIX semaphores --------------------------------------------- */
@@ -428,16 +433,11 @@ static void rows_sem(void)
     measure("sem_post_trywait", op_sem_post_trywait, &s, iters(2000));
     sem_destroy(&s);
 
-    unsigned n = iters(500);
-    struct partner p;
-    if (sem_init(&ping, 0, 0) != 0 || sem_init(&pong, 0, 0) != 0 ||
-        partner_start(&p, step_sem_pingpong, NULL, total_ops(n)) != 0) {
-        fail("sem_pingpong", "set-up");
+    if (sem_init(&ping, 0, 0) != 0 || sem_init(&pong, 0, 0) != 0) {
+        fail("sem_pingpong", "sem_init");
         return;
     }
-    measure("sem_pingpong", op_sem_pingpong, NULL, n);
-    if (partner_join(&p) != 0)
-        fail("sem_pingpong", "partner failed");
+    measure_pingpong("sem_pingpong", op_sem_pingpong, step_sem_pingpong, iters(500));
     sem_destroy(&ping);
     sem_destroy(&pong);
 
@@ -548,18 +548,13 @@ static void rows_eventfd(void)
     measure("eventfd_write_read", op_eventfd_write_read, &fd, iters(2000));
     close(fd);
 
-    unsigned n = iters(500);
-    struct partner p;
     efd_ping = eventfd(0, 0);
     efd_pong = eventfd(0, 0);
-    if (efd_ping < 0 || efd_pong < 0 ||
-        partner_start(&p, step_eventfd_pingpong, NULL, total_ops(n)) != 0) {
-        fail("eventfd_pingpong", "set-up");
+    if (efd_ping < 0 || efd_pong < 0) {
+        fail("eventfd_pingpong", "eventfd");
         return;
     }
-    measure("eventfd_pingpong", op_eventfd_pingpong, NULL, n);
-    if (partner_join(&p) != 0)
-        fail("eventfd_pingpong", "partner failed");
+    measure_pingpong("eventfd_pingpong", op_eventfd_pingpong, step_eventfd_pingpong, iters(500));
     close(efd_ping);
     close(efd_pong);
 
