@@ -450,7 +450,9 @@ mod tests {
         // below the next index (1000). Like Linux's idr_alloc_cyclic, the
         // search starts over at 0, with the next sequence number.
         let t = IdTable::default();
-        let ids: Vec<i32> = (0..1000).map(|_| get(&t, &ROOT, 0, 0o600).unwrap()).collect();
+        let ids: Vec<i32> = (0..1000)
+            .map(|_| get(&t, &ROOT, 0, 0o600).unwrap())
+            .collect();
         for id in ids {
             t.remove(&ROOT, id, |_| ()).unwrap();
         }
