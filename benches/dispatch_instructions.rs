@@ -15,6 +15,9 @@
 
 use std::hint::black_box;
 
+mod common;
+
+use common::sys;
 use redbear_ipc::hosted::{ClockMode, HostedKernel};
 use redbear_ipc::kernel::{Credentials, Kernel};
 use redbear_ipc::syscall::abi::{SemFlags, FD_SLOT_ANY, IPC_NOWAIT};
@@ -27,15 +30,6 @@ const N: usize = 1000;
 const IPC_CREAT: usize = 0o1000;
 /// A full futex bitset.
 const ANY: usize = u32::MAX as usize;
-
-fn sys(k: &HostedKernel, nr: usize, args: &[usize]) -> usize {
-    let mut a = [0usize; 6];
-    a[..args.len()].copy_from_slice(args);
-    match dispatch(k, nr, a) {
-        Ok(v) => v,
-        Err(e) => panic!("syscall {nr} failed: errno {}", e.errno),
-    }
-}
 
 fn failing(k: &HostedKernel, nr: usize, args: &[usize]) -> i32 {
     let mut a = [0usize; 6];

@@ -13,10 +13,12 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicIsize, Ordering};
 
+mod common;
+
+use common::sys;
 use redbear_ipc::hosted::{ClockMode, HostedKernel};
 use redbear_ipc::kernel::{Credentials, Kernel};
 use redbear_ipc::syscall::abi::{OpenFlags, FD_NEW, FD_SLOT_ANY, IPC_NOWAIT};
-use redbear_ipc::syscall::dispatch;
 use redbear_ipc::syscall::numbers::*;
 
 /// Live heap bytes.
@@ -54,15 +56,6 @@ const IPC_RMID: usize = 0;
 
 fn live() -> isize {
     LIVE.load(Ordering::Relaxed)
-}
-
-fn sys(k: &HostedKernel, nr: usize, args: &[usize]) -> usize {
-    let mut a = [0usize; 6];
-    a[..args.len()].copy_from_slice(args);
-    match dispatch(k, nr, a) {
-        Ok(v) => v,
-        Err(e) => panic!("syscall {nr} failed: errno {}", e.errno),
-    }
 }
 
 /// Named semaphores per measurement (a user may hold 256), and queued
