@@ -70,8 +70,12 @@ struct Table<T> {
 }
 
 impl<T> Table<T> {
-    /// The lowest free index in `from..end`.
+    /// The lowest free index in `from..end` (none when `from >= end`: the
+    /// cycle shrank below the last index after removals).
     fn free_from(&self, from: u32, end: u32) -> Option<u32> {
+        if from >= end {
+            return None;
+        }
         let mut want = from;
         for (&used, _) in self.slots.range(from..end) {
             if used != want {
@@ -438,6 +442,22 @@ mod tests {
         assert_eq!(failed.err(), Some(Errno::new(crate::errno::ENOMEM)));
         assert_eq!(t2.in_use(), 0);
         assert_eq!(t2.get(&ROOT, req(1), |_| Ok(()), mk).unwrap(), 0);
+    }
+
+    #[test]
+    fn the_cycle_wraps_when_it_shrinks_below_the_next_index() {
+        // 1000 objects, all removed: the cycle is back to MIN_CYCLE, far
+        // below the next index (1000). Like Linux's idr_alloc_cyclic, the
+        // search starts over at 0, with the next sequence number.
+        let t = IdTable::default();
+        let ids: Vec<i32> = (0..1000)
+            .map(|_| get(&t, &ROOT, 0, 0o600).unwrap())
+            .collect();
+        for id in ids {
+            t.remove(&ROOT, id, |_| ()).unwrap();
+        }
+        assert_eq!(get(&t, &ROOT, 0, 0o600).unwrap(), SEQ_MULTIPLIER as i32);
+        assert_eq!(t.max_index(), Some(0));
     }
 
     #[test]

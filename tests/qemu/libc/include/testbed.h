@@ -24,4 +24,7 @@ int tb_catch(int sig, int on);
 void *tb_map(unsigned long len);
 /* System calls this process has made so far (this one included). */
 unsigned long tb_syscall_count(void);
+/* System call `n` with six arguments; the raw result (-errno on failure,
+ * errno untouched: the testbed's errno costs a system call to find). */
+long tb_syscall6(long n, long a, long b, long c, long d, long e, long f);
 #endif

@@ -21,4 +21,6 @@ unsigned sleep(unsigned seconds);
 int usleep(unsigned long usec);
 void _exit(int status) __attribute__((noreturn));
 int sched_yield(void);
+/* Raw system call: -1 with errno on failure (as glibc's). */
+long syscall(long number, ...);
 #endif

@@ -18,6 +18,21 @@ ssize_t write(int fd, const void *buf, size_t n) { return __tb_ret(tb_sys3(TB_WR
 int close(int fd) { return (int)__tb_ret(tb_sys1(TB_CLOSE, fd)); }
 int dup(int fd) { return (int)__tb_ret(tb_sys1(TB_DUP, fd)); }
 pid_t getpid(void) { return (pid_t)tb_sys0(TB_GETPID); }
+long tb_syscall6(long n, long a, long b, long c, long d, long e, long f)
+{
+    return __tb_syscall(n, a, b, c, d, e, f);
+}
+/* syscall(2): any number with up to six arguments (the testbed's own, or
+ * redbear-ipc's block from 4000); -1 with errno on failure. */
+long syscall(long n, ...)
+{
+    va_list ap;
+    va_start(ap, n);
+    long a = va_arg(ap, long), b = va_arg(ap, long), c = va_arg(ap, long);
+    long d = va_arg(ap, long), e = va_arg(ap, long), f = va_arg(ap, long);
+    va_end(ap);
+    return __tb_ret(__tb_syscall(n, a, b, c, d, e, f));
+}
 pid_t getppid(void) { return (pid_t)tb_sys0(TB_GETPPID); }
 pid_t gettid(void) { return (pid_t)tb_sys0(TB_GETTID); }
 uid_t getuid(void) { return (uid_t)tb_sys0(TB_GETUID); }

@@ -1,0 +1,153 @@
+//! Instructions per kernel-side operation: each operation runs `N` times
+//! inside its own `op_*` function, on the hosted kernel, through
+//! `dispatch` (or the hosted kernel's fd read/write, as a trap would reach
+//! them), with no trap. Counted, not timed: `ci/bench` runs this binary
+//! under `valgrind --tool=callgrind --collect-atstart=no
+//! --toggle-collect=...op_*`, reads each `op_*` function's inclusive
+//! instruction count and divides it by `N`, so a change that makes a path
+//! slower shows up as a different number, whatever the machine's load.
+//! Run alone, it only checks that every operation succeeds.
+//!
+//! The hosted kernel's user-memory accesses (a map lookup per copy) and
+//! locks (std's) are in the counts; they stand in for a real kernel's.
+//!
+//! Run: `cargo bench --features hosted --bench dispatch_instructions`.
+
+use std::hint::black_box;
+
+mod common;
+
+use common::sys;
+use redbear_ipc::hosted::{ClockMode, HostedKernel};
+use redbear_ipc::kernel::{Credentials, Kernel};
+use redbear_ipc::syscall::abi::{SemFlags, FD_SLOT_ANY, IPC_NOWAIT};
+use redbear_ipc::syscall::dispatch;
+use redbear_ipc::syscall::numbers::*;
+
+/// Operations per measured function.
+const N: usize = 1000;
+/// IPC_CREAT.
+const IPC_CREAT: usize = 0o1000;
+/// A full futex bitset.
+const ANY: usize = u32::MAX as usize;
+
+fn failing(k: &HostedKernel, nr: usize, args: &[usize]) -> i32 {
+    let mut a = [0usize; 6];
+    a[..args.len()].copy_from_slice(args);
+    match dispatch(k, nr, a) {
+        Ok(v) => panic!("syscall {nr} succeeded ({v}), expected an error"),
+        Err(e) => e.errno,
+    }
+}
+
+#[inline(never)]
+fn op_null_enosys(k: &HostedKernel) {
+    for _ in 0..N {
+        black_box(failing(k, END - 1, &[]));
+    }
+}
+
+#[inline(never)]
+fn op_futex_wake_nowaiter(k: &HostedKernel, w: usize) {
+    for _ in 0..N {
+        black_box(sys(k, SYS_RB_FUTEX_WAKE, &[w, 1, 0, ANY]));
+    }
+}
+
+#[inline(never)]
+fn op_futex_wait_eagain(k: &HostedKernel, w: usize) {
+    for _ in 0..N {
+        black_box(failing(k, SYS_RB_FUTEX_WAIT, &[w, 1, 0, 0, ANY]));
+    }
+}
+
+#[inline(never)]
+fn op_sem_post_trywait_kernel(k: &HostedKernel, s: usize) {
+    for _ in 0..N {
+        black_box(sys(k, SYS_RB_SEM_POST, &[s, 0]));
+        black_box(sys(k, SYS_RB_SEM_WAIT, &[s, SemFlags::TRY.bits()]));
+    }
+}
+
+#[inline(never)]
+fn op_eventfd_write_read(k: &HostedKernel, fd: usize, one: usize, out: usize) {
+    for _ in 0..N {
+        black_box(k.write(fd, one, 8).ok());
+        black_box(k.read(fd, out, 8).ok());
+    }
+}
+
+#[inline(never)]
+fn op_timerfd_gettime(k: &HostedKernel, fd: usize, cur: usize) {
+    for _ in 0..N {
+        black_box(sys(k, SYS_RB_TIMERFD_GETTIME, &[fd, cur]));
+    }
+}
+
+fn msg_pair(k: &HostedKernel, id: usize, m: usize) {
+    let flags = IPC_NOWAIT as usize;
+    black_box(sys(k, SYS_RB_MSGSND, &[id, m, 64, flags]));
+    black_box(sys(k, SYS_RB_MSGRCV, &[id, m, 64, 1, flags]));
+}
+
+#[inline(never)]
+fn op_msgsnd_msgrcv_64(k: &HostedKernel, id: usize, m: usize) {
+    for _ in 0..N {
+        msg_pair(k, id, m);
+    }
+}
+
+#[inline(never)]
+fn op_msgrcv_typed_10000_others(k: &HostedKernel, id: usize, m: usize) {
+    // Not the same machine code as op_msgsnd_msgrcv_64, which the
+    // compiler would otherwise fold into one function.
+    black_box("typed");
+    for _ in 0..N {
+        msg_pair(k, id, m);
+    }
+}
+
+fn main() {
+    let k = HostedKernel::new(ClockMode::Real);
+    let p = k.spawn_process(Credentials::new(1000, 1000));
+    let _task = k.enter(&p);
+
+    op_null_enosys(&k);
+
+    let w = k.alloc_private(4);
+    op_futex_wake_nowaiter(&k, w);
+    op_futex_wait_eagain(&k, w);
+
+    let s = k.alloc_private(32);
+    sys(&k, SYS_RB_SEM_INIT, &[s, 0, 0]);
+    op_sem_post_trywait_kernel(&k, s);
+
+    let efd = sys(&k, SYS_RB_EVENTFD2, &[0, 0, FD_SLOT_ANY]);
+    let one = k.alloc_private(8);
+    k.write_user(one, &1u64.to_ne_bytes())
+        .expect("write the eventfd value");
+    let out = k.alloc_private(8);
+    op_eventfd_write_read(&k, efd, one, out);
+
+    let tfd = sys(&k, SYS_RB_TIMERFD_CREATE, &[1, 0, FD_SLOT_ANY]);
+    let cur = k.alloc_private(32);
+    op_timerfd_gettime(&k, tfd, cur);
+
+    let id = sys(&k, SYS_RB_MSGGET, &[0, IPC_CREAT | 0o600]);
+    let m = k.alloc_private(8 + 64);
+    k.write_user(m, &1i64.to_ne_bytes())
+        .expect("write the message type");
+    op_msgsnd_msgrcv_64(&k, id, m);
+    let other = k.alloc_private(8);
+    k.write_user(other, &2i64.to_ne_bytes())
+        .expect("write the other type");
+    for _ in 0..10_000 {
+        sys(&k, SYS_RB_MSGSND, &[id, other, 0, IPC_NOWAIT as usize]);
+    }
+    // The type-1 message is written back by each receive: restore it.
+    k.write_user(m, &1i64.to_ne_bytes())
+        .expect("write the message type");
+    op_msgrcv_typed_10000_others(&k, id, m);
+    sys(&k, SYS_RB_MSGCTL, &[id, 0, 0]);
+    println!("dispatch_instructions: every operation ran {N} times");
+}

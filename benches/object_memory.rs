@@ -1,0 +1,157 @@
+//! Kernel memory per object and per queued message, measured with a
+//! counting allocator: the bytes live on the heap after creating `N`
+//! objects of a kind through `dispatch` on the hosted kernel, minus the
+//! bytes live before, divided by `N`; then every object is destroyed and
+//! what stays live is reported (it must be 0). Requested bytes, not the
+//! allocator's rounded-up blocks. The hosted kernel's own share is in the
+//! figures: its descriptor table entry for each fd object (a `BTreeMap`
+//! slot), nothing else (user memory is allocated before the first count).
+//!
+//! Run: `cargo bench --features hosted --bench object_memory` (`ci/bench
+//! host` runs it too). Deterministic: the same figures on every run.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicIsize, Ordering};
+
+mod common;
+
+use common::sys;
+use redbear_ipc::hosted::{ClockMode, HostedKernel};
+use redbear_ipc::kernel::{Credentials, Kernel};
+use redbear_ipc::syscall::abi::{OpenFlags, FD_NEW, FD_SLOT_ANY, IPC_NOWAIT};
+use redbear_ipc::syscall::numbers::*;
+
+/// Live heap bytes.
+static LIVE: AtomicIsize = AtomicIsize::new(0);
+
+struct Counting;
+
+// SAFETY: every call is forwarded to `System` with the same arguments;
+// the counter only observes sizes.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        LIVE.fetch_add(l.size() as isize, Ordering::Relaxed);
+        // SAFETY: forwarded unchanged.
+        unsafe { System.alloc(l) }
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        LIVE.fetch_sub(l.size() as isize, Ordering::Relaxed);
+        // SAFETY: forwarded unchanged.
+        unsafe { System.dealloc(p, l) }
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
+        LIVE.fetch_add(new as isize - l.size() as isize, Ordering::Relaxed);
+        // SAFETY: forwarded unchanged.
+        unsafe { System.realloc(p, l, new) }
+    }
+}
+
+#[global_allocator]
+static A: Counting = Counting;
+
+/// Objects (or messages) per measurement.
+const N: usize = 1000;
+const IPC_CREAT: usize = 0o1000;
+const IPC_RMID: usize = 0;
+
+fn live() -> isize {
+    LIVE.load(Ordering::Relaxed)
+}
+
+/// Named semaphores per measurement (a user may hold 256), and queued
+/// messages (200 of 64 B fit the default 16384-byte queue).
+const N_SMALL: usize = 200;
+
+/// Creates `n` objects with `make(i)`, destroys them with `destroy`, and
+/// prints `RBMEM <name> <bytes per object> <bytes still live after>`.
+fn row<T>(name: &str, n: usize, make: impl Fn(usize) -> T, destroy: impl Fn(T)) {
+    let mut made: Vec<T> = Vec::with_capacity(n);
+    let before = live();
+    made.extend((0..n).map(&make));
+    let per = (live() - before) / n as isize;
+    made.into_iter().for_each(destroy);
+    println!("RBMEM {name} {per} {}", live() - before);
+}
+
+fn main() {
+    let k = HostedKernel::new(ClockMode::Virtual);
+    let p = k.spawn_process(Credentials::new(1000, 1000));
+    let _task = k.enter(&p);
+
+    // User memory first: it is heap too.
+    let mask = k.alloc_private(8);
+    k.write_user(mask, &(1u64 << 9).to_ne_bytes())
+        .expect("mask");
+    let names: Vec<(usize, usize)> = (0..N_SMALL)
+        .map(|i| {
+            let s = format!("/rbmem{i}");
+            let at = k.alloc_private(s.len());
+            k.write_user(at, s.as_bytes()).expect("name");
+            (at, s.len())
+        })
+        .collect();
+    let text = k.alloc_private(8 + 64);
+    k.write_user(text, &1i64.to_ne_bytes()).expect("type");
+
+    let close = |fd: usize| k.close(fd).expect("close");
+    row(
+        "eventfd",
+        N,
+        |_| sys(&k, SYS_RB_EVENTFD2, &[0, 0, FD_SLOT_ANY]),
+        close,
+    );
+    row(
+        "timerfd",
+        N,
+        |_| sys(&k, SYS_RB_TIMERFD_CREATE, &[1, 0, FD_SLOT_ANY]),
+        close,
+    );
+    row(
+        "signalfd",
+        N,
+        |_| sys(&k, SYS_RB_SIGNALFD4, &[FD_NEW, mask, 8, 0, FD_SLOT_ANY]),
+        close,
+    );
+    let create = OpenFlags::CREATE.bits();
+    row(
+        "named_semaphore",
+        N_SMALL,
+        |i| {
+            let (at, len) = names[i];
+            (
+                i,
+                sys(
+                    &k,
+                    SYS_RB_SEM_OPEN,
+                    &[at, len, create, 0o600, 0, FD_SLOT_ANY],
+                ),
+            )
+        },
+        |(i, fd)| {
+            close(fd);
+            let (at, len) = names[i];
+            sys(&k, SYS_RB_SEM_UNLINK, &[at, len]);
+        },
+    );
+    row(
+        "sysv_msg_queue",
+        N,
+        |_| sys(&k, SYS_RB_MSGGET, &[0, IPC_CREAT | 0o600]),
+        |id| {
+            sys(&k, SYS_RB_MSGCTL, &[id, IPC_RMID, 0]);
+        },
+    );
+    let q = sys(&k, SYS_RB_MSGGET, &[0, IPC_CREAT | 0o600]);
+    let nowait = IPC_NOWAIT as usize;
+    for (name, len) in [("queued_msg_0B", 0), ("queued_msg_64B", 64)] {
+        row(
+            name,
+            N_SMALL,
+            |_| sys(&k, SYS_RB_MSGSND, &[q, text, len, nowait]),
+            |_| {
+                sys(&k, SYS_RB_MSGRCV, &[q, text, 64, 0, nowait]);
+            },
+        );
+    }
+    sys(&k, SYS_RB_MSGCTL, &[q, IPC_RMID, 0]);
+}

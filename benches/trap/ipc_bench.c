@@ -1,0 +1,747 @@
+/* ipc_bench: the cost of each IPC operation through a real trap, from C.
+ *
+ * One source, compiled twice (ci/bench): against static glibc, where it
+ * runs as /init of an initramfs under Debian's Linux kernel, and against
+ * the QEMU testbed's libc plus relibc-shim, where it runs on our testbed.
+ * Each operation runs in a loop between two reads of the guest's counter
+ * (rdtsc on x86_64, CNTVCT_EL0 scaled by CNTFRQ_EL0 to nanoseconds on
+ * aarch64). Under QEMU `-icount shift=0` both advance by exactly one per
+ * executed instruction, so the figures are instruction counts per
+ * operation (the loop and the call into libc included) and the same on
+ * every run. Elsewhere (on a host, `ipc_bench quick`) they are cycles or
+ * nanoseconds and only show that the program runs.
+ *
+ * Output, one line per row, nothing else starts with RBBENCH:
+ *   RBBENCH_BEGIN <os> <arch>
+ *   RBBENCH <row> <per-op> <syscalls per op x100, or - where not counted>
+ *   RBBENCH_FAIL <row> <what>
+ *   RBBENCH_END <failures>
+ * Every row is the minimum over BATCHES batches (a periodic timer tick
+ * lands in some batch; the minimum leaves it out).
+ *
+ * A family adds rows by adding one function to `rows[]` at the bottom:
+ * set up, call measure() once per row with an operation `int op(void *)`
+ * (0 = done, -1 = failed), tear down. Its system call wrappers go in the
+ * two OS sections below. */
+#if defined(__linux__)
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---- OS layer: the calls glibc has and the testbed libc does not -------- */
+#if defined(__linux__)
+#include <linux/futex.h>
+#include <sys/ipc.h>
+#include <sys/mount.h>
+#include <sys/msg.h>
+#include <sys/reboot.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#define OS_NAME "linux"
+/* The os_* calls return the result, or -errno. */
+static long neg_errno(long r) { return r < 0 ? -errno : r; }
+static long os_futex_wait(uint32_t *w, uint32_t v)
+{
+    return neg_errno(syscall(SYS_futex, w, FUTEX_WAIT_PRIVATE, v, NULL, NULL, 0));
+}
+static long os_futex_wake(uint32_t *w, int n)
+{
+    return neg_errno(syscall(SYS_futex, w, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0));
+}
+static long os_null_call(void) { return syscall(SYS_getpid); }
+/* Linux has no per-process system call counter. */
+static long os_syscalls(void) { return -1; }
+static long os_msgget(void) { return neg_errno(msgget(IPC_PRIVATE, IPC_CREAT | 0600)); }
+static long os_msgsnd(int id, const void *m, size_t len)
+{
+    return neg_errno(msgsnd(id, m, len, IPC_NOWAIT));
+}
+static long os_msgrcv(int id, void *m, size_t len, long type)
+{
+    return neg_errno(msgrcv(id, m, len, type, IPC_NOWAIT));
+}
+static long os_msgrm(int id) { return neg_errno(msgctl(id, IPC_RMID, NULL)); }
+
+/* A second process running `child(owner)` (fork), and its exit status. */
+static long os_spawn(int (*child)(long), long owner)
+{
+    pid_t pid = fork();
+    if (pid == 0)
+        _exit(child(owner) == 0 ? 0 : 1);
+    return pid;
+}
+static int os_wait(long pid)
+{
+    int st;
+    return waitpid((pid_t)pid, &st, 0) == (pid_t)pid && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+/* The role this process was started in: always the main one (fork runs
+ * the child's function directly). */
+static long os_role(void) { return 0; }
+
+/* As /init of an initramfs: a console, /dev/shm for sem_open. */
+static void os_init(void)
+{
+    if (getpid() != 1)
+        return;
+    mkdir("/dev", 0755);
+    mount("devtmpfs", "/dev", "devtmpfs", 0, NULL);
+    int fd = open("/dev/console", O_RDWR);
+    if (fd >= 0) {
+        dup2(fd, 0);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        if (fd > 2)
+            close(fd);
+    }
+    mkdir("/dev/shm", 01777);
+    mount("tmpfs", "/dev/shm", "tmpfs", 0, NULL);
+}
+static void os_done(void)
+{
+    if (getpid() == 1) {
+        fflush(stdout);
+        sync();
+        reboot(RB_AUTOBOOT); /* QEMU runs with -no-reboot: it exits */
+    }
+}
+#else /* the QEMU testbed: relibc-shim and the testbed libc */
+#include <testbed.h>
+#define OS_NAME "redbear"
+/* redbear-ipc's numbers (src/syscall/numbers.rs) and flags. */
+enum {
+    RB_FUTEX_WAIT = 4000,
+    RB_FUTEX_WAKE = 4001,
+    RB_MSGGET = 4032,
+    RB_MSGSND = 4033,
+    RB_MSGRCV = 4034,
+    RB_MSGCTL = 4035,
+};
+#define RB_IPC_PRIVATE 0L
+#define RB_IPC_CREAT 01000
+#define RB_IPC_NOWAIT 04000
+#define RB_IPC_RMID 0
+#define RB_BITSET_ANY 0xffffffffL
+/* Raw calls: the result or -errno, errno untouched (finding the
+ * testbed libc's errno is itself a system call). */
+static long rb(long n, long a, long b, long c, long d, long e)
+{
+    return tb_syscall6(n, a, b, c, d, e, 0);
+}
+static long os_futex_wait(uint32_t *w, uint32_t v)
+{
+    return rb(RB_FUTEX_WAIT, (long)w, (long)v, 0, 0, RB_BITSET_ANY);
+}
+static long os_futex_wake(uint32_t *w, int n)
+{
+    return rb(RB_FUTEX_WAKE, (long)w, (long)n, 0, RB_BITSET_ANY, 0);
+}
+static long os_null_call(void) { return getpid(); }
+static long os_syscalls(void) { return (long)tb_syscall_count(); }
+static long os_msgget(void) { return rb(RB_MSGGET, RB_IPC_PRIVATE, RB_IPC_CREAT | 0600, 0, 0, 0); }
+static long os_msgsnd(int id, const void *m, size_t len)
+{
+    return rb(RB_MSGSND, id, (long)m, (long)len, RB_IPC_NOWAIT, 0);
+}
+static long os_msgrcv(int id, void *m, size_t len, long type)
+{
+    return rb(RB_MSGRCV, id, (long)m, (long)len, type, RB_IPC_NOWAIT);
+}
+static long os_msgrm(int id) { return rb(RB_MSGCTL, id, RB_IPC_RMID, 0, 0, 0); }
+/* A second process: this program again, told its role and owner by its
+ * argument (`owner << 8 | 1`); see main. */
+static long os_spawn(int (*child)(long), long owner)
+{
+    (void)child;
+    return tb_spawn("ipc_bench", 0, (unsigned long)owner << 8 | 1);
+}
+static int os_wait(long pid) { return tb_wait((pid_t)pid); }
+static long os_role(void) { return (long)tb_arg(); }
+static void os_init(void) {}
+static void os_done(void) {}
+#endif
+
+/* ---- the counter -------------------------------------------------------- */
+static inline uint64_t counter(void)
+{
+#if defined(__x86_64__)
+    uint32_t lo, hi;
+    __asm__ volatile("lfence; rdtsc" : "=a"(lo), "=d"(hi)::"memory");
+    return ((uint64_t)hi << 32) | lo;
+#elif defined(__aarch64__)
+    uint64_t c;
+    __asm__ volatile("isb; mrs %0, cntvct_el0" : "=r"(c)::"memory");
+    return c;
+#else
+#error "unsupported architecture"
+#endif
+}
+
+/* Counter ticks to instructions (nanoseconds of the icount clock). */
+static uint64_t ticks_to_units(uint64_t ticks)
+{
+#if defined(__aarch64__)
+    uint64_t f;
+    __asm__ volatile("mrs %0, cntfrq_el0" : "=r"(f));
+    return f ? ticks * 1000000000ull / f : ticks;
+#else
+    return ticks;
+#endif
+}
+
+#if defined(__x86_64__)
+#define ARCH_NAME "x86_64"
+#else
+#define ARCH_NAME "aarch64"
+#endif
+
+/* ---- the harness -------------------------------------------------------- */
+#define BATCHES_FULL 5
+static int quick;     /* `ipc_bench quick`: a few iterations, one batch */
+static int failures;
+
+static unsigned iters(unsigned full) { return quick ? 3 : full; }
+static unsigned batches(void) { return quick ? 1 : BATCHES_FULL; }
+static unsigned warmup(unsigned n) { return n / 10 + 1; }
+/* How many times measure() will call an operation with `n` iterations
+ * (a partner thread mirrors exactly that many). */
+static unsigned total_ops(unsigned n) { return warmup(n) + batches() * n; }
+
+static void fail(const char *row, const char *what)
+{
+    printf("RBBENCH_FAIL %s %s (errno %d)\n", row, what, errno);
+    failures++;
+}
+
+typedef int (*op_fn)(void *);
+
+/* Runs `op` warmup(n) times, then `batches()` batches of `n`; prints the
+ * smallest batch's cost per operation and its system calls per operation
+ * (x100, where the OS counts them). */
+static void measure(const char *row, op_fn op, void *arg, unsigned n)
+{
+    for (unsigned i = 0; i < warmup(n); i++)
+        if (op(arg) != 0) {
+            fail(row, "warm-up operation failed");
+            return;
+        }
+    uint64_t best = UINT64_MAX;
+    long best_sys = -1;
+    for (unsigned b = 0; b < batches(); b++) {
+        long s0 = os_syscalls();
+        uint64_t t0 = counter();
+        for (unsigned i = 0; i < n; i++)
+            if (op(arg) != 0) {
+                fail(row, "operation failed");
+                return;
+            }
+        uint64_t t1 = counter();
+        long s1 = os_syscalls();
+        if (t1 - t0 < best) {
+            best = t1 - t0;
+            /* the second count is itself a system call */
+            best_sys = s0 < 0 ? -1 : s1 - s0 - 1;
+        }
+    }
+    uint64_t per = (ticks_to_units(best) + n / 2) / n;
+    if (best_sys < 0)
+        printf("RBBENCH %s %llu -\n", row, (unsigned long long)per);
+    else
+        printf("RBBENCH %s %llu %ld\n", row, (unsigned long long)per, best_sys * 100 / (long)n);
+}
+
+/* A partner thread that runs `step` `count` times (for ping-pongs). */
+struct partner {
+    pthread_t t;
+    op_fn step;
+    void *arg;
+    unsigned count;
+    int status;
+};
+static void *partner_main(void *p)
+{
+    struct partner *pt = p;
+    for (unsigned i = 0; i < pt->count; i++)
+        if (pt->step(pt->arg) != 0) {
+            pt->status = -1;
+            break;
+        }
+    return NULL;
+}
+static int partner_start(struct partner *pt, op_fn step, void *arg, unsigned count)
+{
+    pt->step = step;
+    pt->arg = arg;
+    pt->count = count;
+    pt->status = 0;
+    return pthread_create(&pt->t, NULL, partner_main, pt);
+}
+static int partner_join(struct partner *pt)
+{
+    return pthread_join(pt->t, NULL) == 0 ? pt->status : -1;
+}
+/* A round trip `op` against a partner thread that runs `step` as many
+ * times as measure() runs `op`. */
+static void measure_pingpong(const char *row, op_fn op, op_fn step, unsigned n)
+{
+    struct partner p;
+    if (partner_start(&p, step, NULL, total_ops(n)) != 0) {
+        fail(row, "pthread_create");
+        return;
+    }
+    measure(row, op, NULL, n);
+    if (partner_join(&p) != 0)
+        fail(row, "partner failed");
+}
+
+/* ---- rows: null call ---------------------------------------------------- */
+static int op_null(void *a)
+{
+    (void)a;
+    return os_null_call() > 0 ? 0 : -1;
+}
+static void rows_null(void) { measure("null_getpid", op_null, NULL, iters(2000)); }
+
+/* ---- rows: futex -------------------------------------------------------- */
+static uint32_t fword;
+static int op_futex_wake(void *a)
+{
+    (void)a;
+    return os_futex_wake(&fword, 1) == 0 ? 0 : -1;
+}
+static int op_futex_wait_eagain(void *a)
+{
+    (void)a;
+    return os_futex_wait(&fword, 1) == -EAGAIN ? 0 : -1;
+}
+static uint32_t turn;
+/* A futex wait that slept, or found the word changed, or was interrupted. */
+static int futex_retry(long r) { return r >= 0 || r == -EAGAIN || r == -EINTR; }
+/* One round trip: hand the turn over, sleep until it comes back. */
+static int op_futex_pingpong(void *a)
+{
+    (void)a;
+    __atomic_store_n(&turn, 1, __ATOMIC_RELEASE);
+    if (os_futex_wake(&turn, 1) < 0)
+        return -1;
+    while (__atomic_load_n(&turn, __ATOMIC_ACQUIRE) == 1)
+        if (!futex_retry(os_futex_wait(&turn, 1)))
+            return -1;
+    return 0;
+}
+static int step_futex_pingpong(void *a)
+{
+    (void)a;
+    while (__atomic_load_n(&turn, __ATOMIC_ACQUIRE) == 0)
+        if (!futex_retry(os_futex_wait(&turn, 0)))
+            return -1;
+    __atomic_store_n(&turn, 0, __ATOMIC_RELEASE);
+    return os_futex_wake(&turn, 1) < 0 ? -1 : 0;
+}
+/* Waiters parked on keys of their own: a wake elsewhere must not pay for
+ * them. Each sleeps until its word turns nonzero. */
+#define PARKED_MAX 100
+static uint32_t parked_word[PARKED_MAX];
+static int step_park(void *a)
+{
+    uint32_t *w = a;
+    while (__atomic_load_n(w, __ATOMIC_ACQUIRE) == 0)
+        if (!futex_retry(os_futex_wait(w, 0)))
+            return -1;
+    return 0;
+}
+static void rows_futex_parked(void)
+{
+    static struct partner parked[PARKED_MAX];
+    static const unsigned sizes[] = {10, PARKED_MAX};
+    unsigned started = 0;
+    for (unsigned s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+        char row[48];
+        snprintf(row, sizeof row, "futex_wake_nowaiter_%u_parked_elsewhere", sizes[s]);
+        for (; started < sizes[s]; started++)
+            if (partner_start(&parked[started], step_park, &parked_word[started], 1) != 0) {
+                fail(row, "pthread_create");
+                break;
+            }
+        if (started < sizes[s])
+            break;
+        /* let every new waiter reach its futex_wait */
+        for (unsigned i = 0; i < 4; i++)
+            sched_yield();
+        measure(row, op_futex_wake, NULL, iters(2000));
+    }
+    for (unsigned i = 0; i < started; i++) {
+        __atomic_store_n(&parked_word[i], 1, __ATOMIC_RELEASE);
+        os_futex_wake(&parked_word[i], 1);
+    }
+    for (unsigned i = 0; i < started; i++)
+        if (partner_join(&parked[i]) != 0)
+            fail("futex_wake_nowaiter_parked_elsewhere", "a parked waiter failed");
+}
+static void rows_futex(void)
+{
+    fword = 0;
+    measure("futex_wake_nowaiter", op_futex_wake, NULL, iters(2000));
+    measure("futex_wait_eagain", op_futex_wait_eagain, NULL, iters(2000));
+    turn = 0;
+    measure_pingpong("futex_pingpong", op_futex_pingpong, step_futex_pingpong, iters(500));
+}
+
+/* ---- rows: POSIX semaphores --------------------------------------------- */
+static int op_sem_post_wait(void *a)
+{
+    return sem_post(a) == 0 && sem_wait(a) == 0 ? 0 : -1;
+}
+static int op_sem_post_trywait(void *a)
+{
+    return sem_post(a) == 0 && sem_trywait(a) == 0 ? 0 : -1;
+}
+static sem_t ping, pong;
+static int op_sem_pingpong(void *a)
+{
+    (void)a;
+    return sem_post(&ping) == 0 && sem_wait(&pong) == 0 ? 0 : -1;
+}
+static int step_sem_pingpong(void *a)
+{
+    (void)a;
+    return sem_wait(&ping) == 0 && sem_post(&pong) == 0 ? 0 : -1;
+}
+static void rows_sem(void)
+{
+    sem_t s;
+    if (sem_init(&s, 0, 0) != 0) {
+        fail("sem_post_wait", "sem_init");
+        return;
+    }
+    measure("sem_post_wait", op_sem_post_wait, &s, iters(2000));
+    measure("sem_post_trywait", op_sem_post_trywait, &s, iters(2000));
+    sem_destroy(&s);
+
+    if (sem_init(&ping, 0, 0) != 0 || sem_init(&pong, 0, 0) != 0) {
+        fail("sem_pingpong", "sem_init");
+        return;
+    }
+    measure_pingpong("sem_pingpong", op_sem_pingpong, step_sem_pingpong, iters(500));
+    sem_destroy(&ping);
+    sem_destroy(&pong);
+
+    /* a name of this process' own: runs side by side do not collide */
+    char name[32];
+    snprintf(name, sizeof name, "/rbbench.%ld", (long)getpid());
+    sem_unlink(name);
+    sem_t *named = sem_open(name, O_CREAT | O_EXCL, 0600, 0);
+    if (named == SEM_FAILED) {
+        fail("named_sem_post_wait", "sem_open");
+        return;
+    }
+    measure("named_sem_post_wait", op_sem_post_wait, named, iters(2000));
+    sem_close(named);
+    sem_unlink(name);
+}
+
+/* A round trip between two processes over two named semaphores: this
+ * process posts "a" and waits on "b"; its partner does the opposite. */
+#define NAMED_PINGPONG_N 500
+static sem_t *named_a, *named_b;
+static void named_names(long owner, char *a, char *b, size_t len)
+{
+    snprintf(a, len, "/rbbench.%ld.a", owner);
+    snprintf(b, len, "/rbbench.%ld.b", owner);
+}
+static int op_named_pingpong(void *x)
+{
+    (void)x;
+    return sem_post(named_a) == 0 && sem_wait(named_b) == 0 ? 0 : -1;
+}
+/* The partner process' side. */
+static int named_partner(long owner)
+{
+    char an[40], bn[40];
+    named_names(owner, an, bn, sizeof an);
+    sem_t *a = sem_open(an, 0), *b = sem_open(bn, 0);
+    if (a == SEM_FAILED || b == SEM_FAILED)
+        return -1;
+    for (unsigned i = 0; i < total_ops(iters(NAMED_PINGPONG_N)); i++)
+        if (sem_wait(a) != 0 || sem_post(b) != 0)
+            return -1;
+    sem_close(a);
+    sem_close(b);
+    return 0;
+}
+static void rows_named_pingpong(void)
+{
+    const char *row = "named_sem_pingpong_2proc";
+    long owner = (long)getpid();
+    char an[40], bn[40];
+    named_names(owner, an, bn, sizeof an);
+    sem_unlink(an);
+    sem_unlink(bn);
+    named_a = sem_open(an, O_CREAT | O_EXCL, 0600, 0);
+    named_b = sem_open(bn, O_CREAT | O_EXCL, 0600, 0);
+    long child = -1;
+    if (named_a == SEM_FAILED || named_b == SEM_FAILED || (child = os_spawn(named_partner, owner)) < 0)
+        fail(row, "set-up");
+    else {
+        measure(row, op_named_pingpong, NULL, iters(NAMED_PINGPONG_N));
+        if (os_wait(child) != 0)
+            fail(row, "partner process failed");
+    }
+    if (named_a != SEM_FAILED)
+        sem_close(named_a);
+    if (named_b != SEM_FAILED)
+        sem_close(named_b);
+    sem_unlink(an);
+    sem_unlink(bn);
+}
+
+/* ---- rows: eventfd and poll --------------------------------------------- */
+static int op_eventfd_write_read(void *a)
+{
+    int fd = *(int *)a;
+    uint64_t v = 1;
+    return write(fd, &v, 8) == 8 && read(fd, &v, 8) == 8 && v == 1 ? 0 : -1;
+}
+static int efd_ping, efd_pong;
+static int op_eventfd_pingpong(void *a)
+{
+    (void)a;
+    uint64_t v = 1;
+    return write(efd_ping, &v, 8) == 8 && read(efd_pong, &v, 8) == 8 ? 0 : -1;
+}
+static int step_eventfd_pingpong(void *a)
+{
+    (void)a;
+    uint64_t v;
+    return read(efd_ping, &v, 8) == 8 && write(efd_pong, &v, 8) == 8 ? 0 : -1;
+}
+#define POLL_MAX 250 /* the testbed has 256 descriptors, 0..2 the console */
+static struct pollfd pfds[POLL_MAX];
+static unsigned pfds_n;
+static int op_poll(void *a)
+{
+    (void)a;
+    return poll(pfds, pfds_n, 0) == 1 ? 0 : -1;
+}
+static void rows_eventfd(void)
+{
+    int fd = eventfd(0, 0);
+    if (fd < 0) {
+        fail("eventfd_write_read", "eventfd");
+        return;
+    }
+    measure("eventfd_write_read", op_eventfd_write_read, &fd, iters(2000));
+    close(fd);
+
+    efd_ping = eventfd(0, 0);
+    efd_pong = eventfd(0, 0);
+    if (efd_ping < 0 || efd_pong < 0) {
+        fail("eventfd_pingpong", "eventfd");
+        return;
+    }
+    measure_pingpong("eventfd_pingpong", op_eventfd_pingpong, step_eventfd_pingpong, iters(500));
+    close(efd_ping);
+    close(efd_pong);
+
+    /* poll over k eventfds, the last one readable */
+    static const unsigned sizes[] = {1, 64, POLL_MAX};
+    for (unsigned s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+        char row[32];
+        snprintf(row, sizeof row, "poll_%u_fds", sizes[s]);
+        pfds_n = 0;
+        for (unsigned i = 0; i < sizes[s]; i++) {
+            int e = eventfd(i + 1 == sizes[s] ? 1 : 0, 0);
+            if (e < 0) {
+                fail(row, "eventfd");
+                break;
+            }
+            pfds[pfds_n].fd = e;
+            pfds[pfds_n].events = POLLIN;
+            pfds_n++;
+        }
+        if (pfds_n == sizes[s])
+            measure(row, op_poll, NULL, iters(sizes[s] > 64 ? 200 : 1000));
+        for (unsigned i = 0; i < pfds_n; i++)
+            close(pfds[i].fd);
+    }
+}
+
+/* ---- rows: timerfd ------------------------------------------------------ */
+static int op_timerfd_gettime(void *a)
+{
+    struct itimerspec cur;
+    return timerfd_gettime(*(int *)a, &cur) == 0 ? 0 : -1;
+}
+static int op_timerfd_arm_disarm(void *a)
+{
+    int fd = *(int *)a;
+    struct itimerspec on = {{0, 0}, {1000, 0}}, off = {{0, 0}, {0, 0}};
+    return timerfd_settime(fd, 0, &on, NULL) == 0 && timerfd_settime(fd, 0, &off, NULL) == 0 ? 0 : -1;
+}
+#define TIMERS_MAX 200
+static void rows_timerfd(void)
+{
+    int fd = timerfd_create(CLOCK_MONOTONIC, 0);
+    if (fd < 0) {
+        fail("timerfd_gettime", "timerfd_create");
+        return;
+    }
+    measure("timerfd_gettime", op_timerfd_gettime, &fd, iters(2000));
+    /* Arming and disarming one timer while k others are armed (far in
+     * the future): must not grow with k. */
+    static int others[TIMERS_MAX];
+    static const unsigned sizes[] = {0, 20, TIMERS_MAX};
+    unsigned armed = 0;
+    for (unsigned s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+        char row[40];
+        snprintf(row, sizeof row, "timerfd_arm_disarm_%u_armed", sizes[s]);
+        for (; armed < sizes[s]; armed++) {
+            struct itimerspec far = {{0, 0}, {100000 + armed, 0}};
+            others[armed] = timerfd_create(CLOCK_MONOTONIC, 0);
+            if (others[armed] < 0 || timerfd_settime(others[armed], 0, &far, NULL) != 0) {
+                fail(row, "arming the others");
+                break;
+            }
+        }
+        if (armed == sizes[s])
+            measure(row, op_timerfd_arm_disarm, &fd, iters(1000));
+    }
+    for (unsigned i = 0; i < armed; i++)
+        if (others[i] >= 0)
+            close(others[i]);
+    close(fd);
+}
+
+/* ---- rows: signalfd ----------------------------------------------------- */
+static pid_t self;
+static int op_signalfd(void *a)
+{
+    struct signalfd_siginfo si;
+    if (kill(self, SIGUSR1) != 0)
+        return -1;
+    return read(*(int *)a, &si, sizeof si) == (long)sizeof si && si.ssi_signo == SIGUSR1 ? 0 : -1;
+}
+static void rows_signalfd(void)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR1);
+    if (sigprocmask(SIG_BLOCK, &set, NULL) != 0) {
+        fail("kill_signalfd_read", "sigprocmask");
+        return;
+    }
+    self = getpid();
+    int fd = signalfd(-1, &set, 0);
+    if (fd < 0) {
+        fail("kill_signalfd_read", "signalfd");
+        return;
+    }
+    measure("kill_signalfd_read", op_signalfd, &fd, iters(1000));
+    close(fd);
+}
+
+/* ---- rows: SysV message queues ------------------------------------------ */
+struct msg64 {
+    long type;
+    char text[64];
+};
+static int msq;
+static int op_msg(void *a)
+{
+    struct msg64 m = {1, {0}};
+    (void)a;
+    return os_msgsnd(msq, &m, sizeof m.text) == 0 && os_msgrcv(msq, &m, sizeof m.text, 1) == 64 ? 0 : -1;
+}
+static void rows_msg(void)
+{
+    msq = os_msgget();
+    if (msq < 0) {
+        fail("msgsnd_msgrcv_64", "msgget");
+        return;
+    }
+    measure("msgsnd_msgrcv_64", op_msg, NULL, iters(2000));
+    /* The same pair, a typed receive, with k messages of another type
+     * (empty ones, under the default 16384-byte queue limit) ahead. */
+    static const unsigned depths[] = {10, 100, 1000, 10000};
+    unsigned queued = 0;
+    for (unsigned d = 0; d < sizeof depths / sizeof depths[0]; d++) {
+        if (quick && d > 0)
+            break;
+        char row[40];
+        snprintf(row, sizeof row, "msgrcv_typed_%u_others", depths[d]);
+        struct msg64 other = {2, {0}};
+        for (; queued < depths[d]; queued++)
+            if (os_msgsnd(msq, &other, 0) != 0) {
+                fail(row, "queueing the others");
+                break;
+            }
+        if (queued == depths[d])
+            measure(row, op_msg, NULL, iters(depths[d] >= 1000 ? 100 : 1000));
+    }
+    os_msgrm(msq);
+}
+/* The 64-byte pair on a fresh queue while k other queues exist. */
+static void rows_msg_queues(void)
+{
+    static int others[1000];
+    static const unsigned sizes[] = {100, 1000};
+    unsigned made = 0;
+    for (unsigned s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+        if (quick && s > 0)
+            break;
+        char row[40];
+        snprintf(row, sizeof row, "msgsnd_msgrcv_64_%u_queues", sizes[s]);
+        for (; made < sizes[s]; made++)
+            if ((others[made] = (int)os_msgget()) < 0) {
+                fail(row, "msgget");
+                break;
+            }
+        if (made < sizes[s])
+            break;
+        msq = (int)os_msgget();
+        if (msq < 0) {
+            fail(row, "msgget");
+            break;
+        }
+        measure(row, op_msg, NULL, iters(1000));
+        os_msgrm(msq);
+    }
+    for (unsigned i = 0; i < made; i++)
+        os_msgrm(others[i]);
+}
+
+/* ---- the table of rows: a family adds its function here ----------------- */
+static void (*const rows[])(void) = {
+    rows_null,     rows_futex,   rows_futex_parked, rows_sem,      rows_named_pingpong,
+    rows_eventfd,  rows_timerfd, rows_signalfd,     rows_msg,      rows_msg_queues,
+};
+
+int main(int argc, char **argv)
+{
+    long role = os_role();
+    if ((role & 0xff) == 1) /* the named-semaphore partner process */
+        return named_partner(role >> 8) == 0 ? 0 : 1;
+    os_init();
+    quick = argc > 1 && strcmp(argv[1], "quick") == 0;
+    printf("RBBENCH_BEGIN %s %s\n", OS_NAME, ARCH_NAME);
+    for (unsigned i = 0; i < sizeof rows / sizeof rows[0]; i++)
+        rows[i]();
+    printf("RBBENCH_END %d\n", failures);
+    os_done();
+    return failures ? 1 : 0;
+}
