@@ -21,4 +21,6 @@ unsigned sleep(unsigned seconds);
 int usleep(unsigned long usec);
 void _exit(int status) __attribute__((noreturn));
 int sched_yield(void);
+int pause(void);
+unsigned alarm(unsigned seconds);
 #endif

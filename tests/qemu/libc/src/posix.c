@@ -86,7 +86,7 @@ int sigprocmask(int how, const sigset_t *set, sigset_t *old)
 
 int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
 {
-    /* The mask is per process in the testbed. */
+    /* The mask is per thread, as sigprocmask's. */
     return sigprocmask(how, set, old) ? errno : 0;
 }
 
@@ -171,10 +171,17 @@ __asm__(".text\n"
 #endif
 void __tb_thread_entry(void);
 
+/* pthread_self: each thread's start record, by kernel thread id (as
+ * errno's slots); the main thread's is made on first use. */
+#define SELF_SLOTS 1024
+static struct start *self_slots[SELF_SLOTS];
 static struct start main_thread;
 
 __attribute__((noreturn, used)) void __tb_thread_main(struct start *st)
 {
+    long tid = tb_sys0(TB_GETTID);
+    __atomic_store_n(&st->tid, tid, __ATOMIC_SEQ_CST);
+    self_slots[(unsigned long)tid % SELF_SLOTS] = st;
     st->ret = st->fn(st->arg);
     tb_sys1(TB_THREAD_EXIT, 0);
     for (;;) {
@@ -212,8 +219,17 @@ int pthread_join(pthread_t t, void **ret)
 
 pthread_t pthread_self(void)
 {
-    return (pthread_t)&main_thread; /* only meaningful for comparison in the main thread */
+    long tid = tb_sys0(TB_GETTID);
+    struct start *st = self_slots[(unsigned long)tid % SELF_SLOTS];
+    if (st && st->tid == tid)
+        return (pthread_t)st;
+    main_thread.tid = tid;
+    return (pthread_t)&main_thread;
 }
+
+long __tb_pthread_tid(pthread_t t) { return ((struct start *)t)->tid; }
+
+int pthread_equal(pthread_t a, pthread_t b) { return a == b; }
 
 void pthread_exit(void *ret)
 {

@@ -53,6 +53,8 @@ pub struct Process {
     pub syscalls: u64,
     /// File-mode creation mask (UMASK), inherited from the parent.
     pub umask: u32,
+    /// ITIMER_REAL: (next expiry, interval) in monotonic ns.
+    pub itimer: Option<(u64, u64)>,
 }
 
 /// The umask of a process without a parent process (the runner's).
@@ -174,6 +176,7 @@ pub fn spawn(
             fds: crate::fd::FdTable::new(pid),
             syscalls: 0,
             umask,
+            itimer: None,
         },
     );
     match spawn_thread(pid, entry, USER_STACK_TOP - 64, arg, 0) {
@@ -431,23 +434,6 @@ pub fn deliver(pid: Pid, info: SigInfo) -> Result<(), isize> {
     Ok(())
 }
 
-/// On the way back to user mode: a pending, unblocked signal whose default
-/// action ends the process returns its number (ignored ones are dropped).
-/// `mask` is the running task's signal mask.
-pub fn take_fatal_signal(mask: u64) -> Option<usize> {
-    use crate::signal::Action;
-    with_current(|p| loop {
-        let deliverable = p.sig.pending() & !mask;
-        let info = p.sig.take(deliverable)?;
-        let s = info.signo as usize;
-        if p.sig.action(s) == Action::Terminate {
-            return Some(s);
-        }
-        // Caught: the (empty) handler ran; ignored: dropped.
-    })
-    .flatten()
-}
-
 /// SIGCATCH: catch `signo` (or restore its default action).
 pub fn set_caught(signo: usize, on: bool) -> Result<(), isize> {
     if !(1..=sig::NSIG).contains(&signo) || signo == sig::SIGKILL || signo == sig::SIGSTOP {
@@ -623,4 +609,45 @@ pub fn take_signal(mask: u64) -> Option<SigInfo> {
 /// (`Kernel::restore_signal`).
 pub fn restore_signal(info: SigInfo) {
     let _ = with_current(|p| p.sig.restore(info));
+}
+
+/// The earliest armed ITIMER_REAL (the idle clock must stop there).
+pub fn earliest_itimer() -> Option<u64> {
+    PROCS
+        .lock()
+        .values()
+        .filter(|p| !p.zombie)
+        .filter_map(|p| p.itimer.map(|t| t.0))
+        .min()
+}
+
+/// Sends SIGALRM to every process whose ITIMER_REAL is due and re-arms
+/// the periodic ones (called by the scheduler loop).
+pub fn expire_itimers(now: u64) {
+    let due: Vec<Pid> = {
+        let mut procs = PROCS.lock();
+        procs
+            .values_mut()
+            .filter(|p| !p.zombie)
+            .filter_map(|p| {
+                let (at, every) = p.itimer?;
+                if at > now {
+                    return None;
+                }
+                p.itimer = (every > 0).then(|| {
+                    let missed = (now - at) / every + 1;
+                    (at.saturating_add(missed.saturating_mul(every)), every)
+                });
+                Some(p.pid)
+            })
+            .collect()
+    };
+    for pid in due {
+        let info = SigInfo {
+            signo: sig::SIGALRM as u32,
+            code: 0x80, // SI_KERNEL
+            ..SigInfo::default()
+        };
+        let _ = deliver(pid, info);
+    }
 }

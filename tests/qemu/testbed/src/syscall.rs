@@ -65,7 +65,8 @@ pub fn dispatch(num: usize, a: [usize; 6]) -> isize {
             .map(|_| 0),
         nr::SIGPROCMASK => sigprocmask(a[0], a[1], a[2]),
         nr::SIGPENDING => {
-            let set = process::with_current(|p| p.sig.pending()).unwrap_or(0);
+            let set = process::with_current(|p| p.sig.pending()).unwrap_or(0)
+                | sched::current_thread_pending();
             with_aspace(|asp| usermem::write_val(asp, a[0], &set)).map(|_| 0)
         }
         nr::MMAP_ANON => process::mmap_anon(a[0]),
@@ -91,6 +92,11 @@ pub fn dispatch(num: usize, a: [usize; 6]) -> isize {
             .map_err(|_| ESRCH)
             .and_then(|pid| process::queue_signal(pid, a[1], -1, a[2] as u64))
             .map(|_| 0),
+        nr::SIGACTION => crate::sigcalls::sigaction(a[0], a[1], a[2]),
+        nr::SIGSUSPEND => crate::sigcalls::sigsuspend(a[0]),
+        nr::SIGTIMEDWAIT => crate::sigcalls::sigtimedwait(a[0], a[1], a[2]),
+        nr::THREAD_KILL => crate::sigcalls::thread_kill(a[0], a[1]),
+        nr::SETITIMER => crate::sigcalls::setitimer(a[0], a[1]),
         _ => Err(ENOSYS),
     };
     match r {
