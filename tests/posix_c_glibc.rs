@@ -10,7 +10,11 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// The programs, by file name without `.c`.
-const PROGRAMS: &[&str] = &["posix_signal_frames", "posix_signal_waits"];
+const PROGRAMS: &[&str] = &[
+    "posix_mutex_cond",
+    "posix_signal_frames",
+    "posix_signal_waits",
+];
 /// The longest one may run.
 const TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -74,6 +78,11 @@ fn posix_signal_frames_runs_on_linux() {
 #[test]
 fn posix_signal_waits_runs_on_linux() {
     assert!(build_and_run("posix_signal_waits").contains("all cases passed"));
+}
+
+#[test]
+fn posix_mutex_cond_runs_on_linux() {
+    assert!(build_and_run("posix_mutex_cond").contains("all cases passed"));
 }
 
 #[test]

@@ -148,7 +148,10 @@ struct start {
     void *arg;
     void *ret;
     long tid;
+    void *keys[PTHREAD_KEYS_MAX]; /* pthread_setspecific values */
 };
+
+void __tb_run_key_destructors(void **keys);
 
 #define STACK_SIZE (128 * 1024)
 
@@ -183,6 +186,7 @@ __attribute__((noreturn, used)) void __tb_thread_main(struct start *st)
     __atomic_store_n(&st->tid, tid, __ATOMIC_SEQ_CST);
     self_slots[(unsigned long)tid % SELF_SLOTS] = st;
     st->ret = st->fn(st->arg);
+    __tb_run_key_destructors(st->keys);
     tb_sys1(TB_THREAD_EXIT, 0);
     for (;;) {
     }
@@ -191,7 +195,7 @@ __attribute__((noreturn, used)) void __tb_thread_main(struct start *st)
 int pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *), void *arg)
 {
     size_t size = attr && attr->__stack_size ? attr->__stack_size : STACK_SIZE;
-    struct start *st = malloc(sizeof *st);
+    struct start *st = calloc(1, sizeof *st);
     long stack = tb_sys1(TB_MMAP_ANON, size);
     if (!st || stack < 0)
         return EAGAIN;
@@ -231,9 +235,20 @@ long __tb_pthread_tid(pthread_t t) { return ((struct start *)t)->tid; }
 
 int pthread_equal(pthread_t a, pthread_t b) { return a == b; }
 
+void **__tb_thread_keys(void) { return ((struct start *)pthread_self())->keys; }
+
+/* Nothing to reclaim early: a thread's stack and record stay until exit. */
+int pthread_detach(pthread_t t)
+{
+    (void)t;
+    return 0;
+}
+
 void pthread_exit(void *ret)
 {
-    (void)ret;
+    struct start *st = (struct start *)pthread_self();
+    st->ret = ret;
+    __tb_run_key_destructors(st->keys);
     tb_sys1(TB_THREAD_EXIT, 0);
     for (;;) {
     }
