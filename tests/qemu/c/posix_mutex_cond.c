@@ -16,15 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
-static int failures;
+#include "posix_check.h"
 
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            printf("FAIL line %d: %s\n", __LINE__, #cond);                                         \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
 
 #define THREADS 4
 #define ROUNDS 2000

@@ -17,15 +17,8 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-static int failures;
+#include "posix_check.h"
 
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            printf("FAIL line %d: %s\n", __LINE__, #cond);                                         \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
 
 static volatile sig_atomic_t hits;
 static siginfo_t got;

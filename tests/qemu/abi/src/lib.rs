@@ -112,7 +112,8 @@ pub mod nr {
     /// `(op, a, b) -> value`: test-only probe of redbear-ipc's per-process
     /// hooks. op 0: attach the probe state to the caller's process,
     /// returns how many of its threads have attached it (one state per
-    /// process); op 1: `1000 * settlements + threads attached` of process
+    /// process; a FORK child inherits its parent's probe with the count
+    /// starting at 100, through `Ipc::process_fork`); op 1: `1000 * settlements + threads attached` of process
     /// `a`'s probe, consumed by the read (0 if never settled); op 2: send
     /// signal `a` with sigval `b` to the caller's parent through
     /// `Kernel::send_signal` (si_code SI_MESGQ -3, no permission check).
@@ -148,6 +149,15 @@ pub mod nr {
     /// thread's mask until a signal is delivered (its handler runs with
     /// the mask replaced, and the old mask returns after it).
     pub const SIGSUSPEND: usize = 42;
+    /// `() -> pid`: fork(2): a new process with a copy of the caller's
+    /// private memory (shared regions stay shared), its fds (the same open
+    /// descriptions), handlers and mask, running only a copy of the
+    /// calling thread, which gets 0.
+    pub const FORK: usize = 43;
+    /// `(pid as isize, *mut i32 status or 0, options) -> pid`: waitpid(2)
+    /// for a child (pid -1 or 0: any); status in Linux's encoding; WNOHANG
+    /// (1) returns 0 while none has ended; ECHILD without such a child.
+    pub const WAITPID: usize = 44;
     /// One past the last base number.
     pub const END: usize = 64;
 }

@@ -22,5 +22,6 @@ int usleep(unsigned long usec);
 void _exit(int status) __attribute__((noreturn));
 int sched_yield(void);
 int pause(void);
+pid_t fork(void);
 unsigned alarm(unsigned seconds);
 #endif

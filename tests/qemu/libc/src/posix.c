@@ -284,3 +284,5 @@ void *tb_map(unsigned long len)
 unsigned long tb_syscall_count(void) { return (unsigned long)tb_sys0(TB_SYSCALL_COUNT); }
 
 int tb_catch(int sig, int on) { return (int)__tb_ret(tb_sys2(TB_SIGCATCH, sig, on)); }
+
+long tb_ipc_probe(long op, long a, long b) { return tb_sys3(TB_IPC_PROBE, op, a, b); }

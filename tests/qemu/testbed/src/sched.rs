@@ -124,6 +124,18 @@ pub fn current() -> Tid {
 /// A new runnable task of process `pid` that enters user mode at `entry`
 /// with stack `sp` and `arg`. None when memory is short or MAX_TASKS live.
 pub fn spawn(pid: Pid, entry: usize, sp: usize, arg: usize, sigmask: u64) -> Option<Tid> {
+    add_task(pid, sigmask, |top| {
+        TaskContext::new_user(top, entry, sp, arg)
+    })
+}
+
+/// A new runnable task of process `pid` that enters user mode with a copy
+/// of `frame` (FORK's child).
+pub fn spawn_copy(pid: Pid, frame: &arch::TrapFrame, sigmask: u64) -> Option<Tid> {
+    add_task(pid, sigmask, |top| TaskContext::fork_of(top, frame))
+}
+
+fn add_task(pid: Pid, sigmask: u64, ctx: impl FnOnce(usize) -> TaskContext) -> Option<Tid> {
     if SCHED.lock().tasks.len() >= MAX_TASKS {
         return None;
     }
@@ -135,7 +147,7 @@ pub fn spawn(pid: Pid, entry: usize, sp: usize, arg: usize, sigmask: u64) -> Opt
     }
     let stack = stack.into_boxed_slice();
     let top = stack.as_ptr() as usize + KSTACK_SIZE;
-    let ctx = TaskContext::new_user(top, entry, sp, arg);
+    let ctx = ctx(top);
     let mut s = SCHED.lock();
     let tid = s.next_tid;
     s.next_tid += 1;

@@ -6,7 +6,7 @@ use redbear_ipc::kernel::SigInfo;
 use testbed_abi::{errno::*, sig, Itimerval, SigAction, Timespec};
 
 use crate::process::{self, Pid};
-use crate::sigframe::{self, unblockable, SI_TKILL};
+use crate::sigframe::{self, unblockable};
 use crate::signal::{bit, Action};
 use crate::syscall::with_aspace;
 use crate::{clock, sched, usermem};
@@ -62,16 +62,7 @@ pub fn sigsuspend(mask_ptr: usize) -> R {
 
 fn take_in(set: u64) -> Option<(SigInfo, bool)> {
     if let Some(s) = sched::take_thread_signal(set) {
-        return process::with_current(|p| {
-            let info = SigInfo {
-                signo: s as u32,
-                code: SI_TKILL,
-                pid: p.pid,
-                uid: p.uid,
-                ..SigInfo::default()
-            };
-            (info, false)
-        });
+        return process::with_current(|p| (sigframe::thread_info(p, s), false));
     }
     process::take_signal(set).map(|i| (i, true))
 }

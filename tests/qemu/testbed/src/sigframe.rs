@@ -18,7 +18,7 @@
 //! back ends the process with 128 + SIGSEGV, as Linux's force_sigsegv.
 
 use redbear_ipc::kernel::SigInfo;
-use testbed_abi::{sa, sig, KILLED_BASE};
+use testbed_abi::{sa, sig};
 
 use crate::arch::{TrapFrame, UserContext, RETURN_ADDRESS_ON_STACK};
 use crate::signal::{bit, Action};
@@ -63,20 +63,23 @@ pub fn encode(info: &SigInfo) -> [u8; INFO_SIZE] {
     b
 }
 
+/// What a thread-directed signal `s` (THREAD_KILL) carries: the sender
+/// is this process.
+pub fn thread_info(p: &process::Process, s: usize) -> SigInfo {
+    SigInfo {
+        signo: s as u32,
+        code: SI_TKILL,
+        pid: p.pid,
+        uid: p.uid,
+        ..SigInfo::default()
+    }
+}
+
 /// The next deliverable signal of the running thread under `mask`: its
 /// own (thread-directed) first, then the process's lowest.
 fn next(mask: u64) -> Option<(SigInfo, Action)> {
     if let Some(s) = sched::take_thread_signal(!mask) {
-        return process::with_current(|p| {
-            let info = SigInfo {
-                signo: s as u32,
-                code: SI_TKILL,
-                pid: p.pid,
-                uid: p.uid,
-                ..SigInfo::default()
-            };
-            (info, p.sig.action(s))
-        });
+        return process::with_current(|p| (thread_info(p, s), p.sig.action(s)));
     }
     process::with_current(|p| {
         let info = p.sig.take(p.sig.pending() & !mask)?;
@@ -99,7 +102,7 @@ pub fn deliver(frame: &mut TrapFrame, restart: Option<(usize, [usize; 6])>) -> b
         let s = info.signo as usize;
         match action {
             Action::Ignore | Action::Catch => continue,
-            Action::Terminate => process::exit_group(KILLED_BASE + s as i32),
+            Action::Terminate => process::exit_by_signal(s),
             Action::Handler(act) => {
                 if let Some((nr, args)) = restart {
                     if act.flags & sa::SA_RESTART != 0 {
@@ -116,7 +119,7 @@ pub fn deliver(frame: &mut TrapFrame, restart: Option<(usize, [usize; 6])>) -> b
                 )
                 .is_err()
                 {
-                    process::exit_group(KILLED_BASE + sig::SIGSEGV as i32);
+                    process::exit_by_signal(sig::SIGSEGV);
                 }
                 let mut during = mask | act.mask;
                 if act.flags & sa::SA_NODEFER == 0 {

@@ -72,6 +72,15 @@ impl Default for SigState {
 }
 
 impl SigState {
+    /// A forked child's state: the dispositions, nothing pending.
+    pub fn fork(&self) -> SigState {
+        SigState {
+            caught: self.caught,
+            actions: self.actions,
+            ..SigState::default()
+        }
+    }
+
     pub fn pending(&self) -> u64 {
         self.pending
     }

@@ -97,6 +97,7 @@ pub fn dispatch(num: usize, a: [usize; 6]) -> isize {
         nr::SIGTIMEDWAIT => crate::sigcalls::sigtimedwait(a[0], a[1], a[2]),
         nr::THREAD_KILL => crate::sigcalls::thread_kill(a[0], a[1]),
         nr::SETITIMER => crate::sigcalls::setitimer(a[0], a[1]),
+        nr::WAITPID => waitpid(a[0] as isize, a[1], a[2]),
         _ => Err(ENOSYS),
     };
     match r {
@@ -303,4 +304,21 @@ fn fcntl(fd: usize, cmd: usize, arg: usize) -> R {
         }
     })
     .unwrap_or(Err(ESRCH))
+}
+
+/// WAITPID(pid, status or 0, options): WNOHANG 1; WUNTRACED 2 and
+/// WCONTINUED 8 are accepted (nothing stops). The status is written
+/// before the child is reaped, so EFAULT loses nothing.
+fn waitpid(pid: isize, status_ptr: usize, options: usize) -> R {
+    if options & !(1 | 2 | 8) != 0 {
+        return Err(EINVAL);
+    }
+    let Some((child, status)) = process::waitpid(pid, options & 1 != 0)? else {
+        return Ok(0);
+    };
+    if status_ptr != 0 {
+        with_aspace(|asp| usermem::write_val(asp, status_ptr, &status))?;
+    }
+    process::reap(child);
+    Ok(child as usize)
 }

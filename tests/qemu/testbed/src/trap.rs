@@ -12,12 +12,14 @@ pub fn on_syscall(frame: &mut TrapFrame) -> bool {
     process::with_current(|p| p.syscalls += 1);
     if num == nr::SIGRETURN {
         if !sigframe::sigreturn(frame) {
-            process::exit_group(KILLED_BASE + sig::SIGSEGV as i32);
+            process::exit_by_signal(sig::SIGSEGV);
         }
         leave(frame, None);
         return true;
     }
-    let ret = if num < nr::END {
+    let ret = if num == nr::FORK {
+        process::fork(frame).map_or_else(|e| -e.abs() as usize, |p| p as usize)
+    } else if num < nr::END {
         syscall::dispatch(num, args) as usize
     } else {
         crate::ipc::dispatch(num, args)
@@ -33,7 +35,7 @@ pub fn on_syscall(frame: &mut TrapFrame) -> bool {
 /// poll, timed waits, the SysV calls.
 fn restartable(num: usize, args: &[usize; 6]) -> bool {
     match num {
-        nr::READ | nr::WAIT_PROCESS => true,
+        nr::READ | nr::WAIT_PROCESS | nr::WAITPID => true,
         SYS_RB_FUTEX_WAIT | SYS_RB_SEM_WAIT => args[2] == 0,
         _ => false,
     }
@@ -57,7 +59,7 @@ pub fn on_user_fault(_frame: &mut TrapFrame, info: FaultInfo) {
             pid, p.name, info.addr, info.cause
         );
     });
-    process::exit_group(KILLED_BASE + sig::SIGSEGV as i32)
+    process::exit_by_signal(sig::SIGSEGV)
 }
 
 /// On the way back to user mode: exit if killed, then act on the pending

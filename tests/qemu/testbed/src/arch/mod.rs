@@ -87,6 +87,9 @@ fn contract_check() {
     // user mode at `entry` with `sp` and `arg` in the first argument register.
     let _: fn(usize, usize, usize, usize) -> TaskContext = TaskContext::new_user; // (kstack_top, entry, sp, arg)
     let _: unsafe fn(*mut TaskContext, *const TaskContext) = switch;
+    // FORK's child: a context whose first `switch` returns to user mode
+    // with a copy of the trap frame (and, x86_64, the live FP state).
+    let _: fn(usize, &TrapFrame) -> TaskContext = TaskContext::fork_of;
 
     // Trap frame access for the common handlers.
     let _: fn(&TrapFrame) -> (usize, [usize; 6]) = TrapFrame::syscall_args;
