@@ -15,6 +15,7 @@ const PROGRAMS: &[&str] = &[
     "posix_mutex_cond",
     "posix_signal_frames",
     "posix_signal_waits",
+    "posix_sysconf",
 ];
 /// The longest one may run.
 const TIMEOUT: Duration = Duration::from_secs(60);
