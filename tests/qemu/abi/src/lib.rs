@@ -112,7 +112,8 @@ pub mod nr {
     /// `(op, a, b) -> value`: test-only probe of redbear-ipc's per-process
     /// hooks. op 0: attach the probe state to the caller's process,
     /// returns how many of its threads have attached it (one state per
-    /// process); op 1: `1000 * settlements + threads attached` of process
+    /// process; a FORK child inherits its parent's probe with the count
+    /// starting at 100, through `Ipc::process_fork`); op 1: `1000 * settlements + threads attached` of process
     /// `a`'s probe, consumed by the read (0 if never settled); op 2: send
     /// signal `a` with sigval `b` to the caller's parent through
     /// `Kernel::send_signal` (si_code SI_MESGQ -3, no permission check).
@@ -122,6 +123,41 @@ pub mod nr {
     /// new semaphore's mode. A new process starts with its parent's (the
     /// runner's programs: 0o022).
     pub const UMASK: usize = 36;
+    /// `(sig, *const SigAction or 0, *mut SigAction or 0) -> 0`:
+    /// sigaction(2) with the kernel's `SigAction` layout. EINVAL for a bad
+    /// number, for changing SIGKILL/SIGSTOP, or for a handler or restorer
+    /// address outside the user half; EFAULT.
+    pub const SIGACTION: usize = 37;
+    /// `() -> !`: return from a signal handler: restores the context the
+    /// kernel saved at the user stack pointer (the restorer calls it with
+    /// the stack as the handler left it). A frame that cannot be read
+    /// ends the process with 128 + SIGSEGV.
+    pub const SIGRETURN: usize = 38;
+    /// `(*const u64 set, *mut SigInfo or 0, *const Timespec or 0) -> sig`:
+    /// sigtimedwait(2): dequeues the lowest pending signal of `set`,
+    /// waiting for one (no timeout: forever); EAGAIN when the relative
+    /// timeout passes, EINTR when a signal outside `set` interrupts it.
+    pub const SIGTIMEDWAIT: usize = 39;
+    /// `(*const Itimerval or 0, *mut Itimerval or 0) -> 0`:
+    /// setitimer(ITIMER_REAL): SIGALRM to the process when it expires,
+    /// then every interval; a zero value disarms it.
+    pub const SETITIMER: usize = 40;
+    /// `(tid, sig) -> 0`: tgkill within the caller's process: `sig` pending
+    /// for thread `tid` only (ESRCH if it is not one of the caller's).
+    pub const THREAD_KILL: usize = 41;
+    /// `(*const u64 mask) -> -EINTR`: sigsuspend(2): replaces the
+    /// thread's mask until a signal is delivered (its handler runs with
+    /// the mask replaced, and the old mask returns after it).
+    pub const SIGSUSPEND: usize = 42;
+    /// `() -> pid`: fork(2): a new process with a copy of the caller's
+    /// private memory (shared regions stay shared), its fds (the same open
+    /// descriptions), handlers and mask, running only a copy of the
+    /// calling thread, which gets 0.
+    pub const FORK: usize = 43;
+    /// `(pid as isize, *mut i32 status or 0, options) -> pid`: waitpid(2)
+    /// for a child (pid -1 or 0: any); status in Linux's encoding; WNOHANG
+    /// (1) returns 0 while none has ended; ECHILD without such a child.
+    pub const WAITPID: usize = 44;
     /// One past the last base number.
     pub const END: usize = 64;
 }
@@ -132,6 +168,38 @@ pub mod nr {
 pub struct Timespec {
     pub tv_sec: i64,
     pub tv_nsec: i64,
+}
+
+/// The kernel's sigaction record (Linux's `struct kernel_sigaction`
+/// order): `handler` 0 = SIG_DFL, 1 = SIG_IGN, else the handler address.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SigAction {
+    pub handler: u64,
+    pub flags: u64,
+    pub restorer: u64,
+    pub mask: u64,
+}
+
+/// `sa_flags` bits (Linux values).
+pub mod sa {
+    pub const SA_NOCLDSTOP: u64 = 1;
+    pub const SA_SIGINFO: u64 = 4;
+    pub const SA_RESTORER: u64 = 0x0400_0000;
+    pub const SA_ONSTACK: u64 = 0x0800_0000;
+    pub const SA_RESTART: u64 = 0x1000_0000;
+    pub const SA_NODEFER: u64 = 0x4000_0000;
+    pub const SA_RESETHAND: u64 = 0x8000_0000;
+}
+
+/// Linux `struct itimerval` on 64-bit targets.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Itimerval {
+    pub interval_sec: i64,
+    pub interval_usec: i64,
+    pub value_sec: i64,
+    pub value_usec: i64,
 }
 
 /// Linux `struct pollfd`.
@@ -169,6 +237,7 @@ pub mod errno {
 pub mod sig {
     pub const SIGINT: usize = 2;
     pub const SIGKILL: usize = 9;
+    pub const SIGALRM: usize = 14;
     pub const SIGSEGV: usize = 11;
     pub const SIGUSR1: usize = 10;
     pub const SIGUSR2: usize = 12;

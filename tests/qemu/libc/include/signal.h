@@ -1,10 +1,13 @@
 #ifndef _SIGNAL_H
 #define _SIGNAL_H
 #include <sys/types.h>
-/* A 64-bit set, bit (sig - 1); the kernel's layout. No handlers: an
- * unblocked pending signal ends the process (SIGCHLD/SIGURG/SIGWINCH are
- * ignored). */
+#include <time.h>
+/* A 64-bit set, bit (sig - 1); the kernel's layout. Handlers run on a
+ * signal frame on the user stack (sigaction, signal); default actions:
+ * SIGCHLD/SIGURG/SIGWINCH are ignored, every other signal ends the
+ * process. */
 typedef unsigned long sigset_t;
+typedef int sig_atomic_t;
 #define SIGHUP 1
 #define SIGINT 2
 #define SIGQUIT 3
@@ -57,8 +60,58 @@ struct sigevent {
 #define SIGEV_NONE 1
 #define SIGEV_THREAD 2
 #define SI_USER 0
+#define SI_KERNEL 0x80
 #define SI_QUEUE (-1)
+#define SI_TIMER (-2)
 #define SI_MESGQ (-3)
+#define SI_TKILL (-6)
+#define CLD_EXITED 1
+#define CLD_KILLED 2
+#define CLD_DUMPED 3
+
+/* Linux's 128-byte siginfo_t (the fields the testbed fills). */
+typedef struct {
+    int si_signo;
+    int si_errno;
+    int si_code;
+    int __pad0;
+    union {
+        struct {
+            pid_t si_pid;
+            uid_t si_uid;
+            union {
+                union sigval si_value;
+                int si_status;
+            };
+        };
+        void *si_addr;
+        int __pad[28];
+    };
+} siginfo_t;
+
+typedef void (*sighandler_t)(int);
+#define SIG_DFL ((sighandler_t)0)
+#define SIG_IGN ((sighandler_t)1)
+#define SIG_ERR ((sighandler_t)-1)
+
+struct sigaction {
+    union {
+        void (*sa_handler)(int);
+        void (*sa_sigaction)(int, siginfo_t *, void *);
+    };
+    sigset_t sa_mask;
+    int sa_flags;
+    void (*sa_restorer)(void);
+};
+#define SA_NOCLDSTOP 1
+#define SA_NOCLDWAIT 2
+#define SA_SIGINFO 4
+#define SA_ONSTACK 0x08000000
+#define SA_RESTART 0x10000000
+#define SA_NODEFER 0x40000000
+#define SA_RESETHAND 0x80000000
+#define SA_NOMASK SA_NODEFER
+#define SA_ONESHOT SA_RESETHAND
 
 int kill(pid_t pid, int sig);
 int sigqueue(pid_t pid, int sig, const union sigval value);
@@ -71,4 +124,13 @@ int sigfillset(sigset_t *set);
 int sigaddset(sigset_t *set, int sig);
 int sigdelset(sigset_t *set, int sig);
 int sigismember(const sigset_t *set, int sig);
+int sigisemptyset(const sigset_t *set);
+int sigaction(int sig, const struct sigaction *act, struct sigaction *old);
+sighandler_t signal(int sig, sighandler_t handler);
+int sigsuspend(const sigset_t *mask);
+int sigwait(const sigset_t *set, int *sig);
+int sigwaitinfo(const sigset_t *set, siginfo_t *info);
+int sigtimedwait(const sigset_t *set, siginfo_t *info, const struct timespec *timeout);
+int pthread_kill(unsigned long thread, int sig);
+int tgkill(pid_t pid, pid_t tid, int sig);
 #endif

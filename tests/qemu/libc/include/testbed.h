@@ -22,6 +22,9 @@ int tb_catch(int sig, int on);
 /* `len` bytes of fresh zeroed pages (MMAP_ANON), always followed by an
  * unmapped page (for EFAULT tests); NULL with errno on failure. */
 void *tb_map(unsigned long len);
+/* IPC_PROBE (testbed-abi): the test-only probe of redbear-ipc's
+ * per-process fork and exit hooks; the raw result (-errno on failure). */
+long tb_ipc_probe(long op, long a, long b);
 /* System calls this process has made so far (this one included). */
 unsigned long tb_syscall_count(void);
 /* System call `n` with six arguments; the raw result (-errno on failure,

@@ -4,6 +4,36 @@
 #define STDIN_FILENO 0
 #define STDOUT_FILENO 1
 #define STDERR_FILENO 2
+/* Options this runtime supports (glibc's values); the others (message
+ * passing, timers, shared memory objects, ...) are left undefined. */
+#define _POSIX_VERSION 200809L
+#define _POSIX_SEMAPHORES 200809L
+#define _POSIX_THREADS 200809L
+#define _POSIX_TIMEOUTS 200809L
+#define _POSIX_REALTIME_SIGNALS 200809L
+#define _POSIX_MONOTONIC_CLOCK 200809L
+#define _POSIX_CLOCK_SELECTION 200809L
+#define _POSIX_THREAD_PROCESS_SHARED 200809L
+#define _SC_CLK_TCK 2
+#define _SC_NGROUPS_MAX 3
+#define _SC_OPEN_MAX 4
+#define _SC_REALTIME_SIGNALS 9
+#define _SC_SEMAPHORES 21
+#define _SC_VERSION 29
+#define _SC_PAGESIZE 30
+#define _SC_PAGE_SIZE _SC_PAGESIZE
+#define _SC_RTSIG_MAX 31
+#define _SC_SEM_NSEMS_MAX 32
+#define _SC_SEM_VALUE_MAX 33
+#define _SC_SIGQUEUE_MAX 34
+#define _SC_THREADS 67
+#define _SC_THREAD_PROCESS_SHARED 82
+#define _SC_NPROCESSORS_CONF 83
+#define _SC_NPROCESSORS_ONLN 84
+#define _SC_CLOCK_SELECTION 137
+#define _SC_MONOTONIC_CLOCK 149
+#define _SC_TIMEOUTS 164
+long sysconf(int name);
 ssize_t read(int fd, void *buf, size_t count);
 ssize_t write(int fd, const void *buf, size_t count);
 int close(int fd);
@@ -23,4 +53,7 @@ void _exit(int status) __attribute__((noreturn));
 int sched_yield(void);
 /* Raw system call: -1 with errno on failure (as glibc's). */
 long syscall(long number, ...);
+int pause(void);
+pid_t fork(void);
+unsigned alarm(unsigned seconds);
 #endif

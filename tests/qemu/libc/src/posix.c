@@ -101,7 +101,7 @@ int sigprocmask(int how, const sigset_t *set, sigset_t *old)
 
 int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
 {
-    /* The mask is per process in the testbed. */
+    /* The mask is per thread, as sigprocmask's. */
     return sigprocmask(how, set, old) ? errno : 0;
 }
 
@@ -163,7 +163,10 @@ struct start {
     void *arg;
     void *ret;
     long tid;
+    void *keys[PTHREAD_KEYS_MAX]; /* pthread_setspecific values */
 };
+
+void __tb_run_key_destructors(void **keys);
 
 #define STACK_SIZE (128 * 1024)
 
@@ -186,11 +189,19 @@ __asm__(".text\n"
 #endif
 void __tb_thread_entry(void);
 
+/* pthread_self: each thread's start record, by kernel thread id (as
+ * errno's slots); the main thread's is made on first use. */
+#define SELF_SLOTS 1024
+static struct start *self_slots[SELF_SLOTS];
 static struct start main_thread;
 
 __attribute__((noreturn, used)) void __tb_thread_main(struct start *st)
 {
+    long tid = tb_sys0(TB_GETTID);
+    __atomic_store_n(&st->tid, tid, __ATOMIC_SEQ_CST);
+    self_slots[(unsigned long)tid % SELF_SLOTS] = st;
     st->ret = st->fn(st->arg);
+    __tb_run_key_destructors(st->keys);
     tb_sys1(TB_THREAD_EXIT, 0);
     for (;;) {
     }
@@ -199,7 +210,7 @@ __attribute__((noreturn, used)) void __tb_thread_main(struct start *st)
 int pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *), void *arg)
 {
     size_t size = attr && attr->__stack_size ? attr->__stack_size : STACK_SIZE;
-    struct start *st = malloc(sizeof *st);
+    struct start *st = calloc(1, sizeof *st);
     long stack = tb_sys1(TB_MMAP_ANON, size);
     if (!st || stack < 0)
         return EAGAIN;
@@ -227,12 +238,32 @@ int pthread_join(pthread_t t, void **ret)
 
 pthread_t pthread_self(void)
 {
-    return (pthread_t)&main_thread; /* only meaningful for comparison in the main thread */
+    long tid = tb_sys0(TB_GETTID);
+    struct start *st = self_slots[(unsigned long)tid % SELF_SLOTS];
+    if (st && st->tid == tid)
+        return (pthread_t)st;
+    main_thread.tid = tid;
+    return (pthread_t)&main_thread;
+}
+
+long __tb_pthread_tid(pthread_t t) { return ((struct start *)t)->tid; }
+
+int pthread_equal(pthread_t a, pthread_t b) { return a == b; }
+
+void **__tb_thread_keys(void) { return ((struct start *)pthread_self())->keys; }
+
+/* Nothing to reclaim early: a thread's stack and record stay until exit. */
+int pthread_detach(pthread_t t)
+{
+    (void)t;
+    return 0;
 }
 
 void pthread_exit(void *ret)
 {
-    (void)ret;
+    struct start *st = (struct start *)pthread_self();
+    st->ret = ret;
+    __tb_run_key_destructors(st->keys);
     tb_sys1(TB_THREAD_EXIT, 0);
     for (;;) {
     }
@@ -268,3 +299,5 @@ void *tb_map(unsigned long len)
 unsigned long tb_syscall_count(void) { return (unsigned long)tb_sys0(TB_SYSCALL_COUNT); }
 
 int tb_catch(int sig, int on) { return (int)__tb_ret(tb_sys2(TB_SIGCATCH, sig, on)); }
+
+long tb_ipc_probe(long op, long a, long b) { return tb_sys3(TB_IPC_PROBE, op, a, b); }

@@ -79,11 +79,13 @@ fn parse(image: &[u8]) -> Option<(usize, Vec<Segment>)> {
 }
 
 /// Maps and fills the program's segments; returns the entry point. The
-/// frames it allocates are appended to `owned`, also on failure.
+/// frames it allocates are appended to `owned`, also on failure, and each
+/// page it maps to `mapped` (address and permissions).
 pub fn load(
     image: &[u8],
     aspace: &mut AddressSpace,
     owned: &mut Vec<usize>,
+    mapped: &mut Vec<(usize, UserPerm)>,
 ) -> Result<usize, isize> {
     let (entry, segs) = parse(image).ok_or(ENOEXEC)?;
     if segs.is_empty() {
@@ -109,6 +111,7 @@ pub fn load(
         if !aspace.map_user(va, pa, UserPerm { write, exec }) {
             return Err(ENOMEM);
         }
+        mapped.push((va, UserPerm { write, exec }));
     }
     for s in &segs {
         let data = &image[s.offset..s.offset + s.filesz];

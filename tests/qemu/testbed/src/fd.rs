@@ -69,6 +69,23 @@ impl FdTable {
         self.install(file, FdPlacement::Lowest, false)
     }
 
+    /// A forked child's table: the same descriptions under the same
+    /// numbers, each reported added.
+    pub fn fork(&self, owner: u32) -> FdTable {
+        let mut map = BTreeMap::new();
+        for (&fd, e) in &self.map {
+            e.file.fd_added();
+            map.insert(
+                fd,
+                FdEntry {
+                    file: e.file.clone(),
+                    cloexec: e.cloexec,
+                },
+            );
+        }
+        FdTable { owner, map }
+    }
+
     pub fn cloexec(&mut self, fd: usize) -> Result<&mut bool, isize> {
         self.map.get_mut(&fd).map(|e| &mut e.cloexec).ok_or(EBADF)
     }

@@ -7,8 +7,9 @@
 //! clocks are the testbed clock (CLOCK_REALTIME = monotonic + an offset
 //! that CLOCK_SETTIME moves). `send_signal` queues through
 //! `process::deliver`, and `process.rs` calls `Ipc::process_exit` when a
-//! process's last thread has ended. The testbed has no fork, so it never
-//! calls `Ipc::process_fork` (SPAWN_PROCESS starts a program afresh).
+//! process's last thread has ended, and FORK calls `Ipc::process_fork`
+//! before the child runs (SPAWN_PROCESS starts a program afresh and calls
+//! neither at its start).
 //!
 //! `IPC_PROBE` (a base call) attaches a test-only `ProcessState` and
 //! reports its settlements, so a program can watch the exit hook work.
@@ -60,6 +61,13 @@ pub fn process_exit(pid: Pid) {
     k.ipc.process_exit(k, pid);
 }
 
+/// Host hook: `child` was forked from `parent` (FORK, before the child
+/// runs).
+pub fn process_fork(parent: Pid, child: Pid) {
+    let k = kernel();
+    k.ipc.process_fork(k, parent, child);
+}
+
 /// The test-only per-process state behind IPC_PROBE: counts the threads
 /// that attached it; its exit records the settlement.
 struct ExitProbe {
@@ -69,7 +77,17 @@ struct ExitProbe {
 /// Settlements by pid: (times settled, threads that had attached).
 static SETTLED: Mutex<BTreeMap<Pid, (usize, usize)>> = Mutex::new(BTreeMap::new());
 
+/// A forked child's probe starts at this count, so the child can tell an
+/// inherited probe (FORK ran `Ipc::process_fork`) from a fresh one.
+const INHERITED: usize = 100;
+
 impl ProcessState for ExitProbe {
+    fn fork(&self, _: &dyn Kernel, _child: Pid) -> Option<alloc::sync::Arc<dyn ProcessState>> {
+        Some(alloc::sync::Arc::new(ExitProbe {
+            attached: core::sync::atomic::AtomicUsize::new(INHERITED),
+        }))
+    }
+
     fn exit(&self, _: &dyn Kernel, pid: Pid) {
         let attached = self.attached.load(core::sync::atomic::Ordering::SeqCst);
         let mut settled = SETTLED.lock();
@@ -80,7 +98,8 @@ impl ProcessState for ExitProbe {
 }
 
 /// IPC_PROBE(op, a, b): op 0 attaches the probe to the caller's process
-/// and returns how many of its threads have (one state per process);
+/// and returns how many of its threads have (one state per process; a
+/// forked child inherits its parent's probe with the count at 100);
 /// op 1 returns how often process `a`'s probe settled, times 1000, plus
 /// the threads that had attached; op 2 sends signal `a` with sigval `b`
 /// to the caller's parent through `Kernel::send_signal` (SI_MESGQ, the

@@ -24,6 +24,8 @@ mod process;
 mod programs;
 mod runner;
 mod sched;
+mod sigcalls;
+mod sigframe;
 mod signal;
 mod syscall;
 mod trap;

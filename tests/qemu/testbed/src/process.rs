@@ -53,6 +53,13 @@ pub struct Process {
     pub syscalls: u64,
     /// File-mode creation mask (UMASK), inherited from the parent.
     pub umask: u32,
+    /// ITIMER_REAL: (next expiry, interval) in monotonic ns.
+    pub itimer: Option<(u64, u64)>,
+    /// Every user page mapped: (address, permissions, shared). FORK copies
+    /// the private ones and maps the shared ones (SHM_MAP) again.
+    maps: Vec<(usize, UserPerm, bool)>,
+    /// The signal that ended the process (for waitpid's status).
+    pub term_signal: Option<u32>,
 }
 
 /// The umask of a process without a parent process (the runner's).
@@ -78,6 +85,7 @@ fn sigbit(s: usize) -> u64 {
 fn map_fresh(
     aspace: &mut AddressSpace,
     owned: &mut Vec<usize>,
+    maps: &mut Vec<(usize, UserPerm, bool)>,
     va: usize,
     len: usize,
     perm: UserPerm,
@@ -93,9 +101,17 @@ fn map_fresh(
             return Err(ENOMEM);
         }
         owned.push(pa);
+        maps.push((va + off, perm, false));
         off += PAGE_SIZE;
     }
     Ok(())
+}
+
+fn next_pid() -> Pid {
+    let mut n = NEXT_PID.lock();
+    let pid = *n;
+    *n += 1;
+    pid
 }
 
 /// Most process records (live and zombie) at once.
@@ -119,7 +135,10 @@ pub fn spawn(
     };
     let mut aspace = AddressSpace::new().ok_or(ENOMEM)?;
     let mut owned = Vec::new();
-    let loaded = elf::load(image, &mut aspace, &mut owned).and_then(|entry| {
+    let mut image_pages = Vec::new();
+    let mut maps = Vec::new();
+    let loaded = elf::load(image, &mut aspace, &mut owned, &mut image_pages).and_then(|entry| {
+        maps.extend(image_pages.iter().map(|&(va, perm)| (va, perm, false)));
         let rw = UserPerm {
             write: true,
             exec: false,
@@ -127,6 +146,7 @@ pub fn spawn(
         map_fresh(
             &mut aspace,
             &mut owned,
+            &mut maps,
             USER_STACK_TOP - STACK_SIZE,
             STACK_SIZE,
             rw,
@@ -145,12 +165,7 @@ pub fn spawn(
         .lock()
         .get(&ppid)
         .map_or(DEFAULT_UMASK, |parent| parent.umask);
-    let pid = {
-        let mut n = NEXT_PID.lock();
-        let pid = *n;
-        *n += 1;
-        pid
-    };
+    let pid = next_pid();
     PROCS.lock().insert(
         pid,
         Process {
@@ -174,6 +189,9 @@ pub fn spawn(
             fds: crate::fd::FdTable::new(pid),
             syscalls: 0,
             umask,
+            itimer: None,
+            maps,
+            term_signal: None,
         },
     );
     match spawn_thread(pid, entry, USER_STACK_TOP - 64, arg, 0) {
@@ -282,6 +300,17 @@ pub fn kill_process(pid: Pid, status: i32) {
     for t in threads {
         sched::kill(t);
     }
+}
+
+/// Ends the caller's process because of signal `s` (a default action or
+/// a fault): status 128 + `s`, and waitpid reports WIFSIGNALED.
+pub fn exit_by_signal(s: usize) -> ! {
+    let _ = with_current(|p| {
+        if p.status.is_none() {
+            p.term_signal = Some(s as u32);
+        }
+    });
+    exit_group(testbed_abi::KILLED_BASE + s as i32)
 }
 
 /// EXIT: ends the caller's process.
@@ -431,23 +460,6 @@ pub fn deliver(pid: Pid, info: SigInfo) -> Result<(), isize> {
     Ok(())
 }
 
-/// On the way back to user mode: a pending, unblocked signal whose default
-/// action ends the process returns its number (ignored ones are dropped).
-/// `mask` is the running task's signal mask.
-pub fn take_fatal_signal(mask: u64) -> Option<usize> {
-    use crate::signal::Action;
-    with_current(|p| loop {
-        let deliverable = p.sig.pending() & !mask;
-        let info = p.sig.take(deliverable)?;
-        let s = info.signo as usize;
-        if p.sig.action(s) == Action::Terminate {
-            return Some(s);
-        }
-        // Caught: the (empty) handler ran; ignored: dropped.
-    })
-    .flatten()
-}
-
 /// SIGCATCH: catch `signo` (or restore its default action).
 pub fn set_caught(signo: usize, on: bool) -> Result<(), isize> {
     if !(1..=sig::NSIG).contains(&signo) || signo == sig::SIGKILL || signo == sig::SIGSTOP {
@@ -499,6 +511,7 @@ pub fn mmap_anon(len: usize) -> Result<usize, isize> {
         map_fresh(
             aspace,
             &mut p.frames,
+            &mut p.maps,
             va,
             len,
             UserPerm {
@@ -558,6 +571,14 @@ pub fn shm_map(key: usize, len: usize) -> Result<usize, isize> {
             ) {
                 return Err(ENOMEM);
             }
+            p.maps.push((
+                va + i * PAGE_SIZE,
+                UserPerm {
+                    write: true,
+                    exec: false,
+                },
+                true,
+            ));
         }
         Ok(va)
     })
@@ -623,4 +644,173 @@ pub fn take_signal(mask: u64) -> Option<SigInfo> {
 /// (`Kernel::restore_signal`).
 pub fn restore_signal(info: SigInfo) {
     let _ = with_current(|p| p.sig.restore(info));
+}
+
+/// The earliest armed ITIMER_REAL (the idle clock must stop there).
+pub fn earliest_itimer() -> Option<u64> {
+    PROCS
+        .lock()
+        .values()
+        .filter(|p| !p.zombie)
+        .filter_map(|p| p.itimer.map(|t| t.0))
+        .min()
+}
+
+/// Sends SIGALRM to every process whose ITIMER_REAL is due and re-arms
+/// the periodic ones (called by the scheduler loop).
+pub fn expire_itimers(now: u64) {
+    let due: Vec<Pid> = {
+        let mut procs = PROCS.lock();
+        procs
+            .values_mut()
+            .filter(|p| !p.zombie)
+            .filter_map(|p| {
+                let (at, every) = p.itimer?;
+                if at > now {
+                    return None;
+                }
+                p.itimer = (every > 0).then(|| {
+                    let missed = (now - at) / every + 1;
+                    (at.saturating_add(missed.saturating_mul(every)), every)
+                });
+                Some(p.pid)
+            })
+            .collect()
+    };
+    for pid in due {
+        let info = SigInfo {
+            signo: sig::SIGALRM as u32,
+            code: 0x80, // SI_KERNEL
+            ..SigInfo::default()
+        };
+        let _ = deliver(pid, info);
+    }
+}
+
+/// Copies `src`'s pages into a fresh address space: private pages into
+/// new frames (returned, owned by the copy), shared ones mapped again.
+fn copy_pages(
+    src: &AddressSpace,
+    maps: &[(usize, UserPerm, bool)],
+) -> Result<(AddressSpace, Vec<usize>), isize> {
+    let mut aspace = AddressSpace::new().ok_or(ENOMEM)?;
+    let mut owned: Vec<usize> = Vec::new();
+    let copied = maps.iter().try_for_each(|&(va, perm, shared)| {
+        let from = src.translate(va, false).ok_or(ENOMEM)?;
+        let pa = if shared {
+            from
+        } else {
+            if owned.len() >= MAX_FRAMES {
+                return Err(ENOMEM);
+            }
+            let pa = frames::alloc_zeroed().ok_or(ENOMEM)?;
+            owned.push(pa);
+            // SAFETY: both are whole identity-mapped frames (VA == PA in
+            // the kernel): `from` the parent's, `pa` one just allocated.
+            unsafe { core::ptr::copy_nonoverlapping(from as *const u8, pa as *mut u8, PAGE_SIZE) };
+            pa
+        };
+        if aspace.map_user(va, pa, perm) {
+            Ok(())
+        } else {
+            Err(ENOMEM)
+        }
+    });
+    match copied {
+        Ok(()) => Ok((aspace, owned)),
+        Err(e) => {
+            drop(aspace);
+            owned.into_iter().for_each(frames::free);
+            Err(e)
+        }
+    }
+}
+
+/// FORK: a copy of the calling process running a copy of the calling
+/// thread (its trap `frame`, returning 0); `Ipc::process_fork` runs
+/// before the child can.
+pub fn fork(frame: &crate::arch::TrapFrame) -> Result<Pid, isize> {
+    let me = sched::current_pid();
+    let child = {
+        let procs = PROCS.lock();
+        if procs.len() >= MAX_PROCS {
+            return Err(EAGAIN);
+        }
+        let p = procs.get(&me).ok_or(ESRCH)?;
+        let (aspace, owned) = copy_pages(p.aspace.as_ref().ok_or(ESRCH)?, &p.maps)?;
+        let pid = next_pid();
+        Process {
+            pid,
+            ppid: me,
+            uid: p.uid,
+            gid: p.gid,
+            euid: p.euid,
+            egid: p.egid,
+            groups: p.groups,
+            group: p.group,
+            name: p.name.clone(),
+            aspace: Some(aspace),
+            frames: owned,
+            threads: Vec::new(),
+            thread_status: BTreeMap::new(),
+            status: None,
+            zombie: false,
+            sig: p.sig.fork(),
+            mmap_next: p.mmap_next,
+            fds: p.fds.fork(pid),
+            syscalls: 0,
+            umask: p.umask,
+            itimer: None,
+            maps: p.maps.clone(),
+            term_signal: None,
+        }
+    };
+    let pid = child.pid;
+    PROCS.lock().insert(pid, child);
+    let mut regs = *frame;
+    regs.set_return(0);
+    let Some(tid) = sched::spawn_copy(pid, &regs, sched::current_sigmask()) else {
+        if let Some(p) = PROCS.lock().remove(&pid) {
+            release(p);
+        }
+        return Err(EAGAIN);
+    };
+    if let Some(p) = PROCS.lock().get_mut(&pid) {
+        p.threads.push(tid);
+    }
+    crate::ipc::process_fork(me, pid);
+    Ok(pid)
+}
+
+/// WAITPID: waits for a child (`pid` -1 or 0: any) to end, unless WNOHANG
+/// (Ok(None) while none has); reaps it and returns (pid, Linux status).
+pub fn waitpid(pid: isize, nohang: bool) -> Result<Option<(Pid, i32)>, isize> {
+    let me = sched::current_pid();
+    let found = wait_for_exit(|| {
+        let procs = PROCS.lock();
+        let mut mine = procs
+            .values()
+            .filter(|p| p.ppid == me && (pid <= 0 || p.pid as isize == pid))
+            .peekable();
+        if mine.peek().is_none() {
+            return Some(Err(ECHILD));
+        }
+        match mine.find(|p| p.zombie) {
+            Some(z) => {
+                let status = match z.term_signal {
+                    Some(s) => s as i32,
+                    None => (z.status.unwrap_or(0) & 0xff) << 8,
+                };
+                Some(Ok(Some((z.pid, status))))
+            }
+            None if nohang => Some(Ok(None)),
+            None => None,
+        }
+    })??;
+    Ok(found)
+}
+
+/// Drops the record of a child WAITPID reported.
+pub fn reap(pid: Pid) {
+    PROCS.lock().remove(&pid);
 }

@@ -81,6 +81,11 @@ pub struct Task {
     killed: bool,
     /// Blocked signals (per thread, as on Linux).
     sigmask: u64,
+    /// Thread-directed standard signals (THREAD_KILL), one instance each.
+    thread_pending: u64,
+    /// The mask to restore after the handler a SIGSUSPEND waited for (or
+    /// at its return when none ran).
+    saved_mask: Option<u64>,
     status: i32,
 }
 
@@ -119,6 +124,18 @@ pub fn current() -> Tid {
 /// A new runnable task of process `pid` that enters user mode at `entry`
 /// with stack `sp` and `arg`. None when memory is short or MAX_TASKS live.
 pub fn spawn(pid: Pid, entry: usize, sp: usize, arg: usize, sigmask: u64) -> Option<Tid> {
+    add_task(pid, sigmask, |top| {
+        TaskContext::new_user(top, entry, sp, arg)
+    })
+}
+
+/// A new runnable task of process `pid` that enters user mode with a copy
+/// of `frame` (FORK's child).
+pub fn spawn_copy(pid: Pid, frame: &arch::TrapFrame, sigmask: u64) -> Option<Tid> {
+    add_task(pid, sigmask, |top| TaskContext::fork_of(top, frame))
+}
+
+fn add_task(pid: Pid, sigmask: u64, ctx: impl FnOnce(usize) -> TaskContext) -> Option<Tid> {
     if SCHED.lock().tasks.len() >= MAX_TASKS {
         return None;
     }
@@ -130,7 +147,7 @@ pub fn spawn(pid: Pid, entry: usize, sp: usize, arg: usize, sigmask: u64) -> Opt
     }
     let stack = stack.into_boxed_slice();
     let top = stack.as_ptr() as usize + KSTACK_SIZE;
-    let ctx = TaskContext::new_user(top, entry, sp, arg);
+    let ctx = ctx(top);
     let mut s = SCHED.lock();
     let tid = s.next_tid;
     s.next_tid += 1;
@@ -148,6 +165,8 @@ pub fn spawn(pid: Pid, entry: usize, sp: usize, arg: usize, sigmask: u64) -> Opt
             wake: Wake::Unparked,
             killed: false,
             sigmask,
+            thread_pending: 0,
+            saved_mask: None,
             status: 0,
         }),
     );
@@ -184,11 +203,64 @@ pub fn set_current_sigmask(f: impl FnOnce(u64) -> u64) -> u64 {
     }
 }
 
+/// Makes `sig` pending for thread `tid` of process `pid` only and
+/// interrupts it unless it blocks the signal; false if no such thread.
+pub fn thread_kill(pid: Pid, tid: Tid, sig: usize) -> bool {
+    let mut s = SCHED.lock();
+    let Some(t) = s
+        .tasks
+        .get_mut(&tid)
+        .filter(|t| t.pid == pid && t.state != State::Dead)
+    else {
+        return false;
+    };
+    let bit = 1u64 << (sig - 1);
+    t.thread_pending |= bit;
+    if t.sigmask & bit == 0 {
+        make_runnable(&mut s, tid, Wake::Interrupted);
+    }
+    true
+}
+
+/// The running task's thread-directed pending signals.
+pub fn current_thread_pending() -> u64 {
+    SCHED
+        .lock()
+        .tasks
+        .get(&current())
+        .map_or(0, |t| t.thread_pending)
+}
+
+/// Dequeues the running task's lowest thread-directed signal in `set`.
+pub fn take_thread_signal(set: u64) -> Option<usize> {
+    let mut s = SCHED.lock();
+    let t = s.tasks.get_mut(&current())?;
+    let hit = t.thread_pending & set;
+    if hit == 0 {
+        return None;
+    }
+    let low = hit & hit.wrapping_neg();
+    t.thread_pending &= !low;
+    Some(hit.trailing_zeros() as usize + 1)
+}
+
+/// Records the mask a SIGSUSPEND replaced (None: takes it back).
+pub fn swap_saved_mask(m: Option<u64>) -> Option<u64> {
+    let mut s = SCHED.lock();
+    s.tasks
+        .get_mut(&current())
+        .and_then(|t| core::mem::replace(&mut t.saved_mask, m))
+}
+
 /// Whether the running task has been killed, and its signal mask: the two
 /// things the return to user mode checks, in one lookup.
 pub fn current_killed_and_mask() -> (bool, u64) {
     let tid = current();
-    SCHED.lock().tasks.get(&tid).map_or((false, 0), |t| (t.killed, t.sigmask))
+    SCHED
+        .lock()
+        .tasks
+        .get(&tid)
+        .map_or((false, 0), |t| (t.killed, t.sigmask))
 }
 
 /// Number of tasks that belong to `pid` and have not been reaped.
@@ -234,6 +306,7 @@ pub fn park_until(channel: Channel, deadline: Option<clock::Deadline>) -> Wake {
         let Some(t) = s.tasks.get_mut(&tid) else {
             return Wake::Interrupted;
         };
+        let interrupted = interrupted || t.thread_pending & !t.sigmask != 0;
         if t.permit[channel as usize] {
             t.permit[channel as usize] = false;
             return Wake::Unparked;
@@ -402,6 +475,7 @@ pub fn run_until(stop: &dyn Fn() -> bool, deadline: u64) -> bool {
         }
         let now = clock::now();
         wake_expired();
+        process::expire_itimers(now);
         if now >= deadline {
             return false;
         }
@@ -410,6 +484,7 @@ pub fn run_until(stop: &dyn Fn() -> bool, deadline: u64) -> bool {
             Some(tid) => run(tid),
             None => {
                 let at = earliest_deadline().map_or(deadline, |d| d.min(deadline));
+                let at = process::earliest_itimer().map_or(at, |t| t.min(at));
                 if !clock::idle_until(at) {
                     arch::wait_for_interrupt();
                 }

@@ -5,17 +5,23 @@
 //! sender gets EAGAIN, as Linux's sigqueue does). Delivery and signalfd
 //! take the lowest-numbered pending signal first.
 //!
-//! Dispositions: there are no user handlers, but a signal can be *caught*
-//! (SIGCATCH): then it interrupts blocking calls (EINTR) and is consumed
-//! on the way back to user mode, as if an empty handler ran. Otherwise the
-//! default action applies: SIGCHLD, SIGURG and SIGWINCH are ignored (an
-//! unblocked one is discarded when sent and interrupts nothing, as on
-//! Linux), every other signal ends the process.
+//! Dispositions (SIGACTION): a user handler (delivered on a signal frame,
+//! `sigframe.rs`), SIG_IGN, or SIG_DFL. Under SIG_DFL a signal can also be
+//! *caught* (SIGCATCH): then it interrupts blocking calls (EINTR) and is
+//! consumed on the way back to user mode, as if an empty handler ran.
+//! Otherwise the default action applies: SIGCHLD, SIGURG and SIGWINCH are
+//! ignored (an unblocked one is discarded when sent and interrupts
+//! nothing, as on Linux), every other signal ends the process.
 
 use alloc::collections::VecDeque;
 
 use redbear_ipc::kernel::SigInfo;
 use testbed_abi::errno::{EAGAIN, EINVAL};
+use testbed_abi::SigAction;
+
+/// `SigAction::handler` values that are not addresses.
+pub const SIG_DFL: u64 = 0;
+pub const SIG_IGN: u64 = 1;
 
 /// First realtime signal.
 pub const SIGRTMIN: usize = 34;
@@ -32,6 +38,8 @@ pub enum Action {
     Ignore,
     Catch,
     Terminate,
+    /// Run the user handler of this sigaction.
+    Handler(SigAction),
 }
 
 fn ignored_by_default(sig: usize) -> bool {
@@ -41,6 +49,8 @@ fn ignored_by_default(sig: usize) -> bool {
 pub struct SigState {
     /// Caught signals (SIGCATCH).
     pub caught: u64,
+    /// The sigaction of each signal (SIGACTION).
+    pub actions: [SigAction; 64],
     /// Signals with at least one pending instance.
     pending: u64,
     /// The pending instance of each standard signal.
@@ -53,6 +63,7 @@ impl Default for SigState {
     fn default() -> Self {
         SigState {
             caught: 0,
+            actions: [SigAction::default(); 64],
             pending: 0,
             standard: [SigInfo::default(); SIGRTMIN - 1],
             realtime: VecDeque::new(),
@@ -61,12 +72,26 @@ impl Default for SigState {
 }
 
 impl SigState {
+    /// A forked child's state: the dispositions, nothing pending.
+    pub fn fork(&self) -> SigState {
+        SigState {
+            caught: self.caught,
+            actions: self.actions,
+            ..SigState::default()
+        }
+    }
+
     pub fn pending(&self) -> u64 {
         self.pending
     }
 
     pub fn action(&self, sig: usize) -> Action {
-        if self.caught & bit(sig) != 0 {
+        let act = self.actions[sig - 1];
+        if act.handler == SIG_IGN {
+            Action::Ignore
+        } else if act.handler != SIG_DFL {
+            Action::Handler(act)
+        } else if self.caught & bit(sig) != 0 {
             Action::Catch
         } else if ignored_by_default(sig) {
             Action::Ignore
@@ -94,6 +119,11 @@ impl SigState {
             }
         }
         set
+    }
+
+    /// Drops every pending instance of `sig` (it became ignored).
+    pub fn discard(&mut self, sig: usize) {
+        while self.take(bit(sig)).is_some() {}
     }
 
     /// Makes `info.signo` pending.

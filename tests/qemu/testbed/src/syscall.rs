@@ -65,7 +65,8 @@ pub fn dispatch(num: usize, a: [usize; 6]) -> isize {
             .map(|_| 0),
         nr::SIGPROCMASK => sigprocmask(a[0], a[1], a[2]),
         nr::SIGPENDING => {
-            let set = process::with_current(|p| p.sig.pending()).unwrap_or(0);
+            let set = process::with_current(|p| p.sig.pending()).unwrap_or(0)
+                | sched::current_thread_pending();
             with_aspace(|asp| usermem::write_val(asp, a[0], &set)).map(|_| 0)
         }
         nr::MMAP_ANON => process::mmap_anon(a[0]),
@@ -91,6 +92,12 @@ pub fn dispatch(num: usize, a: [usize; 6]) -> isize {
             .map_err(|_| ESRCH)
             .and_then(|pid| process::queue_signal(pid, a[1], -1, a[2] as u64))
             .map(|_| 0),
+        nr::SIGACTION => crate::sigcalls::sigaction(a[0], a[1], a[2]),
+        nr::SIGSUSPEND => crate::sigcalls::sigsuspend(a[0]),
+        nr::SIGTIMEDWAIT => crate::sigcalls::sigtimedwait(a[0], a[1], a[2]),
+        nr::THREAD_KILL => crate::sigcalls::thread_kill(a[0], a[1]),
+        nr::SETITIMER => crate::sigcalls::setitimer(a[0], a[1]),
+        nr::WAITPID => waitpid(a[0] as isize, a[1], a[2]),
         _ => Err(ENOSYS),
     };
     match r {
@@ -297,4 +304,21 @@ fn fcntl(fd: usize, cmd: usize, arg: usize) -> R {
         }
     })
     .unwrap_or(Err(ESRCH))
+}
+
+/// WAITPID(pid, status or 0, options): WNOHANG 1; WUNTRACED 2 and
+/// WCONTINUED 8 are accepted (nothing stops). The status is written
+/// before the child is reaped, so EFAULT loses nothing.
+fn waitpid(pid: isize, status_ptr: usize, options: usize) -> R {
+    if options & !(1 | 2 | 8) != 0 {
+        return Err(EINVAL);
+    }
+    let Some((child, status)) = process::waitpid(pid, options & 1 != 0)? else {
+        return Ok(0);
+    };
+    if status_ptr != 0 {
+        with_aspace(|asp| usermem::write_val(asp, status_ptr, &status))?;
+    }
+    process::reap(child);
+    Ok(child as usize)
 }

@@ -1,28 +1,52 @@
 //! The common trap handlers the arch entry code calls.
 
 use crate::arch::{FaultInfo, TrapFrame};
-use crate::{process, sched, syscall};
-use testbed_abi::{sig, KILLED_BASE};
+use crate::{process, sched, sigframe, syscall};
+use redbear_ipc::syscall::numbers::{SYS_RB_FUTEX_WAIT, SYS_RB_SEM_WAIT};
+use testbed_abi::{errno::EINTR, nr, sig, KILLED_BASE};
 
-/// A system call from user mode.
-pub fn on_syscall(frame: &mut TrapFrame) {
-    let (nr, args) = frame.syscall_args();
+/// A system call from user mode. True when the frame was replaced (a
+/// signal frame or a sigreturn): x86_64 then returns through `iretq`.
+pub fn on_syscall(frame: &mut TrapFrame) -> bool {
+    let (num, args) = frame.syscall_args();
     process::with_current(|p| p.syscalls += 1);
-    let ret = if nr < testbed_abi::nr::END {
-        syscall::dispatch(nr, args) as usize
+    if num == nr::SIGRETURN {
+        if !sigframe::sigreturn(frame) {
+            process::exit_by_signal(sig::SIGSEGV);
+        }
+        leave(frame, None);
+        return true;
+    }
+    let ret = if num == nr::FORK {
+        process::fork(frame).map_or_else(|e| -e.abs() as usize, |p| p as usize)
+    } else if num < nr::END {
+        syscall::dispatch(num, args) as usize
     } else {
-        crate::ipc::dispatch(nr, args)
+        crate::ipc::dispatch(num, args)
     };
     frame.set_return(ret);
-    leave();
+    let restart = (ret as isize == -EINTR && restartable(num, &args)).then_some((num, args));
+    leave(frame, restart)
+}
+
+/// The calls Linux restarts after a handler with SA_RESTART (measured on
+/// Linux 6.18 / glibc 2.36: read of an eventfd, waitpid, and a futex or
+/// sem_wait without a timeout). Everything else returns EINTR: sleeps,
+/// poll, timed waits, the SysV calls.
+fn restartable(num: usize, args: &[usize; 6]) -> bool {
+    match num {
+        nr::READ | nr::WAIT_PROCESS | nr::WAITPID => true,
+        SYS_RB_FUTEX_WAIT | SYS_RB_SEM_WAIT => args[2] == 0,
+        _ => false,
+    }
 }
 
 /// A timer tick (from user mode or the idle loop).
-pub fn on_timer() {
+pub fn on_timer(frame: &mut TrapFrame) {
     crate::ipc::timer_tick();
     sched::on_tick();
     if sched::current() != 0 {
-        leave();
+        leave(frame, None);
     }
 }
 
@@ -35,12 +59,13 @@ pub fn on_user_fault(_frame: &mut TrapFrame, info: FaultInfo) {
             pid, p.name, info.addr, info.cause
         );
     });
-    process::exit_group(KILLED_BASE + sig::SIGSEGV as i32)
+    process::exit_by_signal(sig::SIGSEGV)
 }
 
-/// On the way back to user mode: exit if killed, act on fatal signals.
-fn leave() {
-    let (killed, mask) = sched::current_killed_and_mask();
+/// On the way back to user mode: exit if killed, then act on the pending
+/// signals (`sigframe::deliver`). True if a handler frame was set up.
+fn leave(frame: &mut TrapFrame, restart: Option<(usize, [usize; 6])>) -> bool {
+    let (killed, _) = sched::current_killed_and_mask();
     if killed {
         let pid = sched::current_pid();
         let status = process::status_of(pid)
@@ -48,7 +73,5 @@ fn leave() {
             .unwrap_or(KILLED_BASE + sig::SIGKILL as i32);
         sched::exit_current(status);
     }
-    if let Some(s) = process::take_fatal_signal(mask) {
-        process::exit_group(KILLED_BASE + s as i32);
-    }
+    sigframe::deliver(frame, restart)
 }

@@ -21,8 +21,10 @@
 //!
 //! Traps: the arch's entry code saves the user registers in a `TrapFrame` on
 //! the current task's kernel stack and calls the common handlers
-//! `crate::trap::on_syscall(&mut TrapFrame)`, `crate::trap::on_timer()`
-//! and `crate::trap::on_user_fault(&mut TrapFrame, FaultInfo)`; a task that
+//! `crate::trap::on_syscall(&mut TrapFrame) -> bool` (true: the frame was
+//! replaced by a signal frame or a sigreturn, so x86_64 must leave through
+//! `iretq`), `crate::trap::on_timer(&mut TrapFrame)` and
+//! `crate::trap::on_user_fault(&mut TrapFrame, FaultInfo)`; a task that
 //! blocks inside them switches away with `switch` and resumes there later.
 
 #[cfg(target_arch = "aarch64")]
@@ -85,8 +87,25 @@ fn contract_check() {
     // user mode at `entry` with `sp` and `arg` in the first argument register.
     let _: fn(usize, usize, usize, usize) -> TaskContext = TaskContext::new_user; // (kstack_top, entry, sp, arg)
     let _: unsafe fn(*mut TaskContext, *const TaskContext) = switch;
+    // FORK's child: a context whose first `switch` returns to user mode
+    // with a copy of the trap frame (and, x86_64, the live FP state).
+    let _: fn(usize, &TrapFrame) -> TaskContext = TaskContext::fork_of;
 
     // Trap frame access for the common handlers.
     let _: fn(&TrapFrame) -> (usize, [usize; 6]) = TrapFrame::syscall_args;
     let _: fn(&mut TrapFrame, usize) = TrapFrame::set_return;
+
+    // Signal frames (`sigframe.rs`): the interrupted user context as it is
+    // saved on the user stack (`UserContext: Copy + Default`), restored
+    // with privileged state forced safe (false: refused, nothing changed);
+    // entering a handler `pc(args)` on `sp` returning to `ret` (on the
+    // stack at `sp` if RETURN_ADDRESS_ON_STACK); re-running an interrupted
+    // system call (SA_RESTART).
+    let _: fn(&TrapFrame) -> UserContext = UserContext::save;
+    let _: fn(&UserContext, &mut TrapFrame) -> bool = UserContext::restore;
+    let _: fn(&TrapFrame) -> usize = TrapFrame::user_sp;
+    let _: fn(usize) -> bool = TrapFrame::user_address_ok;
+    let _: fn(&mut TrapFrame, usize, usize, [usize; 3], usize) = TrapFrame::enter_handler;
+    let _: fn(&mut TrapFrame, usize, &[usize; 6]) = TrapFrame::rewind_syscall;
+    let _: bool = RETURN_ADDRESS_ON_STACK;
 }

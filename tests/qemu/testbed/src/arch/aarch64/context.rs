@@ -38,6 +38,22 @@ impl TaskContext {
         c
     }
 
+    /// FORK's child: the first `switch` lands in the common exception
+    /// return with a copy of `frame` on the fresh kernel stack.
+    pub fn fork_of(kstack_top: usize, frame: &super::traps::TrapFrame) -> TaskContext {
+        let at = (kstack_top & !15) - core::mem::size_of::<super::traps::TrapFrame>();
+        // SAFETY: the caller hands over a fresh kernel stack ending at
+        // `kstack_top`; the frame (800 bytes, a multiple of 16) fits below
+        // its top and nothing else uses that stack yet.
+        unsafe { (at as *mut super::traps::TrapFrame).write(*frame) };
+        TaskContext {
+            sp: at as u64,
+            daif: DAIF_MASKED,
+            lr: a64_exception_return as *const () as u64,
+            ..Default::default()
+        }
+    }
+
     /// (Beyond the contract.) A kernel task that starts as `entry(arg)` on
     /// the stack ending at `kstack_top`; `entry` must never return.
     pub fn new_kernel(
@@ -61,6 +77,7 @@ extern "C" {
     fn a64_switch(prev: *mut TaskContext, next: *const TaskContext);
     fn a64_enter_user();
     fn a64_enter_kernel();
+    fn a64_exception_return();
 }
 
 /// Saves the running task's context into `prev` and resumes `next`.

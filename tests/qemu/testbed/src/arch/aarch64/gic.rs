@@ -39,7 +39,7 @@ pub fn enable(intid: u32) {
 /// Acknowledges, handles and ends the pending interrupt. The end of
 /// interrupt comes before the common handler, which may switch tasks and
 /// not come back for a while.
-pub fn handle_irq() {
+pub fn handle_irq(frame: &mut super::traps::TrapFrame) {
     let iar = read(GICC + GICC_IAR);
     let intid = iar & 0x3ff;
     if intid == SPURIOUS {
@@ -51,6 +51,6 @@ pub fn handle_irq() {
     }
     write(GICC + GICC_EOIR, iar);
     if is_timer {
-        crate::trap::on_timer();
+        crate::trap::on_timer(frame);
     }
 }

@@ -32,7 +32,7 @@ pub use cpu::{interrupts_disable, interrupts_restore, wait_for_interrupt};
 pub use mmu::AddressSpace;
 pub use psci::exit;
 pub use timer::{monotonic_ns, timer_start};
-pub use traps::TrapFrame;
+pub use traps::{TrapFrame, UserContext, RETURN_ADDRESS_ON_STACK};
 pub use uart::console_write;
 
 /// Serial, trap vectors, FP/SIMD, EL0 access to the virtual counter. The MMU is already on (the boot path

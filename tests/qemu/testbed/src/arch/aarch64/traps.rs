@@ -38,6 +38,86 @@ impl TrapFrame {
     }
 }
 
+/// One past the highest user address (TTBR0's range).
+const USER_LIMIT: u64 = 1 << 48;
+
+/// What a signal handler's frame saves of the interrupted context: the
+/// whole trap frame, which holds every general and FP/SIMD register.
+#[repr(C, align(16))]
+#[derive(Clone, Copy)]
+pub struct UserContext {
+    pub frame: TrapFrame,
+}
+
+impl Default for UserContext {
+    fn default() -> UserContext {
+        UserContext {
+            frame: TrapFrame {
+                x: [0; 31],
+                sp_el0: 0,
+                elr_el1: 0,
+                spsr_el1: 0,
+                q: [0; 32],
+                fpcr: 0,
+                fpsr: 0,
+            },
+        }
+    }
+}
+
+/// The handler returns through x30 (`bl`), not through the stack.
+pub const RETURN_ADDRESS_ON_STACK: bool = false;
+
+/// SPSR's condition flags (NZCV): all of it the user may choose.
+const SPSR_NZCV: u64 = 0xf000_0000;
+
+impl UserContext {
+    pub fn save(frame: &TrapFrame) -> UserContext {
+        UserContext { frame: *frame }
+    }
+
+    /// Makes this (user-supplied) context current; SPSR keeps only the
+    /// condition flags (EL0t, interrupts unmasked), FPCR/FPSR their
+    /// defined bits.
+    pub fn restore(&self, frame: &mut TrapFrame) -> bool {
+        let mut f = self.frame;
+        f.spsr_el1 &= SPSR_NZCV;
+        f.fpcr &= 0x07ff_ff00;
+        f.fpsr &= 0xf800_009f;
+        *frame = f;
+        true
+    }
+}
+
+impl TrapFrame {
+    /// The user stack pointer.
+    pub fn user_sp(&self) -> usize {
+        self.sp_el0 as usize
+    }
+
+    /// Whether `addr` may be a user code address (sigaction checks it).
+    pub fn user_address_ok(addr: usize) -> bool {
+        (addr as u64) < USER_LIMIT
+    }
+
+    /// Enters a handler: `pc(args)` on stack `sp`, returning to `ret`.
+    pub fn enter_handler(&mut self, pc: usize, sp: usize, args: [usize; 3], ret: usize) {
+        self.elr_el1 = pc as u64;
+        self.sp_el0 = sp as u64;
+        self.x[0] = args[0] as u64;
+        self.x[1] = args[1] as u64;
+        self.x[2] = args[2] as u64;
+        self.x[30] = ret as u64;
+    }
+
+    /// Rewinds an interrupted `svc` so it runs again: ELR back over the
+    /// instruction, x0 (which held the result) back to the first argument.
+    pub fn rewind_syscall(&mut self, _nr: usize, args: &[usize; 6]) {
+        self.elr_el1 -= 4;
+        self.x[0] = args[0] as u64;
+    }
+}
+
 // ESR_EL1 exception classes we tell apart.
 const EC_UNKNOWN: u64 = 0x00;
 const EC_SVC64: u64 = 0x15;
@@ -64,7 +144,9 @@ fn far() -> u64 {
 pub extern "C" fn a64_user_sync(frame: &mut TrapFrame) {
     let esr = esr();
     match esr >> 26 {
-        EC_SVC64 => crate::trap::on_syscall(frame),
+        EC_SVC64 => {
+            crate::trap::on_syscall(frame);
+        }
         ec => {
             // FAR is only meaningful for aborts and PC alignment faults;
             // for the rest (undefined instruction, SP alignment, brk) the
@@ -80,8 +162,8 @@ pub extern "C" fn a64_user_sync(frame: &mut TrapFrame) {
 }
 
 /// IRQ at either level: only the timer is enabled.
-pub extern "C" fn a64_irq(_frame: &mut TrapFrame) {
-    super::gic::handle_irq();
+pub extern "C" fn a64_irq(frame: &mut TrapFrame) {
+    super::gic::handle_irq(frame);
 }
 
 /// Synchronous exception at EL1: a kernel bug, except the semihosting

@@ -64,6 +64,21 @@ impl TaskContext {
             fx,
         }
     }
+
+    /// FORK's child: like `new_user`, with the whole trap `frame` and the
+    /// caller's live FP/SSE state (the kernel never touches it).
+    pub fn fork_of(kstack_top: usize, frame: &TrapFrame) -> TaskContext {
+        let mut c = TaskContext::new_user(kstack_top, 0, 0, 0);
+        let frame_addr = c.kstack_top - core::mem::size_of::<TrapFrame>();
+        // SAFETY: `new_user` laid its frame at this address on the fresh
+        // stack; `fx` is 512 bytes, 16-byte aligned (offset 16 of an
+        // align(16) struct).
+        unsafe {
+            (frame_addr as *mut TrapFrame).write(*frame);
+            core::arch::asm!("fxsave64 [{}]", in(reg) c.fx.as_mut_ptr(), options(nostack));
+        }
+        c
+    }
 }
 
 global_asm!(

@@ -14,7 +14,7 @@ use core::ops::Range;
 
 pub use context::{switch, TaskContext};
 pub use paging::AddressSpace;
-pub use trap::TrapFrame;
+pub use trap::{TrapFrame, UserContext, RETURN_ADDRESS_ON_STACK};
 
 /// Serial, GDT/TSS, syscall MSRs, IDT, PIC (masked), TSC calibration.
 pub fn init_early() {

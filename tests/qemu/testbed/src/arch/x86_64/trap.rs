@@ -79,6 +79,114 @@ impl TrapFrame {
     }
 }
 
+/// One past the highest user address (the lower canonical half): `iretq`
+/// and `sysretq` to a non-canonical rip fault in the kernel.
+const USER_LIMIT: u64 = 1 << 47;
+
+/// What a signal handler's frame saves of the interrupted context: every
+/// general register and the fxsave image of the x87/SSE state.
+#[repr(C, align(16))]
+#[derive(Clone, Copy)]
+pub struct UserContext {
+    pub frame: TrapFrame,
+    pub fx: [u8; 512],
+}
+
+const _: () = assert!(core::mem::offset_of!(UserContext, fx) % 16 == 0);
+
+impl Default for UserContext {
+    fn default() -> UserContext {
+        UserContext {
+            frame: TrapFrame::default(),
+            fx: [0; 512],
+        }
+    }
+}
+
+/// The handler's return address is pushed on the user stack (x86 `call`).
+pub const RETURN_ADDRESS_ON_STACK: bool = true;
+
+impl UserContext {
+    /// The interrupted context: `frame`, and the FP/SSE state, which is
+    /// still live in the registers (the kernel never touches it).
+    pub fn save(frame: &TrapFrame) -> UserContext {
+        let mut c = UserContext {
+            frame: *frame,
+            fx: [0; 512],
+        };
+        // SAFETY: `fx` is 512 bytes, 16-byte aligned (checked above).
+        unsafe { core::arch::asm!("fxsave64 [{}]", in(reg) c.fx.as_mut_ptr(), options(nostack)) };
+        c
+    }
+
+    /// Makes this (user-supplied) context current: the registers into
+    /// `frame` with the segments, privileged flags and MXCSR's reserved
+    /// bits forced to safe values. False (nothing changed) for a
+    /// non-canonical rip or rsp.
+    pub fn restore(&self, frame: &mut TrapFrame) -> bool {
+        let mut f = self.frame;
+        if f.rip >= USER_LIMIT || f.rsp >= USER_LIMIT {
+            return false;
+        }
+        f.cs = cpu::USER_CS;
+        f.ss = cpu::USER_DS;
+        // CF PF AF ZF SF TF DF OF AC from the user; IF and bit 1 set.
+        f.rflags = (f.rflags & 0x4_0dd5) | 0x202;
+        let mut live = UserContext::default();
+        // SAFETY: as in `save`; this only reads the live state, for its
+        // MXCSR_MASK.
+        unsafe {
+            core::arch::asm!("fxsave64 [{}]", in(reg) live.fx.as_mut_ptr(), options(nostack))
+        };
+        let word =
+            |b: &[u8; 512], at: usize| u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]);
+        let mask = match word(&live.fx, 28) {
+            0 => 0xffbf,
+            m => m,
+        };
+        live.fx = self.fx;
+        let mxcsr = word(&self.fx, 24) & mask;
+        live.fx[24..28].copy_from_slice(&mxcsr.to_le_bytes());
+        // SAFETY: a 16-byte aligned fxsave image whose MXCSR has no bit
+        // outside MXCSR_MASK, so fxrstor cannot fault.
+        unsafe { core::arch::asm!("fxrstor64 [{}]", in(reg) live.fx.as_ptr(), options(nostack)) };
+        *frame = f;
+        true
+    }
+}
+
+impl TrapFrame {
+    /// The user stack pointer.
+    pub fn user_sp(&self) -> usize {
+        self.rsp as usize
+    }
+
+    /// Whether `addr` may be a user code address (sigaction checks it).
+    pub fn user_address_ok(addr: usize) -> bool {
+        (addr as u64) < USER_LIMIT
+    }
+
+    /// Enters a handler: `pc(args)` on stack `sp` (the return address
+    /// already stored at `sp` by the caller). DF and TF are cleared.
+    pub fn enter_handler(&mut self, pc: usize, sp: usize, args: [usize; 3], _ret: usize) {
+        self.rip = pc as u64;
+        self.rsp = sp as u64;
+        self.rdi = args[0] as u64;
+        self.rsi = args[1] as u64;
+        self.rdx = args[2] as u64;
+        self.rax = 0;
+        self.rflags &= !0x500;
+    }
+
+    /// Rewinds an interrupted `syscall` so it runs again: rip back over
+    /// the 2-byte instruction, the number back in rax (the arguments are
+    /// still in their registers).
+    pub fn rewind_syscall(&mut self, nr: usize, _args: &[usize; 6]) {
+        self.rip -= 2;
+        self.rax = nr as u64;
+    }
+}
+
 macro_rules! push_regs {
     () => {
         "push rax\npush rbx\npush rcx\npush rdx\npush rsi\npush rdi\npush rbp\n\
@@ -108,6 +216,10 @@ global_asm!(
     push_regs!(),
     "mov rdi, rsp",
     "call {on_syscall}",
+    // A signal frame or sigreturn replaced the context: sysret cannot
+    // restore rcx and r11, so leave through iretq.
+    "test al, al",
+    "jnz user_enter",
     pop_regs!(),
     "add rsp, 16",
     // rip, cs, rflags, rsp, ss
@@ -249,15 +361,15 @@ pub fn stubs() -> [(u8, usize); 23] {
     ]
 }
 
-extern "C" fn x86_on_syscall(frame: &mut TrapFrame) {
-    crate::trap::on_syscall(frame);
+extern "C" fn x86_on_syscall(frame: &mut TrapFrame) -> bool {
+    crate::trap::on_syscall(frame)
 }
 
 extern "C" fn x86_on_trap(frame: &mut TrapFrame) {
     let vector = frame.vector;
     if vector == TIMER_VECTOR as u64 {
         super::timer::eoi();
-        crate::trap::on_timer();
+        crate::trap::on_timer(frame);
         return;
     }
     if vector == SPURIOUS_VECTOR as u64 {

@@ -1,0 +1,51 @@
+/* fork, waitpid/wait, and anonymous mmap over the testbed's FORK,
+ * WAITPID, MMAP_ANON and SHM_MAP calls. */
+#include <errno.h>
+#include <sys/mman.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "syscall.h"
+
+pid_t fork(void) { return (pid_t)__tb_ret(tb_sys0(TB_FORK)); }
+
+pid_t waitpid(pid_t pid, int *status, int options)
+{
+    return (pid_t)__tb_ret(tb_sys3(TB_WAITPID, (long)pid, status, options));
+}
+
+pid_t wait(int *status) { return waitpid(-1, status, 0); }
+
+/* A MAP_SHARED region is a testbed shared region under a key no other
+ * mapping uses (this pid and a counter). */
+static unsigned long shared_maps;
+
+void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+    (void)addr;
+    (void)prot;
+    if (!(flags & MAP_ANONYMOUS) || (flags & MAP_FIXED)) {
+        errno = ENODEV;
+        return MAP_FAILED;
+    }
+    if (!!(flags & MAP_SHARED) == !!(flags & MAP_PRIVATE) || off != 0 || (fd != -1 && fd != 0)) {
+        errno = EINVAL;
+        return MAP_FAILED;
+    }
+    long r;
+    if (flags & MAP_SHARED) {
+        unsigned long key = 0x6d6d000000000000UL | ((unsigned long)getpid() << 20) | shared_maps++;
+        r = __tb_ret(tb_sys2(TB_SHM_MAP, key, len));
+    } else {
+        r = __tb_ret(tb_sys1(TB_MMAP_ANON, len));
+    }
+    return r == -1 ? MAP_FAILED : (void *)r;
+}
+
+int munmap(void *addr, size_t len)
+{
+    (void)addr;
+    (void)len;
+    return 0;
+}

@@ -1,0 +1,41 @@
+/* sysconf: the testbed's own limits (tests/qemu/README.md), Linux's
+ * _SC_ numbers; EINVAL for a name it does not know. */
+#include <errno.h>
+#include <unistd.h>
+
+long sysconf(int name)
+{
+    switch (name) {
+    case _SC_CLK_TCK:
+        return 100; /* the testbed's tick, and glibc's answer */
+    case _SC_NGROUPS_MAX:
+        return 32; /* SETGROUPS' limit */
+    case _SC_OPEN_MAX:
+        return 256; /* fd numbers per process */
+    case _SC_PAGESIZE:
+        return 4096;
+    case _SC_RTSIG_MAX:
+        return 31; /* SIGRTMIN 34 .. SIGRTMAX 64 */
+    case _SC_SIGQUEUE_MAX:
+        return 128; /* queued realtime signals per process */
+    case _SC_SEM_NSEMS_MAX:
+        return -1; /* no limit of its own, as glibc reports */
+    case _SC_SEM_VALUE_MAX:
+        return 2147483647;
+    case _SC_NPROCESSORS_CONF:
+    case _SC_NPROCESSORS_ONLN:
+        return 1;
+    case _SC_VERSION:
+    case _SC_REALTIME_SIGNALS:
+    case _SC_SEMAPHORES:
+    case _SC_THREADS:
+    case _SC_THREAD_PROCESS_SHARED:
+    case _SC_CLOCK_SELECTION:
+    case _SC_MONOTONIC_CLOCK:
+    case _SC_TIMEOUTS:
+        return 200809L;
+    default:
+        errno = EINVAL;
+        return -1;
+    }
+}
