@@ -12,6 +12,7 @@ pub mod user;
 
 mod eventfd;
 mod futex;
+mod mq;
 mod msg;
 mod sem;
 mod signalfd;
