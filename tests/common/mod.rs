@@ -39,6 +39,7 @@ impl Drop for Env {
         use redbear_ipc::kernel::Kernel;
         self.proc.fds().clear();
         self.k.ipc().sems.unlink_all();
+        self.k.ipc().mqueues.unlink_all();
         assert_accounting_zero(&self.k);
     }
 }
