@@ -137,6 +137,7 @@ c_tests!(
     eventfd,
     timerfd,
     signalfd,
+    mq,
     efault
 );
 
