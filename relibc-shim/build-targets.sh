@@ -30,6 +30,7 @@ tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 cat >"$tmp/use.c" <<'C'
 #include <fcntl.h>
+#include <mqueue.h>
 #include <semaphore.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
@@ -53,6 +54,12 @@ void _start(void)
     eventfd_read(eventfd(0, 0), &e); eventfd_write(0, 1);
     timerfd_settime(timerfd_create(CLOCK_MONOTONIC, 0), 0, &its, 0); timerfd_gettime(0, &its);
     signalfd(-1, &m, 0);
+    struct mq_attr ma = {0, 1, 8, 0, {0}};
+    char mb[8] = {0};
+    mqd_t q = mq_open("/q", O_CREAT, 0600, &ma);
+    mq_send(q, mb, 1, 0); mq_timedsend(q, mb, 1, 0, &t);
+    mq_receive(q, mb, 8, 0); mq_timedreceive(q, mb, 8, 0, &t);
+    mq_getattr(q, &ma); mq_setattr(q, &ma, 0); mq_notify(q, 0); mq_close(q); mq_unlink("/q");
     for (;;) {}
 }
 C
@@ -79,6 +86,7 @@ cat >"$tmp/inc/fcntl.h" <<'C'
 #endif
 C
 printf '#pragma once\ntypedef unsigned long sigset_t;\n' >"$tmp/inc/signal.h"
+printf '#pragma once\ntypedef long ssize_t; typedef unsigned int mode_t;\n' >"$tmp/inc/sys/types.h"
 printf '#pragma once\ntypedef unsigned long uint64_t; typedef unsigned int uint32_t; typedef int int32_t;\ntypedef unsigned short uint16_t; typedef unsigned char uint8_t;\n' >"$tmp/inc/stdint.h"
 
 passed=0

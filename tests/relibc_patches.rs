@@ -376,9 +376,18 @@ fn mqueue_uses_the_kernel_abi_and_translates_relibcs_values() {
     }
     // The layouts and flags come from the crate, nothing is retyped.
     assert!(mq.contains("size_of::<mq_attr>() == MQ_ATTR_SIZE"));
-    assert!(mq.contains("MqOpenFlags"), "oflag becomes the kernel's MqOpenFlags");
-    assert!(mq.contains("MQ_NONBLOCK"), "mq_flags' O_NONBLOCK is translated");
-    assert!(mq.contains("SIGEVENT_SIZE"), "sigevent goes into the kernel's layout");
+    assert!(
+        mq.contains("MqOpenFlags"),
+        "oflag becomes the kernel's MqOpenFlags"
+    );
+    assert!(
+        mq.contains("MQ_NONBLOCK"),
+        "mq_flags' O_NONBLOCK is translated"
+    );
+    assert!(
+        mq.contains("SIGEVENT_SIZE"),
+        "sigevent goes into the kernel's layout"
+    );
     // mq_open is C-variadic and reads mode and attr only with O_CREAT.
     assert!(mq.contains("fn mq_open(name: *const c_char, oflag: c_int, mut __valist: ...)"));
     assert!(mq.contains("if oflag & O_CREAT == O_CREAT"));

@@ -236,14 +236,24 @@ impl MessageQueue {
     }
 
     /// mq_notify for the calling process: `Some` registers it (EBUSY if
-    /// any process is registered, itself included, as Linux), `None`
-    /// removes its own registration (another's stays; not an error).
+    /// any process is registered, itself included, as Linux; a signal
+    /// when the host cannot send one: `Kernel::send_signal`'s error, e.g.
+    /// ENOSYS), `None` removes its own registration (another's stays; not
+    /// an error).
     pub fn notify<K: Kernel + ?Sized>(
         &self,
         k: &K,
         how: Option<Notification>,
     ) -> Result<(), Errno> {
         let owner = k.current_pid();
+        // A host that cannot send signals from the kernel refuses the
+        // registration now (ENOSYS) rather than dropping the notification
+        // when it fires.
+        if let Some(Notification::Signal { signo, .. }) = how {
+            if signo != 0 {
+                k.send_signal(owner, SigInfo::default())?;
+            }
+        }
         let mut st = self.state.lock();
         match how {
             None => {
