@@ -86,7 +86,7 @@ cat >"$tmp/inc/fcntl.h" <<'C'
 #endif
 C
 printf '#pragma once\ntypedef unsigned long sigset_t;\n' >"$tmp/inc/signal.h"
-printf '#pragma once\ntypedef long ssize_t; typedef unsigned int mode_t;\n' >"$tmp/inc/sys/types.h"
+printf '#pragma once\ntypedef unsigned long size_t; typedef long ssize_t; typedef unsigned int mode_t;\n' >"$tmp/inc/sys/types.h"
 printf '#pragma once\ntypedef unsigned long uint64_t; typedef unsigned int uint32_t; typedef int int32_t;\ntypedef unsigned short uint16_t; typedef unsigned char uint8_t;\n' >"$tmp/inc/stdint.h"
 
 passed=0

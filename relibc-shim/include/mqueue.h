@@ -9,7 +9,6 @@
 #define _MQUEUE_H 1
 
 #include <fcntl.h>
-#include <stddef.h>
 #include <sys/types.h>
 #include <time.h>
 
