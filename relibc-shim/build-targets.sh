@@ -31,6 +31,7 @@ tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 cat >"$tmp/use.c" <<'C'
 #include <fcntl.h>
+#include <mqueue.h>
 #include <semaphore.h>
 #include <sys/eventfd.h>
 #include <sys/msg.h>
@@ -59,6 +60,12 @@ void _start(void)
     long msg[2] = {1, 0};
     v = msgget(IPC_PRIVATE, IPC_CREAT | 0600);
     msgsnd(v, msg, 8, IPC_NOWAIT); msgrcv(v, msg, 8, 0, IPC_NOWAIT); msgctl(v, IPC_STAT, &ds);
+    struct mq_attr ma = {0, 1, 8, 0, {0}};
+    char mb[8] = {0};
+    mqd_t q = mq_open("/q", O_CREAT, 0600, &ma);
+    mq_send(q, mb, 1, 0); mq_timedsend(q, mb, 1, 0, &t);
+    mq_receive(q, mb, 8, 0); mq_timedreceive(q, mb, 8, 0, &t);
+    mq_getattr(q, &ma); mq_setattr(q, &ma, 0); mq_notify(q, 0); mq_close(q); mq_unlink("/q");
     for (;;) {}
 }
 C

@@ -302,11 +302,12 @@ fn sysv_structs_are_the_kernel_abi_layouts() {
 #[test]
 fn fd_creating_calls_take_a_slot_from_redox_rt_with_cloexec_recorded() {
     let add = series_additions();
-    const CREATING: [&str; 4] = [
+    const CREATING: [&str; 5] = [
         "SYS_RB_SEM_OPEN",
         "SYS_RB_EVENTFD2",
         "SYS_RB_SIGNALFD4",
         "SYS_RB_TIMERFD_CREATE",
+        "SYS_RB_MQ_OPEN",
     ];
     for nr in CREATING {
         let files: Vec<&String> = add
@@ -397,6 +398,52 @@ fn unnamed_semaphores_run_the_crate_protocol_not_a_copy() {
             "semaphore.h repeats a protocol step: {copy}"
         );
     }
+}
+
+#[test]
+fn mqueue_uses_the_kernel_abi_and_translates_relibcs_values() {
+    let add = series_additions();
+    let mq = add
+        .get("src/header/mqueue/mod.rs")
+        .expect("the series adds mqueue.h")
+        .join("\n");
+    for nr in [
+        "SYS_RB_MQ_OPEN",
+        "SYS_RB_MQ_UNLINK",
+        "SYS_RB_MQ_TIMEDSEND",
+        "SYS_RB_MQ_TIMEDRECEIVE",
+        "SYS_RB_MQ_GETSETATTR",
+        "SYS_RB_MQ_NOTIFY",
+    ] {
+        assert!(mq.contains(nr), "mqueue.h calls {nr}");
+    }
+    // The layouts and flags come from the crate, nothing is retyped.
+    assert!(mq.contains("size_of::<mq_attr>() == MQ_ATTR_SIZE"));
+    assert!(
+        mq.contains("MqOpenFlags"),
+        "oflag becomes the kernel's MqOpenFlags"
+    );
+    assert!(
+        mq.contains("MQ_NONBLOCK"),
+        "mq_flags' O_NONBLOCK is translated"
+    );
+    assert!(
+        mq.contains("SIGEVENT_SIZE"),
+        "sigevent goes into the kernel's layout"
+    );
+    // mq_open is C-variadic and reads mode and attr only with O_CREAT.
+    assert!(mq.contains("fn mq_open(name: *const c_char, oflag: c_int, mut __valist: ...)"));
+    assert!(mq.contains("if oflag & O_CREAT == O_CREAT"));
+    let header_mod = add
+        .get("src/header/mod.rs")
+        .expect("the series edits src/header/mod.rs")
+        .join("\n");
+    assert!(header_mod.contains("pub mod mqueue;"));
+    let toml = add
+        .get("src/header/mqueue/cbindgen.toml")
+        .expect("mqueue.h has its cbindgen.toml")
+        .join("\n");
+    assert!(toml.contains("_RELIBC_MQUEUE_H"));
 }
 
 #[test]

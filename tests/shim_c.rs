@@ -169,6 +169,7 @@ c_tests!(
     eventfd,
     timerfd,
     signalfd,
+    mq,
     efault,
     sysv_ipc
 );

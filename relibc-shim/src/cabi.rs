@@ -8,7 +8,7 @@ use core::ffi::{c_int, c_long};
 use core::mem::size_of;
 
 use redbear_ipc::kernel::ClockId;
-use redbear_ipc::syscall::abi::{FdFlags, OpenFlags};
+use redbear_ipc::syscall::abi::{FdFlags, MqOpenFlags, OpenFlags};
 
 /// C `struct timespec` of relibc and glibc on LP64 targets:
 /// `{ time_t tv_sec; long tv_nsec; }`, 16 bytes, the kernel ABI's layout.
@@ -59,6 +59,10 @@ mod values {
     // relibc's own (redox_syscall 0.9 has no O_CLOEXEC; relibc's generated
     // fcntl.h defines it as 16777216 under __redox__).
     pub const O_CLOEXEC: c_int = 0x0100_0000;
+    pub const O_RDONLY: c_int = syscall::flag::O_RDONLY as c_int;
+    pub const O_WRONLY: c_int = syscall::flag::O_WRONLY as c_int;
+    pub const O_RDWR: c_int = syscall::flag::O_RDWR as c_int;
+    pub const O_ACCMODE: c_int = syscall::flag::O_ACCMODE as c_int;
 }
 
 // Linux's generic values (x86_64 and aarch64 agree); the host tests compare
@@ -72,6 +76,10 @@ mod values {
     pub const CLOCK_MONOTONIC: c_int = 1;
     pub const O_NONBLOCK: c_int = 0o4000;
     pub const O_CLOEXEC: c_int = 0o2000000;
+    pub const O_RDONLY: c_int = 0;
+    pub const O_WRONLY: c_int = 1;
+    pub const O_RDWR: c_int = 2;
+    pub const O_ACCMODE: c_int = 3;
 }
 
 /// libc's `O_CREAT` on this target.
@@ -87,6 +95,28 @@ pub const CLOCK_MONOTONIC: c_int = values::CLOCK_MONOTONIC;
 pub const O_NONBLOCK: c_int = values::O_NONBLOCK;
 /// libc's `O_CLOEXEC` on this target (= EFD_/SFD_/TFD_CLOEXEC).
 pub const O_CLOEXEC: c_int = values::O_CLOEXEC;
+
+/// mq_open's `oflag` in the kernel ABI: the access mode (libc's O_RDONLY,
+/// O_WRONLY, O_RDWR; any other O_ACCMODE value is Linux's "neither",
+/// the kernel's 3), O_CREAT, O_EXCL, O_NONBLOCK, O_CLOEXEC; every other
+/// bit is ignored, as Linux's mq_open ignores it.
+pub fn mq_oflag(oflag: c_int) -> MqOpenFlags {
+    let acc = match oflag & values::O_ACCMODE {
+        values::O_RDONLY => MqOpenFlags::empty(),
+        values::O_WRONLY => MqOpenFlags::WRONLY,
+        values::O_RDWR => MqOpenFlags::RDWR,
+        _ => MqOpenFlags::WRONLY | MqOpenFlags::RDWR,
+    };
+    [
+        (O_CREAT, MqOpenFlags::CREATE),
+        (O_EXCL, MqOpenFlags::EXCLUSIVE),
+        (O_NONBLOCK, MqOpenFlags::NONBLOCK),
+        (O_CLOEXEC, MqOpenFlags::CLOEXEC),
+    ]
+    .into_iter()
+    .filter(|&(bit, _)| oflag & bit != 0)
+    .fold(acc, |f, (_, flag)| f | flag)
+}
 
 /// Creation flags of the fd-event calls in the kernel ABI: `*_NONBLOCK`
 /// and `*_CLOEXEC` are libc's O_NONBLOCK and O_CLOEXEC; `semaphore` is a

@@ -25,6 +25,7 @@ pub mod sys;
 
 pub mod eventfd;
 pub mod ipc;
+pub mod mq;
 pub mod msg;
 pub mod sem;
 pub mod signalfd;

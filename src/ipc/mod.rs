@@ -18,6 +18,7 @@ use fd::signalfd::{SignalFd, SignalTarget};
 use fd::timerfd::TimerFd;
 use fd::timers::{Busy, TimerQueue};
 use futex::FutexTable;
+use mq::namespace::MqNamespace;
 use sem::named::SemNamespace;
 
 /// The state of one IPC namespace: every table the syscalls reach.
@@ -26,6 +27,8 @@ pub struct Ipc {
     pub futex: FutexTable,
     /// Named POSIX semaphores.
     pub sems: SemNamespace,
+    /// POSIX message queues.
+    pub mqueues: MqNamespace,
     /// Per-user accounting of every object.
     pub acct: Arc<Accounting>,
     /// Armed timerfds by expiry.
@@ -48,6 +51,7 @@ impl Ipc {
         Ipc {
             futex: FutexTable::new(),
             sems: SemNamespace::new(acct.clone()),
+            mqueues: MqNamespace::new(acct.clone()),
             acct,
             timers: Arc::new(TimerQueue::default()),
             signalfds: WeakRegistry::default(),

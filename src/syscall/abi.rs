@@ -284,3 +284,41 @@ impl MsgInfo {
         raw
     }
 }
+
+bitflags! {
+    /// `oflag` of `mq_open` in the kernel ABI. The access mode is the low
+    /// two bits, as O_ACCMODE (0 read, 1 write, 2 both; 3 is Linux's
+    /// "neither"), the rest are ours.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct MqOpenFlags: usize {
+        /// O_ACCMODE bit 0 (O_WRONLY).
+        const WRONLY = 1 << 0;
+        /// O_ACCMODE bit 1 (O_RDWR).
+        const RDWR = 1 << 1;
+        /// O_CREAT.
+        const CREATE = 1 << 2;
+        /// O_EXCL.
+        const EXCLUSIVE = 1 << 3;
+        /// O_NONBLOCK on the new description.
+        const NONBLOCK = 1 << 4;
+        /// FD_CLOEXEC on the new fd.
+        const CLOEXEC = 1 << 5;
+    }
+}
+
+/// Size of the kernel-ABI `struct mq_attr` (Linux's 64-bit layout: four
+/// i64s, mq_flags, mq_maxmsg, mq_msgsize, mq_curmsgs, then 4 reserved).
+pub const MQ_ATTR_SIZE: usize = 64;
+/// The one mq_flags bit (Linux's O_NONBLOCK value).
+pub const MQ_NONBLOCK: i64 = 0o4000;
+/// Size of the kernel-ABI `struct sigevent` (Linux's): sigev_value
+/// (u64) at 0, sigev_signo (i32) at 8, sigev_notify (i32) at 12, the
+/// rest ignored.
+pub const SIGEVENT_SIZE: usize = 64;
+/// sigev_notify: send a signal.
+pub const SIGEV_SIGNAL: i32 = 0;
+/// sigev_notify: register, send nothing.
+pub const SIGEV_NONE: i32 = 1;
+/// sigev_notify: run a function in a new thread (a C library feature: the
+/// kernel refuses it, EINVAL).
+pub const SIGEV_THREAD: i32 = 2;

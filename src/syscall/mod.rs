@@ -11,6 +11,7 @@ pub mod uaccess;
 
 mod eventfd;
 mod futex;
+mod mq;
 mod msg;
 mod sem;
 mod signalfd;

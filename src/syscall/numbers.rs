@@ -60,17 +60,17 @@ numbers! {
     SYS_RB_SEMCTL = 18, Reserved;
 
     /// mq_open(name_ptr, name_len, oflag, mode, attr_ptr, fd_slot)
-    SYS_RB_MQ_OPEN = 24, Reserved;
+    SYS_RB_MQ_OPEN = 24, Implemented;
     /// mq_unlink(name_ptr, name_len)
-    SYS_RB_MQ_UNLINK = 25, Reserved;
+    SYS_RB_MQ_UNLINK = 25, Implemented;
     /// mq_timedsend(fd, msg_ptr, len, prio, timeout_ptr)
-    SYS_RB_MQ_TIMEDSEND = 26, Reserved;
+    SYS_RB_MQ_TIMEDSEND = 26, Implemented;
     /// mq_timedreceive(fd, buf_ptr, len, prio_ptr, timeout_ptr)
-    SYS_RB_MQ_TIMEDRECEIVE = 27, Reserved;
+    SYS_RB_MQ_TIMEDRECEIVE = 27, Implemented;
     /// mq_getsetattr(fd, new_attr_ptr, old_attr_ptr)
-    SYS_RB_MQ_GETSETATTR = 28, Reserved;
+    SYS_RB_MQ_GETSETATTR = 28, Implemented;
     /// mq_notify(fd, sigevent_ptr)
-    SYS_RB_MQ_NOTIFY = 29, Reserved;
+    SYS_RB_MQ_NOTIFY = 29, Implemented;
 
     /// msgget(key, msgflg)
     SYS_RB_MSGGET = 32, Implemented;

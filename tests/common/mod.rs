@@ -47,6 +47,7 @@ impl Drop for Env {
         use redbear_ipc::kernel::Kernel;
         self.proc.fds().clear();
         self.k.ipc().sems.unlink_all();
+        self.k.ipc().mqueues.unlink_all();
         // SysV objects outlive processes: removed as `ipcrm -a` would.
         self.k.ipc().sysv.remove_all(&*self.k);
         assert_accounting_zero(&self.k);

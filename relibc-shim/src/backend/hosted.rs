@@ -331,6 +331,14 @@ pub extern "C" fn rb_shim_hosted_take_signal(sig: c_int) {
     host().proc.take_signal_all(sig as u32);
 }
 
+/// Test hook: whether signal `sig` is pending for the process (an
+/// mq_notify delivery).
+#[no_mangle]
+pub extern "C" fn rb_shim_hosted_pending(sig: c_int) -> c_int {
+    let bit = redbear_ipc::kernel::sig_bit(sig as u32);
+    c_int::from(host().proc.pending() & bit != 0)
+}
+
 /// Test hook: sets the process's credentials (permission tests).
 #[no_mangle]
 pub extern "C" fn rb_shim_hosted_set_creds(uid: c_uint, gid: c_uint) {

@@ -5,6 +5,7 @@ unsigned long long rb_shim_hosted_syscalls(void);
 int rb_shim_hosted_parked(void);
 void rb_shim_hosted_raise(int sig);
 void rb_shim_hosted_take_signal(int sig);
+int rb_shim_hosted_pending(int sig);
 void rb_shim_hosted_set_creds(unsigned uid, unsigned gid);
 long long rb_shim_sem_abi(int what);
 /* read/write/close on the hosted kernel's fds (the program's own read,

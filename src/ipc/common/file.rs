@@ -29,6 +29,8 @@ pub enum FileKind {
     SignalFd,
     /// A timerfd.
     TimerFd,
+    /// A POSIX message queue (`mq_open`).
+    MessageQueue,
 }
 
 /// What read and write return: the bytes moved, or the errno.

@@ -24,6 +24,7 @@ use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 
 use crate::errno::{err, Errno, EINVAL, EMFILE, ENOMEM, ENOSPC, EPERM};
+use crate::ipc::mq::limits::MqLimits;
 use crate::kernel::Credentials;
 use crate::sync::Mutex;
 
@@ -160,12 +161,15 @@ impl Resource {
     }
 }
 
-/// The SysV limits that are not counts (/proc/sys/kernel/msgmax, msgmnb,
-/// and sem's semmsl and semopm), Linux's defaults; `ipc::sysv::limits`
-/// shows them with the counts (msgmni, semmni, semmns) as Linux's files. POSIX mq's (/proc/sys/fs/mqueue's msg_max and
-/// friends) are `mq::limits::MqLimits`; its counts, queues_max and
-/// RLIMIT_MSGQUEUE, are enforced here (`ObjectKind::MqQueue`,
-/// `Resource::MqBytes`).
+/// The families' limits that are not counts, Linux's defaults: SysV's
+/// (/proc/sys/kernel/msgmax, msgmnb, and sem's semmsl and semopm;
+/// `ipc::sysv::limits` shows them with the counts msgmni, semmni and
+/// semmns as Linux's files) and POSIX mq's (/proc/sys/fs/mqueue/msg_max,
+/// msgsize_max, msg_default, msgsize_default: `mq::limits::MqLimits`).
+/// mq's counts, queues_max and RLIMIT_MSGQUEUE, are the object and amount
+/// limits above (`ObjectKind::MqQueue`, `Resource::MqBytes`);
+/// `mq::limits::MqTunable` reads and writes all five /proc/sys/fs/mqueue
+/// files by name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FamilyLimits {
     /// SysV msg: largest message (msgmax).
@@ -176,6 +180,8 @@ pub struct FamilyLimits {
     pub semmsl: usize,
     /// SysV sem: most operations in one semop (semopm).
     pub semopm: usize,
+    /// POSIX mq: message ceilings and defaults.
+    pub mq: MqLimits,
 }
 
 impl Default for FamilyLimits {
@@ -185,6 +191,7 @@ impl Default for FamilyLimits {
             msgmnb: 16384,
             semmsl: 32000,
             semopm: 500,
+            mq: MqLimits::default(),
         }
     }
 }
@@ -194,7 +201,11 @@ impl FamilyLimits {
     /// are ints).
     fn valid(&self) -> bool {
         let int = |v: usize| v <= i32::MAX as usize;
-        int(self.msgmax) && int(self.msgmnb) && int(self.semmsl) && int(self.semopm)
+        int(self.msgmax)
+            && int(self.msgmnb)
+            && int(self.semmsl)
+            && int(self.semopm)
+            && self.mq.valid()
     }
 }
 
@@ -332,25 +343,31 @@ impl Accounting {
     /// for a family value Linux's sysctl would refuse (nothing changes).
     /// Charges already made stay, even above a lowered limit.
     pub fn set_limits(&self, creds: &Credentials, limits: Limits) -> Result<(), Errno> {
-        self.update_limits(creds, |_| limits)
+        self.update_limits(creds, |l| {
+            *l = limits;
+            Ok(())
+        })
     }
 
-    /// Replaces the limits with `change` of the limits in force, in one
-    /// step (a sysctl writing one value): as `set_limits`.
+    /// Changes the limits in place under one lock (a read-modify-write
+    /// such as writing one /proc/sys/fs/mqueue file): EPERM unless `creds`
+    /// are privileged; `change`'s error, or EINVAL for a family value
+    /// Linux's sysctl would refuse, leaves them as they were.
     pub fn update_limits(
         &self,
         creds: &Credentials,
-        change: impl FnOnce(Limits) -> Limits,
+        change: impl FnOnce(&mut Limits) -> Result<(), Errno>,
     ) -> Result<(), Errno> {
         if !creds.privileged() {
             return err(EPERM);
         }
         let mut t = self.table.lock();
-        let new = change(t.limits);
-        if !new.family.valid() {
+        let mut next = t.limits;
+        change(&mut next)?;
+        if !next.family.valid() {
             return err(EINVAL);
         }
-        t.limits = new;
+        t.limits = next;
         Ok(())
     }
 

@@ -35,6 +35,10 @@ pub enum AccessMode {
     WriteOnly,
     /// O_RDWR (2).
     ReadWrite,
+    /// O_ACCMODE 3, which names no mode: Linux's mq_open creates a queue
+    /// with it and the fd can neither send nor receive (EBADF). Only an
+    /// object that accepts it constructs it; `from_oflag` refuses 3.
+    NoAccess,
 }
 
 impl AccessMode {
@@ -55,17 +59,18 @@ impl AccessMode {
             AccessMode::ReadOnly => 0,
             AccessMode::WriteOnly => 1,
             AccessMode::ReadWrite => 2,
+            AccessMode::NoAccess => 3,
         }
     }
 
     /// Whether reads are allowed.
     pub const fn readable(self) -> bool {
-        !matches!(self, AccessMode::WriteOnly)
+        matches!(self, AccessMode::ReadOnly | AccessMode::ReadWrite)
     }
 
     /// Whether writes are allowed.
     pub const fn writable(self) -> bool {
-        !matches!(self, AccessMode::ReadOnly)
+        matches!(self, AccessMode::WriteOnly | AccessMode::ReadWrite)
     }
 }
 

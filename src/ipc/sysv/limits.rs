@@ -111,7 +111,10 @@ pub fn set(acct: &Accounting, creds: &Credentials, new: SysvLimits) -> Result<()
     if !new.valid() {
         return err(EINVAL);
     }
-    acct.update_limits(creds, |l| new.apply(l))
+    acct.update_limits(creds, |l| {
+        *l = new.apply(*l);
+        Ok(())
+    })
 }
 
 /// One /proc/sys/kernel file of SysV limits.
