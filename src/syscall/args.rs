@@ -34,13 +34,6 @@ impl Args {
     pub fn regs(&self) -> [Reg; 6] {
         self.0.map(Reg)
     }
-
-    /// The undecoded registers. Transitional: only for the syscall files
-    /// that still destructure `[usize; 6]` themselves (timerfd, SysV msg)
-    /// until they decode through `Reg`; remove it with their last use.
-    pub const fn raw(&self) -> [usize; 6] {
-        self.0
-    }
 }
 
 impl From<[usize; 6]> for Args {
