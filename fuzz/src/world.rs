@@ -322,6 +322,10 @@ impl World {
             "per-process IPC state outlived its process"
         );
         assert!(ipc.sems.is_empty(), "a named semaphore outlived unlink_all");
+        assert!(
+            ipc.mqueues.is_empty(),
+            "a message queue outlived unlink_all"
+        );
         let left = ipc.acct.outstanding();
         assert!(
             left.is_zero(),
@@ -333,6 +337,7 @@ impl World {
     /// every name would.
     fn remove_everything(&self) {
         self.k.ipc().sems.unlink_all();
+        self.k.ipc().mqueues.unlink_all();
         self.k.ipc().sysv.remove_all(&*self.k);
     }
 }
@@ -352,6 +357,10 @@ fn make_nonblocking(nr: usize, a: &mut [usize; 6]) -> bool {
         | SYS_RB_SEM_GETVALUE
         | SYS_RB_SEM_OPEN
         | SYS_RB_SEM_UNLINK
+        | SYS_RB_MQ_OPEN
+        | SYS_RB_MQ_UNLINK
+        | SYS_RB_MQ_GETSETATTR
+        | SYS_RB_MQ_NOTIFY
         | SYS_RB_MSGGET
         | SYS_RB_MSGCTL
         | SYS_RB_EVENTFD2
