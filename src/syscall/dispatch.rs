@@ -2,8 +2,9 @@
 
 use crate::errno::{err, Errno, ENOSYS};
 use crate::kernel::Kernel;
+use crate::syscall::args::Args;
 use crate::syscall::numbers::*;
-use crate::syscall::{eventfd, futex, msg, sem, signalfd, timerfd};
+use crate::syscall::{eventfd, futex, msg, sem, sem_sysv, signalfd, timerfd};
 
 /// Runs syscall `nr` with `args` for the calling task. Numbers outside the
 /// block, and reserved ones, return ENOSYS.
@@ -19,6 +20,9 @@ pub fn dispatch<K: Kernel + ?Sized>(k: &K, nr: usize, args: [usize; 6]) -> Resul
         SYS_RB_SEM_GETVALUE => sem::get_value(k, args),
         SYS_RB_SEM_OPEN => sem::open(k, args),
         SYS_RB_SEM_UNLINK => sem::unlink(k, args),
+        SYS_RB_SEMGET => sem_sysv::semget(k, Args::new(args)),
+        SYS_RB_SEMTIMEDOP => sem_sysv::semtimedop(k, Args::new(args)),
+        SYS_RB_SEMCTL => sem_sysv::semctl(k, Args::new(args)),
         SYS_RB_MSGGET => msg::msgget(k, args),
         SYS_RB_MSGSND => msg::msgsnd(k, args),
         SYS_RB_MSGRCV => msg::msgrcv(k, args),

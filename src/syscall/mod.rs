@@ -14,6 +14,7 @@ mod eventfd;
 mod futex;
 mod msg;
 mod sem;
+mod sem_sysv;
 mod signalfd;
 mod timerfd;
 

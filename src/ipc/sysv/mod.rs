@@ -4,7 +4,8 @@
 //!   sequence-numbered ids, removal under the table lock);
 //! - `perm`: `IpcPerm`, the permission object mutable under IPC_SET;
 //! - `limits`: the namespace-wide limits, settable by the privileged;
-//! - `msg`: message queues (sys/msg.h).
+//! - `msg`: message queues (sys/msg.h);
+//! - `sem`: semaphore sets (sys/sem.h).
 //!
 //! Lock order (outermost first): a family's id table, then one object's
 //! state, then the limits cell. A family's calls reach user memory only
@@ -25,6 +26,8 @@ pub struct SysvNamespace {
     pub limits: LimitsCell,
     /// Message queues.
     pub msg: msg::MsgNamespace,
+    /// Semaphore sets.
+    pub sem: sem::SemNamespace,
 }
 
 /// The current CLOCK_REALTIME second, the unit of every SysV time field.
