@@ -727,3 +727,30 @@ fn large_batches_work_past_the_inline_size() {
     rmid(k, id).unwrap();
     leak_free(k);
 }
+
+#[test]
+fn complex_and_single_waiters_compete_in_linuxs_merged_order() {
+    // While a complex caller waits, Linux serves decrement waiters in one
+    // list: those already waiting first, then arrivals in order.
+    let e = env();
+    let k = &e.k;
+    let id = new_set(k, 2);
+    let p = k.spawn_process(Credentials::new(1000, 1000));
+    let q = k.spawn_process(Credentials::new(1000, 1000));
+    let complex = blocked_semop(k, &p, id, vec![(0, -1, 0), (1, 0, 0)], 1);
+    let single = blocked_semop(k, &q, id, vec![(0, -1, 0)], 2);
+    semop(k, id, &[(0, 1, 0)]).unwrap();
+    assert_eq!(complex.join().unwrap(), Ok(()), "it came first");
+    assert_eq!(k.ipc().sysv.sem.blocked(id), Ok(1));
+    assert_eq!(ctl(k, id, 0, GETNCNT, 0), Ok(1), "the straggler is counted");
+    semop(k, id, &[(0, 1, 0)]).unwrap();
+    assert_eq!(single.join().unwrap(), Ok(()));
+    let single = blocked_semop(k, &q, id, vec![(0, -1, 0)], 1);
+    let complex = blocked_semop(k, &p, id, vec![(0, -1, 0), (1, 0, 0)], 2);
+    semop(k, id, &[(0, 1, 0)]).unwrap();
+    assert_eq!(single.join().unwrap(), Ok(()), "it came first");
+    semop(k, id, &[(0, 1, 0)]).unwrap();
+    assert_eq!(complex.join().unwrap(), Ok(()));
+    rmid(k, id).unwrap();
+    leak_free(k);
+}

@@ -20,7 +20,7 @@ use crate::syscall::abi::{
     SEMBUF_SIZE, SEMID_DS_SIZE, SEM_INFO, SEM_STAT, SEM_STAT_ANY, SETALL, SETVAL,
 };
 use crate::syscall::args::{Args, Reg};
-use crate::syscall::uaccess::UserSlice;
+use crate::syscall::uaccess::{UserSlice, UserValue};
 
 /// A C `int` argument (EINVAL outside `i32`).
 fn c_int(r: Reg) -> Result<i32, Errno> {
@@ -62,21 +62,33 @@ fn read_ops<K: Kernel + ?Sized>(k: &K, at: Reg, n: usize) -> Result<Batch, Errno
 
 /// semtimedop(semid, sops, nsops, timeout) (semop: timeout null). The
 /// timeout is relative, on CLOCK_MONOTONIC; when it passes the call
-/// fails EAGAIN.
+/// fails EAGAIN. Linux's order: the timeout is copied (EFAULT), nsops
+/// checked (E2BIG, then EINVAL for 0), the operations copied (EFAULT),
+/// then the id (EINVAL) and the timeout's range (EINVAL).
 pub fn semtimedop<K: Kernel + ?Sized>(k: &K, a: Args) -> Result<usize, Errno> {
     let [raw_id, sops, nsops, timeout, ..] = a.regs();
-    let id = c_int(raw_id)?;
-    let n = nsops.word();
-    if n < 1 || id < 0 {
-        return err(EINVAL);
+    let mut raw_ts = [0u8; 16];
+    if let Some(p) = timeout.opt_ptr::<Timespec>() {
+        p.bytes()?.read_into(k, &mut raw_ts)?;
     }
+    let n = nsops.word();
     if n > k.ipc().sysv.limits.get().sem.semopm as usize {
         return err(E2BIG);
     }
+    if n < 1 {
+        return err(EINVAL);
+    }
     let ops = read_ops(k, sops, n)?;
+    let id = c_int(raw_id)?;
+    if id < 0 {
+        return err(EINVAL);
+    }
     let deadline = match timeout.opt_ptr::<Timespec>() {
         None => None,
-        Some(p) => Some(time::deadline(k, ClockId::Monotonic, p.read(k)?, false)),
+        Some(_) => {
+            let ts = Timespec::decode(&raw_ts)?;
+            Some(time::deadline(k, ClockId::Monotonic, ts, false))
+        }
     };
     sets(k).semop(k, id, &ops, deadline)?;
     Ok(0)

@@ -105,6 +105,15 @@ impl SetState {
         }
     }
 
+    /// Makes process `pid`'s (zero) adjustments of this set if it has
+    /// none (ENOMEM).
+    fn ensure_undo(&mut self, pid: Pid, nsems: usize) -> Result<(), Errno> {
+        if !self.undo.contains_key(&pid) {
+            self.undo.insert(pid, boxed(nsems, 0i16)?);
+        }
+        Ok(())
+    }
+
     /// SETVAL and SETALL: the adjustments of semaphore `num` (all, with
     /// None) are cleared in every process.
     fn clear_undo(&mut self, num: Option<usize>) {
@@ -133,6 +142,15 @@ impl SemSet {
         self.state.lock().check(creds, want)
     }
 
+    /// Makes `pid`'s undo entry (EIDRM if the set is gone, ENOMEM).
+    fn ensure_undo(&self, pid: Pid) -> Result<(), Errno> {
+        let mut st = self.state.lock();
+        if st.removed {
+            return err(EIDRM);
+        }
+        st.ensure_undo(pid, self.nsems)
+    }
+
     /// semop / semtimedop on this set: the operations (num checked <
     /// nsems) apply atomically; blocks until they can, `deadline` passes
     /// (EAGAIN), a signal (EINTR) or removal (EIDRM).
@@ -148,7 +166,7 @@ impl SemSet {
         let undo = ops.iter().any(SemBuf::undo);
         let want = if alter { Access::WRITE } else { Access::READ };
         let how = deadline.map_or(Blocking::Forever, Blocking::Until);
-        let target = Cell::new(Target::of(ops));
+        let target = Cell::new(Target::ComplexAlter);
         let nsems = self.nsems;
         let r = wait(
             k,
@@ -159,11 +177,10 @@ impl SemSet {
                 if let Err(e) = st.check(&creds, want) {
                     return Step::Done(Err(e));
                 }
-                if undo && !st.undo.contains_key(&pid) {
-                    match boxed(nsems, 0i16) {
-                        Ok(adj) => st.undo.insert(pid, adj),
-                        Err(e) => return Step::Done(Err(e)),
-                    };
+                if undo {
+                    if let Err(e) = st.ensure_undo(pid, nsems) {
+                        return Step::Done(Err(e));
+                    }
                 }
                 let adj = if undo {
                     st.undo.get_mut(&pid).map(|a| &mut a[..])
@@ -180,7 +197,7 @@ impl SemSet {
                     }
                     Err(OpsFailed::Error(e)) => Step::Done(Err(e)),
                     Err(OpsFailed::Block { index }) => {
-                        target.set(Target::of(ops));
+                        target.set(st.waiters.route(ops));
                         Step::Block(Handoff::new(Pending {
                             ops: ops.clone(),
                             pid,
@@ -404,13 +421,17 @@ impl SemNamespace {
         deadline: Option<Deadline>,
     ) -> Result<(), Errno> {
         if ops.iter().any(SemBuf::undo) {
-            // Linux finds (or makes) the undo list first: EINVAL here.
-            self.ids.lookup(id)?;
-            let procs = &k.ipc().processes;
-            procs
-                .of(k.current_pid())
+            // Linux finds (or makes) the undo entry first, before any
+            // other check (EINVAL here, EIDRM): even a call that then
+            // fails leaves one, and the exit that settles it moves
+            // sem_otime.
+            let pid = k.current_pid();
+            k.ipc()
+                .processes
+                .of(pid)
                 .state(SemUndoList::default)
                 .add(id)?;
+            self.ids.lookup(id)?.ensure_undo(pid)?;
         }
         let set = self.ids.lookup(id)?;
         let max = ops.iter().map(|o| usize::from(o.num)).max().unwrap_or(0);

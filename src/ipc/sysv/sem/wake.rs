@@ -3,22 +3,28 @@
 //! `do_smart_update`).
 //!
 //! A caller whose call has one operation waits on that semaphore's own
-//! list: `alter` for a decrement, `zero` for a wait-for-zero; a caller
+//! list (`alter` for a decrement, `zero` for a wait-for-zero); a caller
 //! with several operations waits on the set's `complex_alter` or
 //! `complex_zero` list. After every change the waker runs the waiting
-//! calls that can now proceed, in list order, and completes each in
+//! calls that can now proceed, in Linux's order, and completes each in
 //! place (`Handoff`: the woken caller returns the result it finds, it
 //! does not run its operations again), so nobody is woken to go back to
 //! sleep. A change to one semaphore visits only that semaphore's lists
-//! (and the complex lists when they hold anyone): its cost does not grow
-//! with the size of the set.
+//! while no complex caller waits: its cost does not grow with the size of
+//! the set.
 //!
-//! Where this differs from Linux: Linux moves the single-operation
-//! waiters onto the global list while a complex caller waits
-//! (`merge_queues`), so the two kinds compete in one order; here they
-//! stay on their semaphore's list, which is served first. A waiter that
-//! fits either way proceeds either way; only which of two competitors for
-//! the same units wins can differ.
+//! Linux's order without moving anyone: while a complex caller waits,
+//! Linux puts every decrement waiter on the global list (`merge_queues`:
+//! those already waiting first, then arrivals in order) and walks it from
+//! the head again after each completion; when the last complex caller
+//! has gone it puts them back on their semaphores' lists. Here a
+//! decrement waiter that arrives while either complex list is non-empty
+//! joins `complex_alter` (Linux: the global list) and stays there; those
+//! already on a semaphore's list stay there and are served first (they
+//! are at the head of Linux's merged list); and the walk of
+//! `complex_alter` stops after each completion, the semaphores' lists
+//! are served again and the walk starts over (Linux's `check_restart`).
+//! Per semaphore that is arrival order, as Linux's lists are.
 
 use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
@@ -109,7 +115,7 @@ pub type Node = Handoff<Pending, ()>;
 /// SEM_UNDO adjustments of one set, per process.
 pub type UndoMap = BTreeMap<Pid, Box<[i16]>>;
 
-/// Which list a blocking caller joins.
+/// Which list a blocking caller joins (`Waiters::route`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Target {
     /// Semaphore `n`'s decrement list.
@@ -120,19 +126,6 @@ pub enum Target {
     ComplexAlter,
     /// The set's list of complex calls that only wait for zero.
     ComplexZero,
-}
-
-impl Target {
-    /// Where a call with `ops` waits when it blocks.
-    pub fn of(ops: &[SemBuf]) -> Target {
-        let alters = ops.iter().any(SemBuf::alters);
-        match (ops, alters) {
-            ([one], true) => Target::Alter(usize::from(one.num)),
-            ([one], false) => Target::Zero(usize::from(one.num)),
-            (_, true) => Target::ComplexAlter,
-            (_, false) => Target::ComplexZero,
-        }
-    }
 }
 
 /// Every blocked caller of one set.
@@ -184,22 +177,37 @@ fn try_complete(sems: &mut [Sem], undo: &mut UndoMap, node: &mut Node) -> Visit 
     }
 }
 
-/// Visits `q` in order, completing each waiter that can proceed; with
-/// `stop_at_zero`, stops once that semaphore is 0 (no decrement of it can
-/// proceed then). Returns how many completed successfully.
+/// How far one walk of a list goes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Walk {
+    /// To the end.
+    All,
+    /// Until semaphore `n` is 0 (no decrement of it can proceed then).
+    WhileNonZero(usize),
+    /// Until one waiter completed successfully (the caller starts over).
+    One,
+}
+
+/// Visits `q` in order, completing each waiter that can proceed, as far
+/// as `walk` says. Returns how many completed successfully.
 fn serve<K: Kernel + ?Sized>(
     k: &K,
     q: &mut WaitQueue<Node>,
     sems: &mut [Sem],
     undo: &mut UndoMap,
-    stop_at_zero: Option<usize>,
+    walk: Walk,
 ) -> usize {
     if q.is_empty() {
         return 0;
     }
     let mut ok = 0;
     q.visit(k, |node| {
-        if stop_at_zero.is_some_and(|i| sems.get(i).is_some_and(|s| s.val == 0)) {
+        let stop = match walk {
+            Walk::All => false,
+            Walk::WhileNonZero(i) => sems.get(i).is_some_and(|s| s.val == 0),
+            Walk::One => ok > 0,
+        };
+        if stop {
             return Visit::Stop;
         }
         let verdict = try_complete(sems, undo, node);
@@ -222,7 +230,22 @@ impl Waiters {
         })
     }
 
-    /// The list `t` names (a `Target` from `Target::of`, in range).
+    /// Where a call with `ops` waits when it blocks: a single decrement
+    /// on its semaphore's list unless a complex list is in use (then on
+    /// `complex_alter`, see the module docs), a single wait-for-zero on
+    /// its semaphore's list, a complex call on a complex list.
+    pub fn route(&self, ops: &[SemBuf]) -> Target {
+        let alters = ops.iter().any(SemBuf::alters);
+        let global = !self.complex_alter.is_empty() || !self.complex_zero.is_empty();
+        match (ops, alters) {
+            ([one], true) if !global => Target::Alter(usize::from(one.num)),
+            ([one], false) => Target::Zero(usize::from(one.num)),
+            (_, true) => Target::ComplexAlter,
+            (_, false) => Target::ComplexZero,
+        }
+    }
+
+    /// The list `t` names (a `Target` from `route`, in range).
     pub fn queue(&mut self, t: Target) -> &mut WaitQueue<Node> {
         match t {
             Target::Alter(i) if i < self.alter.len() => &mut self.alter[i],
@@ -246,16 +269,16 @@ impl Waiters {
         let is_zero = |s: &[Sem]| s.get(i).is_some_and(|s| s.val == 0);
         if is_zero(sems) {
             if let Some(q) = self.zero.get_mut(i) {
-                ok += serve(k, q, sems, undo, None);
+                ok += serve(k, q, sems, undo, Walk::All);
             }
         }
         if grew {
             if let Some(q) = self.alter.get_mut(i) {
-                let done = serve(k, q, sems, undo, Some(i));
+                let done = serve(k, q, sems, undo, Walk::WhileNonZero(i));
                 ok += done;
                 if done > 0 && is_zero(sems) {
                     if let Some(q) = self.zero.get_mut(i) {
-                        ok += serve(k, q, sems, undo, None);
+                        ok += serve(k, q, sems, undo, Walk::All);
                     }
                 }
             }
@@ -288,13 +311,15 @@ impl Waiters {
                     }
                 }
             }
-            ok += serve(k, &mut self.complex_zero, sems, undo, None);
-            let complex = serve(k, &mut self.complex_alter, sems, undo, None);
-            if complex == 0 {
+            ok += serve(k, &mut self.complex_zero, sems, undo, Walk::All);
+            let global = serve(k, &mut self.complex_alter, sems, undo, Walk::One);
+            if global == 0 {
                 return ok;
             }
-            // A complex call may have raised any semaphore: look again.
-            ok += complex;
+            // Linux restarts its walk after a completion on the global
+            // list: serve the semaphores' lists (the head of that list),
+            // then walk from the start again.
+            ok += global;
             scope = Changed::All;
         }
     }
