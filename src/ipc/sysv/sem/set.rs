@@ -108,8 +108,8 @@ impl SetState {
     /// Makes process `pid`'s (zero) adjustments of this set if it has
     /// none (ENOMEM).
     fn ensure_undo(&mut self, pid: Pid, nsems: usize) -> Result<(), Errno> {
-        if !self.undo.contains_key(&pid) {
-            self.undo.insert(pid, boxed(nsems, 0i16)?);
+        if let alloc::collections::btree_map::Entry::Vacant(slot) = self.undo.entry(pid) {
+            slot.insert(boxed(nsems, 0i16)?);
         }
         Ok(())
     }
