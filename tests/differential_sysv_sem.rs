@@ -358,7 +358,7 @@ mod linux {
             },
             otime: c.sem_otime,
             ctime: c.sem_ctime,
-            nsems: c.sem_nsems as u64,
+            nsems: c.sem_nsems,
         }
     }
 
