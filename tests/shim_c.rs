@@ -137,7 +137,8 @@ c_tests!(
     eventfd,
     timerfd,
     signalfd,
-    efault
+    efault,
+    sysv_ipc
 );
 
 #[test]

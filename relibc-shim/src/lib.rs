@@ -24,6 +24,7 @@ pub mod cabi;
 pub mod sys;
 
 pub mod eventfd;
+pub mod ipc;
 pub mod sem;
 pub mod signalfd;
 pub mod timerfd;
