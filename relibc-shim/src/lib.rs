@@ -26,6 +26,7 @@ pub mod sys;
 pub mod eventfd;
 pub mod ipc;
 pub mod sem;
+pub mod sem_sysv;
 pub mod signalfd;
 pub mod timerfd;
 
