@@ -30,8 +30,8 @@ use proptest::prelude::*;
 use redbear_ipc::hosted::{ClockMode, HostedKernel, Process};
 use redbear_ipc::kernel::{Credentials, Kernel};
 use redbear_ipc::syscall::abi::{
-    SemInfo, SemidDs, GETNCNT, GETPID, GETVAL, GETZCNT, IPC_INFO, IPC_STAT, SEMINFO_SIZE, SEM_INFO,
-    SEM_STAT, SEM_STAT_ANY,
+    SemInfo, SemidDs, GETALL, GETNCNT, GETPID, GETVAL, GETZCNT, IPC_INFO, IPC_RMID, IPC_STAT,
+    SEMINFO_SIZE, SEM_INFO, SEM_STAT, SEM_STAT_ANY, SETALL, SETVAL,
 };
 use redbear_ipc::syscall::numbers::SYS_RB_SEMTIMEDOP;
 
@@ -292,6 +292,128 @@ fn zero_result(r: Result<(), i32>) -> Out {
     r.map(|()| vec![0])
 }
 
+// ------------------------------------------------------- one step runner
+
+/// The calls one kernel gives; `apply` is written once over them. `who`
+/// is the acting actor; pids and times come back as the kernel has them.
+trait Side {
+    /// A blocked caller (a thread or a process).
+    type Waiter;
+    fn ids(&mut self) -> &mut Vec<i32>;
+    fn semget(&mut self, who: u8, key: i32, nsems: i32, flags: u32) -> Result<i32, i32>;
+    fn semop(&mut self, who: u8, id: i32, sops: Sops) -> Result<(), i32>;
+    /// semtimedop of `n` no-op operations with the raw count `n`.
+    fn nsops(&mut self, id: i32, n: usize) -> Result<i64, i32>;
+    /// semctl with an integer argument (GET*, SETVAL, IPC_RMID).
+    fn ctl(&mut self, who: u8, id: i32, num: i32, cmd: i32, arg: i32) -> Result<i64, i32>;
+    fn setall(&mut self, who: u8, id: i32, vals: [u16; 4]) -> Result<i64, i32>;
+    /// GETALL into an 8-entry buffer: the return value, then the buffer.
+    fn getall(&mut self, who: u8, id: i32) -> Out;
+    fn stat(&mut self, who: u8, id: i32, cmd: i32) -> Result<(i64, SemidDs), i32>;
+    fn set(&mut self, who: u8, id: i32, ds: SemidDs) -> Result<i64, i32>;
+    fn info(&mut self, cmd: i32) -> Result<(i64, SemInfo), i32>;
+    /// A new process acting as `who` runs `sops` and exits.
+    fn child(&mut self, who: u8, id: i32, sops: Sops) -> Out;
+    /// Starts `sops` as a blocking call of `who`; whether it slept.
+    fn start(&mut self, who: u8, id: i32, sops: Sops) -> (Self::Waiter, bool);
+    /// Signals the waiters still blocked, and collects how each ended.
+    fn finish(&mut self, waiters: Vec<Self::Waiter>) -> Vec<Out>;
+}
+
+fn follow_up<S: Side>(side: &mut S, then: &Then, id: i32) -> Out {
+    match then.clone() {
+        Then::Op { who, sops } => zero_result(side.semop(who, id, sops)),
+        Then::SetVal { who, num, val } => side.ctl(who, id, num, SETVAL, val).map(|r| vec![r]),
+        Then::SetAll { who, vals } => side.setall(who, id, vals).map(|r| vec![r]),
+        Then::Rmid { who } => side.ctl(who, id, 0, IPC_RMID, 0).map(|r| vec![r]),
+        Then::Count { num } => {
+            let n = side.ctl(0, id, num, GETNCNT, 0).unwrap_or(-1);
+            let z = side.ctl(0, id, num, GETZCNT, 0).unwrap_or(-1);
+            Ok(vec![n, z])
+        }
+        Then::Child { who, sops } => side.child(who, id, sops),
+        Then::Signal => Ok(vec![]),
+    }
+}
+
+fn apply<S: Side>(side: &mut S, op: &Op) -> Out {
+    let ids = side.ids().clone();
+    match op.clone() {
+        Op::Get {
+            who,
+            key,
+            nsems,
+            creat,
+            excl,
+            mode,
+        } => {
+            let flags = mode
+                | if creat { libc::IPC_CREAT as u32 } else { 0 }
+                | if excl { libc::IPC_EXCL as u32 } else { 0 };
+            let r = side.semget(who, key, nsems, flags)?;
+            if !side.ids().contains(&r) {
+                side.ids().push(r);
+            }
+            Ok(vec![r.into()])
+        }
+        Op::Semop { who, s, sops } => zero_result(side.semop(who, id_of(&ids, s), sops)),
+        Op::Nsops { s, n } => side.nsops(id_of(&ids, s), n).map(|v| vec![v]),
+        Op::Field { who, s, num, cmd } => side
+            .ctl(who, id_of(&ids, s), num, cmd, 0)
+            .map(|r| vec![field_word(cmd, r as usize)]),
+        Op::SetVal { who, s, num, val } => side
+            .ctl(who, id_of(&ids, s), num, SETVAL, val)
+            .map(|r| vec![r]),
+        Op::SetAll { who, s, vals } => side.setall(who, id_of(&ids, s), vals).map(|r| vec![r]),
+        Op::GetAll { who, s } => side.getall(who, id_of(&ids, s)),
+        Op::Stat { who, s } => side
+            .stat(who, id_of(&ids, s), IPC_STAT)
+            .map(|(r, ds)| stat_words(r, &ds)),
+        Op::StatIdx { who, index, any } => {
+            let cmd = if any { SEM_STAT_ANY } else { SEM_STAT };
+            side.stat(who, index, cmd).map(|(r, ds)| stat_words(r, &ds))
+        }
+        Op::Set {
+            who,
+            s,
+            uid,
+            gid,
+            mode,
+        } => {
+            let mut ds = SemidDs::default();
+            ds.perm.uid = uid;
+            ds.perm.gid = gid;
+            ds.perm.mode = mode & 0xffff;
+            side.set(who, id_of(&ids, s), ds).map(|r| vec![r])
+        }
+        Op::Rmid { who, s } => side
+            .ctl(who, id_of(&ids, s), 0, IPC_RMID, 0)
+            .map(|r| vec![r]),
+        Op::Info { usage } => {
+            let cmd = if usage { SEM_INFO } else { IPC_INFO };
+            side.info(cmd).map(|(r, i)| info_words(r, &i))
+        }
+        Op::Child { who, s, sops } => side.child(who, id_of(&ids, s), sops),
+        Op::Block {
+            s,
+            waiters,
+            then: t,
+        } => {
+            let id = id_of(&ids, s);
+            let mut started = Vec::new();
+            let mut slept = Vec::new();
+            for (who, sops) in waiters {
+                let (w, asleep) = side.start(who, id, sops);
+                started.push(w);
+                slept.push(asleep);
+            }
+            let after = follow_up(side, &t, id);
+            let ended = side.finish(started);
+            story(slept, after, ended)
+        }
+    }
+}
+
 // ---------------------------------------------------------------- Linux
 
 mod linux {
@@ -324,22 +446,21 @@ mod linux {
             .collect()
     }
 
-    pub fn semop(id: i32, sops: &[(u16, i16, i16)]) -> Result<(), i32> {
-        let mut b = bufs(sops);
-        // SAFETY: b holds b.len() sembufs; no timeout.
-        let r = unsafe {
+    /// semtimedop with no timeout and the raw count `n`.
+    fn semtimedop(id: i32, b: &mut [libc::sembuf], n: usize) -> Result<i64, i32> {
+        // SAFETY: b holds at least n sembufs (the callers); no timeout.
+        ret(unsafe {
             libc::syscall(
                 libc::SYS_semtimedop,
                 id,
                 b.as_mut_ptr(),
-                b.len(),
+                n,
                 std::ptr::null::<libc::timespec>(),
             )
-        };
-        ret(r).map(drop)
+        })
     }
 
-    fn ctl(id: i32, num: i32, cmd: i32, arg: usize) -> Result<i64, i32> {
+    fn semctl(id: i32, num: i32, cmd: i32, arg: usize) -> Result<i64, i32> {
         // SAFETY: `arg` is a value or points to a buffer big enough for
         // `cmd` (the callers below).
         ret(unsafe { libc::semctl(id, num, cmd, arg) }.into())
@@ -362,212 +483,135 @@ mod linux {
         }
     }
 
-    fn stat(id: i32, cmd: i32) -> Out {
-        // SAFETY: plain data, filled by semctl.
-        let mut ds: libc::semid_ds = unsafe { std::mem::zeroed() };
-        let r = ctl(id, 0, cmd, &mut ds as *mut libc::semid_ds as usize)?;
-        Ok(stat_words(r, &to_ours(&ds)))
-    }
-
-    fn setval(id: i32, num: i32, val: i32) -> Out {
-        ctl(id, num, libc::SETVAL, val as isize as usize).map(|r| vec![r])
-    }
-
-    fn setall(id: i32, vals: [u16; 4]) -> Out {
-        let mut v = vals;
-        ctl(id, 0, libc::SETALL, v.as_mut_ptr() as usize).map(|r| vec![r])
-    }
-
-    fn getall(id: i32) -> Out {
-        let mut v = [0u16; 8];
-        let r = ctl(id, 0, libc::GETALL, v.as_mut_ptr() as usize)?;
-        Ok(std::iter::once(r)
-            .chain(v.iter().map(|&x| i64::from(x)))
-            .collect())
-    }
-
-    fn rmid(id: i32) -> Out {
-        ctl(id, 0, libc::IPC_RMID, 0).map(|r| vec![r])
-    }
-
-    fn counts(id: i32, num: i32) -> Out {
-        let n = ctl(id, num, GETNCNT, 0);
-        let z = ctl(id, num, GETZCNT, 0);
-        Ok(vec![n.unwrap_or(-1), z.unwrap_or(-1)])
-    }
-
-    /// A forked child acting as `who` runs `sops` and exits (its SEM_UNDO
-    /// adjustments settle then); the outcome comes back as its status.
-    fn child(who: u8, id: i32, sops: &[(u16, i16, i16)]) -> Out {
-        let (uid, gid) = ACTORS[who as usize];
-        let mut b = bufs(sops);
-        // SAFETY: the child runs raw syscalls only, then _exit.
-        let pid = unsafe { libc::fork() };
-        if pid == 0 {
-            sysv_linux::become_ids(uid, gid);
-            // SAFETY: b holds b.len() sembufs.
-            let r = unsafe { libc::semop(id, b.as_mut_ptr(), b.len()) };
-            let code = if r == 0 { 0 } else { errno() };
-            // SAFETY: leaving the child without running any destructor.
-            unsafe { libc::_exit(code) };
-        }
-        assert!(pid > 0, "fork");
-        let mut status = 0;
-        // SAFETY: waiting for our own child.
-        assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
-        match libc::WEXITSTATUS(status) {
-            0 => Ok(vec![0]),
-            e => Err(e),
-        }
-    }
-
     pub struct Linux {
         pub ids: Vec<i32>,
     }
 
-    impl Linux {
-        fn then(&mut self, then: &Then, id: i32) -> Out {
-            match then.clone() {
-                Then::Op { who, sops } => as_actor(who, || zero_result(semop(id, &sops))),
-                Then::SetVal { who, num, val } => as_actor(who, || setval(id, num, val)),
-                Then::SetAll { who, vals } => as_actor(who, || setall(id, vals)),
-                Then::Rmid { who } => as_actor(who, || rmid(id)),
-                Then::Count { num } => counts(id, num),
-                Then::Child { who, sops } => child(who, id, &sops),
-                Then::Signal => Ok(vec![]),
+    impl Side for Linux {
+        type Waiter = JoinHandle<Out>;
+
+        fn ids(&mut self) -> &mut Vec<i32> {
+            &mut self.ids
+        }
+
+        fn semget(&mut self, who: u8, key: i32, nsems: i32, flags: u32) -> Result<i32, i32> {
+            // SAFETY: semget takes plain values.
+            as_actor(who, || {
+                ret(unsafe { libc::semget(key, nsems, flags as i32) }.into())
+            })
+            .map(|id| id as i32)
+        }
+
+        fn semop(&mut self, who: u8, id: i32, sops: Sops) -> Result<(), i32> {
+            as_actor(who, || {
+                let mut b = bufs(&sops);
+                let n = b.len();
+                semtimedop(id, &mut b, n).map(drop)
+            })
+        }
+
+        fn nsops(&mut self, id: i32, n: usize) -> Result<i64, i32> {
+            let mut b = bufs(&vec![(0u16, 0i16, NOWAIT); n.max(1)]);
+            semtimedop(id, &mut b, n)
+        }
+
+        fn ctl(&mut self, who: u8, id: i32, num: i32, cmd: i32, arg: i32) -> Result<i64, i32> {
+            as_actor(who, || semctl(id, num, cmd, arg as isize as usize))
+        }
+
+        fn setall(&mut self, who: u8, id: i32, vals: [u16; 4]) -> Result<i64, i32> {
+            let mut v = vals;
+            let at = v.as_mut_ptr() as usize;
+            as_actor(who, || semctl(id, 0, libc::SETALL, at))
+        }
+
+        fn getall(&mut self, who: u8, id: i32) -> Out {
+            let mut v = [0u16; 8];
+            let at = v.as_mut_ptr() as usize;
+            let r = as_actor(who, || semctl(id, 0, libc::GETALL, at))?;
+            Ok(std::iter::once(r)
+                .chain(v.iter().map(|&x| i64::from(x)))
+                .collect())
+        }
+
+        fn stat(&mut self, who: u8, id: i32, cmd: i32) -> Result<(i64, SemidDs), i32> {
+            // SAFETY: plain data, filled by semctl.
+            let mut ds: libc::semid_ds = unsafe { std::mem::zeroed() };
+            let at = &mut ds as *mut libc::semid_ds as usize;
+            let r = as_actor(who, || semctl(id, 0, cmd, at))?;
+            Ok((r, to_ours(&ds)))
+        }
+
+        fn set(&mut self, who: u8, id: i32, ds: SemidDs) -> Result<i64, i32> {
+            // SAFETY: plain data.
+            let mut c: libc::semid_ds = unsafe { std::mem::zeroed() };
+            c.sem_perm.uid = ds.perm.uid;
+            c.sem_perm.gid = ds.perm.gid;
+            c.sem_perm.mode = ds.perm.mode as u16;
+            let at = &mut c as *mut libc::semid_ds as usize;
+            as_actor(who, || semctl(id, 0, libc::IPC_SET, at))
+        }
+
+        fn info(&mut self, cmd: i32) -> Result<(i64, SemInfo), i32> {
+            let mut raw = [0u8; SEMINFO_SIZE];
+            let r = semctl(0, 0, cmd, raw.as_mut_ptr() as usize)?;
+            Ok((r, SemInfo::decode(&raw)))
+        }
+
+        /// A forked child acting as `who` runs `sops` and exits (its
+        /// SEM_UNDO adjustments settle then); the outcome comes back as
+        /// its exit status.
+        fn child(&mut self, who: u8, id: i32, sops: Sops) -> Out {
+            let (uid, gid) = ACTORS[who as usize];
+            let mut b = bufs(&sops);
+            // SAFETY: the child runs raw syscalls only, then _exit.
+            let pid = unsafe { libc::fork() };
+            if pid == 0 {
+                sysv_linux::become_ids(uid, gid);
+                // SAFETY: b holds b.len() sembufs.
+                let r = unsafe { libc::semop(id, b.as_mut_ptr(), b.len()) };
+                let code = if r == 0 { 0 } else { errno() };
+                // SAFETY: leaving the child without running any destructor.
+                unsafe { libc::_exit(code) };
+            }
+            assert!(pid > 0, "fork");
+            let mut status = 0;
+            // SAFETY: waiting for our own child.
+            assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+            match libc::WEXITSTATUS(status) {
+                0 => Ok(vec![0]),
+                e => Err(e),
             }
         }
 
-        fn blocked(&mut self, id: i32, waiters: &[(u8, Sops)], then: &Then) -> Out {
-            let mut handles: Vec<JoinHandle<Out>> = Vec::new();
-            let mut slept = Vec::new();
-            for (who, sops) in waiters.iter().cloned() {
-                let (tx, rx) = mpsc::channel();
-                let (uid, gid) = ACTORS[who as usize];
-                let h = std::thread::spawn(move || {
-                    sysv_linux::become_ids(uid, gid);
-                    // SAFETY: gettid has no preconditions.
-                    let _ = tx.send(unsafe { libc::gettid() });
-                    zero_result(semop(id, &sops))
-                });
-                let tid = rx.recv().expect("tid");
-                slept.push(sysv_linux::wait_asleep(tid, libc::SYS_semtimedop, || {
-                    h.is_finished()
-                }));
-                handles.push(h);
-            }
-            let after = self.then(then, id);
-            for h in &handles {
+        fn start(&mut self, who: u8, id: i32, sops: Sops) -> (JoinHandle<Out>, bool) {
+            let (tx, rx) = mpsc::channel();
+            let (uid, gid) = ACTORS[who as usize];
+            let h = std::thread::spawn(move || {
+                sysv_linux::become_ids(uid, gid);
+                // SAFETY: gettid has no preconditions.
+                let _ = tx.send(unsafe { libc::gettid() });
+                let mut b = bufs(&sops);
+                let n = b.len();
+                zero_result(semtimedop(id, &mut b, n).map(drop))
+            });
+            let tid = rx.recv().expect("tid");
+            let slept = sysv_linux::wait_asleep(tid, libc::SYS_semtimedop, || h.is_finished());
+            (h, slept)
+        }
+
+        fn finish(&mut self, waiters: Vec<JoinHandle<Out>>) -> Vec<Out> {
+            for h in &waiters {
                 if !h.is_finished() {
                     use std::os::unix::thread::JoinHandleExt;
                     // SAFETY: the thread is not joined yet, so its id is valid.
                     unsafe { libc::pthread_kill(h.as_pthread_t(), SIGNAL) };
                 }
             }
-            let ended = handles
+            waiters
                 .into_iter()
                 .map(|h| h.join().expect("blocked thread"))
-                .collect();
-            story(slept, after, ended)
-        }
-
-        pub fn apply(&mut self, op: &Op) -> Out {
-            let ids = self.ids.clone();
-            match op.clone() {
-                Op::Get {
-                    who,
-                    key,
-                    nsems,
-                    creat,
-                    excl,
-                    mode,
-                } => {
-                    let flags = mode
-                        | if creat { libc::IPC_CREAT as u32 } else { 0 }
-                        | if excl { libc::IPC_EXCL as u32 } else { 0 };
-                    // SAFETY: semget takes plain values.
-                    let r = as_actor(who, || {
-                        ret(unsafe { libc::semget(key, nsems, flags as i32) }.into())
-                    })?;
-                    if !self.ids.contains(&(r as i32)) {
-                        self.ids.push(r as i32);
-                    }
-                    Ok(vec![r])
-                }
-                Op::Semop { who, s, sops } => {
-                    let id = id_of(&ids, s);
-                    as_actor(who, || zero_result(semop(id, &sops)))
-                }
-                Op::Nsops { s, n } => {
-                    let sops = vec![(0u16, 0i16, NOWAIT); n.max(1)];
-                    let mut b = bufs(&sops);
-                    let id = id_of(&ids, s);
-                    // SAFETY: b holds at least n sembufs.
-                    let r = unsafe {
-                        libc::syscall(
-                            libc::SYS_semtimedop,
-                            id,
-                            b.as_mut_ptr(),
-                            n,
-                            std::ptr::null::<libc::timespec>(),
-                        )
-                    };
-                    ret(r).map(|v| vec![v])
-                }
-                Op::Field { who, s, num, cmd } => {
-                    let id = id_of(&ids, s);
-                    as_actor(who, || ctl(id, num, cmd, 0))
-                        .map(|r| vec![field_word(cmd, r as usize)])
-                }
-                Op::SetVal { who, s, num, val } => {
-                    let id = id_of(&ids, s);
-                    as_actor(who, || setval(id, num, val))
-                }
-                Op::SetAll { who, s, vals } => {
-                    let id = id_of(&ids, s);
-                    as_actor(who, || setall(id, vals))
-                }
-                Op::GetAll { who, s } => {
-                    let id = id_of(&ids, s);
-                    as_actor(who, || getall(id))
-                }
-                Op::Stat { who, s } => {
-                    let id = id_of(&ids, s);
-                    as_actor(who, || stat(id, IPC_STAT))
-                }
-                Op::StatIdx { who, index, any } => {
-                    let cmd = if any { SEM_STAT_ANY } else { SEM_STAT };
-                    as_actor(who, || stat(index, cmd))
-                }
-                Op::Set {
-                    who,
-                    s,
-                    uid,
-                    gid,
-                    mode,
-                } => {
-                    let id = id_of(&ids, s);
-                    // SAFETY: plain data.
-                    let mut c: libc::semid_ds = unsafe { std::mem::zeroed() };
-                    c.sem_perm.uid = uid;
-                    c.sem_perm.gid = gid;
-                    c.sem_perm.mode = mode as u16;
-                    let at = &mut c as *mut libc::semid_ds as usize;
-                    as_actor(who, || ctl(id, 0, libc::IPC_SET, at)).map(|r| vec![r])
-                }
-                Op::Rmid { who, s } => {
-                    let id = id_of(&ids, s);
-                    as_actor(who, || rmid(id))
-                }
-                Op::Info { usage } => {
-                    let cmd = if usage { SEM_INFO } else { IPC_INFO };
-                    let mut raw = [0u8; SEMINFO_SIZE];
-                    let r = ctl(0, 0, cmd, raw.as_mut_ptr() as usize)?;
-                    Ok(info_words(r, &SemInfo::decode(&raw)))
-                }
-                Op::Child { who, s, sops } => child(who, id_of(&ids, s), &sops),
-                Op::Block { s, waiters, then } => self.blocked(id_of(&ids, s), &waiters, &then),
-            }
+                .collect()
         }
     }
 }
@@ -587,6 +631,10 @@ mod ours {
     fn creds(who: u8) -> Credentials {
         let (uid, gid) = ACTORS[who as usize];
         Credentials::new(uid, gid)
+    }
+
+    fn word(r: Result<usize, i32>) -> Result<i64, i32> {
+        r.map(|v| v as i64)
     }
 
     impl Ours {
@@ -619,194 +667,12 @@ mod ours {
             self.run_in(&self.actors[who as usize], f)
         }
 
-        /// A new process acting as `who` runs `sops` and exits.
-        fn child(&self, who: u8, id: i32, sops: Sops) -> Out {
-            let p = self.k.spawn_process(creds(who));
-            let r = self.run_in(&p, move |k| calls::semop(k, id, &sops));
-            self.k.exit_process(&p);
-            zero_result(r)
-        }
-
-        fn then(&mut self, then: &Then, id: i32) -> Out {
-            match then.clone() {
-                Then::Op { who, sops } => {
-                    self.as_actor(who, move |k| zero_result(calls::semop(k, id, &sops)))
-                }
-                Then::SetVal { who, num, val } => self.as_actor(who, move |k| {
-                    calls::setval(k, id, num, val).map(|()| vec![0])
-                }),
-                Then::SetAll { who, vals } => {
-                    self.as_actor(who, move |k| calls::setall(k, id, &vals).map(|()| vec![0]))
-                }
-                Then::Rmid { who } => {
-                    self.as_actor(who, move |k| calls::rmid(k, id).map(|()| vec![0]))
-                }
-                Then::Count { num } => self.as_actor(0, move |k| {
-                    let n = calls::ctl(k, id, num, GETNCNT, 0).map_or(-1, |v| v as i64);
-                    let z = calls::ctl(k, id, num, GETZCNT, 0).map_or(-1, |v| v as i64);
-                    Ok(vec![n, z])
-                }),
-                Then::Child { who, sops } => self.child(who, id, sops),
-                Then::Signal => Ok(vec![]),
-            }
-        }
-
         fn blocked_now(&self, id: i32) -> usize {
             self.k.ipc().sysv.sem.blocked(id).unwrap_or(0)
         }
 
-        fn blocked(&mut self, id: i32, waiters: &[(u8, Sops)], then: &Then) -> Out {
-            let mut running = Vec::new();
-            let mut slept = Vec::new();
-            for (who, sops) in waiters.iter().cloned() {
-                let before = self.blocked_now(id);
-                let p = self.k.spawn_process(creds(who));
-                let k = self.k.clone();
-                let h = self
-                    .k
-                    .spawn_task(&p, move || zero_result(calls::semop(&k, id, &sops)));
-                let start = Instant::now();
-                slept.push(loop {
-                    if self.blocked_now(id) > before {
-                        break true;
-                    }
-                    if h.is_finished() {
-                        break false;
-                    }
-                    assert!(start.elapsed() < Duration::from_secs(30), "never slept");
-                    std::thread::sleep(Duration::from_micros(200));
-                });
-                running.push((p, h));
-            }
-            let after = self.then(then, id);
-            for (p, h) in &running {
-                if !h.is_finished() {
-                    self.k.send_signal(p, SIGNAL as u32);
-                }
-            }
-            let ended = running
-                .into_iter()
-                .map(|(p, h)| {
-                    let r = h.join().expect("blocked task");
-                    self.k.exit_process(&p);
-                    r
-                })
-                .collect();
-            story(slept, after, ended)
-        }
-
-        pub fn apply(&mut self, op: &Op) -> Out {
-            let ids = self.ids.clone();
-            match op.clone() {
-                Op::Get {
-                    who,
-                    key,
-                    nsems,
-                    creat,
-                    excl,
-                    mode,
-                } => {
-                    let flags = mode
-                        | if creat { libc::IPC_CREAT as u32 } else { 0 }
-                        | if excl { libc::IPC_EXCL as u32 } else { 0 };
-                    let r = self.as_actor(who, move |k| calls::semget(k, key, nsems, flags))?;
-                    if !self.ids.contains(&r) {
-                        self.ids.push(r);
-                    }
-                    Ok(vec![r.into()])
-                }
-                Op::Semop { who, s, sops } => {
-                    let id = id_of(&ids, s);
-                    self.as_actor(who, move |k| zero_result(calls::semop(k, id, &sops)))
-                }
-                Op::Nsops { s, n } => {
-                    let id = id_of(&ids, s);
-                    self.as_actor(0, move |k| {
-                        let at = calls::sembufs(k, &vec![(0u16, 0i16, NOWAIT); n.max(1)]);
-                        calls::call(k, SYS_RB_SEMTIMEDOP, &[calls::int(id), at, n, 0])
-                            .map(|v| vec![v as i64])
-                    })
-                }
-                Op::Field { who, s, num, cmd } => {
-                    let id = id_of(&ids, s);
-                    self.as_actor(who, move |k| {
-                        calls::ctl(k, id, num, cmd, 0).map(|r| vec![field_word(cmd, r)])
-                    })
-                }
-                Op::SetVal { who, s, num, val } => {
-                    let id = id_of(&ids, s);
-                    self.as_actor(who, move |k| {
-                        calls::setval(k, id, num, val).map(|()| vec![0])
-                    })
-                }
-                Op::SetAll { who, s, vals } => {
-                    let id = id_of(&ids, s);
-                    self.as_actor(who, move |k| {
-                        let at = k.alloc_private(8);
-                        let raw: Vec<u8> = vals.iter().flat_map(|v| v.to_ne_bytes()).collect();
-                        k.write_user(at, &raw).expect("writable");
-                        calls::ctl(k, id, 0, redbear_ipc::syscall::abi::SETALL, at)
-                            .map(|r| vec![r as i64])
-                    })
-                }
-                Op::GetAll { who, s } => {
-                    let id = id_of(&ids, s);
-                    self.as_actor(who, move |k| {
-                        let at = k.alloc_private(16);
-                        let r = calls::ctl(k, id, 0, redbear_ipc::syscall::abi::GETALL, at)?;
-                        let mut raw = [0u8; 16];
-                        k.read_user(at, &mut raw).expect("readable");
-                        Ok(std::iter::once(r as i64)
-                            .chain(
-                                raw.chunks_exact(2)
-                                    .map(|b| i64::from(u16::from_ne_bytes([b[0], b[1]]))),
-                            )
-                            .collect())
-                    })
-                }
-                Op::Stat { who, s } => {
-                    let id = id_of(&ids, s);
-                    self.as_actor(who, move |k| {
-                        calls::stat_cmd(k, id, IPC_STAT).map(|(r, ds)| stat_words(r as i64, &ds))
-                    })
-                }
-                Op::StatIdx { who, index, any } => {
-                    let cmd = if any { SEM_STAT_ANY } else { SEM_STAT };
-                    self.as_actor(who, move |k| {
-                        calls::stat_cmd(k, index, cmd).map(|(r, ds)| stat_words(r as i64, &ds))
-                    })
-                }
-                Op::Set {
-                    who,
-                    s,
-                    uid,
-                    gid,
-                    mode,
-                } => {
-                    let id = id_of(&ids, s);
-                    let mut ds = SemidDs::default();
-                    ds.perm.uid = uid;
-                    ds.perm.gid = gid;
-                    ds.perm.mode = mode & 0xffff;
-                    self.as_actor(who, move |k| calls::set(k, id, &ds).map(|()| vec![0]))
-                }
-                Op::Rmid { who, s } => {
-                    let id = id_of(&ids, s);
-                    self.as_actor(who, move |k| calls::rmid(k, id).map(|()| vec![0]))
-                }
-                Op::Info { usage } => {
-                    let cmd = if usage { SEM_INFO } else { IPC_INFO };
-                    self.as_actor(0, move |k| {
-                        calls::info(k, cmd).map(|(r, i)| info_words(r as i64, &i))
-                    })
-                }
-                Op::Child { who, s, sops } => self.child(who, id_of(&ids, s), sops),
-                Op::Block { s, waiters, then } => self.blocked(id_of(&ids, s), &waiters, &then),
-            }
-        }
-
         /// Exits the actors, removes every set and checks nothing is held.
-        pub fn finish(&self) -> Result<(), String> {
+        pub fn finish_case(&self) -> Result<(), String> {
             for p in &self.actors {
                 self.k.exit_process(p);
             }
@@ -823,6 +689,121 @@ mod ours {
             Ok(())
         }
     }
+
+    impl Side for Ours {
+        type Waiter = (Arc<Process>, JoinHandle<Out>);
+
+        fn ids(&mut self) -> &mut Vec<i32> {
+            &mut self.ids
+        }
+
+        fn semget(&mut self, who: u8, key: i32, nsems: i32, flags: u32) -> Result<i32, i32> {
+            self.as_actor(who, move |k| calls::semget(k, key, nsems, flags))
+        }
+
+        fn semop(&mut self, who: u8, id: i32, sops: Sops) -> Result<(), i32> {
+            self.as_actor(who, move |k| calls::semop(k, id, &sops))
+        }
+
+        fn nsops(&mut self, id: i32, n: usize) -> Result<i64, i32> {
+            self.as_actor(0, move |k| {
+                let at = calls::sembufs(k, &vec![(0u16, 0i16, NOWAIT); n.max(1)]);
+                word(calls::call(
+                    k,
+                    SYS_RB_SEMTIMEDOP,
+                    &[calls::int(id), at, n, 0],
+                ))
+            })
+        }
+
+        fn ctl(&mut self, who: u8, id: i32, num: i32, cmd: i32, arg: i32) -> Result<i64, i32> {
+            self.as_actor(who, move |k| {
+                word(calls::ctl(k, id, num, cmd, calls::int(arg)))
+            })
+        }
+
+        fn setall(&mut self, who: u8, id: i32, vals: [u16; 4]) -> Result<i64, i32> {
+            self.as_actor(who, move |k| {
+                let at = k.alloc_private(8);
+                let raw: Vec<u8> = vals.iter().flat_map(|v| v.to_ne_bytes()).collect();
+                k.write_user(at, &raw).expect("writable");
+                word(calls::ctl(k, id, 0, SETALL, at))
+            })
+        }
+
+        fn getall(&mut self, who: u8, id: i32) -> Out {
+            self.as_actor(who, move |k| {
+                let at = k.alloc_private(16);
+                let r = calls::ctl(k, id, 0, GETALL, at)?;
+                let mut raw = [0u8; 16];
+                k.read_user(at, &mut raw).expect("readable");
+                Ok(std::iter::once(r as i64)
+                    .chain(
+                        raw.chunks_exact(2)
+                            .map(|b| i64::from(u16::from_ne_bytes([b[0], b[1]]))),
+                    )
+                    .collect())
+            })
+        }
+
+        fn stat(&mut self, who: u8, id: i32, cmd: i32) -> Result<(i64, SemidDs), i32> {
+            self.as_actor(who, move |k| {
+                calls::stat_cmd(k, id, cmd).map(|(r, ds)| (r as i64, ds))
+            })
+        }
+
+        fn set(&mut self, who: u8, id: i32, ds: SemidDs) -> Result<i64, i32> {
+            self.as_actor(who, move |k| calls::set(k, id, &ds).map(|()| 0))
+        }
+
+        fn info(&mut self, cmd: i32) -> Result<(i64, SemInfo), i32> {
+            self.as_actor(0, move |k| calls::info(k, cmd).map(|(r, i)| (r as i64, i)))
+        }
+
+        fn child(&mut self, who: u8, id: i32, sops: Sops) -> Out {
+            let p = self.k.spawn_process(creds(who));
+            let r = self.run_in(&p, move |k| calls::semop(k, id, &sops));
+            self.k.exit_process(&p);
+            zero_result(r)
+        }
+
+        fn start(&mut self, who: u8, id: i32, sops: Sops) -> (Self::Waiter, bool) {
+            let before = self.blocked_now(id);
+            let p = self.k.spawn_process(creds(who));
+            let k = self.k.clone();
+            let h = self
+                .k
+                .spawn_task(&p, move || zero_result(calls::semop(&k, id, &sops)));
+            let start = Instant::now();
+            let slept = loop {
+                if self.blocked_now(id) > before {
+                    break true;
+                }
+                if h.is_finished() {
+                    break false;
+                }
+                assert!(start.elapsed() < Duration::from_secs(30), "never slept");
+                std::thread::sleep(Duration::from_micros(200));
+            };
+            ((p, h), slept)
+        }
+
+        fn finish(&mut self, waiters: Vec<Self::Waiter>) -> Vec<Out> {
+            for (p, h) in &waiters {
+                if !h.is_finished() {
+                    self.k.send_signal(p, SIGNAL as u32);
+                }
+            }
+            waiters
+                .into_iter()
+                .map(|(p, h)| {
+                    let r = h.join().expect("blocked task");
+                    self.k.exit_process(&p);
+                    r
+                })
+                .collect()
+        }
+    }
 }
 
 fn run_case(ops: Vec<Op>) -> Result<(), String> {
@@ -830,8 +811,8 @@ fn run_case(ops: Vec<Op>) -> Result<(), String> {
         let mut theirs = linux::Linux { ids: Vec::new() };
         let mut mine = ours::Ours::new();
         for (i, op) in ops.iter().enumerate() {
-            let want = theirs.apply(op);
-            let got = mine.apply(op);
+            let want = apply(&mut theirs, op);
+            let got = apply(&mut mine, op);
             if want != got {
                 return Err(format!(
                     "step {i}: {op:?}\n  linux: {want:?}\n  ours:  {got:?}\n  sequence: {:?}",
@@ -839,7 +820,7 @@ fn run_case(ops: Vec<Op>) -> Result<(), String> {
                 ));
             }
         }
-        mine.finish()
+        mine.finish_case()
     })
 }
 
