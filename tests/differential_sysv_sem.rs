@@ -679,9 +679,10 @@ mod ours {
             let sem = &self.k.ipc().sysv.sem;
             sem.remove_all(&*self.k);
             let procs = self.k.ipc().processes.len();
-            if sem.sets() != 0 || sem.used() != 0 || procs != 0 {
+            let charged = self.k.ipc().acct.outstanding();
+            if sem.sets() != 0 || sem.used() != 0 || procs != 0 || !charged.is_zero() {
                 return Err(format!(
-                    "leak: {} sets, {} semaphores, {procs} processes with state",
+                    "leak: {} sets, {} semaphores, {procs} processes with state, {charged:?}",
                     sem.sets(),
                     sem.used()
                 ));

@@ -38,6 +38,36 @@ fn env() -> Env {
 fn leak_free(k: &HostedKernel) {
     let sem = &k.ipc().sysv.sem;
     assert_eq!((sem.sets(), sem.used()), (0, 0), "every set removed");
+    common::assert_accounting_zero(k);
+}
+
+#[test]
+fn a_set_is_charged_to_its_creator_until_removed() {
+    use redbear_ipc::ipc::common::limits::{ObjectKind, Resource};
+    let e = env();
+    let k = &e.k;
+    let id = new_set(k, 7);
+    let u = k.ipc().acct.usage(1000);
+    assert_eq!(u.objects[ObjectKind::SemSet as usize], 1);
+    assert_eq!(u.amounts[Resource::Sems as usize], 7);
+    assert!(u.amounts[Resource::KernelBytes as usize] > 0);
+    // A user's kernel-bytes limit bounds how much of the set memory it
+    // holds: ENOMEM, and nothing is left behind.
+    let mut big = Vec::new();
+    let refused = loop {
+        match semget(k, IPC_PRIVATE, 32000, IPC_CREAT | 0o600) {
+            Ok(b) => big.push(b),
+            Err(e) => break e,
+        }
+        assert!(big.len() < 64, "the kernel-bytes limit never bound");
+    };
+    assert_eq!(refused, ENOMEM);
+    assert!(!big.is_empty(), "one set of semmsl semaphores fits");
+    for b in big {
+        rmid(k, b).unwrap();
+    }
+    rmid(k, id).unwrap();
+    leak_free(k);
 }
 
 fn new_set(k: &HostedKernel, n: i32) -> i32 {

@@ -8,6 +8,12 @@
 //! `wake::Target::of` picks; wakers complete blocked calls in place
 //! (`wake.rs`).
 //!
+//! Accounting: a set is charged to its creator's effective uid
+//! (`ObjectKind::SemSet`, its semaphores as `Resource::Sems`, its memory
+//! as `Resource::KernelBytes`), refunded at IPC_RMID. Linux bounds sets
+//! by semmni, semmns and semmsl only; the kernel-bytes charge is ours, so
+//! that one user cannot fill kernel memory with sets.
+//!
 //! Lock order: the id table, then one set's state (ids.rs); a process's
 //! undo list (`undo.rs`) is never locked with a set's state held. User
 //! memory is reached by the syscall layer only, with no lock held.
@@ -16,8 +22,10 @@ use alloc::boxed::Box;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::cell::Cell;
+use core::mem::size_of;
 
 use crate::errno::{err, Errno, EACCES, EFBIG, EIDRM, EINVAL, ENOMEM, ENOSPC, ERANGE, ETIMEDOUT};
+use crate::ipc::common::limits::{Charge, ObjectKind, Resource};
 use crate::ipc::common::perm::Access;
 use crate::ipc::common::wait::{wait, Blocking, Handoff, Step};
 use crate::ipc::sysv::ids::{GetRequest, IdTable, SysvObject};
@@ -42,7 +50,15 @@ struct SetState {
     ctime: i64,
     waiters: Waiters,
     undo: UndoMap,
+    /// The creator's charge (the set, its semaphores, their memory),
+    /// refunded when the set is removed.
+    charge: Option<Charge>,
 }
+
+/// Kernel memory one semaphore of a set holds: its value and pid, its two
+/// wait lists, and a SEM_UNDO slot per process (one counted).
+const BYTES_PER_SEM: usize =
+    size_of::<Sem>() + 2 * size_of::<crate::ipc::common::waitq::WaitQueue<()>>() + 2;
 
 /// One semaphore set.
 pub struct SemSet {
@@ -338,6 +354,7 @@ impl SemSet {
         let mut st = self.state.lock();
         st.removed = true;
         st.undo.clear();
+        st.charge = None;
         st.waiters.remove_all(k);
     }
 }
@@ -368,13 +385,14 @@ impl SemNamespace {
             .filter(|&n| n <= lim.semmsl as usize)
             .ok_or(Errno::new(EINVAL))?;
         let now = now_seconds(k);
+        let creds = k.credentials();
         let req = GetRequest {
             key,
             flags,
             limit: lim.semmni,
         };
         self.ids.get(
-            &k.credentials(),
+            &creds,
             req,
             |set| if set.nsems < n { err(EINVAL) } else { Ok(()) },
             |perm| {
@@ -385,6 +403,13 @@ impl SemNamespace {
                 if used + n > lim.semmns as usize {
                     return err(ENOSPC);
                 }
+                let bytes = size_of::<SemSet>().saturating_add(n.saturating_mul(BYTES_PER_SEM));
+                let charge = k.ipc().acct.charge_with(
+                    creds.euid,
+                    creds.privileged(),
+                    ObjectKind::SemSet,
+                    &[(Resource::Sems, n), (Resource::KernelBytes, bytes)],
+                )?;
                 let set = SemSet {
                     nsems: n,
                     state: Mutex::new(SetState {
@@ -395,6 +420,7 @@ impl SemNamespace {
                         ctime: now,
                         waiters: Waiters::new(n)?,
                         undo: UndoMap::new(),
+                        charge: Some(charge),
                     }),
                 };
                 // Under the table lock: no other get races this check.
