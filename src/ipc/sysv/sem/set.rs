@@ -85,7 +85,8 @@ pub enum SemField {
     ZCount,
 }
 
-fn limits<K: Kernel + ?Sized>(k: &K) -> SemLimits {
+/// The semaphore limits in force (the one place the family reads them).
+pub fn limits<K: Kernel + ?Sized>(k: &K) -> SemLimits {
     k.ipc().sysv.limits.get().sem
 }
 
