@@ -39,6 +39,9 @@ impl Drop for Env {
         use redbear_ipc::kernel::Kernel;
         self.proc.fds().clear();
         self.k.ipc().sems.unlink_all();
+        // SysV objects outlive their processes: remove them as a
+        // namespace teardown would.
+        self.k.ipc().sysv.remove_all(&*self.k);
         assert_accounting_zero(&self.k);
     }
 }

@@ -30,6 +30,16 @@ pub struct SysvNamespace {
     pub sem: sem::SemNamespace,
 }
 
+impl SysvNamespace {
+    /// Removes every SysV object (the namespace is going away; a test
+    /// between cases): SysV objects outlive the processes that made
+    /// them. Blocked callers fail EIDRM.
+    pub fn remove_all<K: crate::kernel::Kernel + ?Sized>(&self, k: &K) {
+        self.msg.remove_all(k);
+        self.sem.remove_all(k);
+    }
+}
+
 /// The current CLOCK_REALTIME second, the unit of every SysV time field.
 pub fn now_seconds<K: crate::kernel::Kernel + ?Sized>(k: &K) -> i64 {
     (k.now(crate::kernel::ClockId::Realtime) / 1_000_000_000) as i64
