@@ -11,7 +11,9 @@ use proptest::prelude::*;
 use redbear_ipc::hosted::ClockMode;
 use redbear_ipc::kernel::Kernel;
 use redbear_ipc::syscall::abi::SemFlags;
-use redbear_ipc::syscall::numbers::{BASE, END, SYS_RB_FUTEX_WAIT, SYS_RB_SEM_WAIT};
+use redbear_ipc::syscall::numbers::{
+    BASE, END, SYS_RB_FUTEX_WAIT, SYS_RB_SEMTIMEDOP, SYS_RB_SEM_WAIT,
+};
 
 /// An argument: interesting values a fuzzer would find.
 #[derive(Clone, Debug)]
@@ -47,6 +49,8 @@ proptest! {
         let (buf, _) = user_bytes(&e.k, &[b'/'; 64]);
         let zero = [0u8; 16];
         e.k.write_user(buf + 48, &zero).unwrap();
+        // A zero timeout of its own (no fuzzed call writes there).
+        let (no_wait, _) = user_bytes(&e.k, &zero);
         for (nr, args) in calls {
             let mut a = [0usize; 6];
             for (slot, arg) in a.iter_mut().zip(&args) {
@@ -66,6 +70,9 @@ proptest! {
             }
             if nr == SYS_RB_FUTEX_WAIT {
                 a[1] = 0xFFFF_FFFF; // the region never holds this word
+            }
+            if nr == SYS_RB_SEMTIMEDOP {
+                a[3] = no_wait; // a zero relative timeout: never sleeps
             }
             let _ = sys(&e.k, nr, &a[..]);
             // And the host's fd calls on whatever fds exist, with the same
@@ -87,6 +94,9 @@ proptest! {
         for len in 0..=64usize {
             let _ = sys(&e.k, redbear_ipc::syscall::numbers::SYS_RB_SEM_UNLINK, &[buf, len]);
         }
+        // SysV objects outlive their processes: remove them as a
+        // namespace teardown would.
+        e.k.ipc().sysv.remove_all(&*e.k);
         prop_assert!(e.k.ipc().sems.is_empty());
         // SysV objects outlive everything but their removal (ipcrm -a).
         e.k.ipc().sysv.remove_all(&*e.k);

@@ -460,3 +460,32 @@ fn no_relibc_source_is_committed_here() {
     }
     assert!(Path::new(&series_dir()).join("README.md").exists());
 }
+
+#[test]
+fn sysv_semaphores_are_kernel_calls_with_the_kernel_layouts() {
+    let add = series_additions();
+    let sem = add
+        .get("src/header/sys_sem/mod.rs")
+        .expect("the series adds sys/sem.h")
+        .join("\n");
+    for nr in ["SYS_RB_SEMGET", "SYS_RB_SEMTIMEDOP", "SYS_RB_SEMCTL"] {
+        assert!(sem.contains(nr), "sys/sem.h calls {nr}");
+    }
+    // The structs are the kernel ABI's, so pointers go through unchanged.
+    for check in [
+        "size_of::<sembuf>() == abi::SEMBUF_SIZE",
+        "size_of::<semid_ds>() == abi::SEMID_DS_SIZE",
+        "size_of::<seminfo>() == abi::SEMINFO_SIZE",
+        "offset_of!(semid_ds, sem_nsems) == 80",
+    ] {
+        assert!(sem.contains(check), "sys/sem.h asserts {check}");
+    }
+    // semop is not restarted after a handler (EINTR), semctl is variadic.
+    assert!(sem.contains("redbear_ipc::interruptible("));
+    assert!(sem.contains("cmd: c_int, mut __valist: ...) -> c_int"));
+    let mods = add
+        .get("src/header/mod.rs")
+        .expect("the series edits header/mod.rs")
+        .join("\n");
+    assert!(mods.contains("pub mod sys_sem;"));
+}

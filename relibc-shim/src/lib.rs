@@ -28,6 +28,7 @@ pub mod ipc;
 pub mod mq;
 pub mod msg;
 pub mod sem;
+pub mod sem_sysv;
 pub mod signalfd;
 pub mod timerfd;
 

@@ -322,3 +322,134 @@ pub const SIGEV_NONE: i32 = 1;
 /// sigev_notify: run a function in a new thread (a C library feature: the
 /// kernel refuses it, EINVAL).
 pub const SIGEV_THREAD: i32 = 2;
+
+/// semctl: sempid of one semaphore.
+pub const GETPID: i32 = 11;
+/// semctl: semval of one semaphore.
+pub const GETVAL: i32 = 12;
+/// semctl: every semval, as unsigned shorts.
+pub const GETALL: i32 = 13;
+/// semctl: callers waiting for one semaphore to grow.
+pub const GETNCNT: i32 = 14;
+/// semctl: callers waiting for one semaphore to be zero.
+pub const GETZCNT: i32 = 15;
+/// semctl: set one semval.
+pub const SETVAL: i32 = 16;
+/// semctl: set every semval.
+pub const SETALL: i32 = 17;
+/// semctl: IPC_STAT by table index, returning the full id.
+pub const SEM_STAT: i32 = 18;
+/// semctl: IPC_INFO with the namespace's usage.
+pub const SEM_INFO: i32 = 19;
+/// semctl: SEM_STAT without the read-permission check.
+pub const SEM_STAT_ANY: i32 = 20;
+
+/// Size of one kernel-ABI `struct sembuf`: u16 num, i16 op, i16 flg.
+pub const SEMBUF_SIZE: usize = 6;
+/// Size of the kernel-ABI `struct semid_ds` (Linux's x86_64 layout, on
+/// both architectures).
+pub const SEMID_DS_SIZE: usize = 104;
+/// Size of the kernel-ABI `struct seminfo`: ten ints.
+pub const SEMINFO_SIZE: usize = 40;
+
+/// `struct semid_ds`: perm@0, otime@48, (reserved@56), ctime@64,
+/// (reserved@72), nsems@80 (u64), two reserved words to 104 bytes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SemidDs {
+    /// Ownership and mode.
+    pub perm: IpcPermAbi,
+    /// Time of the last semop.
+    pub otime: i64,
+    /// Time of creation or the last IPC_SET, SETVAL or SETALL.
+    pub ctime: i64,
+    /// Semaphores in the set.
+    pub nsems: u64,
+}
+
+impl SemidDs {
+    /// The 104 ABI bytes.
+    pub fn encode(&self) -> [u8; SEMID_DS_SIZE] {
+        let mut raw = [0u8; SEMID_DS_SIZE];
+        self.perm.encode(&mut raw);
+        put_u64(&mut raw, 48, self.otime as u64);
+        put_u64(&mut raw, 64, self.ctime as u64);
+        put_u64(&mut raw, 80, self.nsems);
+        raw
+    }
+
+    /// Decodes 104 ABI bytes (IPC_SET reads perm.uid, perm.gid and
+    /// perm.mode).
+    pub fn decode(raw: &[u8; SEMID_DS_SIZE]) -> Self {
+        SemidDs {
+            perm: IpcPermAbi::decode(raw),
+            otime: get_u64(raw, 48) as i64,
+            ctime: get_u64(raw, 64) as i64,
+            nsems: get_u64(raw, 80),
+        }
+    }
+}
+
+/// `struct seminfo` (IPC_INFO / SEM_INFO): ten ints in this order.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SemInfo {
+    /// SEMMAP (semmni * semmsl).
+    pub semmap: i32,
+    /// semmni.
+    pub semmni: i32,
+    /// semmns.
+    pub semmns: i32,
+    /// SEMMNU (semmni * semmsl).
+    pub semmnu: i32,
+    /// semmsl.
+    pub semmsl: i32,
+    /// semopm.
+    pub semopm: i32,
+    /// SEMUME (semopm).
+    pub semume: i32,
+    /// IPC_INFO: SEMUSZ; SEM_INFO: sets in use.
+    pub semusz: i32,
+    /// SEMVMX.
+    pub semvmx: i32,
+    /// IPC_INFO: SEMAEM; SEM_INFO: semaphores in use.
+    pub semaem: i32,
+}
+
+impl SemInfo {
+    /// The 40 ABI bytes.
+    pub fn encode(&self) -> [u8; SEMINFO_SIZE] {
+        let mut raw = [0u8; SEMINFO_SIZE];
+        let ints = [
+            self.semmap,
+            self.semmni,
+            self.semmns,
+            self.semmnu,
+            self.semmsl,
+            self.semopm,
+            self.semume,
+            self.semusz,
+            self.semvmx,
+            self.semaem,
+        ];
+        for (i, v) in ints.iter().enumerate() {
+            put_u32(&mut raw, i * 4, *v as u32);
+        }
+        raw
+    }
+
+    /// Decodes 40 ABI bytes.
+    pub fn decode(raw: &[u8; SEMINFO_SIZE]) -> Self {
+        let w = |i: usize| get_u32(raw, i * 4) as i32;
+        SemInfo {
+            semmap: w(0),
+            semmni: w(1),
+            semmns: w(2),
+            semmnu: w(3),
+            semmsl: w(4),
+            semopm: w(5),
+            semume: w(6),
+            semusz: w(7),
+            semvmx: w(8),
+            semaem: w(9),
+        }
+    }
+}

@@ -4,7 +4,7 @@ use crate::errno::{err, Errno, ENOSYS};
 use crate::kernel::Kernel;
 use crate::syscall::args::Args;
 use crate::syscall::numbers::*;
-use crate::syscall::{eventfd, futex, mq, msg, sem, signalfd, timerfd};
+use crate::syscall::{eventfd, futex, mq, msg, sem, sem_sysv, signalfd, timerfd};
 
 /// Runs syscall `nr` with `args` for the calling task. Numbers outside the
 /// block, and reserved ones, return ENOSYS.
@@ -21,6 +21,9 @@ pub fn dispatch<K: Kernel + ?Sized>(k: &K, nr: usize, args: [usize; 6]) -> Resul
         SYS_RB_SEM_GETVALUE => sem::get_value(k, a),
         SYS_RB_SEM_OPEN => sem::open(k, a),
         SYS_RB_SEM_UNLINK => sem::unlink(k, a),
+        SYS_RB_SEMGET => sem_sysv::semget(k, a),
+        SYS_RB_SEMTIMEDOP => sem_sysv::semtimedop(k, a),
+        SYS_RB_SEMCTL => sem_sysv::semctl(k, a),
         SYS_RB_MQ_OPEN => mq::open(k, a),
         SYS_RB_MQ_UNLINK => mq::unlink(k, a),
         SYS_RB_MQ_TIMEDSEND => mq::timedsend(k, a),

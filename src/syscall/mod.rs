@@ -14,6 +14,7 @@ mod futex;
 mod mq;
 mod msg;
 mod sem;
+mod sem_sysv;
 mod signalfd;
 mod timerfd;
 

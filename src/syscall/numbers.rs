@@ -53,11 +53,11 @@ numbers! {
     SYS_RB_SEM_UNLINK = 13, Implemented;
 
     /// semget(key, nsems, semflg)
-    SYS_RB_SEMGET = 16, Reserved;
+    SYS_RB_SEMGET = 16, Implemented;
     /// semop / semtimedop(semid, sops_ptr, nsops, timeout_ptr)
-    SYS_RB_SEMTIMEDOP = 17, Reserved;
+    SYS_RB_SEMTIMEDOP = 17, Implemented;
     /// semctl(semid, semnum, cmd, arg)
-    SYS_RB_SEMCTL = 18, Reserved;
+    SYS_RB_SEMCTL = 18, Implemented;
 
     /// mq_open(name_ptr, name_len, oflag, mode, attr_ptr, fd_slot)
     SYS_RB_MQ_OPEN = 24, Implemented;

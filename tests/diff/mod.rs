@@ -89,3 +89,4 @@ pub fn libc_outcome(r: i64) -> Outcome {
         Ok(r)
     }
 }
+pub mod sysv_linux;

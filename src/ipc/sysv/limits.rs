@@ -61,7 +61,31 @@ fn int(v: usize) -> u32 {
     v.min(i32::MAX as usize) as u32
 }
 
+/// The semaphore family's four values, in Linux's /proc/sys/kernel/sem
+/// order (measured 32000 1024000000 500 32000).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SemLimits {
+    /// Most semaphores in one set.
+    pub semmsl: u32,
+    /// Most semaphores in the namespace.
+    pub semmns: u32,
+    /// Most operations in one semop.
+    pub semopm: u32,
+    /// Most sets.
+    pub semmni: u32,
+}
+
 impl SysvLimits {
+    /// The semaphore family's part.
+    pub fn sem(&self) -> SemLimits {
+        SemLimits {
+            semmsl: self.semmsl,
+            semmns: self.semmns,
+            semopm: self.semopm,
+            semmni: self.semmni,
+        }
+    }
+
     /// The SysV values of `l`.
     pub fn of(l: &Limits) -> Self {
         SysvLimits {

@@ -5,7 +5,8 @@
 //! - `perm`: `IpcPerm`, the permission object mutable under IPC_SET;
 //! - `limits`: the SysV tunables (msgmni, msgmax, msgmnb, sem) as a view
 //!   of the namespace's one set of limits, settable by the privileged;
-//! - `msg`: message queues (sys/msg.h).
+//! - `msg`: message queues (sys/msg.h);
+//! - `sem`: semaphore sets (sys/sem.h).
 //!
 //! Lock order (outermost first): a family's id table, then one object's
 //! state, then the accounting table (which holds the limits). A family's calls reach user memory only
@@ -23,6 +24,8 @@ pub mod sem;
 pub struct SysvNamespace {
     /// Message queues.
     pub msg: msg::MsgNamespace,
+    /// Semaphore sets.
+    pub sem: sem::SemNamespace,
 }
 
 impl SysvNamespace {
@@ -32,6 +35,7 @@ impl SysvNamespace {
     /// programs, calls this. Blocked callers fail EIDRM.
     pub fn remove_all<K: crate::kernel::Kernel + ?Sized>(&self, k: &K) {
         self.msg.remove_all(k);
+        self.sem.remove_all(k);
     }
 }
 
