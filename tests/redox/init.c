@@ -28,7 +28,13 @@ const struct rbt_prog *rbt_find(const char *name)
     return NULL;
 }
 
+/* -DRBT_NO_FORK (ci/redox-run --no-fork): run the programs inside this
+ * process from the start, for systems whose fork does not work. */
+#ifdef RBT_NO_FORK
+static int in_process = 1;
+#else
 static int in_process;
+#endif
 
 /* Runs one program; returns its status as tb_wait reports it (0 = pass). */
 static int run(const struct rbt_prog *p, int *err)
