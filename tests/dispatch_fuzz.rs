@@ -11,8 +11,10 @@ use proptest::prelude::*;
 use redbear_ipc::hosted::ClockMode;
 use redbear_ipc::kernel::Kernel;
 use redbear_ipc::syscall::abi::SemFlags;
+use redbear_ipc::syscall::abi::IPC_NOWAIT;
 use redbear_ipc::syscall::numbers::{
-    BASE, END, SYS_RB_FUTEX_WAIT, SYS_RB_SEMTIMEDOP, SYS_RB_SEM_WAIT,
+    BASE, END, SYS_RB_FUTEX_WAIT, SYS_RB_MQ_TIMEDRECEIVE, SYS_RB_MQ_TIMEDSEND, SYS_RB_MSGRCV,
+    SYS_RB_MSGSND, SYS_RB_SEMTIMEDOP, SYS_RB_SEM_WAIT,
 };
 
 /// An argument: interesting values a fuzzer would find.
@@ -73,6 +75,14 @@ proptest! {
             }
             if nr == SYS_RB_SEMTIMEDOP {
                 a[3] = no_wait; // a zero relative timeout: never sleeps
+            }
+            // SysV msg: IPC_NOWAIT in msgflg; POSIX mq: a deadline at the
+            // epoch (absolute CLOCK_REALTIME: the zero timespec), long past.
+            match nr {
+                SYS_RB_MSGSND => a[3] |= IPC_NOWAIT as usize,
+                SYS_RB_MSGRCV => a[4] |= IPC_NOWAIT as usize,
+                SYS_RB_MQ_TIMEDSEND | SYS_RB_MQ_TIMEDRECEIVE => a[4] = no_wait,
+                _ => {}
             }
             let _ = sys(&e.k, nr, &a[..]);
             // And the host's fd calls on whatever fds exist, with the same
