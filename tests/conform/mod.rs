@@ -89,5 +89,6 @@ pub fn on_linux(f: impl FnOnce() -> Vec<i64>) -> Vec<i64> {
 
 /// Asserts that both sides produced the same numbers.
 pub fn agree(case: &str, linux: Vec<i64>, ours: Vec<i64>) {
+    eprintln!("{case}: linux {linux:?}");
     assert_eq!(linux, ours, "{case}: linux (left) and ours (right) differ");
 }
