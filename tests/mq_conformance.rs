@@ -1,9 +1,10 @@
 //! POSIX message queues: cases re-expressed from LTP's mq_* tests, the
 //! Open POSIX Test Suite's conformance/interfaces/mq_* and gVisor's
 //! mq_test.cc (our own code, each named after the case), plus Linux
-//! behaviours those suites rely on. Each case runs through `dispatch` on
-//! the hosted kernel and, in the same test, on the host Linux (a fresh
-//! IPC namespace, uid 1000), and the results must agree.
+//! behaviours those suites rely on. Each case is written once over `Mq`
+//! and runs through `dispatch` on the hosted kernel and, in the same test,
+//! on the host Linux (a fresh IPC namespace, uid 1000); the results must
+//! agree.
 
 mod common;
 mod conform;
@@ -13,13 +14,27 @@ use std::ffi::CString;
 
 use common::{timespec, Env};
 use conform::{agree, lx, on_linux, ours};
-use mqc::*;
 use redbear_ipc::hosted::ClockMode;
 
-const SIGEV_NONE: i32 = 1;
+use libc::{O_CREAT, O_EXCL, O_NONBLOCK, O_RDONLY, O_RDWR, O_WRONLY};
 
-fn env() -> Env {
-    Env::new(ClockMode::Virtual)
+/// An absolute CLOCK_REALTIME deadline (seconds, nanoseconds).
+type Deadline = Option<(i64, i64)>;
+
+/// The calls a case makes; Linux's oflag bits; an fd is the side's own
+/// number (a failed open's negative result passes on as a bad fd).
+trait Mq {
+    fn open(&mut self, name: &str, oflag: i32, mode: u32, attr: Option<(i64, i64)>) -> i64;
+    fn unlink(&mut self, name: &str) -> i64;
+    fn send(&mut self, fd: i64, msg: &[u8], prio: u32, ts: Deadline) -> i64;
+    /// [length, priority] or [-errno].
+    fn recv(&mut self, fd: i64, len: usize, ts: Deadline) -> Vec<i64>;
+    /// mq_curmsgs, or minus the errno.
+    fn curmsgs(&mut self, fd: i64) -> i64;
+    /// mq_notify with SIGEV_NONE (`register`) or NULL.
+    fn notify_none(&mut self, fd: i64, register: bool) -> i64;
+    fn dup(&mut self, fd: i64) -> i64;
+    fn close(&mut self, fd: i64) -> i64;
 }
 
 /// 1 for a descriptor, else minus the errno (fd numbers differ).
@@ -31,12 +46,28 @@ fn fd_ok(r: i64) -> i64 {
     }
 }
 
-/// The Linux calls, raw where glibc would get in the way.
-mod host {
-    use super::*;
+/// Runs `case` on Linux and on ours and compares.
+fn both(name: &str, case: fn(&mut dyn Mq) -> Vec<i64>) {
+    let linux = on_linux(|| case(&mut Host));
+    let e = Env::new(ClockMode::Virtual);
+    let mine = case(&mut Ours(&e));
+    agree(name, linux, mine);
+}
 
-    pub fn open(name: &str, oflag: i32, mode: u32, attr: Option<(i64, i64)>) -> i64 {
+/// The host Linux, raw where glibc would get in the way.
+struct Host;
+
+fn c_timespec(ts: Deadline) -> Option<libc::timespec> {
+    ts.map(|(s, n)| libc::timespec {
+        tv_sec: s,
+        tv_nsec: n,
+    })
+}
+
+impl Mq for Host {
+    fn open(&mut self, name: &str, oflag: i32, mode: u32, attr: Option<(i64, i64)>) -> i64 {
         let n = CString::new(name).unwrap_or_default();
+        // SAFETY: mq_attr is plain integers.
         let mut a: libc::mq_attr = unsafe { std::mem::zeroed() };
         let p = match attr {
             Some((m, s)) => {
@@ -52,20 +83,17 @@ mod host {
         }))
     }
 
-    pub fn unlink(name: &str) -> i64 {
+    fn unlink(&mut self, name: &str) -> i64 {
         let n = CString::new(name).unwrap_or_default();
         // SAFETY: a valid name.
         lx(i64::from(unsafe { libc::mq_unlink(n.as_ptr()) }))
     }
 
-    pub fn send(fd: i64, msg: &[u8], prio: u32, ts: Option<(i64, i64)>) -> i64 {
-        let t = ts.map(|(s, n)| libc::timespec {
-            tv_sec: s,
-            tv_nsec: n,
-        });
+    fn send(&mut self, fd: i64, msg: &[u8], prio: u32, ts: Deadline) -> i64 {
+        let t = c_timespec(ts);
         let tp = t.as_ref().map_or(std::ptr::null(), |t| t as *const _);
         // SAFETY: valid buffer and timespec pointers (or null).
-        let r = unsafe {
+        lx(unsafe {
             libc::syscall(
                 libc::SYS_mq_timedsend,
                 fd,
@@ -74,18 +102,13 @@ mod host {
                 prio,
                 tp,
             )
-        };
-        lx(r)
+        })
     }
 
-    /// [length, priority] or [-errno].
-    pub fn recv(fd: i64, len: usize, ts: Option<(i64, i64)>) -> Vec<i64> {
+    fn recv(&mut self, fd: i64, len: usize, ts: Deadline) -> Vec<i64> {
         let mut buf = vec![0u8; len.max(1)];
         let mut prio = 0u32;
-        let t = ts.map(|(s, n)| libc::timespec {
-            tv_sec: s,
-            tv_nsec: n,
-        });
+        let t = c_timespec(ts);
         let tp = t.as_ref().map_or(std::ptr::null(), |t| t as *const _);
         // SAFETY: valid buffer, priority and timespec pointers.
         let r = unsafe {
@@ -104,8 +127,8 @@ mod host {
         }
     }
 
-    /// curmsgs, or minus the errno.
-    pub fn curmsgs(fd: i64) -> i64 {
+    fn curmsgs(&mut self, fd: i64) -> i64 {
+        // SAFETY: mq_attr is plain integers.
         let mut a: libc::mq_attr = unsafe { std::mem::zeroed() };
         // SAFETY: a valid attribute buffer.
         let r = unsafe { libc::syscall(libc::SYS_mq_getsetattr, fd, 0usize, &mut a) };
@@ -115,7 +138,8 @@ mod host {
         }
     }
 
-    pub fn notify_none(fd: i64, register: bool) -> i64 {
+    fn notify_none(&mut self, fd: i64, register: bool) -> i64 {
+        // SAFETY: sigevent is plain data.
         let mut ev: libc::sigevent = unsafe { std::mem::zeroed() };
         ev.sigev_notify = libc::SIGEV_NONE;
         let p = if register {
@@ -127,28 +151,83 @@ mod host {
         lx(unsafe { libc::syscall(libc::SYS_mq_notify, fd, p) })
     }
 
-    pub fn close(fd: i64) -> i64 {
-        // SAFETY: closing a descriptor this child owns.
-        lx(i64::from(unsafe { libc::close(fd as i32) }))
-    }
-
-    pub fn dup(fd: i64) -> i64 {
+    fn dup(&mut self, fd: i64) -> i64 {
         // SAFETY: duplicating a descriptor this child owns.
         lx(i64::from(unsafe { libc::dup(fd as i32) }))
     }
-}
 
-fn recv_ours(r: Result<(Vec<u8>, u32), i32>) -> Vec<i64> {
-    match r {
-        Ok((b, p)) => vec![b.len() as i64, i64::from(p)],
-        Err(e) => vec![-i64::from(e)],
+    fn close(&mut self, fd: i64) -> i64 {
+        // SAFETY: closing a descriptor this child owns.
+        lx(i64::from(unsafe { libc::close(fd as i32) }))
     }
 }
 
-fn curmsgs_ours(r: Result<[i64; 4], i32>) -> i64 {
-    match r {
-        Ok(a) => a[3],
-        Err(e) => -i64::from(e),
+/// Ours, through `dispatch` on the hosted kernel.
+struct Ours<'a>(&'a Env);
+
+/// A side's fd as a register: a failed open's result is a bad fd.
+fn reg(fd: i64) -> usize {
+    usize::try_from(fd).unwrap_or(999)
+}
+
+fn oflag(o: i32) -> usize {
+    let bits = [
+        (O_CREAT, mqc::CREAT),
+        (O_EXCL, mqc::EXCL),
+        (O_NONBLOCK, mqc::NONBLOCK),
+    ];
+    let acc = (o & libc::O_ACCMODE) as usize;
+    bits.iter()
+        .filter(|(l, _)| o & l != 0)
+        .fold(acc, |f, (_, ours)| f | ours)
+}
+
+impl Ours<'_> {
+    fn at(&self, ts: Deadline) -> usize {
+        ts.map_or(0, |(s, n)| timespec(&self.0.k, s, n))
+    }
+}
+
+impl Mq for Ours<'_> {
+    fn open(&mut self, name: &str, o: i32, mode: u32, attr: Option<(i64, i64)>) -> i64 {
+        ours(mqc::open(&self.0.k, name, oflag(o), mode as usize, attr))
+    }
+
+    fn unlink(&mut self, name: &str) -> i64 {
+        ours(mqc::unlink(&self.0.k, name))
+    }
+
+    fn send(&mut self, fd: i64, msg: &[u8], prio: u32, ts: Deadline) -> i64 {
+        let at = self.at(ts);
+        ours(mqc::timedsend(&self.0.k, reg(fd), msg, prio as usize, at))
+    }
+
+    fn recv(&mut self, fd: i64, len: usize, ts: Deadline) -> Vec<i64> {
+        let at = self.at(ts);
+        match mqc::timedreceive(&self.0.k, reg(fd), len, at) {
+            Ok((b, p)) => vec![b.len() as i64, i64::from(p)],
+            Err(e) => vec![-i64::from(e)],
+        }
+    }
+
+    fn curmsgs(&mut self, fd: i64) -> i64 {
+        match mqc::getattr(&self.0.k, reg(fd)) {
+            Ok(a) => a[3],
+            Err(e) => -i64::from(e),
+        }
+    }
+
+    fn notify_none(&mut self, fd: i64, register: bool) -> i64 {
+        let ev = register.then_some((libc::SIGEV_NONE, 0, 0));
+        ours(mqc::notify(&self.0.k, reg(fd), ev))
+    }
+
+    fn dup(&mut self, fd: i64) -> i64 {
+        ours(self.0.k.dup(reg(fd)).map_err(|x| x.errno))
+    }
+
+    fn close(&mut self, fd: i64) -> i64 {
+        ours(self.0.k.close(reg(fd)).map(|()| 0).map_err(|x| x.errno))
     }
 }
 
@@ -157,83 +236,39 @@ fn curmsgs_ours(r: Result<[i64; 4], i32>) -> i64 {
 /// an empty one a nonblocking receive; a bad tv_nsec is still EINVAL.
 #[test]
 fn ltp_mq_timedsend_eagain_full_queue_nonblock() {
-    let linux = on_linux(|| {
-        let o = libc::O_RDWR | libc::O_CREAT | libc::O_NONBLOCK;
-        let fd = host::open("/cf1", o, 0o600, Some((1, 16)));
-        let mut v = vec![fd_ok(fd), host::send(fd, b"a", 0, None)];
-        v.push(host::send(fd, b"b", 0, None));
-        v.push(host::send(fd, b"b", 0, Some((0, 0))));
-        v.push(host::send(fd, b"b", 0, Some((0, 1_000_000_000))));
-        v.extend(host::recv(fd, 16, None));
-        v.extend(host::recv(fd, 16, None));
-        v.extend(host::recv(fd, 16, Some((0, 0))));
-        v.extend(host::recv(fd, 16, Some((0, -1))));
-        v.push(host::close(fd));
-        v.push(host::unlink("/cf1"));
+    both("full queue, nonblocking", |q| {
+        let fd = q.open("/cf1", O_RDWR | O_CREAT | O_NONBLOCK, 0o600, Some((1, 16)));
+        let mut v = vec![fd_ok(fd), q.send(fd, b"a", 0, None)];
+        v.push(q.send(fd, b"b", 0, None));
+        v.push(q.send(fd, b"b", 0, Some((0, 0))));
+        v.push(q.send(fd, b"b", 0, Some((0, 1_000_000_000))));
+        v.extend(q.recv(fd, 16, None));
+        v.extend(q.recv(fd, 16, None));
+        v.extend(q.recv(fd, 16, Some((0, 0))));
+        v.extend(q.recv(fd, 16, Some((0, -1))));
+        v.extend([q.close(fd), q.unlink("/cf1")]);
         v
     });
-    let e = env();
-    let k = &e.k;
-    let fd = open(k, "/cf1", RDWR | CREAT | NONBLOCK, 0o600, Some((1, 16)));
-    let f = fd.unwrap_or(999);
-    let mut v = vec![fd_ok(ours(fd)), ours(send(k, f, b"a", 0))];
-    v.push(ours(send(k, f, b"b", 0)));
-    v.push(ours(timedsend(k, f, b"b", 0, timespec(k, 0, 0))));
-    v.push(ours(timedsend(
-        k,
-        f,
-        b"b",
-        0,
-        timespec(k, 0, 1_000_000_000),
-    )));
-    v.extend(recv_ours(receive(k, f, 16)));
-    v.extend(recv_ours(receive(k, f, 16)));
-    v.extend(recv_ours(timedreceive(k, f, 16, timespec(k, 0, 0))));
-    v.extend(recv_ours(timedreceive(k, f, 16, timespec(k, 0, -1))));
-    v.push(ours(e.k.close(f).map(|_| 0).map_err(|x| x.errno)));
-    v.push(ours(unlink(k, "/cf1")));
-    agree("full queue, nonblocking", linux, v);
 }
 
 /// LTP mq_timedsend01 / mq_timedreceive01 (the blocking ETIMEDOUT and
 /// EINVAL cases): on a blocking descriptor a past deadline is ETIMEDOUT,
-/// tv_nsec -1 or 10^9 EINVAL, for a full send and an empty receive.
+/// tv_nsec -1 or 10^9 and tv_sec -1 EINVAL, for a full send and an empty
+/// receive.
 #[test]
 fn ltp_mq_timedsend_etimedout_and_einval_timeouts() {
-    let linux = on_linux(|| {
-        let fd = host::open("/cf2", libc::O_RDWR | libc::O_CREAT, 0o600, Some((1, 8)));
+    both("blocking deadlines", |q| {
+        let fd = q.open("/cf2", O_RDWR | O_CREAT, 0o600, Some((1, 8)));
         let mut v = vec![fd_ok(fd)];
-        v.extend(host::recv(fd, 8, Some((0, 0))));
-        v.extend(host::recv(fd, 8, Some((0, 1_000_000_000))));
-        v.push(host::send(fd, b"x", 1, None));
-        v.push(host::send(fd, b"y", 1, Some((0, 0))));
-        v.push(host::send(fd, b"y", 1, Some((0, -1))));
-        v.push(host::send(fd, b"y", 1, Some((-1, 0))));
-        v.push(host::curmsgs(fd));
-        v.push(host::close(fd));
-        v.push(host::unlink("/cf2"));
+        v.extend(q.recv(fd, 8, Some((0, 0))));
+        v.extend(q.recv(fd, 8, Some((0, 1_000_000_000))));
+        v.push(q.send(fd, b"x", 1, None));
+        v.push(q.send(fd, b"y", 1, Some((0, 0))));
+        v.push(q.send(fd, b"y", 1, Some((0, -1))));
+        v.push(q.send(fd, b"y", 1, Some((-1, 0))));
+        v.extend([q.curmsgs(fd), q.close(fd), q.unlink("/cf2")]);
         v
     });
-    let e = env();
-    let k = &e.k;
-    let fd = open(k, "/cf2", RDWR | CREAT, 0o600, Some((1, 8)));
-    let f = fd.unwrap_or(999);
-    let mut v = vec![fd_ok(ours(fd))];
-    v.extend(recv_ours(timedreceive(k, f, 8, timespec(k, 0, 0))));
-    v.extend(recv_ours(timedreceive(
-        k,
-        f,
-        8,
-        timespec(k, 0, 1_000_000_000),
-    )));
-    v.push(ours(send(k, f, b"x", 1)));
-    v.push(ours(timedsend(k, f, b"y", 1, timespec(k, 0, 0))));
-    v.push(ours(timedsend(k, f, b"y", 1, timespec(k, 0, -1))));
-    v.push(ours(timedsend(k, f, b"y", 1, timespec(k, -1, 0))));
-    v.push(curmsgs_ours(getattr(k, f)));
-    v.push(ours(e.k.close(f).map(|_| 0).map_err(|x| x.errno)));
-    v.push(ours(unlink(k, "/cf2")));
-    agree("blocking deadlines", linux, v);
 }
 
 /// Open POSIX Test Suite mq_receive/7-1 and LTP mq_timedreceive01's
@@ -241,29 +276,15 @@ fn ltp_mq_timedsend_etimedout_and_einval_timeouts() {
 /// message, and the message stays queued.
 #[test]
 fn opts_mq_receive_emsgsize_leaves_the_message_queued() {
-    let linux = on_linux(|| {
-        let fd = host::open("/cf3", libc::O_RDWR | libc::O_CREAT, 0o600, Some((2, 16)));
-        let mut v = vec![fd_ok(fd), host::send(fd, b"z", 3, None)];
-        v.extend(host::recv(fd, 15, None));
-        v.push(host::curmsgs(fd));
-        v.extend(host::recv(fd, 1 << 16, None));
-        v.push(host::curmsgs(fd));
-        v.push(host::close(fd));
-        v.push(host::unlink("/cf3"));
+    both("short receive buffer", |q| {
+        let fd = q.open("/cf3", O_RDWR | O_CREAT, 0o600, Some((2, 16)));
+        let mut v = vec![fd_ok(fd), q.send(fd, b"z", 3, None)];
+        v.extend(q.recv(fd, 15, None));
+        v.push(q.curmsgs(fd));
+        v.extend(q.recv(fd, 1 << 16, None));
+        v.extend([q.curmsgs(fd), q.close(fd), q.unlink("/cf3")]);
         v
     });
-    let e = env();
-    let k = &e.k;
-    let fd = open(k, "/cf3", RDWR | CREAT, 0o600, Some((2, 16)));
-    let f = fd.unwrap_or(999);
-    let mut v = vec![fd_ok(ours(fd)), ours(send(k, f, b"z", 3))];
-    v.extend(recv_ours(receive(k, f, 15)));
-    v.push(curmsgs_ours(getattr(k, f)));
-    v.extend(recv_ours(receive(k, f, 1 << 16)));
-    v.push(curmsgs_ours(getattr(k, f)));
-    v.push(ours(e.k.close(f).map(|_| 0).map_err(|x| x.errno)));
-    v.push(ours(unlink(k, "/cf3")));
-    agree("short receive buffer", linux, v);
 }
 
 /// Open POSIX Test Suite mq_send/4-1 and 5-1 (priorities at the bound):
@@ -272,33 +293,18 @@ fn opts_mq_receive_emsgsize_leaves_the_message_queued() {
 /// mq_msgsize fits, one byte more is EMSGSIZE.
 #[test]
 fn opts_mq_send_zero_length_and_bounds() {
-    let linux = on_linux(|| {
-        let fd = host::open("/cf4", libc::O_RDWR | libc::O_CREAT, 0o600, Some((3, 4)));
+    both("zero length and bounds", |q| {
+        let fd = q.open("/cf4", O_RDWR | O_CREAT, 0o600, Some((3, 4)));
         let mut v = vec![fd_ok(fd)];
-        v.push(host::send(fd, b"", 32767, None));
-        v.push(host::send(fd, b"", 32768, None));
-        v.push(host::send(fd, b"abcd", 1, None));
-        v.push(host::send(fd, b"abcde", 1, None));
-        v.extend(host::recv(fd, 4, None));
-        v.extend(host::recv(fd, 4, None));
-        v.push(host::close(fd));
-        v.push(host::unlink("/cf4"));
+        v.push(q.send(fd, b"", 32767, None));
+        v.push(q.send(fd, b"", 32768, None));
+        v.push(q.send(fd, b"abcd", 1, None));
+        v.push(q.send(fd, b"abcde", 1, None));
+        v.extend(q.recv(fd, 4, None));
+        v.extend(q.recv(fd, 4, None));
+        v.extend([q.close(fd), q.unlink("/cf4")]);
         v
     });
-    let e = env();
-    let k = &e.k;
-    let fd = open(k, "/cf4", RDWR | CREAT, 0o600, Some((3, 4)));
-    let f = fd.unwrap_or(999);
-    let mut v = vec![fd_ok(ours(fd))];
-    v.push(ours(send(k, f, b"", 32767)));
-    v.push(ours(send(k, f, b"", 32768)));
-    v.push(ours(send(k, f, b"abcd", 1)));
-    v.push(ours(send(k, f, b"abcde", 1)));
-    v.extend(recv_ours(receive(k, f, 4)));
-    v.extend(recv_ours(receive(k, f, 4)));
-    v.push(ours(e.k.close(f).map(|_| 0).map_err(|x| x.errno)));
-    v.push(ours(unlink(k, "/cf4")));
-    agree("zero length and bounds", linux, v);
 }
 
 /// Open POSIX Test Suite mq_open (O_EXCL without O_CREAT, attributes at
@@ -307,67 +313,27 @@ fn opts_mq_send_zero_length_and_bounds() {
 /// lives on through its descriptor).
 #[test]
 fn opts_mq_unlink_name_reusable_while_the_old_queue_is_open() {
-    let linux = on_linux(|| {
-        let c = libc::O_RDWR | libc::O_CREAT;
-        let mut v = vec![host::open("/cf5", libc::O_RDWR | libc::O_EXCL, 0, None)];
-        let a = host::open("/cf5", c, 0o600, Some((10, 8192)));
+    both("unlink and reuse", |q| {
+        let c = O_RDWR | O_CREAT;
+        let mut v = vec![q.open("/cf5", O_RDWR | O_EXCL, 0, None)];
+        let a = q.open("/cf5", c, 0o600, Some((10, 8192)));
         v.push(fd_ok(a));
-        v.push(fd_ok(host::open("/cf5", c, 0o600, Some((10, 8193)))));
-        v.push(fd_ok(host::open("/cf6", c, 0o600, Some((11, 1)))));
-        let x = host::open("/cf5", libc::O_RDWR | libc::O_EXCL, 0, None);
+        v.push(fd_ok(q.open("/cf5", c, 0o600, Some((10, 8193)))));
+        v.push(fd_ok(q.open("/cf6", c, 0o600, Some((11, 1)))));
+        let x = q.open("/cf5", O_RDWR | O_EXCL, 0, None);
         v.push(fd_ok(x));
-        v.push(host::send(a, b"old", 0, None));
-        v.push(host::unlink("/cf5"));
-        v.push(host::open("/cf5", libc::O_RDWR, 0, None));
-        let b = host::open("/cf5", c | libc::O_EXCL, 0o600, None);
-        v.push(fd_ok(b));
-        v.push(host::curmsgs(b));
-        v.push(host::curmsgs(x));
-        v.extend(host::recv(a, 8192, None));
+        v.push(q.send(a, b"old", 0, None));
+        v.push(q.unlink("/cf5"));
+        v.push(q.open("/cf5", O_RDWR, 0, None));
+        let b = q.open("/cf5", c | O_EXCL, 0o600, None);
+        v.extend([fd_ok(b), q.curmsgs(b), q.curmsgs(x)]);
+        v.extend(q.recv(a, 8192, None));
         for f in [a, b, x] {
-            v.push(host::close(f));
+            v.push(q.close(f));
         }
-        v.push(host::unlink("/cf5"));
-        v.push(host::unlink("/cf5"));
+        v.extend([q.unlink("/cf5"), q.unlink("/cf5")]);
         v
     });
-    let e = env();
-    let k = &e.k;
-    let mut v = vec![ours(open(k, "/cf5", RDWR | EXCL, 0, None))];
-    let a = open(k, "/cf5", RDWR | CREAT, 0o600, Some((10, 8192)));
-    v.push(fd_ok(ours(a)));
-    v.push(fd_ok(ours(open(
-        k,
-        "/cf5",
-        RDWR | CREAT,
-        0o600,
-        Some((10, 8193)),
-    ))));
-    v.push(fd_ok(ours(open(
-        k,
-        "/cf6",
-        RDWR | CREAT,
-        0o600,
-        Some((11, 1)),
-    ))));
-    let x = open(k, "/cf5", RDWR | EXCL, 0, None);
-    v.push(fd_ok(ours(x)));
-    let (a, x) = (a.unwrap_or(999), x.unwrap_or(999));
-    v.push(ours(send(k, a, b"old", 0)));
-    v.push(ours(unlink(k, "/cf5")));
-    v.push(ours(open(k, "/cf5", RDWR, 0, None)));
-    let b = open(k, "/cf5", RDWR | CREAT | EXCL, 0o600, None);
-    v.push(fd_ok(ours(b)));
-    let b = b.unwrap_or(999);
-    v.push(curmsgs_ours(getattr(k, b)));
-    v.push(curmsgs_ours(getattr(k, x)));
-    v.extend(recv_ours(receive(k, a, 8192)));
-    for f in [a, b, x] {
-        v.push(ours(e.k.close(f).map(|_| 0).map_err(|x| x.errno)));
-    }
-    v.push(ours(unlink(k, "/cf5")));
-    v.push(ours(unlink(k, "/cf5")));
-    agree("unlink and reuse", linux, v);
 }
 
 /// LTP mq_notify01 (EBUSY) and the Open POSIX Test Suite's mq_notify/3-1
@@ -376,139 +342,59 @@ fn opts_mq_unlink_name_reusable_while_the_old_queue_is_open() {
 /// registered); after it fires the queue is free to register again.
 #[test]
 fn ltp_mq_notify_ebusy_for_a_second_registration() {
-    let linux = on_linux(|| {
-        let fd = host::open("/cf7", libc::O_RDWR | libc::O_CREAT, 0o600, Some((2, 8)));
+    both("notify EBUSY", |q| {
+        let fd = q.open("/cf7", O_RDWR | O_CREAT, 0o600, Some((2, 8)));
         let mut v = vec![fd_ok(fd)];
-        v.push(host::notify_none(fd, true));
-        v.push(host::notify_none(fd, true));
-        v.push(host::notify_none(fd, false));
-        v.push(host::notify_none(fd, false));
-        v.push(host::notify_none(fd, true));
-        v.push(host::send(fd, b"m", 0, None));
-        v.push(host::notify_none(fd, true));
-        v.push(host::notify_none(fd, true));
-        v.push(host::close(fd));
-        v.push(host::unlink("/cf7"));
+        for register in [true, true, false, false, true] {
+            v.push(q.notify_none(fd, register));
+        }
+        v.push(q.send(fd, b"m", 0, None));
+        v.extend([q.notify_none(fd, true), q.notify_none(fd, true)]);
+        v.extend([q.close(fd), q.unlink("/cf7")]);
         v
     });
-    let e = env();
-    let k = &e.k;
-    let fd = open(k, "/cf7", RDWR | CREAT, 0o600, Some((2, 8)));
-    let f = fd.unwrap_or(999);
-    let none = Some((SIGEV_NONE, 0, 0));
-    let mut v = vec![fd_ok(ours(fd))];
-    v.push(ours(notify(k, f, none)));
-    v.push(ours(notify(k, f, none)));
-    v.push(ours(notify(k, f, None)));
-    v.push(ours(notify(k, f, None)));
-    v.push(ours(notify(k, f, none)));
-    v.push(ours(send(k, f, b"m", 0)));
-    v.push(ours(notify(k, f, none)));
-    v.push(ours(notify(k, f, none)));
-    v.push(ours(e.k.close(f).map(|_| 0).map_err(|x| x.errno)));
-    v.push(ours(unlink(k, "/cf7")));
-    agree("notify EBUSY", linux, v);
 }
 
 /// Linux ends a registration when the registering process closes any
 /// descriptor of the queue (its flush hook), not only the registering
-/// one: a dup's close, or another open's close, ends it. The suites rely
-/// on it when they close and re-register (LTP mq_notify02).
+/// one: a dup's close, or another open's close, ends it. LTP mq_notify02
+/// relies on it when it closes and registers again.
 #[test]
 fn ltp_mq_notify_registration_ends_on_close_of_any_owner_descriptor() {
-    let linux = on_linux(|| {
-        let fd = host::open("/cf8", libc::O_RDWR | libc::O_CREAT, 0o600, Some((2, 8)));
-        let d = host::dup(fd);
-        let o = host::open("/cf8", libc::O_RDONLY, 0, None);
+    both("registration and close", |q| {
+        let fd = q.open("/cf8", O_RDWR | O_CREAT, 0o600, Some((2, 8)));
+        let d = q.dup(fd);
+        let o = q.open("/cf8", O_RDONLY, 0, None);
         let mut v = vec![fd_ok(fd), fd_ok(d), fd_ok(o)];
-        v.push(host::notify_none(fd, true));
-        v.push(host::close(d));
-        v.push(host::notify_none(fd, true));
-        v.push(host::close(o));
-        v.push(host::notify_none(fd, true));
-        v.push(host::notify_none(fd, true));
-        v.push(host::close(fd));
-        v.push(host::unlink("/cf8"));
+        v.extend([q.notify_none(fd, true), q.close(d), q.notify_none(fd, true)]);
+        v.extend([q.close(o), q.notify_none(fd, true), q.notify_none(fd, true)]);
+        v.extend([q.close(fd), q.unlink("/cf8")]);
         v
     });
-    let e = env();
-    let k = &e.k;
-    let fd = open(k, "/cf8", RDWR | CREAT, 0o600, Some((2, 8)));
-    let f = fd.unwrap_or(999);
-    let d = e.k.dup(f).map_err(|x| x.errno);
-    let o = open(k, "/cf8", RDONLY, 0, None);
-    let none = Some((SIGEV_NONE, 0, 0));
-    let mut v = vec![fd_ok(ours(fd)), fd_ok(ours(d)), fd_ok(ours(o))];
-    v.push(ours(notify(k, f, none)));
-    v.push(ours(
-        e.k.close(d.unwrap_or(999)).map(|_| 0).map_err(|x| x.errno),
-    ));
-    v.push(ours(notify(k, f, none)));
-    v.push(ours(
-        e.k.close(o.unwrap_or(999)).map(|_| 0).map_err(|x| x.errno),
-    ));
-    v.push(ours(notify(k, f, none)));
-    v.push(ours(notify(k, f, none)));
-    v.push(ours(e.k.close(f).map(|_| 0).map_err(|x| x.errno)));
-    v.push(ours(unlink(k, "/cf8")));
-    agree("registration and close", linux, v);
 }
 
-/// gVisor mq_test.cc (names and modes): "/." and "/.." and a name with a
-/// trailing slash are refused as Linux's mqueue filesystem refuses them;
-/// a queue created with mode 0400 opens O_RDWR for its creator on
-/// creation, but a later O_RDWR or O_WRONLY open is EACCES and O_RDONLY
-/// works.
+/// gVisor mq_test.cc (names and modes): "/." and "/.." and names with a
+/// trailing or doubled slash are refused as Linux's mqueue filesystem
+/// refuses them ("/..." is a name); a queue created with mode 0400 opens
+/// O_RDWR for its creator on creation, but a later O_RDWR or O_WRONLY
+/// open is EACCES and O_RDONLY works.
 #[test]
 fn gvisor_mq_open_special_names_and_creation_mode() {
-    let linux = on_linux(|| {
-        let c = libc::O_RDWR | libc::O_CREAT;
+    both("names and modes", |q| {
+        let c = O_RDWR | O_CREAT;
         let mut v = vec![];
         for n in ["/.", "/..", "/a/", "//"] {
-            v.push(fd_ok(host::open(n, c, 0o600, None)));
-            v.push(host::unlink(n));
+            v.extend([fd_ok(q.open(n, c, 0o600, None)), q.unlink(n)]);
         }
-        let dots = host::open("/...", c, 0o600, None);
-        v.extend([fd_ok(dots), host::close(dots), host::unlink("/...")]);
-        let fd = host::open("/cf9", c, 0o400, None);
+        let dots = q.open("/...", c, 0o600, None);
+        v.extend([fd_ok(dots), q.close(dots), q.unlink("/...")]);
+        let fd = q.open("/cf9", c, 0o400, None);
         v.push(fd_ok(fd));
-        v.push(fd_ok(host::open("/cf9", libc::O_RDWR, 0, None)));
-        v.push(fd_ok(host::open("/cf9", libc::O_WRONLY, 0, None)));
-        let r = host::open("/cf9", libc::O_RDONLY, 0, None);
-        v.push(fd_ok(r));
-        v.push(host::send(fd, b"w", 0, None));
-        v.push(host::close(r));
-        v.push(host::close(fd));
-        v.push(host::unlink("/cf9"));
+        v.push(fd_ok(q.open("/cf9", O_RDWR, 0, None)));
+        v.push(fd_ok(q.open("/cf9", O_WRONLY, 0, None)));
+        let r = q.open("/cf9", O_RDONLY, 0, None);
+        v.extend([fd_ok(r), q.send(fd, b"w", 0, None)]);
+        v.extend([q.close(r), q.close(fd), q.unlink("/cf9")]);
         v
     });
-    let e = env();
-    let k = &e.k;
-    let mut v = vec![];
-    for n in ["/.", "/..", "/a/", "//"] {
-        v.push(fd_ok(ours(open(k, n, RDWR | CREAT, 0o600, None))));
-        v.push(ours(unlink(k, n)));
-    }
-    let dots = open(k, "/...", RDWR | CREAT, 0o600, None);
-    v.push(fd_ok(ours(dots)));
-    v.push(ours(
-        e.k.close(dots.unwrap_or(999))
-            .map(|_| 0)
-            .map_err(|x| x.errno),
-    ));
-    v.push(ours(unlink(k, "/...")));
-    let fd = open(k, "/cf9", RDWR | CREAT, 0o400, None);
-    v.push(fd_ok(ours(fd)));
-    v.push(fd_ok(ours(open(k, "/cf9", RDWR, 0, None))));
-    v.push(fd_ok(ours(open(k, "/cf9", WRONLY, 0, None))));
-    let r = open(k, "/cf9", RDONLY, 0, None);
-    v.push(fd_ok(ours(r)));
-    let f = fd.unwrap_or(999);
-    v.push(ours(send(k, f, b"w", 0)));
-    v.push(ours(
-        e.k.close(r.unwrap_or(999)).map(|_| 0).map_err(|x| x.errno),
-    ));
-    v.push(ours(e.k.close(f).map(|_| 0).map_err(|x| x.errno)));
-    v.push(ours(unlink(k, "/cf9")));
-    agree("names and modes", linux, v);
 }
