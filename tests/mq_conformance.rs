@@ -31,6 +31,9 @@ trait Mq {
     fn recv(&mut self, fd: i64, len: usize, ts: Deadline) -> Vec<i64>;
     /// mq_curmsgs, or minus the errno.
     fn curmsgs(&mut self, fd: i64) -> i64;
+    /// mq_getsetattr: sets mq_flags to `new` if given; the old
+    /// [flags, maxmsg, msgsize, curmsgs] or [-errno].
+    fn getsetattr(&mut self, fd: i64, new: Option<i64>) -> Vec<i64>;
     /// mq_notify with SIGEV_NONE (`register`) or NULL.
     fn notify_none(&mut self, fd: i64, register: bool) -> i64;
     fn dup(&mut self, fd: i64) -> i64;
@@ -138,6 +141,24 @@ impl Mq for Host {
         }
     }
 
+    fn getsetattr(&mut self, fd: i64, new: Option<i64>) -> Vec<i64> {
+        // SAFETY: mq_attr is plain integers.
+        let (mut old, mut n): (libc::mq_attr, libc::mq_attr) = unsafe { std::mem::zeroed() };
+        let np = match new {
+            Some(f) => {
+                n.mq_flags = f;
+                &n as *const libc::mq_attr
+            }
+            None => std::ptr::null(),
+        };
+        // SAFETY: valid attribute buffers (or null).
+        let r = unsafe { libc::syscall(libc::SYS_mq_getsetattr, fd, np, &mut old) };
+        match lx(r) {
+            0 => vec![old.mq_flags, old.mq_maxmsg, old.mq_msgsize, old.mq_curmsgs],
+            e => vec![e],
+        }
+    }
+
     fn notify_none(&mut self, fd: i64, register: bool) -> i64 {
         // SAFETY: sigevent is plain data.
         let mut ev: libc::sigevent = unsafe { std::mem::zeroed() };
@@ -214,6 +235,13 @@ impl Mq for Ours<'_> {
         match mqc::getattr(&self.0.k, reg(fd)) {
             Ok(a) => a[3],
             Err(e) => -i64::from(e),
+        }
+    }
+
+    fn getsetattr(&mut self, fd: i64, new: Option<i64>) -> Vec<i64> {
+        match mqc::getsetattr(&self.0.k, reg(fd), new) {
+            Ok(a) => a.to_vec(),
+            Err(e) => vec![-i64::from(e)],
         }
     }
 
@@ -395,6 +423,32 @@ fn gvisor_mq_open_special_names_and_creation_mode() {
         let r = q.open("/cf9", O_RDONLY, 0, None);
         v.extend([fd_ok(r), q.send(fd, b"w", 0, None)]);
         v.extend([q.close(r), q.close(fd), q.unlink("/cf9")]);
+        v
+    });
+}
+
+/// Open POSIX Test Suite mq_setattr/1-1, 1-2 and 5-1, mq_getattr/2-1:
+/// only O_NONBLOCK changes (per open description, a second open keeps its
+/// own), the old attributes come back, mq_maxmsg / mq_msgsize /
+/// mq_curmsgs in the new ones are ignored, any other flag bit is EINVAL,
+/// and the change takes effect at once (EAGAIN on an empty queue).
+#[test]
+fn opts_mq_setattr_changes_only_o_nonblock() {
+    both("setattr", |q| {
+        let fd = q.open("/cfa", O_RDWR | O_CREAT | O_NONBLOCK, 0o600, Some((3, 32)));
+        let other = q.open("/cfa", O_RDONLY, 0, None);
+        let mut v = vec![fd_ok(fd), fd_ok(other), q.send(fd, b"s", 0, None)];
+        let nb = i64::from(O_NONBLOCK);
+        v.extend(q.getsetattr(fd, Some(0)));
+        v.extend(q.getsetattr(fd, Some(nb | i64::from(O_RDWR))));
+        v.extend(q.getsetattr(fd, Some(1 << 40)));
+        v.extend(q.getsetattr(fd, Some(nb)));
+        v.extend(q.getsetattr(fd, None));
+        v.extend(q.getsetattr(other, None));
+        v.extend(q.recv(other, 32, None));
+        v.extend(q.recv(fd, 32, None));
+        v.extend(q.getsetattr(-1, None));
+        v.extend([q.close(other), q.close(fd), q.unlink("/cfa")]);
         v
     });
 }
