@@ -74,6 +74,8 @@ fn ipc_bench_builds_and_runs_on_glibc() {
         "kill_signalfd_read",
         "msgsnd_msgrcv_64",
         "msgrcv_typed_10_others",
+        "mq_send_receive_64",
+        "mq_send_receive_8192",
     ] {
         assert!(
             rows.iter().any(|(n, _)| *n == want),

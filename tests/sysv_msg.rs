@@ -651,6 +651,9 @@ fn a_send_hands_off_to_the_first_matching_receiver_only() {
     let (_p1, r1) = blocked_receiver(&e, id, 16, 1, 0);
     assert!(wait_blocked(&e.k, id, 1, 0));
     let (_p2, r2) = blocked_receiver(&e, id, 16, 2, 0);
+    // r3 (msgtyp -5) matches type 2 too: it must block after r2, or the
+    // type-2 message is rightly handed to r3 and r2 waits forever.
+    assert!(wait_blocked(&e.k, id, 2, 0));
     let (_p3, r3) = blocked_receiver(&e, id, 16, -5, 0);
     assert!(wait_blocked(&e.k, id, 3, 0));
     msgsnd(&e.k, id, 2, b"two", 0).unwrap();

@@ -28,6 +28,7 @@
 #endif
 #include <errno.h>
 #include <fcntl.h>
+#include <mqueue.h>
 #include <poll.h>
 #include <pthread.h>
 #include <semaphore.h>
@@ -76,6 +77,15 @@ static long os_msgrcv(int id, void *m, size_t len, long type)
     return neg_errno(msgrcv(id, m, len, type, IPC_NOWAIT));
 }
 static long os_msgrm(int id) { return neg_errno(msgctl(id, IPC_RMID, NULL)); }
+/* msg_qbytes of queue `id` to `n` (above msgmnb: privileged only). */
+static long os_msgqbytes(int id, unsigned long n)
+{
+    struct msqid_ds ds;
+    if (msgctl(id, IPC_STAT, &ds) != 0)
+        return -errno;
+    ds.msg_qbytes = n;
+    return neg_errno(msgctl(id, IPC_SET, &ds));
+}
 
 /* A second process running `child(owner)` (fork), and its exit status. */
 static long os_spawn(int (*child)(long), long owner)
@@ -136,6 +146,8 @@ enum {
 #define RB_IPC_CREAT 01000
 #define RB_IPC_NOWAIT 04000
 #define RB_IPC_RMID 0
+#define RB_IPC_SET 1
+#define RB_IPC_STAT 2
 #define RB_BITSET_ANY 0xffffffffL
 /* Raw calls: the result or -errno, errno untouched (finding the
  * testbed libc's errno is itself a system call). */
@@ -163,6 +175,16 @@ static long os_msgrcv(int id, void *m, size_t len, long type)
     return rb(RB_MSGRCV, id, (long)m, (long)len, type, RB_IPC_NOWAIT);
 }
 static long os_msgrm(int id) { return rb(RB_MSGCTL, id, RB_IPC_RMID, 0, 0, 0); }
+/* msg_qbytes (offset 88 of the 120-byte msqid_ds) of queue `id` to `n`. */
+static long os_msgqbytes(int id, unsigned long n)
+{
+    unsigned long ds[15];
+    long r = rb(RB_MSGCTL, id, RB_IPC_STAT, (long)ds, 0, 0);
+    if (r != 0)
+        return r;
+    ds[11] = n;
+    return rb(RB_MSGCTL, id, RB_IPC_SET, (long)ds, 0, 0);
+}
 /* A second process: this program again, told its role and owner by its
  * argument (`owner << 8 | 1`); see main. */
 static long os_spawn(int (*child)(long), long owner)
@@ -676,8 +698,12 @@ static void rows_msg(void)
     }
     measure("msgsnd_msgrcv_64", op_msg, NULL, iters(2000));
     /* The same pair, a typed receive, with k messages of another type
-     * (empty ones, under the default 16384-byte queue limit) ahead. */
-    static const unsigned depths[] = {10, 100, 1000, 10000};
+     * (empty ones) ahead. A queue holds at most msg_qbytes messages, so
+     * it is raised to 100001 first (past msgmnb: the bench runs as root,
+     * privileged on both kernels). */
+    static const unsigned depths[] = {10, 100, 1000, 10000, 100000};
+    if (!quick && os_msgqbytes(msq, 100001) != 0)
+        fail("msgrcv_typed_100000_others", "raising msg_qbytes");
     unsigned queued = 0;
     for (unsigned d = 0; d < sizeof depths / sizeof depths[0]; d++) {
         if (quick && d > 0)
@@ -691,10 +717,37 @@ static void rows_msg(void)
                 break;
             }
         if (queued == depths[d])
-            measure(row, op_msg, NULL, iters(depths[d] >= 1000 ? 100 : 1000));
+            measure(row, op_msg, NULL, iters(depths[d] >= 100000 ? 20 : depths[d] >= 1000 ? 100 : 1000));
     }
     os_msgrm(msq);
 }
+/* ---- rows: POSIX message queues ----------------------------------------- */
+static mqd_t mq;
+static char mq_buf[8192];
+static int op_mq(void *a)
+{
+    size_t len = *(size_t *)a;
+    unsigned prio = 0;
+    if (mq_send(mq, mq_buf, len, 1) != 0)
+        return -1;
+    return mq_receive(mq, mq_buf, sizeof mq_buf, &prio) == (long)len && prio == 1 ? 0 : -1;
+}
+static void rows_mq(void)
+{
+    struct mq_attr attr = {0, 10, 8192, 0, {0}};
+    mq_unlink("/rb-bench-mq");
+    mq = mq_open("/rb-bench-mq", O_RDWR | O_CREAT | O_EXCL, 0600, &attr);
+    if (mq < 0) {
+        fail("mq_send_receive_64", "mq_open");
+        return;
+    }
+    static size_t small = 64, large = 8192;
+    measure("mq_send_receive_64", op_mq, &small, iters(2000));
+    measure("mq_send_receive_8192", op_mq, &large, iters(1000));
+    mq_close(mq);
+    mq_unlink("/rb-bench-mq");
+}
+
 /* The 64-byte pair on a fresh queue while k other queues exist. */
 static void rows_msg_queues(void)
 {
@@ -729,6 +782,7 @@ static void rows_msg_queues(void)
 static void (*const rows[])(void) = {
     rows_null,     rows_futex,   rows_futex_parked, rows_sem,      rows_named_pingpong,
     rows_eventfd,  rows_timerfd, rows_signalfd,     rows_msg,      rows_msg_queues,
+    rows_mq,
 };
 
 int main(int argc, char **argv)

@@ -63,7 +63,8 @@ impl NameRules {
     /// Checks the syntax of `raw` (the caller's bytes, no terminating NUL;
     /// an embedded NUL is EINVAL, as no C caller can pass one):
     /// - Mqueue: "" or no leading '/' EINVAL, "/" ENOENT, another '/'
-    ///   EACCES, a component over NAME_MAX ENAMETOOLONG;
+    ///   or a component "." or ".." EACCES, a component over NAME_MAX
+    ///   ENAMETOOLONG;
     /// - Semaphore: after the leading '/'s, "" or a '/' or 256 bytes or
     ///   more EINVAL.
     ///
@@ -108,7 +109,9 @@ fn parse_mqueue(raw: &[u8]) -> Result<IpcName, Errno> {
     if component.is_empty() {
         return err(ENOENT);
     }
-    if component.contains(&b'/') {
+    // Another '/', and "." or ".." (Linux's lookup in the mqueue
+    // filesystem refuses those two components), are EACCES.
+    if component.contains(&b'/') || component == b"." || component == b".." {
         return err(EACCES);
     }
     Ok(IpcName(component.into()))
@@ -141,6 +144,9 @@ mod tests {
         assert_eq!(mq.parse(b"/"), err(ENOENT));
         assert_eq!(mq.parse(b"/a/b"), err(EACCES));
         assert_eq!(mq.parse(b"//a"), err(EACCES));
+        assert_eq!(mq.parse(b"/."), err(EACCES));
+        assert_eq!(mq.parse(b"/.."), err(EACCES));
+        assert!(mq.parse(b"/...").is_ok());
         assert_eq!(mq.parse(b"/a\0b"), err(EINVAL));
         assert_eq!(bytes(mq.parse(b"/ok")), Ok(b"ok".to_vec()));
         assert_eq!(IpcName::parse(b"/ok"), mq.parse(b"/ok"));

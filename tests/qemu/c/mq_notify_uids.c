@@ -3,7 +3,8 @@
  * parent's SIGEV_SIGNAL registration, which the parent reads through
  * signalfd (SI_MESGQ, the child's pid and uid, the sigev_value); the
  * registration fires once, is EBUSY for the child, and ends when the
- * owner closes a descriptor of the queue. */
+ * owner closes a descriptor of the queue. The uid 1000 child is refused
+ * (EINVAL) the more-than-10-message attributes uid 0 gets in mq_basics. */
 #include <errno.h>
 #include <fcntl.h>
 #include <mqueue.h>
@@ -18,6 +19,7 @@
 
 #define PRIV "/rb-c-mq-priv"
 #define PUB "/rb-c-mq-pub"
+#define BIG "/rb-c-mq-big1000"
 
 static int child(void)
 {
@@ -36,6 +38,22 @@ static int child(void)
     if (mq_send(q, "hi", 2, 3) != 0)
         return 14;
     mq_close(q);
+    /* The attributes uid 0 may have (mq_basics: 20 messages) are EINVAL
+     * for uid 1000, held to msg_max 10 and msgsize_max 8192; at those
+     * ceilings the queue is created. */
+    struct mq_attr big = {0, 20, 64, 0, {0}};
+    if (mq_open(BIG, O_RDWR | O_CREAT, 0600, &big) != -1 || errno != EINVAL)
+        return 15;
+    struct mq_attr wide = {0, 1, 8193, 0, {0}};
+    if (mq_open(BIG, O_RDWR | O_CREAT, 0600, &wide) != -1 || errno != EINVAL)
+        return 16;
+    struct mq_attr most = {0, 10, 64, 0, {0}};
+    mqd_t m = mq_open(BIG, O_RDWR | O_CREAT | O_EXCL, 0600, &most);
+    if (m < 0)
+        return 17;
+    mq_close(m);
+    if (mq_unlink(BIG) != 0)
+        return 18;
     return 0;
 }
 
@@ -45,6 +63,7 @@ int main(void)
         return child();
     mq_unlink(PRIV);
     mq_unlink(PUB);
+    mq_unlink(BIG);
     umask(0);
     mqd_t priv = mq_open(PRIV, O_RDWR | O_CREAT, 0600, NULL);
     mqd_t q = mq_open(PUB, O_RDWR | O_CREAT, 0666, NULL);
