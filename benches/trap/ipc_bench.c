@@ -38,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/sem.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <time.h>
@@ -748,6 +749,32 @@ static void rows_mq(void)
     mq_unlink("/rb-bench-mq");
 }
 
+/* ---- rows: SysV semaphore sets ------------------------------------------ */
+static int semset;
+static int op_semop_two_calls(void *a)
+{
+    struct sembuf up = {0, 1, 0}, down = {0, -1, 0};
+    (void)a;
+    return semop(semset, &up, 1) == 0 && semop(semset, &down, 1) == 0 ? 0 : -1;
+}
+static int op_semop_one_call(void *a)
+{
+    struct sembuf both[2] = {{0, 1, 0}, {0, -1, 0}};
+    (void)a;
+    return semop(semset, both, 2) == 0 ? 0 : -1;
+}
+static void rows_semop(void)
+{
+    semset = semget(IPC_PRIVATE, 1, IPC_CREAT | 0600);
+    if (semset < 0) {
+        fail("semop_up_down_two_calls", "semget");
+        return;
+    }
+    measure("semop_up_down_two_calls", op_semop_two_calls, NULL, iters(2000));
+    measure("semop_up_down_one_call", op_semop_one_call, NULL, iters(2000));
+    semctl(semset, 0, IPC_RMID);
+}
+
 /* The 64-byte pair on a fresh queue while k other queues exist. */
 static void rows_msg_queues(void)
 {
@@ -782,7 +809,7 @@ static void rows_msg_queues(void)
 static void (*const rows[])(void) = {
     rows_null,     rows_futex,   rows_futex_parked, rows_sem,      rows_named_pingpong,
     rows_eventfd,  rows_timerfd, rows_signalfd,     rows_msg,      rows_msg_queues,
-    rows_mq,
+    rows_mq,       rows_semop,
 };
 
 int main(int argc, char **argv)
