@@ -16,10 +16,11 @@
 //! proved in tests/sysv_msg.rs; msg_qbytes past INT_MAX is not generated).
 
 mod common;
+mod diff;
 mod sysv;
 
 use std::sync::mpsc;
-use std::sync::{Arc, Once};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -33,7 +34,7 @@ use redbear_ipc::syscall::abi::{
 use redbear_ipc::syscall::numbers::SYS_RB_MSGCTL;
 
 const ACTORS: [(u32, u32); 4] = [(0, 0), (1000, 1000), (1001, 1000), (1002, 1002)];
-const SIGNAL: i32 = libc::SIGUSR1;
+use diff::sysv_linux::{self, SIGNAL};
 /// A plausible id that no queue has (index 1 with sequence 3).
 const ABSENT: i32 = 3 * 32768 + 1;
 
@@ -501,50 +502,15 @@ mod linux {
         }
     }
 
-    extern "C" fn on_signal(_: libc::c_int) {}
-
-    /// A handler with SA_RESTART: SysV calls must still fail EINTR.
-    pub fn install_handler() {
-        static ONCE: Once = Once::new();
-        ONCE.call_once(|| {
-            // SAFETY: a plain sigaction with a handler that does nothing.
-            unsafe {
-                let mut sa: libc::sigaction = std::mem::zeroed();
-                sa.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as usize;
-                sa.sa_flags = libc::SA_RESTART;
-                libc::sigemptyset(&mut sa.sa_mask);
-                assert_eq!(libc::sigaction(SIGNAL, &sa, std::ptr::null_mut()), 0);
-            }
-        });
-    }
-
-    /// Makes the calling thread act as actor `who`: its own effective ids
-    /// and no supplementary groups (raw syscalls change one thread only).
+    /// Makes the calling thread act as actor `who`.
     fn become_actor(who: u8) {
         let (uid, gid) = ACTORS[who as usize];
-        if uid == 0 {
-            return;
-        }
-        // SAFETY: credential syscalls on the calling thread.
-        unsafe {
-            assert_eq!(
-                libc::syscall(libc::SYS_setgroups, 0, std::ptr::null::<libc::gid_t>()),
-                0
-            );
-            assert_eq!(libc::syscall(libc::SYS_setresgid, -1, gid, -1), 0);
-            assert_eq!(libc::syscall(libc::SYS_setresuid, -1, uid, -1), 0);
-        }
+        sysv_linux::become_ids(uid, gid);
     }
 
     fn as_actor<R: Send>(who: u8, f: impl FnOnce() -> R + Send) -> R {
-        std::thread::scope(|s| {
-            s.spawn(|| {
-                become_actor(who);
-                f()
-            })
-            .join()
-            .expect("actor thread")
-        })
+        let (uid, gid) = ACTORS[who as usize];
+        sysv_linux::as_actor(uid, gid, f)
     }
 
     fn msgsnd(id: i32, mtype: i64, body: &[u8], flags: u32) -> Out {
@@ -584,17 +550,6 @@ mod linux {
             lspid: c.msg_lspid as u32,
             lrpid: c.msg_lrpid as u32,
         }
-    }
-
-    fn sleeping_in(tid: i32, nr: libc::c_long) -> bool {
-        let dir = format!("/proc/self/task/{tid}");
-        let stat = std::fs::read_to_string(format!("{dir}/stat")).unwrap_or_default();
-        let state = stat
-            .rsplit(')')
-            .next()
-            .and_then(|s| s.split_whitespace().next());
-        let call = std::fs::read_to_string(format!("{dir}/syscall")).unwrap_or_default();
-        state == Some("S") && call.split_whitespace().next() == Some(&nr.to_string())
     }
 
     /// The host's Linux, in the case thread's fresh IPC namespace.
@@ -692,7 +647,7 @@ mod linux {
             let tid = rx.recv().expect("tid");
             let mut slept = false;
             wait_for("never slept or ended", || {
-                slept = sleeping_in(tid, nr);
+                slept = sysv_linux::sleeping_in(tid, nr);
                 slept || h.is_finished()
             });
             (h, slept)
@@ -938,18 +893,9 @@ fn normalise(op: Op, raise_ok: bool) -> Op {
 }
 
 fn run_case(ops: Vec<Op>) -> Result<(), String> {
-    linux::install_handler();
     let raise_ok = host_has_sys_resource();
     let ops: Vec<Op> = ops.into_iter().map(|op| normalise(op, raise_ok)).collect();
-    std::thread::spawn(move || {
-        // SAFETY: unshare on this thread only; it then owns a fresh IPC
-        // namespace that dies with it and the threads it spawns.
-        if unsafe { libc::unshare(libc::CLONE_NEWIPC) } != 0 {
-            return Err(format!(
-                "unshare(CLONE_NEWIPC) failed ({}): the differential needs root",
-                std::io::Error::last_os_error()
-            ));
-        }
+    sysv_linux::in_fresh_namespace(move || {
         let mut theirs = Runner::new(linux::Linux);
         let mut mine = Runner::new(ours::Ours::new());
         for (i, op) in ops.iter().enumerate() {
@@ -964,8 +910,6 @@ fn run_case(ops: Vec<Op>) -> Result<(), String> {
         }
         mine.side.finish()
     })
-    .join()
-    .map_err(|_| "case thread panicked".to_string())?
 }
 
 proptest! {
