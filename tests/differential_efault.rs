@@ -307,6 +307,32 @@ fn o_set_input(e: &Env, m: &OurMem, id: usize) -> Vec<u8> {
     raw
 }
 
+/// Runs `call` on a fresh private queue, then reads the queue's state and
+/// removes it.
+fn l_on_queue(m: &LinuxMem, call: impl FnOnce(usize) -> Outcome) -> Observed {
+    let id = lsys(
+        libc::SYS_msgget,
+        [libc::IPC_PRIVATE as usize, 0o600, 0, 0, 0, 0],
+    )
+    .expect("msgget");
+    let r = call(id as usize);
+    let after = l_queue(m, id);
+    lsys(
+        libc::SYS_msgctl,
+        [id as usize, IPC_RMID as usize, 0, 0, 0, 0],
+    )
+    .expect("rmid");
+    (r, after)
+}
+
+fn o_on_queue(e: &Env, m: &OurMem, call: impl FnOnce(usize) -> Outcome) -> Observed {
+    let id = ours(e, SYS_RB_MSGGET, [0, 0o600, 0, 0, 0, 0]).expect("msgget") as usize;
+    let r = call(id);
+    let after = o_queue(e, m, id);
+    ours(e, SYS_RB_MSGCTL, [id, IPC_RMID as usize, 0, 0, 0, 0]).expect("rmid");
+    (r, after)
+}
+
 const ANY: usize = u32::MAX as usize;
 const NONBLOCK: usize = FdFlags::NONBLOCK.bits();
 
@@ -548,31 +574,16 @@ fn cases() -> Vec<Case> {
             null_is_none: false,
             name: "msgsnd(msgp)",
             linux: |m, p| {
-                let id = lsys(
-                    libc::SYS_msgget,
-                    [libc::IPC_PRIVATE as usize, 0o600, 0, 0, 0, 0],
-                )
-                .expect("msgget");
-                let msg = m.at(p, &message());
-                let r = lsys(
-                    libc::SYS_msgsnd,
-                    [id as usize, msg, 8, IPC_NOWAIT as usize, 0, 0],
-                );
-                let after = l_queue(m, id);
-                lsys(
-                    libc::SYS_msgctl,
-                    [id as usize, IPC_RMID as usize, 0, 0, 0, 0],
-                )
-                .expect("rmid");
-                (r, after)
+                l_on_queue(m, |id| {
+                    let msg = m.at(p, &message());
+                    lsys(libc::SYS_msgsnd, [id, msg, 8, IPC_NOWAIT as usize, 0, 0])
+                })
             },
             ours: |e, m, p| {
-                let id = ours(e, SYS_RB_MSGGET, [0, 0o600, 0, 0, 0, 0]).expect("msgget") as usize;
-                let msg = m.at(p, &message());
-                let r = ours(e, SYS_RB_MSGSND, [id, msg, 8, IPC_NOWAIT as usize, 0, 0]);
-                let after = o_queue(e, m, id);
-                ours(e, SYS_RB_MSGCTL, [id, IPC_RMID as usize, 0, 0, 0, 0]).expect("rmid");
-                (r, after)
+                o_on_queue(e, m, |id| {
+                    let msg = m.at(p, &message());
+                    ours(e, SYS_RB_MSGSND, [id, msg, 8, IPC_NOWAIT as usize, 0, 0])
+                })
             },
         },
         Case {
@@ -580,39 +591,22 @@ fn cases() -> Vec<Case> {
             null_is_none: false,
             name: "msgrcv(msgp)",
             linux: |m, p| {
-                let id = lsys(
-                    libc::SYS_msgget,
-                    [libc::IPC_PRIVATE as usize, 0o600, 0, 0, 0, 0],
-                )
-                .expect("msgget");
-                let msg = m.at(Place::Good, &message());
-                lsys(
-                    libc::SYS_msgsnd,
-                    [id as usize, msg, 8, IPC_NOWAIT as usize, 0, 0],
-                )
-                .expect("msgsnd");
-                let buf = m.at(p, &[0; 16]);
-                let r = lsys(
-                    libc::SYS_msgrcv,
-                    [id as usize, buf, 8, 0, IPC_NOWAIT as usize, 0],
-                );
-                let after = l_queue(m, id);
-                lsys(
-                    libc::SYS_msgctl,
-                    [id as usize, IPC_RMID as usize, 0, 0, 0, 0],
-                )
-                .expect("rmid");
-                (r, after)
+                l_on_queue(m, |id| {
+                    let msg = m.at(Place::Good, &message());
+                    lsys(libc::SYS_msgsnd, [id, msg, 8, IPC_NOWAIT as usize, 0, 0])
+                        .expect("msgsnd");
+                    let buf = m.at(p, &[0; 16]);
+                    lsys(libc::SYS_msgrcv, [id, buf, 8, 0, IPC_NOWAIT as usize, 0])
+                })
             },
             ours: |e, m, p| {
-                let id = ours(e, SYS_RB_MSGGET, [0, 0o600, 0, 0, 0, 0]).expect("msgget") as usize;
-                let msg = m.at(Place::Good, &message());
-                ours(e, SYS_RB_MSGSND, [id, msg, 8, IPC_NOWAIT as usize, 0, 0]).expect("msgsnd");
-                let buf = m.at(p, &[0; 16]);
-                let r = ours(e, SYS_RB_MSGRCV, [id, buf, 8, 0, IPC_NOWAIT as usize, 0]);
-                let after = o_queue(e, m, id);
-                ours(e, SYS_RB_MSGCTL, [id, IPC_RMID as usize, 0, 0, 0, 0]).expect("rmid");
-                (r, after)
+                o_on_queue(e, m, |id| {
+                    let msg = m.at(Place::Good, &message());
+                    ours(e, SYS_RB_MSGSND, [id, msg, 8, IPC_NOWAIT as usize, 0, 0])
+                        .expect("msgsnd");
+                    let buf = m.at(p, &[0; 16]);
+                    ours(e, SYS_RB_MSGRCV, [id, buf, 8, 0, IPC_NOWAIT as usize, 0])
+                })
             },
         },
         Case {
@@ -620,29 +614,16 @@ fn cases() -> Vec<Case> {
             null_is_none: false,
             name: "msgctl IPC_STAT(buf)",
             linux: |m, p| {
-                let id = lsys(
-                    libc::SYS_msgget,
-                    [libc::IPC_PRIVATE as usize, 0o600, 0, 0, 0, 0],
-                )
-                .expect("msgget");
-                let buf = m.at(p, &[0; MSQID_DS]);
-                let r = lsys(
-                    libc::SYS_msgctl,
-                    [id as usize, IPC_STAT as usize, buf, 0, 0, 0],
-                );
-                lsys(
-                    libc::SYS_msgctl,
-                    [id as usize, IPC_RMID as usize, 0, 0, 0, 0],
-                )
-                .expect("rmid");
-                (r, Ok(0))
+                l_on_queue(m, |id| {
+                    let buf = m.at(p, &[0; MSQID_DS]);
+                    lsys(libc::SYS_msgctl, [id, IPC_STAT as usize, buf, 0, 0, 0])
+                })
             },
             ours: |e, m, p| {
-                let id = ours(e, SYS_RB_MSGGET, [0, 0o600, 0, 0, 0, 0]).expect("msgget") as usize;
-                let buf = m.at(p, &[0; MSQID_DS]);
-                let r = ours(e, SYS_RB_MSGCTL, [id, IPC_STAT as usize, buf, 0, 0, 0]);
-                ours(e, SYS_RB_MSGCTL, [id, IPC_RMID as usize, 0, 0, 0, 0]).expect("rmid");
-                (r, Ok(0))
+                o_on_queue(e, m, |id| {
+                    let buf = m.at(p, &[0; MSQID_DS]);
+                    ours(e, SYS_RB_MSGCTL, [id, IPC_STAT as usize, buf, 0, 0, 0])
+                })
             },
         },
         Case {
@@ -650,33 +631,16 @@ fn cases() -> Vec<Case> {
             null_is_none: false,
             name: "msgctl IPC_SET(buf)",
             linux: |m, p| {
-                let id = lsys(
-                    libc::SYS_msgget,
-                    [libc::IPC_PRIVATE as usize, 0o600, 0, 0, 0, 0],
-                )
-                .expect("msgget");
-                let input = l_set_input(m, id);
-                let buf = m.at(p, &input);
-                let r = lsys(
-                    libc::SYS_msgctl,
-                    [id as usize, IPC_SET as usize, buf, 0, 0, 0],
-                );
-                let after = l_queue(m, id);
-                lsys(
-                    libc::SYS_msgctl,
-                    [id as usize, IPC_RMID as usize, 0, 0, 0, 0],
-                )
-                .expect("rmid");
-                (r, after)
+                l_on_queue(m, |id| {
+                    let buf = m.at(p, &l_set_input(m, id as i64));
+                    lsys(libc::SYS_msgctl, [id, IPC_SET as usize, buf, 0, 0, 0])
+                })
             },
             ours: |e, m, p| {
-                let id = ours(e, SYS_RB_MSGGET, [0, 0o600, 0, 0, 0, 0]).expect("msgget") as usize;
-                let input = o_set_input(e, m, id);
-                let buf = m.at(p, &input);
-                let r = ours(e, SYS_RB_MSGCTL, [id, IPC_SET as usize, buf, 0, 0, 0]);
-                let after = o_queue(e, m, id);
-                ours(e, SYS_RB_MSGCTL, [id, IPC_RMID as usize, 0, 0, 0, 0]).expect("rmid");
-                (r, after)
+                o_on_queue(e, m, |id| {
+                    let buf = m.at(p, &o_set_input(e, m, id));
+                    ours(e, SYS_RB_MSGCTL, [id, IPC_SET as usize, buf, 0, 0, 0])
+                })
             },
         },
     ]
