@@ -107,6 +107,106 @@ fn op_msgrcv_typed_10000_others(k: &HostedKernel, id: usize, m: usize) {
     }
 }
 
+/// SysV semaphores: sembufs in user memory.
+fn sembufs(k: &HostedKernel, ops: &[(u16, i16, i16)]) -> usize {
+    let raw: Vec<u8> = ops
+        .iter()
+        .flat_map(|&(n, o, f)| [n.to_ne_bytes(), o.to_ne_bytes(), f.to_ne_bytes()].concat())
+        .collect();
+    let at = k.alloc_private(raw.len());
+    k.write_user(at, &raw).expect("write the sembufs");
+    at
+}
+
+/// Waiter threads, each a task of its own process, blocked in a -1 on
+/// semaphore `num(i)` of set `id`; returned once all sleep. Each ends
+/// when completed or when the set is removed.
+fn park_waiters(
+    k: &std::sync::Arc<HostedKernel>,
+    id: usize,
+    n: usize,
+    num: impl Fn(usize) -> u16,
+) -> Vec<std::thread::JoinHandle<()>> {
+    let before = k.ipc().sysv.sem.blocked(id as i32).unwrap_or(0);
+    let hs = (0..n)
+        .map(|i| {
+            let p = k.spawn_process(Credentials::new(1000, 1000));
+            let (k2, p2) = (k.clone(), p.clone());
+            let down = (num(i), -1i16, 0i16);
+            k.spawn_task(&p, move || {
+                let at = sembufs(&k2, &[down]);
+                black_box(dispatch(&*k2, SYS_RB_SEMTIMEDOP, [id, at, 1, 0, 0, 0]).ok());
+                k2.exit_process(&p2);
+            })
+        })
+        .collect();
+    while k.ipc().sysv.sem.blocked(id as i32).unwrap_or(0) < before + n {
+        std::thread::yield_now();
+    }
+    hs
+}
+
+fn end_set(k: &HostedKernel, id: usize, waiters: Vec<std::thread::JoinHandle<()>>) {
+    sys(k, SYS_RB_SEMCTL, &[id, 0, 0, 0]);
+    for h in waiters {
+        h.join().expect("waiter");
+    }
+}
+
+/// +1 on semaphore 0, completing the first of its sleeping decrements in
+/// place (N of them, from a queue of 2N).
+#[inline(never)]
+fn op_semop_wake_1_of_2000_waiters_set_of_1(k: &HostedKernel, id: usize, up: usize) {
+    for _ in 0..N {
+        black_box(sys(k, SYS_RB_SEMTIMEDOP, &[id, up, 1, 0]));
+    }
+}
+
+#[inline(never)]
+fn op_semop_wake_1_of_2000_waiters_set_of_250(k: &HostedKernel, id: usize, up: usize) {
+    black_box("250");
+    for _ in 0..N {
+        black_box(sys(k, SYS_RB_SEMTIMEDOP, &[id, up, 1, 0]));
+    }
+}
+
+/// +1 then -1 on semaphore 0 in one call, no waiter on it.
+#[inline(never)]
+fn op_semop_up_down_set_of_250(k: &HostedKernel, id: usize, both: usize) {
+    for _ in 0..N {
+        black_box(sys(k, SYS_RB_SEMTIMEDOP, &[id, both, 2, 0]));
+    }
+}
+
+/// The same with 1000 decrements sleeping on semaphores 1..249.
+#[inline(never)]
+fn op_semop_up_down_set_of_250_1000_parked_elsewhere(k: &HostedKernel, id: usize, both: usize) {
+    black_box("parked");
+    for _ in 0..N {
+        black_box(sys(k, SYS_RB_SEMTIMEDOP, &[id, both, 2, 0]));
+    }
+}
+
+fn sem_rows(k: &std::sync::Arc<HostedKernel>) {
+    let up = sembufs(k, &[(0, 1, 0)]);
+    let both = sembufs(k, &[(0, 1, 0), (0, -1, 0)]);
+    for nsems in [1, 250] {
+        let id = sys(k, SYS_RB_SEMGET, &[0, nsems, IPC_CREAT | 0o600]);
+        let ws = park_waiters(k, id, 2 * N, |_| 0);
+        if nsems == 1 {
+            op_semop_wake_1_of_2000_waiters_set_of_1(k, id, up);
+        } else {
+            op_semop_wake_1_of_2000_waiters_set_of_250(k, id, up);
+        }
+        end_set(k, id, ws);
+    }
+    let id = sys(k, SYS_RB_SEMGET, &[0, 250, IPC_CREAT | 0o600]);
+    op_semop_up_down_set_of_250(k, id, both);
+    let ws = park_waiters(k, id, 1000, |i| 1 + (i % 249) as u16);
+    op_semop_up_down_set_of_250_1000_parked_elsewhere(k, id, both);
+    end_set(k, id, ws);
+}
+
 fn main() {
     let k = HostedKernel::new(ClockMode::Real);
     let p = k.spawn_process(Credentials::new(1000, 1000));
@@ -149,5 +249,6 @@ fn main() {
         .expect("write the message type");
     op_msgrcv_typed_10000_others(&k, id, m);
     sys(&k, SYS_RB_MSGCTL, &[id, 0, 0]);
+    sem_rows(&k);
     println!("dispatch_instructions: every operation ran {N} times");
 }

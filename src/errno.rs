@@ -6,7 +6,7 @@ pub use syscall::error::Error as Errno;
 pub use syscall::error::{
     E2BIG, EACCES, EAGAIN, EBADF, EBUSY, ECANCELED, EEXIST, EFAULT, EFBIG, EIDRM, EINTR, EINVAL,
     EMFILE, EMSGSIZE, ENAMETOOLONG, ENFILE, ENOENT, ENOMEM, ENOMSG, ENOSPC, ENOSYS, EOVERFLOW,
-    EPERM, ERANGE, ETIMEDOUT,
+    EPERM, EPIPE, ERANGE, ETIMEDOUT,
 };
 
 /// Shorthand for `Err(Errno::new(code))`.

@@ -1,8 +1,12 @@
 //! Model checks of the wait machinery under shuttle: the blocking helper
 //! (`ipc::common::wait::wait`: EIDRM on removal, deadlines, EINTR, completion
 //! against timeout, no lost wake-up with two waiters), futex wait/wake,
-//! requeue against timeouts, and semaphore post/wait against timeouts and
-//! signals, over many schedules (random and PCT).
+//! requeue against timeouts, semaphore post/wait against timeouts and
+//! signals; POSIX mq send/receive with sleepers on both sides and notify,
+//! SysV msgrcv hand-off, semop wake selection, SysV removal racing a wake,
+//! and eventfd and timerfd readiness through the poll loop; over many
+//! schedules (random and PCT). Each check of the later group names, in
+//! its comment, the local mutation that made it fail.
 //!
 //! Run with `cargo test --features model-check --test model_check` (the
 //! feature swaps the subsystem's locks and atomics for shuttle's).
@@ -40,6 +44,8 @@ struct Model {
     /// Whether parks may end in a timeout / a signal, chosen at random.
     timeouts: bool,
     signals: bool,
+    /// Every clock's time in ns (0 until a check moves it).
+    clock: shuttle::sync::atomic::AtomicU64,
 }
 
 const BASE: usize = 0x1000;
@@ -53,6 +59,7 @@ impl Model {
             permits: Mutex::new(HashSet::new()),
             timeouts,
             signals,
+            clock: shuttle::sync::atomic::AtomicU64::new(0),
         }))
     }
 
@@ -102,6 +109,9 @@ impl TestHost for Model {
             }
             thread::yield_now();
         }
+    }
+    fn now(&self, _clock: ClockId) -> u64 {
+        self.clock.load(Ordering::SeqCst)
     }
     fn unpark(&self, task: TaskId) {
         self.permits.lock().unwrap().insert(task);
@@ -670,4 +680,442 @@ fn named_sem_two_timed_waiters_count_posts() {
 #[test]
 fn named_semaphore_two_timed_waiters_never_lose_a_post() {
     check(named_sem_two_timed_waiters_count_posts);
+}
+
+// ------------------------------------------------------------------
+// Message queues, SysV semaphores, removal racing a wake, readiness.
+
+use redbear_ipc::errno::{EINVAL, ENOMSG};
+use redbear_ipc::ipc::common::name::IpcName;
+use redbear_ipc::ipc::common::open_file::{AccessMode, FileRef, OpenFile};
+use redbear_ipc::ipc::common::poll::{poll, PollEntry, PollFile};
+use redbear_ipc::ipc::common::pollee::{Observer, Readiness};
+use redbear_ipc::ipc::fd::timerfd::{ItimerSpec, SetFlags, TimerFd};
+use redbear_ipc::ipc::mq::namespace::MqOpen;
+use redbear_ipc::ipc::mq::notify::Notification;
+use redbear_ipc::ipc::mq::queue::MessageQueue;
+use redbear_ipc::ipc::sysv::msg::index::Selector;
+use redbear_ipc::ipc::sysv::msg::Receive;
+use redbear_ipc::ipc::sysv::sem::ops::SemBuf;
+use redbear_ipc::ipc::sysv::sem::wake::Batch;
+use redbear_ipc::syscall::abi::IPC_NOWAIT;
+use redbear_ipc::syscall::uaccess::UserSlice;
+
+/// Yields until `cond` holds: waits for another thread's progress (a
+/// caller really asleep) without fixing the schedule after it.
+fn until(cond: impl Fn() -> bool) {
+    while !cond() {
+        thread::yield_now();
+    }
+}
+
+fn errno_of<T>(r: Result<T, Errno>) -> Result<T, i32> {
+    r.map_err(|e| e.errno)
+}
+
+/// A queue of `maxmsg` 4-byte messages, created by the model's process.
+fn open_mq(k: &ModelKernel, maxmsg: i64) -> Arc<MessageQueue> {
+    let name = IpcName::parse(b"/q").unwrap();
+    let req = MqOpen {
+        access: AccessMode::ReadWrite,
+        create: true,
+        exclusive: false,
+        mode: 0o600,
+        attr: Some((maxmsg, 4)),
+    };
+    k.ipc.mqueues.open(k, &name, req).unwrap().0
+}
+
+fn mq_file(k: &ModelKernel, q: &Arc<MessageQueue>, nonblocking: bool) -> FileRef {
+    OpenFile::new(k, q.clone(), AccessMode::ReadWrite, nonblocking)
+}
+
+/// mq_send of the u32 `v` from word `w` (blocking unless `f` is
+/// nonblocking).
+fn mq_send(k: &ModelKernel, q: &MessageQueue, f: &FileRef, w: usize, v: u32) -> Result<(), i32> {
+    k.words[w].store(v, Ordering::SeqCst);
+    let text = UserSlice::new(Model::addr(w), 4).unwrap();
+    errno_of(q.send(k, f, text, 0, None))
+}
+
+/// mq_receive into word `w`: the u32 received.
+fn mq_recv(k: &ModelKernel, q: &MessageQueue, f: &FileRef, w: usize) -> Result<u32, i32> {
+    let buf = UserSlice::new(Model::addr(w), 4).unwrap();
+    errno_of(q.receive(k, f, buf, None, None))?;
+    Ok(k.words[w].load(Ordering::SeqCst))
+}
+
+/// A receiver asleep on an empty queue with a SIGEV_NONE registration; a
+/// sender and a nonblocking receiver race. The message is handed to the
+/// sleeper in place (Linux's pipelined_send): the racing receiver never
+/// gets it (EAGAIN), and the registration is not consumed (it fires only
+/// when no receiver waits). Then, with nobody waiting, a message on the
+/// empty queue does consume it.
+///
+/// Can fail: with `deliver` in src/ipc/mq/queue.rs waking the sleeper and
+/// pushing into the store instead of completing it (a local mutation,
+/// reverted), the message went through the store and fired the
+/// registration ("a hand-off fires no notification" failed at once).
+fn mq_handoff_vs_thief_and_notify() {
+    let k = Model::new(8, false, false);
+    k.register();
+    let q = open_mq(&k, 1);
+    q.notify(&*k, Some(Notification::None)).unwrap();
+    let owner = q.notify_owner();
+    assert!(owner.is_some());
+    let (q1, f1) = (q.clone(), mq_file(&k, &q, false));
+    let sleeper = spawn(&k, move |k| mq_recv(k, &q1, &f1, 0));
+    until(|| q.blocked() == (1, 0));
+    let (q2, f2) = (q.clone(), mq_file(&k, &q, false));
+    let sender = spawn(&k, move |k| mq_send(k, &q2, &f2, 1, 7));
+    let (q3, f3) = (q.clone(), mq_file(&k, &q, true));
+    let thief = spawn(&k, move |k| mq_recv(k, &q3, &f3, 2));
+    assert_eq!(sender.join().unwrap(), Ok(()));
+    assert_eq!(thief.join().unwrap(), Err(EAGAIN));
+    assert_eq!(sleeper.join().unwrap(), Ok(7));
+    assert_eq!(q.notify_owner(), owner, "a hand-off fires no notification");
+    let f = mq_file(&k, &q, true);
+    assert_eq!(mq_send(&k, &q, &f, 3, 9), Ok(()));
+    assert_eq!(q.notify_owner(), None, "empty -> non-empty fires it");
+    assert_eq!(mq_recv(&k, &q, &f, 4), Ok(9));
+}
+
+#[test]
+fn mq_send_completes_a_sleeping_receiver_and_notify_follows_linux() {
+    check(mq_handoff_vs_thief_and_notify);
+}
+
+/// A full one-slot queue; two senders block on it while three receivers
+/// (blocking) drain it: every message is received exactly once, nobody
+/// sleeps forever, and the queue ends empty with nobody waiting.
+///
+/// Can fail: with `refill` in src/ipc/mq/queue.rs completing the waiting
+/// sender without moving its message in (a local mutation, reverted), a
+/// message was lost and a receiver slept forever (shuttle: deadlock).
+fn mq_blocked_on_both_sides() {
+    let k = Model::new(8, false, false);
+    k.register();
+    let q = open_mq(&k, 1);
+    let f = mq_file(&k, &q, true);
+    mq_send(&k, &q, &f, 0, 1).unwrap();
+    let senders: Vec<_> = (2..4u32)
+        .map(|v| {
+            let (q, f) = (q.clone(), mq_file(&k, &q, false));
+            spawn(&k, move |k| mq_send(k, &q, &f, v as usize, v))
+        })
+        .collect();
+    let receivers: Vec<_> = (4..7usize)
+        .map(|w| {
+            let (q, f) = (q.clone(), mq_file(&k, &q, false));
+            spawn(&k, move |k| mq_recv(k, &q, &f, w))
+        })
+        .collect();
+    for s in senders {
+        assert_eq!(s.join().unwrap(), Ok(()));
+    }
+    let mut got: Vec<u32> = receivers
+        .into_iter()
+        .map(|r| r.join().unwrap().unwrap())
+        .collect();
+    got.sort_unstable();
+    assert_eq!(got, vec![1, 2, 3], "each message received exactly once");
+    assert_eq!(q.blocked(), (0, 0));
+    assert_eq!(mq_recv(&k, &q, &f, 7), Err(EAGAIN), "nothing left");
+}
+
+#[test]
+fn mq_senders_and_receivers_blocked_on_both_sides_lose_nothing() {
+    check(mq_blocked_on_both_sides);
+}
+
+fn msg_queue(k: &ModelKernel) -> i32 {
+    k.ipc.sysv.msg.get(k, 5, 0o1000 | 0o600).unwrap()
+}
+
+/// msgrcv of `msgtyp` (blocking unless `nowait`): type * 10 + first byte.
+fn msg_recv(k: &ModelKernel, id: i32, msgtyp: i64, nowait: bool) -> Result<usize, i32> {
+    let req = Receive {
+        selector: Selector::new(msgtyp, false),
+        max_len: 16,
+        truncate: false,
+        nowait,
+    };
+    errno_of(k.ipc.sysv.msg.receive(k, id, req, |m| {
+        Ok(m.mtype as usize * 10 + usize::from(m.text[0]))
+    }))
+}
+
+fn msg_send(k: &ModelKernel, id: i32, mtype: i64, byte: u8) -> Result<(), i32> {
+    errno_of(k.ipc.sysv.msg.send(k, id, mtype, Box::new([byte]), false))
+}
+
+/// msgrcv hand-off: a receiver of type 2 and then one of any type sleep
+/// (in that order); a sender sends type 2, then type 1, while a
+/// nonblocking receiver of any type races it. Each message goes in place
+/// to the first sleeper that wants it (the type-2 one skips the any-type
+/// sleeper queued after it, and type 1 goes to the any-type one), so the
+/// racing receiver always finds nothing (ENOMSG) and the queue ends empty.
+///
+/// Can fail: with `hand_off` in src/ipc/sysv/msg/mod.rs waking matching
+/// sleepers to retry instead of completing the first one with the message
+/// (a local mutation, reverted), a sleeper never got its message
+/// (shuttle: deadlock).
+fn msgrcv_handoff_in_place() {
+    let k = Model::new(0, false, false);
+    k.register();
+    let id = msg_queue(&k);
+    let typed = spawn(&k, move |k| msg_recv(k, id, 2, false));
+    until(|| k.ipc.sysv.msg.blocked(id) == Ok((1, 0)));
+    let any = spawn(&k, move |k| msg_recv(k, id, 0, false));
+    until(|| k.ipc.sysv.msg.blocked(id) == Ok((2, 0)));
+    let thief = spawn(&k, move |k| msg_recv(k, id, 0, true));
+    let sender = spawn(&k, move |k| {
+        msg_send(k, id, 2, 20)?;
+        msg_send(k, id, 1, 10)
+    });
+    assert_eq!(sender.join().unwrap(), Ok(()));
+    assert_eq!(thief.join().unwrap(), Err(ENOMSG));
+    assert_eq!(typed.join().unwrap(), Ok(40));
+    assert_eq!(any.join().unwrap(), Ok(20));
+    assert_eq!(k.ipc.sysv.msg.queued(), (0, 0));
+    k.ipc.sysv.msg.remove(&*k, id).unwrap();
+    assert!(k.ipc.acct.outstanding().is_zero());
+}
+
+#[test]
+fn msgrcv_sender_completes_the_first_matching_sleeper_in_place() {
+    check(msgrcv_handoff_in_place);
+}
+
+/// semop of (num 0, op) pairs with the given flags.
+fn semop(k: &ModelKernel, id: i32, ops: &[(i16, i16)]) -> Result<(), i32> {
+    let mut b = Batch::zeroed(ops.len()).unwrap();
+    for (slot, &(op, flg)) in b.as_mut_slice().iter_mut().zip(ops) {
+        *slot = SemBuf { num: 0, op, flg };
+    }
+    errno_of(k.ipc.sysv.sem.semop(k, id, &b, None))
+}
+
+fn sem_value(k: &ModelKernel, id: i32) -> u16 {
+    k.ipc.sysv.sem.lookup(id).unwrap().values(k).unwrap()[0]
+}
+
+/// semop wake selection: on a semaphore of value 1, a -3, a -2 and a
+/// wait-for-zero sleep (in that order). A +1 races a nonblocking -2: the
+/// +1 lets exactly the -2 sleeper proceed (the -3 ahead of it cannot and
+/// does not hold it back, as Linux's update_queue), and the -2 brings the
+/// value to 0, which completes the wait-for-zero; both in place, so the
+/// racing -2 always fails EAGAIN. The -3 sleeper still sleeps until a +3.
+///
+/// Can fail: with `serve` in src/ipc/sysv/sem/wake.rs stopping at the
+/// first sleeper that cannot proceed (strict FIFO, not Linux's order; a
+/// local mutation, reverted), the -2 and the wait-for-zero never woke
+/// (shuttle: deadlock).
+fn semop_wake_selection() {
+    let k = Model::new(0, false, false);
+    k.register();
+    let sems = &k.ipc.sysv.sem;
+    let id = sems.get(&*k, 9, 1, 0o1000 | 0o600).unwrap();
+    semop(&k, id, &[(1, 0)]).unwrap();
+    let nowait = IPC_NOWAIT as i16;
+    let big = spawn(&k, move |k| semop(k, id, &[(-3, 0)]));
+    until(|| k.ipc.sysv.sem.blocked(id) == Ok(1));
+    let small = spawn(&k, move |k| semop(k, id, &[(-2, 0)]));
+    until(|| k.ipc.sysv.sem.blocked(id) == Ok(2));
+    let zero = spawn(&k, move |k| semop(k, id, &[(0, 0)]));
+    until(|| k.ipc.sysv.sem.blocked(id) == Ok(3));
+    let thief = spawn(&k, move |k| semop(k, id, &[(-2, nowait)]));
+    let poster = spawn(&k, move |k| semop(k, id, &[(1, 0)]));
+    assert_eq!(poster.join().unwrap(), Ok(()));
+    assert_eq!(thief.join().unwrap(), Err(EAGAIN));
+    assert_eq!(small.join().unwrap(), Ok(()));
+    assert_eq!(zero.join().unwrap(), Ok(()));
+    assert_eq!(sem_value(&k, id), 0);
+    assert_eq!(sems.blocked(id), Ok(1), "the -3 still sleeps");
+    semop(&k, id, &[(3, 0)]).unwrap();
+    assert_eq!(big.join().unwrap(), Ok(()));
+    assert_eq!(sem_value(&k, id), 0);
+    assert_eq!(sems.blocked(id), Ok(0));
+    sems.remove(&*k, id).unwrap();
+}
+
+#[test]
+fn semop_wakes_exactly_the_callers_a_change_lets_proceed_in_linux_order() {
+    check(semop_wake_selection);
+}
+
+/// Removal racing a wake, SysV semaphores: a -1 sleeps; a +1 and
+/// IPC_RMID race. Exactly one story: the +1 came first and completed the
+/// sleeper (both succeed), or the removal came first (the sleeper fails
+/// EIDRM and the +1 EIDRM or EINVAL). Never a completed sleeper that
+/// reports EIDRM, or a successful +1 whose unit vanished with a sleeper
+/// failing. Everything is refunded afterwards.
+///
+/// Can fail: with `destroy` in src/ipc/sysv/sem/set.rs not ending the
+/// queued callers (a local mutation, reverted), a sleeper of a set
+/// removed before the +1 slept forever (shuttle: deadlock).
+fn sem_removal_vs_wake() {
+    let k = Model::new(0, false, false);
+    k.register();
+    let id = k.ipc.sysv.sem.get(&*k, 11, 1, 0o1000 | 0o600).unwrap();
+    let sleeper = spawn(&k, move |k| semop(k, id, &[(-1, 0)]));
+    until(|| k.ipc.sysv.sem.blocked(id) == Ok(1));
+    let poster = spawn(&k, move |k| semop(k, id, &[(1, 0)]));
+    let remover = spawn(&k, move |k| errno_of(k.ipc.sysv.sem.remove(k, id)));
+    assert_eq!(remover.join().unwrap(), Ok(()));
+    let (posted, slept) = (poster.join().unwrap(), sleeper.join().unwrap());
+    match posted {
+        Ok(()) => assert_eq!(slept, Ok(()), "the post completed the sleeper"),
+        Err(e) => {
+            assert!(e == EIDRM || e == EINVAL, "{e}");
+            assert_eq!(slept, Err(EIDRM));
+        }
+    }
+    assert!(k.ipc.acct.outstanding().is_zero());
+}
+
+#[test]
+fn sysv_sem_removal_racing_a_wake_has_exactly_one_outcome() {
+    check(sem_removal_vs_wake);
+}
+
+/// Removal racing a wake, SysV messages: a receiver sleeps; a send and
+/// IPC_RMID race. The send came first and handed its message to the
+/// sleeper (both succeed), or the removal came first (EIDRM for the
+/// sleeper, EIDRM or EINVAL for the send); a sent message is never lost
+/// while its receiver fails. Nothing stays queued or charged.
+///
+/// Can fail: with `destroy` in src/ipc/sysv/msg/mod.rs not ending the
+/// blocked receivers (a local mutation, reverted), a receiver of a queue
+/// removed before the send slept forever (shuttle: deadlock).
+fn msg_removal_vs_wake() {
+    let k = Model::new(0, false, false);
+    k.register();
+    let id = msg_queue(&k);
+    let sleeper = spawn(&k, move |k| msg_recv(k, id, 0, false));
+    until(|| k.ipc.sysv.msg.blocked(id) == Ok((1, 0)));
+    let sender = spawn(&k, move |k| msg_send(k, id, 3, 4));
+    let remover = spawn(&k, move |k| errno_of(k.ipc.sysv.msg.remove(k, id)));
+    assert_eq!(remover.join().unwrap(), Ok(()));
+    let (sent, got) = (sender.join().unwrap(), sleeper.join().unwrap());
+    match sent {
+        Ok(()) => assert_eq!(got, Ok(34), "the message reached the sleeper"),
+        Err(e) => {
+            assert!(e == EIDRM || e == EINVAL, "{e}");
+            assert_eq!(got, Err(EIDRM));
+        }
+    }
+    assert_eq!(k.ipc.sysv.msg.queued(), (0, 0));
+    assert!(k.ipc.acct.outstanding().is_zero());
+}
+
+#[test]
+fn sysv_msg_removal_racing_a_wake_has_exactly_one_outcome() {
+    check(msg_removal_vs_wake);
+}
+
+/// The poll loop's observer in the model: a flag and an unpark.
+struct PollWaker {
+    thread: Thread,
+    woken: shuttle::sync::atomic::AtomicBool,
+}
+
+impl Observer for PollWaker {
+    fn on_events(&self, _: Readiness) {
+        self.woken.store(true, Ordering::SeqCst);
+        self.thread.unpark();
+    }
+}
+
+/// poll(2) of one file for `want`, with no deadline: what it reported.
+/// A wake-up the loop misses leaves it parked forever (shuttle reports
+/// the deadlock). The park ignores the loop's timer deadline: timers
+/// reach it only through their tick's notification.
+fn poll_one(k: &ModelKernel, f: FileRef, want: Readiness) -> Readiness {
+    let w = Arc::new(PollWaker {
+        thread: thread::current(),
+        woken: shuttle::sync::atomic::AtomicBool::new(false),
+    });
+    let waker: Arc<dyn Observer> = w.clone();
+    let mut e = [PollEntry::new(PollFile::Open(f), want)];
+    let n = poll(k, &mut e, None, &waker, |_| {
+        if !w.woken.swap(false, Ordering::SeqCst) {
+            thread::park();
+        }
+        ParkOutcome::Unparked
+    })
+    .unwrap();
+    assert_eq!(n, 1);
+    e[0].ready
+}
+
+/// eventfd readiness: a poller waits for POLLIN on an empty counter while
+/// a write races it, and another for POLLOUT on a full counter while a
+/// read races it: both always wake and report it.
+///
+/// Can fail: with the pollee notification of eventfd's write removed
+/// (src/ipc/fd/eventfd.rs, a local mutation, reverted), the POLLIN poller
+/// slept forever (shuttle: deadlock).
+fn eventfd_readiness() {
+    let k = Model::new(8, false, false);
+    k.register();
+    let empty = EventFd::create(&*k, 0, false, true).unwrap();
+    let full = EventFd::create(&*k, 0, false, true).unwrap();
+    k.write_user(Model::addr(0), &(u64::MAX - 1).to_ne_bytes())
+        .unwrap();
+    assert_eq!(full.write(&*k, Model::addr(0), 8), Ok(8));
+    let (e1, f1) = (empty.clone(), full.clone());
+    let pin = spawn(&k, move |k| poll_one(k, e1, Readiness::IN));
+    let pout = spawn(&k, move |k| poll_one(k, f1, Readiness::OUT));
+    let writer = spawn(&k, move |k| {
+        k.write_user(Model::addr(2), &1u64.to_ne_bytes()).unwrap();
+        empty.write(k, Model::addr(2), 8)
+    });
+    let reader = spawn(&k, move |k| full.read(k, Model::addr(4), 8));
+    assert_eq!(writer.join().unwrap(), Ok(8));
+    assert_eq!(reader.join().unwrap(), Ok(8));
+    assert!(pin.join().unwrap().contains(Readiness::IN));
+    assert!(pout.join().unwrap().contains(Readiness::OUT));
+}
+
+#[test]
+fn eventfd_readiness_wakes_pollers_on_both_edges() {
+    check(eventfd_readiness);
+}
+
+/// timerfd readiness: a poller waits for POLLIN on a timer armed 10 ns
+/// ahead while the clock moves past it and the timer tick runs: the
+/// poller always wakes (by the tick's notification, or by settling the
+/// timer itself when it checks after the clock moved), and one expiry is
+/// read.
+///
+/// Can fail: with the pollee notification of `TimerFd::expire_due`
+/// removed (src/ipc/fd/timerfd.rs, a local mutation, reverted), the
+/// poller slept forever whenever it checked before the clock moved
+/// (shuttle: deadlock).
+fn timerfd_readiness() {
+    let k = Model::new(8, false, false);
+    k.register();
+    let tfd = TimerFd::create(&*k, ClockId::Monotonic, true).unwrap();
+    let timer = tfd.downcast::<TimerFd>().unwrap();
+    let spec = ItimerSpec {
+        value: redbear_ipc::ipc::common::time::Timespec::from_ns(10),
+        ..ItimerSpec::ZERO
+    };
+    timer.set(&*k, spec, SetFlags::default());
+    let t1 = tfd.clone();
+    let poller = spawn(&k, move |k| poll_one(k, t1, Readiness::IN));
+    let tick = spawn(&k, move |k| {
+        k.clock.store(10, Ordering::SeqCst);
+        k.ipc.expire_timers(k);
+    });
+    tick.join().unwrap();
+    assert!(poller.join().unwrap().contains(Readiness::IN));
+    assert_eq!(tfd.read(&*k, Model::addr(0), 8), Ok(8));
+    assert_eq!(k.words[0].load(Ordering::SeqCst), 1, "one expiry");
+}
+
+#[test]
+fn timerfd_readiness_wakes_a_poller_when_it_expires() {
+    check(timerfd_readiness);
 }

@@ -21,6 +21,7 @@ use redbear_ipc::hosted::{ClockMode, HostedKernel};
 use redbear_ipc::ipc::common::limits::Resource;
 use redbear_ipc::ipc::common::pollee::Readiness;
 use redbear_ipc::ipc::mq::limits::{read_tunable, write_tunable, MqTunable, HARD_MSGMAX};
+use redbear_ipc::ipc::mq::notify::Notice;
 use redbear_ipc::kernel::{sig_bit, ClockId, Credentials, Kernel, SI_MESGQ};
 use redbear_ipc::syscall::abi::FD_SLOT_ANY;
 use redbear_ipc::syscall::numbers::*;
@@ -605,7 +606,9 @@ fn notify_argument_errors() {
     let fd = small(&e, "/ne", 1, 16);
     assert_eq!(notify(k, fd, Some((SIGEV_SIGNAL, 65, 0))), Err(EINVAL));
     assert_eq!(notify(k, fd, Some((SIGEV_SIGNAL, -1, 0))), Err(EINVAL));
-    assert_eq!(notify(k, fd, Some((SIGEV_THREAD, 0, 0))), Err(EINVAL));
+    // SIGEV_THREAD: sigev_signo is the notice channel's fd.
+    assert_eq!(notify(k, fd, Some((SIGEV_THREAD, 999, 0))), Err(EBADF));
+    assert_eq!(notify(k, fd, Some((SIGEV_THREAD, -1, 0))), Err(EBADF));
     assert_eq!(notify(k, fd, Some((7, 0, 0))), Err(EINVAL));
     assert_eq!(common::sys(k, SYS_RB_MQ_NOTIFY, &[fd, 0x10]), Err(EFAULT));
     assert_eq!(notify(k, 999, Some((SIGEV_NONE, 0, 0))), Err(EBADF));
@@ -623,6 +626,111 @@ fn notify_argument_errors() {
     );
     e.k.close(fd).unwrap();
     unlink(k, "/ne").unwrap();
+}
+
+/// Reads one SIGEV_THREAD notice from `chan` (nonblocking).
+fn notice(k: &HostedKernel, chan: usize) -> Option<Notice> {
+    let (body, prio) = receive(k, chan, 16).ok()?;
+    assert_eq!(prio, 0);
+    Notice::from_bytes(&body)
+}
+
+/// SIGEV_THREAD's kernel half: the registration posts one notice (the
+/// cookie, the sender's pid and uid) on the channel queue when a message
+/// lands on the empty queue, then is gone; EBUSY and NULL as for a
+/// signal; a channel that is not a fit queue is EINVAL.
+#[test]
+fn notify_thread_posts_one_notice_on_the_channel() {
+    let e = env();
+    let k = &e.k;
+    let fd = open(k, "/nt", RDWR | CREAT | NONBLOCK, 0o600, Some((4, 64))).unwrap();
+    let chan = open(k, "/ntc", RDONLY | CREAT | NONBLOCK, 0o600, Some((4, 16))).unwrap();
+    let narrow = small(&e, "/ntn", 4, 15);
+    let efd = common::sys(k, SYS_RB_EVENTFD2, &[0, 0, FD_SLOT_ANY]).unwrap();
+    let th = |c: usize, cookie: u64| Some((SIGEV_THREAD, c as i32, cookie));
+    assert_eq!(notify(k, fd, th(narrow, 1)), Err(EINVAL), "msgsize < 16");
+    assert_eq!(notify(k, fd, th(efd, 1)), Err(EINVAL), "not a queue");
+    assert_eq!(notify(k, fd, th(chan, 0xc0ffee)), Ok(0));
+    assert_eq!(notify(k, fd, th(chan, 2)), Err(EBUSY));
+    assert_eq!(notify(k, fd, Some((SIGEV_NONE, 0, 0))), Err(EBUSY));
+    assert_eq!(notice(k, chan), None, "nothing before a send");
+    send(k, fd, b"a", 0).unwrap();
+    send(k, fd, b"b", 0).unwrap();
+    let n = notice(k, chan).expect("one notice");
+    assert_eq!(n.cookie, 0xc0ffee);
+    assert_eq!(n.pid, e.proc.pid());
+    assert_eq!(n.uid, e.proc.credentials().uid);
+    assert_eq!(notice(k, chan), None, "fires once");
+    // Consumed: a new registration is accepted, and fires only on the
+    // next empty -> non-empty.
+    assert_eq!(notify(k, fd, th(chan, 3)), Ok(0));
+    send(k, fd, b"c", 0).unwrap();
+    assert_eq!(notice(k, chan), None, "queue was not empty");
+    while receive(k, fd, 64).is_ok() {}
+    // mq_notify(NULL) removes it.
+    assert_eq!(notify(k, fd, None), Ok(0));
+    send(k, fd, b"d", 0).unwrap();
+    assert_eq!(notice(k, chan), None, "unregistered");
+    receive(k, fd, 64).unwrap();
+    // A channel closed before the registration fires loses the notice.
+    let gone = open(k, "/ntg", RDWR | CREAT, 0o600, Some((1, 16))).unwrap();
+    assert_eq!(notify(k, fd, th(gone, 4)), Ok(0));
+    e.k.close(gone).unwrap();
+    unlink(k, "/ntg").unwrap();
+    send(k, fd, b"e", 0).unwrap();
+    receive(k, fd, 64).unwrap();
+    // A full channel loses it, the sender sees nothing.
+    let full = open(k, "/ntf", RDWR | CREAT | NONBLOCK, 0o600, Some((1, 16))).unwrap();
+    send(k, full, &[0; 16], 0).unwrap();
+    assert_eq!(notify(k, fd, th(full, 6)), Ok(0));
+    assert_eq!(send(k, fd, b"f", 0), Ok(0));
+    assert_eq!(receive(k, full, 16), Ok((vec![0; 16], 0)), "not the notice");
+    assert_eq!(receive(k, full, 16), Err(EAGAIN));
+    receive(k, fd, 64).unwrap();
+    // A queue may be its own channel: the message, then the notice
+    // (which fires nothing further).
+    assert_eq!(notify(k, full, th(full, 7)), Ok(0));
+    send(k, full, b"m", 3).unwrap();
+    assert_eq!(receive(k, full, 16), Ok((b"m".to_vec(), 3)));
+    assert_eq!(notice(k, full).map(|n| n.cookie), None, "full: lost");
+    let own = open(k, "/nto", RDWR | CREAT | NONBLOCK, 0o600, Some((2, 16))).unwrap();
+    assert_eq!(notify(k, own, th(own, 8)), Ok(0));
+    send(k, own, b"m", 3).unwrap();
+    assert_eq!(receive(k, own, 16), Ok((b"m".to_vec(), 3)));
+    assert_eq!(notice(k, own).map(|n| n.cookie), Some(8));
+    for f in [full, own] {
+        e.k.close(f).unwrap();
+    }
+    unlink(k, "/ntf").unwrap();
+    unlink(k, "/nto").unwrap();
+    for f in [fd, chan, narrow, efd] {
+        e.k.close(f).unwrap();
+    }
+    for n in ["/nt", "/ntc", "/ntn"] {
+        unlink(k, n).unwrap();
+    }
+}
+
+/// A notice goes straight to a receiver blocked on the channel (the
+/// C library's helper thread waits there).
+#[test]
+fn notify_thread_wakes_a_receiver_blocked_on_the_channel() {
+    let e = Env::new(ClockMode::Real);
+    let k = &e.k;
+    let fd = small(&e, "/ntw", 4, 64);
+    let chan = small(&e, "/ntwc", 2, 16);
+    notify(k, fd, Some((SIGEV_THREAD, chan as i32, 77))).unwrap();
+    let k2 = e.k.clone();
+    let t = e.k.spawn_task(&e.proc, move || notice(&k2, chan));
+    assert!(e.k.wait_parked(1, PARK));
+    send(k, fd, b"x", 0).unwrap();
+    let n = t.join().unwrap().expect("a notice");
+    assert_eq!(n.cookie, 77);
+    for f in [fd, chan] {
+        e.k.close(f).unwrap();
+    }
+    unlink(k, "/ntw").unwrap();
+    unlink(k, "/ntwc").unwrap();
 }
 
 #[test]

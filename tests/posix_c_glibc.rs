@@ -1,4 +1,5 @@
-//! The testbed's Linux-written C programs (`tests/qemu/c/posix_*.c`) are
+//! The testbed's Linux-written C programs (`tests/qemu/c/posix_*.c` and
+//! the `*_stress.c` programs with their exact totals) are
 //! Linux programs: each is compiled here with the host `cc` against the
 //! host's glibc headers (nothing of ours on the include path), run on the
 //! host Linux kernel, and must exit 0 — the same source the QEMU testbed
@@ -12,10 +13,22 @@ use std::time::{Duration, Instant};
 /// The programs, by file name without `.c`.
 const PROGRAMS: &[&str] = &[
     "posix_fork",
+    "posix_sigchld",
+    "posix_signal_one_thread",
+    "posix_mq_sigev_thread",
+    "posix_pipe",
     "posix_mutex_cond",
     "posix_signal_frames",
     "posix_signal_waits",
     "posix_sysconf",
+    "eventfd_stress",
+    "fdevents_poll_stress",
+    "futex_stress",
+    "mq_stress",
+    "sem_stress",
+    "sysv_msg_stress",
+    "sysv_sem_stress",
+    "timerfd_stress",
 ];
 /// The longest one may run.
 const TIMEOUT: Duration = Duration::from_secs(60);
@@ -93,7 +106,7 @@ fn every_posix_program_is_listed() {
         .expect("read tests/qemu/c")
         .filter_map(|e| e.ok())
         .filter_map(|e| e.file_name().into_string().ok())
-        .filter(|n| n.starts_with("posix_") && n.ends_with(".c"))
+        .filter(|n| (n.starts_with("posix_") || n.ends_with("_stress.c")) && n.ends_with(".c"))
         .map(|n| n.trim_end_matches(".c").to_string())
         .collect();
     found.sort();
@@ -101,6 +114,6 @@ fn every_posix_program_is_listed() {
     listed.sort();
     assert_eq!(
         found, listed,
-        "list every tests/qemu/c/posix_*.c in PROGRAMS"
+        "list every tests/qemu/c/posix_*.c and *_stress.c in PROGRAMS"
     );
 }

@@ -170,6 +170,7 @@ c_tests!(
     timerfd,
     signalfd,
     mq,
+    mq_thread,
     efault,
     sysv_ipc
 );

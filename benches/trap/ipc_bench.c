@@ -775,6 +775,127 @@ static void rows_semop(void)
     semctl(semset, 0, IPC_RMID);
 }
 
+/* Wakes on a set of WAKE_NSEMS semaphores: the main thread posts
+ * semaphore 0 and waits on semaphore 1 (the ack); a waiter blocked in
+ * -1 on semaphore 0 is completed, posts the ack and waits again. With
+ * one waiter, with WAKE_MANY waiters parked on the other semaphores of
+ * the set (a wake must not pay for them), and with WAKE_MANY waiters all
+ * on semaphore 0 (each post completes the first in line). Waiters end
+ * when the set is removed (EIDRM). Stacks are small: the testbed maps
+ * them eagerly. */
+#define WAKE_NSEMS 250
+#define WAKE_MANY 1000
+static int wake_set = -1;
+static pthread_t wakers[WAKE_MANY + 1];
+static unsigned nwakers;
+static void *wake_pingpong_main(void *a)
+{
+    struct sembuf down = {0, -1, 0}, ack = {1, 1, 0};
+    (void)a;
+    while (semop(wake_set, &down, 1) == 0 && semop(wake_set, &ack, 1) == 0) {
+    }
+    return NULL;
+}
+static void *wake_parked_main(void *a)
+{
+    struct sembuf down = {(unsigned short)(unsigned long)a, -1, 0};
+    semop(wake_set, &down, 1);
+    return NULL;
+}
+static int wake_start(void *(*fn)(void *), unsigned long arg)
+{
+    pthread_attr_t at;
+    pthread_attr_init(&at);
+    pthread_attr_setstacksize(&at, 16384);
+    int r = pthread_create(&wakers[nwakers], &at, fn, (void *)arg);
+    pthread_attr_destroy(&at);
+    if (r == 0)
+        nwakers++;
+    return r;
+}
+/* Yields until `n` callers wait to decrement semaphore `num`. */
+static int wake_settle(unsigned short num, int n)
+{
+    for (unsigned i = 0; i < 1000000; i++) {
+        int c = semctl(wake_set, num, GETNCNT);
+        if (c < 0 || c > n)
+            return -1;
+        if (c == n)
+            return 0;
+        sched_yield();
+    }
+    return -1;
+}
+static int op_semop_wake(void *a)
+{
+    struct sembuf post = {0, 1, 0}, wait_ack = {1, -1, 0};
+    (void)a;
+    return semop(wake_set, &post, 1) == 0 && semop(wake_set, &wait_ack, 1) == 0 ? 0 : -1;
+}
+/* +1 then -1 on semaphore 1 in one call: no wake, no switch. */
+static int op_semop_up_down_sem1(void *a)
+{
+    struct sembuf both[2] = {{1, 1, 0}, {1, -1, 0}};
+    (void)a;
+    return semop(wake_set, both, 2) == 0 ? 0 : -1;
+}
+/* Removes the set and joins every waiter. */
+static void wake_end(void)
+{
+    semctl(wake_set, 0, IPC_RMID);
+    for (unsigned i = 0; i < nwakers; i++)
+        pthread_join(wakers[i], NULL);
+    nwakers = 0;
+    wake_set = -1;
+}
+static void rows_semop_wake(void)
+{
+    const char *one = "semop_wake_1_waiter_set_of_250";
+    const char *parked = "semop_wake_1_waiter_1000_parked_elsewhere_in_set";
+    const char *many = "semop_wake_1_of_1000_waiters_on_one_semaphore";
+    unsigned many_n = quick ? 10 : WAKE_MANY;
+    wake_set = semget(IPC_PRIVATE, WAKE_NSEMS, IPC_CREAT | 0600);
+    if (wake_set < 0 || wake_start(wake_pingpong_main, 0) != 0 || wake_settle(0, 1) != 0) {
+        fail(one, "set-up");
+        wake_end();
+        return;
+    }
+    measure(one, op_semop_wake, NULL, iters(1000));
+    measure("semop_up_down_one_call_set_of_250", op_semop_up_down_sem1, NULL, iters(2000));
+    for (unsigned i = 0; i < many_n; i++)
+        if (wake_start(wake_parked_main, 2 + i % (WAKE_NSEMS - 2)) != 0) {
+            fail(parked, "pthread_create");
+            wake_end();
+            return;
+        }
+    for (unsigned s = 2; s < WAKE_NSEMS; s++) {
+        unsigned on = many_n / (WAKE_NSEMS - 2) + (s - 2 < many_n % (WAKE_NSEMS - 2));
+        if (wake_settle((unsigned short)s, (int)on) != 0) {
+            fail(parked, "waiters did not park");
+            wake_end();
+            return;
+        }
+    }
+    measure(parked, op_semop_wake, NULL, iters(1000));
+    measure("semop_up_down_one_call_1000_parked_elsewhere_in_set", op_semop_up_down_sem1, NULL,
+            iters(2000));
+    wake_end();
+    wake_set = semget(IPC_PRIVATE, WAKE_NSEMS, IPC_CREAT | 0600);
+    for (unsigned i = 0; i < many_n; i++)
+        if (wake_set < 0 || wake_start(wake_pingpong_main, 0) != 0) {
+            fail(many, "set-up");
+            wake_end();
+            return;
+        }
+    if (wake_settle(0, (int)many_n) != 0) {
+        fail(many, "waiters did not block");
+        wake_end();
+        return;
+    }
+    measure(many, op_semop_wake, NULL, iters(2000));
+    wake_end();
+}
+
 /* The 64-byte pair on a fresh queue while k other queues exist. */
 static void rows_msg_queues(void)
 {
@@ -809,7 +930,7 @@ static void rows_msg_queues(void)
 static void (*const rows[])(void) = {
     rows_null,     rows_futex,   rows_futex_parked, rows_sem,      rows_named_pingpong,
     rows_eventfd,  rows_timerfd, rows_signalfd,     rows_msg,      rows_msg_queues,
-    rows_mq,       rows_semop,
+    rows_mq,       rows_semop,   rows_semop_wake,
 };
 
 int main(int argc, char **argv)

@@ -3,8 +3,10 @@
  * mqd_t is an int file descriptor (as Linux's): poll, dup, close and
  * close-on-exec work on it as on any fd; mq_close is close. struct
  * mq_attr is Linux's 64-bit layout (64 bytes). The caller's pointers go
- * to the kernel unchanged, so bad ones are EFAULT. SIGEV_THREAD is not
- * supported by mq_notify (EINVAL). */
+ * to the kernel unchanged, so bad ones are EFAULT. mq_notify supports
+ * SIGEV_SIGNAL, SIGEV_NONE and SIGEV_THREAD (a helper thread per process
+ * starts a detached thread per notification; sigev_notify is read by the
+ * shim, as glibc does). */
 #ifndef _MQUEUE_H
 #define _MQUEUE_H 1
 

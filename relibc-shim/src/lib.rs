@@ -26,6 +26,7 @@ pub mod sys;
 pub mod eventfd;
 pub mod ipc;
 pub mod mq;
+pub mod mq_thread;
 pub mod msg;
 pub mod sem;
 pub mod sem_sysv;

@@ -10,8 +10,8 @@
 //! and bad ones are EFAULT. On Redox, relibc's O_NONBLOCK and its 32-byte
 //! `struct sigevent` differ from the kernel ABI's, so mq_setattr's
 //! mq_flags and mq_notify's sigevent are translated through copies there
-//! (a bad pointer then faults in the shim). SIGEV_THREAD is refused
-//! (EINVAL, the kernel's answer).
+//! (a bad pointer then faults in the shim). SIGEV_THREAD is built here
+//! (`mq_thread`): mq_notify reads sigev_notify itself, as glibc does.
 
 use core::ffi::{c_char, c_int, c_long, c_uint};
 use core::mem::{offset_of, size_of};
@@ -19,7 +19,9 @@ use core::mem::{offset_of, size_of};
 use redbear_ipc::errno::EINVAL;
 use redbear_ipc::ipc::common::name::NAME_MAX;
 use redbear_ipc::ipc::mq::limits::HARD_MSGSIZEMAX;
-use redbear_ipc::syscall::abi::{FD_SLOT_ANY, MQ_ATTR_SIZE, SIGEVENT_SIZE, TIMESPEC_SIZE};
+use redbear_ipc::syscall::abi::{
+    FD_SLOT_ANY, MQ_ATTR_SIZE, SIGEVENT_SIZE, SIGEV_THREAD, TIMESPEC_SIZE,
+};
 use redbear_ipc::syscall::numbers::{
     SYS_RB_MQ_GETSETATTR, SYS_RB_MQ_NOTIFY, SYS_RB_MQ_OPEN, SYS_RB_MQ_TIMEDRECEIVE,
     SYS_RB_MQ_TIMEDSEND, SYS_RB_MQ_UNLINK,
@@ -119,6 +121,8 @@ pub extern "C" fn mq_close(mqdes: c_int) -> c_int {
     let Ok(fd) = usize::try_from(mqdes) else {
         return fail(redbear_ipc::errno::EBADF, -1);
     };
+    // Closing ends this process's registration (the kernel's close hook).
+    crate::mq_thread::forget(mqdes);
     status(sys::close_fd(fd))
 }
 
@@ -320,7 +324,7 @@ pub unsafe extern "C" fn mq_setattr(mqdes: c_int, new: *const MqAttr, old: *mut 
 }
 
 #[cfg(not(target_os = "redox"))]
-fn notify(mqdes: c_int, sev: *const u8) -> Result<(), c_int> {
+fn notify_kernel(mqdes: c_int, sev: *const u8) -> Result<(), c_int> {
     let len = if sev.is_null() { 0 } else { SIGEVENT_SIZE };
     sys::with_c_in(sev, len, |ptr| {
         // SAFETY: the kernel checks the pointer (null: unregister).
@@ -332,7 +336,7 @@ fn notify(mqdes: c_int, sev: *const u8) -> Result<(), c_int> {
 /// relibc's `struct sigevent` is 32 bytes (value, signo, notify, then the
 /// thread fields); the kernel reads Linux's 64: copy the first 16.
 #[cfg(target_os = "redox")]
-fn notify(mqdes: c_int, sev: *const u8) -> Result<(), c_int> {
+fn notify_kernel(mqdes: c_int, sev: *const u8) -> Result<(), c_int> {
     let mut raw = [0u8; SIGEVENT_SIZE];
     let ptr = if sev.is_null() {
         0
@@ -345,11 +349,37 @@ fn notify(mqdes: c_int, sev: *const u8) -> Result<(), c_int> {
     unsafe { sys::syscall(SYS_RB_MQ_NOTIFY, &[mqdes as usize, ptr]) }.map(|_| ())
 }
 
-/// `int mq_notify(mqd_t, const struct sigevent *sevp)`: SIGEV_SIGNAL and
-/// SIGEV_NONE; NULL unregisters. SIGEV_THREAD: EINVAL.
+/// The first 32 bytes of a sigevent (value, signo, notify, function,
+/// attributes: one layout in Linux's and relibc's), when readable.
+fn sigevent_head(sev: *const u8) -> Option<[u8; SIGEVENT_SIZE]> {
+    let mut raw = [0u8; SIGEVENT_SIZE];
+    // SAFETY: the caller's sigevent, read as glibc reads it (a bad
+    // pointer faults on a real kernel; the hosted backend probes).
+    unsafe { crate::backend::read_c(sev, &mut raw[..32]) }.then_some(raw)
+}
+
+/// SIGEV_THREAD goes to `mq_thread`; the rest to the kernel. A NULL
+/// unregistration also frees the shim's record of the descriptor.
+fn notify(mqdes: c_int, sev: *const u8) -> Result<(), c_int> {
+    if let Some(raw) = sigevent_head(sev) {
+        if i32::from_ne_bytes([raw[12], raw[13], raw[14], raw[15]]) == SIGEV_THREAD {
+            return crate::mq_thread::register(mqdes, &raw);
+        }
+    }
+    notify_kernel(mqdes, sev)?;
+    if sev.is_null() {
+        crate::mq_thread::forget(mqdes);
+    }
+    Ok(())
+}
+
+/// `int mq_notify(mqd_t, const struct sigevent *sevp)`: SIGEV_SIGNAL,
+/// SIGEV_NONE and SIGEV_THREAD (`mq_thread`); NULL unregisters.
 ///
 /// # Safety
-/// None in the shim on Linux-layout targets: the kernel checks `sevp`.
+/// `sevp` is read for its sigev_notify (as glibc does): a bad pointer
+/// faults on a real kernel; the hosted backend, which can tell, hands it
+/// to the kernel (EFAULT).
 #[no_mangle]
 pub unsafe extern "C" fn mq_notify(mqdes: c_int, sevp: *const u8) -> c_int {
     status(notify(mqdes, sevp))

@@ -319,9 +319,14 @@ pub const SIGEVENT_SIZE: usize = 64;
 pub const SIGEV_SIGNAL: i32 = 0;
 /// sigev_notify: register, send nothing.
 pub const SIGEV_NONE: i32 = 1;
-/// sigev_notify: run a function in a new thread (a C library feature: the
-/// kernel refuses it, EINVAL).
+/// sigev_notify: run a function in a new thread. A C library feature; the
+/// kernel's half: sigev_signo is a message-queue fd (the notice channel),
+/// sigev_value a cookie, and firing posts a notice of `MQ_NOTICE_SIZE`
+/// bytes on the channel (`ipc::mq::notify::Notice`).
 pub const SIGEV_THREAD: i32 = 2;
+/// Size of a SIGEV_THREAD notice: cookie (u64) at 0, the sender's pid
+/// (u32) at 8, its real uid (u32) at 12.
+pub const MQ_NOTICE_SIZE: usize = crate::ipc::mq::notify::NOTICE_SIZE;
 
 /// semctl: sempid of one semaphore.
 pub const GETPID: i32 = 11;
@@ -392,19 +397,19 @@ impl SemidDs {
 /// `struct seminfo` (IPC_INFO / SEM_INFO): ten ints in this order.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SemInfo {
-    /// SEMMAP (semmni * semmsl).
+    /// SEMMAP (Linux's constant 1024000000).
     pub semmap: i32,
     /// semmni.
     pub semmni: i32,
     /// semmns.
     pub semmns: i32,
-    /// SEMMNU (semmni * semmsl).
+    /// SEMMNU (Linux's constant 1024000000).
     pub semmnu: i32,
     /// semmsl.
     pub semmsl: i32,
     /// semopm.
     pub semopm: i32,
-    /// SEMUME (semopm).
+    /// SEMUME (Linux's constant 500).
     pub semume: i32,
     /// IPC_INFO: SEMUSZ; SEM_INFO: sets in use.
     pub semusz: i32,

@@ -15,7 +15,7 @@ use crate::ipc::mq::notify::Notification;
 use crate::ipc::mq::queue::{MessageQueue, MqAttr};
 use crate::kernel::{ClockId, Deadline, Kernel};
 use crate::syscall::abi::{
-    MqOpenFlags, MQ_ATTR_SIZE, MQ_NONBLOCK, SIGEVENT_SIZE, SIGEV_NONE, SIGEV_SIGNAL,
+    MqOpenFlags, MQ_ATTR_SIZE, MQ_NONBLOCK, SIGEVENT_SIZE, SIGEV_NONE, SIGEV_SIGNAL, SIGEV_THREAD,
 };
 use crate::syscall::args::{Args, Reg};
 use crate::syscall::uaccess::{UserPtr, UserValue};
@@ -80,32 +80,73 @@ impl From<MqAttr> for MqAttrAbi {
 }
 
 /// The kernel-ABI `struct sigevent`, decoded: what mq_notify registers.
-/// EINVAL for a sigev_notify other than SIGEV_NONE / SIGEV_SIGNAL and for
-/// a signal number above 64 (0 is allowed: it registers and sends nothing).
-impl UserValue for Notification {
+/// EINVAL for a sigev_notify other than SIGEV_NONE / SIGEV_SIGNAL /
+/// SIGEV_THREAD and for a signal number above 64 (0 is allowed: it
+/// registers and sends nothing). For SIGEV_THREAD, sigev_signo is the
+/// notice channel's fd and sigev_value the cookie (docs/abi.md).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SigEventAbi {
+    /// SIGEV_NONE.
+    None,
+    /// SIGEV_SIGNAL.
+    Signal {
+        /// sigev_signo.
+        signo: u32,
+        /// sigev_value.
+        value: u64,
+    },
+    /// SIGEV_THREAD: post notices on the queue behind `channel_fd`.
+    Thread {
+        /// sigev_signo: a message-queue fd of the caller.
+        channel_fd: i32,
+        /// sigev_value.
+        cookie: u64,
+    },
+}
+
+impl UserValue for SigEventAbi {
     const SIZE: usize = SIGEVENT_SIZE;
     fn decode(raw: &[u8]) -> Result<Self, Errno> {
         let value = i64_at(raw, 0) as u64;
         let signo = i32_at(raw, 8);
         match i32_at(raw, 12) {
-            SIGEV_NONE => Ok(Notification::None),
+            SIGEV_NONE => Ok(SigEventAbi::None),
             SIGEV_SIGNAL => match u32::try_from(signo) {
-                Ok(signo) if signo <= 64 => Ok(Notification::Signal { signo, value }),
+                Ok(signo) if signo <= 64 => Ok(SigEventAbi::Signal { signo, value }),
                 _ => err(EINVAL),
             },
+            SIGEV_THREAD => Ok(SigEventAbi::Thread {
+                channel_fd: signo,
+                cookie: value,
+            }),
             _ => err(EINVAL),
         }
     }
     fn encode(&self, out: &mut [u8]) {
         out.fill(0);
         let (notify, signo, value) = match *self {
-            Notification::None => (SIGEV_NONE, 0, 0),
-            Notification::Signal { signo, value } => (SIGEV_SIGNAL, signo as i32, value),
+            SigEventAbi::None => (SIGEV_NONE, 0, 0),
+            SigEventAbi::Signal { signo, value } => (SIGEV_SIGNAL, signo as i32, value),
+            SigEventAbi::Thread { channel_fd, cookie } => (SIGEV_THREAD, channel_fd, cookie),
         };
         out[..8].copy_from_slice(&value.to_ne_bytes());
         out[8..12].copy_from_slice(&signo.to_ne_bytes());
         out[12..16].copy_from_slice(&notify.to_ne_bytes());
     }
+}
+
+/// The registration a decoded sigevent asks for: SIGEV_THREAD's channel
+/// fd is looked up here (EBADF if none; EINVAL if not a fit queue), as
+/// Linux looks up its netlink socket before the queue's fd.
+fn notification<K: Kernel + ?Sized>(k: &K, ev: SigEventAbi) -> Result<Notification, Errno> {
+    Ok(match ev {
+        SigEventAbi::None => Notification::None,
+        SigEventAbi::Signal { signo, value } => Notification::Signal { signo, value },
+        SigEventAbi::Thread { channel_fd, cookie } => {
+            let fd = usize::try_from(channel_fd).map_err(|_| Errno::new(EBADF))?;
+            MessageQueue::channel(&k.get_fd(fd)?, cookie)?
+        }
+    })
 }
 
 /// The description behind fd `fd`: EBADF if none, or not a queue's.
@@ -228,8 +269,8 @@ pub fn getsetattr<K: Kernel + ?Sized>(k: &K, a: Args) -> Result<usize, Errno> {
 pub fn notify<K: Kernel + ?Sized>(k: &K, a: Args) -> Result<usize, Errno> {
     let [fd, sigevent, ..] = a.regs();
     let how = sigevent
-        .opt_ptr::<Notification>()
-        .map(|p| p.read(k))
+        .opt_ptr::<SigEventAbi>()
+        .map(|p| notification(k, p.read(k)?))
         .transpose()?;
     let file = queue_fd(k, fd)?;
     queue_of(&file)?.notify(k, how)?;

@@ -153,9 +153,11 @@ pub fn semctl<K: Kernel + ?Sized>(k: &K, a: Args) -> Result<usize, Errno> {
             Ok(0)
         }
         SETVAL => {
-            // Linux takes the int of the semun and checks its range
-            // before it looks the set up.
-            let val = i32::try_from(arg.word() as isize).map_err(|_| Errno::new(ERANGE))?;
+            // Linux takes the int of the semun (the low 32 bits of the
+            // word on little-endian 64-bit; the rest is whatever the
+            // caller's union held) and checks its range before it looks
+            // the set up.
+            let val = arg.word() as u32 as i32;
             if !(0..=SEMVMX).contains(&val) {
                 return err(ERANGE);
             }

@@ -31,6 +31,30 @@ pub fn lx(r: i64) -> i64 {
 /// 022 and returns its numbers; a child that could not set up, crashed
 /// or reported nothing fails the test.
 pub fn on_linux(f: impl FnOnce() -> Vec<i64>) -> Vec<i64> {
+    in_child(false, f)
+}
+
+/// As `on_linux`, but the child keeps real and saved uid 0 (effective
+/// uid/gid 1000), so `act_as` can switch its effective ids: a case with
+/// several users (root among them) in one process.
+pub fn on_linux_switchable(f: impl FnOnce() -> Vec<i64>) -> Vec<i64> {
+    in_child(true, f)
+}
+
+/// Makes the calling thread of an `on_linux_switchable` child act as
+/// `(uid, gid)` (raw syscalls: this thread only; root's capabilities
+/// come back with effective uid 0).
+pub fn act_as(uid: u32, gid: u32) {
+    // SAFETY: credential syscalls on the calling thread.
+    let ok = unsafe {
+        libc::syscall(libc::SYS_setresuid, -1, 0, -1) == 0
+            && libc::syscall(libc::SYS_setresgid, -1, gid, -1) == 0
+            && libc::syscall(libc::SYS_setresuid, -1, uid, -1) == 0
+    };
+    assert!(ok, "act_as({uid}, {gid})");
+}
+
+fn in_child(switchable: bool, f: impl FnOnce() -> Vec<i64>) -> Vec<i64> {
     let mut pipe = [0i32; 2];
     // SAFETY: `pipe` is a valid array of two ints.
     assert_eq!(unsafe { libc::pipe(pipe.as_mut_ptr()) }, 0, "pipe");
@@ -43,8 +67,11 @@ pub fn on_linux(f: impl FnOnce() -> Vec<i64>) -> Vec<i64> {
             libc::close(pipe[0]);
             libc::unshare(libc::CLONE_NEWIPC) == 0
                 && libc::setgroups(0, std::ptr::null()) == 0
-                && libc::setresgid(1000, 1000, 1000) == 0
-                && libc::setresuid(1000, 1000, 1000) == 0
+                && if switchable {
+                    libc::setresgid(0, 1000, 0) == 0 && libc::setresuid(0, 1000, 0) == 0
+                } else {
+                    libc::setresgid(1000, 1000, 1000) == 0 && libc::setresuid(1000, 1000, 1000) == 0
+                }
         };
         let code = if ok {
             // SAFETY: umask cannot fail.

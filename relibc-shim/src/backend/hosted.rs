@@ -198,6 +198,16 @@ fn c_copy(ptr: *const u8, len: usize) -> Option<std::vec::Vec<u8>> {
     (!ptr.is_null() && c_read(ptr, &mut copy)).then_some(copy)
 }
 
+/// Copies C memory at `ptr` into `out`; false (nothing read) if null or
+/// not all readable (probed: no precondition here, `unsafe` to match the
+/// native backend).
+///
+/// # Safety
+/// None.
+pub unsafe fn read_c(ptr: *const u8, out: &mut [u8]) -> bool {
+    !ptr.is_null() && c_read(ptr, out)
+}
+
 /// The most bytes of C memory staged for one argument; a longer buffer
 /// (a msgrcv size far past any message) is handed on as is, so the hosted
 /// kernel answers EFAULT where a real kernel would write into it.

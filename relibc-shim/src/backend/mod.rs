@@ -8,11 +8,11 @@ mod native;
 
 #[cfg(feature = "hosted-backend")]
 pub use hosted::{
-    close_fd, fd_read, fd_write, raw_syscall, rebase_deadline, with_c_in, with_c_out,
+    close_fd, fd_read, fd_write, raw_syscall, read_c, rebase_deadline, with_c_in, with_c_out,
     with_user_bytes,
 };
 #[cfg(not(feature = "hosted-backend"))]
 pub use native::{
-    close_fd, fd_read, fd_write, raw_syscall, rebase_deadline, with_c_in, with_c_out,
+    close_fd, fd_read, fd_write, raw_syscall, read_c, rebase_deadline, with_c_in, with_c_out,
     with_user_bytes,
 };

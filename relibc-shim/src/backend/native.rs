@@ -30,6 +30,20 @@ pub fn with_user_bytes<R>(bytes: &[u8], f: impl FnOnce(usize) -> R) -> R {
     f(bytes.as_ptr() as usize)
 }
 
+/// Copies C memory at `ptr` into `out` (false if null); a bad pointer
+/// faults in the caller, as glibc's own reads of its arguments do.
+///
+/// # Safety
+/// A non-null `ptr` is readable for `out.len()` bytes.
+pub unsafe fn read_c(ptr: *const u8, out: &mut [u8]) -> bool {
+    if ptr.is_null() {
+        return false;
+    }
+    // SAFETY: the caller's promise.
+    unsafe { core::ptr::copy_nonoverlapping(ptr, out.as_mut_ptr(), out.len()) };
+    true
+}
+
 /// The kernel reads the caller's memory where it is (EFAULT is its own).
 pub fn with_c_in<R>(ptr: *const u8, _len: usize, f: impl FnOnce(usize) -> R) -> R {
     f(ptr as usize)

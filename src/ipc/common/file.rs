@@ -31,6 +31,9 @@ pub enum FileKind {
     TimerFd,
     /// A POSIX message queue (`mq_open`).
     MessageQueue,
+    /// A pipe end of the host kernel's own (the QEMU testbed's pipe(2));
+    /// the subsystem makes none.
+    Pipe,
 }
 
 /// What read and write return: the bytes moved, or the errno.

@@ -17,23 +17,25 @@
 //!   loses the message).
 //!
 //! Lock order: the queue's state lock, then (inside `WaitQueue::visit`)
-//! nothing. Signals are sent and readiness observers told after it is
+//! nothing. Signals are sent, SIGEV_THREAD notices posted (which takes
+//! the channel queue's lock) and readiness observers told after it is
 //! released.
 
 use alloc::boxed::Box;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::any::Any;
 
-use crate::errno::{err, Errno, EAGAIN, EBADF, EBUSY, EMSGSIZE, ENOMEM};
+use crate::errno::{err, Errno, EAGAIN, EBADF, EBUSY, EINVAL, EMSGSIZE, ENOMEM};
 use crate::ipc::common::file::{FileKind, FileObject};
 use crate::ipc::common::limits::Charge;
 use crate::ipc::common::names::Named;
-use crate::ipc::common::open_file::{Closer, OpenFile};
+use crate::ipc::common::open_file::{Closer, FileRef, OpenFile};
 use crate::ipc::common::perm::ObjPerm;
 use crate::ipc::common::pollee::{Pollee, Readiness};
 use crate::ipc::common::wait::{wait, Blocking, Handoff, Step};
 use crate::ipc::common::waitq::{Visit, WaitQueue};
-use crate::ipc::mq::notify::{Notification, Registration};
+use crate::ipc::mq::notify::{Notice, Notification, Registration, NOTICE_SIZE};
 use crate::ipc::mq::store::{MsgStore, Taken};
 use crate::kernel::{Deadline, Kernel, SigInfo};
 use crate::sync::Mutex;
@@ -270,6 +272,41 @@ impl MessageQueue {
         }
     }
 
+    /// The SIGEV_THREAD registration that posts notices carrying
+    /// `cookie` on the queue behind `channel` (any description of a
+    /// queue, whatever its access mode: the kernel posts, the caller
+    /// receives). EINVAL if `channel` is not a queue's or its msgsize is
+    /// below `NOTICE_SIZE`.
+    pub fn channel(channel: &FileRef, cookie: u64) -> Result<Notification, Errno> {
+        match channel.downcast::<MessageQueue>() {
+            Some(q) if q.msgsize >= NOTICE_SIZE => Ok(Notification::Channel {
+                channel: Arc::downgrade(channel.object()),
+                cookie,
+            }),
+            _ => err(EINVAL),
+        }
+    }
+
+    /// Posts `notice` without blocking, as the kernel's own send: to a
+    /// blocked receiver or into the store, at priority 0, never firing
+    /// this queue's own registration (so notices cannot chain). A full
+    /// queue or a failed allocation loses it, as a full netlink socket
+    /// loses Linux's.
+    fn post(&self, k: &(impl Kernel + ?Sized), notice: Notice) {
+        let mut body = Vec::new();
+        if body.try_reserve_exact(NOTICE_SIZE).is_err() {
+            return;
+        }
+        body.extend_from_slice(&notice.to_bytes());
+        let mut st = self.state.lock();
+        if st.store.is_full() {
+            return;
+        }
+        let _ = deliver(k, &mut st, 0, body.into_boxed_slice(), false);
+        drop(st);
+        self.pollee.notify(Readiness::IN);
+    }
+
     /// The process registered for notification, if any (tests, fdinfo).
     pub fn notify_owner(&self) -> Option<crate::kernel::Pid> {
         self.state.lock().notify.as_ref().map(|r| r.owner)
@@ -374,14 +411,23 @@ fn refill<K: Kernel + ?Sized>(k: &K, st: &mut QueueState) -> bool {
 
 impl Registration {
     /// Sends the notification (SIGEV_SIGNAL with a signal number) to its
-    /// owner, as from the sender `pid` / real `uid`; with no lock held.
-    /// A process that has gone (ESRCH) or a full queue (EAGAIN) loses it,
-    /// as Linux's send does.
+    /// owner, or posts the notice on its channel (SIGEV_THREAD), as from
+    /// the sender `pid` / real `uid`; with no lock held. A process that
+    /// has gone (ESRCH), a full signal queue (EAGAIN), a channel gone or
+    /// full loses it, as Linux's send does.
     fn fire<K: Kernel + ?Sized>(self, k: &K, pid: crate::kernel::Pid, uid: u32) {
-        if let Notification::Signal { signo, value } = self.how {
-            if signo != 0 {
+        match self.how {
+            Notification::Signal { signo, value } if signo != 0 => {
                 let _ = k.send_signal(self.owner, SigInfo::mesgq(signo, value, pid, uid));
             }
+            Notification::Channel { channel, cookie } => {
+                if let Some(obj) = channel.upgrade() {
+                    if let Some(q) = obj.as_any().downcast_ref::<MessageQueue>() {
+                        q.post(k, Notice { cookie, pid, uid });
+                    }
+                }
+            }
+            _ => {}
         }
     }
 }

@@ -12,7 +12,10 @@
 //! (`ObjectKind::SemSet`, its semaphores as `Resource::Sems`, its memory
 //! as `Resource::KernelBytes`), refunded at IPC_RMID. Linux bounds sets
 //! by semmni, semmns and semmsl only; the kernel-bytes charge is ours, so
-//! that one user cannot fill kernel memory with sets.
+//! that one user cannot fill kernel memory with semaphores. It counts the
+//! semaphores only: semmni already bounds the sets themselves, and one
+//! user may hold all 32000 of them as on Linux (gVisor's
+//! SemGetSystemLimits, tests/sysv_sem_conformance.rs).
 //!
 //! Lock order: the id table, then one set's state (ids.rs); a process's
 //! undo list (`undo.rs`) is never locked with a set's state held. User
@@ -41,6 +44,11 @@ use crate::syscall::abi::{SemInfo, SemidDs};
 
 /// Linux's SEMUSZ (IPC_INFO's semusz).
 pub const SEMUSZ: i32 = 20;
+/// Linux's SEMMAP and SEMMNU: SEMMNS of the default limits (32000 sets of
+/// 32000), reported by IPC_INFO and SEM_INFO as constants.
+pub const SEMMAP: i32 = 1_024_000_000;
+/// Linux's SEMUME: SEMOPM of the default limits.
+pub const SEMUME: i32 = 500;
 
 struct SetState {
     perm: IpcPerm,
@@ -404,7 +412,7 @@ impl SemNamespace {
                 if used + n > lim.semmns as usize {
                     return err(ENOSPC);
                 }
-                let bytes = size_of::<SemSet>().saturating_add(n.saturating_mul(BYTES_PER_SEM));
+                let bytes = n.saturating_mul(BYTES_PER_SEM);
                 let charge = k.ipc().acct.charge_with(
                     creds.euid,
                     creds.privileged(),
@@ -528,15 +536,17 @@ impl SemNamespace {
     pub fn info<K: Kernel + ?Sized>(&self, k: &K, usage: bool) -> (SemInfo, usize) {
         let lim = limits(k);
         let int = |n: u64| n.min(i32::MAX as u64) as i32;
-        let semmns = int(u64::from(lim.semmni) * u64::from(lim.semmsl));
+        // SEMMAP, SEMMNU and SEMUME are Linux's compile-time constants
+        // (SEMMNS = SEMMNI * SEMMSL, SEMOPM of the defaults), whatever the
+        // tunables say (measured: tests/sysv_sem_conformance.rs, semget05).
         let mut info = SemInfo {
-            semmap: semmns,
+            semmap: SEMMAP,
             semmni: int(lim.semmni.into()),
             semmns: int(lim.semmns.into()),
-            semmnu: semmns,
+            semmnu: SEMMAP,
             semmsl: int(lim.semmsl.into()),
             semopm: int(lim.semopm.into()),
-            semume: int(lim.semopm.into()),
+            semume: SEMUME,
             semusz: SEMUSZ,
             semvmx: SEMVMX,
             semaem: SEMAEM,

@@ -158,6 +158,10 @@ pub mod nr {
     /// for a child (pid -1 or 0: any); status in Linux's encoding; WNOHANG
     /// (1) returns 0 while none has ended; ECHILD without such a child.
     pub const WAITPID: usize = 44;
+    /// `(*mut [i32; 2] fds, flags) -> 0`: pipe2(2); flags O_NONBLOCK
+    /// (0o4000) and O_CLOEXEC (0o2000000), others EINVAL; the fds are
+    /// written last (EFAULT closes both again).
+    pub const PIPE2: usize = 45;
     /// One past the last base number.
     pub const END: usize = 64;
 }

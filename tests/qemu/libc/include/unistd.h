@@ -38,6 +38,10 @@ ssize_t read(int fd, void *buf, size_t count);
 ssize_t write(int fd, const void *buf, size_t count);
 int close(int fd);
 int dup(int fd);
+int pipe(int fds[2]);
+/* pipe2 is _GNU_SOURCE in glibc; declared unconditionally (O_NONBLOCK,
+ * O_CLOEXEC from <fcntl.h>). */
+int pipe2(int fds[2], int flags);
 pid_t getpid(void);
 pid_t getppid(void);
 pid_t gettid(void);

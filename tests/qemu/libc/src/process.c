@@ -1,5 +1,5 @@
-/* fork, waitpid/wait, and anonymous mmap over the testbed's FORK,
- * WAITPID, MMAP_ANON and SHM_MAP calls. */
+/* fork, waitpid/wait, pipe/pipe2 and anonymous mmap over the testbed's
+ * FORK, WAITPID, PIPE2, MMAP_ANON and SHM_MAP calls. */
 #include <errno.h>
 #include <sys/mman.h>
 #include <sys/types.h>
@@ -16,6 +16,10 @@ pid_t waitpid(pid_t pid, int *status, int options)
 }
 
 pid_t wait(int *status) { return waitpid(-1, status, 0); }
+
+int pipe2(int fds[2], int flags) { return (int)__tb_ret(tb_sys2(TB_PIPE2, fds, flags)); }
+
+int pipe(int fds[2]) { return pipe2(fds, 0); }
 
 /* A MAP_SHARED region is a testbed shared region under a key no other
  * mapping uses (this pid and a counter). */

@@ -11,7 +11,7 @@ enum {
     TB_SHM_MAP = 22, TB_READ = 23, TB_WRITE = 24, TB_CLOSE = 25, TB_DUP = 26,
     TB_POLL = 27, TB_FCNTL = 28, TB_SYSCALL_COUNT = 29, TB_CLOCK_SETTIME = 30, TB_SIGQUEUE = 31, TB_SIGCATCH = 32,
     TB_IPC_PROBE = 35, TB_UMASK = 36, TB_SIGACTION = 37, TB_SIGRETURN = 38, TB_SIGTIMEDWAIT = 39, TB_SETITIMER = 40,
-    TB_THREAD_KILL = 41, TB_SIGSUSPEND = 42, TB_FORK = 43, TB_WAITPID = 44,
+    TB_THREAD_KILL = 41, TB_SIGSUSPEND = 42, TB_FORK = 43, TB_WAITPID = 44, TB_PIPE2 = 45,
 };
 
 static inline long __tb_syscall(long n, long a, long b, long c, long d, long e, long f)

@@ -1,9 +1,41 @@
 //! Kernel console output (`print!`/`println!`) over the arch serial port.
 //!
-//! No lock: the kernel runs with interrupts off on one CPU, so one print
-//! cannot be interleaved with another (and a panic can always print).
+//! One line at a time across CPUs: `locked` holds the console for the
+//! whole of a `println!` (or a user line). It is re-entrant on the CPU
+//! that holds it and gives up waiting after a bound, so a panic can always
+//! print, even one raised while printing or while another CPU has stopped
+//! with the console held.
 
 use core::fmt;
+use core::sync::atomic::{AtomicUsize, Ordering};
+
+/// 0 when free, else the holder's cpu index + 1.
+static OWNER: AtomicUsize = AtomicUsize::new(0);
+/// Spins before a waiter prints anyway (far above any line's time).
+const PATIENCE: u64 = 200_000_000;
+
+/// Runs `f` with the console held by this CPU.
+pub fn locked<R>(f: impl FnOnce() -> R) -> R {
+    let me = crate::arch::cpu_index() + 1;
+    let nested = OWNER.load(Ordering::Relaxed) == me;
+    if !nested {
+        let mut spins = 0u64;
+        while OWNER
+            .compare_exchange_weak(0, me, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+            && spins < PATIENCE
+        {
+            spins += 1;
+            core::hint::spin_loop();
+        }
+    }
+    let r = f();
+    if !nested {
+        // Fails harmlessly when the wait above gave up.
+        let _ = OWNER.compare_exchange(me, 0, Ordering::Release, Ordering::Relaxed);
+    }
+    r
+}
 
 pub struct Console;
 
@@ -17,7 +49,9 @@ impl fmt::Write for Console {
 #[macro_export]
 macro_rules! print {
     ($($t:tt)*) => {{
-        let _ = core::fmt::Write::write_fmt(&mut $crate::console::Console, format_args!($($t)*));
+        $crate::console::locked(|| {
+            let _ = core::fmt::Write::write_fmt(&mut $crate::console::Console, format_args!($($t)*));
+        });
     }};
 }
 
@@ -25,8 +59,10 @@ macro_rules! print {
 macro_rules! println {
     () => { $crate::print!("\n") };
     ($($t:tt)*) => {{
-        $crate::print!($($t)*);
-        $crate::print!("\n");
+        $crate::console::locked(|| {
+            $crate::print!($($t)*);
+            $crate::print!("\n");
+        });
     }};
 }
 
@@ -47,9 +83,11 @@ pub mod user {
     static PARTIAL: Mutex<BTreeMap<Pid, Vec<u8>>> = Mutex::new(BTreeMap::new());
 
     fn emit(line: &[u8]) {
-        crate::arch::console_write(b"# ");
-        crate::arch::console_write(line);
-        crate::arch::console_write(b"\n");
+        super::locked(|| {
+            crate::arch::console_write(b"# ");
+            crate::arch::console_write(line);
+            crate::arch::console_write(b"\n");
+        });
     }
 
     /// Output of process `pid`.

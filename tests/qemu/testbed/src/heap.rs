@@ -8,9 +8,9 @@ use linked_list_allocator::LockedHeap;
 static HEAP: LockedHeap = LockedHeap::empty();
 
 /// Largest heap: tables, kernel stacks, process and IPC objects.
-const MAX_HEAP: usize = 64 << 20;
+const MAX_HEAP: usize = 128 << 20;
 
-/// Takes a quarter of `ram` (at most 64 MiB) for the heap and returns the
+/// Takes a quarter of `ram` (at most 128 MiB) for the heap and returns the
 /// rest.
 pub fn init(ram: Range<usize>) -> Range<usize> {
     let size = ((ram.end - ram.start) / 4).min(MAX_HEAP) & !0xfff;

@@ -20,6 +20,7 @@ mod fileops;
 mod frames;
 mod heap;
 mod ipc;
+mod pipe;
 mod process;
 mod programs;
 mod runner;
@@ -56,9 +57,17 @@ pub fn kernel_main() -> ! {
         clock::mode_name()
     );
     sched::init();
+    let cpus = arch::start_secondaries();
+    println!("# {} CPU{} online", cpus, if cpus == 1 { "" } else { "s" });
     arch::timer_start(TICK_HZ);
-    let failed = runner::run_all();
+    let failed = runner::run_all(cpus);
     arch::exit(if failed == 0 { 0 } else { 1 })
+}
+
+/// Called once by the arch on every CPU but the boot CPU, on a stack of
+/// its own, interrupts off, its tick running; never returns.
+pub fn secondary_main() -> ! {
+    sched::secondary_loop()
 }
 
 #[panic_handler]

@@ -43,13 +43,17 @@ pub struct Process {
     pub thread_status: BTreeMap<Tid, i32>,
     /// Decided exit status (EXIT, a kill, or the last thread's status).
     pub status: Option<i32>,
-    /// Every thread has ended and the resources are gone.
+    /// Every thread has ended and the resources are gone, exit hooks
+    /// included (set last, so a waiter on another CPU sees all of it).
     pub zombie: bool,
+    /// The last thread has ended and the release is under way.
+    ending: bool,
     /// Pending and caught signals (masks are per thread).
     pub sig: crate::signal::SigState,
     mmap_next: usize,
     pub fds: crate::fd::FdTable,
-    /// System calls made by the process' threads.
+    /// System calls made by the process' threads, up to their last switch
+    /// (the running thread's since then: `sched::uncounted_syscalls`).
     pub syscalls: u64,
     /// File-mode creation mask (UMASK), inherited from the parent.
     pub umask: u32,
@@ -60,6 +64,9 @@ pub struct Process {
     maps: Vec<(usize, UserPerm, bool)>,
     /// The signal that ended the process (for waitpid's status).
     pub term_signal: Option<u32>,
+    /// Index in `threads` of the last thread a process-directed signal
+    /// woke (`wake_target`'s round-robin).
+    sig_target: usize,
 }
 
 /// The umask of a process without a parent process (the runner's).
@@ -184,6 +191,7 @@ pub fn spawn(
             thread_status: BTreeMap::new(),
             status: None,
             zombie: false,
+            ending: false,
             sig: crate::signal::SigState::default(),
             mmap_next: MMAP_BASE,
             fds: crate::fd::FdTable::new(pid),
@@ -192,6 +200,7 @@ pub fn spawn(
             itimer: None,
             maps,
             term_signal: None,
+            sig_target: 0,
         },
     );
     match spawn_thread(pid, entry, USER_STACK_TOP - 64, arg, 0) {
@@ -223,17 +232,20 @@ pub fn spawn_thread(
     sigmask: u64,
 ) -> Result<Tid, isize> {
     let tid = sched::spawn(pid, entry, sp, arg, sigmask).ok_or(EAGAIN)?;
-    let mut procs = PROCS.lock();
-    match procs.get_mut(&pid) {
-        Some(p) => {
-            p.threads.push(tid);
-            Ok(tid)
-        }
-        None => {
-            drop(procs);
-            sched::kill(tid);
-            Err(ESRCH)
-        }
+    let listed = PROCS
+        .lock()
+        .get_mut(&pid)
+        .map(|p| p.threads.push(tid))
+        .is_some();
+    if !listed {
+        // It exits at once, before user mode.
+        sched::kill(tid);
+    }
+    sched::start(tid);
+    if listed {
+        Ok(tid)
+    } else {
+        Err(ESRCH)
     }
 }
 
@@ -250,6 +262,16 @@ pub fn with_current<R>(f: impl FnOnce(&mut Process) -> R) -> Option<R> {
     PROCS.lock().get_mut(&pid).map(f)
 }
 
+/// Adds `n` system calls of one of `pid`'s threads to its count (the
+/// scheduler, when the thread gives the CPU back).
+pub fn add_syscalls(pid: Pid, n: u64) {
+    if n != 0 {
+        if let Some(p) = PROCS.lock().get_mut(&pid) {
+            p.syscalls += n;
+        }
+    }
+}
+
 /// Called by the scheduler after a thread of `pid` ended and was reaped.
 pub fn thread_ended(pid: Pid, tid: Tid, status: i32) {
     let released = {
@@ -257,19 +279,20 @@ pub fn thread_ended(pid: Pid, tid: Tid, status: i32) {
         let Some(p) = procs.get_mut(&pid) else { return };
         p.threads.retain(|&t| t != tid);
         p.thread_status.insert(tid, status);
-        if p.threads.is_empty() && !p.zombie {
+        if p.threads.is_empty() && !p.ending {
             p.status.get_or_insert(status);
-            p.zombie = true;
+            p.ending = true;
             Some((
                 p.aspace.take(),
                 core::mem::take(&mut p.frames),
                 core::mem::take(&mut p.fds),
+                child_signal(p),
             ))
         } else {
             None
         }
     };
-    if let Some((aspace, owned, fds)) = released {
+    if let Some((aspace, owned, fds, (ppid, chld))) = released {
         crate::console::user::flush(pid);
         drop(aspace);
         owned.into_iter().for_each(frames::free);
@@ -277,8 +300,40 @@ pub fn thread_ended(pid: Pid, tid: Tid, status: i32) {
         // Every thread has ended (a killed one left its blocking call
         // first), so the process's IPC state can settle; no lock is held.
         crate::ipc::process_exit(pid);
+        // Zombie only now, after the exit hooks: a parent that sees it
+        // finds the IPC state settled.
+        if let Some(p) = PROCS.lock().get_mut(&pid) {
+            p.zombie = true;
+        }
+        // The parent learns of it as on Linux (do_notify_parent): SIGCHLD,
+        // which its default disposition discards; the zombie stays for
+        // waitpid either way (SA_NOCLDWAIT and SIG_IGN's auto-reaping are
+        // not built). A parent that is gone (the runner) gets nothing.
+        let _ = deliver(ppid, chld);
     }
     wake_exit_waiters();
+}
+
+/// si_code of SIGCHLD: the child exited / was killed by a signal.
+const CLD_EXITED: i32 = 1;
+const CLD_KILLED: i32 = 2;
+
+/// The SIGCHLD that `p`'s end sends its parent: si_pid and si_uid the
+/// child's, si_status its exit status or the signal that ended it.
+fn child_signal(p: &Process) -> (Pid, SigInfo) {
+    let (code, status) = match p.term_signal {
+        Some(s) => (CLD_KILLED, s as i32),
+        None => (CLD_EXITED, p.status.unwrap_or(0) & 0xff),
+    };
+    let info = SigInfo {
+        signo: sig::SIGCHLD as u32,
+        code,
+        pid: p.pid,
+        uid: p.uid,
+        status,
+        ..SigInfo::default()
+    };
+    (p.ppid, info)
 }
 
 fn wake_exit_waiters() {
@@ -286,6 +341,7 @@ fn wake_exit_waiters() {
     for t in waiters {
         sched::unpark_host(t);
     }
+    sched::kick_runner();
 }
 
 /// Ends the whole process `pid` with `status` (first decision wins): every
@@ -325,13 +381,20 @@ pub fn exit_group(status: i32) -> ! {
     sched::exit_current(status)
 }
 
-/// Blocks until `done()` returns Some; EINTR if interrupted.
+/// Blocks until `done()` returns Some; EINTR if interrupted. `done` runs
+/// under `EXIT_WAITERS` (lock order: EXIT_WAITERS before PROCS), so an end
+/// on another CPU either comes before the look or finds this task on the
+/// list (and then its unpark is kept as a permit if it comes before the
+/// park).
 pub fn wait_for_exit<R>(done: impl Fn() -> Option<R>) -> Result<R, isize> {
     loop {
-        if let Some(r) = done() {
-            return Ok(r);
+        {
+            let mut waiters = EXIT_WAITERS.lock();
+            if let Some(r) = done() {
+                return Ok(r);
+            }
+            waiters.push(sched::current());
         }
-        EXIT_WAITERS.lock().push(sched::current());
         if sched::park(None) == sched::Wake::Interrupted {
             return Err(EINTR);
         }
@@ -446,18 +509,37 @@ pub fn deliver(pid: Pid, info: SigInfo) -> Result<(), isize> {
             return Ok(());
         }
         p.sig.queue(info)?;
-        // Interrupt the threads that do not block it.
-        p.threads
-            .iter()
-            .copied()
-            .filter(|&t| sched::sigmask_of(t).is_some_and(|m| m & sigbit(signo) == 0))
-            .collect::<Vec<_>>()
+        sched::signal_event();
+        wake_target(p, signo)
     };
-    for t in threads {
+    if let Some(t) = threads {
         sched::interrupt(t);
     }
     crate::ipc::signal_queued(pid, signo as u32);
     Ok(())
+}
+
+/// The one thread a process-directed `signo` wakes, as Linux's
+/// complete_signal picks it: the first thread if it does not block the
+/// signal, else the next one that does not, round-robin from the last
+/// one picked; none if every thread blocks it (it stays pending for
+/// the first to unblock it or take it). A fatal signal needs no more:
+/// the thread that takes it ends the whole process.
+fn wake_target(p: &mut Process, signo: usize) -> Option<Tid> {
+    let wants = |t: Tid| sched::sigmask_of(t).is_some_and(|m| m & sigbit(signo) == 0);
+    if let Some(&first) = p.threads.first() {
+        if wants(first) {
+            return Some(first);
+        }
+    }
+    let n = p.threads.len();
+    (0..n)
+        .map(|i| (p.sig_target + 1 + i) % n)
+        .find(|&i| wants(p.threads[i]))
+        .map(|i| {
+            p.sig_target = i;
+            p.threads[i]
+        })
 }
 
 /// SIGCATCH: catch `signo` (or restore its default action).
@@ -644,6 +726,7 @@ pub fn take_signal(mask: u64) -> Option<SigInfo> {
 /// (`Kernel::restore_signal`).
 pub fn restore_signal(info: SigInfo) {
     let _ = with_current(|p| p.sig.restore(info));
+    sched::signal_event();
 }
 
 /// The earliest armed ITIMER_REAL (the idle clock must stop there).
@@ -755,6 +838,7 @@ pub fn fork(frame: &crate::arch::TrapFrame) -> Result<Pid, isize> {
             thread_status: BTreeMap::new(),
             status: None,
             zombie: false,
+            ending: false,
             sig: p.sig.fork(),
             mmap_next: p.mmap_next,
             fds: p.fds.fork(pid),
@@ -763,6 +847,7 @@ pub fn fork(frame: &crate::arch::TrapFrame) -> Result<Pid, isize> {
             itimer: None,
             maps: p.maps.clone(),
             term_signal: None,
+            sig_target: 0,
         }
     };
     let pid = child.pid;
@@ -779,6 +864,7 @@ pub fn fork(frame: &crate::arch::TrapFrame) -> Result<Pid, isize> {
         p.threads.push(tid);
     }
     crate::ipc::process_fork(me, pid);
+    sched::start(tid);
     Ok(pid)
 }
 

@@ -10,7 +10,7 @@ pub const BUDGET_NS: u64 = 10_000_000_000;
 const TEARDOWN_NS: u64 = 2_000_000_000;
 
 /// Runs every program; returns the number that failed.
-pub fn run_all() -> usize {
+pub fn run_all(cpus: usize) -> usize {
     let progs = programs::all();
     let (mut passed, mut failed) = (0usize, 0usize);
     for (i, prog) in progs.iter().enumerate() {
@@ -23,6 +23,9 @@ pub fn run_all() -> usize {
                 let done = || process::status_of(pid).is_none_or(|(zombie, _)| zombie);
                 let finished = sched::run_until(&done, clock::now() + BUDGET_NS);
                 let status = process::status_of(pid).and_then(|s| s.1);
+                if !finished {
+                    sched::describe_tasks(&process::group_pids(group));
+                }
                 process::kill_group(group);
                 let pids = process::group_pids(group);
                 sched::run_until(
@@ -67,6 +70,7 @@ pub fn run_all() -> usize {
         process::PROCS.lock().len(),
         crate::heap::used() / 1024
     );
+    println!("# task runs per CPU: {:?}", sched::runs_per_cpu(cpus));
     println!("1..{}", progs.len());
     println!("{} passed, {} failed", passed, failed);
     failed

@@ -1,23 +1,41 @@
-//! Tasks (threads of a process) and the round-robin scheduler.
+//! Tasks (threads of a process) and the round-robin scheduler, on every
+//! CPU.
 //!
-//! The scheduler loop (`run_until`) runs on the boot stack in its own
-//! context; a task gives the CPU back by switching to that context
-//! (`switch_to_scheduler`) and the loop picks the next runnable task. The
-//! kernel runs with interrupts off, so a task only loses the CPU where it
-//! calls in here: blocking (`park`), yielding, exiting, or at a timer tick
-//! taken in user mode (`preempt`).
+//! Each CPU runs a scheduler loop (`run_until`; the boot CPU's is the
+//! runner's, the others' is `secondary_loop`) on its own boot stack in its
+//! own context; a task gives the CPU back by switching to that CPU's
+//! context (`switch_to_scheduler`) and the loop picks the next runnable
+//! task from the one global run queue (under `SCHED`), so any task runs on
+//! any CPU. The kernel runs with interrupts off, so a task only loses its
+//! CPU where it calls in here: blocking (`park`), yielding, exiting, or at
+//! a timer tick taken in user mode.
+//!
+//! SMP rules (docs/design.md, "The testbed on several CPUs"):
+//! - A task whose state says Blocked or Runnable may still be running on
+//!   its old CPU until its `switch` away has saved its context; `on_cpu`
+//!   says so, and a CPU that picks the task waits for it to clear before
+//!   switching in.
+//! - A park marks the task Blocked under `SCHED` first and looks for
+//!   pending signals after, so a signal queued on another CPU in between
+//!   is either seen or finds the task Blocked and wakes it.
+//! - A wake-up that queues a task kicks one idle CPU (`arch::wake_cpu`);
+//!   idle CPUs announce themselves in `IDLE` before their last look at the
+//!   run queue.
+//! - Virtual time jumps only when no CPU runs a task and nothing is queued
+//!   (checked under `SCHED` with the run epoch unchanged).
 //!
 //! Lock order: `process::PROCS` before `SCHED`. Never switch while holding
-//! either.
+//! either. Every lock is taken with interrupts masked (the kernel never
+//! unmasks them), so no interrupt handler can meet a lock its CPU holds.
 
 use alloc::boxed::Box;
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, Ordering};
 
 use spin::Mutex;
 
-use crate::arch::{self, TaskContext};
+use crate::arch::{self, TaskContext, MAX_CPUS};
 use crate::clock;
 use crate::process::{self, Pid};
 
@@ -32,11 +50,14 @@ const STACK_CANARY: u64 = 0x5ca1_ab1e_dead_beef;
 const CANARY_WORDS: usize = 8;
 /// Most tasks alive at once: bounds what user programs can take from the
 /// kernel heap (each task holds a kernel stack), so spawning fails with
-/// EAGAIN long before an allocation could fail.
-pub const MAX_TASKS: usize = 256;
+/// EAGAIN long before an allocation could fail (1100 stacks are 69 MiB of
+/// the 128 MiB heap at 512 MiB of RAM; room for the 1000-waiter benchmark).
+pub const MAX_TASKS: usize = 1100;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum State {
+    /// Made but not started (`start`): its process lists it first.
+    New,
     Runnable,
     Running,
     Blocked,
@@ -67,6 +88,9 @@ pub struct Task {
     pub tid: Tid,
     pub pid: Pid,
     ctx: TaskContext,
+    /// Its context is in use by a CPU: set by the CPU that switches in,
+    /// cleared by it once the switch away has saved the context.
+    on_cpu: AtomicBool,
     kstack: Box<[u8]>,
     state: State,
     /// An `unpark` arrived while the task was not parked on that channel.
@@ -93,44 +117,147 @@ struct Sched {
     tasks: BTreeMap<Tid, Box<Task>>,
     runq: VecDeque<Tid>,
     next_tid: Tid,
+    /// CPUs running a task now: from the pick until the work after its
+    /// return (reaping, waking its joiners) is done.
+    busy: usize,
+    /// Counts every pick: an idle CPU's time jump is void if it moved.
+    epoch: u64,
 }
 
 static SCHED: Mutex<Sched> = Mutex::new(Sched {
     tasks: BTreeMap::new(),
     runq: VecDeque::new(),
     next_tid: 1,
+    busy: 0,
+    epoch: 0,
 });
-/// The task running now; 0 while the scheduler loop runs.
-static CURRENT: AtomicU64 = AtomicU64::new(0);
-/// The running task's pid (a task's pid never changes), so the per-syscall
-/// lookups need no scheduler lock.
-static CURRENT_PID: AtomicU32 = AtomicU32::new(0);
-/// The scheduler loop's saved context.
-static SCHED_CTX: AtomicPtr<TaskContext> = AtomicPtr::new(core::ptr::null_mut());
+/// Counts every change that can give a task something to do on its way
+/// back to user mode: a signal queued (to a process or a thread) or made
+/// pending again, a signal mask or SIGSUSPEND's saved mask replaced, a
+/// task killed. `trap::leave` skips its lookups while this has not moved
+/// since the running task last found nothing to do. One for all CPUs: a
+/// change made on another CPU is counted after it is visible, so a CPU
+/// that reads the old count only defers the task's look to a later return
+/// (its next trap or tick), as a signal to a running task is anyway.
+static SIGNAL_EVENTS: AtomicU64 = AtomicU64::new(0);
 
+/// Per-CPU slots, indexed by `arch::cpu_index()`.
+struct PerCpu {
+    /// The task running on this CPU; 0 while its scheduler loop runs.
+    current: AtomicU64,
+    /// That task's pid (a task's pid never changes), so the per-syscall
+    /// lookups need no scheduler lock.
+    pid: AtomicU32,
+    /// This CPU's scheduler loop's saved context.
+    ctx: AtomicPtr<TaskContext>,
+    /// Task runs this CPU made (the runner's last line reports them).
+    runs: AtomicU64,
+    /// Turns of this CPU's scheduler loop (a timed-out test's report).
+    turns: AtomicU64,
+    /// `SIGNAL_EVENTS` when this CPU's running task last left for user
+    /// mode with nothing to do; `u64::MAX` (never reached) after every
+    /// switch, so a task's first return after it was scheduled always looks.
+    quiet_at: AtomicU64,
+    /// System calls the running task made since it was scheduled: counted
+    /// here, without the process lock, and added to its process's count
+    /// when it switches back (`run`).
+    syscalls: AtomicU64,
+}
+
+static PER_CPU: [PerCpu; MAX_CPUS] = [const {
+    PerCpu {
+        current: AtomicU64::new(0),
+        pid: AtomicU32::new(0),
+        ctx: AtomicPtr::new(core::ptr::null_mut()),
+        runs: AtomicU64::new(0),
+        turns: AtomicU64::new(0),
+        quiet_at: AtomicU64::new(u64::MAX),
+        syscalls: AtomicU64::new(0),
+    }
+}; MAX_CPUS];
+
+/// Task runs (switches into a task) made by each of the first `n` CPUs.
+pub fn runs_per_cpu(n: usize) -> Vec<u64> {
+    PER_CPU
+        .iter()
+        .take(n)
+        .map(|c| c.runs.load(Ordering::Relaxed))
+        .collect()
+}
+
+/// CPUs in their idle wait (bit = cpu index).
+static IDLE: AtomicU64 = AtomicU64::new(0);
+/// The runner's deadline: no CPU's idle time jump goes past it.
+static RUNNER_DEADLINE: AtomicU64 = AtomicU64::new(u64::MAX);
+
+fn this_cpu() -> &'static PerCpu {
+    &PER_CPU[arch::cpu_index()]
+}
+
+/// The scheduler state of the boot CPU; each other CPU calls
+/// `init_this_cpu` before its loop.
 pub fn init() {
     // A task is on the run queue at most once, so this capacity means
     // wake-ups (unpark, deadlines) never allocate.
     SCHED.lock().runq.reserve(MAX_TASKS + 1);
+    init_this_cpu();
+}
+
+/// The calling CPU's scheduler context.
+pub fn init_this_cpu() {
     let ctx = Box::leak(Box::new(TaskContext::default()));
-    SCHED_CTX.store(ctx, Ordering::Relaxed);
+    this_cpu().ctx.store(ctx, Ordering::Release);
+}
+
+/// Counts a system call of the running task.
+pub fn count_syscall() {
+    this_cpu().syscalls.fetch_add(1, Ordering::Relaxed);
+}
+
+/// The running task's system calls not yet added to its process's count.
+pub fn uncounted_syscalls() -> u64 {
+    this_cpu().syscalls.load(Ordering::Relaxed)
+}
+
+/// Records a change `SIGNAL_EVENTS` counts (see there).
+pub fn signal_event() {
+    SIGNAL_EVENTS.fetch_add(1, Ordering::SeqCst);
+}
+
+/// The `SIGNAL_EVENTS` count now, read before a return to user mode looks
+/// at the task's signal state.
+pub fn signal_events() -> u64 {
+    SIGNAL_EVENTS.load(Ordering::SeqCst)
+}
+
+/// Whether nothing counted has happened since the running task last left
+/// with nothing to do, at count `events` (then there is nothing to do).
+pub fn quiet_since(events: u64) -> bool {
+    this_cpu().quiet_at.load(Ordering::Relaxed) == events
+}
+
+/// The running task found nothing to do at count `events`.
+pub fn set_quiet(events: u64) {
+    this_cpu().quiet_at.store(events, Ordering::Relaxed);
 }
 
 /// The running task, 0 in the scheduler loop.
 pub fn current() -> Tid {
-    CURRENT.load(Ordering::Relaxed)
+    this_cpu().current.load(Ordering::Relaxed)
 }
 
-/// A new runnable task of process `pid` that enters user mode at `entry`
-/// with stack `sp` and `arg`. None when memory is short or MAX_TASKS live.
+/// A new task of process `pid` that enters user mode at `entry` with
+/// stack `sp` and `arg` once `start`ed (so another CPU cannot run it, or
+/// see it end, before its process records it). None when memory is short
+/// or MAX_TASKS live.
 pub fn spawn(pid: Pid, entry: usize, sp: usize, arg: usize, sigmask: u64) -> Option<Tid> {
     add_task(pid, sigmask, |top| {
         TaskContext::new_user(top, entry, sp, arg)
     })
 }
 
-/// A new runnable task of process `pid` that enters user mode with a copy
-/// of `frame` (FORK's child).
+/// A new task of process `pid` that enters user mode with a copy of
+/// `frame` (FORK's child) once `start`ed.
 pub fn spawn_copy(pid: Pid, frame: &arch::TrapFrame, sigmask: u64) -> Option<Tid> {
     add_task(pid, sigmask, |top| TaskContext::fork_of(top, frame))
 }
@@ -157,8 +284,9 @@ fn add_task(pid: Pid, sigmask: u64, ctx: impl FnOnce(usize) -> TaskContext) -> O
             tid,
             pid,
             ctx,
+            on_cpu: AtomicBool::new(false),
             kstack: stack,
-            state: State::Runnable,
+            state: State::New,
             permit: [false; 2],
             parked_on: Channel::Host,
             deadline: None,
@@ -170,8 +298,17 @@ fn add_task(pid: Pid, sigmask: u64, ctx: impl FnOnce(usize) -> TaskContext) -> O
             status: 0,
         }),
     );
-    s.runq.push_back(tid);
     Some(tid)
+}
+
+/// Lets a task made by `spawn` or `spawn_copy` run.
+pub fn start(tid: Tid) {
+    let mut s = SCHED.lock();
+    if let Some(t) = s.tasks.get_mut(&tid).filter(|t| t.state == State::New) {
+        t.state = State::Runnable;
+        s.runq.push_back(tid);
+        kick_idle();
+    }
 }
 
 /// Tasks not yet reaped.
@@ -197,6 +334,9 @@ pub fn set_current_sigmask(f: impl FnOnce(u64) -> u64) -> u64 {
         Some(t) => {
             let old = t.sigmask;
             t.sigmask = f(old);
+            if t.sigmask != old {
+                signal_event();
+            }
             old
         }
         None => 0,
@@ -216,6 +356,7 @@ pub fn thread_kill(pid: Pid, tid: Tid, sig: usize) -> bool {
     };
     let bit = 1u64 << (sig - 1);
     t.thread_pending |= bit;
+    signal_event();
     if t.sigmask & bit == 0 {
         make_runnable(&mut s, tid, Wake::Interrupted);
     }
@@ -246,6 +387,9 @@ pub fn take_thread_signal(set: u64) -> Option<usize> {
 
 /// Records the mask a SIGSUSPEND replaced (None: takes it back).
 pub fn swap_saved_mask(m: Option<u64>) -> Option<u64> {
+    if m.is_some() {
+        signal_event();
+    }
     let mut s = SCHED.lock();
     s.tasks
         .get_mut(&current())
@@ -261,6 +405,42 @@ pub fn current_killed_and_mask() -> (bool, u64) {
         .tasks
         .get(&tid)
         .map_or((false, 0), |t| (t.killed, t.sigmask))
+}
+
+/// One `# ` line per task of `pids` (state, channel, permits, deadline):
+/// what a timed-out test was waiting for.
+pub fn describe_tasks(pids: &[Pid]) {
+    let s = SCHED.lock();
+    for t in s.tasks.values().filter(|t| pids.contains(&t.pid)) {
+        println!(
+            "# task {} pid {}: {:?} on {:?}, permits {:?}, deadline {:?}, on a CPU {}",
+            t.tid,
+            t.pid,
+            t.state,
+            t.parked_on,
+            t.permit,
+            t.deadline,
+            t.on_cpu.load(Ordering::Relaxed)
+        );
+    }
+    println!(
+        "# run queue {:?}, busy CPUs {}, idle mask {:#x}",
+        s.runq,
+        s.busy,
+        IDLE.load(Ordering::Relaxed)
+    );
+    for (i, c) in PER_CPU.iter().enumerate() {
+        let turns = c.turns.load(Ordering::Relaxed);
+        if turns > 0 {
+            println!(
+                "# cpu {}: task {}, {} runs, {} loop turns",
+                i,
+                c.current.load(Ordering::Relaxed),
+                c.runs.load(Ordering::Relaxed),
+                turns
+            );
+        }
+    }
 }
 
 /// Number of tasks that belong to `pid` and have not been reaped.
@@ -283,9 +463,10 @@ fn switch_to_scheduler() {
         }
     };
     // SAFETY: `ctx` lives in the task's Box, which stays in the table until
-    // the scheduler reaps the task after it switched away for good; the
-    // scheduler context was saved by the switch that started this task.
-    unsafe { arch::switch(ctx, SCHED_CTX.load(Ordering::Relaxed)) };
+    // the scheduler reaps the task after it switched away for good (and no
+    // other CPU switches into it before this CPU's loop clears `on_cpu`);
+    // this CPU's scheduler context was saved by the switch that ran us.
+    unsafe { arch::switch(ctx, this_cpu().ctx.load(Ordering::Acquire)) };
 }
 
 /// A testbed wait: blocks the running task until `unpark_host`, the
@@ -300,18 +481,17 @@ pub fn park(deadline: Option<u64>) -> Wake {
 pub fn park_until(channel: Channel, deadline: Option<clock::Deadline>) -> Wake {
     let tid = current();
     let pid = current_pid();
-    let interrupted = process::signal_interrupts(pid, current_sigmask());
-    {
+    let pending = process::signal_interrupts(pid, current_sigmask());
+    let mask = {
         let mut s = SCHED.lock();
         let Some(t) = s.tasks.get_mut(&tid) else {
             return Wake::Interrupted;
         };
-        let interrupted = interrupted || t.thread_pending & !t.sigmask != 0;
         if t.permit[channel as usize] {
             t.permit[channel as usize] = false;
             return Wake::Unparked;
         }
-        if t.killed || interrupted {
+        if t.killed || pending || t.thread_pending & !t.sigmask != 0 {
             return Wake::Interrupted;
         }
         if deadline.is_some_and(|d| d.expired()) {
@@ -321,6 +501,21 @@ pub fn park_until(channel: Channel, deadline: Option<clock::Deadline>) -> Wake {
         t.parked_on = channel;
         t.deadline = deadline;
         t.wake = Wake::Unparked;
+        t.sigmask
+    };
+    // Process-directed signals are looked at again now that the task is
+    // Blocked: one queued on another CPU before this look is seen here, one
+    // queued after it finds the task Blocked and interrupts it.
+    if process::signal_interrupts(pid, mask) {
+        let mut s = SCHED.lock();
+        if let Some(t) = s.tasks.get_mut(&tid) {
+            if t.state == State::Blocked {
+                t.state = State::Running;
+                t.deadline = None;
+                return Wake::Interrupted;
+            }
+        }
+        // Already woken and queued: go through the scheduler as usual.
     }
     switch_to_scheduler();
     let s = SCHED.lock();
@@ -338,7 +533,19 @@ fn make_runnable(s: &mut Sched, tid: Tid, why: Wake) -> bool {
     t.wake = why;
     t.deadline = None;
     s.runq.push_back(tid);
+    kick_idle();
     true
+}
+
+/// A task was queued: wake one idle CPU other than this one (an idle CPU
+/// sets its `IDLE` bit before its last look at the queue, under `SCHED`,
+/// which the caller holds, so it either sees the task or gets the kick).
+fn kick_idle() {
+    let me = arch::cpu_index();
+    let others = IDLE.load(Ordering::SeqCst) & !(1u64 << me);
+    if others != 0 {
+        arch::wake_cpu(others.trailing_zeros() as usize);
+    }
 }
 
 /// Wakes `tid` from a park on `channel`, or lets its next park on that
@@ -381,6 +588,7 @@ pub fn kill(tid: Tid) {
     let mut s = SCHED.lock();
     if let Some(t) = s.tasks.get_mut(&tid) {
         t.killed = true;
+        signal_event();
     }
     make_runnable(&mut s, tid, Wake::Interrupted);
 }
@@ -407,7 +615,10 @@ pub fn yield_now() {
 /// or the idle loop). Always, even with nothing else runnable, so the loop
 /// can check its stop condition and budget against a task that spins.
 pub fn on_tick() {
-    clock::tick();
+    // Only the boot CPU's tick is the clock's; every CPU's tick preempts.
+    if arch::cpu_index() == 0 {
+        clock::tick();
+    }
     wake_expired();
     let tid = current();
     if tid == 0 {
@@ -439,7 +650,7 @@ pub fn exit_current(status: i32) -> ! {
 }
 
 pub fn current_pid() -> Pid {
-    CURRENT_PID.load(Ordering::Relaxed)
+    this_cpu().pid.load(Ordering::Relaxed)
 }
 
 /// Wakes every blocked task whose deadline passed. Allocates nothing (the
@@ -447,18 +658,22 @@ pub fn current_pid() -> Pid {
 fn wake_expired() {
     let mut guard = SCHED.lock();
     let s = &mut *guard;
+    let mut woke = false;
     for t in s.tasks.values_mut() {
         if t.state == State::Blocked && t.deadline.is_some_and(|d| d.expired()) {
             t.state = State::Runnable;
             t.wake = Wake::TimedOut;
             t.deadline = None;
             s.runq.push_back(t.tid);
+            woke = true;
         }
+    }
+    if woke {
+        kick_idle();
     }
 }
 
-fn earliest_deadline() -> Option<u64> {
-    let s = SCHED.lock();
+fn earliest_deadline(s: &Sched) -> Option<u64> {
     s.tasks
         .values()
         .filter(|t| t.state == State::Blocked)
@@ -467,9 +682,33 @@ fn earliest_deadline() -> Option<u64> {
 }
 
 /// Runs tasks until `stop()` holds (true) or monotonic `deadline` passes
-/// (false). Called by the runner on the boot stack.
+/// (false). Called by the runner on the boot CPU's boot stack.
 pub fn run_until(stop: &dyn Fn() -> bool, deadline: u64) -> bool {
+    RUNNER_DEADLINE.store(deadline, Ordering::SeqCst);
+    let done = cpu_loop(stop, deadline);
+    RUNNER_DEADLINE.store(u64::MAX, Ordering::SeqCst);
+    done
+}
+
+/// Wakes the boot CPU if it idles: the runner's stop condition (a
+/// process ended) may hold now.
+pub fn kick_runner() {
+    if arch::cpu_index() != 0 && IDLE.load(Ordering::SeqCst) & 1 != 0 {
+        arch::wake_cpu(0);
+    }
+}
+
+/// The scheduler loop of every CPU but the boot CPU: runs tasks forever.
+pub fn secondary_loop() -> ! {
+    init_this_cpu();
+    cpu_loop(&|| false, u64::MAX);
+    unreachable!("a secondary CPU's loop has no deadline");
+}
+
+fn cpu_loop(stop: &dyn Fn() -> bool, deadline: u64) -> bool {
+    let bit = 1u64 << arch::cpu_index();
     loop {
+        this_cpu().turns.fetch_add(1, Ordering::Relaxed);
         if stop() {
             return true;
         }
@@ -479,40 +718,93 @@ pub fn run_until(stop: &dyn Fn() -> bool, deadline: u64) -> bool {
         if now >= deadline {
             return false;
         }
-        let next = SCHED.lock().runq.pop_front();
-        match next {
-            Some(tid) => run(tid),
-            None => {
-                let at = earliest_deadline().map_or(deadline, |d| d.min(deadline));
-                let at = process::earliest_itimer().map_or(at, |t| t.min(at));
-                if !clock::idle_until(at) {
-                    arch::wait_for_interrupt();
-                }
-            }
+        if let Some(tid) = pick() {
+            run(tid);
+            continue;
         }
+        // Idle: announce it before the last look at the queue (`kick_idle`).
+        IDLE.fetch_or(bit, Ordering::SeqCst);
+        let epoch = SCHED.lock().epoch;
+        let itimer = process::earliest_itimer();
+        let jumped = {
+            let s = SCHED.lock();
+            if !s.runq.is_empty() {
+                None
+            } else if s.busy == 0 && s.epoch == epoch {
+                // No task runs anywhere and none ran since the itimer look:
+                // nothing can happen before the next deadline.
+                let at = RUNNER_DEADLINE.load(Ordering::SeqCst).min(deadline);
+                let at = earliest_deadline(&s).map_or(at, |d| d.min(at));
+                let at = itimer.map_or(at, |t| t.min(at));
+                Some(at != u64::MAX && clock::idle_until(at))
+            } else {
+                Some(false)
+            }
+        };
+        if jumped == Some(false) {
+            arch::wait_for_interrupt();
+        }
+        IDLE.fetch_and(!bit, Ordering::SeqCst);
     }
 }
 
-fn run(tid: Tid) {
-    let (ctx, pid) = {
-        let mut s = SCHED.lock();
+/// The next queued task that can run, marked Running on this CPU.
+fn pick() -> Option<Tid> {
+    let mut s = SCHED.lock();
+    while let Some(tid) = s.runq.pop_front() {
         let Some(t) = s.tasks.get_mut(&tid) else {
-            return;
+            continue;
         };
         if t.state != State::Runnable {
-            return;
+            continue;
         }
         t.state = State::Running;
-        (&t.ctx as *const TaskContext, t.pid)
+        s.busy += 1;
+        s.epoch += 1;
+        return Some(tid);
+    }
+    None
+}
+
+fn run(tid: Tid) {
+    let (ctx, pid, on_cpu) = {
+        let s = SCHED.lock();
+        let Some(t) = s.tasks.get(&tid) else {
+            drop(s);
+            SCHED.lock().busy -= 1;
+            return;
+        };
+        (
+            &t.ctx as *const TaskContext,
+            t.pid,
+            &t.on_cpu as *const AtomicBool,
+        )
     };
+    // SAFETY: the task's Box stays in the table while it is not Dead, and
+    // it is Running (ours) now, so nobody reaps it under us.
+    let on_cpu = unsafe { &*on_cpu };
+    // The CPU it last ran on may still be in its `switch` away.
+    while on_cpu
+        .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
+        .is_err()
+    {
+        core::hint::spin_loop();
+    }
     process::activate(pid);
-    CURRENT_PID.store(pid, Ordering::Relaxed);
-    CURRENT.store(tid, Ordering::Relaxed);
+    let cpu = this_cpu();
+    cpu.runs.fetch_add(1, Ordering::Relaxed);
+    cpu.pid.store(pid, Ordering::Relaxed);
+    cpu.current.store(tid, Ordering::Relaxed);
+    cpu.quiet_at.store(u64::MAX, Ordering::Relaxed);
     // SAFETY: `ctx` is the task's saved context in its Box (stable while
-    // the task exists); SCHED_CTX is the scheduler's own slot.
-    unsafe { arch::switch(SCHED_CTX.load(Ordering::Relaxed), ctx) };
-    CURRENT.store(0, Ordering::Relaxed);
-    CURRENT_PID.store(0, Ordering::Relaxed);
+    // the task exists), complete since `on_cpu` was clear; this CPU's slot
+    // receives the loop's context.
+    unsafe { arch::switch(cpu.ctx.load(Ordering::Acquire), ctx) };
+    cpu.current.store(0, Ordering::Relaxed);
+    cpu.pid.store(0, Ordering::Relaxed);
+    process::add_syscalls(pid, cpu.syscalls.swap(0, Ordering::Relaxed));
+    // The task's address space may be freed on another CPU from now on.
+    arch::activate_kernel_space();
     let dead = {
         let mut s = SCHED.lock();
         if let Some(t) = s.tasks.get(&tid) {
@@ -522,6 +814,8 @@ fn run(tid: Tid) {
             if !intact {
                 panic!("kernel stack overflow in task {} (pid {})", tid, t.pid);
             }
+            // Its context is saved: another CPU may switch into it now.
+            t.on_cpu.store(false, Ordering::Release);
         }
         match s.tasks.get(&tid).map(|t| (t.state, t.status)) {
             Some((State::Dead, status)) => s.tasks.remove(&tid).map(|t| (t, status)),
@@ -533,4 +827,7 @@ fn run(tid: Tid) {
         drop(task);
         process::thread_ended(pid, tid, status);
     }
+    // Busy until here: what the task's end wakes (its joiners, its
+    // parent) is queued before another CPU may take the idle time jump.
+    SCHED.lock().busy -= 1;
 }

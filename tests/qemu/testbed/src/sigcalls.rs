@@ -146,6 +146,12 @@ pub fn thread_kill(tid: usize, signo: usize) -> R {
     }
 }
 
+/// SIGPIPE to the calling thread (a write with no reader open), unless
+/// it is ignored and not blocked.
+pub fn raise_pipe() {
+    let _ = thread_kill(sched::current() as usize, 13);
+}
+
 fn tv_ns(sec: i64, usec: i64) -> Result<u64, isize> {
     if sec < 0 || !(0..1_000_000).contains(&usec) {
         return Err(EINVAL);

@@ -78,7 +78,7 @@ pub fn dispatch(num: usize, a: [usize; 6]) -> isize {
         nr::CLOSE => close(a[0]),
         nr::DUP => process::with_current(|p| p.fds.dup(a[0])).unwrap_or(Err(ESRCH)),
         nr::FCNTL => fcntl(a[0], a[1], a[2]),
-        nr::SYSCALL_COUNT => cred(|p| p.syscalls as usize),
+        nr::SYSCALL_COUNT => cred(|p| (p.syscalls + sched::uncounted_syscalls()) as usize),
         nr::CLOCK_SETTIME => clock_settime(a[0], a[1]),
         nr::SIGCATCH => process::set_caught(a[0], a[1] != 0).map(|_| 0),
         nr::SETGROUPS => setgroups(a[0], a[1]),
@@ -98,6 +98,7 @@ pub fn dispatch(num: usize, a: [usize; 6]) -> isize {
         nr::THREAD_KILL => crate::sigcalls::thread_kill(a[0], a[1]),
         nr::SETITIMER => crate::sigcalls::setitimer(a[0], a[1]),
         nr::WAITPID => waitpid(a[0] as isize, a[1], a[2]),
+        nr::PIPE2 => pipe2(a[0], a[1]),
         _ => Err(ENOSYS),
     };
     match r {
@@ -273,6 +274,41 @@ fn sigprocmask(how: usize, set_ptr: usize, old_ptr: usize) -> R {
     let old = process::sigprocmask(how, set)?;
     if old_ptr != 0 {
         with_aspace(|asp| usermem::write_val(asp, old_ptr, &old))?;
+    }
+    Ok(0)
+}
+
+/// PIPE2(fds, flags): both ends installed at the lowest free fds, then
+/// their numbers written; a fault there closes them again (EFAULT).
+fn pipe2(fds_ptr: usize, flags: usize) -> R {
+    const O_NONBLOCK: usize = 0o4000;
+    const O_CLOEXEC: usize = 0o2000000;
+    if flags & !(O_NONBLOCK | O_CLOEXEC) != 0 {
+        return Err(EINVAL);
+    }
+    let k = crate::ipc::kernel();
+    let (r, w) = crate::pipe::create(k, flags & O_NONBLOCK != 0).map_err(|e| e.errno as isize)?;
+    let cloexec = flags & O_CLOEXEC != 0;
+    let install = |f: redbear_ipc::kernel::FileRef| {
+        process::with_current(|p| p.fds.install(f, redbear_ipc::kernel::FdPlacement::Lowest, cloexec))
+            .unwrap_or(Err(ESRCH))
+    };
+    let rfd = install(r)?;
+    let wfd = match install(w) {
+        Ok(fd) => fd,
+        Err(e) => {
+            let _ = close(rfd);
+            return Err(e);
+        }
+    };
+    let pair = [rfd as i32, wfd as i32];
+    let mut raw = [0u8; 8];
+    raw[..4].copy_from_slice(&pair[0].to_ne_bytes());
+    raw[4..].copy_from_slice(&pair[1].to_ne_bytes());
+    if let Err(e) = with_aspace(|asp| usermem::write(asp, fds_ptr, &raw)) {
+        let _ = close(rfd);
+        let _ = close(wfd);
+        return Err(e);
     }
     Ok(0)
 }

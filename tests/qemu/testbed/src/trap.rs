@@ -9,7 +9,7 @@ use testbed_abi::{errno::EINTR, nr, sig, KILLED_BASE};
 /// signal frame or a sigreturn): x86_64 then returns through `iretq`.
 pub fn on_syscall(frame: &mut TrapFrame) -> bool {
     let (num, args) = frame.syscall_args();
-    process::with_current(|p| p.syscalls += 1);
+    sched::count_syscall();
     if num == nr::SIGRETURN {
         if !sigframe::sigreturn(frame) {
             process::exit_by_signal(sig::SIGSEGV);
@@ -41,9 +41,12 @@ fn restartable(num: usize, args: &[usize; 6]) -> bool {
     }
 }
 
-/// A timer tick (from user mode or the idle loop).
+/// A timer tick (from user mode or the idle loop) of any CPU; timerfds
+/// expire on the boot CPU's, which is the clock's.
 pub fn on_timer(frame: &mut TrapFrame) {
-    crate::ipc::timer_tick();
+    if crate::arch::cpu_index() == 0 {
+        crate::ipc::timer_tick();
+    }
     sched::on_tick();
     if sched::current() != 0 {
         leave(frame, None);
@@ -64,7 +67,16 @@ pub fn on_user_fault(_frame: &mut TrapFrame, info: FaultInfo) {
 
 /// On the way back to user mode: exit if killed, then act on the pending
 /// signals (`sigframe::deliver`). True if a handler frame was set up.
+///
+/// Most returns have nothing to do: unless a signal was queued, a mask
+/// changed or a task was killed since this task last left with nothing
+/// to do (`sched::signal_events`), no lookup is made. The count is read
+/// before the state, so a change made meanwhile is seen next time.
 fn leave(frame: &mut TrapFrame, restart: Option<(usize, [usize; 6])>) -> bool {
+    let events = sched::signal_events();
+    if sched::quiet_since(events) {
+        return false;
+    }
     let (killed, _) = sched::current_killed_and_mask();
     if killed {
         let pid = sched::current_pid();
@@ -73,5 +85,10 @@ fn leave(frame: &mut TrapFrame, restart: Option<(usize, [usize; 6])>) -> bool {
             .unwrap_or(KILLED_BASE + sig::SIGKILL as i32);
         sched::exit_current(status);
     }
-    sigframe::deliver(frame, restart)
+    // A handler frame delivers one signal per return: more may be pending.
+    let entered = sigframe::deliver(frame, restart);
+    if !entered {
+        sched::set_quiet(events);
+    }
+    entered
 }

@@ -43,6 +43,8 @@ pub const USER_BASE: usize = 0x0000_0010_0000_0000;
 pub const USER_STACK_TOP: usize = 0x0000_0020_0000_0000;
 /// Size of a page and of a kernel stack's granule.
 pub const PAGE_SIZE: usize = 4096;
+/// Most CPUs the testbed brings up (more are left parked by the arch).
+pub const MAX_CPUS: usize = 8;
 
 /// Why a user-mode fault happened, for the report line.
 #[derive(Clone, Copy, Debug)]
@@ -74,6 +76,20 @@ fn contract_check() {
     let _: fn() -> bool = interrupts_disable; // returns whether they were enabled
     let _: fn(bool) = interrupts_restore;
     let _: fn() = wait_for_interrupt; // idle: enable, halt, return after an IRQ
+
+    // CPUs. `start_secondaries` (after the heap and `sched::init`) boots
+    // every other CPU QEMU gives, up to MAX_CPUS, and returns how many run
+    // now, this one included; each enters `crate::secondary_main` on a
+    // stack of its own with interrupts masked, its per-CPU state (trap
+    // stack, `cpu_index`) set and its own tick running. `cpu_index` is 0
+    // on the boot CPU, 1.. on the others in the order they came up.
+    // `wake_cpu` makes that CPU's `wait_for_interrupt` return (an IPI).
+    // `activate_kernel_space` loads the kernel-only tables (a CPU between
+    // tasks must not keep a process's tables that another CPU may free).
+    let _: fn() -> usize = start_secondaries;
+    let _: fn() -> usize = cpu_index;
+    let _: fn(usize) = wake_cpu;
+    let _: fn() = activate_kernel_space;
 
     // Address spaces (per process).
     let _: fn() -> Option<AddressSpace> = AddressSpace::new; // kernel identity map included

@@ -25,8 +25,10 @@ fn parked(_: usize) -> i32 {
 }
 
 fn main(_: usize) -> i32 {
-    // Threads until the kernel refuses. Each needs a 64 KiB user stack.
-    let mut tids = [0usize; 512];
+    // Threads until the kernel refuses (MAX_TASKS is 1100, and the
+    // process's frame limit holds about 1000 of these). Each needs a 64
+    // KiB user stack.
+    let mut tids = [0usize; 2048];
     let mut n = 0;
     let refused = loop {
         if n == tids.len() {

@@ -97,8 +97,14 @@ fn main(arg: usize) -> i32 {
         sys::sched_yield();
     }
     sys::nanosleep(10_000_000).ok();
+    // This thread blocks it while it sends, so the waiter is the one
+    // thread that can take the process-directed signal (Linux gives it to
+    // the sender's thread otherwise, and the waiter would sleep on).
+    sys::sigprocmask(SIG_BLOCK, Some(1 << (sig::SIGUSR2 - 1))).ok();
     sys::kill(sys::getpid(), sig::SIGUSR2).ok();
-    match thread::join(tid) {
+    let joined = thread::join(tid);
+    sys::sigprocmask(SIG_SETMASK, Some(0)).ok();
+    match joined {
         Ok(4) => {}
         other => {
             println!(

@@ -117,6 +117,12 @@ pub fn init_kernel_map(ram: Range<usize>) {
     }
 }
 
+/// (MAIR, TCR, TTBR0, SCTLR) as `init_kernel_map` set them: what another
+/// CPU loads to run on the kernel map.
+pub fn boot_values() -> (u64, u64, u64, u64) {
+    (MAIR, TCR, core::ptr::addr_of!(KERNEL_L1) as u64, SCTLR)
+}
+
 /// RAM after the kernel image, page aligned.
 pub fn free_ram() -> Range<usize> {
     // Only the address of the linker symbol is taken (no read).
@@ -162,6 +168,15 @@ fn load_ttbr0(l1: usize) {
             options(nostack),
         )
     };
+}
+
+/// Loads the kernel-only table: a CPU between tasks holds no process's
+/// tables, which another CPU may free.
+pub fn activate_kernel_space() {
+    let k = core::ptr::addr_of!(KERNEL_L1) as usize;
+    if current_ttbr0() != k {
+        load_ttbr0(k);
+    }
 }
 
 /// One process's translation tables.

@@ -13,6 +13,8 @@
 //! - `gic` + `timer`: GICv2 and the generic (virtual) timer tick.
 //! - `context`: `TaskContext`, `switch`, the first entry to EL0.
 //! - `psci`: power off (and the exit status through semihosting).
+//! - `smp`: the other CPUs (PSCI CPU_ON), `cpu_index` (TPIDR_EL1), wake-up
+//!   SGIs.
 
 mod boot;
 mod context;
@@ -22,6 +24,7 @@ mod fwcfg;
 mod gic;
 mod mmu;
 mod psci;
+mod smp;
 mod timer;
 mod traps;
 mod uart;
@@ -29,7 +32,7 @@ mod vectors;
 
 pub use context::{switch, TaskContext};
 pub use cpu::{interrupts_disable, interrupts_restore, wait_for_interrupt};
-pub use mmu::AddressSpace;
+pub use mmu::{activate_kernel_space, AddressSpace};
 pub use psci::exit;
 pub use timer::{monotonic_ns, timer_start};
 pub use traps::{TrapFrame, UserContext, RETURN_ADDRESS_ON_STACK};
@@ -39,11 +42,14 @@ pub use uart::console_write;
 /// turns it on before any Rust code of the common kernel runs, so atomics
 /// and unaligned accesses see Normal memory from the first instruction).
 pub fn init_early() {
+    smp::init_boot();
     cpu::enable_fp();
     uart::init();
     vectors::install();
     timer::allow_user_counter();
 }
+
+pub use smp::{cpu_index, start_secondaries, wake_cpu};
 
 /// RAM from the end of the kernel image (page aligned) to the end of RAM.
 pub fn free_ram() -> core::ops::Range<usize> {

@@ -23,6 +23,8 @@ pub static mut BOOT_PML4: Table = Table([0; 512]);
 pub static mut BOOT_PDPT: Table = Table([0; 512]);
 #[no_mangle]
 pub static mut BOOT_PD: Table = Table([0; 512]);
+/// [3 GiB, 4 GiB): only the local APIC's page (`apic::map`).
+pub static mut BOOT_PD_HI: Table = Table([0; 512]);
 
 /// Stack of the boot path, then of the scheduler loop.
 #[repr(C, align(16))]

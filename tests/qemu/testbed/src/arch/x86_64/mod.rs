@@ -1,11 +1,13 @@
 //! x86_64: PVH boot, COM1, isa-debug-exit, GDT/TSS/IDT, `syscall`/`sysretq`,
 //! PIT tick through the 8259 PIC, TSC clock, 4-level paging.
 
+mod apic;
 mod boot;
 mod context;
 mod cpu;
 mod paging;
 mod serial;
+mod smp;
 mod timer;
 mod trap;
 
@@ -13,16 +15,28 @@ use core::arch::asm;
 use core::ops::Range;
 
 pub use context::{switch, TaskContext};
+pub use cpu::cpu_index;
+pub use paging::activate_kernel_space;
 pub use paging::AddressSpace;
+pub use smp::start_secondaries;
 pub use trap::{TrapFrame, UserContext, RETURN_ADDRESS_ON_STACK};
 
-/// Serial, GDT/TSS, syscall MSRs, IDT, PIC (masked), TSC calibration.
+/// Per-CPU block (GS), GDT/TSS, syscall MSRs, serial, IDT, PIC (masked),
+/// TSC calibration, the APIC page mapped (used only with several CPUs).
 pub fn init_early() {
+    cpu::init_cpu(0, 0);
     serial::init();
-    cpu::init_gdt_tss_syscall();
+    apic::map();
     cpu::init_idt(&trap::stubs());
     timer::init_pic();
     timer::calibrate_tsc();
+}
+
+/// Ends CPU `index`'s idle wait (a wake-up IPI).
+pub fn wake_cpu(index: usize) {
+    if index < smp::online() {
+        apic::send_ipi(cpu::apic_id_of(index), trap::WAKE_VECTOR);
+    }
 }
 
 pub fn console_write(bytes: &[u8]) {

@@ -12,7 +12,7 @@ use core::ptr::addr_of;
 
 use alloc::alloc::{alloc_zeroed, dealloc, Layout};
 
-use super::boot::{BOOT_PD, BOOT_PML4};
+use super::boot::{BOOT_PD, BOOT_PDPT, BOOT_PML4};
 use crate::arch::{UserPerm, PAGE_SIZE, USER_BASE, USER_STACK_TOP};
 
 /// Page-table allocation on the kernel heap.
@@ -64,6 +64,8 @@ impl AddressSpace {
         unsafe {
             (*table(pml4))[0] = pdpt as u64 | P | RW | US;
             (*table(pdpt))[0] = addr_of!(BOOT_PD) as u64 | P | RW;
+            // The local APIC's page (`apic::map`), kernel only.
+            (*table(pdpt))[3] = (*addr_of!(BOOT_PDPT)).0[3];
         }
         Some(AddressSpace { pml4 })
     }
@@ -141,6 +143,20 @@ impl AddressSpace {
     }
 }
 
+/// Loads the boot tables (the kernel map only): a CPU between tasks holds
+/// no process's tables, which another CPU may free.
+pub fn activate_kernel_space() {
+    // SAFETY: the boot PML4 maps the kernel like every address space.
+    unsafe {
+        let cur: usize;
+        asm!("mov {}, cr3", out(reg) cur, options(nomem, nostack, preserves_flags));
+        let boot = addr_of!(BOOT_PML4) as usize;
+        if cur & ADDR as usize != boot {
+            asm!("mov cr3, {}", in(reg) boot, options(nostack, preserves_flags));
+        }
+    }
+}
+
 impl Drop for AddressSpace {
     fn drop(&mut self) {
         // Never leave CR3 pointing at freed tables.
@@ -159,7 +175,8 @@ impl Drop for AddressSpace {
             let pdpt = (pml4[0] & ADDR) as usize;
             for i in 1..512 {
                 let pde = (*table(pdpt))[i];
-                if pde & P == 0 {
+                // Kernel entries (the APIC page's table) are shared.
+                if pde & P == 0 || pde & US == 0 {
                     continue;
                 }
                 let pd = (pde & ADDR) as usize;

@@ -61,6 +61,16 @@ pub fn eoi() {
     outb(0x20, 0x20);
 }
 
+/// Busy-waits `ns` nanoseconds of TSC time.
+pub fn delay_ns(ns: u64) {
+    let hz = TSC_HZ.load(Ordering::Relaxed).max(1);
+    let want = (ns as u128 * hz as u128 / 1_000_000_000u128) as u64;
+    let t0 = rdtsc();
+    while rdtsc().wrapping_sub(t0) < want {
+        core::hint::spin_loop();
+    }
+}
+
 /// Nanoseconds since calibration; never goes back.
 pub fn monotonic_ns() -> u64 {
     let hz = TSC_HZ.load(Ordering::Relaxed).max(1);

@@ -1,6 +1,10 @@
-//! Trap entry: the `syscall` entry (stack switch through SYSCALL_KSTACK,
-//! return with `sysretq`), interrupt/exception stubs (return with `iretq`),
-//! and the Rust side that hands them to the common handlers.
+//! Trap entry: the `syscall` entry (stack switch through the per-CPU
+//! block's kernel stack slot, return with `sysretq`), interrupt/exception
+//! stubs (return with `iretq`), and the Rust side that hands them to the
+//! common handlers. Every way in from user mode starts with `swapgs` and
+//! every way out to it ends with one, so the kernel always runs with this
+//! CPU's `PerCpu` as GS base; an interrupt taken in the kernel (the idle
+//! `hlt`) swaps nothing.
 //!
 //! Every entry builds the same `TrapFrame` on the current task's kernel
 //! stack; a new task's first return to user mode pops one too
@@ -43,6 +47,12 @@ pub struct TrapFrame {
 pub const SYSCALL_VECTOR: u64 = 0x100;
 pub const TIMER_VECTOR: u8 = 32;
 pub const SPURIOUS_VECTOR: u8 = 39;
+/// The local APIC timer (the tick of every CPU but the boot CPU).
+pub const LAPIC_TIMER_VECTOR: u8 = 48;
+/// The wake-up IPI (`wake_cpu`).
+pub const WAKE_VECTOR: u8 = 49;
+/// The local APIC's spurious vector.
+pub const LAPIC_SPURIOUS_VECTOR: u8 = 255;
 
 impl TrapFrame {
     /// (number, arguments) of a `syscall`: rax; rdi, rsi, rdx, r10, r8, r9.
@@ -204,10 +214,11 @@ global_asm!(
     ".section .text",
     ".global syscall_entry",
     "syscall_entry:",
-    "mov [rip + SYSCALL_USER_RSP], rsp",
-    "mov rsp, [rip + SYSCALL_KSTACK]",
+    "swapgs",
+    "mov gs:[{user_rsp}], rsp",
+    "mov rsp, gs:[{kstack}]",
     "push {uds}",
-    "push qword ptr [rip + SYSCALL_USER_RSP]",
+    "push qword ptr gs:[{user_rsp}]",
     "push r11",
     "push {ucs}",
     "push rcx",
@@ -228,25 +239,38 @@ global_asm!(
     "pop r11",
     "or r11, 0x200",
     "pop rsp",
+    "swapgs",
     "sysretq",
     "",
     ".global user_enter",
     "user_enter:",
     pop_regs!(),
     "add rsp, 16",
+    "swapgs",
     "iretq",
     "",
+    // vector, error, rip, cs: from user mode when cs's RPL is 3.
     "isr_common:",
+    "test byte ptr [rsp + 24], 3",
+    "jz 1f",
+    "swapgs",
+    "1:",
     push_regs!(),
     "mov rdi, rsp",
     "cld",
     "call {on_trap}",
     pop_regs!(),
     "add rsp, 16",
+    "test byte ptr [rsp + 8], 3",
+    "jz 2f",
+    "swapgs",
+    "2:",
     "iretq",
     uds = const cpu::USER_DS,
     ucs = const cpu::USER_CS,
     sysvec = const SYSCALL_VECTOR,
+    user_rsp = const cpu::PERCPU_USER_RSP,
+    kstack = const cpu::PERCPU_KSTACK,
     on_syscall = sym x86_on_syscall,
     on_trap = sym x86_on_trap,
 );
@@ -294,6 +318,9 @@ isr!(isr20, 20, noerr);
 isr!(isr21, 21, err);
 isr!(isr32, 32, noerr);
 isr!(isr39, 39, noerr);
+isr!(isr48, 48, noerr);
+isr!(isr49, 49, noerr);
+isr!(isr255, 255, noerr);
 
 extern "C" {
     fn syscall_entry();
@@ -321,6 +348,9 @@ extern "C" {
     fn isr21();
     fn isr32();
     fn isr39();
+    fn isr48();
+    fn isr49();
+    fn isr255();
 }
 
 pub fn syscall_entry_addr() -> usize {
@@ -332,7 +362,7 @@ pub fn user_enter_addr() -> usize {
 }
 
 /// (vector, stub address) of every installed gate.
-pub fn stubs() -> [(u8, usize); 23] {
+pub fn stubs() -> [(u8, usize); 26] {
     let f = |x: unsafe extern "C" fn()| x as *const () as usize;
     [
         (0, f(isr0)),
@@ -358,6 +388,9 @@ pub fn stubs() -> [(u8, usize); 23] {
         (21, f(isr21)),
         (TIMER_VECTOR, f(isr32)),
         (SPURIOUS_VECTOR, f(isr39)),
+        (LAPIC_TIMER_VECTOR, f(isr48)),
+        (WAKE_VECTOR, f(isr49)),
+        (LAPIC_SPURIOUS_VECTOR, f(isr255)),
     ]
 }
 
@@ -372,7 +405,17 @@ extern "C" fn x86_on_trap(frame: &mut TrapFrame) {
         crate::trap::on_timer(frame);
         return;
     }
-    if vector == SPURIOUS_VECTOR as u64 {
+    if vector == LAPIC_TIMER_VECTOR as u64 {
+        super::apic::eoi();
+        crate::trap::on_timer(frame);
+        return;
+    }
+    if vector == WAKE_VECTOR as u64 {
+        // Only ends an idle wait (or costs a user task nothing).
+        super::apic::eoi();
+        return;
+    }
+    if vector == SPURIOUS_VECTOR as u64 || vector == LAPIC_SPURIOUS_VECTOR as u64 {
         return;
     }
     let addr = if vector == 14 {
