@@ -162,6 +162,21 @@ pub mod nr {
     /// (0o4000) and O_CLOEXEC (0o2000000), others EINVAL; the fds are
     /// written last (EFAULT closes both again).
     pub const PIPE2: usize = 45;
+    /// `(*const u8 name, name_len, *const *const u8 argv) -> !`: execv(2)
+    /// of the embedded program `name` (the archive is the file system):
+    /// the process keeps its pid, parent, credentials, ITIMER_REAL, mask
+    /// and pending signals and the fds without FD_CLOEXEC; its other
+    /// threads end; handlers go back to SIG_DFL (SIG_IGN stays), the
+    /// alternate signal stack is gone; the new image starts with argc,
+    /// the argv pointers, a null envp and AT_NULL at its stack pointer.
+    /// ENOENT for an unknown name, E2BIG beyond 256 arguments or 32 KiB,
+    /// EFAULT, and the caller goes on unchanged.
+    pub const EXEC: usize = 46;
+    /// `(*const StackT or 0, *mut StackT or 0) -> 0`: sigaltstack(2) of
+    /// the calling thread; EPERM to change it while running on it, EINVAL
+    /// for flags other than SS_DISABLE / SS_AUTODISARM-free 0, ENOMEM
+    /// below MINSIGSTKSZ (2048).
+    pub const SIGALTSTACK: usize = 47;
     /// One past the last base number.
     pub const END: usize = 64;
 }
@@ -183,6 +198,28 @@ pub struct SigAction {
     pub flags: u64,
     pub restorer: u64,
     pub mask: u64,
+}
+
+/// Linux `stack_t` on 64-bit targets (sigaltstack).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StackT {
+    pub sp: u64,
+    pub flags: i32,
+    pub pad: i32,
+    pub size: u64,
+}
+
+/// `ss_flags` values (Linux).
+pub mod ss {
+    pub const SS_ONSTACK: i32 = 1;
+    pub const SS_DISABLE: i32 = 2;
+    /// Linux's smallest alternate stack (its MINSIGSTKSZ): 2048 on
+    /// x86_64, 5120 on aarch64.
+    #[cfg(target_arch = "aarch64")]
+    pub const MINSIGSTKSZ: u64 = 5120;
+    #[cfg(not(target_arch = "aarch64"))]
+    pub const MINSIGSTKSZ: u64 = 2048;
 }
 
 /// `sa_flags` bits (Linux values).
@@ -226,6 +263,8 @@ pub mod errno {
     pub const EPERM: isize = 1;
     pub const ENOENT: isize = 2;
     pub const ESRCH: isize = 3;
+    pub const E2BIG: isize = 7;
+    pub const ENOEXEC: isize = 8;
     pub const EINTR: isize = 4;
     pub const EBADF: isize = 9;
     pub const ECHILD: isize = 10;

@@ -133,4 +133,22 @@ int sigwaitinfo(const sigset_t *set, siginfo_t *info);
 int sigtimedwait(const sigset_t *set, siginfo_t *info, const struct timespec *timeout);
 int pthread_kill(unsigned long thread, int sig);
 int tgkill(pid_t pid, pid_t tid, int sig);
+
+/* The alternate signal stack (per thread; a forked child keeps it, a new
+ * thread and an exec'd image have none). SS_AUTODISARM is not built (EINVAL). */
+typedef struct {
+    void *ss_sp;
+    int ss_flags;
+    size_t ss_size;
+} stack_t;
+#define SS_ONSTACK 1
+#define SS_DISABLE 2
+#if defined(__aarch64__)
+#define MINSIGSTKSZ 5120
+#define SIGSTKSZ 16384
+#else
+#define MINSIGSTKSZ 2048
+#define SIGSTKSZ 8192
+#endif
+int sigaltstack(const stack_t *ss, stack_t *old);
 #endif

@@ -60,4 +60,12 @@ long syscall(long number, ...);
 int pause(void);
 pid_t fork(void);
 unsigned alarm(unsigned seconds);
+/* exec of an embedded program: the archive is the file system, a path
+ * names the program by its last component. There is no environment, so
+ * no execve/execle/environ (a program using them does not build). On
+ * success they do not return; -1 with errno ENOENT, E2BIG, EFAULT. */
+int execv(const char *path, char *const argv[]);
+int execvp(const char *file, char *const argv[]);
+int execl(const char *path, const char *arg, ...);
+int execlp(const char *file, const char *arg, ...);
 #endif

@@ -13,6 +13,7 @@ __asm__(".section .text._start, \"ax\"\n"
         ".global _start\n"
         "_start:\n"
         "  xor %ebp, %ebp\n"
+        "  mov %rsp, %rsi\n"
         "  and $-16, %rsp\n"
         "  call __libc_start\n"
         "  ud2\n"
@@ -23,24 +24,26 @@ __asm__(".section .text._start, \"ax\"\n"
         "_start:\n"
         "  mov x29, #0\n"
         "  mov x30, #0\n"
+        "  mov x1, sp\n"
         "  bl __libc_start\n"
         "  udf #0\n"
         ".text\n");
 #endif
 
-static char prog_name[] = "test";
-static char *argv0[2] = {prog_name, 0};
-
-/* The kernel passes one word (the spawn argument); C programs get it as
- * argv[1] would be awkward, so it is only kept for __tb_start_arg(). */
+/* The kernel passes one word (the spawn argument, 0 after exec), kept
+ * for __tb_start_arg(), and lays out argc, argv (a program started by the
+ * runner or tb_spawn gets its own name as argv[0]; exec the argv it was
+ * given), an empty envp and auxv at the stack pointer, as Linux does. */
 static unsigned long start_arg;
 
 unsigned long __tb_start_arg(void) { return start_arg; }
 
-__attribute__((noreturn, used)) void __libc_start(unsigned long arg)
+__attribute__((noreturn, used)) void __libc_start(unsigned long arg, long *sp)
 {
     start_arg = arg;
-    exit(main(1, argv0));
+    int argc = (int)sp[0];
+    char **argv = (char **)(sp + 1);
+    exit(main(argc, argv));
 }
 
 void exit(int status)

@@ -1,6 +1,8 @@
-/* fork, waitpid/wait, pipe/pipe2 and anonymous mmap over the testbed's
- * FORK, WAITPID, PIPE2, MMAP_ANON and SHM_MAP calls. */
+/* fork, exec, waitpid/wait, pipe/pipe2 and anonymous mmap over the
+ * testbed's FORK, EXEC, WAITPID, PIPE2, MMAP_ANON and SHM_MAP calls. */
 #include <errno.h>
+#include <stdarg.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -9,6 +11,50 @@
 #include "syscall.h"
 
 pid_t fork(void) { return (pid_t)__tb_ret(tb_sys0(TB_FORK)); }
+
+int execv(const char *path, char *const argv[])
+{
+    return (int)__tb_ret(tb_sys3(TB_EXEC, path, strlen(path), argv));
+}
+
+/* No PATH to search: every program is in the archive. */
+int execvp(const char *file, char *const argv[]) { return execv(file, argv); }
+
+/* Most arguments execl takes (the kernel's own limit is 256). */
+#define EXECL_MAX 256
+
+static int execl_common(const char *path, const char *arg, va_list ap)
+{
+    char *argv[EXECL_MAX + 1];
+    int n = 0;
+    for (const char *a = arg; a; a = va_arg(ap, const char *)) {
+        if (n == EXECL_MAX) {
+            errno = E2BIG;
+            return -1;
+        }
+        argv[n++] = (char *)a;
+    }
+    argv[n] = 0;
+    return execv(path, argv);
+}
+
+int execl(const char *path, const char *arg, ...)
+{
+    va_list ap;
+    va_start(ap, arg);
+    int r = execl_common(path, arg, ap);
+    va_end(ap);
+    return r;
+}
+
+int execlp(const char *file, const char *arg, ...)
+{
+    va_list ap;
+    va_start(ap, arg);
+    int r = execl_common(file, arg, ap);
+    va_end(ap);
+    return r;
+}
 
 pid_t waitpid(pid_t pid, int *status, int options)
 {

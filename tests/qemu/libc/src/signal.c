@@ -172,3 +172,8 @@ int gettimeofday(struct timeval *tv, void *tz)
     tv->tv_usec = ts.tv_nsec / 1000;
     return 0;
 }
+
+int sigaltstack(const stack_t *ss, stack_t *old)
+{
+    return (int)__tb_ret(tb_sys2(TB_SIGALTSTACK, ss, old));
+}

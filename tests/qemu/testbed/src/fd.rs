@@ -86,6 +86,21 @@ impl FdTable {
         FdTable { owner, map }
     }
 
+    /// EXEC: removes every FD_CLOEXEC entry; the caller reports them
+    /// (`fd_closed`) and drops them outside any lock.
+    pub fn take_cloexec(&mut self) -> alloc::vec::Vec<FileRef> {
+        let fds: alloc::vec::Vec<usize> = self
+            .map
+            .iter()
+            .filter(|(_, e)| e.cloexec)
+            .map(|(&fd, _)| fd)
+            .collect();
+        fds.iter()
+            .filter_map(|fd| self.map.remove(fd))
+            .map(|e| e.file)
+            .collect()
+    }
+
     pub fn cloexec(&mut self, fd: usize) -> Result<&mut bool, isize> {
         self.map.get_mut(&fd).map(|e| &mut e.cloexec).ok_or(EBADF)
     }

@@ -15,6 +15,7 @@ pub mod arch;
 mod console;
 mod clock;
 mod elf;
+mod exec;
 mod fd;
 mod fileops;
 mod frames;

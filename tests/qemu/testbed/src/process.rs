@@ -10,7 +10,7 @@ use spin::Mutex;
 
 use crate::arch::{AddressSpace, UserPerm, PAGE_SIZE, USER_BASE, USER_STACK_TOP};
 use crate::sched::{self, Tid};
-use crate::{elf, frames};
+use crate::{elf, frames, usermem};
 use redbear_ipc::kernel::{Groups, SigInfo};
 use testbed_abi::{errno::*, sig};
 
@@ -140,6 +140,80 @@ pub fn spawn(
         }
         procs.get(&ppid).map(|p| p.groups).unwrap_or_default()
     };
+    let img = load_image(image, &[name.as_bytes()])?;
+    let umask = PROCS
+        .lock()
+        .get(&ppid)
+        .map_or(DEFAULT_UMASK, |parent| parent.umask);
+    let pid = next_pid();
+    PROCS.lock().insert(
+        pid,
+        Process {
+            pid,
+            ppid,
+            uid,
+            gid: uid,
+            euid: uid,
+            egid: uid,
+            groups,
+            group,
+            name: String::from(name),
+            aspace: Some(img.aspace),
+            frames: img.frames,
+            threads: Vec::new(),
+            thread_status: BTreeMap::new(),
+            status: None,
+            zombie: false,
+            ending: false,
+            sig: crate::signal::SigState::default(),
+            mmap_next: MMAP_BASE,
+            fds: crate::fd::FdTable::new(pid),
+            syscalls: 0,
+            umask,
+            itimer: None,
+            maps: img.maps,
+            term_signal: None,
+            sig_target: 0,
+        },
+    );
+    match spawn_thread(pid, img.entry, img.sp, arg, 0) {
+        Ok(_) => Ok(pid),
+        Err(e) => {
+            let p = PROCS.lock().remove(&pid);
+            if let Some(p) = p {
+                release(p);
+            }
+            crate::ipc::process_exit(pid);
+            Err(e)
+        }
+    }
+}
+
+/// A loaded program image not yet given to a process: its address
+/// space, the frames it owns, its page list, entry point and initial
+/// stack pointer.
+pub struct Image {
+    aspace: AddressSpace,
+    frames: Vec<usize>,
+    maps: Vec<(usize, UserPerm, bool)>,
+    pub entry: usize,
+    pub sp: usize,
+}
+
+impl Image {
+    /// Frees an image that no process took.
+    pub fn discard(self) {
+        drop(self.aspace);
+        self.frames.into_iter().for_each(frames::free);
+    }
+}
+
+/// Loads ELF `image` into a fresh address space with a stack whose top
+/// holds the arguments as Linux's execve lays them out at the stack
+/// pointer: argc, the argv pointers and a null, an empty envp (a null),
+/// an empty auxv (AT_NULL, 0); the strings above. Everything is freed on
+/// failure.
+pub fn load_image(image: &[u8], args: &[&[u8]]) -> Result<Image, isize> {
     let mut aspace = AddressSpace::new().ok_or(ENOMEM)?;
     let mut owned = Vec::new();
     let mut image_pages = Vec::new();
@@ -158,61 +232,119 @@ pub fn spawn(
             STACK_SIZE,
             rw,
         )?;
-        Ok(entry)
+        let sp = write_args(&aspace, args)?;
+        Ok((entry, sp))
     });
-    let entry = match loaded {
-        Ok(e) => e,
+    match loaded {
+        Ok((entry, sp)) => Ok(Image {
+            aspace,
+            frames: owned,
+            maps,
+            entry,
+            sp,
+        }),
         Err(e) => {
             drop(aspace);
             owned.into_iter().for_each(frames::free);
-            return Err(e);
-        }
-    };
-    let umask = PROCS
-        .lock()
-        .get(&ppid)
-        .map_or(DEFAULT_UMASK, |parent| parent.umask);
-    let pid = next_pid();
-    PROCS.lock().insert(
-        pid,
-        Process {
-            pid,
-            ppid,
-            uid,
-            gid: uid,
-            euid: uid,
-            egid: uid,
-            groups,
-            group,
-            name: String::from(name),
-            aspace: Some(aspace),
-            frames: owned,
-            threads: Vec::new(),
-            thread_status: BTreeMap::new(),
-            status: None,
-            zombie: false,
-            ending: false,
-            sig: crate::signal::SigState::default(),
-            mmap_next: MMAP_BASE,
-            fds: crate::fd::FdTable::new(pid),
-            syscalls: 0,
-            umask,
-            itimer: None,
-            maps,
-            term_signal: None,
-            sig_target: 0,
-        },
-    );
-    match spawn_thread(pid, entry, USER_STACK_TOP - 64, arg, 0) {
-        Ok(_) => Ok(pid),
-        Err(e) => {
-            let p = PROCS.lock().remove(&pid);
-            if let Some(p) = p {
-                release(p);
-            }
-            crate::ipc::process_exit(pid);
             Err(e)
         }
+    }
+}
+
+/// Most bytes of arguments (strings with their NULs) a new image gets.
+pub const MAX_ARG_BYTES: usize = 32 * 1024;
+/// Most arguments.
+pub const MAX_ARGS: usize = 256;
+
+fn write_args(aspace: &AddressSpace, args: &[&[u8]]) -> Result<usize, isize> {
+    let bytes: usize = args.iter().map(|a| a.len() + 1).sum();
+    if args.len() > MAX_ARGS || bytes > MAX_ARG_BYTES {
+        return Err(E2BIG);
+    }
+    let top = USER_STACK_TOP - 64;
+    let strings = (top - bytes) & !15;
+    // argc, argv[..], NULL, envp NULL, AT_NULL 0.
+    let words = 1 + args.len() + 1 + 1 + 2;
+    let sp = (strings - words * 8) & !15;
+    let mut at = strings;
+    let mut vec: Vec<u64> = Vec::with_capacity(words);
+    vec.push(args.len() as u64);
+    for a in args {
+        usermem::write(aspace, at, a).map_err(|_| ENOMEM)?;
+        usermem::write(aspace, at + a.len(), &[0]).map_err(|_| ENOMEM)?;
+        vec.push(at as u64);
+        at += a.len() + 1;
+    }
+    vec.extend_from_slice(&[0, 0, 0, 0]);
+    for (i, w) in vec.iter().enumerate() {
+        usermem::write_val(aspace, sp + i * 8, w).map_err(|_| ENOMEM)?;
+    }
+    Ok(sp)
+}
+
+/// EXEC's switch, once the caller is its process's only thread: the
+/// process takes `img` (made current on this CPU) and the name `name`;
+/// its handlers go back to SIG_DFL and its FD_CLOEXEC fds close. The old
+/// image and the closed fds are released with no lock held.
+pub fn exec_swap(img: Image, name: &str) -> Result<(), isize> {
+    let pid = sched::current_pid();
+    let (old_aspace, old_frames, closed) = {
+        let mut procs = PROCS.lock();
+        let p = procs.get_mut(&pid).ok_or(ESRCH)?;
+        let old_aspace = p.aspace.replace(img.aspace);
+        if let Some(a) = p.aspace.as_ref() {
+            a.activate();
+        }
+        p.maps = img.maps;
+        p.mmap_next = MMAP_BASE;
+        p.name = String::from(name);
+        p.sig.exec();
+        p.thread_status.clear();
+        p.sig_target = 0;
+        let old_frames = core::mem::replace(&mut p.frames, img.frames);
+        (old_aspace, old_frames, p.fds.take_cloexec())
+    };
+    drop(old_aspace);
+    old_frames.into_iter().for_each(frames::free);
+    for f in closed {
+        f.fd_closed(pid);
+        drop(f);
+    }
+    Ok(())
+}
+
+/// Ends every other thread of the caller's process and waits until they
+/// are gone (EXEC, as Linux's de_thread). EINTR if the caller itself was
+/// killed meanwhile (its process is ending).
+pub fn exec_end_other_threads() -> Result<(), isize> {
+    let me = sched::current();
+    let others: Vec<Tid> = with_current(|p| {
+        p.threads
+            .iter()
+            .copied()
+            .filter(|&t| t != me)
+            .collect()
+    })
+    .ok_or(ESRCH)?;
+    if others.is_empty() {
+        return Ok(());
+    }
+    others.iter().for_each(|&t| sched::kill(t));
+    loop {
+        let alone = wait_for_exit(|| {
+            with_current(|p| p.threads.iter().all(|&t| t == me))
+                .unwrap_or(true)
+                .then_some(())
+        });
+        if alone.is_ok() {
+            return Ok(());
+        }
+        if sched::current_killed_and_mask().0 {
+            return Err(EINTR);
+        }
+        // A pending signal ends every park at once: let the killed
+        // threads run to their end instead of spinning here.
+        sched::yield_now();
     }
 }
 

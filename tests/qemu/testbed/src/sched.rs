@@ -110,6 +110,10 @@ pub struct Task {
     /// The mask to restore after the handler a SIGSUSPEND waited for (or
     /// at its return when none ran).
     saved_mask: Option<u64>,
+    /// The alternate signal stack (SIGALTSTACK): (base, size), size 0
+    /// when disabled. A new thread has none; a FORK child keeps its
+    /// parent thread's; EXEC drops it.
+    altstack: (usize, usize),
     status: i32,
 }
 
@@ -259,7 +263,27 @@ pub fn spawn(pid: Pid, entry: usize, sp: usize, arg: usize, sigmask: u64) -> Opt
 /// A new task of process `pid` that enters user mode with a copy of
 /// `frame` (FORK's child) once `start`ed.
 pub fn spawn_copy(pid: Pid, frame: &arch::TrapFrame, sigmask: u64) -> Option<Tid> {
-    add_task(pid, sigmask, |top| TaskContext::fork_of(top, frame))
+    let tid = add_task(pid, sigmask, |top| TaskContext::fork_of(top, frame))?;
+    let alt = current_altstack();
+    set_altstack_of(tid, alt);
+    Some(tid)
+}
+
+/// The running task's alternate signal stack: (base, size), size 0 when
+/// disabled.
+pub fn current_altstack() -> (usize, usize) {
+    SCHED
+        .lock()
+        .tasks
+        .get(&current())
+        .map_or((0, 0), |t| t.altstack)
+}
+
+/// Sets task `tid`'s alternate signal stack.
+pub fn set_altstack_of(tid: Tid, alt: (usize, usize)) {
+    if let Some(t) = SCHED.lock().tasks.get_mut(&tid) {
+        t.altstack = alt;
+    }
 }
 
 fn add_task(pid: Pid, sigmask: u64, ctx: impl FnOnce(usize) -> TaskContext) -> Option<Tid> {
@@ -295,6 +319,7 @@ fn add_task(pid: Pid, sigmask: u64, ctx: impl FnOnce(usize) -> TaskContext) -> O
             sigmask,
             thread_pending: 0,
             saved_mask: None,
+            altstack: (0, 0),
             status: 0,
         }),
     );

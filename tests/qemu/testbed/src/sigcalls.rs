@@ -1,9 +1,10 @@
 //! The signal system calls beyond KILL/SIGPROCMASK: SIGACTION,
-//! SIGSUSPEND, SIGTIMEDWAIT, THREAD_KILL and SETITIMER (ITIMER_REAL).
+//! SIGSUSPEND, SIGTIMEDWAIT, THREAD_KILL, SETITIMER (ITIMER_REAL) and
+//! SIGALTSTACK.
 //! Delivery itself is `sigframe.rs`.
 
 use redbear_ipc::kernel::SigInfo;
-use testbed_abi::{errno::*, sig, Itimerval, SigAction, Timespec};
+use testbed_abi::{errno::*, sig, ss, Itimerval, SigAction, StackT, Timespec};
 
 use crate::process::{self, Pid};
 use crate::sigframe::{self, unblockable};
@@ -198,6 +199,54 @@ pub fn setitimer(new_ptr: usize, old_ptr: usize) -> R {
     if let Some((value, every)) = arm {
         let timer = (value > 0).then(|| (now.saturating_add(value), every));
         process::with_current(|p| p.itimer = timer).ok_or(ESRCH)?;
+    }
+    Ok(0)
+}
+
+/// Whether `sp` lies on the alternate stack `alt` (base, size), as
+/// Linux's on_sig_stack tests it for a stack growing down.
+pub fn on_altstack(sp: usize, alt: (usize, usize)) -> bool {
+    alt.1 != 0 && sp > alt.0 && sp - alt.0 <= alt.1
+}
+
+/// SIGALTSTACK(new or 0, old or 0) of the calling thread, whose user
+/// stack pointer is `sp`; Linux's do_sigaltstack: the old stack reports
+/// SS_DISABLE (none) or SS_ONSTACK (running on it); a change while on
+/// it is EPERM, a mode other than 0 / SS_ONSTACK / SS_DISABLE EINVAL (so
+/// is SS_AUTODISARM, which is not built), a size below MINSIGSTKSZ
+/// ENOMEM; the old one is written only on success.
+pub fn sigaltstack(sp: usize, new_ptr: usize, old_ptr: usize) -> R {
+    let cur = sched::current_altstack();
+    let old = StackT {
+        sp: cur.0 as u64,
+        flags: if cur.1 == 0 {
+            ss::SS_DISABLE
+        } else if on_altstack(sp, cur) {
+            ss::SS_ONSTACK
+        } else {
+            0
+        },
+        pad: 0,
+        size: cur.1 as u64,
+    };
+    if new_ptr != 0 {
+        let new: StackT = with_aspace(|asp| usermem::read_val(asp, new_ptr))?;
+        if on_altstack(sp, cur) {
+            return Err(EPERM);
+        }
+        let alt = match new.flags {
+            ss::SS_DISABLE => (0, 0),
+            0 | ss::SS_ONSTACK if new.size < ss::MINSIGSTKSZ => return Err(ENOMEM),
+            0 | ss::SS_ONSTACK => {
+                let size = usize::try_from(new.size).map_err(|_| ENOMEM)?;
+                (new.sp as usize, size)
+            }
+            _ => return Err(EINVAL),
+        };
+        sched::set_altstack_of(sched::current(), alt);
+    }
+    if old_ptr != 0 {
+        with_aspace(|asp| usermem::write_val(asp, old_ptr, &old))?;
     }
     Ok(0)
 }

@@ -116,6 +116,7 @@ pub fn deliver(frame: &mut TrapFrame, restart: Option<(usize, [usize; 6])>) -> b
                     act.handler as usize,
                     act.restorer as usize,
                     restore_mask,
+                    act.flags & sa::SA_ONSTACK != 0,
                 )
                 .is_err()
                 {
@@ -139,20 +140,29 @@ pub fn deliver(frame: &mut TrapFrame, restart: Option<(usize, [usize; 6])>) -> b
     false
 }
 
-/// Writes the frame below the interrupted stack and points `frame` at
-/// the handler.
+/// Writes the frame below the interrupted stack, or at the top of the
+/// thread's alternate stack for an SA_ONSTACK handler that does not run
+/// on it yet (Linux's get_sigframe: a nested one stays below the frame
+/// already there), and points `frame` at the handler.
 fn push(
     frame: &mut TrapFrame,
     info: &SigInfo,
     handler: usize,
     restorer: usize,
     restore_mask: u64,
+    onstack: bool,
 ) -> Result<(), isize> {
     if !TrapFrame::user_address_ok(handler) {
         return Err(0);
     }
     let sp = frame.user_sp();
-    let base = sp.checked_sub(RED_ZONE + FRAME_SIZE + 16).ok_or(0isize)? & !15;
+    let alt = sched::current_altstack();
+    let below = if onstack && alt.1 != 0 && !crate::sigcalls::on_altstack(sp, alt) {
+        alt.0.checked_add(alt.1).ok_or(0isize)?
+    } else {
+        sp.checked_sub(RED_ZONE).ok_or(0isize)?
+    };
+    let base = below.checked_sub(FRAME_SIZE + 16).ok_or(0isize)? & !15;
     let ctx = UserContext::save(frame);
     let head = FrameHead {
         mask: restore_mask,

@@ -85,6 +85,17 @@ impl SigState {
         self.pending
     }
 
+    /// EXEC: every handled signal goes back to SIG_DFL (its flags, mask
+    /// and restorer with it); SIG_IGN, SIG_DFL and what is pending stay,
+    /// as Linux's flush_signal_handlers leaves them. SIGCATCH stays too.
+    pub fn exec(&mut self) {
+        for a in self.actions.iter_mut() {
+            if a.handler != SIG_IGN {
+                *a = SigAction::default();
+            }
+        }
+    }
+
     pub fn action(&self, sig: usize) -> Action {
         let act = self.actions[sig - 1];
         if act.handler == SIG_IGN {

@@ -19,6 +19,17 @@ pub fn on_syscall(frame: &mut TrapFrame) -> bool {
     }
     let ret = if num == nr::FORK {
         process::fork(frame).map_or_else(|e| -e.abs() as usize, |p| p as usize)
+    } else if num == nr::SIGALTSTACK {
+        crate::sigcalls::sigaltstack(frame.user_sp(), args[0], args[1])
+            .map_or_else(|e| -e.abs() as usize, |v| v)
+    } else if num == nr::EXEC {
+        match crate::exec::exec(frame, args) {
+            Ok(()) => {
+                leave(frame, None);
+                return true;
+            }
+            Err(e) => -e.abs() as usize,
+        }
     } else if num < nr::END {
         syscall::dispatch(num, args) as usize
     } else {

@@ -123,5 +123,8 @@ fn contract_check() {
     let _: fn(usize) -> bool = TrapFrame::user_address_ok;
     let _: fn(&mut TrapFrame, usize, usize, [usize; 3], usize) = TrapFrame::enter_handler;
     let _: fn(&mut TrapFrame, usize, &[usize; 6]) = TrapFrame::rewind_syscall;
+    // EXEC: enter a new image at `entry` on `sp` with `arg` in the first
+    // argument register, every other register (FP/SIMD too) reset.
+    let _: fn(&mut TrapFrame, usize, usize, usize) = TrapFrame::exec_reset;
     let _: bool = RETURN_ADDRESS_ON_STACK;
 }

@@ -110,6 +110,22 @@ impl TrapFrame {
         self.x[30] = ret as u64;
     }
 
+    /// EXEC: the frame enters a new image at `entry` with sp_el0 = `sp`
+    /// and x0 = `arg`, every other register (q0-q31, FPCR, FPSR included)
+    /// zero and SPSR EL0t with interrupts unmasked, as a new task starts.
+    pub fn exec_reset(&mut self, entry: usize, sp: usize, arg: usize) {
+        *self = TrapFrame {
+            x: [0; 31],
+            sp_el0: (sp & !15) as u64,
+            elr_el1: entry as u64,
+            spsr_el1: 0,
+            q: [0; 32],
+            fpcr: 0,
+            fpsr: 0,
+        };
+        self.x[0] = arg as u64;
+    }
+
     /// Rewinds an interrupted `svc` so it runs again: ELR back over the
     /// instruction, x0 (which held the result) back to the first argument.
     pub fn rewind_syscall(&mut self, _nr: usize, args: &[usize; 6]) {

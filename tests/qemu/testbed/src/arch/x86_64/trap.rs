@@ -188,6 +188,23 @@ impl TrapFrame {
         self.rflags &= !0x500;
     }
 
+    /// EXEC: the frame enters a new image at `entry` with stack `sp` and
+    /// `arg` in rdi, every other register zero, and the live x87/SSE
+    /// state (the calling task's: the kernel never uses it) reset to
+    /// its power-on values, as a new task starts.
+    pub fn exec_reset(&mut self, entry: usize, sp: usize, arg: usize) {
+        *self = TrapFrame::new_user(entry, sp, arg);
+        #[repr(C, align(16))]
+        struct Fx([u8; 512]);
+        let mut fx = Fx([0u8; 512]);
+        fx.0[0..2].copy_from_slice(&0x037fu16.to_le_bytes());
+        fx.0[24..28].copy_from_slice(&0x1f80u32.to_le_bytes());
+        // SAFETY: `fx` is a 16-byte aligned 512-byte fxsave image with a
+        // valid FCW and MXCSR (no reserved bit set); only the user FP
+        // state of the running task changes.
+        unsafe { core::arch::asm!("fxrstor64 [{}]", in(reg) fx.0.as_ptr(), options(nostack)) };
+    }
+
     /// Rewinds an interrupted `syscall` so it runs again: rip back over
     /// the 2-byte instruction, the number back in rax (the arguments are
     /// still in their registers).
