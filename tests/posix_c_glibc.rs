@@ -12,7 +12,10 @@ use std::time::{Duration, Instant};
 
 /// The programs, by file name without `.c`.
 const PROGRAMS: &[&str] = &[
+    "posix_exec",
     "posix_fork",
+    "posix_ipc_signals",
+    "posix_sigaltstack",
     "posix_sigchld",
     "posix_signal_one_thread",
     "posix_mq_sigev_thread",

@@ -2,7 +2,9 @@
 
 use crate::arch::{FaultInfo, TrapFrame};
 use crate::{process, sched, sigframe, syscall};
-use redbear_ipc::syscall::numbers::{SYS_RB_FUTEX_WAIT, SYS_RB_SEM_WAIT};
+use redbear_ipc::syscall::numbers::{
+    SYS_RB_FUTEX_WAIT, SYS_RB_MQ_TIMEDRECEIVE, SYS_RB_MQ_TIMEDSEND, SYS_RB_SEM_WAIT,
+};
 use testbed_abi::{errno::EINTR, nr, sig, KILLED_BASE};
 
 /// A system call from user mode. True when the frame was replaced (a
@@ -41,12 +43,14 @@ pub fn on_syscall(frame: &mut TrapFrame) -> bool {
 }
 
 /// The calls Linux restarts after a handler with SA_RESTART (measured on
-/// Linux 6.18 / glibc 2.36: read of an eventfd, waitpid, and a futex or
-/// sem_wait without a timeout). Everything else returns EINTR: sleeps,
-/// poll, timed waits, the SysV calls.
+/// Linux 6.18 / glibc 2.36: read of an eventfd, waitpid, a futex or
+/// sem_wait without a timeout, and mq_send / mq_receive with or without
+/// their absolute timeout, `c/posix_ipc_signals.c`). Everything else
+/// returns EINTR: sleeps, poll, the other timed waits, the SysV calls.
 fn restartable(num: usize, args: &[usize; 6]) -> bool {
     match num {
         nr::READ | nr::WAIT_PROCESS | nr::WAITPID => true,
+        SYS_RB_MQ_TIMEDSEND | SYS_RB_MQ_TIMEDRECEIVE => true,
         SYS_RB_FUTEX_WAIT | SYS_RB_SEM_WAIT => args[2] == 0,
         _ => false,
     }
