@@ -25,18 +25,16 @@ const MAX_PATH: usize = 4096;
 /// before the NUL (E2BIG beyond; EFAULT for an unmapped byte).
 fn read_cstr(ptr: usize, limit: usize) -> Result<Vec<u8>, isize> {
     let mut out = Vec::new();
-    with_aspace(|asp| {
-        loop {
-            let mut b = [0u8; 1];
-            usermem::read(asp, ptr + out.len(), &mut b)?;
-            if b[0] == 0 {
-                return Ok(Ok(()));
-            }
-            if out.len() >= limit {
-                return Ok(Err(E2BIG));
-            }
-            out.push(b[0]);
+    with_aspace(|asp| loop {
+        let mut b = [0u8; 1];
+        usermem::read(asp, ptr + out.len(), &mut b)?;
+        if b[0] == 0 {
+            return Ok(Ok(()));
         }
+        if out.len() >= limit {
+            return Ok(Err(E2BIG));
+        }
+        out.push(b[0]);
     })??;
     Ok(out)
 }

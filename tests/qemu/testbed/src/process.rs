@@ -318,14 +318,8 @@ pub fn exec_swap(img: Image, name: &str) -> Result<(), isize> {
 /// killed meanwhile (its process is ending).
 pub fn exec_end_other_threads() -> Result<(), isize> {
     let me = sched::current();
-    let others: Vec<Tid> = with_current(|p| {
-        p.threads
-            .iter()
-            .copied()
-            .filter(|&t| t != me)
-            .collect()
-    })
-    .ok_or(ESRCH)?;
+    let others: Vec<Tid> =
+        with_current(|p| p.threads.iter().copied().filter(|&t| t != me).collect()).ok_or(ESRCH)?;
     if others.is_empty() {
         return Ok(());
     }
