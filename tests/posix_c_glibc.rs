@@ -24,6 +24,7 @@ const PROGRAMS: &[&str] = &[
     "posix_signal_frames",
     "posix_signal_waits",
     "posix_sysconf",
+    "posix_time_format",
     "posix_timers",
     "eventfd_stress",
     "fdevents_poll_stress",

@@ -18,4 +18,30 @@ int clock_gettime(clockid_t clk, struct timespec *ts);
 int clock_settime(clockid_t clk, const struct timespec *ts);
 int nanosleep(const struct timespec *req, struct timespec *rem);
 time_t time(time_t *t);
+
+/* Broken-down time, good enough for printing. There is no time zone
+ * database: local time is UTC (tm_gmtoff 0, tm_zone "UTC"). */
+struct tm {
+    int tm_sec;
+    int tm_min;
+    int tm_hour;
+    int tm_mday;
+    int tm_mon;
+    int tm_year;
+    int tm_wday;
+    int tm_yday;
+    int tm_isdst;
+    long tm_gmtoff;
+    const char *tm_zone;
+};
+struct tm *gmtime_r(const time_t *t, struct tm *out);
+struct tm *gmtime(const time_t *t);
+struct tm *localtime_r(const time_t *t, struct tm *out);
+struct tm *localtime(const time_t *t);
+time_t timegm(struct tm *tm);
+time_t mktime(struct tm *tm);
+/* Conversions: %a %A %b %B %h %c %C %d %D %e %F %H %I %j %m %M %n %p %R
+ * %s %S %t %T %u %w %y %Y %z %Z %%; any other is left out and strftime
+ * returns 0 (a clear failure, not a silent one). */
+size_t strftime(char *s, size_t max, const char *fmt, const struct tm *tm);
 #endif
