@@ -12,7 +12,10 @@
  *   stack in place is unchanged; SS_DISABLE removes it (an SA_ONSTACK
  *   handler then runs on the normal stack);
  * - a forked child keeps its thread's alternate stack, a new thread has
- *   none. */
+ *   none;
+ * - a handler nesting on itself (SA_NODEFER) until the alternate stack
+ *   would overflow: the process dies of SIGSEGV (Linux's get_sigframe
+ *   refuses the frame). */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -91,6 +94,16 @@ static int regs_intact(void)
         raise(SIGUSR1);
     }
     return acc == 1.25 * 6 && x == ((((3 * 7 + 0) * 7 + 1) * 7 + 2) * 7 + 3);
+}
+
+static volatile long depth;
+static char small_alt[3 * MINSIGSTKSZ] __attribute__((aligned(16)));
+
+static void on_recurse(int sig)
+{
+    depth++;
+    if (depth < 100000)
+        raise(sig);
 }
 
 static void *thread_query(void *arg)
@@ -172,6 +185,18 @@ int main(void)
     ran = 0;
     raise(SIGUSR1);
     CHECK(ran == 1 && !in_alt(outer_local));
+
+    /* Overflow: SIGSEGV. */
+    pid = fork();
+    if (pid == 0) {
+        stack_t s = {.ss_sp = small_alt, .ss_size = sizeof small_alt, .ss_flags = 0};
+        if (sigaltstack(&s, NULL) != 0)
+            _exit(2);
+        install(SIGUSR1, on_recurse, SA_ONSTACK | SA_NODEFER);
+        raise(SIGUSR1);
+        _exit(3);
+    }
+    CHECK(waitpid(pid, &st, 0) == pid && WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV);
 
     if (failures)
         return 1;

@@ -157,12 +157,20 @@ fn push(
     }
     let sp = frame.user_sp();
     let alt = sched::current_altstack();
-    let below = if onstack && alt.1 != 0 && !crate::sigcalls::on_altstack(sp, alt) {
+    let nested = crate::sigcalls::on_altstack(sp, alt);
+    let entering = onstack && alt.1 != 0 && !nested;
+    let below = if entering {
         alt.0.checked_add(alt.1).ok_or(0isize)?
     } else {
         sp.checked_sub(RED_ZONE).ok_or(0isize)?
     };
     let base = below.checked_sub(FRAME_SIZE + 16).ok_or(0isize)? & !15;
+    // A frame that would overflow the alternate stack is not written
+    // below it (the process ends with SIGSEGV, as Linux's get_sigframe
+    // refuses it).
+    if (nested || entering) && !crate::sigcalls::on_altstack(base.saturating_sub(8), alt) {
+        return Err(0);
+    }
     let ctx = UserContext::save(frame);
     let head = FrameHead {
         mask: restore_mask,
