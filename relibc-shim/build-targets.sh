@@ -4,8 +4,9 @@
 # -unknown-redox and -unknown-none) with Debian's rustc and its library
 # source (cargo build-std), then links a small C program against each
 # archive with ld.lld to prove every symbol a C caller needs resolves with
-# only libc's __errno_location, close, read and write supplied (ftok,
-# which needs libc's stat, is not called). Prints one
+# only these of libc's supplied: __errno_location, close, read, write,
+# getpid and the pthread calls of mq_notify's SIGEV_THREAD helper
+# (src/mq_thread.rs); ftok, which needs libc's stat, is not called. Prints one
 # line per target and `N passed, N failed`; exit status 0 only if all built.
 set -uo pipefail
 shim="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -42,6 +43,13 @@ int *__errno_location(void) { return &err; }
 int close(int fd) { (void)fd; return 0; }
 long read(int fd, void *b, unsigned long n) { (void)fd; (void)b; return (long)n; }
 long write(int fd, const void *b, unsigned long n) { (void)fd; (void)b; return (long)n; }
+int getpid(void) { return 1; }
+int pthread_create(void *t, const void *a, void *(*f)(void *), void *arg) { (void)t; (void)a; (void)f; (void)arg; return 11; }
+int pthread_detach(unsigned long t) { (void)t; return 0; }
+int pthread_attr_init(void *a) { (void)a; return 0; }
+int pthread_attr_destroy(void *a) { (void)a; return 0; }
+int pthread_attr_getstacksize(const void *a, unsigned long *s) { (void)a; *s = 0; return 0; }
+int pthread_attr_setstacksize(void *a, unsigned long s) { (void)a; (void)s; return 0; }
 void _start(void)
 {
     sem_t s, *n;
