@@ -11,7 +11,9 @@
  * - SEM_UNDO at a forked child's end: its adjustments are undone when
  *   it exits and when SIGKILL ends it, the others stay;
  * - a named semaphore opened before fork is shared: the child's posts
- *   wake the parent's waits. */
+ *   wake the parent's waits;
+ * - an mq descriptor is close-on-exec even without O_CLOEXEC, as
+ *   Linux's mq_open makes every one. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -92,6 +94,7 @@ static void case_mq_notify_handler(void)
     struct mq_attr attr = {.mq_maxmsg = 4, .mq_msgsize = 16};
     mqd_t q = mq_open(name, O_CREAT | O_EXCL | O_RDWR, 0600, &attr);
     CHECK(q != (mqd_t)-1);
+    CHECK(fcntl(q, F_GETFD) == FD_CLOEXEC);
     install(SIGUSR1, SA_SIGINFO);
     sigset_t block, old;
     sigemptyset(&block);
