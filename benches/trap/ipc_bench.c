@@ -88,9 +88,11 @@ static long os_msgqbytes(int id, unsigned long n)
     return neg_errno(msgctl(id, IPC_SET, &ds));
 }
 
-/* A second process running `child(owner)` (fork), and its exit status. */
-static long os_spawn(int (*child)(long), long owner)
+/* A second process running `child(owner)` (fork), and its exit status;
+ * `role` is for the testbed, which starts the program again. */
+static long os_spawn(int (*child)(long), long owner, int role)
 {
+    (void)role;
     pid_t pid = fork();
     if (pid == 0)
         _exit(child(owner) == 0 ? 0 : 1);
@@ -187,11 +189,11 @@ static long os_msgqbytes(int id, unsigned long n)
     return rb(RB_MSGCTL, id, RB_IPC_SET, (long)ds, 0, 0);
 }
 /* A second process: this program again, told its role and owner by its
- * argument (`owner << 8 | 1`); see main. */
-static long os_spawn(int (*child)(long), long owner)
+ * argument (`owner << 8 | role`); see main. */
+static long os_spawn(int (*child)(long), long owner, int role)
 {
     (void)child;
-    return tb_spawn("ipc_bench", 0, (unsigned long)owner << 8 | 1);
+    return tb_spawn("ipc_bench", 0, (unsigned long)owner << 8 | (unsigned long)role);
 }
 static int os_wait(long pid) { return tb_wait((pid_t)pid); }
 static long os_role(void) { return (long)tb_arg(); }
@@ -518,7 +520,7 @@ static void rows_named_pingpong(void)
     named_a = sem_open(an, O_CREAT | O_EXCL, 0600, 0);
     named_b = sem_open(bn, O_CREAT | O_EXCL, 0600, 0);
     long child = -1;
-    if (named_a == SEM_FAILED || named_b == SEM_FAILED || (child = os_spawn(named_partner, owner)) < 0)
+    if (named_a == SEM_FAILED || named_b == SEM_FAILED || (child = os_spawn(named_partner, owner, 1)) < 0)
         fail(row, "set-up");
     else {
         measure(row, op_named_pingpong, NULL, iters(NAMED_PINGPONG_N));
@@ -531,6 +533,89 @@ static void rows_named_pingpong(void)
         sem_close(named_b);
     sem_unlink(an);
     sem_unlink(bn);
+}
+
+/* Uncontended across two processes: this process posts "a", which the
+ * partner will take, and takes units of "b", which the partner posted
+ * beforehand; meanwhile the partner sleeps on "c" (another semaphore), so
+ * neither "a" nor "b" has a waiter. Where a named semaphore's counter is
+ * shared memory, no system call. */
+#define NAMED_SHARED_N 2000
+static void named_shared_names(long owner, char *a, char *b, char *c, size_t len)
+{
+    snprintf(a, len, "/rbbench.%ld.sa", owner);
+    snprintf(b, len, "/rbbench.%ld.sb", owner);
+    snprintf(c, len, "/rbbench.%ld.sc", owner);
+}
+/* The partner: fills "b", says so on "c", sleeps on "c" until the
+ * measurement is over, then takes every unit of "a". */
+static int named_filler(long owner)
+{
+    char an[40], bn[40], cn[40];
+    named_shared_names(owner, an, bn, cn, sizeof an);
+    sem_t *a = sem_open(an, 0), *b = sem_open(bn, 0), *c = sem_open(cn, 0);
+    if (a == SEM_FAILED || b == SEM_FAILED || c == SEM_FAILED)
+        return -1;
+    unsigned n = total_ops(iters(NAMED_SHARED_N));
+    for (unsigned i = 0; i < n; i++)
+        if (sem_post(b) != 0)
+            return -1;
+    if (sem_post(c) != 0)
+        return -1;
+    /* the main process waits on "c" for that post, then posts it back
+     * when it is done */
+    struct timespec d = {0, 1000 * 1000};
+    int v = 1;
+    while (sem_getvalue(c, &v) == 0 && v > 0)
+        nanosleep(&d, NULL);
+    if (sem_wait(c) != 0)
+        return -1;
+    for (unsigned i = 0; i < n; i++)
+        if (sem_wait(a) != 0)
+            return -1;
+    sem_close(a);
+    sem_close(b);
+    sem_close(c);
+    return 0;
+}
+static int op_named_shared(void *x)
+{
+    (void)x;
+    return sem_post(named_a) == 0 && sem_wait(named_b) == 0 ? 0 : -1;
+}
+static void rows_named_shared(void)
+{
+    const char *row = "named_sem_post_wait_2proc";
+    long owner = (long)getpid();
+    char an[40], bn[40], cn[40];
+    named_shared_names(owner, an, bn, cn, sizeof an);
+    sem_unlink(an);
+    sem_unlink(bn);
+    sem_unlink(cn);
+    named_a = sem_open(an, O_CREAT | O_EXCL, 0600, 0);
+    named_b = sem_open(bn, O_CREAT | O_EXCL, 0600, 0);
+    sem_t *c = sem_open(cn, O_CREAT | O_EXCL, 0600, 0);
+    long child = -1;
+    if (named_a == SEM_FAILED || named_b == SEM_FAILED || c == SEM_FAILED ||
+        (child = os_spawn(named_filler, owner, 2)) < 0)
+        fail(row, "set-up");
+    else if (sem_wait(c) != 0)
+        fail(row, "partner never filled");
+    else {
+        /* the partner is asleep on "c" now (or about to be) */
+        measure(row, op_named_shared, NULL, iters(NAMED_SHARED_N));
+        if (sem_post(c) != 0 || os_wait(child) != 0)
+            fail(row, "partner process failed");
+    }
+    if (named_a != SEM_FAILED)
+        sem_close(named_a);
+    if (named_b != SEM_FAILED)
+        sem_close(named_b);
+    if (c != SEM_FAILED)
+        sem_close(c);
+    sem_unlink(an);
+    sem_unlink(bn);
+    sem_unlink(cn);
 }
 
 /* ---- rows: eventfd and poll --------------------------------------------- */
@@ -929,6 +1014,7 @@ static void rows_msg_queues(void)
 /* ---- the table of rows: a family adds its function here ----------------- */
 static void (*const rows[])(void) = {
     rows_null,     rows_futex,   rows_futex_parked, rows_sem,      rows_named_pingpong,
+    rows_named_shared,
     rows_eventfd,  rows_timerfd, rows_signalfd,     rows_msg,      rows_msg_queues,
     rows_mq,       rows_semop,   rows_semop_wake,
 };
@@ -938,6 +1024,8 @@ int main(int argc, char **argv)
     long role = os_role();
     if ((role & 0xff) == 1) /* the named-semaphore partner process */
         return named_partner(role >> 8) == 0 ? 0 : 1;
+    if ((role & 0xff) == 2) /* the partner of the uncontended 2-process row */
+        return named_filler(role >> 8) == 0 ? 0 : 1;
     os_init();
     quick = argc > 1 && strcmp(argv[1], "quick") == 0;
     printf("RBBENCH_BEGIN %s %s\n", OS_NAME, ARCH_NAME);

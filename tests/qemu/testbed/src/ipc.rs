@@ -80,7 +80,7 @@ impl Drop for SemPage {
 fn sem_page(page: &SharedPageRef) -> Result<&SemPage, Errno> {
     page.as_any()
         .downcast_ref::<SemPage>()
-        .ok_or(Errno::new(EINVAL))
+        .ok_or(Errno::new(redbear_ipc::errno::EINVAL))
 }
 
 static KERNEL: Once<TestbedKernel> = Once::new();

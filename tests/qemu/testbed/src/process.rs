@@ -296,8 +296,16 @@ pub fn thread_ended(pid: Pid, tid: Tid, status: i32) {
         if p.threads.is_empty() && !p.ending {
             p.status.get_or_insert(status);
             p.ending = true;
+            // The semaphore pages it maps or unmapped: their references go
+            // with the address space.
+            let mut sem_pages = p
+                .aspace
+                .as_ref()
+                .map(|a| sem_pages_of(a, &p.maps))
+                .unwrap_or_default();
+            sem_pages.append(&mut p.unmapped_sem_pages);
             Some((
-                p.aspace.take(),
+                (p.aspace.take(), sem_pages),
                 core::mem::take(&mut p.frames),
                 core::mem::take(&mut p.fds),
                 child_signal(p),
@@ -306,9 +314,10 @@ pub fn thread_ended(pid: Pid, tid: Tid, status: i32) {
             None
         }
     };
-    if let Some((aspace, owned, fds, (ppid, chld))) = released {
+    if let Some(((aspace, sem_pages), owned, fds, (ppid, chld))) = released {
         crate::console::user::flush(pid);
         drop(aspace);
+        sem_pages.into_iter().for_each(sem_page_put);
         owned.into_iter().for_each(frames::free);
         drop(fds);
         // Every thread has ended (a killed one left its blocking call
