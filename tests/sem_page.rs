@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{assert_accounting_zero, sys, user_bytes, Env};
-use redbear_ipc::errno::{EAGAIN, EBADF, EFAULT, EINVAL, ENOMEM, ENOENT, EOPNOTSUPP};
+use redbear_ipc::errno::{EAGAIN, EBADF, EFAULT, EINVAL, ENOENT, ENOMEM, EOPNOTSUPP};
 use redbear_ipc::hosted::{ClockMode, HostedKernel, Process};
 use redbear_ipc::ipc::futex::BITSET_MATCH_ANY;
 use redbear_ipc::ipc::sem::protocol::{self, SemAccess, SemError, WaitMode, Word};
@@ -117,11 +117,7 @@ impl SemAccess for Mapped<'_> {
 
 fn open(k: &HostedKernel, name: &str, create: bool, value: u32) -> Result<usize, i32> {
     let (p, len) = user_bytes(k, name.as_bytes());
-    let oflag = if create {
-        OpenFlags::CREATE.bits()
-    } else {
-        0
-    };
+    let oflag = if create { OpenFlags::CREATE.bits() } else { 0 };
     sys(
         k,
         SYS_RB_SEM_OPEN,
@@ -212,7 +208,10 @@ fn a_contended_wait_sleeps_and_a_post_in_another_process_wakes_it() {
     assert_eq!(common::peek_u32(k, words + NWAITERS_OFFSET), 1);
     m.post().unwrap();
     assert_eq!(m.syscalls.get(), 1, "a post with a waiter makes one wake");
-    assert!(waiter.join().unwrap() >= 1, "the waiter slept in the kernel");
+    assert!(
+        waiter.join().unwrap() >= 1,
+        "the waiter slept in the kernel"
+    );
     assert_eq!(m.value(), 0);
 
     // A waiter on the fd path (in the kernel) is woken by a mapped post,
@@ -256,7 +255,10 @@ fn unlink_while_mapped_keeps_the_page_until_the_last_mapping_and_fd_go() {
     assert_eq!(fd_value(k, fd), 1);
     // Closing the fd first: the mapping alone keeps the frame.
     let words2 = sys(k, SYS_RB_SEM_MAP, &[fd]).unwrap();
-    assert_eq!(words2, words, "the hosted kernel maps a page at one address");
+    assert_eq!(
+        words2, words,
+        "the hosted kernel maps a page at one address"
+    );
     sys(k, SYS_RB_SEM_UNMAP, &[fd, words2]).unwrap();
     k.close(fd).unwrap();
     assert_accounting_zero(k);

@@ -59,9 +59,11 @@ impl SharedPage for HostPage {
     }
     fn compare_exchange(&self, index: usize, old: u32, new: u32) -> Option<u32> {
         let word = self.0.word(index).filter(|_| index < 4)?;
-        Some(match word.compare_exchange(old, new, Ordering::SeqCst, Ordering::SeqCst) {
-            Ok(v) | Err(v) => v,
-        })
+        Some(
+            match word.compare_exchange(old, new, Ordering::SeqCst, Ordering::SeqCst) {
+                Ok(v) | Err(v) => v,
+            },
+        )
     }
 }
 
@@ -523,7 +525,8 @@ impl Kernel for HostedKernel {
     }
 
     fn shared_page_map(&self, page: &SharedPageRef) -> Result<usize, Errno> {
-        self.memory.map_page(&host_page(page)?.0, self.current_pid())
+        self.memory
+            .map_page(&host_page(page)?.0, self.current_pid())
     }
 
     fn shared_page_unmap(&self, page: &SharedPageRef, uaddr: usize) -> Result<(), Errno> {

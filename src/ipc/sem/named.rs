@@ -98,9 +98,7 @@ impl<K: Kernel + ?Sized> SemAccess for PageSem<'_, K> {
 
     fn load(&self, word: Word, _order: core::sync::atomic::Ordering) -> Result<u32, Errno> {
         // SeqCst whatever was asked (SharedPage::load): never weaker.
-        self.page
-            .load(page_index(word))
-            .ok_or(Errno::new(EFAULT))
+        self.page.load(page_index(word)).ok_or(Errno::new(EFAULT))
     }
 
     fn compare_exchange(&self, word: Word, current: u32, new: u32) -> Result<u32, Errno> {

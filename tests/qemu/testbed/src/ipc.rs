@@ -47,7 +47,8 @@ impl SemPage {
         // SAFETY: the frame lives while this handle holds its reference
         // (`process::sem_page_put` in drop); the kernel reaches all RAM at
         // VA == PA, and words 0..4 are aligned and inside the frame.
-        (index < 4).then(|| unsafe { &*((self.pa + 4 * index) as *const core::sync::atomic::AtomicU32) })
+        (index < 4)
+            .then(|| unsafe { &*((self.pa + 4 * index) as *const core::sync::atomic::AtomicU32) })
     }
 }
 

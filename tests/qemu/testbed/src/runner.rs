@@ -50,13 +50,11 @@ pub fn run_all(cpus: usize) -> usize {
                         charged_before,
                         charged_after
                     )),
-                    (true, Some(0)) if sem_pages_after != sem_pages_before => {
-                        Err(alloc::format!(
-                            "# semaphore pages left behind: {} before, {} after",
-                            sem_pages_before,
-                            sem_pages_after
-                        ))
-                    }
+                    (true, Some(0)) if sem_pages_after != sem_pages_before => Err(alloc::format!(
+                        "# semaphore pages left behind: {} before, {} after",
+                        sem_pages_before,
+                        sem_pages_after
+                    )),
                     (true, Some(0)) => Ok(()),
                     (true, s) => Err(alloc::format!("# exit status {}", s.unwrap_or(-1))),
                 }
