@@ -537,45 +537,36 @@ static void rows_named_pingpong(void)
 
 /* Uncontended across two processes: this process posts "a", which the
  * partner will take, and takes units of "b", which the partner posted
- * beforehand; meanwhile the partner sleeps on "c" (another semaphore), so
+ * beforehand; meanwhile the partner sleeps on "d" (another semaphore), so
  * neither "a" nor "b" has a waiter. Where a named semaphore's counter is
- * shared memory, no system call. */
+ * shared memory, no system call. "c" says the partner has filled "b". */
 #define NAMED_SHARED_N 2000
-static void named_shared_names(long owner, char *a, char *b, char *c, size_t len)
+static void named_shared_name(long owner, char which, char *out, size_t len)
 {
-    snprintf(a, len, "/rbbench.%ld.sa", owner);
-    snprintf(b, len, "/rbbench.%ld.sb", owner);
-    snprintf(c, len, "/rbbench.%ld.sc", owner);
+    snprintf(out, len, "/rbbench.%ld.s%c", owner, which);
 }
-/* The partner: fills "b", says so on "c", sleeps on "c" until the
+/* The partner: fills "b", posts "c", sleeps on "d" until the
  * measurement is over, then takes every unit of "a". */
 static int named_filler(long owner)
 {
-    char an[40], bn[40], cn[40];
-    named_shared_names(owner, an, bn, cn, sizeof an);
-    sem_t *a = sem_open(an, 0), *b = sem_open(bn, 0), *c = sem_open(cn, 0);
-    if (a == SEM_FAILED || b == SEM_FAILED || c == SEM_FAILED)
-        return -1;
-    unsigned n = total_ops(iters(NAMED_SHARED_N));
-    for (unsigned i = 0; i < n; i++)
-        if (sem_post(b) != 0)
+    char n[4][40];
+    sem_t *s[4];
+    for (int i = 0; i < 4; i++) {
+        named_shared_name(owner, (char)('a' + i), n[i], sizeof n[i]);
+        if ((s[i] = sem_open(n[i], 0)) == SEM_FAILED)
             return -1;
-    if (sem_post(c) != 0)
-        return -1;
-    /* the main process waits on "c" for that post, then posts it back
-     * when it is done */
-    struct timespec d = {0, 1000 * 1000};
-    int v = 1;
-    while (sem_getvalue(c, &v) == 0 && v > 0)
-        nanosleep(&d, NULL);
-    if (sem_wait(c) != 0)
-        return -1;
-    for (unsigned i = 0; i < n; i++)
-        if (sem_wait(a) != 0)
+    }
+    unsigned total = total_ops(iters(NAMED_SHARED_N));
+    for (unsigned i = 0; i < total; i++)
+        if (sem_post(s[1]) != 0)
             return -1;
-    sem_close(a);
-    sem_close(b);
-    sem_close(c);
+    if (sem_post(s[2]) != 0 || sem_wait(s[3]) != 0)
+        return -1;
+    for (unsigned i = 0; i < total; i++)
+        if (sem_wait(s[0]) != 0)
+            return -1;
+    for (int i = 0; i < 4; i++)
+        sem_close(s[i]);
     return 0;
 }
 static int op_named_shared(void *x)
@@ -587,35 +578,32 @@ static void rows_named_shared(void)
 {
     const char *row = "named_sem_post_wait_2proc";
     long owner = (long)getpid();
-    char an[40], bn[40], cn[40];
-    named_shared_names(owner, an, bn, cn, sizeof an);
-    sem_unlink(an);
-    sem_unlink(bn);
-    sem_unlink(cn);
-    named_a = sem_open(an, O_CREAT | O_EXCL, 0600, 0);
-    named_b = sem_open(bn, O_CREAT | O_EXCL, 0600, 0);
-    sem_t *c = sem_open(cn, O_CREAT | O_EXCL, 0600, 0);
+    char n[4][40];
+    sem_t *s[4];
+    int ok = 1;
+    for (int i = 0; i < 4; i++) {
+        named_shared_name(owner, (char)('a' + i), n[i], sizeof n[i]);
+        sem_unlink(n[i]);
+        s[i] = sem_open(n[i], O_CREAT | O_EXCL, 0600, 0);
+        ok = ok && s[i] != SEM_FAILED;
+    }
+    named_a = s[0];
+    named_b = s[1];
     long child = -1;
-    if (named_a == SEM_FAILED || named_b == SEM_FAILED || c == SEM_FAILED ||
-        (child = os_spawn(named_filler, owner, 2)) < 0)
+    if (!ok || (child = os_spawn(named_filler, owner, 2)) < 0)
         fail(row, "set-up");
-    else if (sem_wait(c) != 0)
+    else if (sem_wait(s[2]) != 0)
         fail(row, "partner never filled");
     else {
-        /* the partner is asleep on "c" now (or about to be) */
         measure(row, op_named_shared, NULL, iters(NAMED_SHARED_N));
-        if (sem_post(c) != 0 || os_wait(child) != 0)
+        if (sem_post(s[3]) != 0 || os_wait(child) != 0)
             fail(row, "partner process failed");
     }
-    if (named_a != SEM_FAILED)
-        sem_close(named_a);
-    if (named_b != SEM_FAILED)
-        sem_close(named_b);
-    if (c != SEM_FAILED)
-        sem_close(c);
-    sem_unlink(an);
-    sem_unlink(bn);
-    sem_unlink(cn);
+    for (int i = 0; i < 4; i++) {
+        if (s[i] != SEM_FAILED)
+            sem_close(s[i]);
+        sem_unlink(n[i]);
+    }
 }
 
 /* ---- rows: eventfd and poll --------------------------------------------- */
