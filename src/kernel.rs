@@ -201,6 +201,35 @@ pub use crate::ipc::common::open_file::FileRef;
 /// (a physical address, or a shared-object id and offset).
 pub type SharedMemKey = u64;
 
+/// Size of the shared page of a named semaphore
+/// (`Kernel::shared_page_alloc`).
+pub const SHARED_PAGE_SIZE: usize = 4096;
+
+/// One kernel-allocated page that the host can map shared into any
+/// process (a named semaphore's words: `ipc::sem::named`). The handle is
+/// the object's reference: the host frees the frame when the last handle
+/// is dropped and the last mapping is gone (a mapping keeps the frame, not
+/// the handle, alive), so dropping a handle needs no `Kernel` at hand.
+pub trait SharedPage: Send + Sync + core::any::Any {
+    /// The host's own type, for its `shared_page_map`/`unmap`.
+    fn as_any(&self) -> &dyn core::any::Any;
+    /// The key `Kernel::shared_key` gives for the page's first byte in
+    /// every process that maps it (a physical address, or the host's
+    /// object key), so futexes on the page meet across processes.
+    fn key(&self) -> SharedMemKey;
+    /// Sequentially consistent load of the page's u32 number `index`
+    /// (0..4, the first 16 bytes), through the kernel's own view of the
+    /// frame: one total order with the accesses of every process that
+    /// maps it. `None` for an index out of range.
+    fn load(&self, index: usize) -> Option<u32>;
+    /// Sequentially consistent compare-and-exchange of u32 number
+    /// `index`; returns the value found (`None`: index out of range).
+    fn compare_exchange(&self, index: usize, old: u32, new: u32) -> Option<u32>;
+}
+
+/// A shared page, as the subsystem holds it.
+pub type SharedPageRef = alloc::sync::Arc<dyn SharedPage>;
+
 /// A set of signals 1..=64, bit `sig - 1`.
 pub type SigSet = u64;
 
@@ -418,6 +447,38 @@ pub trait Kernel: Sync {
     /// after queueing, as for any other signal.
     fn send_signal(&self, pid: Pid, info: SigInfo) -> Result<(), Errno> {
         let _ = (pid, info);
+        Err(Errno::new(crate::errno::ENOSYS))
+    }
+
+    /// Allocates one zeroed page of `SHARED_PAGE_SIZE` bytes with `init`
+    /// at offset 0 (a named semaphore's words). ENOMEM when no frame is
+    /// free; ENOSYS (the default) when the host cannot map pages into user
+    /// space, and the subsystem then keeps the object's state itself.
+    /// It is called under the name table's lock (a creation is atomic with
+    /// its name), so it must not sleep or call back into the subsystem; a
+    /// handle may likewise be dropped with subsystem locks held.
+    fn shared_page_alloc(&self, init: &[u8; 16]) -> Result<SharedPageRef, Errno> {
+        let _ = init;
+        Err(Errno::new(crate::errno::ENOSYS))
+    }
+
+    /// Maps `page` read-write and shared into the calling process at an
+    /// address of the host's choosing and returns it. The mapping is
+    /// inherited across fork (shared, not copied), removed at exec and
+    /// exit, and keeps the frame alive until then: the key of its first
+    /// byte is `page.key()`. ENOMEM when the address space or the
+    /// page-table memory is exhausted, ENOSYS when the host cannot map.
+    /// Call it with no subsystem lock held.
+    fn shared_page_map(&self, page: &SharedPageRef) -> Result<usize, Errno> {
+        let _ = page;
+        Err(Errno::new(crate::errno::ENOSYS))
+    }
+
+    /// Removes the caller's mapping of `page` at `uaddr` (one made by
+    /// `shared_page_map`): EINVAL when `uaddr` is not such a mapping of
+    /// this page in the calling process.
+    fn shared_page_unmap(&self, page: &SharedPageRef, uaddr: usize) -> Result<(), Errno> {
+        let _ = (page, uaddr);
         Err(Errno::new(crate::errno::ENOSYS))
     }
 }

@@ -68,6 +68,7 @@ fn ipc_bench_builds_and_runs_on_glibc() {
         "sem_post_wait",
         "named_sem_post_wait",
         "named_sem_pingpong_2proc",
+        "named_sem_post_wait_2proc",
         "eventfd_write_read",
         "poll_250_fds",
         "timerfd_gettime",

@@ -88,9 +88,11 @@ static long os_msgqbytes(int id, unsigned long n)
     return neg_errno(msgctl(id, IPC_SET, &ds));
 }
 
-/* A second process running `child(owner)` (fork), and its exit status. */
-static long os_spawn(int (*child)(long), long owner)
+/* A second process running `child(owner)` (fork), and its exit status;
+ * `role` is for the testbed, which starts the program again. */
+static long os_spawn(int (*child)(long), long owner, int role)
 {
+    (void)role;
     pid_t pid = fork();
     if (pid == 0)
         _exit(child(owner) == 0 ? 0 : 1);
@@ -187,11 +189,11 @@ static long os_msgqbytes(int id, unsigned long n)
     return rb(RB_MSGCTL, id, RB_IPC_SET, (long)ds, 0, 0);
 }
 /* A second process: this program again, told its role and owner by its
- * argument (`owner << 8 | 1`); see main. */
-static long os_spawn(int (*child)(long), long owner)
+ * argument (`owner << 8 | role`); see main. */
+static long os_spawn(int (*child)(long), long owner, int role)
 {
     (void)child;
-    return tb_spawn("ipc_bench", 0, (unsigned long)owner << 8 | 1);
+    return tb_spawn("ipc_bench", 0, (unsigned long)owner << 8 | (unsigned long)role);
 }
 static int os_wait(long pid) { return tb_wait((pid_t)pid); }
 static long os_role(void) { return (long)tb_arg(); }
@@ -518,7 +520,7 @@ static void rows_named_pingpong(void)
     named_a = sem_open(an, O_CREAT | O_EXCL, 0600, 0);
     named_b = sem_open(bn, O_CREAT | O_EXCL, 0600, 0);
     long child = -1;
-    if (named_a == SEM_FAILED || named_b == SEM_FAILED || (child = os_spawn(named_partner, owner)) < 0)
+    if (named_a == SEM_FAILED || named_b == SEM_FAILED || (child = os_spawn(named_partner, owner, 1)) < 0)
         fail(row, "set-up");
     else {
         measure(row, op_named_pingpong, NULL, iters(NAMED_PINGPONG_N));
@@ -531,6 +533,77 @@ static void rows_named_pingpong(void)
         sem_close(named_b);
     sem_unlink(an);
     sem_unlink(bn);
+}
+
+/* Uncontended across two processes: this process posts "a", which the
+ * partner will take, and takes units of "b", which the partner posted
+ * beforehand; meanwhile the partner sleeps on "d" (another semaphore), so
+ * neither "a" nor "b" has a waiter. Where a named semaphore's counter is
+ * shared memory, no system call. "c" says the partner has filled "b". */
+#define NAMED_SHARED_N 2000
+static void named_shared_name(long owner, char which, char *out, size_t len)
+{
+    snprintf(out, len, "/rbbench.%ld.s%c", owner, which);
+}
+/* The partner: fills "b", posts "c", sleeps on "d" until the
+ * measurement is over, then takes every unit of "a". */
+static int named_filler(long owner)
+{
+    char n[4][40];
+    sem_t *s[4];
+    for (int i = 0; i < 4; i++) {
+        named_shared_name(owner, (char)('a' + i), n[i], sizeof n[i]);
+        if ((s[i] = sem_open(n[i], 0)) == SEM_FAILED)
+            return -1;
+    }
+    unsigned total = total_ops(iters(NAMED_SHARED_N));
+    for (unsigned i = 0; i < total; i++)
+        if (sem_post(s[1]) != 0)
+            return -1;
+    if (sem_post(s[2]) != 0 || sem_wait(s[3]) != 0)
+        return -1;
+    for (unsigned i = 0; i < total; i++)
+        if (sem_wait(s[0]) != 0)
+            return -1;
+    for (int i = 0; i < 4; i++)
+        sem_close(s[i]);
+    return 0;
+}
+static int op_named_shared(void *x)
+{
+    (void)x;
+    return sem_post(named_a) == 0 && sem_wait(named_b) == 0 ? 0 : -1;
+}
+static void rows_named_shared(void)
+{
+    const char *row = "named_sem_post_wait_2proc";
+    long owner = (long)getpid();
+    char n[4][40];
+    sem_t *s[4];
+    int ok = 1;
+    for (int i = 0; i < 4; i++) {
+        named_shared_name(owner, (char)('a' + i), n[i], sizeof n[i]);
+        sem_unlink(n[i]);
+        s[i] = sem_open(n[i], O_CREAT | O_EXCL, 0600, 0);
+        ok = ok && s[i] != SEM_FAILED;
+    }
+    named_a = s[0];
+    named_b = s[1];
+    long child = -1;
+    if (!ok || (child = os_spawn(named_filler, owner, 2)) < 0)
+        fail(row, "set-up");
+    else if (sem_wait(s[2]) != 0)
+        fail(row, "partner never filled");
+    else {
+        measure(row, op_named_shared, NULL, iters(NAMED_SHARED_N));
+        if (sem_post(s[3]) != 0 || os_wait(child) != 0)
+            fail(row, "partner process failed");
+    }
+    for (int i = 0; i < 4; i++) {
+        if (s[i] != SEM_FAILED)
+            sem_close(s[i]);
+        sem_unlink(n[i]);
+    }
 }
 
 /* ---- rows: eventfd and poll --------------------------------------------- */
@@ -929,6 +1002,7 @@ static void rows_msg_queues(void)
 /* ---- the table of rows: a family adds its function here ----------------- */
 static void (*const rows[])(void) = {
     rows_null,     rows_futex,   rows_futex_parked, rows_sem,      rows_named_pingpong,
+    rows_named_shared,
     rows_eventfd,  rows_timerfd, rows_signalfd,     rows_msg,      rows_msg_queues,
     rows_mq,       rows_semop,   rows_semop_wake,
 };
@@ -938,6 +1012,8 @@ int main(int argc, char **argv)
     long role = os_role();
     if ((role & 0xff) == 1) /* the named-semaphore partner process */
         return named_partner(role >> 8) == 0 ? 0 : 1;
+    if ((role & 0xff) == 2) /* the partner of the uncontended 2-process row */
+        return named_filler(role >> 8) == 0 ? 0 : 1;
     os_init();
     quick = argc > 1 && strcmp(argv[1], "quick") == 0;
     printf("RBBENCH_BEGIN %s %s\n", OS_NAME, ARCH_NAME);

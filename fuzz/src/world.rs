@@ -331,6 +331,11 @@ impl World {
             left.is_zero(),
             "accounting did not return to zero: {left:?}"
         );
+        assert_eq!(
+            self.k.memory().pages(),
+            0,
+            "a named semaphore's page outlived every process and name"
+        );
     }
 
     /// Removes every named and SysV object, as `ipcrm -a` and unlinking
@@ -357,6 +362,8 @@ fn make_nonblocking(nr: usize, a: &mut [usize; 6]) -> bool {
         | SYS_RB_SEM_GETVALUE
         | SYS_RB_SEM_OPEN
         | SYS_RB_SEM_UNLINK
+        | SYS_RB_SEM_MAP
+        | SYS_RB_SEM_UNMAP
         | SYS_RB_MQ_OPEN
         | SYS_RB_MQ_UNLINK
         | SYS_RB_MQ_GETSETATTR

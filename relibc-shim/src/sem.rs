@@ -15,10 +15,15 @@
 //!
 //! Named semaphores live in the kernel: `sem_open` gets an fd and returns a
 //! `sem_t` from a static table whose `flags` word has `FLAG_NAMED` and
-//! whose `ext` word holds the fd; every operation on it is a `SYS_RB_SEM_*`
-//! call with `SemFlags::REF_FD`. A second `sem_open` of a name this
-//! process has open returns the same `sem_t` (POSIX), counted, until as
-//! many `sem_close`s.
+//! whose `spare` word holds the fd. It then asks the kernel to map the
+//! semaphore's page (`SYS_RB_SEM_MAP`): where it can, `ext` holds the
+//! address of the page's words, `FLAG_MAPPED` is set, and every operation
+//! is the unnamed protocol on those words (process-shared futexes), with
+//! no syscall uncontended, across processes. Where the kernel keeps the
+//! state itself (EOPNOTSUPP, or ENOSYS from an older kernel), every
+//! operation is a `SYS_RB_SEM_*` call with `SemFlags::REF_FD`. A second
+//! `sem_open` of a name this process has open returns the same `sem_t`
+//! (POSIX), counted, until as many `sem_close`s; the last one unmaps.
 //!
 //! glibc's orders that the differential tests pinned: sem_timedwait checks
 //! `tv_nsec` before it tries the semaphore (EINVAL even if available);
@@ -33,7 +38,7 @@ use core::sync::atomic::{
     Ordering::{Acquire, Relaxed, SeqCst},
 };
 
-use redbear_ipc::errno::{EAGAIN, EINVAL, EMFILE, ETIMEDOUT};
+use redbear_ipc::errno::{EAGAIN, EINVAL, EMFILE, ENOSYS, EOPNOTSUPP, ETIMEDOUT};
 use redbear_ipc::ipc::futex::BITSET_MATCH_ANY;
 use redbear_ipc::ipc::sem::protocol::{self, SemAccess, SemError, WaitMode, Word};
 use redbear_ipc::ipc::sem::unnamed::{
@@ -42,8 +47,8 @@ use redbear_ipc::ipc::sem::unnamed::{
 use redbear_ipc::kernel::ClockId;
 use redbear_ipc::syscall::abi::{FutexFlags, SemFlags, FD_SLOT_ANY};
 use redbear_ipc::syscall::numbers::{
-    SYS_RB_FUTEX_WAIT, SYS_RB_FUTEX_WAKE, SYS_RB_SEM_GETVALUE, SYS_RB_SEM_INIT, SYS_RB_SEM_OPEN,
-    SYS_RB_SEM_POST, SYS_RB_SEM_UNLINK, SYS_RB_SEM_WAIT,
+    SYS_RB_FUTEX_WAIT, SYS_RB_FUTEX_WAKE, SYS_RB_SEM_GETVALUE, SYS_RB_SEM_INIT, SYS_RB_SEM_MAP,
+    SYS_RB_SEM_OPEN, SYS_RB_SEM_POST, SYS_RB_SEM_UNLINK, SYS_RB_SEM_UNMAP, SYS_RB_SEM_WAIT,
 };
 
 use crate::cabi::{self, Timespec};
@@ -66,15 +71,20 @@ pub struct Words {
 #[repr(C, align(8))]
 pub struct SemT {
     words: Words,
-    /// Named: the kernel fd. Hosted backend, unnamed: the address of the
-    /// hosted region holding the kernel-visible words.
+    /// Named: the kernel fd; mapped: the address of the page's words.
+    /// Hosted backend, unnamed: the address of the hosted region holding
+    /// the kernel-visible words.
     ext: AtomicU64,
+    /// Mapped named: the kernel fd.
     spare: AtomicU64,
 }
 
 /// Shim-private bit of the `flags` word: a named semaphore (the kernel
 /// never sees a named `sem_t`).
 pub const FLAG_NAMED: u32 = 1 << 31;
+/// Shim-private bit beside `FLAG_NAMED`: the semaphore's page is mapped
+/// and `ext` holds its words' address.
+pub const FLAG_MAPPED: u32 = 1 << 30;
 
 const _: () = {
     assert!(size_of::<SemT>() == 32);
@@ -84,6 +94,7 @@ const _: () = {
     assert!(offset_of!(Words, nwaiters) == NWAITERS_OFFSET);
     assert!(offset_of!(Words, flags) == FLAGS_OFFSET);
     assert!(FLAG_NAMED & SEM_FLAG_SHARED == 0);
+    assert!(FLAG_MAPPED & (SEM_FLAG_SHARED | FLAG_NAMED) == 0);
     assert!(size_of::<Timespec>() == redbear_ipc::syscall::abi::TIMESPEC_SIZE);
 };
 
@@ -125,7 +136,14 @@ unsafe fn classify<'a>(sem: *mut SemT) -> Result<Sem<'a>, c_int> {
     }
     // SAFETY: non-null and aligned; the caller vouches for the rest.
     let s: &'a SemT = unsafe { &*sem };
-    if s.words.flags.load(SeqCst) & FLAG_NAMED != 0 {
+    let flags = s.words.flags.load(SeqCst);
+    if flags & FLAG_NAMED != 0 {
+        if flags & FLAG_MAPPED != 0 {
+            let addr = s.ext.load(SeqCst) as usize;
+            // SAFETY: the kernel mapped the page at `addr` for as long as
+            // FLAG_MAPPED is set (sem_close clears it before unmapping).
+            return Ok(Sem::Unnamed(addr, unsafe { &*(addr as *const Words) }));
+        }
         return Ok(Sem::Named(s.ext.load(SeqCst) as usize));
     }
     let addr = words_addr(s)?;
@@ -145,8 +163,14 @@ unsafe fn fast_words<'a>(sem: *mut SemT) -> Option<&'a Words> {
     }
     // SAFETY: non-null and aligned; the caller vouches for the rest.
     let s: &'a SemT = unsafe { &*sem };
-    if s.words.flags.load(Relaxed) & FLAG_NAMED != 0 {
-        return None;
+    let flags = s.words.flags.load(Relaxed);
+    if flags & FLAG_NAMED != 0 {
+        if flags & FLAG_MAPPED == 0 {
+            return None;
+        }
+        let addr = s.ext.load(Relaxed) as usize;
+        // SAFETY: as in `classify`: mapped while FLAG_MAPPED is set.
+        return Some(unsafe { &*(addr as *const Words) });
     }
     let addr = words_addr(s).ok()?;
     // SAFETY: words_addr gives the address of live, aligned `Words`.
@@ -459,6 +483,11 @@ unsafe fn destroy(sem: *mut SemT) -> c_int {
 /// As for sem_destroy.
 #[cfg(feature = "hosted-backend")]
 unsafe fn destroy(sem: *mut SemT) -> c_int {
+    // A mapped named semaphore classifies as its page's words: the table
+    // says it is named (sem_close, not sem_destroy).
+    if matches!(slot_of(sem), Some(i) if TABLE.lock()[i].refs > 0) {
+        return fail(EINVAL, -1);
+    }
     // SAFETY: forwarded from the caller.
     match unsafe { classify(sem) } {
         Ok(Sem::Unnamed(uaddr, _)) => {
@@ -779,8 +808,26 @@ unsafe fn open_named(
     e.len = name.len();
     e.name[..name.len()].copy_from_slice(name);
     let sem = &SEMS[i];
-    sem.ext.store(fd as u64, SeqCst);
-    sem.words.flags.store(FLAG_NAMED, SeqCst);
+    // SAFETY: no pointers; the kernel maps a page of its own.
+    match unsafe { sys::syscall(SYS_RB_SEM_MAP, &[fd]) } {
+        Ok(words) => {
+            sem.spare.store(fd as u64, SeqCst);
+            sem.ext.store(words as u64, SeqCst);
+            sem.words.flags.store(FLAG_NAMED | FLAG_MAPPED, SeqCst);
+        }
+        // The kernel keeps the state itself: every operation is a call.
+        Err(EOPNOTSUPP | ENOSYS) => {
+            sem.ext.store(fd as u64, SeqCst);
+            sem.words.flags.store(FLAG_NAMED, SeqCst);
+        }
+        Err(e) => {
+            table[i].refs = 0;
+            table[i].linked = false;
+            drop(table);
+            let _ = sys::close_fd(fd);
+            return Err(e);
+        }
+    }
     Ok(sem as *const SemT as *mut SemT)
 }
 
@@ -805,10 +852,18 @@ pub unsafe extern "C" fn sem_close(sem: *mut SemT) -> c_int {
     }
     e.linked = false;
     let s = &SEMS[i];
-    let fd = s.ext.swap(0, SeqCst) as usize;
-    s.words.flags.store(0, SeqCst);
+    let flags = s.words.flags.swap(0, SeqCst);
+    let ext = s.ext.swap(0, SeqCst) as usize;
+    let spare = s.spare.swap(0, SeqCst) as usize;
     drop(table);
-    status(sys::close_fd(fd))
+    if flags & FLAG_MAPPED != 0 {
+        // SAFETY: no pointers; the mapping is the kernel's (no thread may
+        // use a semaphore being closed, POSIX).
+        let unmapped = unsafe { sys::syscall(SYS_RB_SEM_UNMAP, &[spare, ext]) };
+        let closed = sys::close_fd(spare);
+        return status(unmapped.map(drop).and(closed));
+    }
+    status(sys::close_fd(ext))
 }
 
 /// `int sem_unlink(const char *name)`: ENOENT, EACCES, name errors.

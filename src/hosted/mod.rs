@@ -40,8 +40,38 @@ use crate::ipc::fd::signalfd::SignalTarget;
 use crate::ipc::Ipc;
 use crate::kernel::{
     ClockId, Credentials, Deadline, FdPlacement, FileRef, Kernel, ParkOutcome, Pid, SharedMemKey,
-    SigInfo, SigSet, TaskId, UserFault,
+    SharedPage, SharedPageRef, SigInfo, SigSet, TaskId, UserFault,
 };
+
+/// A kernel page of the hosted kernel: its frame (`memory::Frame`), which
+/// each mapping also holds.
+struct HostPage(Arc<memory::Frame>);
+
+impl SharedPage for HostPage {
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+    fn key(&self) -> SharedMemKey {
+        self.0.key()
+    }
+    fn load(&self, index: usize) -> Option<u32> {
+        (index < 4).then(|| self.0.word(index).map(|w| w.load(Ordering::SeqCst)))?
+    }
+    fn compare_exchange(&self, index: usize, old: u32, new: u32) -> Option<u32> {
+        let word = self.0.word(index).filter(|_| index < 4)?;
+        Some(
+            match word.compare_exchange(old, new, Ordering::SeqCst, Ordering::SeqCst) {
+                Ok(v) | Err(v) => v,
+            },
+        )
+    }
+}
+
+fn host_page(page: &SharedPageRef) -> Result<&HostPage, Errno> {
+    page.as_any()
+        .downcast_ref::<HostPage>()
+        .ok_or(Errno::new(crate::errno::EINVAL))
+}
 
 thread_local! {
     static CURRENT: RefCell<Option<Arc<Task>>> = const { RefCell::new(None) };
@@ -61,6 +91,9 @@ pub struct HostedKernel {
     tasks: Mutex<HashMap<TaskId, Arc<Task>>>,
     /// Live processes by pid (for `Kernel::send_signal`).
     processes: Mutex<HashMap<Pid, Weak<Process>>>,
+    /// Whether `shared_page_alloc` answers ENOSYS, as a host without
+    /// shared pages does (tests of the kernel-state fallback).
+    no_pages: std::sync::atomic::AtomicBool,
 }
 
 /// While alive, the thread that made it runs as its task.
@@ -106,7 +139,15 @@ impl HostedKernel {
             next_task: AtomicU64::new(1),
             tasks: Mutex::new(HashMap::new()),
             processes: Mutex::new(HashMap::new()),
+            no_pages: std::sync::atomic::AtomicBool::new(false),
         })
+    }
+
+    /// Makes the kernel a host without shared pages (`true`): named
+    /// semaphores created from now on keep their state in the kernel and
+    /// `SYS_RB_SEM_MAP` answers EOPNOTSUPP.
+    pub fn set_no_pages(&self, none: bool) {
+        self.no_pages.store(none, Ordering::SeqCst);
     }
 
     /// A new process with `creds`.
@@ -129,6 +170,7 @@ impl HostedKernel {
     pub fn fork_process(&self, parent: &Process) -> Arc<Process> {
         let pid = self.next_pid.fetch_add(1, Ordering::Relaxed);
         let child = self.register(Arc::new(parent.fork(pid)));
+        self.memory.fork_mappings(parent.pid(), pid);
         self.ipc.process_fork(self, parent.pid(), pid);
         child
     }
@@ -168,6 +210,7 @@ impl HostedKernel {
             .unwrap_or_else(|p| p.into_inner())
             .remove(&process.pid());
         process.fds().clear();
+        self.memory.unmap_all(process.pid());
         self.ipc.process_exit(self, process.pid());
     }
 
@@ -472,5 +515,22 @@ impl Kernel for HostedKernel {
         } else {
             Err(Errno::new(crate::errno::EAGAIN))
         }
+    }
+
+    fn shared_page_alloc(&self, init: &[u8; 16]) -> Result<SharedPageRef, Errno> {
+        if self.no_pages.load(Ordering::SeqCst) {
+            return Err(Errno::new(crate::errno::ENOSYS));
+        }
+        Ok(Arc::new(HostPage(self.memory.alloc_page(init)?)))
+    }
+
+    fn shared_page_map(&self, page: &SharedPageRef) -> Result<usize, Errno> {
+        self.memory
+            .map_page(&host_page(page)?.0, self.current_pid())
+    }
+
+    fn shared_page_unmap(&self, page: &SharedPageRef, uaddr: usize) -> Result<(), Errno> {
+        self.memory
+            .unmap_page(&host_page(page)?.0, self.current_pid(), uaddr)
     }
 }

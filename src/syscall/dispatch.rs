@@ -21,6 +21,8 @@ pub fn dispatch<K: Kernel + ?Sized>(k: &K, nr: usize, args: [usize; 6]) -> Resul
         SYS_RB_SEM_GETVALUE => sem::get_value(k, a),
         SYS_RB_SEM_OPEN => sem::open(k, a),
         SYS_RB_SEM_UNLINK => sem::unlink(k, a),
+        SYS_RB_SEM_MAP => sem::map(k, a),
+        SYS_RB_SEM_UNMAP => sem::unmap(k, a),
         SYS_RB_SEMGET => sem_sysv::semget(k, a),
         SYS_RB_SEMTIMEDOP => sem_sysv::semtimedop(k, a),
         SYS_RB_SEMCTL => sem_sysv::semctl(k, a),

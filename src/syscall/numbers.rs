@@ -51,6 +51,10 @@ numbers! {
     SYS_RB_SEM_OPEN = 12, Implemented;
     /// sem_unlink(name_ptr, name_len)
     SYS_RB_SEM_UNLINK = 13, Implemented;
+    /// sem_map(fd) -> uaddr: maps a named semaphore's page (EOPNOTSUPP without pages)
+    SYS_RB_SEM_MAP = 14, Implemented;
+    /// sem_unmap(fd, uaddr): removes a mapping sem_map made
+    SYS_RB_SEM_UNMAP = 15, Implemented;
 
     /// semget(key, nsems, semflg)
     SYS_RB_SEMGET = 16, Implemented;

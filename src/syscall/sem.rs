@@ -132,3 +132,24 @@ pub fn unlink<K: Kernel + ?Sized>(k: &K, a: Args) -> Result<usize, Errno> {
     sems.unlink(k, &raw)?;
     Ok(0)
 }
+
+/// sem_map(fd) -> uaddr: maps the page of the named semaphore behind `fd`
+/// into the caller; its first 16 bytes are an unnamed process-shared
+/// semaphore's words (`ipc::sem::unnamed`), which user space runs the
+/// protocol on. EBADF, EINVAL (not a named semaphore), EOPNOTSUPP (the
+/// host keeps the state in the kernel), ENOMEM.
+pub fn map<K: Kernel + ?Sized>(k: &K, a: Args) -> Result<usize, Errno> {
+    let [fd, ..] = a.regs();
+    let file = k.get_fd(fd.fd()?)?;
+    named_sem(&file)?.map(k)
+}
+
+/// sem_unmap(fd, uaddr): removes the caller's mapping at `uaddr` of the
+/// page of the named semaphore behind `fd`. EBADF, EINVAL (not a named
+/// semaphore, or not one of its mappings), EOPNOTSUPP.
+pub fn unmap<K: Kernel + ?Sized>(k: &K, a: Args) -> Result<usize, Errno> {
+    let [fd, uaddr, ..] = a.regs();
+    let file = k.get_fd(fd.fd()?)?;
+    named_sem(&file)?.unmap(k, uaddr.word())?;
+    Ok(0)
+}

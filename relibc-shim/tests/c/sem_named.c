@@ -107,6 +107,18 @@ int main(void)
     CHECK_ERR(sem_timedwait(z, &bad), EINVAL); /* checked first, even if available */
     CHECK(sem_timedwait(z, &zero) == 0);        /* available: a past deadline takes it */
 
+    /* the fast path: the semaphore's page is mapped, so uncontended post,
+     * wait, trywait and getvalue make no system call */
+    unsigned long long calls = rb_shim_hosted_syscalls();
+    CHECK(sem_post(z) == 0);
+    CHECK(sem_post(z) == 0);
+    CHECK(sem_wait(z) == 0);
+    CHECK(sem_trywait(z) == 0);
+    CHECK(sem_getvalue(z, &v) == 0 && v == 0);
+    CHECK(rb_shim_hosted_syscalls() == calls);
+    CHECK_ERR(sem_trywait(z), EAGAIN); /* at 0: no sleep, still no call */
+    CHECK(rb_shim_hosted_syscalls() == calls);
+
     /* a sleeping waiter woken by a post from another thread */
     pthread_t th;
     shared_sem = z;

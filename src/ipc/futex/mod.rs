@@ -63,6 +63,16 @@ impl FutexKey {
         })
     }
 
+    /// The key of a process-shared word whose `Kernel::shared_key` is
+    /// `key` in every process that maps it (a named semaphore's page,
+    /// reached by the kernel without a user address).
+    pub fn shared(key: crate::kernel::SharedMemKey) -> Self {
+        FutexKey {
+            space: SHARED_SPACE,
+            addr: key,
+        }
+    }
+
     fn bucket(self) -> usize {
         // Fibonacci hashing of both words; words are 4-aligned so drop 2 bits.
         let mixed = (self.addr >> 2) ^ self.space.rotate_left(29);
@@ -147,6 +157,47 @@ impl FutexTable {
         deadline: Option<Deadline>,
         mut still_expected: impl FnMut(&K) -> Result<Option<bool>, Errno>,
     ) -> Result<(), Errno> {
+        self.wait_gated(
+            k,
+            key,
+            bitset,
+            deadline,
+            |k| gate(still_expected(k)),
+            |k| word.fault_in(k),
+        )
+    }
+
+    /// `wait` on a word the kernel reads itself, not through the caller's
+    /// memory (a named semaphore's page, `Kernel::SharedPage`): `value`
+    /// gives the word under the bucket lock, and the wait sleeps while it
+    /// is `expected`. Never faults.
+    pub fn wait_kernel_word<K: Kernel + ?Sized>(
+        &self,
+        k: &K,
+        key: FutexKey,
+        expected: u32,
+        deadline: Option<Deadline>,
+        value: impl Fn() -> u32,
+    ) -> Result<(), Errno> {
+        self.wait_gated(
+            k,
+            key,
+            BITSET_MATCH_ANY,
+            deadline,
+            |_| gate(Ok(Some(value() == expected))),
+            |_| Ok(()),
+        )
+    }
+
+    fn wait_gated<K: Kernel + ?Sized>(
+        &self,
+        k: &K,
+        key: FutexKey,
+        bitset: u32,
+        deadline: Option<Deadline>,
+        check: impl FnMut(&K) -> Gate,
+        fault_in: impl FnMut(&K) -> Result<(), Errno>,
+    ) -> Result<(), Errno> {
         if bitset == 0 {
             return err(EINVAL);
         }
@@ -157,8 +208,8 @@ impl FutexTable {
             key.bucket(),
             FutexWaiter { key, bitset },
             deadline,
-            |k| gate(still_expected(k)),
-            |k| word.fault_in(k),
+            check,
+            fault_in,
         )?;
         match ended {
             Ended::Woken | Ended::Completed => Ok(()),

@@ -22,7 +22,7 @@ use redbear_ipc::ipc::common::process::ProcessState;
 use redbear_ipc::ipc::fd::signalfd::SignalTarget;
 use redbear_ipc::kernel::{
     ClockId, Credentials, Deadline, FdPlacement, FileRef, Kernel, ParkOutcome, Pid, SharedMemKey,
-    SigInfo, SigSet, TaskId, UserFault,
+    SharedPage, SharedPageRef, SigInfo, SigSet, TaskId, UserFault,
 };
 use redbear_ipc::Ipc;
 use spin::{Mutex, Once};
@@ -33,6 +33,55 @@ use crate::{clock, process, sched, usermem};
 
 pub struct TestbedKernel {
     ipc: Ipc,
+}
+
+/// A named semaphore's page: one frame of `process::SEM_PAGES`, reached by
+/// the kernel through the identity map; its key is the physical address,
+/// which is what `shared_key` gives for it in every process.
+struct SemPage {
+    pa: usize,
+}
+
+impl SemPage {
+    fn word(&self, index: usize) -> Option<&core::sync::atomic::AtomicU32> {
+        // SAFETY: the frame lives while this handle holds its reference
+        // (`process::sem_page_put` in drop); the kernel reaches all RAM at
+        // VA == PA, and words 0..4 are aligned and inside the frame.
+        (index < 4)
+            .then(|| unsafe { &*((self.pa + 4 * index) as *const core::sync::atomic::AtomicU32) })
+    }
+}
+
+impl SharedPage for SemPage {
+    fn as_any(&self) -> &dyn core::any::Any {
+        self
+    }
+    fn key(&self) -> SharedMemKey {
+        self.pa as u64
+    }
+    fn load(&self, index: usize) -> Option<u32> {
+        self.word(index)
+            .map(|w| w.load(core::sync::atomic::Ordering::SeqCst))
+    }
+    fn compare_exchange(&self, index: usize, old: u32, new: u32) -> Option<u32> {
+        use core::sync::atomic::Ordering::SeqCst;
+        self.word(index)
+            .map(|w| match w.compare_exchange(old, new, SeqCst, SeqCst) {
+                Ok(v) | Err(v) => v,
+            })
+    }
+}
+
+impl Drop for SemPage {
+    fn drop(&mut self) {
+        process::sem_page_put(self.pa);
+    }
+}
+
+fn sem_page(page: &SharedPageRef) -> Result<&SemPage, Errno> {
+    page.as_any()
+        .downcast_ref::<SemPage>()
+        .ok_or(Errno::new(redbear_ipc::errno::EINVAL))
 }
 
 static KERNEL: Once<TestbedKernel> = Once::new();
@@ -288,5 +337,18 @@ impl Kernel for TestbedKernel {
 
     fn send_signal(&self, pid: Pid, info: SigInfo) -> Result<(), Errno> {
         process::deliver(pid, info).map_err(errno_of)
+    }
+
+    fn shared_page_alloc(&self, init: &[u8; 16]) -> Result<SharedPageRef, Errno> {
+        let pa = process::sem_page_alloc(init).ok_or(Errno::new(redbear_ipc::errno::ENOMEM))?;
+        Ok(alloc::sync::Arc::new(SemPage { pa }))
+    }
+
+    fn shared_page_map(&self, page: &SharedPageRef) -> Result<usize, Errno> {
+        process::sem_page_map(sem_page(page)?.pa).map_err(errno_of)
+    }
+
+    fn shared_page_unmap(&self, page: &SharedPageRef, uaddr: usize) -> Result<(), Errno> {
+        process::sem_page_unmap(sem_page(page)?.pa, uaddr).map_err(errno_of)
     }
 }

@@ -62,6 +62,10 @@ pub struct Process {
     /// Every user page mapped: (address, permissions, shared). FORK copies
     /// the private ones and maps the shared ones (SHM_MAP) again.
     maps: Vec<(usize, UserPerm, bool)>,
+    /// Semaphore pages this process unmapped (SEM_UNMAP): their
+    /// references are dropped only when it ends, since another CPU may
+    /// still hold a stale translation of them until then.
+    unmapped_sem_pages: Vec<usize>,
     /// The signal that ended the process (for waitpid's status).
     pub term_signal: Option<u32>,
     /// Index in `threads` of the last thread a process-directed signal
@@ -172,6 +176,7 @@ pub fn spawn(
             umask,
             itimer: None,
             maps: img.maps,
+            unmapped_sem_pages: Vec::new(),
             term_signal: None,
             sig_target: 0,
         },
@@ -288,9 +293,17 @@ fn write_args(aspace: &AddressSpace, args: &[&[u8]]) -> Result<usize, isize> {
 /// image and the closed fds are released with no lock held.
 pub fn exec_swap(img: Image, name: &str) -> Result<(), isize> {
     let pid = sched::current_pid();
-    let (old_aspace, old_frames, closed) = {
+    let (old_aspace, old_frames, sem_pages, closed) = {
         let mut procs = PROCS.lock();
         let p = procs.get_mut(&pid).ok_or(ESRCH)?;
+        // The old image's semaphore pages (mapped and unmapped) lose this
+        // process's reference with it.
+        let mut sem_pages = p
+            .aspace
+            .as_ref()
+            .map(|a| sem_pages_of(a, &p.maps))
+            .unwrap_or_default();
+        sem_pages.append(&mut p.unmapped_sem_pages);
         let old_aspace = p.aspace.replace(img.aspace);
         if let Some(a) = p.aspace.as_ref() {
             a.activate();
@@ -302,9 +315,10 @@ pub fn exec_swap(img: Image, name: &str) -> Result<(), isize> {
         p.thread_status.clear();
         p.sig_target = 0;
         let old_frames = core::mem::replace(&mut p.frames, img.frames);
-        (old_aspace, old_frames, p.fds.take_cloexec())
+        (old_aspace, old_frames, sem_pages, p.fds.take_cloexec())
     };
     drop(old_aspace);
+    sem_pages.into_iter().for_each(sem_page_put);
     old_frames.into_iter().for_each(frames::free);
     for f in closed {
         f.fd_closed(pid);
@@ -344,7 +358,16 @@ pub fn exec_end_other_threads() -> Result<(), isize> {
 
 /// Frees what a process owns (address space first, then its frames).
 fn release(mut p: Process) {
+    let sem_pages = p
+        .aspace
+        .as_ref()
+        .map(|a| sem_pages_of(a, &p.maps))
+        .unwrap_or_default();
     drop(p.aspace.take());
+    sem_pages
+        .into_iter()
+        .chain(p.unmapped_sem_pages.drain(..))
+        .for_each(sem_page_put);
     p.frames.drain(..).for_each(frames::free);
     drop(core::mem::take(&mut p.fds));
 }
@@ -408,8 +431,16 @@ pub fn thread_ended(pid: Pid, tid: Tid, status: i32) {
         if p.threads.is_empty() && !p.ending {
             p.status.get_or_insert(status);
             p.ending = true;
+            // The semaphore pages it maps or unmapped: their references go
+            // with the address space.
+            let mut sem_pages = p
+                .aspace
+                .as_ref()
+                .map(|a| sem_pages_of(a, &p.maps))
+                .unwrap_or_default();
+            sem_pages.append(&mut p.unmapped_sem_pages);
             Some((
-                p.aspace.take(),
+                (p.aspace.take(), sem_pages),
                 core::mem::take(&mut p.frames),
                 core::mem::take(&mut p.fds),
                 child_signal(p),
@@ -418,9 +449,10 @@ pub fn thread_ended(pid: Pid, tid: Tid, status: i32) {
             None
         }
     };
-    if let Some((aspace, owned, fds, (ppid, chld))) = released {
+    if let Some(((aspace, sem_pages), owned, fds, (ppid, chld))) = released {
         crate::console::user::flush(pid);
         drop(aspace);
+        sem_pages.into_iter().for_each(sem_page_put);
         owned.into_iter().for_each(frames::free);
         drop(fds);
         // Every thread has ended (a killed one left its blocking call
@@ -793,6 +825,104 @@ pub fn shm_map(key: usize, len: usize) -> Result<usize, isize> {
     .unwrap_or(Err(ESRCH))
 }
 
+/// Named-semaphore pages (`Kernel::shared_page_alloc`): frame -> its
+/// references (the kernel's handle, and one per process mapping it). The
+/// frame is freed when the count reaches 0. Lock order: taken under
+/// `PROCS`, never the other way round.
+static SEM_PAGES: Mutex<BTreeMap<usize, usize>> = Mutex::new(BTreeMap::new());
+
+/// A zeroed frame with `init` at offset 0, one reference (the handle).
+pub fn sem_page_alloc(init: &[u8; 16]) -> Option<usize> {
+    let pa = frames::alloc_zeroed()?;
+    // SAFETY: a fresh, exclusively owned, identity-mapped frame.
+    unsafe { core::ptr::copy_nonoverlapping(init.as_ptr(), pa as *mut u8, init.len()) };
+    SEM_PAGES.lock().insert(pa, 1);
+    Some(pa)
+}
+
+fn sem_page_get(pa: usize) {
+    if let Some(n) = SEM_PAGES.lock().get_mut(&pa) {
+        *n += 1;
+    }
+}
+
+/// Drops one reference to the semaphore page `pa`; the last frees it.
+pub fn sem_page_put(pa: usize) {
+    let free = {
+        let mut pages = SEM_PAGES.lock();
+        match pages.get_mut(&pa) {
+            Some(n) if *n > 1 => {
+                *n -= 1;
+                false
+            }
+            Some(_) => pages.remove(&pa).is_some(),
+            None => false,
+        }
+    };
+    if free {
+        frames::free(pa);
+    }
+}
+
+/// Semaphore pages alive (leak checks, the IPC summary).
+pub fn sem_pages() -> usize {
+    SEM_PAGES.lock().len()
+}
+
+/// The semaphore pages among the shared pages of `maps` in `aspace`.
+fn sem_pages_of(aspace: &AddressSpace, maps: &[(usize, UserPerm, bool)]) -> Vec<usize> {
+    let pages = SEM_PAGES.lock();
+    maps.iter()
+        .filter(|m| m.2)
+        .filter_map(|m| aspace.translate(m.0, false))
+        .filter(|pa| pages.contains_key(pa))
+        .collect()
+}
+
+/// SEM_MAP for the caller: maps the semaphore page `pa` read-write and
+/// shared (FORK maps it again in the child) and takes a reference.
+pub fn sem_page_map(pa: usize) -> Result<usize, isize> {
+    let rw = UserPerm {
+        write: true,
+        exec: false,
+    };
+    with_current(|p| {
+        let va = p.mmap_next;
+        if va + PAGE_SIZE > USER_STACK_TOP - STACK_SIZE - PAGE_SIZE {
+            return Err(ENOMEM);
+        }
+        p.mmap_next = va + 2 * PAGE_SIZE;
+        let aspace = p.aspace.as_mut().ok_or(ESRCH)?;
+        if !aspace.map_user(va, pa, rw) {
+            return Err(ENOMEM);
+        }
+        p.maps.push((va, rw, true));
+        sem_page_get(pa);
+        Ok(va)
+    })
+    .unwrap_or(Err(ESRCH))
+}
+
+/// SEM_UNMAP for the caller: removes its mapping of page `pa` at `va`
+/// (EINVAL if there is none). The reference is kept until the process
+/// ends (`unmapped_sem_pages`).
+pub fn sem_page_unmap(pa: usize, va: usize) -> Result<(), isize> {
+    with_current(|p| {
+        let aspace = p.aspace.as_mut().ok_or(ESRCH)?;
+        let at = p
+            .maps
+            .iter()
+            .position(|m| m.0 == va && m.2)
+            .filter(|_| aspace.translate(va, false) == Some(pa))
+            .ok_or(EINVAL)?;
+        aspace.unmap_user(va).ok_or(EINVAL)?;
+        p.maps.swap_remove(at);
+        p.unmapped_sem_pages.push(pa);
+        Ok(())
+    })
+    .unwrap_or(Err(ESRCH))
+}
+
 /// Pids of every process of test group `group`.
 pub fn group_pids(group: usize) -> Vec<Pid> {
     PROCS
@@ -947,6 +1077,11 @@ pub fn fork(frame: &crate::arch::TrapFrame) -> Result<Pid, isize> {
         }
         let p = procs.get(&me).ok_or(ESRCH)?;
         let (aspace, owned) = copy_pages(p.aspace.as_ref().ok_or(ESRCH)?, &p.maps)?;
+        // The child maps the parent's semaphore pages too: one reference
+        // each (dropped by its release).
+        for pa in sem_pages_of(&aspace, &p.maps) {
+            sem_page_get(pa);
+        }
         let pid = next_pid();
         Process {
             pid,
@@ -972,6 +1107,7 @@ pub fn fork(frame: &crate::arch::TrapFrame) -> Result<Pid, isize> {
             umask: p.umask,
             itimer: None,
             maps: p.maps.clone(),
+            unmapped_sem_pages: Vec::new(),
             term_signal: None,
             sig_target: 0,
         }

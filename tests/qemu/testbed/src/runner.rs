@@ -17,6 +17,7 @@ pub fn run_all(cpus: usize) -> usize {
         let n = i + 1;
         let group = n;
         let charged_before = crate::ipc::accounting();
+        let sem_pages_before = process::sem_pages();
         let verdict = match process::spawn(prog.name, prog.image, 0, 0, group, 0) {
             Err(e) => Err(alloc::format!("# spawn failed: errno {}", -e.abs())),
             Ok(pid) => {
@@ -38,6 +39,7 @@ pub fn run_all(cpus: usize) -> usize {
                     crate::ipc::remove_sysv_objects();
                 }
                 let charged_after = crate::ipc::accounting();
+                let sem_pages_after = process::sem_pages();
                 match (finished, status) {
                     _ if stuck > 0 => {
                         Err(alloc::format!("# teardown: {} tasks did not exit", stuck))
@@ -47,6 +49,11 @@ pub fn run_all(cpus: usize) -> usize {
                         "# accounting not refunded: {:?} before, {:?} after",
                         charged_before,
                         charged_after
+                    )),
+                    (true, Some(0)) if sem_pages_after != sem_pages_before => Err(alloc::format!(
+                        "# semaphore pages left behind: {} before, {} after",
+                        sem_pages_before,
+                        sem_pages_after
                     )),
                     (true, Some(0)) => Ok(()),
                     (true, s) => Err(alloc::format!("# exit status {}", s.unwrap_or(-1))),

@@ -238,6 +238,27 @@ impl AddressSpace {
         true
     }
 
+    /// Removes the user page at `va` and returns its frame (None if none
+    /// was mapped). The flush is broadcast (inner shareable), so no CPU
+    /// keeps the translation.
+    pub fn unmap_user(&mut self, va: usize) -> Option<usize> {
+        if va % PAGE_SIZE != 0 || !(USER_BASE..USER_END).contains(&va) {
+            return None;
+        }
+        let l3 = self.l3_table(va, false)?;
+        // SAFETY: `l3` is one of this space's tables; the index is < 512.
+        unsafe {
+            let slot = l3.add((va >> L3_SHIFT) % ENTRIES);
+            let e = slot.read_volatile();
+            if e & VALID == 0 {
+                return None;
+            }
+            slot.write_volatile(0);
+            asm!("dsb ishst", "tlbi vaae1is, {v}", "dsb ish", "isb", v = in(reg) (va >> 12) as u64, options(nostack));
+            Some((e & ADDR_MASK) as usize)
+        }
+    }
+
     /// The physical address behind the user VA `va`, if it is mapped for
     /// EL0 (and writable when `need_write`).
     pub fn translate(&self, va: usize, need_write: bool) -> Option<usize> {

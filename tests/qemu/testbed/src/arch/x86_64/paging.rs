@@ -104,6 +104,41 @@ impl AddressSpace {
         true
     }
 
+    /// Removes the user page at `va` and returns its frame (None if none
+    /// was mapped). Only this CPU's TLB is flushed: another CPU running a
+    /// thread of this process may keep the translation until its next
+    /// address-space switch, so the caller keeps the frame reserved until
+    /// the process ends (`process::sem_page_unmap`).
+    pub fn unmap_user(&mut self, va: usize) -> Option<usize> {
+        if va % PAGE_SIZE != 0 || !(USER_BASE..USER_STACK_TOP).contains(&va) {
+            return None;
+        }
+        let mut t = self.pml4;
+        for shift in [39usize, 30, 21] {
+            let idx = (va >> shift) & 511;
+            // SAFETY: `t` is a table frame of this address space.
+            let e = unsafe { (*table(t))[idx] };
+            if e & P == 0 || e & PS != 0 || e & US == 0 {
+                return None;
+            }
+            t = (e & ADDR) as usize;
+        }
+        let idx = (va >> 12) & 511;
+        // SAFETY: `t` is this space's page table for `va`; invlpg drops
+        // this CPU's translation of the user page (harmless if this space
+        // is not the current one).
+        unsafe {
+            let e = &mut (*table(t))[idx];
+            if *e & P == 0 {
+                return None;
+            }
+            let pa = (*e & ADDR) as usize;
+            *e = 0;
+            asm!("invlpg [{}]", in(reg) va, options(nostack, preserves_flags));
+            Some(pa)
+        }
+    }
+
     /// The physical address behind user `va`, if it is mapped for user
     /// access (and writable when `need_write`).
     pub fn translate(&self, va: usize, need_write: bool) -> Option<usize> {
