@@ -290,8 +290,11 @@ fn pipe2(fds_ptr: usize, flags: usize) -> R {
     let (r, w) = crate::pipe::create(k, flags & O_NONBLOCK != 0).map_err(|e| e.errno as isize)?;
     let cloexec = flags & O_CLOEXEC != 0;
     let install = |f: redbear_ipc::kernel::FileRef| {
-        process::with_current(|p| p.fds.install(f, redbear_ipc::kernel::FdPlacement::Lowest, cloexec))
-            .unwrap_or(Err(ESRCH))
+        process::with_current(|p| {
+            p.fds
+                .install(f, redbear_ipc::kernel::FdPlacement::Lowest, cloexec)
+        })
+        .unwrap_or(Err(ESRCH))
     };
     let rfd = install(r)?;
     let wfd = match install(w) {

@@ -92,7 +92,12 @@ pub fn cpu_index() -> usize {
 /// The boot CPU is CPU 0.
 pub fn init_boot() {
     // SAFETY: writes this CPU's own thread-id register.
-    unsafe { asm!("msr tpidr_el1, xzr", options(nomem, nostack, preserves_flags)) };
+    unsafe {
+        asm!(
+            "msr tpidr_el1, xzr",
+            options(nomem, nostack, preserves_flags)
+        )
+    };
 }
 
 pub fn online() -> usize {
@@ -136,7 +141,10 @@ pub fn start_secondaries() -> usize {
         boot.ttbr = ttbr;
         boot.sctlr = sctlr;
         boot.stacks[i] = top;
-        clean_to_poc(boot as *mut Secondary as usize, core::mem::size_of::<Secondary>());
+        clean_to_poc(
+            boot as *mut Secondary as usize,
+            core::mem::size_of::<Secondary>(),
+        );
         let before = online();
         if cpu_on(i as u64, a64_secondary_start as *const () as u64, i as u64) != 0 {
             break;
