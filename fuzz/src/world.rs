@@ -331,7 +331,11 @@ impl World {
         // Every timerfd is closed with its process: no armed entry and no
         // reserved slot may outlive it (a leak here grows the queue that
         // every expiry walks).
-        assert_eq!(ipc.timers.entries(), 0, "a timer entry outlived its timerfd");
+        assert_eq!(
+            ipc.timers.entries(),
+            0,
+            "a timer entry outlived its timerfd"
+        );
         assert_eq!(ipc.timers.slots(), 0, "a timer slot outlived its timerfd");
         let left = ipc.acct.outstanding();
         assert!(
