@@ -3,7 +3,13 @@
 //!   wait, a futex wake with nobody waiting, a futex wait that finds the
 //!   word changed, eventfd write and read, a named-semaphore post and wait,
 //!   the waker's side of a wake-up and the woken waiter's whole call, and
-//!   the expiry of an armed timer;
+//!   the expiry of an armed timer; SysV semop uncontended (one and four
+//!   operations); and per wake path, the waker and the woken call: a
+//!   semop +1 completing a sleeping -1, a named and an unnamed semaphore
+//!   post waking a sem_wait, an eventfd write waking a blocked read, a
+//!   timer expiry waking a blocked timerfd read, an mq_send handing its
+//!   message to a sleeping receiver (the sender allocates exactly its
+//!   message buffer, the receiver nothing);
 //! - after each scenario, once its kernel is gone, the heap holds exactly
 //!   what it held before (nothing leaked, no reference cycle).
 //!
@@ -19,7 +25,7 @@ use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::Duration;
 
 use common::{poke_u32, sys, timespec, user_bytes, Env};
-use redbear_ipc::hosted::ClockMode;
+use redbear_ipc::hosted::{ClockMode, HostedKernel};
 use redbear_ipc::kernel::Kernel;
 use redbear_ipc::syscall::abi::{OpenFlags, SemFlags, FD_SLOT_ANY};
 use redbear_ipc::syscall::numbers::*;
@@ -174,6 +180,187 @@ fn timer_expiry() -> &'static str {
     "timer expiry"
 }
 
+/// A blocking call of `e`'s process on a task of its own, counted on
+/// that task; returns once the task has parked (`parked` tasks asleep).
+fn blocked<R: Send + 'static>(
+    e: &Env,
+    parked: usize,
+    call: impl FnOnce(&HostedKernel) -> R + Send + 'static,
+) -> std::thread::JoinHandle<(usize, R)> {
+    let k = e.k.clone();
+    let t = e.k.spawn_task(&e.proc, move || allocations(|| call(&k)));
+    assert!(
+        e.k.wait_parked(parked, Duration::from_secs(10)),
+        "the waiter never parked"
+    );
+    t
+}
+
+/// SysV semop: (num, op, flg) triples as sembufs in fresh user memory
+/// (set up before any measured part).
+fn sembufs(k: &HostedKernel, ops: &[(u16, i16, i16)]) -> usize {
+    let at = k.alloc_private(ops.len() * 6);
+    let mut raw = Vec::new();
+    for &(n, o, f) in ops {
+        raw.extend_from_slice(&n.to_ne_bytes());
+        raw.extend_from_slice(&o.to_ne_bytes());
+        raw.extend_from_slice(&f.to_ne_bytes());
+    }
+    k.write_user(at, &raw).expect("writable");
+    at
+}
+
+/// The SysV semop engine's common case: a bounded on-stack batch.
+/// Can fail: with `Batch::zeroed` in src/ipc/sysv/sem/wake.rs always
+/// taking its heap branch (a local mutation, reverted), "uncontended
+/// semop allocated" fails.
+fn uncontended_semop() -> &'static str {
+    let e = Env::new(ClockMode::Virtual);
+    let id = sys(&e.k, SYS_RB_SEMGET, &[0, 2, 0o1600]).expect("semget");
+    let up = sembufs(&e.k, &[(0, 1, 0)]);
+    let down = sembufs(&e.k, &[(0, -1, 0)]);
+    let both = sembufs(&e.k, &[(0, 1, 0), (1, 1, 0), (0, -1, 0), (1, -1, 0)]);
+    let (n, _) = allocations(|| {
+        assert_eq!(sys(&e.k, SYS_RB_SEMTIMEDOP, &[id, up, 1, 0]), Ok(0));
+        assert_eq!(sys(&e.k, SYS_RB_SEMTIMEDOP, &[id, down, 1, 0]), Ok(0));
+        assert_eq!(sys(&e.k, SYS_RB_SEMTIMEDOP, &[id, both, 4, 0]), Ok(0));
+    });
+    assert_eq!(n, 0, "uncontended semop allocated");
+    assert_eq!(sys(&e.k, SYS_RB_SEMCTL, &[id, 0, 0, 0]), Ok(0));
+    "uncontended SysV semop"
+}
+
+/// A semop +1 completing a sleeping -1 in place: neither side allocates.
+/// Can fail: with `serve` in src/ipc/sysv/sem/wake.rs allocating once it
+/// has sleepers to walk (a local mutation, reverted), "the semop waker
+/// allocated" fails.
+fn semop_wake() -> &'static str {
+    let e = Env::new(ClockMode::Virtual);
+    let id = sys(&e.k, SYS_RB_SEMGET, &[0, 1, 0o1600]).expect("semget");
+    let up = sembufs(&e.k, &[(0, 1, 0)]);
+    let down = sembufs(&e.k, &[(0, -1, 0)]);
+    let t = blocked(&e, 1, move |k| sys(k, SYS_RB_SEMTIMEDOP, &[id, down, 1, 0]));
+    let (n, r) = allocations(|| sys(&e.k, SYS_RB_SEMTIMEDOP, &[id, up, 1, 0]));
+    assert_eq!(r, Ok(0));
+    assert_eq!(n, 0, "the semop waker allocated");
+    let (n, r) = t.join().expect("waiter");
+    assert_eq!(r, Ok(0));
+    assert_eq!(n, 0, "the woken semop allocated");
+    assert_eq!(sys(&e.k, SYS_RB_SEMCTL, &[id, 0, 0, 0]), Ok(0));
+    "SysV semop wake (waker and woken)"
+}
+
+/// A named-semaphore post handing its unit to a sleeping waiter.
+fn named_semaphore_wake() -> &'static str {
+    let e = Env::new(ClockMode::Virtual);
+    let (name, len) = user_bytes(&e.k, b"/alloc-wake");
+    let create = sys(
+        &e.k,
+        SYS_RB_SEM_OPEN,
+        &[name, len, OpenFlags::CREATE.bits(), 0o600, 0, FD_SLOT_ANY],
+    );
+    let fd = create.expect("sem_open");
+    let t = blocked(&e, 1, move |k| sys(k, SYS_RB_SEM_WAIT, &[fd, REF_FD]));
+    let (n, r) = allocations(|| sys(&e.k, SYS_RB_SEM_POST, &[fd, REF_FD]));
+    assert_eq!(r, Ok(0));
+    assert_eq!(n, 0, "the named sem_post waker allocated");
+    let (n, r) = t.join().expect("waiter");
+    assert_eq!(r, Ok(0));
+    assert_eq!(n, 0, "the woken named sem_wait allocated");
+    assert_eq!(sys(&e.k, SYS_RB_SEM_UNLINK, &[name, len]), Ok(0));
+    "named semaphore wake (waker and woken)"
+}
+
+/// An unnamed semaphore's slow path: a sem_wait asleep on value 0 and
+/// the sem_post that wakes it.
+fn unnamed_semaphore_wake() -> &'static str {
+    let e = Env::new(ClockMode::Virtual);
+    let s = e.k.alloc_shared(32);
+    assert_eq!(sys(&e.k, SYS_RB_SEM_INIT, &[s, 1, 0]), Ok(0));
+    let t = blocked(&e, 1, move |k| sys(k, SYS_RB_SEM_WAIT, &[s, 0]));
+    let (n, r) = allocations(|| sys(&e.k, SYS_RB_SEM_POST, &[s, 0]));
+    assert_eq!(r, Ok(0));
+    assert_eq!(n, 0, "the unnamed sem_post waker allocated");
+    let (n, r) = t.join().expect("waiter");
+    assert_eq!(r, Ok(0));
+    assert_eq!(n, 0, "the woken unnamed sem_wait allocated");
+    "unnamed semaphore wake (waker and woken)"
+}
+
+/// An eventfd write waking a blocked read.
+fn eventfd_wake() -> &'static str {
+    let e = Env::new(ClockMode::Virtual);
+    let fd = sys(&e.k, SYS_RB_EVENTFD2, &[0, 0, FD_SLOT_ANY]).expect("eventfd2");
+    let (src, _) = user_bytes(&e.k, &3u64.to_ne_bytes());
+    let dst = e.k.alloc_private(8);
+    let t = blocked(&e, 1, move |k| k.read(fd, dst, 8));
+    let (n, r) = allocations(|| e.k.write(fd, src, 8));
+    assert_eq!(r, Ok(8));
+    assert_eq!(n, 0, "the eventfd writer allocated");
+    let (n, r) = t.join().expect("reader");
+    assert_eq!(r, Ok(8));
+    assert_eq!(n, 0, "the woken eventfd reader allocated");
+    "eventfd wake (writer and woken reader)"
+}
+
+/// A timer's expiry waking a reader blocked on its timerfd: the expiry
+/// (the timer tick) and the woken read allocate nothing.
+fn timer_expiry_wakes_reader() -> &'static str {
+    let e = Env::new(ClockMode::Virtual);
+    let fd = sys(&e.k, SYS_RB_TIMERFD_CREATE, &[1, 0, FD_SLOT_ANY]).expect("timerfd_create");
+    let spec = e.k.alloc_private(32);
+    let at = timespec(&e.k, 0, 1_000_000);
+    let mut raw = [0u8; 16];
+    e.k.read_user(at, &mut raw).expect("readable");
+    e.k.write_user(spec + 16, &raw).expect("writable");
+    assert_eq!(sys(&e.k, SYS_RB_TIMERFD_SETTIME, &[fd, 0, spec, 0]), Ok(0));
+    let dst = e.k.alloc_private(8);
+    let t = blocked(&e, 1, move |k| k.read(fd, dst, 8));
+    e.k.clock().advance(2_000_000);
+    let (n, fired) = allocations(|| e.k.ipc().expire_timers(&*e.k));
+    assert_eq!(fired, 1);
+    assert_eq!(n, 0, "the expiry that woke a reader allocated");
+    let (n, r) = t.join().expect("reader");
+    assert_eq!(r, Ok(8));
+    assert_eq!(n, 0, "the woken timerfd reader allocated");
+    "timer expiry waking a blocked read"
+}
+
+/// POSIX mq: mq_send handing its message to a receiver asleep on the
+/// empty queue, and the woken receive.
+fn mq_send_wakes_receiver() -> &'static str {
+    let e = Env::new(ClockMode::Virtual);
+    let (name, len) = user_bytes(&e.k, b"/alloc-mq");
+    let oflag = 2 | 1 << 2; // O_RDWR | O_CREAT
+    let fd = sys(
+        &e.k,
+        SYS_RB_MQ_OPEN,
+        &[name, len, oflag, 0o600, 0, FD_SLOT_ANY],
+    )
+    .expect("mq_open");
+    let (msg, mlen) = user_bytes(&e.k, b"hand me over");
+    let dst = e.k.alloc_private(8192);
+    let t = blocked(&e, 1, move |k| {
+        sys(k, SYS_RB_MQ_TIMEDRECEIVE, &[fd, dst, 8192, 0, 0])
+    });
+    let (n, r) = allocations(|| sys(&e.k, SYS_RB_MQ_TIMEDSEND, &[fd, msg, mlen, 0, 0]));
+    assert_eq!(r, Ok(0));
+    let sender = n;
+    let (n, r) = t.join().expect("receiver");
+    assert_eq!(r, Ok(mlen));
+    assert_eq!(n, 0, "the woken mq receiver allocated");
+    assert_eq!(sys(&e.k, SYS_RB_MQ_UNLINK, &[name, len]), Ok(0));
+    assert_eq!(
+        sender, MQ_SEND_ALLOCATIONS,
+        "mq_send to a sleeping receiver"
+    );
+    "mq_send to a sleeping receiver (sender and woken receiver)"
+}
+
+/// Allocations an mq_send makes for its message (one buffer holding the
+/// bytes, as Linux's load_msg): the wake itself adds none.
+const MQ_SEND_ALLOCATIONS: usize = 1;
+
 const SCENARIOS: &[Scenario] = &[
     uncontended_unnamed_semaphore,
     futex_fast_paths,
@@ -181,6 +368,13 @@ const SCENARIOS: &[Scenario] = &[
     named_semaphore,
     wake_up,
     timer_expiry,
+    uncontended_semop,
+    semop_wake,
+    named_semaphore_wake,
+    unnamed_semaphore_wake,
+    eventfd_wake,
+    timer_expiry_wakes_reader,
+    mq_send_wakes_receiver,
 ];
 
 #[test]

@@ -7,6 +7,15 @@
 //! afterwards must agree: a failed copy changes nothing (no count
 //! consumed, no message lost), or changes exactly what Linux changes.
 //!
+//! The calls: eventfd read/write, timerfd_settime/gettime, signalfd4,
+//! futex wait/wake, msgsnd, msgrcv, msgctl IPC_STAT/IPC_SET, semop's
+//! sops, semtimedop's timeout, semctl IPC_STAT/IPC_SET/GETALL/SETALL,
+//! mq_timedsend's message and timeout, mq_timedreceive's buffer and
+//! priority, mq_getsetattr's new and old, mq_notify's sigevent. The
+//! comparison can fail: with `read_ops` in src/syscall/sem_sysv.rs
+//! ignoring a failed copy of the sembufs (a local mutation, reverted),
+//! semop(sops) with Null, Low, Kernel and Straddle differed.
+//!
 //! The unnamed-semaphore calls have no Linux system call to compare with
 //! (glibc does them in user space); their pointer checks are in
 //! tests/sem.rs and, from C, tests/qemu/c/shim_efault.c.
@@ -18,7 +27,10 @@ use common::{sys, Env};
 use diff::{last_errno, show, Outcome};
 use redbear_ipc::hosted::ClockMode;
 use redbear_ipc::kernel::Kernel;
-use redbear_ipc::syscall::abi::{FdFlags, FD_SLOT_ANY, IPC_NOWAIT, IPC_RMID, IPC_SET, IPC_STAT};
+use redbear_ipc::syscall::abi::{
+    FdFlags, FD_SLOT_ANY, GETALL, GETVAL, IPC_NOWAIT, IPC_RMID, IPC_SET, IPC_STAT, MQ_ATTR_SIZE,
+    SEMID_DS_SIZE, SETALL, SIGEVENT_SIZE, SIGEV_NONE,
+};
 use redbear_ipc::syscall::numbers::*;
 
 /// Where a pointer argument points.
@@ -333,6 +345,174 @@ fn o_on_queue(e: &Env, m: &OurMem, call: impl FnOnce(usize) -> Outcome) -> Obser
     (r, after)
 }
 
+// ---- SysV semaphore sets ----------------------------------------------------
+
+/// A set's semaphore 0 value and mode, as one number (IPC_STAT and GETVAL
+/// through good buffers).
+fn l_set_state(m: &LinuxMem, id: i64) -> Outcome {
+    let b = m.at(Place::Good, &[0; SEMID_DS_SIZE]);
+    lsys(
+        libc::SYS_semctl,
+        [id as usize, 0, IPC_STAT as usize, b, 0, 0],
+    )?;
+    // SAFETY: our good buffer, filled by IPC_STAT (mode at 20).
+    let mode = unsafe { *((b + 20) as *const u16) };
+    let v = lsys(libc::SYS_semctl, [id as usize, 0, GETVAL as usize, 0, 0, 0])?;
+    Ok(v * 0o10000 + (mode & 0o777) as i64)
+}
+
+fn o_set_state(e: &Env, m: &OurMem, id: usize) -> Outcome {
+    let b = m.at(Place::Good, &[0; SEMID_DS_SIZE]);
+    ours(e, SYS_RB_SEMCTL, [id, 0, IPC_STAT as usize, b, 0, 0])?;
+    let mut raw = [0u8; SEMID_DS_SIZE];
+    e.k.read_user(b, &mut raw).expect("good buffer");
+    let mode = u16::from_ne_bytes(raw[20..22].try_into().expect("2 bytes"));
+    let v = ours(e, SYS_RB_SEMCTL, [id, 0, GETVAL as usize, 0, 0, 0])?;
+    Ok(v * 0o10000 + (mode & 0o777) as i64)
+}
+
+/// Runs `call` on a fresh private set of `n` semaphores, then reads its
+/// state and removes it.
+fn l_on_set(m: &LinuxMem, n: usize, call: impl FnOnce(usize) -> Outcome) -> Observed {
+    let id = lsys(
+        libc::SYS_semget,
+        [libc::IPC_PRIVATE as usize, n, 0o1600, 0, 0, 0],
+    )
+    .expect("semget");
+    let r = call(id as usize);
+    let after = l_set_state(m, id);
+    lsys(
+        libc::SYS_semctl,
+        [id as usize, 0, IPC_RMID as usize, 0, 0, 0],
+    )
+    .expect("rmid");
+    (r, after)
+}
+
+fn o_on_set(e: &Env, m: &OurMem, n: usize, call: impl FnOnce(usize) -> Outcome) -> Observed {
+    let id = ours(e, SYS_RB_SEMGET, [0, n, 0o1600, 0, 0, 0]).expect("semget") as usize;
+    let r = call(id);
+    let after = o_set_state(e, m, id);
+    ours(e, SYS_RB_SEMCTL, [id, 0, IPC_RMID as usize, 0, 0, 0]).expect("rmid");
+    (r, after)
+}
+
+/// (num, op, flg) triples as sembuf bytes.
+fn sembufs(ops: &[(u16, i16, i16)]) -> Vec<u8> {
+    ops.iter()
+        .flat_map(|&(n, o, f)| {
+            let mut b = n.to_ne_bytes().to_vec();
+            b.extend_from_slice(&o.to_ne_bytes());
+            b.extend_from_slice(&f.to_ne_bytes());
+            b
+        })
+        .collect()
+}
+
+/// A `semid_ds` for IPC_SET: the set's own, with mode 0640.
+fn l_sem_set_input(m: &LinuxMem, id: usize) -> Vec<u8> {
+    let b = m.at(Place::Good, &[0; SEMID_DS_SIZE]);
+    lsys(libc::SYS_semctl, [id, 0, IPC_STAT as usize, b, 0, 0]).expect("IPC_STAT");
+    // SAFETY: our good buffer, filled by IPC_STAT.
+    let mut raw = unsafe { std::slice::from_raw_parts(b as *const u8, SEMID_DS_SIZE) }.to_vec();
+    raw[20..22].copy_from_slice(&0o640u16.to_ne_bytes());
+    raw
+}
+
+fn o_sem_set_input(e: &Env, m: &OurMem, id: usize) -> Vec<u8> {
+    let b = m.at(Place::Good, &[0; SEMID_DS_SIZE]);
+    ours(e, SYS_RB_SEMCTL, [id, 0, IPC_STAT as usize, b, 0, 0]).expect("IPC_STAT");
+    let mut raw = vec![0u8; SEMID_DS_SIZE];
+    e.k.read_user(b, &mut raw).expect("good buffer");
+    raw[20..22].copy_from_slice(&0o640u16.to_ne_bytes());
+    raw
+}
+
+// ---- POSIX message queues ---------------------------------------------------
+
+/// mq_attr of the test queues: 2 messages of at most 16 bytes.
+fn mq_attr(flags: i64) -> Vec<u8> {
+    let mut raw = vec![0u8; MQ_ATTR_SIZE];
+    for (i, v) in [flags, 2, 16].iter().enumerate() {
+        raw[i * 8..i * 8 + 8].copy_from_slice(&v.to_ne_bytes());
+    }
+    raw
+}
+
+/// The queue's message count (mq_getsetattr into a good buffer).
+fn l_curmsgs(m: &LinuxMem, fd: i64) -> Outcome {
+    let b = m.at(Place::Good, &[0; MQ_ATTR_SIZE]);
+    lsys(libc::SYS_mq_getsetattr, [fd as usize, 0, b, 0, 0, 0])?;
+    // SAFETY: our good buffer, filled by the kernel (mq_curmsgs at 24).
+    Ok(unsafe { *((b + 24) as *const i64) })
+}
+
+fn o_curmsgs(e: &Env, m: &OurMem, fd: usize) -> Outcome {
+    let b = m.at(Place::Good, &[0; MQ_ATTR_SIZE]);
+    ours(e, SYS_RB_MQ_GETSETATTR, [fd, 0, b, 0, 0, 0])?;
+    let mut raw = [0u8; 8];
+    e.k.read_user(b + 24, &mut raw).expect("good buffer");
+    Ok(i64::from_ne_bytes(raw))
+}
+
+/// Runs `call` on a fresh nonblocking queue (name unlinked at once)
+/// holding `queued` 8-byte messages, then reads its message count.
+fn l_on_mq(m: &LinuxMem, queued: usize, call: impl FnOnce(usize) -> Outcome) -> Observed {
+    // The raw system call takes the name without glibc's leading slash.
+    let name = std::ffi::CString::new(format!("rb-efault-{}", std::process::id())).expect("name");
+    let attr = m.at(Place::Good, &mq_attr(0));
+    let fd = lsys(
+        libc::SYS_mq_open,
+        [
+            name.as_ptr() as usize,
+            (libc::O_RDWR | libc::O_CREAT | libc::O_NONBLOCK) as usize,
+            0o600,
+            attr,
+            0,
+            0,
+        ],
+    )
+    .expect("mq_open");
+    lsys(libc::SYS_mq_unlink, [name.as_ptr() as usize, 0, 0, 0, 0, 0]).expect("mq_unlink");
+    for _ in 0..queued {
+        let msg = m.at(Place::Good, b"payload!");
+        lsys(libc::SYS_mq_timedsend, [fd as usize, msg, 8, 0, 0, 0]).expect("mq_send");
+    }
+    let r = call(fd as usize);
+    let after = l_curmsgs(m, fd);
+    lclose(fd);
+    (r, after)
+}
+
+fn o_on_mq(e: &Env, m: &OurMem, queued: usize, call: impl FnOnce(usize) -> Outcome) -> Observed {
+    let name = m.at(Place::Good, b"/efault");
+    let attr = m.at(Place::Good, &mq_attr(0));
+    // O_RDWR | O_CREAT | O_NONBLOCK in the kernel ABI.
+    let oflag = 2 | 1 << 2 | 1 << 4;
+    let fd = ours(
+        e,
+        SYS_RB_MQ_OPEN,
+        [name, 7, oflag, 0o600, attr, FD_SLOT_ANY],
+    )
+    .expect("mq_open") as usize;
+    ours(e, SYS_RB_MQ_UNLINK, [name, 7, 0, 0, 0, 0]).expect("mq_unlink");
+    for _ in 0..queued {
+        let msg = m.at(Place::Good, b"payload!");
+        ours(e, SYS_RB_MQ_TIMEDSEND, [fd, msg, 8, 0, 0, 0]).expect("mq_send");
+    }
+    let r = call(fd);
+    let after = o_curmsgs(e, m, fd);
+    e.k.close(fd).expect("close");
+    (r, after)
+}
+
+/// A SIGEV_NONE sigevent.
+fn sigev_none() -> Vec<u8> {
+    let mut raw = vec![0u8; SIGEVENT_SIZE];
+    raw[12..16].copy_from_slice(&SIGEV_NONE.to_ne_bytes());
+    raw
+}
+
 const ANY: usize = u32::MAX as usize;
 const NONBLOCK: usize = FdFlags::NONBLOCK.bits();
 
@@ -640,6 +820,233 @@ fn cases() -> Vec<Case> {
                 o_on_queue(e, m, |id| {
                     let buf = m.at(p, &o_set_input(e, m, id));
                     ours(e, SYS_RB_MSGCTL, [id, IPC_SET as usize, buf, 0, 0, 0])
+                })
+            },
+        },
+        Case {
+            kept_on_efault: None,
+            null_is_none: false,
+            name: "semop(sops)",
+            linux: |m, p| {
+                l_on_set(m, 1, |id| {
+                    let ops = m.at(p, &sembufs(&[(0, 1, IPC_NOWAIT as i16)]));
+                    lsys(libc::SYS_semtimedop, [id, ops, 1, 0, 0, 0])
+                })
+            },
+            ours: |e, m, p| {
+                o_on_set(e, m, 1, |id| {
+                    let ops = m.at(p, &sembufs(&[(0, 1, IPC_NOWAIT as i16)]));
+                    ours(e, SYS_RB_SEMTIMEDOP, [id, ops, 1, 0, 0, 0])
+                })
+            },
+        },
+        Case {
+            kept_on_efault: None,
+            null_is_none: true,
+            name: "semtimedop(timeout), zero timeout",
+            linux: |m, p| {
+                l_on_set(m, 1, |id| {
+                    let ops = m.at(Place::Good, &sembufs(&[(0, -1, 0)]));
+                    let ts = m.at(p, &[0; 16]);
+                    lsys(libc::SYS_semtimedop, [id, ops, 1, ts, 0, 0])
+                })
+            },
+            ours: |e, m, p| {
+                o_on_set(e, m, 1, |id| {
+                    let ops = m.at(Place::Good, &sembufs(&[(0, -1, 0)]));
+                    let ts = m.at(p, &[0; 16]);
+                    ours(e, SYS_RB_SEMTIMEDOP, [id, ops, 1, ts, 0, 0])
+                })
+            },
+        },
+        Case {
+            kept_on_efault: None,
+            null_is_none: false,
+            name: "semctl IPC_STAT(buf)",
+            linux: |m, p| {
+                l_on_set(m, 1, |id| {
+                    let buf = m.at(p, &[0; SEMID_DS_SIZE]);
+                    lsys(libc::SYS_semctl, [id, 0, IPC_STAT as usize, buf, 0, 0])
+                })
+            },
+            ours: |e, m, p| {
+                o_on_set(e, m, 1, |id| {
+                    let buf = m.at(p, &[0; SEMID_DS_SIZE]);
+                    ours(e, SYS_RB_SEMCTL, [id, 0, IPC_STAT as usize, buf, 0, 0])
+                })
+            },
+        },
+        Case {
+            kept_on_efault: None,
+            null_is_none: false,
+            name: "semctl IPC_SET(buf)",
+            linux: |m, p| {
+                l_on_set(m, 1, |id| {
+                    let buf = m.at(p, &l_sem_set_input(m, id));
+                    lsys(libc::SYS_semctl, [id, 0, IPC_SET as usize, buf, 0, 0])
+                })
+            },
+            ours: |e, m, p| {
+                o_on_set(e, m, 1, |id| {
+                    let buf = m.at(p, &o_sem_set_input(e, m, id));
+                    ours(e, SYS_RB_SEMCTL, [id, 0, IPC_SET as usize, buf, 0, 0])
+                })
+            },
+        },
+        Case {
+            kept_on_efault: None,
+            null_is_none: false,
+            name: "semctl GETALL(array)",
+            linux: |m, p| {
+                l_on_set(m, 2, |id| {
+                    let buf = m.at(p, &[0; 4]);
+                    lsys(libc::SYS_semctl, [id, 0, GETALL as usize, buf, 0, 0])
+                })
+            },
+            ours: |e, m, p| {
+                o_on_set(e, m, 2, |id| {
+                    let buf = m.at(p, &[0; 4]);
+                    ours(e, SYS_RB_SEMCTL, [id, 0, GETALL as usize, buf, 0, 0])
+                })
+            },
+        },
+        Case {
+            kept_on_efault: None,
+            null_is_none: false,
+            name: "semctl SETALL(array)",
+            linux: |m, p| {
+                l_on_set(m, 2, |id| {
+                    let buf = m.at(p, &[3, 0, 4, 0]);
+                    lsys(libc::SYS_semctl, [id, 0, SETALL as usize, buf, 0, 0])
+                })
+            },
+            ours: |e, m, p| {
+                o_on_set(e, m, 2, |id| {
+                    let buf = m.at(p, &[3, 0, 4, 0]);
+                    ours(e, SYS_RB_SEMCTL, [id, 0, SETALL as usize, buf, 0, 0])
+                })
+            },
+        },
+        Case {
+            kept_on_efault: None,
+            null_is_none: false,
+            name: "mq_timedsend(msg_ptr)",
+            linux: |m, p| {
+                l_on_mq(m, 0, |fd| {
+                    let msg = m.at(p, b"payload!");
+                    lsys(libc::SYS_mq_timedsend, [fd, msg, 8, 0, 0, 0])
+                })
+            },
+            ours: |e, m, p| {
+                o_on_mq(e, m, 0, |fd| {
+                    let msg = m.at(p, b"payload!");
+                    ours(e, SYS_RB_MQ_TIMEDSEND, [fd, msg, 8, 0, 0, 0])
+                })
+            },
+        },
+        Case {
+            kept_on_efault: None,
+            null_is_none: false,
+            name: "mq_timedsend(abs_timeout), room in the queue",
+            linux: |m, p| {
+                l_on_mq(m, 0, |fd| {
+                    let msg = m.at(Place::Good, b"payload!");
+                    let ts = m.at(p, &[0; 16]);
+                    lsys(libc::SYS_mq_timedsend, [fd, msg, 8, 0, ts, 0])
+                })
+            },
+            ours: |e, m, p| {
+                o_on_mq(e, m, 0, |fd| {
+                    let msg = m.at(Place::Good, b"payload!");
+                    let ts = m.at(p, &[0; 16]);
+                    ours(e, SYS_RB_MQ_TIMEDSEND, [fd, msg, 8, 0, ts, 0])
+                })
+            },
+        },
+        Case {
+            kept_on_efault: Some(Ok(1)),
+            null_is_none: false,
+            name: "mq_timedreceive(msg_ptr)",
+            linux: |m, p| {
+                l_on_mq(m, 1, |fd| {
+                    let buf = m.at(p, &[0; 16]);
+                    lsys(libc::SYS_mq_timedreceive, [fd, buf, 16, 0, 0, 0])
+                })
+            },
+            ours: |e, m, p| {
+                o_on_mq(e, m, 1, |fd| {
+                    let buf = m.at(p, &[0; 16]);
+                    ours(e, SYS_RB_MQ_TIMEDRECEIVE, [fd, buf, 16, 0, 0, 0])
+                })
+            },
+        },
+        Case {
+            kept_on_efault: Some(Ok(1)),
+            null_is_none: false,
+            name: "mq_timedreceive(msg_prio)",
+            linux: |m, p| {
+                l_on_mq(m, 1, |fd| {
+                    let buf = m.at(Place::Good, &[0; 16]);
+                    let prio = m.at(p, &[0; 4]);
+                    lsys(libc::SYS_mq_timedreceive, [fd, buf, 16, prio, 0, 0])
+                })
+            },
+            ours: |e, m, p| {
+                o_on_mq(e, m, 1, |fd| {
+                    let buf = m.at(Place::Good, &[0; 16]);
+                    let prio = m.at(p, &[0; 4]);
+                    ours(e, SYS_RB_MQ_TIMEDRECEIVE, [fd, buf, 16, prio, 0, 0])
+                })
+            },
+        },
+        Case {
+            kept_on_efault: None,
+            null_is_none: false,
+            name: "mq_getsetattr(new)",
+            linux: |m, p| {
+                l_on_mq(m, 0, |fd| {
+                    let new = m.at(p, &mq_attr(0));
+                    lsys(libc::SYS_mq_getsetattr, [fd, new, 0, 0, 0, 0])
+                })
+            },
+            ours: |e, m, p| {
+                o_on_mq(e, m, 0, |fd| {
+                    let new = m.at(p, &mq_attr(0));
+                    ours(e, SYS_RB_MQ_GETSETATTR, [fd, new, 0, 0, 0, 0])
+                })
+            },
+        },
+        Case {
+            kept_on_efault: None,
+            null_is_none: false,
+            name: "mq_getsetattr(old)",
+            linux: |m, p| {
+                l_on_mq(m, 1, |fd| {
+                    let old = m.at(p, &[0; MQ_ATTR_SIZE]);
+                    lsys(libc::SYS_mq_getsetattr, [fd, 0, old, 0, 0, 0])
+                })
+            },
+            ours: |e, m, p| {
+                o_on_mq(e, m, 1, |fd| {
+                    let old = m.at(p, &[0; MQ_ATTR_SIZE]);
+                    ours(e, SYS_RB_MQ_GETSETATTR, [fd, 0, old, 0, 0, 0])
+                })
+            },
+        },
+        Case {
+            kept_on_efault: None,
+            null_is_none: false,
+            name: "mq_notify(sevp)",
+            linux: |m, p| {
+                l_on_mq(m, 0, |fd| {
+                    let sev = m.at(p, &sigev_none());
+                    lsys(libc::SYS_mq_notify, [fd, sev, 0, 0, 0, 0])
+                })
+            },
+            ours: |e, m, p| {
+                o_on_mq(e, m, 0, |fd| {
+                    let sev = m.at(p, &sigev_none());
+                    ours(e, SYS_RB_MQ_NOTIFY, [fd, sev, 0, 0, 0, 0])
                 })
             },
         },

@@ -1,16 +1,62 @@
-//! Resource limits hold without hurting the kernel: threads until EAGAIN
-//! (the task limit), anonymous memory until ENOMEM (the per-process frame
-//! limit); everything is given back and works again afterwards.
+//! Resource limits hold without hurting anyone else, each reached at its
+//! own documented bound rather than at whichever runs out first:
+//! - the task limit (the testbed's `MAX_TASKS`, 1100 tasks in all): hog
+//!   processes of uid 1000 start threads, at most `HOG_THREADS` each (so no
+//!   process comes near its frame limit), until a spawn is refused with
+//!   EAGAIN, exactly when the tasks alive (their threads, this program,
+//!   the witness and each hog's main task) are 1100;
+//! - the per-process frame limit (`MAX_FRAMES`, 16384 frames = 64 MiB): a
+//!   process of uid 1000 maps 16 MiB at a time until ENOMEM, which comes
+//!   after exactly three (the fourth would pass 64 MiB with what the
+//!   program already owns);
+//! - meanwhile a witness process of another user (uid 1001), started
+//!   before either, keeps working: eventfd, a SysV queue of its own, 4 MiB
+//!   of fresh memory, and a thread (refused with EAGAIN only while the
+//!   task table is full: that limit is global, as a machine's is);
+//! - once the hogs exit, everything is given back: the witness starts a
+//!   thread again.
+//!
+//! The processes talk over one SysV message queue (mtypes below).
 #![no_std]
 #![no_main]
 
+#[path = "../sysv.rs"]
+mod sysv;
+
 use core::sync::atomic::{AtomicU32, Ordering};
 
-use redbear_ipc::syscall::numbers::{SYS_RB_FUTEX_WAIT, SYS_RB_FUTEX_WAKE};
-use user_rt::{println, sys, thread};
+use redbear_ipc::syscall::abi::IPC_NOWAIT;
+use redbear_ipc::syscall::numbers::{SYS_RB_EVENTFD2, SYS_RB_FUTEX_WAIT, SYS_RB_FUTEX_WAKE};
+use sysv::*;
+use user_rt::{check, println, sys, thread};
 
-const EAGAIN: isize = 11;
 const ENOMEM: isize = 12;
+const HOG_UID: u32 = 1000;
+const WITNESS_UID: u32 = 1001;
+/// The testbed's task limit (tests/qemu/testbed/src/sched.rs MAX_TASKS).
+const MAX_TASKS: usize = 1100;
+/// Threads one hog starts at most: 500 x 16 frames of stack stays far
+/// below the 16384-frame process limit.
+const HOG_THREADS: usize = 500;
+/// Hogs started at most (three are enough to fill the table).
+const MAX_HOGS: usize = 4;
+/// The per-process mapping size of the memory phase.
+const CHUNK: usize = 16 << 20;
+
+/// Child roles (the argument's low byte; the queue id above it).
+const HOG: usize = 1;
+const WITNESS: usize = 2;
+const MEMHOG: usize = 3;
+
+/// Message types on the shared queue.
+const T_HOG_REPORT: i64 = 1;
+const T_HOG_GO: i64 = 2;
+const T_WITNESS_DO: i64 = 3;
+const T_WITNESS_DONE: i64 = 4;
+const T_MEM_REPORT: i64 = 5;
+const T_MEM_GO: i64 = 6;
+/// The witness's last command: work once more, then exit.
+const LAST: u8 = 1;
 
 static GATE: AtomicU32 = AtomicU32::new(0);
 
@@ -24,28 +70,7 @@ fn parked(_: usize) -> i32 {
     0
 }
 
-fn main(_: usize) -> i32 {
-    // Threads until the kernel refuses (MAX_TASKS is 1100, and the
-    // process's frame limit holds about 1000 of these). Each needs a 64
-    // KiB user stack.
-    let mut tids = [0usize; 2048];
-    let mut n = 0;
-    let refused = loop {
-        if n == tids.len() {
-            break Ok(());
-        }
-        match thread::spawn(parked, 0) {
-            Ok(t) => {
-                tids[n] = t;
-                n += 1;
-            }
-            Err(e) => break Err(e),
-        }
-    };
-    if refused != Err(EAGAIN) && refused != Err(ENOMEM) {
-        println!("thread spawn ended with {:?} after {} threads", refused, n);
-        return 1;
-    }
+fn open_gate() {
     GATE.store(1, Ordering::SeqCst);
     sys::syscall(
         SYS_RB_FUTEX_WAKE,
@@ -58,49 +83,258 @@ fn main(_: usize) -> i32 {
             0,
         ],
     );
+}
+
+/// Two numbers as a message text.
+fn pair(a: usize, b: isize) -> [u8; 16] {
+    let mut t = [0u8; 16];
+    t[..8].copy_from_slice(&(a as u64).to_ne_bytes());
+    t[8..].copy_from_slice(&(b as i64).to_ne_bytes());
+    t
+}
+
+fn unpair(text: &[u8]) -> (usize, isize) {
+    let mut a = [0u8; 8];
+    let mut b = [0u8; 8];
+    a.copy_from_slice(&text[..8]);
+    b.copy_from_slice(&text[8..16]);
+    (
+        u64::from_ne_bytes(a) as usize,
+        i64::from_ne_bytes(b) as isize,
+    )
+}
+
+/// Receives the pair of a message of type `t` (blocking).
+fn recv_pair(q: i32, t: i64) -> Result<(usize, isize), i32> {
+    let g = msgrcv(q, 16, t, 0)?;
+    if g.len != 16 {
+        return Err(-1);
+    }
+    Ok(unpair(g.text()))
+}
+
+/// Starts threads until HOG_THREADS or a refusal, reports (started,
+/// errno or 0), waits for the go, then ends them all.
+fn hog(q: i32) -> i32 {
+    let mut tids = [0usize; HOG_THREADS];
+    let mut n = 0;
+    let mut refused = 0;
+    while n < HOG_THREADS {
+        match thread::spawn(parked, 0) {
+            Ok(t) => {
+                tids[n] = t;
+                n += 1;
+            }
+            Err(e) => {
+                refused = e;
+                break;
+            }
+        }
+    }
+    if msgsnd(q, T_HOG_REPORT, &pair(n, refused), 0).is_err() {
+        return 1;
+    }
+    if msgrcv(q, 0, T_HOG_GO, 0).is_err() {
+        return 2;
+    }
+    open_gate();
     for &t in &tids[..n] {
         if thread::join(t) != Ok(0) {
-            println!("join failed");
-            return 2;
+            return 3;
         }
     }
-    // Memory until ENOMEM (16 MiB at a time).
+    0
+}
+
+/// Maps CHUNK after CHUNK (every page written) until a refusal; reports
+/// (chunks, errno), waits for the go, exits (the frames go back then).
+fn memhog(q: i32) -> i32 {
     let mut chunks = 0;
-    let mem = loop {
-        match sys::mmap_anon(16 << 20) {
+    let refused = loop {
+        if chunks == 8 {
+            break 0;
+        }
+        match sys::mmap_anon(CHUNK) {
             Ok(a) => {
-                // Touch the last byte: the mapping is real.
-                // SAFETY: the kernel just mapped [a, a + 16 MiB) read-write.
-                unsafe { core::ptr::write_volatile((a + (16 << 20) - 1) as *mut u8, 1) };
-                chunks += 1;
-                if chunks > 64 {
-                    break Ok(());
+                let mut p = a;
+                while p < a + CHUNK {
+                    // SAFETY: the kernel just mapped [a, a + CHUNK)
+                    // read-write for this process.
+                    unsafe { core::ptr::write_volatile(p as *mut u8, 1) };
+                    p += 4096;
                 }
+                chunks += 1;
             }
-            Err(e) => break Err(e),
+            Err(e) => break e,
         }
     };
-    if mem != Err(ENOMEM) {
-        println!("mmap ended with {:?} after {} chunks", mem, chunks);
-        return 3;
+    if msgsnd(q, T_MEM_REPORT, &pair(chunks, refused), 0).is_err() {
+        return 1;
     }
-    // Still works: a new thread runs.
-    GATE.store(1, Ordering::SeqCst);
-    match thread::spawn(|_| 7, 0).and_then(thread::join) {
-        Ok(7) => {}
-        other => {
-            // The thread stack itself may not fit any more; that is ENOMEM.
-            if other != Err(ENOMEM) {
-                println!("thread after the limits: {:?}", other);
-                return 4;
-            }
+    if msgrcv(q, 0, T_MEM_GO, 0).is_err() {
+        return 2;
+    }
+    0
+}
+
+/// One round of ordinary work: eventfd, a private SysV queue, fresh
+/// memory, then a thread. `Ok(errno of the thread, 0 if it ran)`, or
+/// `Err(step)` for the first step that failed.
+fn work() -> Result<isize, usize> {
+    let fd = sys::check(sys::syscall(SYS_RB_EVENTFD2, [0, 0, 0, 0, 0, 0])).map_err(|_| 1usize)?;
+    if sys::write(fd, &5u64.to_ne_bytes()) != Ok(8) || sys::read_u64(fd) != Ok(5) {
+        return Err(2);
+    }
+    if sys::close(fd).is_err() {
+        return Err(3);
+    }
+    let own = msgget(IPC_PRIVATE, 0o600).map_err(|_| 4usize)?;
+    if msgsnd(own, 7, b"still here", IPC_NOWAIT).is_err()
+        || recv_first(own, 7, IPC_NOWAIT) != Ok((7, b's'))
+        || rmid(own).is_err()
+    {
+        return Err(5);
+    }
+    let mem = sys::mmap_anon(4 << 20).map_err(|_| 6usize)?;
+    // SAFETY: the kernel just mapped [mem, mem + 4 MiB) read-write.
+    unsafe {
+        core::ptr::write_volatile(mem as *mut u8, 1);
+        core::ptr::write_volatile((mem + (4 << 20) - 1) as *mut u8, 1);
+    }
+    Ok(match thread::spawn(|_| 7, 0) {
+        Ok(t) if thread::join(t) == Ok(7) => 0,
+        Ok(_) => return Err(7),
+        Err(e) => e,
+    })
+}
+
+/// Works once per command, replying (ok, thread errno), until LAST.
+fn witness(q: i32) -> i32 {
+    loop {
+        let Ok(cmd) = msgrcv(q, 1, T_WITNESS_DO, 0) else {
+            return 1;
+        };
+        let reply = match work() {
+            Ok(e) => pair(1, e),
+            Err(step) => pair(0, step as isize),
+        };
+        if msgsnd(q, T_WITNESS_DONE, &reply, 0).is_err() {
+            return 2;
+        }
+        if cmd.len == 1 && cmd.text[0] == LAST {
+            return 0;
         }
     }
-    println!(
-        "limits: ok ({} threads before {:?}, {} x 16 MiB before ENOMEM)",
-        n, refused, chunks
+}
+
+/// Asks the witness for a round: (worked, errno of its thread).
+fn witness_round(q: i32, last: bool) -> Result<(usize, isize), i32> {
+    msgsnd(q, T_WITNESS_DO, &[u8::from(last)], 0)?;
+    recv_pair(q, T_WITNESS_DONE)
+}
+
+fn spawn(role: usize, uid: u32, q: i32) -> Result<usize, isize> {
+    sys::spawn_process("limits", uid, role | (q as usize) << 8)
+}
+
+fn main(a: usize) -> i32 {
+    if a != 0 {
+        let q = (a >> 8) as i32;
+        return match a & 0xff {
+            HOG => hog(q),
+            WITNESS => witness(q),
+            MEMHOG => memhog(q),
+            _ => 100,
+        };
+    }
+    let Ok(q) = msgget(IPC_PRIVATE, 0o666) else {
+        return 2;
+    };
+    let mut ok = true;
+    let Ok(w) = spawn(WITNESS, WITNESS_UID, q) else {
+        return 3;
+    };
+    ok &= check(
+        "witness before the limits",
+        witness_round(q, false),
+        Ok((1, 0)),
     );
-    0
+
+    // 1. The task limit: hogs until one is refused.
+    let mut hogs = [0usize; MAX_HOGS];
+    let mut nhogs = 0;
+    let mut threads = 0;
+    let mut refusal = 0;
+    while nhogs < MAX_HOGS && refusal == 0 {
+        let Ok(h) = spawn(HOG, HOG_UID, q) else {
+            println!("hog {} did not start", nhogs);
+            return 4;
+        };
+        hogs[nhogs] = h;
+        nhogs += 1;
+        let Ok((n, e)) = recv_pair(q, T_HOG_REPORT) else {
+            return 5;
+        };
+        threads += n;
+        refusal = e;
+    }
+    ok &= check(
+        "the task limit refuses with EAGAIN",
+        refusal,
+        EAGAIN as isize,
+    );
+    // Refused exactly at the limit: the hogs' threads plus this program,
+    // the witness and each hog's main task are all the tasks there are.
+    ok &= check("tasks alive at the refusal", threads + 2 + nhogs, MAX_TASKS);
+    // Another user keeps working; only its new thread waits for room.
+    ok &= check(
+        "witness while the task table is full",
+        witness_round(q, false),
+        Ok((1, EAGAIN as isize)),
+    );
+    for &h in &hogs[..nhogs] {
+        ok &= check("release a hog", msgsnd(q, T_HOG_GO, b"", 0), Ok(0));
+        let _ = h;
+    }
+    for &h in &hogs[..nhogs] {
+        ok &= check("hog ends its threads", sys::wait_process(h), Ok(0));
+    }
+    ok &= check(
+        "witness after the hogs",
+        witness_round(q, false),
+        Ok((1, 0)),
+    );
+
+    // 2. The per-process frame limit.
+    let Ok(m) = spawn(MEMHOG, HOG_UID, q) else {
+        return 6;
+    };
+    let Ok((chunks, e)) = recv_pair(q, T_MEM_REPORT) else {
+        return 7;
+    };
+    ok &= check("the frame limit refuses with ENOMEM", e, ENOMEM);
+    ok &= check("16 MiB chunks within 64 MiB", chunks, 3);
+    ok &= check(
+        "witness while another process is at its frame limit",
+        witness_round(q, false),
+        Ok((1, 0)),
+    );
+    ok &= check("release the memory hog", msgsnd(q, T_MEM_GO, b"", 0), Ok(0));
+    ok &= check("memory hog exits", sys::wait_process(m), Ok(0));
+    ok &= check("witness at the end", witness_round(q, true), Ok((1, 0)));
+    ok &= check("witness exits", sys::wait_process(w), Ok(0));
+    ok &= check("queue empty", stat(q).map(|d| d.qnum), Ok(0));
+    ok &= check("rmid", rmid(q), Ok(0));
+    if ok {
+        println!(
+            "limits: ok ({} hog threads in {} processes before EAGAIN; {} x 16 MiB before ENOMEM; the other user kept working)",
+            threads, nhogs, chunks
+        );
+        0
+    } else {
+        println!("limits: {} hog threads, refusal {}", threads, refusal);
+        1
+    }
 }
 
 user_rt::entry!(main);
