@@ -162,6 +162,11 @@ pub mod nr {
     /// (0o4000) and O_CLOEXEC (0o2000000), others EINVAL; the fds are
     /// written last (EFAULT closes both again).
     pub const PIPE2: usize = 45;
+    /// `(which) -> value`: 0 the calling thread's CPU index (0..), 1 the
+    /// CPUs online, 2 how many times a CPU switched into the calling
+    /// thread (unchanged across a stretch of code: it never left its CPU
+    /// there); EINVAL otherwise.
+    pub const CPU_INFO: usize = 46;
     /// One past the last base number.
     pub const END: usize = 64;
 }
