@@ -142,7 +142,9 @@ static SCHED: Mutex<Sched> = Mutex::new(Sched {
 /// since the running task last found nothing to do. One for all CPUs: a
 /// change made on another CPU is counted after it is visible, so a CPU
 /// that reads the old count only defers the task's look to a later return
-/// (its next trap or tick), as a signal to a running task is anyway.
+/// (its next trap or tick). A signal for a task running on another CPU
+/// is counted before `notify_running` sends that CPU its IPI (the arch's
+/// send orders earlier stores first), so the IPI's return sees it.
 static SIGNAL_EVENTS: AtomicU64 = AtomicU64::new(0);
 
 /// Per-CPU slots, indexed by `arch::cpu_index()`.
