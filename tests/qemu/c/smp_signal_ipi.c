@@ -22,7 +22,7 @@
 #include <testbed.h>
 #include <time.h>
 
-#define CPU_INFO 46
+#define CPU_INFO 48
 #define ATTEMPTS 200
 #define SPIN 50000000L
 #define CLOCK_HW 4 /* CLOCK_MONOTONIC_RAW: the hardware counter */

@@ -15,7 +15,7 @@
 #include <stdio.h>
 #include <testbed.h>
 
-#define CPU_INFO 46
+#define CPU_INFO 48
 #define THRESHOLD 1000
 #define SPIN 4000000L
 #define ATTEMPTS 50

@@ -166,7 +166,7 @@ pub mod nr {
     /// CPUs online, 2 how many times a CPU switched into the calling
     /// thread (unchanged across a stretch of code: it never left its CPU
     /// there); EINVAL otherwise.
-    pub const CPU_INFO: usize = 46;
+    pub const CPU_INFO: usize = 48;
     /// One past the last base number.
     pub const END: usize = 64;
 }
