@@ -72,6 +72,18 @@ const NO_QUEUE: u64 = 0;
 /// distinct numbers, whatever the interleaving.
 static NEXT_QUEUE_ID: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(1);
 
+/// The deliberately broken build of ci/stress-mutation (feature
+/// `mutation-drop-wake`): every 64th wake-up is dropped.
+#[cfg(feature = "mutation-drop-wake")]
+mod mutation {
+    static WAKES: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+
+    /// Whether this wake-up is the one in 64 that is not delivered.
+    pub(super) fn drop_this_wake() -> bool {
+        WAKES.fetch_add(1, core::sync::atomic::Ordering::Relaxed) % 64 == 63
+    }
+}
+
 /// How a wait ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Ended {
@@ -240,6 +252,10 @@ impl<P> WaitQueue<P> {
         self.unlink(node);
         let task = node.task;
         node.status.store(state, Ordering::Release);
+        #[cfg(feature = "mutation-drop-wake")]
+        if state != REMOVED && mutation::drop_this_wake() {
+            return;
+        }
         k.unpark(task);
     }
 

@@ -109,6 +109,9 @@ fn access<T, E>(r: Result<T, E>) -> Result<T, SemError<E>> {
 /// unchanged), then wakes one sleeper if any waiter registered.
 #[inline]
 pub fn post<A: SemAccess + ?Sized>(a: &A) -> Result<(), SemError<A::Error>> {
+    // ci/stress-mutation's broken build: the waiter count read first.
+    #[cfg(feature = "mutation-sem-post-order")]
+    let waiters = access(a.load(Word::Waiters, WAITERS_ORDER))?;
     // A first guess only: the compare-exchange validates it.
     let mut cur = access(a.load(Word::Value, Ordering::Relaxed))?;
     loop {
@@ -121,7 +124,9 @@ pub fn post<A: SemAccess + ?Sized>(a: &A) -> Result<(), SemError<A::Error>> {
         }
         cur = seen;
     }
-    if access(a.load(Word::Waiters, WAITERS_ORDER))? > 0 {
+    #[cfg(not(feature = "mutation-sem-post-order"))]
+    let waiters = access(a.load(Word::Waiters, WAITERS_ORDER))?;
+    if waiters > 0 {
         access(a.wake_one())?;
     }
     Ok(())
@@ -158,7 +163,11 @@ pub fn wait<A: SemAccess + ?Sized>(a: &A, mode: WaitMode) -> Result<(), SemError
             return Err(SemError::WouldBlock);
         }
         access(a.fetch_add(Word::Waiters, 1))?;
+        // ci/stress-mutation's broken build: out of the count before the sleep.
+        #[cfg(feature = "mutation-sem-early-unregister")]
+        access(a.fetch_add(Word::Waiters, u32::MAX))?;
         let slept = a.sleep();
+        #[cfg(not(feature = "mutation-sem-early-unregister"))]
         access(a.fetch_add(Word::Waiters, u32::MAX))?; // -1
         access(slept)?;
     }

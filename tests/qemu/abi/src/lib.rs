@@ -177,6 +177,11 @@ pub mod nr {
     /// for flags other than SS_DISABLE / SS_AUTODISARM-free 0, ENOMEM
     /// below MINSIGSTKSZ (2048).
     pub const SIGALTSTACK: usize = 47;
+    /// `(which) -> value`: 0 the calling thread's CPU index (0..), 1 the
+    /// CPUs online, 2 how many times a CPU switched into the calling
+    /// thread (unchanged across a stretch of code: it never left its CPU
+    /// there); EINVAL otherwise.
+    pub const CPU_INFO: usize = 48;
     /// One past the last base number.
     pub const END: usize = 64;
 }

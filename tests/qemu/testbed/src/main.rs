@@ -59,6 +59,7 @@ pub fn kernel_main() -> ! {
     );
     sched::init();
     let cpus = arch::start_secondaries();
+    sched::set_online(cpus);
     println!("# {} CPU{} online", cpus, if cpus == 1 { "" } else { "s" });
     arch::timer_start(TICK_HZ);
     let failed = runner::run_all(cpus);

@@ -77,7 +77,11 @@ pub fn run_all(cpus: usize) -> usize {
         process::PROCS.lock().len(),
         crate::heap::used() / 1024
     );
-    println!("# task runs per CPU: {:?}", sched::runs_per_cpu(cpus));
+    println!(
+        "# task runs per CPU: {:?}; signal IPIs {}",
+        sched::runs_per_cpu(cpus),
+        sched::signal_ipis()
+    );
     println!("1..{}", progs.len());
     println!("{} passed, {} failed", passed, failed);
     failed

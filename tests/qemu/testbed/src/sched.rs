@@ -31,13 +31,14 @@
 use alloc::boxed::Box;
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 use spin::Mutex;
 
 use crate::arch::{self, TaskContext, MAX_CPUS};
 use crate::clock;
 use crate::process::{self, Pid};
+use testbed_abi::errno::EINVAL;
 
 pub type Tid = u64;
 
@@ -115,6 +116,9 @@ pub struct Task {
     /// parent thread's; EXEC drops it.
     altstack: (usize, usize),
     status: i32,
+    /// Times a CPU switched into this task (CPU_INFO 2: a program proves
+    /// it never left its CPU during a stretch of user code).
+    switch_ins: u64,
 }
 
 struct Sched {
@@ -142,7 +146,9 @@ static SCHED: Mutex<Sched> = Mutex::new(Sched {
 /// since the running task last found nothing to do. One for all CPUs: a
 /// change made on another CPU is counted after it is visible, so a CPU
 /// that reads the old count only defers the task's look to a later return
-/// (its next trap or tick), as a signal to a running task is anyway.
+/// (its next trap or tick). A signal for a task running on another CPU
+/// is counted before `notify_running` sends that CPU its IPI (the arch's
+/// send orders earlier stores first), so the IPI's return sees it.
 static SIGNAL_EVENTS: AtomicU64 = AtomicU64::new(0);
 
 /// Per-CPU slots, indexed by `arch::cpu_index()`.
@@ -321,6 +327,7 @@ fn add_task(pid: Pid, sigmask: u64, ctx: impl FnOnce(usize) -> TaskContext) -> O
             saved_mask: None,
             altstack: (0, 0),
             status: 0,
+            switch_ins: 0,
         }),
     );
     Some(tid)
@@ -382,8 +389,8 @@ pub fn thread_kill(pid: Pid, tid: Tid, sig: usize) -> bool {
     let bit = 1u64 << (sig - 1);
     t.thread_pending |= bit;
     signal_event();
-    if t.sigmask & bit == 0 {
-        make_runnable(&mut s, tid, Wake::Interrupted);
+    if t.sigmask & bit == 0 && !make_runnable(&mut s, tid, Wake::Interrupted) {
+        notify_running(&s, tid);
     }
     true
 }
@@ -601,10 +608,64 @@ pub fn unpark_host(tid: Tid) {
     unpark_on(Channel::Host, tid);
 }
 
-/// Interrupts `tid`'s park (a signal arrived for it).
+/// Interrupts `tid`'s park (a signal arrived for it), or, if it runs on
+/// another CPU, makes that CPU look at its signals now.
 pub fn interrupt(tid: Tid) {
     let mut s = SCHED.lock();
-    make_runnable(&mut s, tid, Wake::Interrupted);
+    if !make_runnable(&mut s, tid, Wake::Interrupted) {
+        notify_running(&s, tid);
+    }
+}
+
+/// A signal (or a kill) is pending for `tid`: if it is running on another
+/// CPU, send that CPU the wake-up IPI, whose handler takes the way back to
+/// user mode that looks at pending signals (`trap::on_wake`), so the
+/// signal acts within the IPI's latency and not at that CPU's next tick.
+/// A task that is in the kernel there gets the IPI when it next enables
+/// interrupts (its return to user mode), which looks anyway; a task that
+/// left the CPU meanwhile costs the CPU one idle or user-mode return.
+fn notify_running(s: &Sched, tid: Tid) {
+    if !s.tasks.get(&tid).is_some_and(|t| t.state == State::Running) {
+        return;
+    }
+    let me = arch::cpu_index();
+    let online = ONLINE.load(Ordering::Relaxed);
+    for (i, c) in PER_CPU.iter().enumerate().take(online) {
+        if i != me && c.current.load(Ordering::Relaxed) == tid {
+            SIGNAL_IPIS.fetch_add(1, Ordering::Relaxed);
+            arch::wake_cpu(i);
+        }
+    }
+}
+
+/// CPUs brought up (`set_online`, once, at boot).
+static ONLINE: AtomicUsize = AtomicUsize::new(1);
+/// Wake-up IPIs sent for a signal to a task running on another CPU.
+static SIGNAL_IPIS: AtomicU64 = AtomicU64::new(0);
+
+/// Records how many CPUs run (main, after `arch::start_secondaries`).
+pub fn set_online(cpus: usize) {
+    ONLINE.store(cpus, Ordering::Relaxed);
+}
+
+/// How many signal IPIs were sent (the runner's last line).
+pub fn signal_ipis() -> u64 {
+    SIGNAL_IPIS.load(Ordering::Relaxed)
+}
+
+/// CPU_INFO(which): 0 the calling task's CPU index, 1 the CPUs online, 2
+/// how many times a CPU switched into the calling task; EINVAL otherwise.
+pub fn cpu_info(which: usize) -> Result<usize, isize> {
+    match which {
+        0 => Ok(arch::cpu_index()),
+        1 => Ok(ONLINE.load(Ordering::Relaxed)),
+        2 => Ok(SCHED
+            .lock()
+            .tasks
+            .get(&current())
+            .map_or(0, |t| t.switch_ins as usize)),
+        _ => Err(EINVAL),
+    }
 }
 
 /// Marks `tid` killed and interrupts it: it exits at its next return to
@@ -615,7 +676,9 @@ pub fn kill(tid: Tid) {
         t.killed = true;
         signal_event();
     }
-    make_runnable(&mut s, tid, Wake::Interrupted);
+    if !make_runnable(&mut s, tid, Wake::Interrupted) {
+        notify_running(&s, tid);
+    }
 }
 
 /// Gives the CPU to the next runnable task, if any.
@@ -784,6 +847,7 @@ fn pick() -> Option<Tid> {
             continue;
         }
         t.state = State::Running;
+        t.switch_ins += 1;
         s.busy += 1;
         s.epoch += 1;
         return Some(tid);

@@ -99,6 +99,7 @@ pub fn dispatch(num: usize, a: [usize; 6]) -> isize {
         nr::SETITIMER => crate::sigcalls::setitimer(a[0], a[1]),
         nr::WAITPID => waitpid(a[0] as isize, a[1], a[2]),
         nr::PIPE2 => pipe2(a[0], a[1]),
+        nr::CPU_INFO => sched::cpu_info(a[0]),
         _ => Err(ENOSYS),
     };
     match r {

@@ -68,6 +68,16 @@ pub fn on_timer(frame: &mut TrapFrame) {
     }
 }
 
+/// The wake-up IPI of any CPU: from the idle loop it only ends the wait;
+/// from user mode it takes the way back that acts on pending signals (a
+/// signal sent from another CPU to the task running here,
+/// `sched::interrupt`).
+pub fn on_wake(frame: &mut TrapFrame) {
+    if sched::current() != 0 {
+        leave(frame, None);
+    }
+}
+
 /// A fault in user mode: the process ends with 128 + SIGSEGV.
 pub fn on_user_fault(_frame: &mut TrapFrame, info: FaultInfo) {
     let pid = sched::current_pid();

@@ -73,5 +73,8 @@ pub fn handle_irq(frame: &mut super::traps::TrapFrame) {
     write(GICC + GICC_EOIR, iar);
     if is_timer {
         crate::trap::on_timer(frame);
+    } else if intid == WAKE_SGI {
+        // Ends an idle wait, or makes a user task look at its signals.
+        crate::trap::on_wake(frame);
     }
 }

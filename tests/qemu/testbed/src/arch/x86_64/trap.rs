@@ -428,8 +428,9 @@ extern "C" fn x86_on_trap(frame: &mut TrapFrame) {
         return;
     }
     if vector == WAKE_VECTOR as u64 {
-        // Only ends an idle wait (or costs a user task nothing).
+        // Ends an idle wait, or makes a user task look at its signals.
         super::apic::eoi();
+        crate::trap::on_wake(frame);
         return;
     }
     if vector == SPURIOUS_VECTOR as u64 || vector == LAPIC_SPURIOUS_VECTOR as u64 {
