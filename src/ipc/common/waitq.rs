@@ -144,6 +144,16 @@ pub enum Visit {
     Stop,
 }
 
+/// What [`WaitQueue::walk`] does with one node.
+enum Walk {
+    Keep,
+    Stop,
+    /// Unlink it and end it with this final state.
+    End(u32),
+    /// Unlink it and hand it over (it stays `WAITING`).
+    Take,
+}
+
 /// An intrusive FIFO of waiters carrying payloads `P`; see the module
 /// invariants.
 pub struct WaitQueue<P = ()> {
@@ -251,7 +261,26 @@ impl<P> WaitQueue<P> {
         k: &K,
         mut visit: impl FnMut(&mut P) -> Visit,
     ) -> usize {
-        let mut taken = 0;
+        let verdict = |p: &mut P| match visit(p) {
+            Visit::Keep => Walk::Keep,
+            Visit::Stop => Walk::Stop,
+            Visit::Wake => Walk::End(WOKEN),
+            Visit::Complete => Walk::End(COMPLETED),
+        };
+        self.walk(k, verdict, |_| {})
+    }
+
+    /// The one traversal of a queue: FIFO, each payload judged by
+    /// `judge`; a node it ends is unlinked and ended, one it takes is
+    /// unlinked and handed to `take` (a requeue's move). Returns how many
+    /// were ended or taken.
+    fn walk<K: Kernel + ?Sized>(
+        &mut self,
+        k: &K,
+        mut judge: impl FnMut(&mut P) -> Walk,
+        mut take: impl FnMut(&WaitNode<P>),
+    ) -> usize {
+        let mut count = 0;
         let mut cur = self.head;
         while !cur.is_null() {
             // SAFETY: cur is a live node on this queue and we hold its lock
@@ -259,23 +288,20 @@ impl<P> WaitQueue<P> {
             let node = unsafe { &*cur };
             cur = node.next.get();
             // SAFETY: as above; no other reference to this payload exists
-            // while the node is queued (invariant 2), and the visitor cannot
+            // while the node is queued (invariant 2), and the judge cannot
             // reach this queue again (it is borrowed by this call).
-            let verdict = visit(unsafe { &mut *node.payload.get() });
-            match verdict {
-                Visit::Keep => {}
-                Visit::Stop => break,
-                Visit::Wake => {
-                    self.end(k, node, WOKEN);
-                    taken += 1;
-                }
-                Visit::Complete => {
-                    self.end(k, node, COMPLETED);
-                    taken += 1;
+            match judge(unsafe { &mut *node.payload.get() }) {
+                Walk::Keep => continue,
+                Walk::Stop => break,
+                Walk::End(state) => self.end(k, node, state),
+                Walk::Take => {
+                    self.unlink(node);
+                    take(node);
                 }
             }
+            count += 1;
         }
-        taken
+        count
     }
 
     /// Wakes up to `n` waiters from the front; returns how many.
@@ -616,33 +642,20 @@ impl<P, const N: usize> QueueFamily<P, N> {
             } else {
                 (&mut *second, &mut *first)
             };
-            let mut count = 0;
-            let mut cur = sq.head;
-            while !cur.is_null() {
-                // SAFETY: cur is a live node on `sq`, whose lock we hold.
-                let node = unsafe { &*cur };
-                cur = node.next.get();
-                // SAFETY: as in `WaitQueue::visit`.
-                let verdict = pick(unsafe { &mut *node.payload.get() });
-                match verdict {
-                    Requeue::Keep => {}
-                    Requeue::Stop => break,
-                    Requeue::Complete => {
-                        sq.end(k, node, COMPLETED);
-                        count += 1;
-                    }
-                    Requeue::Move => {
-                        sq.unlink(node);
-                        node.home.store(dst, Ordering::Relaxed);
-                        // SAFETY: the node just left `sq` and its owner is
-                        // still in `wait` (no final state), which keeps it
-                        // alive until it is off every queue; we hold both
-                        // locks (invariants 1, 2).
-                        unsafe { dq.push_back(node) };
-                        count += 1;
-                    }
-                }
-            }
+            let judge = |p: &mut P| match pick(p) {
+                Requeue::Keep => Walk::Keep,
+                Requeue::Stop => Walk::Stop,
+                Requeue::Complete => Walk::End(COMPLETED),
+                Requeue::Move => Walk::Take,
+            };
+            let count = sq.walk(k, judge, |node| {
+                node.home.store(dst, Ordering::Relaxed);
+                // SAFETY: the node just left `sq` and its owner is still
+                // in `sleep` (no final state), which keeps it alive until
+                // it is off every queue; we hold both locks (invariants 1,
+                // 2).
+                unsafe { dq.push_back(node) };
+            });
             return Ok(count);
         }
     }
