@@ -321,10 +321,10 @@ impl World {
             ipc.processes.is_empty(),
             "per-process IPC state outlived its process"
         );
-        assert!(ipc.sems.is_empty(), "a named semaphore outlived unlink_all");
+        assert!(ipc.sems.is_empty(), "a named semaphore outlived clear");
         assert!(
             ipc.mqueues.is_empty(),
-            "a message queue outlived unlink_all"
+            "a message queue outlived clear"
         );
         let left = ipc.acct.outstanding();
         assert!(
@@ -336,8 +336,8 @@ impl World {
     /// Removes every named and SysV object, as `ipcrm -a` and unlinking
     /// every name would.
     fn remove_everything(&self) {
-        self.k.ipc().sems.unlink_all();
-        self.k.ipc().mqueues.unlink_all();
+        self.k.ipc().sems.clear();
+        self.k.ipc().mqueues.clear();
         self.k.ipc().sysv.remove_all(&*self.k);
     }
 }
