@@ -322,10 +322,7 @@ impl World {
             "per-process IPC state outlived its process"
         );
         assert!(ipc.sems.is_empty(), "a named semaphore outlived clear");
-        assert!(
-            ipc.mqueues.is_empty(),
-            "a message queue outlived clear"
-        );
+        assert!(ipc.mqueues.is_empty(), "a message queue outlived clear");
         let left = ipc.acct.outstanding();
         assert!(
             left.is_zero(),
