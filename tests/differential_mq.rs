@@ -968,7 +968,7 @@ mod ours {
         /// Closes everything and checks that the accounting is back to zero.
         pub fn finish(&self) -> Result<(), String> {
             self.proc.fds().clear();
-            self.k.ipc().mqueues.unlink_all();
+            self.k.ipc().mqueues.clear();
             let left = self.k.ipc().acct.outstanding();
             if left.is_zero() {
                 Ok(())

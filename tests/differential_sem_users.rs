@@ -286,7 +286,7 @@ fn run_case(ops: &[Op]) -> Result<(), String> {
         // SAFETY: a valid name.
         unsafe { libc::sem_unlink(c.as_ptr()) };
     }
-    ours.k.ipc().sems.unlink_all();
+    ours.k.ipc().sems.clear();
     common::assert_accounting_zero(&ours.k);
     verdict
 }

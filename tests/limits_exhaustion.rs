@@ -126,7 +126,7 @@ fn hostile_user_stops_at_the_bound(kind: ObjectKind, create: Create, named: bool
 
     // Refusals charged nothing; letting go refunds everything.
     if named {
-        k.ipc().sems.unlink_all();
+        k.ipc().sems.clear();
     }
     a.leave(&k);
     assert_eq!(
@@ -141,7 +141,7 @@ fn hostile_user_stops_at_the_bound(kind: ObjectKind, create: Create, named: bool
     );
     b.leave(&k);
     again.leave(&k);
-    k.ipc().sems.unlink_all();
+    k.ipc().sems.clear();
     let left = k.ipc().acct.outstanding();
     assert!(left.is_zero(), "{kind:?}: still charged {left:?}");
 }

@@ -337,7 +337,7 @@ fn eventfd_readers_and_writers() {
             let efd = efd.clone();
             spawn(&k, move |k| {
                 let buf = Model::addr(2 * i);
-                efd.read(k, buf, 8)
+                efd.read(k, UserSlice::new(buf, 8).unwrap())
                     .map(|_| k.words[2 * i].load(Ordering::SeqCst))
             })
         })
@@ -348,7 +348,7 @@ fn eventfd_readers_and_writers() {
             spawn(&k, move |k| {
                 let buf = Model::addr(4 + 2 * i);
                 k.words[4 + 2 * i].store(1, Ordering::SeqCst);
-                efd.write(k, buf, 8)
+                efd.write(k, UserSlice::new(buf, 8).unwrap())
             })
         })
         .collect();
@@ -1063,15 +1063,20 @@ fn eventfd_readiness() {
     let full = EventFd::create(&*k, 0, false, true).unwrap();
     k.write_user(Model::addr(0), &(u64::MAX - 1).to_ne_bytes())
         .unwrap();
-    assert_eq!(full.write(&*k, Model::addr(0), 8), Ok(8));
+    assert_eq!(
+        full.write(&*k, UserSlice::new(Model::addr(0), 8).unwrap()),
+        Ok(8)
+    );
     let (e1, f1) = (empty.clone(), full.clone());
     let pin = spawn(&k, move |k| poll_one(k, e1, Readiness::IN));
     let pout = spawn(&k, move |k| poll_one(k, f1, Readiness::OUT));
     let writer = spawn(&k, move |k| {
         k.write_user(Model::addr(2), &1u64.to_ne_bytes()).unwrap();
-        empty.write(k, Model::addr(2), 8)
+        empty.write(k, UserSlice::new(Model::addr(2), 8).unwrap())
     });
-    let reader = spawn(&k, move |k| full.read(k, Model::addr(4), 8));
+    let reader = spawn(&k, move |k| {
+        full.read(k, UserSlice::new(Model::addr(4), 8).unwrap())
+    });
     assert_eq!(writer.join().unwrap(), Ok(8));
     assert_eq!(reader.join().unwrap(), Ok(8));
     assert!(pin.join().unwrap().contains(Readiness::IN));
@@ -1111,7 +1116,10 @@ fn timerfd_readiness() {
     });
     tick.join().unwrap();
     assert!(poller.join().unwrap().contains(Readiness::IN));
-    assert_eq!(tfd.read(&*k, Model::addr(0), 8), Ok(8));
+    assert_eq!(
+        tfd.read(&*k, UserSlice::new(Model::addr(0), 8).unwrap()),
+        Ok(8)
+    );
     assert_eq!(k.words[0].load(Ordering::SeqCst), 1, "one expiry");
 }
 

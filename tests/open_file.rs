@@ -19,6 +19,12 @@ use redbear_ipc::ipc::fd::eventfd::EventFd;
 use redbear_ipc::kernel::{ClockId, Credentials, FdPlacement, Kernel, ParkOutcome};
 use redbear_ipc::syscall::abi::{OpenFlags, SemFlags, FD_SLOT_ANY};
 use redbear_ipc::syscall::numbers::*;
+use redbear_ipc::syscall::uaccess::UserSlice;
+
+/// The 8 bytes at `addr`.
+fn slice8(addr: usize) -> UserSlice {
+    UserSlice::new(addr, 8).expect("no wrap")
+}
 
 /// An object that records every close its hook hears of.
 #[derive(Default)]
@@ -92,11 +98,11 @@ fn the_access_mode_gates_read_and_write_with_ebadf() {
     let write_only = OpenFile::new(&*e.k, object, AccessMode::WriteOnly, true);
     let (buf, _) = user_bytes(&e.k, &1u64.to_ne_bytes());
     assert_eq!(
-        read_only.write(&*e.k, buf, 8).map_err(|e| e.errno),
+        read_only.write(&*e.k, slice8(buf)).map_err(|e| e.errno),
         Err(EBADF)
     );
     assert_eq!(
-        write_only.read(&*e.k, buf, 8).map_err(|e| e.errno),
+        write_only.read(&*e.k, slice8(buf)).map_err(|e| e.errno),
         Err(EBADF)
     );
     assert_eq!(
@@ -104,8 +110,14 @@ fn the_access_mode_gates_read_and_write_with_ebadf() {
         Some(3),
         "a refused call changes nothing"
     );
-    assert_eq!(write_only.write(&*e.k, buf, 8).map_err(|e| e.errno), Ok(8));
-    assert_eq!(read_only.read(&*e.k, buf, 8).map_err(|e| e.errno), Ok(8));
+    assert_eq!(
+        write_only.write(&*e.k, slice8(buf)).map_err(|e| e.errno),
+        Ok(8)
+    );
+    assert_eq!(
+        read_only.read(&*e.k, slice8(buf)).map_err(|e| e.errno),
+        Ok(8)
+    );
     assert_eq!(efd.downcast::<EventFd>().map(EventFd::count), Some(0));
 }
 

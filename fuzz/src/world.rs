@@ -323,11 +323,8 @@ impl World {
             ipc.processes.is_empty(),
             "per-process IPC state outlived its process"
         );
-        assert!(ipc.sems.is_empty(), "a named semaphore outlived unlink_all");
-        assert!(
-            ipc.mqueues.is_empty(),
-            "a message queue outlived unlink_all"
-        );
+        assert!(ipc.sems.is_empty(), "a named semaphore outlived clear");
+        assert!(ipc.mqueues.is_empty(), "a message queue outlived clear");
         // Every timerfd is closed with its process: no armed entry and no
         // reserved slot may outlive it (a leak here grows the queue that
         // every expiry walks).
@@ -352,8 +349,8 @@ impl World {
     /// Removes every named and SysV object, as `ipcrm -a` and unlinking
     /// every name would.
     fn remove_everything(&self) {
-        self.k.ipc().sems.unlink_all();
-        self.k.ipc().mqueues.unlink_all();
+        self.k.ipc().sems.clear();
+        self.k.ipc().mqueues.clear();
         self.k.ipc().sysv.remove_all(&*self.k);
     }
 }

@@ -10,6 +10,7 @@ use crate::errno::Errno;
 use crate::ipc::common::poll::{self, PollEntry, PollFile};
 use crate::ipc::common::pollee::{Observer, Readiness};
 use crate::kernel::{ClockId, Deadline, Kernel};
+use crate::syscall::uaccess::UserSlice;
 
 /// Unparks a task sitting in poll when an object it watches changes.
 struct PollWaker(Arc<Task>);
@@ -23,12 +24,14 @@ impl Observer for PollWaker {
 impl HostedKernel {
     /// read(2) on the caller's `fd`.
     pub fn read(&self, fd: usize, buf: usize, len: usize) -> Result<usize, Errno> {
-        self.get_fd(fd)?.read(self, buf, len)
+        let file = self.get_fd(fd)?;
+        file.read(self, UserSlice::new(buf, len)?)
     }
 
     /// write(2) on the caller's `fd`.
     pub fn write(&self, fd: usize, buf: usize, len: usize) -> Result<usize, Errno> {
-        self.get_fd(fd)?.write(self, buf, len)
+        let file = self.get_fd(fd)?;
+        file.write(self, UserSlice::new(buf, len)?)
     }
 
     /// dup(2): the lowest free fd, same object, without close-on-exec.

@@ -13,6 +13,7 @@ mod eventfd;
 mod futex;
 mod mq;
 mod msg;
+mod names;
 mod sem;
 mod sem_sysv;
 mod signalfd;

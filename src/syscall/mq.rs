@@ -7,10 +7,10 @@
 //! checks the new mq_flags before the fd, mq_notify the sigevent.
 
 use crate::errno::{err, Errno, EBADF, EINVAL};
-use crate::ipc::common::open_file::{AccessMode, FileRef, OpenFile};
+use crate::ipc::common::open_file::{AccessMode, FileRef};
 use crate::ipc::common::time::{self, Timespec};
 use crate::ipc::mq::limits::MQ_PRIO_MAX;
-use crate::ipc::mq::namespace::{MqOpen, Opened};
+use crate::ipc::mq::namespace::MqOpen;
 use crate::ipc::mq::notify::Notification;
 use crate::ipc::mq::queue::{MessageQueue, MqAttr};
 use crate::kernel::{ClockId, Deadline, Kernel};
@@ -18,6 +18,7 @@ use crate::syscall::abi::{
     MqOpenFlags, MQ_ATTR_SIZE, MQ_NONBLOCK, SIGEVENT_SIZE, SIGEV_NONE, SIGEV_SIGNAL, SIGEV_THREAD,
 };
 use crate::syscall::args::{Args, Reg};
+use crate::syscall::names::{self, Install};
 use crate::syscall::uaccess::{UserPtr, UserValue};
 
 /// The kernel-ABI `struct mq_attr`.
@@ -180,10 +181,7 @@ pub fn open<K: Kernel + ?Sized>(k: &K, a: Args) -> Result<usize, Errno> {
         .map(|p| p.read(k))
         .transpose()?;
     let mqueues = &k.ipc().mqueues;
-    let raw = name_ptr
-        .name(name_len, mqueues.rules().max_raw_len())?
-        .read_vec(k)?;
-    let name = mqueues.rules().parse(&raw)?;
+    let name = names::read_name(k, mqueues, name_ptr, name_len)?;
     let access = match AccessMode::from_oflag(oflag.bits()) {
         Ok(mode) => mode,
         Err(_) => AccessMode::NoAccess,
@@ -196,27 +194,21 @@ pub fn open<K: Kernel + ?Sized>(k: &K, a: Args) -> Result<usize, Errno> {
         mode,
         attr: attr.filter(|_| create).map(|a| (a.maxmsg, a.msgsize)),
     };
-    let (queue, opened) = mqueues.open(k, &name, req)?;
-    let nonblocking = oflag.contains(MqOpenFlags::NONBLOCK);
-    let file = OpenFile::new(k, queue.clone(), access, nonblocking);
-    // Linux installs every mq descriptor close-on-exec, O_CLOEXEC or not
-    // (F_GETFD is 1 after a plain mq_open, measured on Linux 6.18).
-    let installed = k.install_fd(file, placement, true);
-    if installed.is_err() && opened == Opened::Created {
-        mqueues.undo_create(&name, &queue);
-    }
-    installed
+    let opened = mqueues.open(k, &name, req)?;
+    let how = Install {
+        access,
+        nonblocking: oflag.contains(MqOpenFlags::NONBLOCK),
+        placement,
+        // Linux installs every mq descriptor close-on-exec, O_CLOEXEC or
+        // not (F_GETFD is 1 after a plain mq_open, measured on Linux 6.18).
+        cloexec: true,
+    };
+    names::install_open(k, mqueues, &name, opened, how)
 }
 
 /// mq_unlink(name_ptr, name_len)
 pub fn unlink<K: Kernel + ?Sized>(k: &K, a: Args) -> Result<usize, Errno> {
-    let [name_ptr, name_len, ..] = a.regs();
-    let mqueues = &k.ipc().mqueues;
-    let raw = name_ptr
-        .name(name_len, mqueues.rules().max_raw_len())?
-        .read_vec(k)?;
-    mqueues.unlink(k, &raw)?;
-    Ok(0)
+    names::unlink(k, &k.ipc().mqueues, a)
 }
 
 /// mq_timedsend(fd, msg_ptr, len, prio, timeout_ptr)

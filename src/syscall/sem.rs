@@ -1,14 +1,15 @@
 //! The POSIX semaphore syscalls: decode, call the semaphore, encode.
 
 use crate::errno::{err, Errno, EINVAL};
-use crate::ipc::common::open_file::{AccessMode, FileRef, OpenFile};
+use crate::ipc::common::open_file::{AccessMode, FileRef};
 use crate::ipc::common::time::{self, Timespec};
-use crate::ipc::sem::named::{self, NamedSem, Opened};
+use crate::ipc::sem::named::{self, NamedSem};
 use crate::ipc::sem::unnamed::{self, SemWords};
 use crate::ipc::sem::SemWait;
 use crate::kernel::{ClockId, Kernel};
 use crate::syscall::abi::{OpenFlags, SemFlags};
 use crate::syscall::args::{Args, Reg};
+use crate::syscall::names::{self, Install};
 use crate::syscall::uaccess::UserPtr;
 
 /// A semaphore as the caller named it.
@@ -103,34 +104,26 @@ pub fn open<K: Kernel + ?Sized>(k: &K, a: Args) -> Result<usize, Errno> {
     let [name_ptr, name_len, oflag, mode, value, fd_slot] = a.regs();
     let oflag: OpenFlags = oflag.flags()?;
     let sems = &k.ipc().sems;
-    let raw = name_ptr
-        .name(name_len, sems.rules().max_raw_len())?
-        .read_vec(k)?;
-    let name = sems.rules().parse(&raw)?;
+    let name = names::read_name(k, sems, name_ptr, name_len)?;
     let open = named::OpenFlags {
         create: oflag.contains(OpenFlags::CREATE),
         exclusive: oflag.contains(OpenFlags::EXCLUSIVE),
     };
     let (mode, value, slot) = (mode.u32()?, value.u32()?, fd_slot.fd_slot()?);
-    let (sem, opened) = sems.open(k, name.clone(), open, mode, value)?;
+    let opened = sems.open(k, name.clone(), open, mode, value)?;
     // Each sem_open is its own open description over the one semaphore.
-    let file = OpenFile::new(k, sem.clone(), AccessMode::ReadWrite, false);
-    let installed = k.install_fd(file, slot, true);
-    if installed.is_err() && opened == Opened::Created {
-        sems.undo_create(&name, &sem);
-    }
-    installed
+    let how = Install {
+        access: AccessMode::ReadWrite,
+        nonblocking: false,
+        placement: slot,
+        cloexec: true,
+    };
+    names::install_open(k, sems, &name, opened, how)
 }
 
 /// sem_unlink(name_ptr, name_len)
 pub fn unlink<K: Kernel + ?Sized>(k: &K, a: Args) -> Result<usize, Errno> {
-    let [name_ptr, name_len, ..] = a.regs();
-    let sems = &k.ipc().sems;
-    let raw = name_ptr
-        .name(name_len, sems.rules().max_raw_len())?
-        .read_vec(k)?;
-    sems.unlink(k, &raw)?;
-    Ok(0)
+    names::unlink(k, &k.ipc().sems, a)
 }
 
 /// sem_map(fd) -> uaddr: maps the page of the named semaphore behind `fd`

@@ -231,9 +231,16 @@ impl UserSlice {
 
     /// Its first `len` bytes (all of it if shorter).
     pub fn prefix(&self, len: usize) -> UserSlice {
+        self.sub(0, len)
+    }
+
+    /// The `len` bytes at `offset` into it, both clamped to its end.
+    pub fn sub(&self, offset: usize, len: usize) -> UserSlice {
+        let start = offset.min(self.len);
         UserSlice {
-            addr: self.addr,
-            len: len.min(self.len),
+            // No wrap: `new` proved addr + self.len does not.
+            addr: self.addr + start,
+            len: len.min(self.len - start),
         }
     }
 

@@ -46,8 +46,8 @@ impl Drop for Env {
         }
         use redbear_ipc::kernel::Kernel;
         self.proc.fds().clear();
-        self.k.ipc().sems.unlink_all();
-        self.k.ipc().mqueues.unlink_all();
+        self.k.ipc().sems.clear();
+        self.k.ipc().mqueues.clear();
         // SysV objects outlive processes: removed as `ipcrm -a` would.
         self.k.ipc().sysv.remove_all(&*self.k);
         assert_accounting_zero(&self.k);

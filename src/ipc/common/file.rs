@@ -46,15 +46,15 @@ pub trait FileObject: Send + Sync + Any {
     /// For downcasting to the concrete object.
     fn as_any(&self) -> &dyn Any;
 
-    /// read(2) through `file` into `len` bytes at user address `buf`;
-    /// blocks unless `file` is nonblocking.
-    fn read(&self, k: &dyn Kernel, file: &OpenFile, buf: usize, len: usize) -> IoResult {
-        let _ = (k, file, buf, len);
+    /// read(2) through `file` into the user buffer `buf`; blocks unless
+    /// `file` is nonblocking.
+    fn read(&self, k: &dyn Kernel, file: &OpenFile, buf: UserSlice) -> IoResult {
+        let _ = (k, file, buf);
         err(EINVAL)
     }
-    /// write(2) through `file` from `len` bytes at user address `buf`.
-    fn write(&self, k: &dyn Kernel, file: &OpenFile, buf: usize, len: usize) -> IoResult {
-        let _ = (k, file, buf, len);
+    /// write(2) through `file` from the user buffer `buf`.
+    fn write(&self, k: &dyn Kernel, file: &OpenFile, buf: UserSlice) -> IoResult {
+        let _ = (k, file, buf);
         err(EINVAL)
     }
     /// Readiness now, for the calling task.
@@ -111,16 +111,13 @@ impl FdCore {
 
 /// The common start of a read that returns one u64 (eventfd, timerfd):
 /// EINVAL for a buffer under 8 bytes, EFAULT (before anything is taken)
-/// if the 8 bytes are not writable.
-pub fn check_u64_read<K: Kernel + ?Sized>(k: &K, buf: usize, len: usize) -> Result<(), Errno> {
-    if len < 8 {
+/// if the 8 bytes are not writable (where Linux consumes first); returns
+/// those 8 bytes.
+pub fn check_u64_read<K: Kernel + ?Sized>(k: &K, buf: UserSlice) -> Result<UserSlice, Errno> {
+    if buf.len() < 8 {
         return err(EINVAL);
     }
-    probe_writable(k, buf, 8)
-}
-
-/// Proves the user range is writable before any state changes, so a bad
-/// buffer fails with EFAULT and loses nothing (where Linux consumes first).
-pub fn probe_writable<K: Kernel + ?Sized>(k: &K, buf: usize, len: usize) -> Result<(), Errno> {
-    UserSlice::new(buf, len)?.probe_writable(k)
+    let out = buf.prefix(8);
+    out.probe_writable(k)?;
+    Ok(out)
 }

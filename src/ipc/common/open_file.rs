@@ -25,6 +25,7 @@ use crate::ipc::common::file::{FileKind, FileObject};
 use crate::ipc::common::pollee::{Pollee, Readiness};
 use crate::kernel::{Credentials, Kernel, Pid};
 use crate::sync::{AtomicU32, AtomicUsize, Ordering};
+use crate::syscall::uaccess::UserSlice;
 
 /// The access mode of an open (O_RDONLY / O_WRONLY / O_RDWR).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -191,19 +192,19 @@ impl OpenFile {
     }
 
     /// read(2): EBADF unless opened for reading, then the object's read.
-    pub fn read(&self, k: &dyn Kernel, buf: usize, len: usize) -> Result<usize, Errno> {
+    pub fn read(&self, k: &dyn Kernel, buf: UserSlice) -> Result<usize, Errno> {
         if !self.access.readable() {
             return err(EBADF);
         }
-        self.object.read(k, self, buf, len)
+        self.object.read(k, self, buf)
     }
 
     /// write(2): EBADF unless opened for writing, then the object's write.
-    pub fn write(&self, k: &dyn Kernel, buf: usize, len: usize) -> Result<usize, Errno> {
+    pub fn write(&self, k: &dyn Kernel, buf: UserSlice) -> Result<usize, Errno> {
         if !self.access.writable() {
             return err(EBADF);
         }
-        self.object.write(k, self, buf, len)
+        self.object.write(k, self, buf)
     }
 
     /// Readiness now, for the calling task.

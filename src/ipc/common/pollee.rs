@@ -16,10 +16,6 @@ use alloc::vec::Vec;
 
 use bitflags::bitflags;
 
-use crate::errno::Errno;
-use crate::ipc::common::wait::{wait, Blocking};
-use crate::ipc::common::waitq::WaitQueue;
-use crate::kernel::{Deadline, Kernel};
 use crate::sync::Mutex;
 
 bitflags! {
@@ -141,23 +137,6 @@ impl Pollee {
 struct Dead;
 impl Observer for Dead {
     fn on_events(&self, _: Readiness) {}
-}
-
-/// `ipc::common::wait::wait` for an operation without request data, from an fd's
-/// O_NONBLOCK and an optional deadline (EAGAIN from `op` means "would
-/// block"). Kept for the fd objects written against it.
-pub fn wait_until<K, T, R>(
-    k: &K,
-    lock: &Mutex<T>,
-    nonblocking: bool,
-    deadline: Option<Deadline>,
-    queue: impl Fn(&mut T) -> &mut WaitQueue,
-    op: impl FnMut(&mut T) -> Result<R, Errno>,
-) -> Result<R, Errno>
-where
-    K: Kernel + ?Sized,
-{
-    wait(k, lock, Blocking::new(nonblocking, deadline), queue, op)
 }
 
 #[cfg(test)]

@@ -1,10 +1,13 @@
 //! The one blocking helper: every blocking call of the crate goes through
-//! [`wait`] (futexes through `waitq::QueueFamily`, docs/design.md says why).
+//! [`wait`], or [`wait_in`] where the queue is one of a hashed family
+//! (futex buckets) rather than a field of the object.
 //!
 //! [`wait`] runs the operation under the object's lock. If it says it
 //! would block, a node carrying the operation's request is queued on the
 //! queue the selector picks, the lock is released and the task parks with
-//! the deadline. It returns the operation's own result, EAGAIN
+//! the deadline. An operation that must touch user memory with the lock
+//! dropped (the futex's fault-in) says [`Step::Unlock`]: the helper drops
+//! the lock, runs the caller's unlocked step and tries again. It returns the operation's own result, EAGAIN
 //! (nonblocking), ETIMEDOUT, EINTR, or EIDRM when the object was removed
 //! (`WaitQueue::remove_all`). After a plain wake it runs the operation
 //! again; after a completion it returns the result the waker handed over,
@@ -58,8 +61,8 @@
 //! }
 //! ```
 
-use crate::errno::{err, Errno, EAGAIN, EIDRM, EINTR, ETIMEDOUT};
-use crate::ipc::common::waitq::{self, Ended, WaitQueue};
+use crate::errno::{err, Errno, EAGAIN, EIDRM, EINTR, EINVAL, ETIMEDOUT};
+use crate::ipc::common::waitq::{self, Ended, Home, InObject, QueueFamily, WaitQueue};
 use crate::kernel::{Deadline, Kernel};
 use crate::sync::Mutex;
 
@@ -96,6 +99,10 @@ pub enum Step<R, P = ()> {
     /// timer's next expiry): sleep at most until then and try again.
     /// Reaching it is not a timeout.
     BlockUntil(P, Deadline),
+    /// It cannot tell under the lock (a user page must be faulted in):
+    /// drop the lock, run the unlocked step ([`wait_in`]'s `outside`;
+    /// nothing for [`wait`]) and try again.
+    Unlock,
 }
 
 /// What an operation may return: a [`Step`], or a plain `Result` whose
@@ -182,10 +189,50 @@ pub fn wait<K, T, P, R, S>(
     lock: &Mutex<T>,
     how: Blocking,
     select: impl Fn(&mut T) -> &mut WaitQueue<P>,
-    mut op: impl FnMut(&mut T) -> S,
+    op: impl FnMut(&mut T) -> S,
 ) -> Result<R, Errno>
 where
     K: Kernel + ?Sized,
+    P: Payload<R>,
+    S: IntoStep<R, P>,
+{
+    let home = InObject { lock, select };
+    run(k, &home, 0, how, op, || Ok(()))
+}
+
+/// As [`wait`], on queue `index` of `family` (each queue under its own
+/// lock; `op` runs with it held): EINVAL for a bad index. After
+/// [`Step::Unlock`], `outside` runs with no lock held (its error ends the
+/// call). A requeue may move the node to another queue of the family
+/// meanwhile; its wait is then settled there.
+pub fn wait_in<K, P, R, S, const N: usize>(
+    k: &K,
+    family: &QueueFamily<P, N>,
+    index: usize,
+    how: Blocking,
+    op: impl FnMut(&mut WaitQueue<P>) -> S,
+    outside: impl FnMut() -> Result<(), Errno>,
+) -> Result<R, Errno>
+where
+    K: Kernel + ?Sized,
+    P: Payload<R>,
+    S: IntoStep<R, P>,
+{
+    run(k, family, index, how, op, outside)
+}
+
+/// The loop of [`wait`] and [`wait_in`], over any [`Home`].
+fn run<K, H, P, R, S>(
+    k: &K,
+    home: &H,
+    index: usize,
+    how: Blocking,
+    mut op: impl FnMut(&mut H::State) -> S,
+    mut outside: impl FnMut() -> Result<(), Errno>,
+) -> Result<R, Errno>
+where
+    K: Kernel + ?Sized,
+    H: Home<P>,
     P: Payload<R>,
     S: IntoStep<R, P>,
 {
@@ -193,18 +240,25 @@ where
         Blocking::Until(d) => Some(d),
         _ => None,
     };
+    let lock = home.lock(index).ok_or(Errno::new(EINVAL))?;
     let mut guard = lock.lock();
     loop {
         let (payload, recheck) = match op(&mut guard).into_step() {
             Step::Done(done) => return done,
             Step::Block(p) => (p, None),
             Step::BlockUntil(p, at) => (p, Some(at)),
+            Step::Unlock => {
+                drop(guard);
+                outside()?;
+                guard = lock.lock();
+                continue;
+            }
         };
         if how == Blocking::NonBlocking {
             return err(EAGAIN);
         }
         let (park_at, is_timeout) = park_deadline(user, recheck);
-        let slept = waitq::sleep(k, lock, guard, &select, payload, park_at);
+        let slept = waitq::sleep(k, home, index, guard, payload, park_at);
         let mut payload = slept.payload;
         match slept.ended {
             Ended::Woken => {}

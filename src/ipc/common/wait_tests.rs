@@ -7,7 +7,7 @@ use alloc::vec::Vec;
 use std::sync::Mutex as StdMutex;
 
 use super::*;
-use crate::errno::EINVAL;
+use crate::errno::{EFAULT, EINVAL};
 use crate::ipc::common::waitq::{Gate, QueueFamily, Requeue, Visit};
 use crate::ipc::Ipc;
 use crate::kernel::{ClockId, ParkOutcome, TaskId};
@@ -345,9 +345,32 @@ fn dropping_a_queue_with_waiters_ends_them_removed() {
     assert_eq!(r.map_err(|e| e.errno), Err(EIDRM));
 }
 
+type Fam = QueueFamily<Handoff<u32, u32>, 4>;
+
+/// Waits on queue `index` of `fam` with request `req`: blocks on the
+/// first try, returns 99 if the operation is re-tried.
+fn wait_fam(k: &Script, fam: &Fam, index: usize, how: Blocking, req: u32) -> Result<u32, Errno> {
+    let mut tries = 0;
+    wait_in(
+        k,
+        fam,
+        index,
+        how,
+        |_| {
+            tries += 1;
+            if tries == 1 {
+                Step::Block(Handoff::new(req))
+            } else {
+                Step::Done(Ok(99))
+            }
+        },
+        || Ok(()),
+    )
+}
+
 #[test]
 fn family_requeue_moves_and_a_timed_out_waiter_leaves_its_new_home() {
-    let fam: alloc::sync::Arc<QueueFamily<u32, 4>> = alloc::sync::Arc::new(QueueFamily::new());
+    let fam: alloc::sync::Arc<Fam> = alloc::sync::Arc::new(QueueFamily::new());
     let f2 = fam.clone();
     let k = script(alloc::vec![Box::new(move |k: &Script| {
         let n = f2
@@ -358,7 +381,7 @@ fn family_requeue_moves_and_a_timed_out_waiter_leaves_its_new_home() {
                 |_| Gate::Proceed,
                 |_| Ok(()),
                 |p| {
-                    *p = 30;
+                    p.request = 30;
                     Requeue::Move
                 },
             )
@@ -367,70 +390,127 @@ fn family_requeue_moves_and_a_timed_out_waiter_leaves_its_new_home() {
         assert_eq!((f2.waiters(0), f2.waiters(3)), (0, 1));
         ParkOutcome::TimedOut
     }) as Hook]);
-    let r = fam.wait(&k, 0, 10, Some(DL), |_| Gate::Proceed, |_| Ok(()));
-    assert_eq!(r, Ok(Ended::TimedOut));
+    let r = wait_fam(&k, &fam, 0, Blocking::Until(DL), 10);
+    assert_eq!(r.map_err(|e| e.errno), Err(ETIMEDOUT));
     assert_eq!(
         (fam.waiters(0), fam.waiters(3)),
         (0, 0),
         "unlinked from the new home"
     );
-    // A woken waiter after a move reports Woken, and a gate can refuse.
+    // A completion after a move hands its result over.
     let f3 = fam.clone();
     let k = script(alloc::vec![Box::new(move |k: &Script| {
         f3.requeue(k, 1, 2, |_| Gate::Proceed, |_| Ok(()), |_| Requeue::Move)
             .unwrap();
-        assert_eq!(f3.visit(k, 2, |_| Visit::Wake), Ok(1));
+        let done = f3.visit(k, 2, |p| {
+            p.result = Some(Ok(p.request + 1));
+            Visit::Complete
+        });
+        assert_eq!(done, Ok(1));
+        ParkOutcome::Unparked
+    }) as Hook]);
+    assert_eq!(wait_fam(&k, &fam, 1, Blocking::Forever, 5), Ok(6));
+    // A plain wake after a move, with the park cut short: the waiter
+    // settles in the new home, then re-tries under its own queue's lock.
+    let f4 = fam.clone();
+    let k = script(alloc::vec![Box::new(move |k: &Script| {
+        f4.requeue(k, 1, 3, |_| Gate::Proceed, |_| Ok(()), |_| Requeue::Move)
+            .unwrap();
+        assert_eq!(f4.visit(k, 3, |_| Visit::Wake), Ok(1));
         ParkOutcome::TimedOut
     }) as Hook]);
-    assert_eq!(
-        fam.wait(&k, 1, 0, Some(DL), |_| Gate::Proceed, |_| Ok(())),
-        Ok(Ended::Woken)
-    );
-    let refused = fam.wait(
+    assert_eq!(wait_fam(&k, &fam, 1, Blocking::Until(DL), 0), Ok(99));
+    // A requeue's completion ends the wait with the payload's result.
+    let f5 = fam.clone();
+    let k = script(alloc::vec![Box::new(move |k: &Script| {
+        let n = f5.requeue(
+            k,
+            2,
+            0,
+            |_| Gate::Proceed,
+            |_| Ok(()),
+            |p| {
+                p.result = Some(Ok(7));
+                Requeue::Complete
+            },
+        );
+        assert_eq!(n, Ok(1));
+        ParkOutcome::Unparked
+    }) as Hook]);
+    assert_eq!(wait_fam(&k, &fam, 2, Blocking::Forever, 0), Ok(7));
+    let refused = wait_in(
         &k,
+        &*fam,
         1,
-        0,
-        None,
-        |_| Gate::Fail(Errno::new(EAGAIN)),
-        |_| Ok(()),
+        Blocking::Forever,
+        |_| Step::<u32, Handoff<u32, u32>>::Done(err(EAGAIN)),
+        || Ok(()),
     );
     assert_eq!(refused.map_err(|e| e.errno), Err(EAGAIN));
     assert_eq!(
-        fam.wait(&k, 9, 0, None, |_| Gate::Proceed, |_| Ok(()))
-            .map_err(|e| e.errno),
+        wait_fam(&k, &fam, 9, Blocking::Forever, 0).map_err(|e| e.errno),
         Err(EINVAL)
     );
+    assert!((0..4).all(|i| fam.waiters(i) == 0));
 }
 
 #[test]
-fn family_gate_retry_runs_the_unlocked_step() {
+fn unlock_runs_the_unlocked_step_and_tries_again() {
     let fam: QueueFamily<(), 2> = QueueFamily::new();
     let k = script(alloc::vec![
         Box::new(|_: &Script| ParkOutcome::Interrupted) as Hook
     ]);
     let mut tries = 0;
-    let mut outside = 0;
-    let r = fam.wait(
+    let outside = core::cell::Cell::new(0);
+    let r: Result<(), Errno> = wait_in(
         &k,
+        &fam,
         1,
-        (),
-        None,
+        Blocking::Forever,
         |_| {
             tries += 1;
             if tries == 1 {
-                Gate::Retry
+                Step::Unlock
             } else {
-                Gate::Proceed
+                Step::Block(())
             }
         },
-        |_| {
-            outside += 1;
+        || {
+            outside.set(outside.get() + 1);
             Ok(())
         },
     );
-    assert_eq!(r, Ok(Ended::Interrupted));
-    assert_eq!((tries, outside), (2, 1));
+    assert_eq!(r.map_err(|e| e.errno), Err(EINTR));
+    assert_eq!((tries, outside.get()), (2, 1));
     assert_eq!(fam.waiters(1), 0);
+    // The unlocked step's error ends the call.
+    let r: Result<(), Errno> = wait_in(
+        &k,
+        &fam,
+        0,
+        Blocking::Forever,
+        |_| Step::Unlock,
+        || Err(Errno::new(EFAULT)),
+    );
+    assert_eq!(r.map_err(|e| e.errno), Err(EFAULT));
+    // `wait` has no unlocked step: it re-locks and tries again.
+    let o = obj(0);
+    let mut tries = 0;
+    let r = wait(
+        &k,
+        &*o,
+        Blocking::NonBlocking,
+        |o| &mut o.q,
+        |_| {
+            tries += 1;
+            if tries == 1 {
+                Step::Unlock
+            } else {
+                Step::Done(Ok(3))
+            }
+        },
+    );
+    assert_eq!(r, Ok(3));
 }
 
 #[test]

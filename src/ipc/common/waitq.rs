@@ -1,8 +1,8 @@
 //! Wait queues: intrusive, allocation-free FIFO lists of blocked tasks,
 //! and all the unsafe code of the wait machinery.
 //!
-//! A waiter's [`WaitNode`] lives on its own kernel stack, inside [`sleep`]
-//! or [`QueueFamily::wait`], for as long as it is queued: queueing and
+//! A waiter's [`WaitNode`] lives on its own kernel stack, inside [`sleep`],
+//! for as long as it is queued: queueing and
 //! waking allocate nothing and unlinking any node is O(1). A queue is not
 //! locked by itself; it is a field of some state behind a `Mutex` (an
 //! object's state, a futex bucket), and every link access happens with
@@ -25,11 +25,11 @@
 //!
 //! # Invariants (the safety argument of every `unsafe` block here)
 //! 1. A node is linked on at most one queue, and only while its owner is
-//!    inside [`sleep`] or [`QueueFamily::wait`]; neither returns, nor
-//!    moves the node, before the node is off every queue (it saw a final
-//!    state, or unlinked itself); if the frame unwinds meanwhile (a
-//!    panicking closure or host), a drop guard keeps it alive until a
-//!    waker ends the node. The node is private to those frames:
+//!    inside [`sleep`], which neither returns nor moves the node before
+//!    the node is off every queue (it saw a final state, or unlinked
+//!    itself); if the frame unwinds meanwhile (a panicking closure or
+//!    host), a drop guard keeps it alive until a waker ends the node.
+//!    The node is private to that frame:
 //!    callers never get a reference to a queued node, only `&mut P`
 //!    inside a visit, so safe code cannot move or free one.
 //! 2. A node's links and payload are touched only by the holder of the
@@ -107,7 +107,7 @@ pub struct WaitNode<P> {
     status: AtomicU32,
     /// Id of the queue the node is on, or `NO_QUEUE` (invariant 3).
     queue: AtomicU64,
-    /// Index of its queue in a [`QueueFamily`]; a hint, checked by id.
+    /// Index of its home (`Home`): where to settle, checked by id.
     home: AtomicUsize,
     prev: Cell<*const WaitNode<P>>,
     next: Cell<*const WaitNode<P>>,
@@ -154,6 +154,16 @@ pub enum Visit {
     Complete,
     /// Leave it and every later waiter queued.
     Stop,
+}
+
+/// What [`WaitQueue::walk`] does with one node.
+enum Walk {
+    Keep,
+    Stop,
+    /// Unlink it and end it with this final state.
+    End(u32),
+    /// Unlink it and hand it over (it stays `WAITING`).
+    Take,
 }
 
 /// An intrusive FIFO of waiters carrying payloads `P`; see the module
@@ -267,7 +277,26 @@ impl<P> WaitQueue<P> {
         k: &K,
         mut visit: impl FnMut(&mut P) -> Visit,
     ) -> usize {
-        let mut taken = 0;
+        let verdict = |p: &mut P| match visit(p) {
+            Visit::Keep => Walk::Keep,
+            Visit::Stop => Walk::Stop,
+            Visit::Wake => Walk::End(WOKEN),
+            Visit::Complete => Walk::End(COMPLETED),
+        };
+        self.walk(k, verdict, |_| {})
+    }
+
+    /// The one traversal of a queue: FIFO, each payload judged by
+    /// `judge`; a node it ends is unlinked and ended, one it takes is
+    /// unlinked and handed to `take` (a requeue's move). Returns how many
+    /// were ended or taken.
+    fn walk<K: Kernel + ?Sized>(
+        &mut self,
+        k: &K,
+        mut judge: impl FnMut(&mut P) -> Walk,
+        mut take: impl FnMut(&WaitNode<P>),
+    ) -> usize {
+        let mut count = 0;
         let mut cur = self.head;
         while !cur.is_null() {
             // SAFETY: cur is a live node on this queue and we hold its lock
@@ -275,23 +304,20 @@ impl<P> WaitQueue<P> {
             let node = unsafe { &*cur };
             cur = node.next.get();
             // SAFETY: as above; no other reference to this payload exists
-            // while the node is queued (invariant 2), and the visitor cannot
+            // while the node is queued (invariant 2), and the judge cannot
             // reach this queue again (it is borrowed by this call).
-            let verdict = visit(unsafe { &mut *node.payload.get() });
-            match verdict {
-                Visit::Keep => {}
-                Visit::Stop => break,
-                Visit::Wake => {
-                    self.end(k, node, WOKEN);
-                    taken += 1;
-                }
-                Visit::Complete => {
-                    self.end(k, node, COMPLETED);
-                    taken += 1;
+            match judge(unsafe { &mut *node.payload.get() }) {
+                Walk::Keep => continue,
+                Walk::Stop => break,
+                Walk::End(state) => self.end(k, node, state),
+                Walk::Take => {
+                    self.unlink(node);
+                    take(node);
                 }
             }
+            count += 1;
         }
-        taken
+        count
     }
 
     /// Wakes up to `n` waiters from the front; returns how many.
@@ -371,38 +397,80 @@ fn park_until_final<K: Kernel + ?Sized, P>(
     }
 }
 
+/// Where a sleeping node lives: the lock to take to settle its wait, and
+/// the queue inside the state behind it. A node's home is an index (its
+/// `home` field), read again each time the waiter settles, because a
+/// family's requeue may move a node between homes.
+///
+/// [`InObject`] is the one home of a queue inside an object's state (the
+/// index is always 0); a [`QueueFamily`] has `N` homes, one per queue.
+pub trait Home<P> {
+    /// The state behind each home's lock.
+    type State;
+    /// The lock of home `index`, if there is one.
+    fn lock(&self, index: usize) -> Option<&Mutex<Self::State>>;
+    /// The queue inside a home's locked state.
+    fn queue<'s>(&self, state: &'s mut Self::State) -> &'s mut WaitQueue<P>;
+}
+
+/// The queue `select` picks inside the state behind `lock`: the home of
+/// an object's waiters.
+pub struct InObject<'a, T, F> {
+    /// The object's state lock.
+    pub lock: &'a Mutex<T>,
+    /// Picks the queue (the same one every time, or the waiter can only
+    /// wait to be ended: invariant 3).
+    pub select: F,
+}
+
+impl<P, T, F> Home<P> for InObject<'_, T, F>
+where
+    F: Fn(&mut T) -> &mut WaitQueue<P>,
+{
+    type State = T;
+    fn lock(&self, _index: usize) -> Option<&Mutex<T>> {
+        Some(self.lock)
+    }
+    fn queue<'s>(&self, state: &'s mut T) -> &'s mut WaitQueue<P> {
+        (self.select)(state)
+    }
+}
+
 /// What [`sleep`] hands back.
 pub struct Slept<'a, T, P> {
     /// How the wait ended.
     pub ended: Ended,
     /// The node's payload (with its result slot filled after `Completed`).
     pub payload: P,
-    /// The re-taken lock, when settling needed it (`None` when a final
-    /// state was seen without it: the waiter re-locks if it must re-try).
+    /// The re-taken lock of the home the node was queued on, when settling
+    /// needed it (`None` when a final state was seen without it, or the
+    /// node ended in another home: the waiter re-locks if it must re-try).
     pub guard: Option<MutexGuard<'a, T>>,
 }
 
-/// Queues a node carrying `payload` on the queue `select` picks in the
-/// state behind `lock` (whose guard the caller hands over), sleeps with
-/// `deadline`, and settles the wait. The one primitive under
-/// `ipc::common::wait::wait`.
-pub fn sleep<'a, K, T, P>(
+/// Queues a node carrying `payload` on the queue of home `index` (whose
+/// locked state the caller hands over as `guard`), sleeps with
+/// `deadline`, and settles the wait in whichever home holds the node by
+/// then. The one primitive under `ipc::common::wait`.
+pub fn sleep<'a, K, H, P>(
     k: &K,
-    lock: &'a Mutex<T>,
-    mut guard: MutexGuard<'a, T>,
-    select: &impl Fn(&mut T) -> &mut WaitQueue<P>,
+    home: &'a H,
+    index: usize,
+    mut guard: MutexGuard<'a, H::State>,
     payload: P,
     deadline: Option<Deadline>,
-) -> Slept<'a, T, P>
+) -> Slept<'a, H::State, P>
 where
     K: Kernel + ?Sized,
+    H: Home<P>,
 {
     let node = WaitNode::new(k.current_task(), payload);
+    node.home.store(index, Ordering::Relaxed);
     // SAFETY: `node` lives on this frame, which neither returns nor moves
     // it before it is off every queue: below, either a final state is seen
     // (a waker unlinked it) or `settle` unlinks it; an unwinding frame
     // waits in `Queued::drop` (invariant 1).
-    unsafe { select(&mut guard).push_back(&node) };
+    unsafe { home.queue(&mut guard).push_back(&node) };
     let queued = Queued { k, node: &node };
     drop(guard);
     let mut cut = park_until_final(k, &node, deadline);
@@ -415,22 +483,28 @@ where
             guard: None,
         };
     }
-    let mut guard = lock.lock();
-    let ended = loop {
-        if let Some(ended) = select(&mut guard).settle(&node, cut) {
-            break ended;
+    loop {
+        // `home` changes only under the locks of the old and the new home
+        // (a family's requeue), so under the lock of the home it names the
+        // queue-id check in `settle` is final.
+        let at = node.home.load(Ordering::Relaxed);
+        if let Some(lock) = home.lock(at) {
+            let mut guard = lock.lock();
+            if let Some(ended) = home.queue(&mut guard).settle(&node, cut) {
+                core::mem::forget(queued); // off every queue now
+                return Slept {
+                    ended,
+                    payload: node.into_payload(),
+                    guard: (at == index).then_some(guard),
+                };
+            }
         }
-        // `select` picked a queue that does not hold the node: wait for
-        // whoever holds it to end it (invariant 3).
-        drop(guard);
-        cut = park_until_final(k, &node, None).or(cut);
-        guard = lock.lock();
-    };
-    core::mem::forget(queued); // off every queue now
-    Slept {
-        ended,
-        payload: node.into_payload(),
-        guard: Some(guard),
+        if node.home.load(Ordering::Relaxed) == at {
+            // The home picked a queue that does not hold the node (a
+            // selector that changed its mind): wait for whoever holds it
+            // to end it (invariant 3).
+            cut = park_until_final(k, &node, None).or(cut);
+        }
     }
 }
 
@@ -451,10 +525,11 @@ impl<K: Kernel + ?Sized, P> Drop for Queued<'_, K, P> {
     }
 }
 
-/// What a [`QueueFamily`] caller's check, run under a queue's lock, says.
+/// What the check of a [`QueueFamily::requeue`], run under both queues'
+/// locks, says.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Gate {
-    /// Go on (queue the node and sleep; do the requeue).
+    /// Go on: do the requeue.
     Proceed,
     /// Stop with this error.
     Fail(Errno),
@@ -468,8 +543,9 @@ pub enum Gate {
 pub enum Requeue {
     /// Leave it where it is.
     Keep,
-    /// Wake it.
-    Wake,
+    /// Take it off and complete it (a futex wake ends the wait: the
+    /// waiter returns without re-checking its word).
+    Complete,
     /// Move it to the destination queue (the picker has updated its
     /// payload to match there).
     Move,
@@ -478,10 +554,11 @@ pub enum Requeue {
 }
 
 /// A fixed array of wait queues, each under its own lock, between which
-/// waiters can be moved (futex buckets and requeue). The family does
-/// every queue operation itself, so it always knows which queue holds a
-/// node; a waiter that gives up finds it from the node's home index and
-/// checks it by id (invariant 3).
+/// waiters can be moved (futex buckets and requeue); waiters sleep on one
+/// through `ipc::common::wait::wait_in`. The family does every move
+/// itself and records the node's new home index under both locks, so a
+/// waiter that gives up finds the queue that holds it now and checks it
+/// by id (invariant 3).
 pub struct QueueFamily<P, const N: usize> {
     queues: [Mutex<WaitQueue<P>>; N],
 }
@@ -489,6 +566,16 @@ pub struct QueueFamily<P, const N: usize> {
 impl<P, const N: usize> Default for QueueFamily<P, N> {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+impl<P, const N: usize> Home<P> for QueueFamily<P, N> {
+    type State = WaitQueue<P>;
+    fn lock(&self, index: usize) -> Option<&Mutex<WaitQueue<P>>> {
+        self.queues.get(index)
+    }
+    fn queue<'s>(&self, state: &'s mut WaitQueue<P>) -> &'s mut WaitQueue<P> {
+        state
     }
 }
 
@@ -504,64 +591,6 @@ impl<P, const N: usize> QueueFamily<P, N> {
         self.queues.get(index).ok_or(Errno::new(EINVAL))
     }
 
-    /// Sleeps on queue `home` with `payload` if `gate` (run under its
-    /// lock) says so; `outside` runs unlocked after `Gate::Retry`.
-    /// Returns how the wait ended (never `Completed` unless a visitor
-    /// completes; the payload is dropped). EINVAL for a bad index.
-    pub fn wait<K: Kernel + ?Sized>(
-        &self,
-        k: &K,
-        home: usize,
-        payload: P,
-        deadline: Option<Deadline>,
-        mut gate: impl FnMut(&K) -> Gate,
-        mut outside: impl FnMut(&K) -> Result<(), Errno>,
-    ) -> Result<Ended, Errno> {
-        let first = self.queue(home)?;
-        let node = WaitNode::new(k.current_task(), payload);
-        loop {
-            let mut q = first.lock();
-            match gate(k) {
-                Gate::Proceed => {
-                    node.home.store(home, Ordering::Relaxed);
-                    // SAFETY: `node` lives on this frame, which returns only
-                    // once the node is off every queue (below; an unwinding
-                    // frame waits in `Queued::drop`; invariant 1).
-                    unsafe { q.push_back(&node) };
-                    break;
-                }
-                Gate::Fail(e) => return Err(e),
-                Gate::Retry => {
-                    drop(q);
-                    outside(k)?;
-                }
-            }
-        }
-        let queued = Queued { k, node: &node };
-        let mut cut = park_until_final(k, &node, deadline);
-        let ended = loop {
-            if let Some(done) = node.final_state() {
-                break done; // invariant 4: no lock needed
-            }
-            // `home` changes only under the locks of the old and the new
-            // queue, so under the new one's lock the id check settles it.
-            let at = node.home.load(Ordering::Relaxed);
-            if let Some(lock) = self.queues.get(at) {
-                let mut q = lock.lock();
-                if let Some(ended) = q.settle(&node, cut) {
-                    break ended;
-                }
-            }
-            if node.home.load(Ordering::Relaxed) == at {
-                // Not where its home says (cannot happen: the family does
-                // every move); stay sound and wait to be ended.
-                cut = park_until_final(k, &node, None).or(cut);
-            }
-        };
-        core::mem::forget(queued); // off every queue now
-        Ok(ended)
-    }
-
     /// Visits queue `index` as [`WaitQueue::visit`]; EINVAL for a bad
     /// index.
     pub fn visit<K: Kernel + ?Sized>(
@@ -575,7 +604,7 @@ impl<P, const N: usize> QueueFamily<P, N> {
 
     /// Walks queue `src` in FIFO order, waking or moving waiters to queue
     /// `dst` as `pick` says, once `gate` (run with both locks held) lets
-    /// it. Two queues are locked in ascending index order. Returns woken
+    /// it. Two queues are locked in ascending index order. Returns completed
     /// + moved.
     pub fn requeue<K: Kernel + ?Sized>(
         &self,
@@ -603,7 +632,7 @@ impl<P, const N: usize> QueueFamily<P, N> {
                 let mut moved = 0;
                 let woken = q.visit(k, |p| match pick(p) {
                     Requeue::Keep => Visit::Keep,
-                    Requeue::Wake => Visit::Wake,
+                    Requeue::Complete => Visit::Complete,
                     Requeue::Stop => Visit::Stop,
                     Requeue::Move => {
                         moved += 1;
@@ -629,33 +658,20 @@ impl<P, const N: usize> QueueFamily<P, N> {
             } else {
                 (&mut *second, &mut *first)
             };
-            let mut count = 0;
-            let mut cur = sq.head;
-            while !cur.is_null() {
-                // SAFETY: cur is a live node on `sq`, whose lock we hold.
-                let node = unsafe { &*cur };
-                cur = node.next.get();
-                // SAFETY: as in `WaitQueue::visit`.
-                let verdict = pick(unsafe { &mut *node.payload.get() });
-                match verdict {
-                    Requeue::Keep => {}
-                    Requeue::Stop => break,
-                    Requeue::Wake => {
-                        sq.end(k, node, WOKEN);
-                        count += 1;
-                    }
-                    Requeue::Move => {
-                        sq.unlink(node);
-                        node.home.store(dst, Ordering::Relaxed);
-                        // SAFETY: the node just left `sq` and its owner is
-                        // still in `wait` (no final state), which keeps it
-                        // alive until it is off every queue; we hold both
-                        // locks (invariants 1, 2).
-                        unsafe { dq.push_back(node) };
-                        count += 1;
-                    }
-                }
-            }
+            let judge = |p: &mut P| match pick(p) {
+                Requeue::Keep => Walk::Keep,
+                Requeue::Stop => Walk::Stop,
+                Requeue::Complete => Walk::End(COMPLETED),
+                Requeue::Move => Walk::Take,
+            };
+            let count = sq.walk(k, judge, |node| {
+                node.home.store(dst, Ordering::Relaxed);
+                // SAFETY: the node just left `sq` and its owner is still
+                // in `sleep` (no final state), which keeps it alive until
+                // it is off every queue; we hold both locks (invariants 1,
+                // 2).
+                unsafe { dq.push_back(node) };
+            });
             return Ok(count);
         }
     }

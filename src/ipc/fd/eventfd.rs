@@ -21,6 +21,7 @@ use crate::ipc::common::wait::{wait, Blocking};
 use crate::ipc::common::waitq::WaitQueue;
 use crate::kernel::Kernel;
 use crate::sync::Mutex;
+use crate::syscall::uaccess::UserSlice;
 
 /// The largest count: `u64::MAX - 1`.
 pub const EVENTFD_MAX: u64 = u64::MAX - 1;
@@ -104,8 +105,8 @@ impl FileObject for EventFd {
         self
     }
 
-    fn read(&self, k: &dyn Kernel, file: &OpenFile, buf: usize, len: usize) -> IoResult {
-        check_u64_read(k, buf, len)?;
+    fn read(&self, k: &dyn Kernel, file: &OpenFile, buf: UserSlice) -> IoResult {
+        let out = check_u64_read(k, buf)?;
         // Look, copy out with no lock held, then commit: the count changes
         // only once the value is in the caller's buffer, so a copy that
         // faults (a racing unmap after the probe) consumes nothing.
@@ -120,7 +121,7 @@ impl FileObject for EventFd {
                     count => Ok(if self.semaphore { 1 } else { count }),
                 },
             )?;
-            k.write_user(buf, &seen.to_ne_bytes())?;
+            out.write_from(k, &seen.to_ne_bytes())?;
             if self.commit_read(k, seen) {
                 self.core.pollee.notify(Readiness::OUT);
                 return Ok(8);
@@ -130,13 +131,13 @@ impl FileObject for EventFd {
         }
     }
 
-    fn write(&self, k: &dyn Kernel, file: &OpenFile, buf: usize, len: usize) -> IoResult {
+    fn write(&self, k: &dyn Kernel, file: &OpenFile, buf: UserSlice) -> IoResult {
         // Linux (6.x) takes exactly 8 bytes here, while read accepts more.
-        if len != 8 {
+        if buf.len() != 8 {
             return err(EINVAL);
         }
         let mut raw = [0u8; 8];
-        k.read_user(buf, &mut raw)?;
+        buf.read_into(k, &mut raw)?;
         let add = u64::from_ne_bytes(raw);
         if add == u64::MAX {
             return err(EINVAL);

@@ -17,7 +17,7 @@ use alloc::sync::Arc;
 use core::any::Any;
 
 use crate::errno::{err, Errno, EINVAL};
-use crate::ipc::common::file::{probe_writable, FdCore, FileKind, FileObject, IoResult};
+use crate::ipc::common::file::{FdCore, FileKind, FileObject, IoResult};
 use crate::ipc::common::limits::ObjectKind;
 use crate::ipc::common::open_file::{AccessMode, FileRef, OpenFile};
 use crate::ipc::common::pollee::{Pollee, Readiness};
@@ -25,6 +25,7 @@ use crate::ipc::common::wait::{wait, Blocking, Payload, Step};
 use crate::ipc::common::waitq::{Visit, WaitQueue};
 use crate::kernel::{sig_bit, Kernel, Pid, SigInfo, SigSet, TaskId};
 use crate::sync::{AtomicU64, Mutex, Ordering};
+use crate::syscall::uaccess::UserSlice;
 
 /// Size of `struct signalfd_siginfo`.
 pub const SIGINFO_SIZE: usize = 128;
@@ -174,13 +175,13 @@ impl FileObject for SignalFd {
         self
     }
 
-    fn read(&self, k: &dyn Kernel, file: &OpenFile, buf: usize, len: usize) -> IoResult {
-        let room = len / SIGINFO_SIZE;
+    fn read(&self, k: &dyn Kernel, file: &OpenFile, buf: UserSlice) -> IoResult {
+        let room = buf.len() / SIGINFO_SIZE;
         if room == 0 {
             return err(EINVAL);
         }
         // A buffer bad from the start is EFAULT before the read blocks.
-        probe_writable(k, buf, SIGINFO_SIZE)?;
+        buf.prefix(SIGINFO_SIZE).probe_writable(k)?;
         let first = wait(
             k,
             &self.state,
@@ -198,16 +199,18 @@ impl FileObject for SignalFd {
         // take, and a record whose copy faults is made pending again, so
         // nothing is lost. Records already copied are returned (Linux
         // returns the partial count too, but drops the failed record).
-        if let Err(fault) = k.write_user(buf, &encode(&first)) {
+        if let Err(fault) = buf.prefix(SIGINFO_SIZE).write_from(k, &encode(&first)) {
             self.restore(k, first);
-            return Err(fault.into());
+            return Err(fault);
         }
         let mut written = 1;
         while written < room {
             let Some(next) = k.take_signal(self.mask()) else {
                 break;
             };
-            if k.write_user(buf + written * SIGINFO_SIZE, &encode(&next))
+            if buf
+                .sub(written * SIGINFO_SIZE, SIGINFO_SIZE)
+                .write_from(k, &encode(&next))
                 .is_err()
             {
                 self.restore(k, next);

@@ -289,11 +289,10 @@ impl FileObject for TimerFd {
         self
     }
 
-    fn read(&self, k: &dyn Kernel, file: &OpenFile, buf: usize, len: usize) -> IoResult {
+    fn read(&self, k: &dyn Kernel, file: &OpenFile, buf: UserSlice) -> IoResult {
         // EINVAL under 8 bytes; EFAULT before anything is taken if the
         // buffer is bad from the start.
-        check_u64_read(k, buf, len)?;
-        let out = UserSlice::new(buf, 8)?;
+        let out = check_u64_read(k, buf)?;
         // The next expiry is a re-check point, not a timeout.
         let (ticks, generation) = wait(
             k,

@@ -2,15 +2,19 @@
 //!
 //! Waiters hash by key into a fixed array of buckets, a `QueueFamily` of
 //! wait queues each under its own lock, so a wake touches one bucket and
-//! allocates nothing; requeue moves waiters between buckets.
+//! allocates nothing; requeue moves waiters between buckets. A wait goes
+//! through the one blocking helper (`wait::wait_in` on the key's bucket);
+//! a wake completes it, so a woken waiter returns 0 without re-reading
+//! its word, as Linux's does.
 //! A key is (address space, user address) for process-private words and
 //! (shared marker, `Kernel::shared_key`) for process-shared ones, so the same
 //! memory mapped at different addresses in two processes meets in one
 //! queue. Unlike Redox's futex, a timed-out or interrupted waiter leaves the
 //! table at once and an interrupted wait reports EINTR.
 
-use crate::errno::{err, Errno, EAGAIN, EFAULT, EINTR, EINVAL, ETIMEDOUT};
-use crate::ipc::common::waitq::{Ended, Gate, QueueFamily, Requeue, Visit};
+use crate::errno::{err, Errno, EAGAIN, EFAULT, EIDRM, EINTR, EINVAL};
+use crate::ipc::common::wait::{wait_in, Blocking, Payload, Step};
+use crate::ipc::common::waitq::{Gate, QueueFamily, Requeue, Visit};
 use crate::kernel::{Deadline, Kernel, USER_SPACE_END};
 use crate::syscall::uaccess::UserPtr;
 
@@ -94,6 +98,14 @@ fn word_equals<K: Kernel + ?Sized>(
 struct FutexWaiter {
     key: FutexKey,
     bitset: u32,
+}
+
+/// A futex waiter's wait is over once a waker chose it (`Visit::Complete`,
+/// `Requeue::Complete`): the result is always 0, kept in no slot.
+impl Payload<()> for FutexWaiter {
+    fn take_result(&mut self) -> Option<Result<(), Errno>> {
+        Some(Ok(()))
+    }
 }
 
 /// The gate of a value check: `Ok(Some(true))` go on, `Ok(Some(false))`
@@ -195,28 +207,35 @@ impl FutexTable {
         key: FutexKey,
         bitset: u32,
         deadline: Option<Deadline>,
-        check: impl FnMut(&K) -> Gate,
-        fault_in: impl FnMut(&K) -> Result<(), Errno>,
+        mut check: impl FnMut(&K) -> Gate,
+        mut fault_in: impl FnMut(&K) -> Result<(), Errno>,
     ) -> Result<(), Errno> {
         if bitset == 0 {
             return err(EINVAL);
         }
-        // The check runs under the bucket lock: a waker that changed the
-        // word before waking must take this lock after us, so no wake is lost.
-        let ended = self.buckets.wait(
+        // The check runs under the bucket lock: a waiter queues before the
+        // lock drops, and a waker that changed the word before waking must
+        // take this lock after us, so no wake is lost.
+        let done = wait_in(
             k,
+            &self.buckets,
             key.bucket(),
-            FutexWaiter { key, bitset },
-            deadline,
-            check,
-            fault_in,
-        )?;
-        match ended {
-            Ended::Woken | Ended::Completed => Ok(()),
-            Ended::TimedOut => err(ETIMEDOUT),
-            // Futex queues are never removed; treat like a signal.
-            Ended::Interrupted | Ended::Removed => err(EINTR),
-        }
+            Blocking::new(false, deadline),
+            |_| match check(k) {
+                Gate::Proceed => Step::Block(FutexWaiter { key, bitset }),
+                Gate::Fail(e) => Step::Done(Err(e)),
+                Gate::Retry => Step::Unlock,
+            },
+            || fault_in(k),
+        );
+        // Futex queues are never removed; treat it like a signal.
+        done.map_err(|e| {
+            if e.errno == EIDRM {
+                Errno::new(EINTR)
+            } else {
+                e
+            }
+        })
     }
 
     /// Wakes up to `count` waiters on `key` whose bitset meets `bitset`;
@@ -240,7 +259,7 @@ impl FutexTable {
                 Visit::Stop
             } else if w.key == key && w.bitset & bitset != 0 {
                 left -= 1;
-                Visit::Wake
+                Visit::Complete
             } else {
                 Visit::Keep
             }
@@ -276,7 +295,7 @@ impl FutexTable {
                     Requeue::Keep
                 } else if left_wake > 0 {
                     left_wake -= 1;
-                    Requeue::Wake
+                    Requeue::Complete
                 } else if left_move > 0 {
                     left_move -= 1;
                     w.key = to;

@@ -9,6 +9,7 @@
 //! capacity), ENOMEM. The attributes of an existing queue are ignored.
 
 use alloc::sync::Arc;
+use core::ops::Deref;
 
 use crate::errno::{err, Errno, EINVAL, EMFILE, EOVERFLOW};
 use crate::ipc::common::limits::{Accounting, ObjectKind, Resource, UNLIMITED};
@@ -51,11 +52,6 @@ impl MqNamespace {
         }
     }
 
-    /// The name rules of message queues (the kernel's).
-    pub fn rules(&self) -> NameRules {
-        self.names.rules()
-    }
-
     /// mq_open of `name`: the queue and whether this call created it (the
     /// caller makes the description; see the module docs for the errors).
     pub fn open<K: Kernel + ?Sized>(
@@ -95,32 +91,13 @@ impl MqNamespace {
         }
         Ok((queue, opened))
     }
+}
 
-    /// Undoes a creation whose fd could not be installed
-    /// (`NameTable::undo_create`).
-    pub fn undo_create(&self, name: &IpcName, queue: &Arc<MessageQueue>) {
-        self.names.undo_create(name, queue);
-    }
-
-    /// mq_unlink of the caller's bytes: the name rules' errors, ENOENT,
-    /// EACCES unless the caller owns the queue. The queue lives on while
-    /// it is open.
-    pub fn unlink<K: Kernel + ?Sized>(&self, k: &K, raw: &[u8]) -> Result<(), Errno> {
-        self.names.unlink(&k.credentials(), raw)
-    }
-
-    /// Number of names, for tests and leak checks.
-    pub fn len(&self) -> usize {
-        self.names.len()
-    }
-
-    /// Whether no name exists.
-    pub fn is_empty(&self) -> bool {
-        self.names.is_empty()
-    }
-
-    /// Removes every name (the namespace's teardown, tests' leak checks).
-    pub fn unlink_all(&self) {
-        self.names.clear();
+/// The table's own calls (rules, undo_create, unlink, len, clear) are
+/// the namespace's: mq_unlink needs the caller's ownership only.
+impl Deref for MqNamespace {
+    type Target = NameTable<MessageQueue>;
+    fn deref(&self) -> &NameTable<MessageQueue> {
+        &self.names
     }
 }

@@ -20,6 +20,7 @@
 
 use alloc::sync::Arc;
 use core::any::Any;
+use core::ops::Deref;
 
 use crate::errno::{err, Errno, EAGAIN, EFAULT, EINVAL, ENOSYS, EOPNOTSUPP, EOVERFLOW};
 use crate::ipc::common::file::{FileKind, FileObject};
@@ -300,11 +301,6 @@ impl SemNamespace {
         }
     }
 
-    /// The name rules of named semaphores (glibc's).
-    pub fn rules(&self) -> NameRules {
-        self.names.rules()
-    }
-
     /// `sem_open`: finds or creates `name` (parsed with `rules`). EINVAL
     /// (value too large: first with O_EXCL, else only on creation),
     /// ENAMETOOLONG (252..=255 bytes), EEXIST (create+exclusive, present),
@@ -364,34 +360,14 @@ impl SemNamespace {
             }))
         })
     }
+}
 
-    /// Undoes a creation whose fd could not be installed, so a failed
-    /// `sem_open` leaves the namespace as it found it, unless a concurrent
-    /// `sem_open` already received the semaphore (`NameTable::undo_create`).
-    pub fn undo_create(&self, name: &IpcName, sem: &Arc<NamedSem>) {
-        self.names.undo_create(name, sem);
-    }
-
-    /// `sem_unlink` of the caller's bytes: ENOENT for an invalid name or
-    /// an absent one, ENAMETOOLONG (252..=255 bytes), EACCES unless the
-    /// caller owns it.
-    pub fn unlink<K: Kernel + ?Sized>(&self, k: &K, raw: &[u8]) -> Result<(), Errno> {
-        self.names.unlink(&k.credentials(), raw)
-    }
-
-    /// Number of names, for tests and leak checks.
-    pub fn len(&self) -> usize {
-        self.names.len()
-    }
-
-    /// Whether no name exists.
-    pub fn is_empty(&self) -> bool {
-        self.names.is_empty()
-    }
-
-    /// Removes every name (the namespace's teardown, and tests' leak
-    /// checks): each semaphore then lives only while an fd holds it.
-    pub fn unlink_all(&self) {
-        self.names.clear();
+/// The table's own calls (rules, undo_create, unlink, len, clear) are
+/// the namespace's: a failed `sem_open` undoes its creation, `sem_unlink`
+/// needs the caller's ownership only.
+impl Deref for SemNamespace {
+    type Target = NameTable<NamedSem>;
+    fn deref(&self) -> &NameTable<NamedSem> {
+        &self.names
     }
 }

@@ -8,6 +8,7 @@ use alloc::vec::Vec;
 use redbear_ipc::ipc::common::poll::{self as ipc_poll, PollEntry, PollFile};
 use redbear_ipc::ipc::common::pollee::{Observer, Readiness};
 use redbear_ipc::kernel::{FileRef, ParkOutcome};
+use redbear_ipc::syscall::uaccess::UserSlice;
 use testbed_abi::{errno::*, PollFd};
 
 use crate::ipc::kernel;
@@ -32,11 +33,13 @@ fn errno(e: redbear_ipc::Errno) -> isize {
 }
 
 pub fn read(fd: usize, buf: usize, len: usize) -> R {
-    file(fd)?.read(kernel(), buf, len).map_err(errno)
+    let buf = UserSlice::new(buf, len).map_err(errno)?;
+    file(fd)?.read(kernel(), buf).map_err(errno)
 }
 
 pub fn write(fd: usize, buf: usize, len: usize) -> R {
-    file(fd)?.write(kernel(), buf, len).map_err(errno)
+    let buf = UserSlice::new(buf, len).map_err(errno)?;
+    file(fd)?.write(kernel(), buf).map_err(errno)
 }
 
 /// F_GETFL (3) / F_SETFL (4): the open description's access mode and

@@ -29,6 +29,7 @@ use redbear_ipc::ipc::common::wait::{wait, Blocking};
 use redbear_ipc::ipc::common::waitq::WaitQueue;
 use redbear_ipc::kernel::Kernel;
 use redbear_ipc::sync::Mutex;
+use redbear_ipc::syscall::uaccess::UserSlice;
 
 /// Bytes a pipe holds (Linux's default, 16 pages).
 pub const CAPACITY: usize = 65536;
@@ -88,7 +89,8 @@ pub fn create(k: &dyn Kernel, nonblocking: bool) -> Result<(FileRef, FileRef), E
 }
 
 impl End {
-    fn read_end(&self, k: &dyn Kernel, file: &OpenFile, ubuf: usize, len: usize) -> IoResult {
+    fn read_end(&self, k: &dyn Kernel, file: &OpenFile, ubuf: UserSlice) -> IoResult {
+        let len = ubuf.len();
         let sh = &self.shared;
         let taken: Vec<u8> = wait(
             k,
@@ -114,20 +116,21 @@ impl End {
         if taken.is_empty() {
             return Ok(0);
         }
-        if let Err(e) = k.write_user(ubuf, &taken) {
+        if let Err(e) = ubuf.write_from(k, &taken) {
             // Put the bytes back in front: a faulting read loses nothing.
             let mut s = sh.state.lock();
             for &b in taken.iter().rev() {
                 s.buf.push_front(b);
             }
             s.rq.wake_all(k);
-            return Err(e.into());
+            return Err(e);
         }
         sh.write_pollee.notify(Readiness::OUT);
         Ok(taken.len())
     }
 
-    fn write_end(&self, k: &dyn Kernel, file: &OpenFile, ubuf: usize, len: usize) -> IoResult {
+    fn write_end(&self, k: &dyn Kernel, file: &OpenFile, ubuf: UserSlice) -> IoResult {
+        let len = ubuf.len();
         if len == 0 {
             return Ok(0);
         }
@@ -143,8 +146,8 @@ impl End {
                 .try_reserve_exact(part)
                 .map_err(|_| Errno::new(ENOMEM))?;
             chunk.resize(part, 0);
-            if let Err(e) = k.read_user(ubuf + done, &mut chunk) {
-                return if done > 0 { Ok(done) } else { Err(e.into()) };
+            if let Err(e) = ubuf.sub(done, part).read_into(k, &mut chunk) {
+                return if done > 0 { Ok(done) } else { Err(e) };
             }
             let mut at = 0;
             while at < part {
@@ -196,17 +199,17 @@ impl FileObject for End {
     fn as_any(&self) -> &dyn Any {
         self
     }
-    fn read(&self, k: &dyn Kernel, file: &OpenFile, buf: usize, len: usize) -> IoResult {
+    fn read(&self, k: &dyn Kernel, file: &OpenFile, buf: UserSlice) -> IoResult {
         if self.write {
             return err(EBADF);
         }
-        self.read_end(k, file, buf, len)
+        self.read_end(k, file, buf)
     }
-    fn write(&self, k: &dyn Kernel, file: &OpenFile, buf: usize, len: usize) -> IoResult {
+    fn write(&self, k: &dyn Kernel, file: &OpenFile, buf: UserSlice) -> IoResult {
         if !self.write {
             return err(EBADF);
         }
-        self.write_end(k, file, buf, len)
+        self.write_end(k, file, buf)
     }
     fn poll(&self, _k: &dyn Kernel) -> Readiness {
         let s = self.shared.state.lock();

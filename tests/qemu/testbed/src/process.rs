@@ -73,6 +73,49 @@ pub struct Process {
     sig_target: usize,
 }
 
+impl Process {
+    /// A process that has run nothing yet: `uid` (as every id), its
+    /// groups and group, `umask`, its pages; no threads, no status, no
+    /// signals, no timer, a fresh fd table, no recorded maps.
+    fn blank(
+        pid: Pid,
+        ppid: Pid,
+        (uid, groups, group): (u32, Groups, usize),
+        umask: u32,
+        aspace: AddressSpace,
+        frames: Vec<usize>,
+    ) -> Process {
+        Process {
+            pid,
+            ppid,
+            uid,
+            gid: uid,
+            euid: uid,
+            egid: uid,
+            groups,
+            group,
+            name: String::new(),
+            aspace: Some(aspace),
+            frames,
+            threads: Vec::new(),
+            thread_status: BTreeMap::new(),
+            status: None,
+            zombie: false,
+            ending: false,
+            sig: crate::signal::SigState::default(),
+            mmap_next: MMAP_BASE,
+            fds: crate::fd::FdTable::new(pid),
+            syscalls: 0,
+            umask,
+            itimer: None,
+            maps: Vec::new(),
+            unmapped_sem_pages: Vec::new(),
+            term_signal: None,
+            sig_target: 0,
+        }
+    }
+}
+
 /// The umask of a process without a parent process (the runner's).
 pub const DEFAULT_UMASK: u32 = 0o022;
 
@@ -153,32 +196,16 @@ pub fn spawn(
     PROCS.lock().insert(
         pid,
         Process {
-            pid,
-            ppid,
-            uid,
-            gid: uid,
-            euid: uid,
-            egid: uid,
-            groups,
-            group,
             name: String::from(name),
-            aspace: Some(img.aspace),
-            frames: img.frames,
-            threads: Vec::new(),
-            thread_status: BTreeMap::new(),
-            status: None,
-            zombie: false,
-            ending: false,
-            sig: crate::signal::SigState::default(),
-            mmap_next: MMAP_BASE,
-            fds: crate::fd::FdTable::new(pid),
-            syscalls: 0,
-            umask,
-            itimer: None,
             maps: img.maps,
-            unmapped_sem_pages: Vec::new(),
-            term_signal: None,
-            sig_target: 0,
+            ..Process::blank(
+                pid,
+                ppid,
+                (uid, groups, group),
+                umask,
+                img.aspace,
+                img.frames,
+            )
         },
     );
     match spawn_thread(pid, img.entry, img.sp, arg, 0) {
@@ -1083,33 +1110,17 @@ pub fn fork(frame: &crate::arch::TrapFrame) -> Result<Pid, isize> {
             sem_page_get(pa);
         }
         let pid = next_pid();
+        let identity = (p.uid, p.groups, p.group);
         Process {
-            pid,
-            ppid: me,
-            uid: p.uid,
             gid: p.gid,
             euid: p.euid,
             egid: p.egid,
-            groups: p.groups,
-            group: p.group,
             name: p.name.clone(),
-            aspace: Some(aspace),
-            frames: owned,
-            threads: Vec::new(),
-            thread_status: BTreeMap::new(),
-            status: None,
-            zombie: false,
-            ending: false,
             sig: p.sig.fork(),
             mmap_next: p.mmap_next,
             fds: p.fds.fork(pid),
-            syscalls: 0,
-            umask: p.umask,
-            itimer: None,
             maps: p.maps.clone(),
-            unmapped_sem_pages: Vec::new(),
-            term_signal: None,
-            sig_target: 0,
+            ..Process::blank(pid, me, identity, p.umask, aspace, owned)
         }
     };
     let pid = child.pid;

@@ -75,34 +75,19 @@ _start32:
     incl %ecx
     cmpl $512, %ecx
     jne 1b
-    /* CR4: PAE | OSFXSR | OSXMMEXCPT */
-    movl %cr4, %eax
-    orl $0x620, %eax
-    movl %eax, %cr4
     movl $BOOT_PML4, %eax
     movl %eax, %cr3
-    /* EFER: LME | SCE */
-    movl $0xC0000080, %ecx
-    rdmsr
-    orl $0x101, %eax
-    wrmsr
-    /* CR0: PG | MP | PE, EM off */
-    movl %cr0, %eax
-    orl $0x80000003, %eax
-    andl $0xFFFFFFFB, %eax
-    movl %eax, %cr0
+    "#,
+    enter_long_mode!(),
+    r#"
     lgdt boot_gdt_ptr
     ljmp $0x08, $long_entry
 
     .code64
 long_entry:
-    movw $0x10, %ax
-    movw %ax, %ds
-    movw %ax, %es
-    movw %ax, %ss
-    xorw %ax, %ax
-    movw %ax, %fs
-    movw %ax, %gs
+    "#,
+    load_data_segments!(),
+    r#"
     movabsq $BOOT_STACK + {stack_size}, %rsp
     xorl %ebp, %ebp
     call {entry}

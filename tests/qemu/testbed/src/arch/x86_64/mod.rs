@@ -1,6 +1,45 @@
 //! x86_64: PVH boot, COM1, isa-debug-exit, GDT/TSS/IDT, `syscall`/`sysretq`,
 //! PIT tick through the 8259 PIC, TSC clock, 4-level paging.
 
+/// The switch to long mode that the boot CPU and every other CPU run
+/// (32-bit code, CR3 already pointing at the boot tables).
+macro_rules! enter_long_mode {
+    () => {
+        r#"
+    /* CR4: PAE | OSFXSR | OSXMMEXCPT */
+    movl %cr4, %eax
+    orl $0x620, %eax
+    movl %eax, %cr4
+    /* EFER: LME | SCE */
+    movl $0xC0000080, %ecx
+    rdmsr
+    orl $0x101, %eax
+    wrmsr
+    /* CR0: PG | MP | PE, EM off */
+    movl %cr0, %eax
+    orl $0x80000003, %eax
+    andl $0xFFFFFFFB, %eax
+    movl %eax, %cr0
+"#
+    };
+}
+
+/// First thing in 64-bit code: the kernel data segment (GDT entry 2) in
+/// DS/ES/SS, null FS/GS.
+macro_rules! load_data_segments {
+    () => {
+        r#"
+    movw $0x10, %ax
+    movw %ax, %ds
+    movw %ax, %es
+    movw %ax, %ss
+    xorw %ax, %ax
+    movw %ax, %fs
+    movw %ax, %gs
+"#
+    };
+}
+
 mod apic;
 mod boot;
 mod context;

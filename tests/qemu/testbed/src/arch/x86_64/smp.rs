@@ -35,31 +35,16 @@ ap_tramp_start:
     lgdtl ({tb} + ap_tramp_gdtr - ap_tramp_start)
     movl ({tb} + ap_tramp_cr3 - ap_tramp_start), %eax
     movl %eax, %cr3
-    /* CR4: PAE | OSFXSR | OSXMMEXCPT */
-    movl %cr4, %eax
-    orl $0x620, %eax
-    movl %eax, %cr4
-    /* EFER: LME | SCE */
-    movl $0xC0000080, %ecx
-    rdmsr
-    orl $0x101, %eax
-    wrmsr
-    /* CR0: PG | MP | PE, EM off */
-    movl %cr0, %eax
-    orl $0x80000003, %eax
-    andl $0xFFFFFFFB, %eax
-    movl %eax, %cr0
+    "#,
+    enter_long_mode!(),
+    r#"
     ljmpl $0x08, $({tb} + ap_tramp_long - ap_tramp_start)
 
     .code64
 ap_tramp_long:
-    movw $0x10, %ax
-    movw %ax, %ds
-    movw %ax, %es
-    movw %ax, %ss
-    xorw %ax, %ax
-    movw %ax, %fs
-    movw %ax, %gs
+    "#,
+    load_data_segments!(),
+    r#"
     movl $1, %eax
     lock xaddl %eax, ({tb} + ap_tramp_count - ap_tramp_start)
     cmpl ${slots}, %eax
