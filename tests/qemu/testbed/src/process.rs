@@ -114,6 +114,20 @@ impl Process {
             sig_target: 0,
         }
     }
+
+    /// The semaphore pages this process holds a reference to (mapped in
+    /// its address space, and unmapped ones kept until it ends), taken
+    /// from it: the caller drops them (`sem_page_put`) once the address
+    /// space that maps them is gone.
+    fn take_sem_refs(&mut self) -> Vec<usize> {
+        let mut pages = self
+            .aspace
+            .as_ref()
+            .map(|a| sem_pages_of(a, &self.maps))
+            .unwrap_or_default();
+        pages.append(&mut self.unmapped_sem_pages);
+        pages
+    }
 }
 
 /// The umask of a process without a parent process (the runner's).
@@ -325,12 +339,7 @@ pub fn exec_swap(img: Image, name: &str) -> Result<(), isize> {
         let p = procs.get_mut(&pid).ok_or(ESRCH)?;
         // The old image's semaphore pages (mapped and unmapped) lose this
         // process's reference with it.
-        let mut sem_pages = p
-            .aspace
-            .as_ref()
-            .map(|a| sem_pages_of(a, &p.maps))
-            .unwrap_or_default();
-        sem_pages.append(&mut p.unmapped_sem_pages);
+        let sem_pages = p.take_sem_refs();
         let old_aspace = p.aspace.replace(img.aspace);
         if let Some(a) = p.aspace.as_ref() {
             a.activate();
@@ -385,16 +394,9 @@ pub fn exec_end_other_threads() -> Result<(), isize> {
 
 /// Frees what a process owns (address space first, then its frames).
 fn release(mut p: Process) {
-    let sem_pages = p
-        .aspace
-        .as_ref()
-        .map(|a| sem_pages_of(a, &p.maps))
-        .unwrap_or_default();
+    let sem_pages = p.take_sem_refs();
     drop(p.aspace.take());
-    sem_pages
-        .into_iter()
-        .chain(p.unmapped_sem_pages.drain(..))
-        .for_each(sem_page_put);
+    sem_pages.into_iter().for_each(sem_page_put);
     p.frames.drain(..).for_each(frames::free);
     drop(core::mem::take(&mut p.fds));
 }
@@ -460,12 +462,7 @@ pub fn thread_ended(pid: Pid, tid: Tid, status: i32) {
             p.ending = true;
             // The semaphore pages it maps or unmapped: their references go
             // with the address space.
-            let mut sem_pages = p
-                .aspace
-                .as_ref()
-                .map(|a| sem_pages_of(a, &p.maps))
-                .unwrap_or_default();
-            sem_pages.append(&mut p.unmapped_sem_pages);
+            let sem_pages = p.take_sem_refs();
             Some((
                 (p.aspace.take(), sem_pages),
                 core::mem::take(&mut p.frames),
