@@ -427,3 +427,51 @@ fn a_thread_directed_signal_wakes_only_that_threads_reader() {
     assert_eq!(ra.join().unwrap().unwrap()[0].0, SIGRT1);
     assert_eq!(rb.join().unwrap().unwrap()[0].0, SIGRT1);
 }
+
+/// SYS_RB_SIGNAL_QUEUED (the hook of a host whose signals are queued in
+/// user space, Redox): it wakes the readers of the named process whose
+/// signalfd wants the signal and nothing else; a reader woken with nothing
+/// pending goes back to sleep, so the call changes no state.
+#[test]
+fn signal_queued_wakes_only_readers_of_that_process_and_queues_nothing() {
+    let e = Env::new(ClockMode::Virtual);
+    let other = e.k.spawn_process(Credentials::new(1001, 1001));
+    let (task, reader) = spawn_reader(&e.k, &other, sig_bit(SIGUSR1), None);
+    assert!(e.k.wait_parked(1, PARK));
+    let pid = other.pid() as usize;
+    let before = task.unparks();
+    assert_eq!(
+        sys(&e.k, SYS_RB_SIGNAL_QUEUED, &[pid, SIGUSR2 as usize]),
+        Ok(0)
+    );
+    assert_eq!(
+        sys(
+            &e.k,
+            SYS_RB_SIGNAL_QUEUED,
+            &[e.proc.pid() as usize, SIGUSR1 as usize]
+        ),
+        Ok(0)
+    );
+    assert_eq!(
+        task.unparks(),
+        before,
+        "another signal or process: not woken"
+    );
+    assert_eq!(
+        sys(&e.k, SYS_RB_SIGNAL_QUEUED, &[pid, SIGUSR1 as usize]),
+        Ok(1)
+    );
+    // Nothing was pending: the reader checks, finds none and sleeps again.
+    assert!(e.k.wait_parked(1, PARK));
+    assert!(task.unparks() > before);
+    for bad in [[pid, 0], [pid, 65], [0, SIGUSR1 as usize], [1 << 32, 10]] {
+        assert_eq!(
+            sys(&e.k, SYS_RB_SIGNAL_QUEUED, &bad),
+            Err(EINVAL),
+            "{bad:?}"
+        );
+    }
+    e.k.send_signal(&other, SIGUSR1);
+    assert_eq!(reader.join().unwrap().unwrap()[0].0, SIGUSR1);
+    other.fds().clear();
+}

@@ -38,6 +38,7 @@ pub fn dispatch<K: Kernel + ?Sized>(k: &K, nr: usize, args: [usize; 6]) -> Resul
         SYS_RB_MSGCTL => msg::msgctl(k, a),
         SYS_RB_EVENTFD2 => eventfd::eventfd2(k, a),
         SYS_RB_SIGNALFD4 => signalfd::signalfd4(k, a),
+        SYS_RB_SIGNAL_QUEUED => signalfd::signal_queued(k, a),
         SYS_RB_TIMERFD_CREATE => timerfd::create(k, a),
         SYS_RB_TIMERFD_SETTIME => timerfd::settime(k, a),
         SYS_RB_TIMERFD_GETTIME => timerfd::gettime(k, a),

@@ -95,6 +95,10 @@ numbers! {
     SYS_RB_TIMERFD_SETTIME = 43, Implemented;
     /// timerfd_gettime(fd, cur_ptr)
     SYS_RB_TIMERFD_GETTIME = 44, Implemented;
+    /// signal_queued(pid, signo) -> woken: a host whose signals are queued
+    /// in user space (Redox: procmgr and redox-rt) says a signal is now
+    /// pending for process `pid`, so that its signalfds re-check
+    SYS_RB_SIGNAL_QUEUED = 45, Implemented;
 }
 
 /// Whether `nr` falls in our block (the host routes these to `dispatch`).
