@@ -730,6 +730,28 @@ pub fn secondary_loop() -> ! {
     unreachable!("a secondary CPU's loop has no deadline");
 }
 
+/// `TESTBED_STOP_DELAY_US=N` at build time (fault injection for
+/// ci/qemu-test's regression check): the boot CPU spins N microseconds of
+/// hardware time between its look at the runner's stop condition and its
+/// look at the clock, widening the window in which another CPU's idle time
+/// jump can reach the runner's deadline.
+const STOP_DELAY_NS: u64 = match option_env!("TESTBED_STOP_DELAY_US") {
+    Some(v) => parse_u64(v.as_bytes()) * 1000,
+    None => 0,
+};
+
+const fn parse_u64(b: &[u8]) -> u64 {
+    let mut n = 0u64;
+    let mut i = 0;
+    while i < b.len() {
+        if b[i].is_ascii_digit() {
+            n = n * 10 + (b[i] - b'0') as u64;
+        }
+        i += 1;
+    }
+    n
+}
+
 fn cpu_loop(stop: &dyn Fn() -> bool, deadline: u64) -> bool {
     let bit = 1u64 << arch::cpu_index();
     loop {
@@ -737,18 +759,36 @@ fn cpu_loop(stop: &dyn Fn() -> bool, deadline: u64) -> bool {
         if stop() {
             return true;
         }
+        if STOP_DELAY_NS > 0 && deadline != u64::MAX {
+            let until = arch::monotonic_ns() + STOP_DELAY_NS;
+            while arch::monotonic_ns() < until {
+                core::hint::spin_loop();
+            }
+        }
         let now = clock::now();
         wake_expired();
         process::expire_itimers(now);
         if now >= deadline {
-            return false;
+            // Look again: another CPU that finished what `stop` waits for
+            // (a program's last thread) and then found nothing to run
+            // jumps the clock to the runner's deadline, possibly between
+            // the look above and the clock read (a program that had ended
+            // was reported as a timeout).
+            return stop();
         }
         if let Some(tid) = pick() {
             run(tid);
             continue;
         }
-        // Idle: announce it before the last look at the queue (`kick_idle`).
+        // Idle: announce it before the last look at the queue (`kick_idle`)
+        // and at the stop condition (`kick_runner` wakes only an announced
+        // CPU: an end between the look above and the announcement would
+        // otherwise wait for the next tick).
         IDLE.fetch_or(bit, Ordering::SeqCst);
+        if stop() {
+            IDLE.fetch_and(!bit, Ordering::SeqCst);
+            return true;
+        }
         let epoch = SCHED.lock().epoch;
         let itimer = process::earliest_itimer();
         let jumped = {
