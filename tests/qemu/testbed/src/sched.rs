@@ -22,7 +22,9 @@
 //!   idle CPUs announce themselves in `IDLE` before their last look at the
 //!   run queue.
 //! - Virtual time jumps only when no CPU runs a task and nothing is queued
-//!   (checked under `SCHED` with the run epoch unchanged).
+//!   (checked under `SCHED` with the run epoch unchanged). Any CPU may jump
+//!   it to the runner's deadline right after the runner's program ended, so
+//!   the runner looks at its stop condition again at its deadline.
 //!
 //! Lock order: `process::PROCS` before `SCHED`. Never switch while holding
 //! either. Every lock is taken with interrupts masked (the kernel never
