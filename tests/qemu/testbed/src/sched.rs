@@ -195,6 +195,11 @@ pub fn runs_per_cpu(n: usize) -> Vec<u64> {
 static IDLE: AtomicU64 = AtomicU64::new(0);
 /// The runner's deadline: no CPU's idle time jump goes past it.
 static RUNNER_DEADLINE: AtomicU64 = AtomicU64::new(u64::MAX);
+/// Something ended (`kick_runner`) since the runner's last look at its
+/// stop condition: until it looks again no other CPU's idle time jump goes
+/// to the runner's deadline (the runner's own may), so the clock does not
+/// leap past a program that has just ended.
+static RUNNER_KICKED: AtomicBool = AtomicBool::new(false);
 
 fn this_cpu() -> &'static PerCpu {
     &PER_CPU[arch::cpu_index()]
@@ -720,6 +725,7 @@ pub fn run_until(stop: &dyn Fn() -> bool, deadline: u64) -> bool {
 /// Wakes the boot CPU if it idles: the runner's stop condition (a
 /// process ended) may hold now.
 pub fn kick_runner() {
+    RUNNER_KICKED.store(true, Ordering::SeqCst);
     if arch::cpu_index() != 0 && IDLE.load(Ordering::SeqCst) & 1 != 0 {
         arch::wake_cpu(0);
     }
@@ -756,12 +762,18 @@ const fn parse_u64(b: &[u8]) -> u64 {
 
 fn cpu_loop(stop: &dyn Fn() -> bool, deadline: u64) -> bool {
     let bit = 1u64 << arch::cpu_index();
+    // Only the runner's loop has a deadline.
+    let runner = deadline != u64::MAX;
     loop {
         this_cpu().turns.fetch_add(1, Ordering::Relaxed);
+        if runner {
+            // Cleared before the look: a later end sets it again.
+            RUNNER_KICKED.store(false, Ordering::SeqCst);
+        }
         if stop() {
             return true;
         }
-        if STOP_DELAY_NS > 0 && deadline != u64::MAX {
+        if STOP_DELAY_NS > 0 && runner {
             let until = arch::monotonic_ns() + STOP_DELAY_NS;
             while arch::monotonic_ns() < until {
                 core::hint::spin_loop();
@@ -800,7 +812,12 @@ fn cpu_loop(stop: &dyn Fn() -> bool, deadline: u64) -> bool {
             } else if s.busy == 0 && s.epoch == epoch {
                 // No task runs anywhere and none ran since the itimer look:
                 // nothing can happen before the next deadline.
-                let at = RUNNER_DEADLINE.load(Ordering::SeqCst).min(deadline);
+                let runner_at = if !runner && RUNNER_KICKED.load(Ordering::SeqCst) {
+                    u64::MAX
+                } else {
+                    RUNNER_DEADLINE.load(Ordering::SeqCst)
+                };
+                let at = runner_at.min(deadline);
                 let at = earliest_deadline(&s).map_or(at, |d| d.min(at));
                 let at = itimer.map_or(at, |t| t.min(at));
                 Some(at != u64::MAX && clock::idle_until(at))
