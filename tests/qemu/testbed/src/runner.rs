@@ -6,6 +6,9 @@ use crate::{clock, process, programs, sched};
 
 /// Per-program budget in clock time (virtual time by default).
 pub const BUDGET_NS: u64 = 10_000_000_000;
+/// `TESTBED_TIMES=1` at build time: every program's clock time is printed
+/// (otherwise only a program that used more than half its budget's).
+const SHOW_TIMES: bool = option_env!("TESTBED_TIMES").is_some();
 /// Time allowed for a killed test's tasks to leave.
 const TEARDOWN_NS: u64 = 2_000_000_000;
 
@@ -22,10 +25,27 @@ pub fn run_all(cpus: usize) -> usize {
             Err(e) => Err(alloc::format!("# spawn failed: errno {}", -e.abs())),
             Ok(pid) => {
                 let done = || process::status_of(pid).is_none_or(|(zombie, _)| zombie);
-                let finished = sched::run_until(&done, clock::now() + BUDGET_NS);
+                let started = clock::now();
+                let finished = sched::run_until(&done, started + BUDGET_NS);
+                let took_ms = (clock::now() - started) / 1_000_000;
                 let status = process::status_of(pid).and_then(|s| s.1);
                 if !finished {
                     sched::describe_tasks(&process::group_pids(group));
+                    // A program that overran its budget by a hair looks
+                    // like a lost wake-up (its last line printed, nothing
+                    // left to run): say whether it ended after all.
+                    println!(
+                        "# timed out after {} ms of clock time; ended by now: {}",
+                        took_ms,
+                        done()
+                    );
+                } else if SHOW_TIMES || took_ms > BUDGET_NS / 1_000_000 / 2 {
+                    println!(
+                        "# {} took {} ms of its {} ms budget",
+                        prog.name,
+                        took_ms,
+                        BUDGET_NS / 1_000_000
+                    );
                 }
                 process::kill_group(group);
                 let pids = process::group_pids(group);

@@ -22,7 +22,9 @@
 //!   idle CPUs announce themselves in `IDLE` before their last look at the
 //!   run queue.
 //! - Virtual time jumps only when no CPU runs a task and nothing is queued
-//!   (checked under `SCHED` with the run epoch unchanged).
+//!   (checked under `SCHED` with the run epoch unchanged). Any CPU may jump
+//!   it to the runner's deadline right after the runner's program ended, so
+//!   the runner looks at its stop condition again at its deadline.
 //!
 //! Lock order: `process::PROCS` before `SCHED`. Never switch while holding
 //! either. Every lock is taken with interrupts masked (the kernel never
@@ -199,6 +201,11 @@ pub fn runs_per_cpu(n: usize) -> Vec<u64> {
 static IDLE: AtomicU64 = AtomicU64::new(0);
 /// The runner's deadline: no CPU's idle time jump goes past it.
 static RUNNER_DEADLINE: AtomicU64 = AtomicU64::new(u64::MAX);
+/// Something ended (`kick_runner`) since the runner's last look at its
+/// stop condition: until it looks again no other CPU's idle time jump goes
+/// to the runner's deadline (the runner's own may), so the clock does not
+/// leap past a program that has just ended.
+static RUNNER_KICKED: AtomicBool = AtomicBool::new(false);
 
 fn this_cpu() -> &'static PerCpu {
     &PER_CPU[arch::cpu_index()]
@@ -781,6 +788,7 @@ pub fn run_until(stop: &dyn Fn() -> bool, deadline: u64) -> bool {
 /// Wakes the boot CPU if it idles: the runner's stop condition (a
 /// process ended) may hold now.
 pub fn kick_runner() {
+    RUNNER_KICKED.store(true, Ordering::SeqCst);
     if arch::cpu_index() != 0 && IDLE.load(Ordering::SeqCst) & 1 != 0 {
         arch::wake_cpu(0);
     }
@@ -793,25 +801,71 @@ pub fn secondary_loop() -> ! {
     unreachable!("a secondary CPU's loop has no deadline");
 }
 
+/// `TESTBED_STOP_DELAY_US=N` at build time (fault injection for
+/// ci/qemu-test's regression check): the boot CPU spins N microseconds of
+/// hardware time between its look at the runner's stop condition and its
+/// look at the clock, widening the window in which another CPU's idle time
+/// jump can reach the runner's deadline.
+const STOP_DELAY_NS: u64 = match option_env!("TESTBED_STOP_DELAY_US") {
+    Some(v) => parse_u64(v.as_bytes()) * 1000,
+    None => 0,
+};
+
+const fn parse_u64(b: &[u8]) -> u64 {
+    let mut n = 0u64;
+    let mut i = 0;
+    while i < b.len() {
+        if b[i].is_ascii_digit() {
+            n = n * 10 + (b[i] - b'0') as u64;
+        }
+        i += 1;
+    }
+    n
+}
+
 fn cpu_loop(stop: &dyn Fn() -> bool, deadline: u64) -> bool {
     let bit = 1u64 << arch::cpu_index();
+    // Only the runner's loop has a deadline.
+    let runner = deadline != u64::MAX;
     loop {
         this_cpu().turns.fetch_add(1, Ordering::Relaxed);
+        if runner {
+            // Cleared before the look: a later end sets it again.
+            RUNNER_KICKED.store(false, Ordering::SeqCst);
+        }
         if stop() {
             return true;
+        }
+        if STOP_DELAY_NS > 0 && runner {
+            let until = arch::monotonic_ns() + STOP_DELAY_NS;
+            while arch::monotonic_ns() < until {
+                core::hint::spin_loop();
+            }
         }
         let now = clock::now();
         wake_expired();
         process::expire_itimers(now);
         if now >= deadline {
-            return false;
+            // Look again: another CPU that finished what `stop` waits for
+            // (a program's last thread) and then found nothing to run
+            // jumps the clock to the runner's deadline, possibly between
+            // the look above and the clock read (a program that had ended
+            // was reported as a timeout).
+            return stop();
         }
         if let Some(tid) = pick() {
             run(tid);
             continue;
         }
-        // Idle: announce it before the last look at the queue (`kick_idle`).
+        // Idle: announce it before the last look at the queue (`kick_idle`)
+        // and at the stop condition (`kick_runner` wakes only an announced
+        // CPU: an end between the look above and the announcement would
+        // otherwise wait for the next tick).
         IDLE.fetch_or(bit, Ordering::SeqCst);
+        if stop() {
+            IDLE.fetch_and(!bit, Ordering::SeqCst);
+            return true;
+        }
         let epoch = SCHED.lock().epoch;
         let itimer = process::earliest_itimer();
         let jumped = {
@@ -821,7 +875,12 @@ fn cpu_loop(stop: &dyn Fn() -> bool, deadline: u64) -> bool {
             } else if s.busy == 0 && s.epoch == epoch {
                 // No task runs anywhere and none ran since the itimer look:
                 // nothing can happen before the next deadline.
-                let at = RUNNER_DEADLINE.load(Ordering::SeqCst).min(deadline);
+                let runner_at = if !runner && RUNNER_KICKED.load(Ordering::SeqCst) {
+                    u64::MAX
+                } else {
+                    RUNNER_DEADLINE.load(Ordering::SeqCst)
+                };
+                let at = runner_at.min(deadline);
                 let at = earliest_deadline(&s).map_or(at, |d| d.min(at));
                 let at = itimer.map_or(at, |t| t.min(at));
                 Some(at != u64::MAX && clock::idle_until(at))
