@@ -246,16 +246,6 @@ int main(int argc, char **argv)
     case_execl();
     case_missing();
     case_alarm_survives();
-#ifndef __linux__
-    /* The testbed with several CPUs: a multithreaded exec timed out once
-     * on aarch64 with 2 CPUs (the exec caller kept running, its process
-     * never ended; cause not found yet, tests/qemu/README.md "Known
-     * limits and what remains"), so these cases run on one CPU only there. */
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    if (cpus > 1)
-        printf("posix_exec: multithreaded exec skipped on %ld CPUs\n", cpus);
-    else
-#endif
     {
         case_threads(0);
         case_threads(1);

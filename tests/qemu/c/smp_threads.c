@@ -14,11 +14,16 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <testbed.h>
+#include <time.h>
 
 #define CPU_INFO 48
 #define THRESHOLD 1000
 #define SPIN 4000000L
-#define ATTEMPTS 50
+/* Stretches are tried for this long (clock time), at least MIN_ATTEMPTS:
+ * on a loaded host one virtual CPU may get no host time for a while, and
+ * then both threads take turns on the other. */
+#define TRY_NS 5000000000LL
+#define MIN_ATTEMPTS 50
 
 #define LOAD(p) __atomic_load_n((p), __ATOMIC_SEQ_CST)
 #define STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_SEQ_CST)
@@ -32,6 +37,13 @@ static long tries[2];
 
 static long cpu_info(long which) { return tb_syscall6(CPU_INFO, which, 0, 0, 0, 0, 0); }
 
+static long long now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
 static void *spinner(void *arg)
 {
     long me = (long)arg, other = 1 - me;
@@ -39,7 +51,9 @@ static void *spinner(void *arg)
     while (LOAD(&ready) < 2)
         ADD(&counter[me], 1);
     /* Keep counting until both proved (the other needs to see us move). */
-    for (long a = 0; a < ATTEMPTS && !(LOAD(&proved[0]) && LOAD(&proved[1])); a++) {
+    long long until = now_ns() + TRY_NS;
+    for (long a = 0; (a < MIN_ATTEMPTS || now_ns() < until) && !(LOAD(&proved[0]) && LOAD(&proved[1]));
+         a++) {
         long s0 = cpu_info(2), cpu0 = cpu_info(0);
         long c0 = LOAD(&counter[other]);
         int seen = 0;

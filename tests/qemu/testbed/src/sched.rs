@@ -174,6 +174,10 @@ struct PerCpu {
     /// here, without the process lock, and added to its process's count
     /// when it switches back (`run`).
     syscalls: AtomicU64,
+    /// The last system call number and the user pc of the last tick taken
+    /// in user mode (a timed-out test's report says where a task spins).
+    last_syscall: AtomicU64,
+    last_user_pc: AtomicU64,
 }
 
 static PER_CPU: [PerCpu; MAX_CPUS] = [const {
@@ -185,6 +189,8 @@ static PER_CPU: [PerCpu; MAX_CPUS] = [const {
         turns: AtomicU64::new(0),
         quiet_at: AtomicU64::new(u64::MAX),
         syscalls: AtomicU64::new(0),
+        last_syscall: AtomicU64::new(0),
+        last_user_pc: AtomicU64::new(0),
     }
 }; MAX_CPUS];
 
@@ -227,8 +233,15 @@ pub fn init_this_cpu() {
 }
 
 /// Counts a system call of the running task.
-pub fn count_syscall() {
-    this_cpu().syscalls.fetch_add(1, Ordering::Relaxed);
+pub fn count_syscall(num: usize) {
+    let cpu = this_cpu();
+    cpu.syscalls.fetch_add(1, Ordering::Relaxed);
+    cpu.last_syscall.store(num as u64, Ordering::Relaxed);
+}
+
+/// Records the user pc a tick interrupted (the timeout report's).
+pub fn note_user_pc(pc: usize) {
+    this_cpu().last_user_pc.store(pc as u64, Ordering::Relaxed);
 }
 
 /// The running task's system calls not yet added to its process's count.
@@ -472,11 +485,13 @@ pub fn describe_tasks(pids: &[Pid]) {
         let turns = c.turns.load(Ordering::Relaxed);
         if turns > 0 {
             println!(
-                "# cpu {}: task {}, {} runs, {} loop turns",
+                "# cpu {}: task {}, {} runs, {} loop turns, last syscall {}, last user pc {:#x}",
                 i,
                 c.current.load(Ordering::Relaxed),
                 c.runs.load(Ordering::Relaxed),
-                turns
+                turns,
+                c.last_syscall.load(Ordering::Relaxed),
+                c.last_user_pc.load(Ordering::Relaxed)
             );
         }
     }

@@ -11,7 +11,7 @@ use testbed_abi::{errno::EINTR, nr, sig, KILLED_BASE};
 /// signal frame or a sigreturn): x86_64 then returns through `iretq`.
 pub fn on_syscall(frame: &mut TrapFrame) -> bool {
     let (num, args) = frame.syscall_args();
-    sched::count_syscall();
+    sched::count_syscall(num);
     if num == nr::SIGRETURN {
         if !sigframe::sigreturn(frame) {
             process::exit_by_signal(sig::SIGSEGV);
@@ -59,6 +59,9 @@ fn restartable(num: usize, args: &[usize; 6]) -> bool {
 /// A timer tick (from user mode or the idle loop) of any CPU; timerfds
 /// expire on the boot CPU's, which is the clock's.
 pub fn on_timer(frame: &mut TrapFrame) {
+    if sched::current() != 0 {
+        sched::note_user_pc(frame.user_pc());
+    }
     if crate::arch::cpu_index() == 0 {
         crate::ipc::timer_tick();
     }

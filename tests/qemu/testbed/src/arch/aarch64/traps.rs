@@ -95,6 +95,11 @@ impl TrapFrame {
         self.sp_el0 as usize
     }
 
+    /// The user pc (where the trap returns to).
+    pub fn user_pc(&self) -> usize {
+        self.elr_el1 as usize
+    }
+
     /// Whether `addr` may be a user code address (sigaction checks it).
     pub fn user_address_ok(addr: usize) -> bool {
         (addr as u64) < USER_LIMIT

@@ -171,6 +171,11 @@ impl TrapFrame {
         self.rsp as usize
     }
 
+    /// The user pc (where the trap returns to).
+    pub fn user_pc(&self) -> usize {
+        self.rip as usize
+    }
+
     /// Whether `addr` may be a user code address (sigaction checks it).
     pub fn user_address_ok(addr: usize) -> bool {
         (addr as u64) < USER_LIMIT
