@@ -14,13 +14,16 @@
 //! Run: `cargo bench --features hosted --bench dispatch_instructions`.
 
 use std::hint::black_box;
+use std::time::Duration;
 
 mod common;
 
 use common::sys;
 use redbear_ipc::hosted::{ClockMode, HostedKernel};
+use redbear_ipc::ipc::common::limits::{Resource, UNLIMITED};
+use redbear_ipc::ipc::common::pollee::Readiness;
 use redbear_ipc::kernel::{Credentials, Kernel};
-use redbear_ipc::syscall::abi::{SemFlags, FD_SLOT_ANY, IPC_NOWAIT};
+use redbear_ipc::syscall::abi::{SemFlags, FD_SLOT_ANY, IPC_NOWAIT, MQ_ATTR_SIZE};
 use redbear_ipc::syscall::dispatch;
 use redbear_ipc::syscall::numbers::*;
 
@@ -104,6 +107,133 @@ fn op_msgrcv_typed_10000_others(k: &HostedKernel, id: usize, m: usize) {
     black_box("typed");
     for _ in 0..N {
         msg_pair(k, id, m);
+    }
+}
+
+/// poll over `fds`, the last one readable, timeout 0 (the hosted
+/// kernel's poll: its fd lookups and the shared loop).
+fn poll_once(k: &HostedKernel, fds: &[(usize, Readiness)]) {
+    let ready = k.poll(fds, Some(Duration::ZERO)).expect("poll");
+    black_box(ready);
+}
+
+#[inline(never)]
+fn op_poll_1_fds(k: &HostedKernel, fds: &[(usize, Readiness)]) {
+    for _ in 0..N {
+        poll_once(k, fds);
+    }
+}
+
+#[inline(never)]
+fn op_poll_64_fds(k: &HostedKernel, fds: &[(usize, Readiness)]) {
+    black_box("64");
+    for _ in 0..N {
+        poll_once(k, fds);
+    }
+}
+
+#[inline(never)]
+fn op_poll_250_fds(k: &HostedKernel, fds: &[(usize, Readiness)]) {
+    black_box("250");
+    for _ in 0..N {
+        poll_once(k, fds);
+    }
+}
+
+fn poll_rows(k: &HostedKernel, one: usize) {
+    for n in [1usize, 64, 250] {
+        let fds: Vec<(usize, Readiness)> = (0..n)
+            .map(|_| (sys(k, SYS_RB_EVENTFD2, &[0, 0, FD_SLOT_ANY]), Readiness::IN))
+            .collect();
+        let last = fds[n - 1].0;
+        k.write(last, one, 8).expect("make the last one readable");
+        match n {
+            1 => op_poll_1_fds(k, &fds),
+            64 => op_poll_64_fds(k, &fds),
+            _ => op_poll_250_fds(k, &fds),
+        }
+        for (fd, _) in fds {
+            k.close(fd).expect("close");
+        }
+    }
+}
+
+/// POSIX mq: send 64 bytes at priority `prio` + receive it back, with
+/// other messages queued at lower priorities (the receive takes the
+/// highest). One function per curve point, so callgrind counts each.
+macro_rules! mq_op {
+    ($name:ident) => {
+        #[inline(never)]
+        fn $name(k: &HostedKernel, fd: usize, m: usize, prio: usize) {
+            black_box(stringify!($name));
+            for _ in 0..N {
+                black_box(sys(k, SYS_RB_MQ_TIMEDSEND, &[fd, m, 64, prio, 0]));
+                black_box(sys(k, SYS_RB_MQ_TIMEDRECEIVE, &[fd, m, 64, 0, 0]));
+            }
+        }
+    };
+}
+mq_op!(op_mq_send_receive_64_depth_0);
+mq_op!(op_mq_send_receive_64_depth_10);
+mq_op!(op_mq_send_receive_64_depth_1000);
+mq_op!(op_mq_send_receive_64_depth_65000);
+mq_op!(op_mq_send_receive_64_prios_1);
+mq_op!(op_mq_send_receive_64_prios_100);
+mq_op!(op_mq_send_receive_64_prios_10000);
+mq_op!(op_mq_send_receive_64_prios_32000);
+
+/// The mq curves: by queue depth (messages at priority 0 queued) and by
+/// priorities in use (one message at each of 1..=K queued). msg_max and
+/// the user's mq bytes are raised first (as root would).
+fn mq_rows(k: &HostedKernel) {
+    let root = Credentials::new(0, 0);
+    let mut l = k.ipc().acct.limits();
+    l.family.mq.msg_max = 65536;
+    l.per_user_amounts[Resource::MqBytes as usize] = UNLIMITED;
+    k.ipc()
+        .acct
+        .set_limits(&root, l)
+        .expect("raise the mq limits");
+    let attr = k.alloc_private(MQ_ATTR_SIZE);
+    let mut raw = [0u8; MQ_ATTR_SIZE];
+    raw[8..16].copy_from_slice(&65536i64.to_ne_bytes());
+    raw[16..24].copy_from_slice(&64i64.to_ne_bytes());
+    k.write_user(attr, &raw).expect("write the mq_attr");
+    let m = k.alloc_private(64);
+    type Op = fn(&HostedKernel, usize, usize, usize);
+    let depth: [(usize, Op); 4] = [
+        (0, op_mq_send_receive_64_depth_0),
+        (10, op_mq_send_receive_64_depth_10),
+        (1000, op_mq_send_receive_64_depth_1000),
+        (65000, op_mq_send_receive_64_depth_65000),
+    ];
+    let prios: [(usize, Op); 4] = [
+        (1, op_mq_send_receive_64_prios_1),
+        (100, op_mq_send_receive_64_prios_100),
+        (10000, op_mq_send_receive_64_prios_10000),
+        (32000, op_mq_send_receive_64_prios_32000),
+    ];
+    for (curve, points) in [("/rb-depth", depth), ("/rb-prios", prios)] {
+        let name = k.alloc_private(curve.len());
+        k.write_user(name, curve.as_bytes())
+            .expect("write the name");
+        let oflag = 2 | 1 << 2; // O_RDWR | O_CREAT
+        let fd = sys(
+            k,
+            SYS_RB_MQ_OPEN,
+            &[name, curve.len(), oflag, 0o600, attr, FD_SLOT_ANY],
+        );
+        let mut queued = 0;
+        for (n, op) in points {
+            while queued < n {
+                let prio = if curve == "/rb-depth" { 0 } else { queued + 1 };
+                sys(k, SYS_RB_MQ_TIMEDSEND, &[fd, m, 64, prio, 0]);
+                queued += 1;
+            }
+            op(k, fd, m, 32767);
+        }
+        k.close(fd).expect("close");
+        sys(k, SYS_RB_MQ_UNLINK, &[name, curve.len()]);
     }
 }
 
@@ -228,6 +358,7 @@ fn main() {
         .expect("write the eventfd value");
     let out = k.alloc_private(8);
     op_eventfd_write_read(&k, efd, one, out);
+    poll_rows(&k, one);
 
     let tfd = sys(&k, SYS_RB_TIMERFD_CREATE, &[1, 0, FD_SLOT_ANY]);
     let cur = k.alloc_private(32);
@@ -250,5 +381,6 @@ fn main() {
     op_msgrcv_typed_10000_others(&k, id, m);
     sys(&k, SYS_RB_MSGCTL, &[id, 0, 0]);
     sem_rows(&k);
+    mq_rows(&k);
     println!("dispatch_instructions: every operation ran {N} times");
 }

@@ -61,6 +61,8 @@ fn live() -> isize {
 /// Named semaphores per measurement (a user may hold 256), and queued
 /// messages (200 of 64 B fit the default 16384-byte queue).
 const N_SMALL: usize = 200;
+/// POSIX queues with the default attributes per measurement.
+const N_MQ: usize = 8;
 
 /// Creates `n` objects with `make(i)`, destroys them with `destroy`, and
 /// prints `RBMEM <name> <bytes per object> <bytes still live after>`.
@@ -154,4 +156,63 @@ fn main() {
         );
     }
     sys(&k, SYS_RB_MSGCTL, &[q, IPC_RMID, 0]);
+
+    // 200 sets of 250: 1000 would pass a user's 8 MiB of kernel memory.
+    for (name, nsems, n) in [
+        ("sysv_sem_set_of_1", 1, N),
+        ("sysv_sem_set_of_250", 250, N_SMALL),
+    ] {
+        row(
+            name,
+            n,
+            |_| sys(&k, SYS_RB_SEMGET, &[0, nsems, IPC_CREAT | 0o600]),
+            |id| {
+                sys(&k, SYS_RB_SEMCTL, &[id, 0, IPC_RMID, 0]);
+            },
+        );
+    }
+
+    // POSIX mq with the default attributes (10 x 8192), empty and full:
+    // a user's RLIMIT_MSGQUEUE (819200 bytes) holds 9 such queues.
+    let rdwr_create = 2 | 1 << 2; // O_RDWR | O_CREAT
+    let big = k.alloc_private(8192);
+    let open_mq = |i: usize| {
+        let (at, len) = names[i];
+        let fd = sys(
+            &k,
+            SYS_RB_MQ_OPEN,
+            &[at, len, rdwr_create, 0o600, 0, FD_SLOT_ANY],
+        );
+        (i, fd)
+    };
+    let close_mq = |(i, fd): (usize, usize)| {
+        close(fd);
+        let (at, len) = names[i];
+        sys(&k, SYS_RB_MQ_UNLINK, &[at, len]);
+    };
+    row("mq_default_attr_empty", N_MQ, open_mq, close_mq);
+    row(
+        "mq_default_attr_full_10x8192",
+        N_MQ,
+        |i| {
+            let q = open_mq(i);
+            for _ in 0..10 {
+                sys(&k, SYS_RB_MQ_TIMEDSEND, &[q.1, big, 8192, 0, 0]);
+            }
+            q
+        },
+        close_mq,
+    );
+    let (_, q) = open_mq(0);
+    for (name, len) in [("mq_queued_msg_0B", 0), ("mq_queued_msg_64B", 64)] {
+        row(
+            name,
+            10,
+            |_| sys(&k, SYS_RB_MQ_TIMEDSEND, &[q, big, len, 0, 0]),
+            |_| {
+                sys(&k, SYS_RB_MQ_TIMEDRECEIVE, &[q, big, 8192, 0, 0]);
+            },
+        );
+    }
+    close_mq((0, q));
 }

@@ -204,8 +204,10 @@ fn the_shared_poll_loop_counts_invalid_entries_and_skips_ignored_ones() {
         PollEntry::new(PollFile::Open(efd.clone()), Readiness::IN),
     ];
     let never_park = |_| -> ParkOutcome { panic!("an invalid entry is ready: no wait") };
+    // A poll that does not wait registers nothing, so makes no observer.
+    let no_waker = || -> Arc<dyn Observer> { panic!("a poll that does not wait made a waker") };
     assert_eq!(
-        poll::poll(&*e.k, &mut entries, None, &waker, never_park),
+        poll::poll(&*e.k, &mut entries, None, no_waker, never_park),
         Ok(1)
     );
     assert!(entries.iter().all(|x| x.ready.is_empty()));
@@ -217,22 +219,27 @@ fn the_shared_poll_loop_counts_invalid_entries_and_skips_ignored_ones() {
         PollEntry::new(PollFile::Open(efd.clone()), Readiness::IN),
     ];
     assert_eq!(
-        poll::poll(&*e.k, &mut entries, Some(now), &waker, never_park),
+        poll::poll(&*e.k, &mut entries, Some(now), no_waker, never_park),
         Ok(0)
     );
     // Ready entries report only what was asked for (plus ERR/HUP).
     let mut entries = vec![PollEntry::new(PollFile::Open(efd), Readiness::OUT)];
     assert_eq!(
-        poll::poll(&*e.k, &mut entries, None, &waker, never_park),
+        poll::poll(&*e.k, &mut entries, None, no_waker, never_park),
         Ok(1)
     );
     assert_eq!(entries[0].ready, Readiness::OUT);
     // A signal while parked is EINTR, and the waker is unregistered.
     let efd = EventFd::create(&*e.k, 0, false, true).unwrap();
     let mut entries = vec![PollEntry::new(PollFile::Open(efd.clone()), Readiness::IN)];
-    let interrupted = |_| ParkOutcome::Interrupted;
+    // One that waits has its waker registered while it parks.
+    let pollee = efd.clone();
+    let interrupted = |_| {
+        assert_eq!(pollee.pollee().map(|p| p.observers()), Some(1));
+        ParkOutcome::Interrupted
+    };
     assert_eq!(
-        poll::poll(&*e.k, &mut entries, None, &waker, interrupted).map_err(|e| e.errno),
+        poll::poll(&*e.k, &mut entries, None, || waker.clone(), interrupted).map_err(|e| e.errno),
         Err(redbear_ipc::errno::EINTR)
     );
     assert_eq!(efd.pollee().map(|p| p.observers()), Some(0));

@@ -63,12 +63,12 @@ impl HostedKernel {
             .iter()
             .map(|&(fd, want)| Ok(PollEntry::new(PollFile::Open(self.get_fd(fd)?), want)))
             .collect::<Result<Vec<_>, Errno>>()?;
-        let waker: Arc<dyn Observer> = Arc::new(PollWaker(self.current()));
+        let waker = || -> Arc<dyn Observer> { Arc::new(PollWaker(self.current())) };
         let deadline = timeout.map(|t| {
             let ns = u64::try_from(t.as_nanos()).unwrap_or(u64::MAX);
             self.now(ClockId::Monotonic).saturating_add(ns)
         });
-        poll::poll(self, &mut entries, deadline, &waker, |wake_at| {
+        poll::poll(self, &mut entries, deadline, waker, |wake_at| {
             self.park(wake_at.map(|at_ns| Deadline {
                 clock: ClockId::Monotonic,
                 at_ns,

@@ -112,7 +112,7 @@ pub fn msgsnd<K: Kernel + ?Sized>(k: &K, a: Args) -> Result<usize, Errno> {
     let flags = flag_bits(msgflg)?;
     let buf = MsgBuf(msgp);
     let mtype = buf.mtype().read(k)?.0;
-    let msgmax = crate::ipc::sysv::limits::get(&k.ipc().acct).msgmax as usize;
+    let msgmax = crate::ipc::sysv::limits::msgmax(&k.ipc().acct) as usize;
     let len = size(msgsz)?;
     if len > msgmax || id < 0 || mtype < 1 {
         return err(EINVAL);

@@ -289,13 +289,14 @@ impl Table {
         r: Resource,
         amount: usize,
     ) -> Option<i32> {
-        let (i, s) = (r as usize, r.spec());
-        let over = |held: usize, limit: usize| held.saturating_add(amount) > limit;
-        let total_binds = s.total_binds_privileged || !privileged;
-        let user_binds = s.per_user_binds_privileged || !privileged;
-        ((total_binds && over(self.totals.amounts[i], self.limits.total_amounts[i]))
-            || (user_binds && over(now.amounts[i], self.limits.per_user_amounts[i])))
-        .then_some(s.errno)
+        amount_refused(
+            &self.limits,
+            &self.totals,
+            now.amounts[r as usize],
+            privileged,
+            r,
+            amount,
+        )
     }
 
     fn check_object(&self, now: &Usage, privileged: bool, kind: ObjectKind) -> Option<i32> {
@@ -315,6 +316,25 @@ impl Table {
             self.users.remove(&uid);
         }
     }
+}
+
+/// Whether a user holding `held` of `r` may add `amount` (with the
+/// namespace's `totals`), or the errno that refuses it.
+fn amount_refused(
+    limits: &Limits,
+    totals: &Usage,
+    held: usize,
+    privileged: bool,
+    r: Resource,
+    amount: usize,
+) -> Option<i32> {
+    let (i, s) = (r as usize, r.spec());
+    let over = |held: usize, limit: usize| held.saturating_add(amount) > limit;
+    let total_binds = s.total_binds_privileged || !privileged;
+    let user_binds = s.per_user_binds_privileged || !privileged;
+    ((total_binds && over(totals.amounts[i], limits.total_amounts[i]))
+        || (user_binds && over(held, limits.per_user_amounts[i])))
+    .then_some(s.errno)
 }
 
 /// The accounting of one IPC namespace.
@@ -337,6 +357,12 @@ impl Accounting {
     /// The limits in force.
     pub fn limits(&self) -> Limits {
         self.table.lock().limits
+    }
+
+    /// `f` of the limits in force, without copying them all (a hot path
+    /// reading one value).
+    pub fn with_limits<R>(&self, f: impl FnOnce(&Limits) -> R) -> R {
+        f(&self.table.lock().limits)
     }
 
     /// Replaces the limits: EPERM unless `creds` are privileged, EINVAL
@@ -451,14 +477,42 @@ impl Accounting {
         }
     }
 
+    // A live charge holds an object, so its user has an entry: grow and
+    // shrink (once per message sent and received) search the user table
+    // once and touch one resource, not the whole usage.
     fn grow(&self, c: &Charge, r: Resource, amount: usize, errno: i32) -> Result<(), Errno> {
-        let mut t = self.table.lock();
-        let now = t.users.get(&c.uid).copied().unwrap_or_default();
-        if t.check_amount(&now, c.privileged, r, amount).is_some() {
+        let mut guard = self.table.lock();
+        let t = &mut *guard;
+        let i = r as usize;
+        let Some(u) = t.users.get_mut(&c.uid) else {
+            if t.check_amount(&Usage::default(), c.privileged, r, amount)
+                .is_some()
+            {
+                return err(errno);
+            }
+            t.apply(c.uid, |u| u.amounts[i] += amount);
+            return Ok(());
+        };
+        if amount_refused(&t.limits, &t.totals, u.amounts[i], c.privileged, r, amount).is_some() {
             return err(errno);
         }
-        t.apply(c.uid, |u| u.amounts[r as usize] += amount);
+        u.amounts[i] += amount;
+        t.totals.amounts[i] += amount;
         Ok(())
+    }
+
+    /// Gives back `amount` of `r` alone (see `grow`).
+    fn shrink(&self, uid: u32, r: Resource, amount: usize) {
+        let mut guard = self.table.lock();
+        let t = &mut *guard;
+        let i = r as usize;
+        t.totals.amounts[i] = t.totals.amounts[i].saturating_sub(amount);
+        if let Some(u) = t.users.get_mut(&uid) {
+            u.amounts[i] = u.amounts[i].saturating_sub(amount);
+            if u.is_zero() {
+                t.users.remove(&uid);
+            }
+        }
     }
 
     fn refund(&self, uid: u32, objects: usize, kind: ObjectKind, amounts: [usize; RESOURCES]) {
@@ -530,9 +584,7 @@ impl Charge {
     pub fn shrink(&mut self, r: Resource, amount: usize) {
         let i = r as usize;
         let give = amount.min(self.amounts[i]);
-        let mut back = [0; RESOURCES];
-        back[i] = give;
-        self.acct.refund(self.uid, 0, self.kind, back);
+        self.acct.shrink(self.uid, r, give);
         self.amounts[i] -= give;
     }
 }

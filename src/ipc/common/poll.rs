@@ -62,31 +62,47 @@ impl PollEntry {
     }
 }
 
+/// Fires due timers, settles every entry's `ready`; returns how many are
+/// ready and the monotonic time of the check.
+fn check_all<K: Kernel>(k: &K, entries: &mut [PollEntry]) -> (usize, u64) {
+    k.ipc().expire_timers(k);
+    let mut ready = 0;
+    for e in entries.iter_mut() {
+        if e.check(k) {
+            ready += 1;
+        }
+    }
+    (ready, k.now(ClockId::Monotonic))
+}
+
 /// poll(2): fills in every entry's `ready` and returns how many entries
 /// are ready (an `Invalid` one counts), waiting until one is or until
 /// `deadline` (absolute CLOCK_MONOTONIC ns; None waits forever; a past one
-/// does not wait). `waker` is registered on every object while the call
-/// waits and must make `park` return; `park(wake_at)` sleeps until then
+/// does not wait). `waker` makes the observer registered on every object
+/// while the call waits (only if it waits), which must make `park` return; `park(wake_at)` sleeps until then
 /// (monotonic ns) or a wake-up. EINTR when `park` reports a signal.
 pub fn poll<K: Kernel>(
     k: &K,
     entries: &mut [PollEntry],
     deadline: Option<u64>,
-    waker: &Arc<dyn Observer>,
+    waker: impl FnOnce() -> Arc<dyn Observer>,
     mut park: impl FnMut(Option<u64>) -> ParkOutcome,
 ) -> Result<usize, Errno> {
+    // A poll that will not sleep (something ready, or a zero timeout)
+    // registers nothing: registering and unregistering cost a lock and a
+    // list walk per object, more than the readiness check itself.
+    let (ready, now) = check_all(k, entries);
+    if ready > 0 || deadline.is_some_and(|d| now >= d) {
+        return Ok(ready);
+    }
+    let waker = waker();
     for p in entries.iter().filter_map(|e| e.open()?.pollee()) {
-        p.register(waker);
+        p.register(&waker);
     }
     let result = loop {
-        k.ipc().expire_timers(k);
-        let mut ready = 0;
-        for e in entries.iter_mut() {
-            if e.check(k) {
-                ready += 1;
-            }
-        }
-        let now = k.now(ClockId::Monotonic);
+        // Again after registering: a change between the first check and
+        // the registration would otherwise be missed.
+        let (ready, now) = check_all(k, entries);
         if ready > 0 || deadline.is_some_and(|d| now >= d) {
             break Ok(ready);
         }
@@ -104,7 +120,7 @@ pub fn poll<K: Kernel>(
         }
     };
     for p in entries.iter().filter_map(|e| e.open()?.pollee()) {
-        p.unregister(waker);
+        p.unregister(&waker);
     }
     result
 }

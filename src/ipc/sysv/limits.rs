@@ -129,6 +129,11 @@ pub fn get(acct: &Accounting) -> SysvLimits {
     SysvLimits::of(&acct.limits())
 }
 
+/// msgmax alone (every msgsnd reads it).
+pub fn msgmax(acct: &Accounting) -> u32 {
+    acct.with_limits(|l| int(l.family.msgmax))
+}
+
 /// Sets the SysV limits: EPERM unless `creds` are privileged, EINVAL for
 /// a value out of its range; nothing changes on failure.
 pub fn set(acct: &Accounting, creds: &Credentials, new: SysvLimits) -> Result<(), Errno> {

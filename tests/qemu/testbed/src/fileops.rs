@@ -76,43 +76,49 @@ fn park_in_poll(wake_at: Option<u64>) -> ParkOutcome {
 
 /// poll(2): `timeout_ms` < 0 waits forever. Bad fds report POLLNVAL. The
 /// loop is the crate's (`redbear_ipc::ipc::common::poll`), as the hosted kernel's.
+/// The array is read in one copy and its descriptors looked up under one
+/// process lookup; only the `revents` fields are written back.
 pub fn poll(fds_ptr: usize, nfds: usize, timeout_ms: isize) -> R {
     if nfds > MAX_POLLFDS {
         return Err(EINVAL);
     }
-    let size = core::mem::size_of::<PollFd>();
-    let mut pfds: Vec<PollFd> = Vec::with_capacity(nfds);
-    for i in 0..nfds {
-        pfds.push(with_aspace(|a| usermem::read_val(a, fds_ptr + i * size))?);
-    }
-    let mut entries: Vec<PollEntry> = pfds
-        .iter()
-        .map(|p| {
-            let target = if p.fd < 0 {
-                PollFile::Ignored
-            } else {
-                file(p.fd as usize).map_or(PollFile::Invalid, PollFile::Open)
-            };
-            PollEntry::new(
-                target,
-                Readiness::from_bits_truncate(u32::from(p.events as u16)),
-            )
-        })
-        .collect();
-    let waker: Arc<dyn Observer> = Arc::new(PollWaker(sched::current()));
+    let mut pfds: Vec<PollFd> = alloc::vec![PollFd::default(); nfds];
+    with_aspace(|a| usermem::read_slice(a, fds_ptr, &mut pfds))?;
+    let mut entries: Vec<PollEntry> = process::with_current(|p| {
+        pfds.iter()
+            .map(|pf| {
+                let target = if pf.fd < 0 {
+                    PollFile::Ignored
+                } else {
+                    p.fds
+                        .get(pf.fd as usize)
+                        .map_or(PollFile::Invalid, PollFile::Open)
+                };
+                PollEntry::new(
+                    target,
+                    Readiness::from_bits_truncate(u32::from(pf.events as u16)),
+                )
+            })
+            .collect()
+    })
+    .ok_or(ESRCH)?;
+    let waker = || -> Arc<dyn Observer> { Arc::new(PollWaker(sched::current())) };
     let deadline = u64::try_from(timeout_ms)
         .ok()
         .map(|ms| clock::now().saturating_add(ms.saturating_mul(1_000_000)));
     let ready =
-        ipc_poll::poll(kernel(), &mut entries, deadline, &waker, park_in_poll).map_err(errno)?;
-    for (p, e) in pfds.iter_mut().zip(&entries) {
-        p.revents = match e.file {
+        ipc_poll::poll(kernel(), &mut entries, deadline, waker, park_in_poll).map_err(errno)?;
+    let revents: Vec<[u8; 2]> = entries
+        .iter()
+        .map(|e| match e.file {
             PollFile::Invalid => POLLNVAL,
             PollFile::Ignored | PollFile::Open(_) => e.ready.bits() as i16,
-        };
-    }
-    for (i, p) in pfds.iter().enumerate() {
-        with_aspace(|a| usermem::write_val(a, fds_ptr + i * size, p))?;
-    }
+        })
+        .map(i16::to_ne_bytes)
+        .collect();
+    let size = core::mem::size_of::<PollFd>();
+    let at = core::mem::offset_of!(PollFd, revents);
+    let parts = revents.iter().enumerate().map(|(i, r)| (i * size + at, &r[..]));
+    with_aspace(|a| usermem::write_parts(a, fds_ptr, nfds * size, parts))?;
     Ok(ready)
 }

@@ -10,6 +10,19 @@ use crate::arch::{AddressSpace, PAGE_SIZE};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Fault;
 
+/// Every page of `[va, va + len)` is mapped for user access (writable if
+/// `write`).
+fn check(aspace: &AddressSpace, va: usize, len: usize, write: bool) -> Result<(), Fault> {
+    va.checked_add(len).ok_or(Fault)?;
+    let mut off = 0;
+    while off < len {
+        let a = va + off;
+        aspace.translate(a, write).ok_or(Fault)?;
+        off += PAGE_SIZE - a % PAGE_SIZE;
+    }
+    Ok(())
+}
+
 /// Calls `f(pa, offset, len)` for each page piece of `[va, va + len)`.
 fn each_piece(
     aspace: &AddressSpace,
@@ -18,14 +31,8 @@ fn each_piece(
     write: bool,
     mut f: impl FnMut(usize, usize, usize),
 ) -> Result<(), Fault> {
-    va.checked_add(len).ok_or(Fault)?;
     // Check the whole range first so a failed copy changes nothing.
-    let mut off = 0;
-    while off < len {
-        let a = va + off;
-        aspace.translate(a, write).ok_or(Fault)?;
-        off += PAGE_SIZE - a % PAGE_SIZE;
-    }
+    check(aspace, va, len, write)?;
     let mut off = 0;
     while off < len {
         let a = va + off;
@@ -51,6 +58,53 @@ pub fn write(aspace: &AddressSpace, va: usize, src: &[u8]) -> Result<(), Fault> 
         // SAFETY: as in `read`, with the page proved writable.
         unsafe { core::ptr::copy_nonoverlapping(src[off..].as_ptr(), pa as *mut u8, n) }
     })
+}
+
+/// Writes each `(offset, bytes)` of `parts` at `va + offset`, all inside
+/// `[va, va + len)`, which is checked writable first (a fault changes
+/// nothing). One page walk per page, however many parts it holds: poll
+/// writes each entry's `revents` and nothing else, as Linux does.
+pub fn write_parts<'a>(
+    aspace: &AddressSpace,
+    va: usize,
+    len: usize,
+    parts: impl IntoIterator<Item = (usize, &'a [u8])>,
+) -> Result<(), Fault> {
+    check(aspace, va, len, true)?;
+    let mut page = usize::MAX;
+    let mut frame = 0;
+    for (off, bytes) in parts {
+        if off.checked_add(bytes.len()).is_none_or(|end| end > len) {
+            return Err(Fault);
+        }
+        for (i, b) in bytes.iter().enumerate() {
+            let a = va + off + i;
+            if a / PAGE_SIZE != page {
+                frame = aspace.translate(a - a % PAGE_SIZE, true).ok_or(Fault)?;
+                page = a / PAGE_SIZE;
+            }
+            // SAFETY: `a` lies in `[va, va + len)`, whose pages were proved
+            // writable above; `frame` is its page's frame, reached through
+            // the identity map.
+            unsafe { *((frame + a % PAGE_SIZE) as *mut u8) = *b };
+        }
+    }
+    Ok(())
+}
+
+/// Reads `dst.len()` plain-old-data values from consecutive addresses at
+/// `va`, in one copy.
+pub fn read_slice<T: Copy + Default>(
+    aspace: &AddressSpace,
+    va: usize,
+    dst: &mut [T],
+) -> Result<(), Fault> {
+    // SAFETY: as in `read_val`: T is Copy plain data (any bit pattern
+    // valid); the byte slice covers exactly `dst`.
+    let bytes = unsafe {
+        core::slice::from_raw_parts_mut(dst.as_mut_ptr() as *mut u8, core::mem::size_of_val(dst))
+    };
+    read(aspace, va, bytes)
 }
 
 pub fn cmpxchg_u32(aspace: &AddressSpace, va: usize, old: u32, new: u32) -> Result<u32, Fault> {
