@@ -21,6 +21,7 @@ const PROGRAMS: &[&str] = &[
     "posix_signal_one_thread",
     "posix_mq_sigev_thread",
     "posix_pipe",
+    "posix_mmap",
     "posix_mutex_cond",
     "posix_signal_frames",
     "posix_signal_waits",

@@ -182,6 +182,13 @@ pub mod nr {
     /// thread (unchanged across a stretch of code: it never left its CPU
     /// there); EINVAL otherwise.
     pub const CPU_INFO: usize = 48;
+    /// `(addr, len) -> 0`: removes the caller's mappings of the pages in
+    /// `[addr, addr + len)` (any of them; pages not mapped are skipped);
+    /// a later access faults. EINVAL for an unaligned `addr`, `len` 0, or
+    /// a range past the user half. A private page's frame stays the
+    /// process's until it exits (another CPU may still hold its
+    /// translation), a shared one stays its region's.
+    pub const MUNMAP: usize = 49;
     /// One past the last base number.
     pub const END: usize = 64;
 }

@@ -74,7 +74,12 @@ static unsigned long shared_maps;
 void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
     (void)addr;
-    (void)prot;
+    /* Pages are mapped read-write: other protections are refused, not
+     * silently widened. */
+    if (prot != (PROT_READ | PROT_WRITE)) {
+        errno = ENOTSUP;
+        return MAP_FAILED;
+    }
     if (!(flags & MAP_ANONYMOUS) || (flags & MAP_FIXED)) {
         errno = ENODEV;
         return MAP_FAILED;
@@ -93,9 +98,4 @@ void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
     return r == -1 ? MAP_FAILED : (void *)r;
 }
 
-int munmap(void *addr, size_t len)
-{
-    (void)addr;
-    (void)len;
-    return 0;
-}
+int munmap(void *addr, size_t len) { return (int)__tb_ret(tb_sys2(TB_MUNMAP, addr, len)); }

@@ -947,6 +947,42 @@ pub fn sem_page_unmap(pa: usize, va: usize) -> Result<(), isize> {
     .unwrap_or(Err(ESRCH))
 }
 
+/// MUNMAP for the caller: removes its mappings of the pages in
+/// `[va, va + len)`. A private page's frame stays in the process's frames
+/// until it exits (another CPU running one of its threads may still hold
+/// the translation: freeing it now would hand that CPU someone else's
+/// memory); a semaphore page keeps its reference until then too, as
+/// SEM_UNMAP does; a shared region's page stays the region's.
+pub fn munmap(va: usize, len: usize) -> Result<(), isize> {
+    if va % PAGE_SIZE != 0 || len == 0 {
+        return Err(EINVAL);
+    }
+    let end = va
+        .checked_add(len)
+        .filter(|&e| e <= USER_STACK_TOP)
+        .ok_or(EINVAL)?;
+    with_current(|p| {
+        let aspace = p.aspace.as_mut().ok_or(ESRCH)?;
+        let sem_pages = SEM_PAGES.lock();
+        let mut i = 0;
+        while i < p.maps.len() {
+            let (page, _, shared) = p.maps[i];
+            if !(va..end).contains(&page) {
+                i += 1;
+                continue;
+            }
+            if let Some(pa) = aspace.unmap_user(page) {
+                if shared && sem_pages.contains_key(&pa) {
+                    p.unmapped_sem_pages.push(pa);
+                }
+            }
+            p.maps.swap_remove(i);
+        }
+        Ok(())
+    })
+    .unwrap_or(Err(ESRCH))
+}
+
 /// Pids of every process of test group `group`.
 pub fn group_pids(group: usize) -> Vec<Pid> {
     PROCS

@@ -71,6 +71,7 @@ pub fn dispatch(num: usize, a: [usize; 6]) -> isize {
         }
         nr::MMAP_ANON => process::mmap_anon(a[0]),
         nr::SHM_MAP => process::shm_map(a[0], a[1]),
+        nr::MUNMAP => process::munmap(a[0], a[1]).map(|_| 0),
         nr::WRITE if a[0] == 1 || a[0] == 2 => console_write(a[1], a[2]),
         nr::READ => fileops::read(a[0], a[1], a[2]),
         nr::WRITE => fileops::write(a[0], a[1], a[2]),

@@ -1,9 +1,10 @@
 #ifndef _SYS_MMAN_H
 #define _SYS_MMAN_H
 #include <sys/types.h>
-/* Anonymous mappings only: MAP_PRIVATE ones are fresh private pages,
- * MAP_SHARED ones stay shared with forked children. No unmapping: munmap
- * succeeds and the pages stay until exit. */
+/* Anonymous read-write mappings only (another prot is ENOTSUP; no
+ * mprotect): MAP_PRIVATE ones are fresh private pages, MAP_SHARED ones
+ * stay shared with forked children. munmap removes pages (a later access
+ * faults); their memory returns when the process exits. */
 #define PROT_NONE 0
 #define PROT_READ 1
 #define PROT_WRITE 2
