@@ -118,7 +118,10 @@ pub fn poll(fds_ptr: usize, nfds: usize, timeout_ms: isize) -> R {
         .collect();
     let size = core::mem::size_of::<PollFd>();
     let at = core::mem::offset_of!(PollFd, revents);
-    let parts = revents.iter().enumerate().map(|(i, r)| (i * size + at, &r[..]));
+    let parts = revents
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (i * size + at, &r[..]));
     with_aspace(|a| usermem::write_parts(a, fds_ptr, nfds * size, parts))?;
     Ok(ready)
 }
