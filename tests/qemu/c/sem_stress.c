@@ -1,4 +1,17 @@
 /* POSIX semaphore stress: bounded operations, exact totals.
+ * - post race: a poster and a waiter thread hand a turn back and forth
+ *   through `go` and `back`, up to RACE_TURNS turns or RACE_MS of clock
+ *   time: the waiter sleeps in sem_wait on `go`; the poster, with 2 CPUs
+ *   or more, spins on sem_trywait for `back` before it sleeps, so that
+ *   its next sem_post on `go` often meets the waiter's registration, and
+ *   the waiter's sem_post on `back` the poster's. A sem_post that reads
+ *   the waiter count before it raises the value (ci/stress-mutation's
+ *   `mutation-sem-post-order`) loses the wake-up when the poster is
+ *   delayed between the two (a tick, the host descheduling its virtual
+ *   CPU) while the other thread registers and sleeps: the turn never
+ *   comes back, and the watchdog names this phase and says which thread
+ *   sleeps on a semaphore that holds a unit. Both threads count the same
+ *   turns, both semaphores end at 0;
  * - ping-pong: 4 pairs of threads hand a turn back and forth 1500 times
  *   through two semaphores each; every pair counts exactly 1500 turns and
  *   both its semaphores end at 0;
@@ -18,6 +31,7 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "stress.h"
@@ -30,6 +44,85 @@
 #define SLOTS 8
 #define PROC_TURNS 1000
 #define POISON (-1L)
+#define RACE_TURNS 100000
+#define RACE_MS 2000
+/* sem_trywait attempts before the poster sleeps after all (the waiter's
+ * CPU may be taken away for a whole tick). */
+#define RACE_SPIN 2000
+
+/* --- post race ------------------------------------------------------------ */
+
+static sem_t race_go, race_back;
+static long race_turns;
+static volatile int race_stop;
+/* Who is inside sem_wait now (the watchdog's verdict). */
+static volatile int race_waiter_in, race_poster_in;
+
+/* The watchdog's cleanup in this phase: a thread inside sem_wait on a
+ * semaphore that holds a unit lost its wake-up (not a slow run). */
+static void race_verdict(void)
+{
+    int go = -1, back = -1;
+    sem_getvalue(&race_go, &go);
+    sem_getvalue(&race_back, &back);
+    if (race_waiter_in && go > 0)
+        stress_put("sem_stress: post race: lost wake-up: the waiter sleeps while go holds a unit\n");
+    else if (race_poster_in && back > 0)
+        stress_put("sem_stress: post race: lost wake-up: the poster sleeps while back holds a unit\n");
+    else
+        stress_put("sem_stress: post race: no unit left behind (slow, not lost)\n");
+}
+
+static void *race_waiter(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        race_waiter_in = 1;
+        CHECK(sem_wait(&race_go) == 0);
+        race_waiter_in = 0;
+        if (race_stop)
+            return NULL;
+        race_turns++;
+        stress_progress = race_turns;
+        CHECK(sem_post(&race_back) == 0);
+    }
+}
+
+static long ms_since(const struct timespec *t0)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long)(t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/* Up to RACE_TURNS turns or RACE_MS of clock time, whichever ends first;
+ * returns the turns made. With one CPU the spin only delays the waiter:
+ * `spin` is 0 there. A failed sem_trywait is not told apart from another
+ * error (errno costs the testbed's libc a system call per look): the
+ * totals catch one. */
+static long race_poster(int spin)
+{
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    long i;
+    for (i = 0; i < RACE_TURNS; i++) {
+        if ((i & 31) == 0 && ms_since(&t0) > RACE_MS)
+            break;
+        CHECK(sem_post(&race_go) == 0);
+        int tries = 0;
+        while (tries < spin && sem_trywait(&race_back) != 0)
+            tries++;
+        if (tries == spin) {
+            race_poster_in = 1;
+            CHECK(sem_wait(&race_back) == 0);
+            race_poster_in = 0;
+        }
+    }
+    race_stop = 1;
+    CHECK(sem_post(&race_go) == 0);
+    printf("post race: %ld turns in %ld ms\n", i, ms_since(&t0));
+    return i;
+}
 
 /* --- ping-pong ----------------------------------------------------------- */
 
@@ -139,6 +232,18 @@ struct shared_pair {
 int main(void)
 {
     stress_watchdog("sem_stress");
+
+    stress_set_phase("post race");
+    CHECK(sem_init(&race_go, 0, 0) == 0);
+    CHECK(sem_init(&race_back, 0, 0) == 0);
+    pthread_t rw;
+    stress_cleanup = race_verdict;
+    CHECK(pthread_create(&rw, NULL, race_waiter, NULL) == 0);
+    long turns = race_poster(sysconf(_SC_NPROCESSORS_ONLN) > 1 ? RACE_SPIN : 0);
+    CHECK(pthread_join(rw, NULL) == 0);
+    stress_cleanup = NULL;
+    CHECK(turns > 0 && race_turns == turns);
+    CHECK(value(&race_go) == 0 && value(&race_back) == 0);
 
     stress_set_phase("ping-pong");
     pthread_t t[2 * PAIRS];

@@ -1,11 +1,12 @@
 #ifndef _UNISTD_H
 #define _UNISTD_H
+#include <features.h>
 #include <sys/types.h>
 #define STDIN_FILENO 0
 #define STDOUT_FILENO 1
 #define STDERR_FILENO 2
-/* Options this runtime supports (glibc's values); the others (message
- * passing, timers, shared memory objects, ...) are left undefined. */
+/* Options this runtime supports (glibc's values); the others (timers,
+ * shared memory objects, ...) are left undefined. */
 #define _POSIX_VERSION 200809L
 #define _POSIX_SEMAPHORES 200809L
 #define _POSIX_THREADS 200809L
@@ -14,11 +15,17 @@
 #define _POSIX_MONOTONIC_CLOCK 200809L
 #define _POSIX_CLOCK_SELECTION 200809L
 #define _POSIX_THREAD_PROCESS_SHARED 200809L
+#define _POSIX_THREAD_ATTR_STACKSIZE 200809L
+#define _POSIX_MESSAGE_PASSING 200809L
+#define _SC_ARG_MAX 0
 #define _SC_CLK_TCK 2
 #define _SC_NGROUPS_MAX 3
 #define _SC_OPEN_MAX 4
 #define _SC_REALTIME_SIGNALS 9
+#define _SC_MESSAGE_PASSING 20
 #define _SC_SEMAPHORES 21
+#define _SC_MQ_OPEN_MAX 27
+#define _SC_MQ_PRIO_MAX 28
 #define _SC_VERSION 29
 #define _SC_PAGESIZE 30
 #define _SC_PAGE_SIZE _SC_PAGESIZE
@@ -27,6 +34,11 @@
 #define _SC_SEM_VALUE_MAX 33
 #define _SC_SIGQUEUE_MAX 34
 #define _SC_THREADS 67
+#define _SC_THREAD_DESTRUCTOR_ITERATIONS 73
+#define _SC_THREAD_KEYS_MAX 74
+#define _SC_THREAD_STACK_MIN 75
+#define _SC_THREAD_THREADS_MAX 76
+#define _SC_THREAD_ATTR_STACKSIZE 78
 #define _SC_THREAD_PROCESS_SHARED 82
 #define _SC_NPROCESSORS_CONF 83
 #define _SC_NPROCESSORS_ONLN 84

@@ -24,6 +24,19 @@ long sysconf(int name)
         return -1; /* no limit of its own, as glibc reports */
     case _SC_SEM_VALUE_MAX:
         return 2147483647;
+    case _SC_MQ_PRIO_MAX:
+        return 32768; /* redbear-ipc's MQ_PRIO_MAX */
+    case _SC_MQ_OPEN_MAX:
+    case _SC_THREAD_THREADS_MAX:
+        return -1; /* no limit of its own, as glibc reports */
+    case _SC_ARG_MAX:
+        return 32768; /* EXEC's limit on argument bytes */
+    case _SC_THREAD_KEYS_MAX:
+        return 128; /* PTHREAD_KEYS_MAX */
+    case _SC_THREAD_STACK_MIN:
+        return 16384; /* PTHREAD_STACK_MIN */
+    case _SC_THREAD_DESTRUCTOR_ITERATIONS:
+        return 4;
     case _SC_NPROCESSORS_CONF:
     case _SC_NPROCESSORS_ONLN:
         /* Every CPU QEMU gives the testbed is started (CPU_INFO 1). */
@@ -36,6 +49,8 @@ long sysconf(int name)
     case _SC_CLOCK_SELECTION:
     case _SC_MONOTONIC_CLOCK:
     case _SC_TIMEOUTS:
+    case _SC_MESSAGE_PASSING:
+    case _SC_THREAD_ATTR_STACKSIZE:
         return 200809L;
     default:
         errno = EINVAL;

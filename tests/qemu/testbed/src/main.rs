@@ -33,8 +33,26 @@ mod syscall;
 mod trap;
 mod usermem;
 
-/// Timer tick rate.
-pub const TICK_HZ: u32 = 100;
+/// Timer tick rate: 100 Hz, or `TESTBED_TICK_HZ` at build time (a
+/// faster tick preempts user code more often; ci/stress-mutation).
+pub const TICK_HZ: u32 = match option_env!("TESTBED_TICK_HZ") {
+    Some(v) => parse_hz(v.as_bytes()),
+    None => 100,
+};
+
+/// `TESTBED_TICK_HZ`: decimal digits, 10 to 10000 (a build error else).
+const fn parse_hz(b: &[u8]) -> u32 {
+    let mut n = 0u32;
+    let mut i = 0;
+    while i < b.len() {
+        assert!(b[i].is_ascii_digit(), "TESTBED_TICK_HZ: not a number");
+        n = n * 10 + (b[i] - b'0') as u32;
+        assert!(n <= 10_000, "TESTBED_TICK_HZ: above 10000");
+        i += 1;
+    }
+    assert!(n >= 10, "TESTBED_TICK_HZ: below 10");
+    n
+}
 
 /// Called once by the arch boot code on the boot stack, interrupts off.
 pub fn kernel_main() -> ! {

@@ -1,5 +1,6 @@
 #ifndef _SYS_TYPES_H
 #define _SYS_TYPES_H
+#include <features.h>
 #include <stddef.h>
 #include <stdint.h>
 typedef long ssize_t;
@@ -12,4 +13,11 @@ typedef long time_t;
 typedef int clockid_t;
 typedef int key_t;
 typedef long suseconds_t;
+/* Those whose glibc type is the same on x86_64 and aarch64. */
+typedef unsigned long dev_t;
+typedef unsigned long ino_t;
+typedef unsigned int id_t;
+typedef unsigned int useconds_t;
+typedef long clock_t;
+typedef long blkcnt_t;
 #endif
