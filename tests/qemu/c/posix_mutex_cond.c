@@ -8,7 +8,10 @@
  *   consumers moves every item exactly once; broadcast wakes all waiters;
  *   timed waits time out on CLOCK_REALTIME and on CLOCK_MONOTONIC;
  * - pthread_once runs once across threads; keys are per thread and their
- *   destructors run at thread exit; pthread_self/pthread_equal. */
+ *   destructors run at thread exit; pthread_self/pthread_equal;
+ * - detach: a thread created detached, or detached later, cannot be
+ *   joined (EINVAL, checked while it still runs), a second detach is
+ *   EINVAL, and joining oneself is EDEADLK. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -278,11 +281,52 @@ static void once_and_keys(void)
     pthread_key_delete(key);
 }
 
+static pthread_mutex_t gate_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t gate_cond = PTHREAD_COND_INITIALIZER;
+static int gate_open;
+static int gate_passed;
+
+/* Runs until the gate opens, so the checks on it see a live thread. */
+static void *wait_at_gate(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&gate_lock);
+    while (!gate_open)
+        pthread_cond_wait(&gate_cond, &gate_lock);
+    gate_passed++;
+    pthread_cond_broadcast(&gate_cond);
+    pthread_mutex_unlock(&gate_lock);
+    return NULL;
+}
+
+static void detach_cases(void)
+{
+    pthread_attr_t a;
+    CHECK(pthread_attr_init(&a) == 0);
+    CHECK(pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED) == 0);
+    pthread_t born_detached, detached_later;
+    CHECK(pthread_create(&born_detached, &a, wait_at_gate, NULL) == 0);
+    CHECK(pthread_create(&detached_later, NULL, wait_at_gate, NULL) == 0);
+    CHECK(pthread_join(born_detached, NULL) == EINVAL);
+    CHECK(pthread_detach(detached_later) == 0);
+    CHECK(pthread_join(detached_later, NULL) == EINVAL);
+    CHECK(pthread_detach(detached_later) == EINVAL);
+    CHECK(pthread_join(pthread_self(), NULL) == EDEADLK);
+    pthread_mutex_lock(&gate_lock);
+    gate_open = 1;
+    pthread_cond_broadcast(&gate_cond);
+    while (gate_passed < 2)
+        pthread_cond_wait(&gate_cond, &gate_lock);
+    pthread_mutex_unlock(&gate_lock);
+    pthread_attr_destroy(&a);
+}
+
 int main(void)
 {
     mutex_cases();
     cond_cases();
     once_and_keys();
+    detach_cases();
     if (failures == 0)
         printf("mutexes and condition variables: all cases passed\n");
     return failures != 0;

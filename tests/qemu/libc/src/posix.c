@@ -163,6 +163,7 @@ struct start {
     void *arg;
     void *ret;
     long tid;
+    int detached; /* pthread_join is EINVAL, pthread_detach again too */
     void *keys[PTHREAD_KEYS_MAX]; /* pthread_setspecific values */
 };
 
@@ -217,6 +218,7 @@ int pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *)
     st->fn = fn;
     st->arg = arg;
     st->ret = 0;
+    st->detached = attr && attr->__detach == PTHREAD_CREATE_DETACHED;
     long tid = tb_sys3(TB_SPAWN_THREAD, __tb_thread_entry, stack + (long)size - 16, st);
     if (tid < 0)
         return (int)-tid;
@@ -228,6 +230,10 @@ int pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *)
 int pthread_join(pthread_t t, void **ret)
 {
     struct start *st = (struct start *)t;
+    if (t == pthread_self())
+        return EDEADLK;
+    if (__atomic_load_n(&st->detached, __ATOMIC_SEQ_CST))
+        return EINVAL;
     long r = tb_sys1(TB_THREAD_JOIN, st->tid);
     if (r < 0)
         return (int)-r;
@@ -252,11 +258,12 @@ int pthread_equal(pthread_t a, pthread_t b) { return a == b; }
 
 void **__tb_thread_keys(void) { return ((struct start *)pthread_self())->keys; }
 
-/* Nothing to reclaim early: a thread's stack and record stay until exit. */
+/* A detached thread cannot be joined. Nothing is reclaimed early: every
+ * thread's stack and record stay until the process exits. */
 int pthread_detach(pthread_t t)
 {
-    (void)t;
-    return 0;
+    int was = __atomic_exchange_n(&((struct start *)t)->detached, 1, __ATOMIC_SEQ_CST);
+    return was ? EINVAL : 0;
 }
 
 void pthread_exit(void *ret)
