@@ -1495,11 +1495,14 @@ fn every_pointer_of_every_call_fails_and_changes_state_as_linux_does() {
     let lm = LinuxMem::new();
     let mut mismatches = Vec::new();
     let mut efaults = 0;
+    let (mut n_cases, mut n_calls) = (0, 0);
     for case in cases().into_iter().chain(parameterised_cases()) {
+        n_cases += 1;
         for place in PLACES {
             if case.null_is_none && place == Place::Null {
                 continue;
             }
+            n_calls += 1;
             let want = (case.linux)(&lm, place);
             // A fresh process per call: the accounting check at its end
             // proves the failed call left nothing charged.
@@ -1529,6 +1532,7 @@ fn every_pointer_of_every_call_fails_and_changes_state_as_linux_does() {
         }
     }
     assert_none(&mismatches);
+    eprintln!("{n_cases} cases, {n_calls} calls a side, {efaults} EFAULT on Linux");
     // The cases really exercise faults (a harness that never faults would
     // pass the comparison vacuously).
     assert!(efaults >= 150, "only {efaults} EFAULTs on Linux");
