@@ -146,33 +146,30 @@ fn named_semaphore() -> &'static str {
 fn wake_up() -> &'static str {
     let e = Env::new(ClockMode::Virtual);
     let w = e.k.alloc_shared(4);
-    let k = e.k.clone();
-    let waiter = e.k.spawn_task(&e.proc, move || {
-        allocations(|| sys(&k, SYS_RB_FUTEX_WAIT, &[w, 0, 0, 0, ANY]))
+    let t = blocked(&e, 1, move |k| {
+        sys(k, SYS_RB_FUTEX_WAIT, &[w, 0, 0, 0, ANY])
     });
-    assert!(
-        e.k.wait_parked(1, Duration::from_secs(10)),
-        "the waiter never parked"
-    );
-    let (n, woken) = allocations(|| sys(&e.k, SYS_RB_FUTEX_WAKE, &[w, 1, 0, ANY]));
-    assert_eq!(woken, Ok(1));
-    assert_eq!(n, 0, "the waker allocated");
-    let (n, r) = waiter.join().expect("waiter");
-    assert_eq!(r, Ok(0));
-    assert_eq!(n, 0, "the woken waiter's call allocated");
+    let waker = || sys(&e.k, SYS_RB_FUTEX_WAKE, &[w, 1, 0, ANY]);
+    wake_measured("futex wake", t, waker, Ok(1), 0, Ok(0));
     "futex wake-up (waker and woken)"
 }
 
-fn timer_expiry() -> &'static str {
-    let e = Env::new(ClockMode::Virtual);
+/// A blocking CLOCK_MONOTONIC timerfd armed one-shot 1 ms out, through
+/// timerfd_settime's itimerspec.
+fn armed_timerfd(e: &Env) -> usize {
     let fd = sys(&e.k, SYS_RB_TIMERFD_CREATE, &[1, 0, FD_SLOT_ANY]).expect("timerfd_create");
-    // A one-shot timer 1 ms out, through timerfd_settime's itimerspec.
     let spec = e.k.alloc_private(32);
     let at = timespec(&e.k, 0, 1_000_000);
     let mut raw = [0u8; 16];
     e.k.read_user(at, &mut raw).expect("readable");
     e.k.write_user(spec + 16, &raw).expect("writable");
     assert_eq!(sys(&e.k, SYS_RB_TIMERFD_SETTIME, &[fd, 0, spec, 0]), Ok(0));
+    fd
+}
+
+fn timer_expiry() -> &'static str {
+    let e = Env::new(ClockMode::Virtual);
+    armed_timerfd(&e);
     e.k.clock().advance(2_000_000);
     let (n, fired) = allocations(|| e.k.ipc().expire_timers(&*e.k));
     assert_eq!(fired, 1);
@@ -194,6 +191,28 @@ fn blocked<R: Send + 'static>(
         "the waiter never parked"
     );
     t
+}
+
+/// A wake-up measured on both sides: `waker` runs here and must return
+/// `woke` with exactly `waker_allocs` allocations; the woken call `t`
+/// must return `woken` having allocated nothing.
+fn wake_measured<W, R>(
+    what: &str,
+    t: std::thread::JoinHandle<(usize, R)>,
+    waker: impl FnOnce() -> W,
+    woke: W,
+    waker_allocs: usize,
+    woken: R,
+) where
+    W: PartialEq + std::fmt::Debug,
+    R: PartialEq + std::fmt::Debug,
+{
+    let (n, r) = allocations(waker);
+    assert_eq!(r, woke, "{what}: the waker's result");
+    assert_eq!(n, waker_allocs, "{what}: the waker's allocations");
+    let (n, r) = t.join().expect("the woken task");
+    assert_eq!(r, woken, "{what}: the woken call's result");
+    assert_eq!(n, 0, "{what}: the woken call allocated");
 }
 
 /// SysV semop: (num, op, flg) triples as sembufs in fresh user memory
@@ -232,20 +251,16 @@ fn uncontended_semop() -> &'static str {
 
 /// A semop +1 completing a sleeping -1 in place: neither side allocates.
 /// Can fail: with `serve` in src/ipc/sysv/sem/wake.rs allocating once it
-/// has sleepers to walk (a local mutation, reverted), "the semop waker
-/// allocated" fails.
+/// has sleepers to walk (a local mutation, reverted), the waker's
+/// allocation count failed.
 fn semop_wake() -> &'static str {
     let e = Env::new(ClockMode::Virtual);
     let id = sys(&e.k, SYS_RB_SEMGET, &[0, 1, 0o1600]).expect("semget");
     let up = sembufs(&e.k, &[(0, 1, 0)]);
     let down = sembufs(&e.k, &[(0, -1, 0)]);
     let t = blocked(&e, 1, move |k| sys(k, SYS_RB_SEMTIMEDOP, &[id, down, 1, 0]));
-    let (n, r) = allocations(|| sys(&e.k, SYS_RB_SEMTIMEDOP, &[id, up, 1, 0]));
-    assert_eq!(r, Ok(0));
-    assert_eq!(n, 0, "the semop waker allocated");
-    let (n, r) = t.join().expect("waiter");
-    assert_eq!(r, Ok(0));
-    assert_eq!(n, 0, "the woken semop allocated");
+    let waker = || sys(&e.k, SYS_RB_SEMTIMEDOP, &[id, up, 1, 0]);
+    wake_measured("semop +1", t, waker, Ok(0), 0, Ok(0));
     assert_eq!(sys(&e.k, SYS_RB_SEMCTL, &[id, 0, 0, 0]), Ok(0));
     "SysV semop wake (waker and woken)"
 }
@@ -261,12 +276,8 @@ fn named_semaphore_wake() -> &'static str {
     );
     let fd = create.expect("sem_open");
     let t = blocked(&e, 1, move |k| sys(k, SYS_RB_SEM_WAIT, &[fd, REF_FD]));
-    let (n, r) = allocations(|| sys(&e.k, SYS_RB_SEM_POST, &[fd, REF_FD]));
-    assert_eq!(r, Ok(0));
-    assert_eq!(n, 0, "the named sem_post waker allocated");
-    let (n, r) = t.join().expect("waiter");
-    assert_eq!(r, Ok(0));
-    assert_eq!(n, 0, "the woken named sem_wait allocated");
+    let waker = || sys(&e.k, SYS_RB_SEM_POST, &[fd, REF_FD]);
+    wake_measured("named sem_post", t, waker, Ok(0), 0, Ok(0));
     assert_eq!(sys(&e.k, SYS_RB_SEM_UNLINK, &[name, len]), Ok(0));
     "named semaphore wake (waker and woken)"
 }
@@ -278,12 +289,8 @@ fn unnamed_semaphore_wake() -> &'static str {
     let s = e.k.alloc_shared(32);
     assert_eq!(sys(&e.k, SYS_RB_SEM_INIT, &[s, 1, 0]), Ok(0));
     let t = blocked(&e, 1, move |k| sys(k, SYS_RB_SEM_WAIT, &[s, 0]));
-    let (n, r) = allocations(|| sys(&e.k, SYS_RB_SEM_POST, &[s, 0]));
-    assert_eq!(r, Ok(0));
-    assert_eq!(n, 0, "the unnamed sem_post waker allocated");
-    let (n, r) = t.join().expect("waiter");
-    assert_eq!(r, Ok(0));
-    assert_eq!(n, 0, "the woken unnamed sem_wait allocated");
+    let waker = || sys(&e.k, SYS_RB_SEM_POST, &[s, 0]);
+    wake_measured("unnamed sem_post", t, waker, Ok(0), 0, Ok(0));
     "unnamed semaphore wake (waker and woken)"
 }
 
@@ -294,12 +301,8 @@ fn eventfd_wake() -> &'static str {
     let (src, _) = user_bytes(&e.k, &3u64.to_ne_bytes());
     let dst = e.k.alloc_private(8);
     let t = blocked(&e, 1, move |k| k.read(fd, dst, 8));
-    let (n, r) = allocations(|| e.k.write(fd, src, 8));
-    assert_eq!(r, Ok(8));
-    assert_eq!(n, 0, "the eventfd writer allocated");
-    let (n, r) = t.join().expect("reader");
-    assert_eq!(r, Ok(8));
-    assert_eq!(n, 0, "the woken eventfd reader allocated");
+    let waker = || e.k.write(fd, src, 8);
+    wake_measured("eventfd write", t, waker, Ok(8), 0, Ok(8));
     "eventfd wake (writer and woken reader)"
 }
 
@@ -307,22 +310,12 @@ fn eventfd_wake() -> &'static str {
 /// (the timer tick) and the woken read allocate nothing.
 fn timer_expiry_wakes_reader() -> &'static str {
     let e = Env::new(ClockMode::Virtual);
-    let fd = sys(&e.k, SYS_RB_TIMERFD_CREATE, &[1, 0, FD_SLOT_ANY]).expect("timerfd_create");
-    let spec = e.k.alloc_private(32);
-    let at = timespec(&e.k, 0, 1_000_000);
-    let mut raw = [0u8; 16];
-    e.k.read_user(at, &mut raw).expect("readable");
-    e.k.write_user(spec + 16, &raw).expect("writable");
-    assert_eq!(sys(&e.k, SYS_RB_TIMERFD_SETTIME, &[fd, 0, spec, 0]), Ok(0));
+    let fd = armed_timerfd(&e);
     let dst = e.k.alloc_private(8);
     let t = blocked(&e, 1, move |k| k.read(fd, dst, 8));
     e.k.clock().advance(2_000_000);
-    let (n, fired) = allocations(|| e.k.ipc().expire_timers(&*e.k));
-    assert_eq!(fired, 1);
-    assert_eq!(n, 0, "the expiry that woke a reader allocated");
-    let (n, r) = t.join().expect("reader");
-    assert_eq!(r, Ok(8));
-    assert_eq!(n, 0, "the woken timerfd reader allocated");
+    let waker = || e.k.ipc().expire_timers(&*e.k);
+    wake_measured("timer expiry", t, waker, 1, 0, Ok(8));
     "timer expiry waking a blocked read"
 }
 
@@ -343,17 +336,9 @@ fn mq_send_wakes_receiver() -> &'static str {
     let t = blocked(&e, 1, move |k| {
         sys(k, SYS_RB_MQ_TIMEDRECEIVE, &[fd, dst, 8192, 0, 0])
     });
-    let (n, r) = allocations(|| sys(&e.k, SYS_RB_MQ_TIMEDSEND, &[fd, msg, mlen, 0, 0]));
-    assert_eq!(r, Ok(0));
-    let sender = n;
-    let (n, r) = t.join().expect("receiver");
-    assert_eq!(r, Ok(mlen));
-    assert_eq!(n, 0, "the woken mq receiver allocated");
+    let waker = || sys(&e.k, SYS_RB_MQ_TIMEDSEND, &[fd, msg, mlen, 0, 0]);
+    wake_measured("mq_send", t, waker, Ok(0), MQ_SEND_ALLOCATIONS, Ok(mlen));
     assert_eq!(sys(&e.k, SYS_RB_MQ_UNLINK, &[name, len]), Ok(0));
-    assert_eq!(
-        sender, MQ_SEND_ALLOCATIONS,
-        "mq_send to a sleeping receiver"
-    );
     "mq_send to a sleeping receiver (sender and woken receiver)"
 }
 

@@ -3,8 +3,10 @@
 //! against timeout, no lost wake-up with two waiters), futex wait/wake,
 //! requeue against timeouts, semaphore post/wait against timeouts and
 //! signals; POSIX mq send/receive with sleepers on both sides and notify,
-//! SysV msgrcv hand-off, semop wake selection, SysV removal racing a wake,
-//! and eventfd and timerfd readiness through the poll loop; over many
+//! SysV msgrcv hand-off, semop wake selection, SysV removal racing the
+//! wake of a receiver, a sender, a decrement and a wait-for-zero, eventfd
+//! and timerfd readiness through the poll loop, and timerfd_settime racing
+//! an expiry, a blocked read and a poller; over many
 //! schedules (random and PCT). Each check of the later group names, in
 //! its comment, the local mutation that made it fail.
 //!
@@ -1126,4 +1128,202 @@ fn timerfd_readiness() {
 #[test]
 fn timerfd_readiness_wakes_a_poller_when_it_expires() {
     check(timerfd_readiness);
+}
+
+/// Sets the timer of `f` to expire at `at` ns (absolute, or relative to
+/// now), one-shot: the previous setting.
+fn arm(k: &ModelKernel, f: &FileRef, at: u64, absolute: bool) -> ItimerSpec {
+    let spec = ItimerSpec {
+        value: redbear_ipc::ipc::common::time::Timespec::from_ns(at),
+        ..ItimerSpec::ZERO
+    };
+    let flags = SetFlags {
+        absolute,
+        ..SetFlags::default()
+    };
+    f.downcast::<TimerFd>().unwrap().set(k, spec, flags)
+}
+
+/// The timer tick at `ns`: the clock moves there, then due timers expire.
+fn tick_to(k: &ModelKernel, ns: u64) {
+    k.clock.store(ns, Ordering::SeqCst);
+    k.ipc.expire_timers(k);
+}
+
+/// read(2) of a timerfd into word `w`: the expiry count.
+fn timer_read(k: &ModelKernel, f: &FileRef, w: usize) -> Result<u32, i32> {
+    errno_of(f.read(k, UserSlice::new(Model::addr(w), 8).unwrap()))?;
+    Ok(k.words[w].load(Ordering::SeqCst))
+}
+
+/// timerfd_settime racing an expiry and a blocked read: a timer armed for
+/// 10 ns has a reader asleep on it; a settime re-arms it for 20 ns
+/// (absolute) while the tick runs at 10, then at 20. The reader always
+/// gets exactly one expiry (of the first setting, if it took it before
+/// the settime discarded it, else of the second); the settime reports
+/// the first setting still pending or already expired, and when it was
+/// still pending, the first setting never expires: no expiry is left for
+/// a last read. At the end the timer is disarmed (one-shot, expired).
+///
+/// Can fail: with `TimerFd::set` in src/ipc/fd/timerfd.rs not moving the
+/// timer-queue slot to the new expiry (its `self.queue.set` removed, a
+/// local mutation, reverted), a settime after the first expiry left the
+/// second setting with no slot, so the tick never expired it and the
+/// reader slept forever (shuttle: deadlock); with `expire_due` not waking
+/// the readers (a local mutation, reverted), likewise.
+fn timerfd_settime_vs_expiry_and_read() {
+    let k = Model::new(8, false, false);
+    k.register();
+    let tfd = TimerFd::create(&*k, ClockId::Monotonic, false).unwrap();
+    assert_eq!(arm(&k, &tfd, 10, false), ItimerSpec::ZERO);
+    let t1 = tfd.clone();
+    let reader = spawn(&k, move |k| timer_read(k, &t1, 0));
+    let t2 = tfd.clone();
+    let setter = spawn(&k, move |k| arm(k, &t2, 20, true));
+    let tick = spawn(&k, |k| {
+        tick_to(k, 10);
+        tick_to(k, 20);
+    });
+    tick.join().unwrap();
+    let old = setter.join().unwrap();
+    assert_eq!(reader.join().unwrap(), Ok(1), "the reader gets one expiry");
+    let nb = OpenFile::new(&*k, tfd.object().clone(), AccessMode::ReadWrite, true);
+    let last = timer_read(&k, &nb, 2);
+    if old == ItimerSpec::ZERO {
+        assert!(last == Ok(1) || last == Err(EAGAIN), "{last:?}");
+    } else {
+        assert!(old.value.as_ns() <= 10, "{old:?}");
+        assert_eq!(last, Err(EAGAIN), "the first setting never expired");
+    }
+    assert_eq!(
+        tfd.downcast::<TimerFd>().unwrap().get(&*k),
+        ItimerSpec::ZERO
+    );
+}
+
+#[test]
+fn timerfd_settime_racing_an_expiry_and_a_read_loses_and_duplicates_nothing() {
+    check(timerfd_settime_vs_expiry_and_read);
+}
+
+/// timerfd_settime of a setting already due wakes a poller: a poller
+/// waits for POLLIN on a disarmed timer; a settime arms it for 10 ns
+/// (absolute) while the one tick moves the clock to 10. Whether the tick
+/// expired it or the settime found it due, the poller wakes, and exactly
+/// one expiry is read.
+///
+/// This check found a settime that read the clock before it moved to 10
+/// but queued its slot after the tick at 10 had scanned the queue: the
+/// setting waited for the next tick (shuttle: deadlock with one tick).
+/// `TimerFd::set` now settles again at a clock read after its slot moved.
+/// Without that re-read (the fix reverted) it fails again.
+///
+/// Can fail: with the pollee notification of a due setting in
+/// `TimerFd::set` removed (src/ipc/fd/timerfd.rs, a local mutation,
+/// reverted), a settime after the tick left the poller asleep on a
+/// readable timer (shuttle: deadlock).
+fn timerfd_settime_due_wakes_a_poller() {
+    let k = Model::new(8, false, false);
+    k.register();
+    let tfd = TimerFd::create(&*k, ClockId::Monotonic, true).unwrap();
+    let t1 = tfd.clone();
+    let poller = spawn(&k, move |k| poll_one(k, t1, Readiness::IN));
+    let t2 = tfd.clone();
+    let setter = spawn(&k, move |k| arm(k, &t2, 10, true));
+    let tick = spawn(&k, |k| tick_to(k, 10));
+    tick.join().unwrap();
+    assert_eq!(setter.join().unwrap(), ItimerSpec::ZERO);
+    assert!(poller.join().unwrap().contains(Readiness::IN));
+    assert_eq!(timer_read(&k, &tfd, 0), Ok(1), "one expiry");
+    assert_eq!(timer_read(&k, &tfd, 0), Err(EAGAIN));
+}
+
+#[test]
+fn timerfd_settime_of_a_due_setting_wakes_a_poller() {
+    check(timerfd_settime_due_wakes_a_poller);
+}
+
+/// Removal racing the wake of a blocked sender, SysV messages: a queue of
+/// msg_qbytes 1 holds a 1-byte message and a sender of another sleeps on
+/// it; a msgrcv (which frees the room) and IPC_RMID race. The sender gets
+/// in only after the receive made room (and then the removal frees its
+/// message), or the removal ends it with EIDRM; the receiver gets the
+/// first message or EIDRM / EINVAL. Nothing stays queued or charged.
+///
+/// Can fail: with `destroy` in src/ipc/sysv/msg/mod.rs not ending the
+/// blocked senders (`st.senders.remove_all` removed, a local mutation,
+/// reverted), a sender of a queue removed before the receive slept
+/// forever (shuttle: deadlock).
+fn msg_removal_vs_sender_wake() {
+    let k = Model::new(0, false, false);
+    k.register();
+    let id = msg_queue(&k);
+    let full = redbear_ipc::ipc::sysv::msg::SetRequest {
+        uid: 0,
+        gid: 0,
+        mode: 0o600,
+        qbytes: 1,
+    };
+    k.ipc.sysv.msg.set(&*k, id, full).unwrap();
+    msg_send(&k, id, 1, 1).unwrap();
+    let sender = spawn(&k, move |k| msg_send(k, id, 2, 2));
+    until(|| k.ipc.sysv.msg.blocked(id) == Ok((0, 1)));
+    let receiver = spawn(&k, move |k| msg_recv(k, id, 0, true));
+    let remover = spawn(&k, move |k| errno_of(k.ipc.sysv.msg.remove(k, id)));
+    assert_eq!(remover.join().unwrap(), Ok(()));
+    let (got, sent) = (receiver.join().unwrap(), sender.join().unwrap());
+    match got {
+        Ok(v) => {
+            assert_eq!(v, 11, "the first message");
+            assert!(sent == Ok(()) || sent == Err(EIDRM), "{sent:?}");
+        }
+        Err(e) => {
+            assert!(e == EIDRM || e == EINVAL, "{e}");
+            assert_eq!(sent, Err(EIDRM), "no room was ever made");
+        }
+    }
+    assert_eq!(k.ipc.sysv.msg.queued(), (0, 0));
+    assert!(k.ipc.acct.outstanding().is_zero());
+}
+
+#[test]
+fn sysv_msg_removal_racing_a_blocked_senders_wake_has_exactly_one_outcome() {
+    check(msg_removal_vs_sender_wake);
+}
+
+/// Removal racing the wake of a wait-for-zero, SysV semaphores: on a
+/// semaphore of value 1 a wait-for-zero sleeps; a -1 (which brings the
+/// value to 0) and IPC_RMID race. The -1 came first and completed the
+/// sleeper (both succeed), or the removal came first (the sleeper fails
+/// EIDRM, the -1 EIDRM or EINVAL). Nothing stays charged.
+///
+/// Can fail: with `sem_pass` in src/ipc/sysv/sem/wake.rs serving the zero
+/// waiters only after a completed increment's pass (its first
+/// `is_zero` branch removed, a local mutation, reverted), a -1 that
+/// reached 0 left the wait-for-zero asleep until the removal failed it
+/// (the "-1 completed the sleeper" assertion failed).
+fn sem_removal_vs_zero_wake() {
+    let k = Model::new(0, false, false);
+    k.register();
+    let id = k.ipc.sysv.sem.get(&*k, 13, 1, 0o1000 | 0o600).unwrap();
+    semop(&k, id, &[(1, 0)]).unwrap();
+    let sleeper = spawn(&k, move |k| semop(k, id, &[(0, 0)]));
+    until(|| k.ipc.sysv.sem.blocked(id) == Ok(1));
+    let taker = spawn(&k, move |k| semop(k, id, &[(-1, 0)]));
+    let remover = spawn(&k, move |k| errno_of(k.ipc.sysv.sem.remove(k, id)));
+    assert_eq!(remover.join().unwrap(), Ok(()));
+    let (took, slept) = (taker.join().unwrap(), sleeper.join().unwrap());
+    match took {
+        Ok(()) => assert_eq!(slept, Ok(()), "the -1 completed the sleeper"),
+        Err(e) => {
+            assert!(e == EIDRM || e == EINVAL, "{e}");
+            assert_eq!(slept, Err(EIDRM));
+        }
+    }
+    assert!(k.ipc.acct.outstanding().is_zero());
+}
+
+#[test]
+fn sysv_sem_removal_racing_a_wait_for_zeros_wake_has_exactly_one_outcome() {
+    check(sem_removal_vs_zero_wake);
 }

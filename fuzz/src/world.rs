@@ -39,8 +39,10 @@ const REGION: usize = 256;
 const MAX_PROCS: usize = 6;
 /// At most this many calls blocked on threads at once.
 const MAX_THREADS: usize = 8;
-/// How long a spawned call gets to park or return before the harness
-/// moves on (wall time; the kernel's clock is virtual).
+/// How long a spawned call gets to go to sleep or return before the
+/// harness moves on anyway (wall time; the kernel's clock is virtual).
+/// Only a bound: the harness moves on as soon as the call's own task has
+/// slept once (`HostedKernel::task_sleeps`) or ended.
 const SETTLE: Duration = Duration::from_millis(200);
 /// How long every blocked call gets to end once its process has exited:
 /// longer means a lost wake-up or a deadlock.
@@ -274,18 +276,26 @@ impl World {
         if self.threads.len() >= MAX_THREADS {
             return;
         }
-        let before = self.k.parked_tasks();
         let k = self.k.clone();
         let (entered, is_in) = std::sync::mpsc::channel();
         let t = self.k.spawn_task(&self.procs[me].p, move || {
-            let _ = entered.send(());
+            let _ = entered.send(k.current_task());
             let _ = sys(&k, nr, a);
         });
         // The task exists once the thread has entered the process: only
         // then may the next operation make that process exit.
-        let _ = is_in.recv();
+        let Ok(task) = is_in.recv() else {
+            self.threads.push(t);
+            return;
+        };
+        // Until this call's own task has slept once (it blocked) or ended:
+        // a count of all parked tasks would also move when another task
+        // wakes, and then only the bound ended the wait.
         let start = Instant::now();
-        while !t.is_finished() && self.k.parked_tasks() <= before && start.elapsed() < SETTLE {
+        while !t.is_finished()
+            && self.k.task_sleeps(task).is_some_and(|n| n == 0)
+            && start.elapsed() < SETTLE
+        {
             std::thread::yield_now();
         }
         self.threads.push(t);

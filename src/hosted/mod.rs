@@ -355,6 +355,17 @@ impl HostedKernel {
             .count()
     }
 
+    /// How many times task `id` has gone to sleep in `park`, or `None`
+    /// once it has ended (a harness waits for a call to block without
+    /// counting every parked task).
+    pub fn task_sleeps(&self, id: TaskId) -> Option<usize> {
+        self.tasks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&id)
+            .map(|t| t.sleeps())
+    }
+
     /// Spins (yielding) until `n` tasks are parked or `timeout` passes;
     /// returns whether they are.
     pub fn wait_parked(&self, n: usize, timeout: Duration) -> bool {

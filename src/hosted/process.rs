@@ -369,6 +369,9 @@ pub struct Task {
     cv: Condvar,
     /// How many times it was unparked (tests of who a wake-up reaches).
     unparks: AtomicUsize,
+    /// How many times it went to sleep in `park` (a harness that waits
+    /// until a call has blocked).
+    sleeps: AtomicUsize,
 }
 
 impl Task {
@@ -380,6 +383,7 @@ impl Task {
             park: Mutex::new(ParkState::default()),
             cv: Condvar::new(),
             unparks: AtomicUsize::new(0),
+            sleeps: AtomicUsize::new(0),
         }
     }
 
@@ -430,6 +434,7 @@ impl Task {
                 return ParkOutcome::TimedOut;
             };
             st.parked = true;
+            self.sleeps.fetch_add(1, Ordering::SeqCst);
             st = match sleep {
                 None => self.cv.wait(st).unwrap_or_else(|p| p.into_inner()),
                 Some(d) => {
@@ -441,6 +446,11 @@ impl Task {
             };
             st.parked = false;
         }
+    }
+
+    /// How many times it has gone to sleep in `park` so far.
+    pub fn sleeps(&self) -> usize {
+        self.sleeps.load(Ordering::SeqCst)
     }
 
     /// How many times it has been unparked so far.

@@ -65,6 +65,14 @@ const WOKEN: u32 = 1;
 const COMPLETED: u32 = 2;
 const REMOVED: u32 = 3;
 
+/// The ordering of a waker's store of a node's final state, made after it
+/// placed the result in the payload; and of the waiter's load of it,
+/// after which it reads the payload without the lock. The weak-memory
+/// model of this hand-off (tests/loom_futex.rs) uses these constants.
+pub const STATUS_PUBLISH: core::sync::atomic::Ordering = core::sync::atomic::Ordering::Release;
+/// See [`STATUS_PUBLISH`].
+pub const STATUS_OBSERVE: core::sync::atomic::Ordering = core::sync::atomic::Ordering::Acquire;
+
 /// No queue: the `queue` id of a node that is on none.
 const NO_QUEUE: u64 = 0;
 
@@ -128,7 +136,7 @@ impl<P> WaitNode<P> {
     }
 
     fn final_state(&self) -> Option<Ended> {
-        match self.status.load(Ordering::Acquire) {
+        match self.status.load(STATUS_OBSERVE) {
             WOKEN => Some(Ended::Woken),
             COMPLETED => Some(Ended::Completed),
             REMOVED => Some(Ended::Removed),
@@ -261,7 +269,7 @@ impl<P> WaitQueue<P> {
     fn end<K: Kernel + ?Sized>(&mut self, k: &K, node: &WaitNode<P>, state: u32) {
         self.unlink(node);
         let task = node.task;
-        node.status.store(state, Ordering::Release);
+        node.status.store(state, STATUS_PUBLISH);
         #[cfg(feature = "mutation-drop-wake")]
         if state != REMOVED && mutation::drop_this_wake() {
             return;
@@ -373,7 +381,7 @@ impl<P> Drop for WaitQueue<P> {
             // SAFETY: head is a live node on this queue; `&mut self`.
             let node = unsafe { &*self.head };
             self.unlink(node);
-            node.status.store(REMOVED, Ordering::Release);
+            node.status.store(REMOVED, STATUS_PUBLISH);
         }
     }
 }

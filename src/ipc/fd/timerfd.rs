@@ -208,6 +208,14 @@ impl TimerFd {
             });
             st.settle(now);
             self.queue.set(self.slot, st.next());
+            // A tick whose clock read was already past the new expiry may
+            // have scanned the queue before the slot moved: settle again
+            // at a clock read after the move, so that such a setting is
+            // expired here and not left to the next tick.
+            let later = k.now(self.clock);
+            if later > now {
+                self.settle(&mut st, later);
+            }
             // Readers re-compute their deadline; they proceed if due.
             st.readers.wake(k, usize::MAX);
             (old, st.ticks > 0)
