@@ -81,6 +81,10 @@ int main(void)
             printf("RBT:ok %d - %s # SKIP %s\n", i + 1, p->name, p->skip);
             continue;
         }
+        if (p->fail) {
+            printf("RBT:not ok %d - %s # %s\n", i + 1, p->name, p->fail);
+            continue;
+        }
         printf("RBT:# start %s\n", p->name);
         int err;
         int st = run(p, &err);
