@@ -31,7 +31,7 @@ unsigned long tb_arg(void)
 pid_t tb_spawn(const char *name, uid_t uid, unsigned long arg)
 {
     const struct rbt_prog *p = rbt_find(name);
-    if (!p) {
+    if (!p || !p->main) {
         errno = ENOENT;
         return -1;
     }
