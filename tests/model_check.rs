@@ -1040,12 +1040,18 @@ fn poll_one(k: &ModelKernel, f: FileRef, want: Readiness) -> Readiness {
     });
     let waker: Arc<dyn Observer> = w.clone();
     let mut e = [PollEntry::new(PollFile::Open(f), want)];
-    let n = poll(k, &mut e, None, &waker, |_| {
-        if !w.woken.swap(false, Ordering::SeqCst) {
-            thread::park();
-        }
-        ParkOutcome::Unparked
-    })
+    let n = poll(
+        k,
+        &mut e,
+        None,
+        || waker.clone(),
+        |_| {
+            if !w.woken.swap(false, Ordering::SeqCst) {
+                thread::park();
+            }
+            ParkOutcome::Unparked
+        },
+    )
     .unwrap();
     assert_eq!(n, 1);
     e[0].ready
