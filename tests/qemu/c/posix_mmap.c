@@ -5,7 +5,9 @@
  *   process with SIGSEGV (checked in a forked child);
  * - munmap of a page that is not mapped succeeds; an unaligned address
  *   and a zero length are EINVAL, and change nothing;
- * - munmap of the whole mapping removes every page of it. */
+ * - munmap of the whole mapping removes every page of it;
+ * - on the testbed, which maps read-write only, another prot is ENOTSUP
+ *   (Linux maps it). */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -52,6 +54,12 @@ int main(void)
 
     CHECK(munmap(p, 3 * PAGE) == 0);
     CHECK(dies_of_segv(p));
+#ifndef __linux__
+    errno = 0;
+    CHECK(mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) == MAP_FAILED && errno == ENOTSUP);
+    errno = 0;
+    CHECK(mmap(NULL, PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) == MAP_FAILED && errno == ENOTSUP);
+#endif
     CHECK(dies_of_segv(p + 2 * PAGE));
 
     if (failures)
