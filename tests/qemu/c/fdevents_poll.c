@@ -16,6 +16,13 @@
 
 #include "check.h"
 
+static long ms_since(const struct timespec *t0)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
 static void *writer(void *arg)
 {
     int fd = (int)(intptr_t)arg;
@@ -55,10 +62,24 @@ int main(void)
     int sfd = signalfd(-1, &mask, SFD_NONBLOCK);
     CHECK(sfd >= 0);
 
-    /* poll all three: only the timer becomes ready */
+    /* poll all three: only the timer becomes ready, at its expiry (not
+     * at the poll's timeout) */
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     struct pollfd p[3] = {{efd, POLLIN, 0}, {tfd, POLLIN, 0}, {sfd, POLLIN, 0}};
     int n = poll(p, 3, 1000);
     CHECK(n == 1 && p[0].revents == 0 && p[1].revents == POLLIN && p[2].revents == 0);
+    CHECK(ms_since(&t0) < 500);
+    CHECK(read(tfd, &v, sizeof v) == sizeof v && v == 1);
+
+    /* a poll without a timeout, woken by the timer's next expiry: the
+     * only thing that can end it is that expiry */
+    its.it_value.tv_nsec = 30 * 1000 * 1000;
+    CHECK(timerfd_settime(tfd, 0, &its, NULL) == 0);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    struct pollfd one = {tfd, POLLIN, 0};
+    CHECK(poll(&one, 1, -1) == 1 && one.revents == POLLIN);
+    CHECK(ms_since(&t0) >= 29 && ms_since(&t0) < 2000);
     CHECK(read(tfd, &v, sizeof v) == sizeof v && v == 1);
 
     /* now the signal */

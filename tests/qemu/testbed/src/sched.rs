@@ -22,7 +22,8 @@
 //!   idle CPUs announce themselves in `IDLE` before their last look at the
 //!   run queue.
 //! - Virtual time jumps only when no CPU runs a task and nothing is queued
-//!   (checked under `SCHED` with the run epoch unchanged). Any CPU may jump
+//!   (checked under `SCHED` with the run epoch, which every start and end
+//!   of a run moves, unchanged since before the look at the itimers). Any CPU may jump
 //!   it to the runner's deadline right after the runner's program ended, so
 //!   the runner looks at its stop condition again at its deadline.
 //!
@@ -130,8 +131,22 @@ struct Sched {
     /// CPUs running a task now: from the pick until the work after its
     /// return (reaping, waking its joiners) is done.
     busy: usize,
-    /// Counts every pick: an idle CPU's time jump is void if it moved.
+    /// Counts every pick and every end of a run: an idle CPU's time jump
+    /// is void if it moved. Both, because a task that runs while the idle
+    /// CPU reads what is outside `SCHED` (the itimers) can arm one there,
+    /// and may have stopped by the time the CPU checks `busy`: a task
+    /// that was running at the first read and is not at the check moved
+    /// the epoch by stopping (the missed ITIMER_REAL of a task that armed
+    /// it and blocked meanwhile sent the clock to the runner's deadline).
     epoch: u64,
+}
+
+impl Sched {
+    /// A CPU stopped running a task (after the work that follows it).
+    fn end_run(&mut self) {
+        self.busy -= 1;
+        self.epoch += 1;
+    }
 }
 
 static SCHED: Mutex<Sched> = Mutex::new(Sched {
@@ -178,7 +193,29 @@ struct PerCpu {
     /// in user mode (a timed-out test's report says where a task spins).
     last_syscall: AtomicU64,
     last_user_pc: AtomicU64,
+    /// What this CPU's traps from user mode did, by `Trap` (the timeout
+    /// report samples them twice: what a stuck CPU keeps doing).
+    traps: [AtomicU64; TRAP_KINDS],
 }
+
+/// The kinds of trap work `count_trap` counts per CPU.
+#[derive(Clone, Copy)]
+pub enum Trap {
+    /// A tick taken in user mode.
+    Tick,
+    /// A wake-up IPI taken in user mode.
+    Wake,
+    /// A return to user mode that looked at the signals.
+    Lookup,
+    /// A signal taken off a pending set on the way back.
+    Taken,
+    /// A handler frame written.
+    Frame,
+    /// A system call.
+    Syscall,
+}
+const TRAP_KINDS: usize = 6;
+const TRAP_NAMES: [&str; TRAP_KINDS] = ["ticks", "wakes", "lookups", "taken", "frames", "syscalls"];
 
 static PER_CPU: [PerCpu; MAX_CPUS] = [const {
     PerCpu {
@@ -191,6 +228,7 @@ static PER_CPU: [PerCpu; MAX_CPUS] = [const {
         syscalls: AtomicU64::new(0),
         last_syscall: AtomicU64::new(0),
         last_user_pc: AtomicU64::new(0),
+        traps: [const { AtomicU64::new(0) }; TRAP_KINDS],
     }
 }; MAX_CPUS];
 
@@ -236,12 +274,22 @@ pub fn init_this_cpu() {
 pub fn count_syscall(num: usize) {
     let cpu = this_cpu();
     cpu.syscalls.fetch_add(1, Ordering::Relaxed);
+    cpu.traps[Trap::Syscall as usize].fetch_add(1, Ordering::Relaxed);
     cpu.last_syscall.store(num as u64, Ordering::Relaxed);
 }
 
 /// Records the user pc a tick interrupted (the timeout report's).
 pub fn note_user_pc(pc: usize) {
     this_cpu().last_user_pc.store(pc as u64, Ordering::Relaxed);
+}
+
+/// Counts one `what` of this CPU (the timeout report's).
+pub fn count_trap(what: Trap) {
+    this_cpu().traps[what as usize].fetch_add(1, Ordering::Relaxed);
+}
+
+fn trap_counts(c: &PerCpu) -> [u64; TRAP_KINDS] {
+    core::array::from_fn(|i| c.traps[i].load(Ordering::Relaxed))
 }
 
 /// The running task's system calls not yet added to its process's count.
@@ -481,19 +529,29 @@ pub fn describe_tasks(pids: &[Pid]) {
         s.busy,
         IDLE.load(Ordering::Relaxed)
     );
-    for (i, c) in PER_CPU.iter().enumerate() {
-        let turns = c.turns.load(Ordering::Relaxed);
-        if turns > 0 {
-            println!(
-                "# cpu {}: task {}, {} runs, {} loop turns, last syscall {}, last user pc {:#x}",
-                i,
-                c.current.load(Ordering::Relaxed),
-                c.runs.load(Ordering::Relaxed),
-                turns,
-                c.last_syscall.load(Ordering::Relaxed),
-                c.last_user_pc.load(Ordering::Relaxed)
-            );
+    let online = ONLINE.load(Ordering::Relaxed);
+    let before: Vec<[u64; TRAP_KINDS]> = PER_CPU.iter().take(online).map(trap_counts).collect();
+    drop(s);
+    // What each CPU does meanwhile: a CPU stuck in the kernel with
+    // interrupts masked counts nothing, one stuck in a loop through user
+    // mode counts its kind of trap.
+    spin_ns(20_000_000);
+    for (i, c) in PER_CPU.iter().enumerate().take(online) {
+        println!(
+            "# cpu {}: task {}, {} runs, {} loop turns, last syscall {}, last user pc {:#x}",
+            i,
+            c.current.load(Ordering::Relaxed),
+            c.runs.load(Ordering::Relaxed),
+            c.turns.load(Ordering::Relaxed),
+            c.last_syscall.load(Ordering::Relaxed),
+            c.last_user_pc.load(Ordering::Relaxed)
+        );
+        let after = trap_counts(c);
+        let mut line = alloc::format!("# cpu {}: in 20 ms:", i);
+        for (k, name) in TRAP_NAMES.iter().enumerate() {
+            line.push_str(&alloc::format!(" {} {}", after[k] - before[i][k], name));
         }
+        println!("{}; totals {:?}", line, after);
     }
 }
 
@@ -817,7 +875,7 @@ pub fn secondary_loop() -> ! {
 }
 
 /// `TESTBED_STOP_DELAY_US=N` at build time (fault injection for
-/// ci/qemu-test's regression check): the boot CPU spins N microseconds of
+/// ci/qemu-race's regression checks): the boot CPU spins N microseconds of
 /// hardware time between its look at the runner's stop condition and its
 /// look at the clock, widening the window in which another CPU's idle time
 /// jump can reach the runner's deadline.
@@ -825,6 +883,22 @@ const STOP_DELAY_NS: u64 = match option_env!("TESTBED_STOP_DELAY_US") {
     Some(v) => parse_u64(v.as_bytes()) * 1000,
     None => 0,
 };
+
+/// `TESTBED_JUMP_DELAY_US=N` (the same): an idle CPU spins N microseconds
+/// between its look at the itimers and its check that no task ran
+/// meanwhile, widening the window in which a task on another CPU arms
+/// an itimer and blocks.
+const JUMP_DELAY_NS: u64 = match option_env!("TESTBED_JUMP_DELAY_US") {
+    Some(v) => parse_u64(v.as_bytes()) * 1000,
+    None => 0,
+};
+
+fn spin_ns(ns: u64) {
+    let until = arch::monotonic_ns() + ns;
+    while arch::monotonic_ns() < until {
+        core::hint::spin_loop();
+    }
+}
 
 const fn parse_u64(b: &[u8]) -> u64 {
     let mut n = 0u64;
@@ -852,10 +926,7 @@ fn cpu_loop(stop: &dyn Fn() -> bool, deadline: u64) -> bool {
             return true;
         }
         if STOP_DELAY_NS > 0 && runner {
-            let until = arch::monotonic_ns() + STOP_DELAY_NS;
-            while arch::monotonic_ns() < until {
-                core::hint::spin_loop();
-            }
+            spin_ns(STOP_DELAY_NS);
         }
         let now = clock::now();
         wake_expired();
@@ -883,6 +954,9 @@ fn cpu_loop(stop: &dyn Fn() -> bool, deadline: u64) -> bool {
         }
         let epoch = SCHED.lock().epoch;
         let itimer = process::earliest_itimer();
+        if JUMP_DELAY_NS > 0 {
+            spin_ns(JUMP_DELAY_NS);
+        }
         let jumped = {
             let s = SCHED.lock();
             if !s.runq.is_empty() {
@@ -934,7 +1008,7 @@ fn run(tid: Tid) {
         let s = SCHED.lock();
         let Some(t) = s.tasks.get(&tid) else {
             drop(s);
-            SCHED.lock().busy -= 1;
+            SCHED.lock().end_run();
             return;
         };
         (
@@ -992,5 +1066,5 @@ fn run(tid: Tid) {
     }
     // Busy until here: what the task's end wakes (its joiners, its
     // parent) is queued before another CPU may take the idle time jump.
-    SCHED.lock().busy -= 1;
+    SCHED.lock().end_run();
 }

@@ -99,6 +99,7 @@ pub fn deliver(frame: &mut TrapFrame, restart: Option<(usize, [usize; 6])>) -> b
         let Some((info, action)) = next(mask) else {
             break;
         };
+        sched::count_trap(sched::Trap::Taken);
         let s = info.signo as usize;
         match action {
             Action::Ignore | Action::Catch => continue,
@@ -122,6 +123,7 @@ pub fn deliver(frame: &mut TrapFrame, restart: Option<(usize, [usize; 6])>) -> b
                 {
                     process::exit_by_signal(sig::SIGSEGV);
                 }
+                sched::count_trap(sched::Trap::Frame);
                 let mut during = mask | act.mask;
                 if act.flags & sa::SA_NODEFER == 0 {
                     during |= bit(s);

@@ -61,6 +61,7 @@ fn restartable(num: usize, args: &[usize; 6]) -> bool {
 pub fn on_timer(frame: &mut TrapFrame) {
     if sched::current() != 0 {
         sched::note_user_pc(frame.user_pc());
+        sched::count_trap(sched::Trap::Tick);
     }
     if crate::arch::cpu_index() == 0 {
         crate::ipc::timer_tick();
@@ -77,6 +78,7 @@ pub fn on_timer(frame: &mut TrapFrame) {
 /// `sched::interrupt`).
 pub fn on_wake(frame: &mut TrapFrame) {
     if sched::current() != 0 {
+        sched::count_trap(sched::Trap::Wake);
         leave(frame, None);
     }
 }
@@ -113,6 +115,7 @@ fn leave(frame: &mut TrapFrame, restart: Option<(usize, [usize; 6])>) -> bool {
             .unwrap_or(KILLED_BASE + sig::SIGKILL as i32);
         sched::exit_current(status);
     }
+    sched::count_trap(sched::Trap::Lookup);
     // A handler frame delivers one signal per return: more may be pending.
     let entered = sigframe::deliver(frame, restart);
     if !entered {
