@@ -1058,6 +1058,7 @@ pub fn earliest_itimer() -> Option<u64> {
 /// Sends SIGALRM to every process whose ITIMER_REAL is due and re-arms
 /// the periodic ones (called by the scheduler loop).
 pub fn expire_itimers(now: u64) {
+    sched::expiry_begin();
     let due: Vec<Pid> = {
         let mut procs = PROCS.lock();
         procs
@@ -1076,7 +1077,10 @@ pub fn expire_itimers(now: u64) {
             })
             .collect()
     };
-    for pid in due {
+    if sched::JUMP_DELAY_NS > 0 && !due.is_empty() {
+        sched::spin_ns(sched::JUMP_DELAY_NS);
+    }
+    for &pid in &due {
         let info = SigInfo {
             signo: sig::SIGALRM as u32,
             code: 0x80, // SI_KERNEL
@@ -1084,6 +1088,7 @@ pub fn expire_itimers(now: u64) {
         };
         let _ = deliver(pid, info);
     }
+    sched::expiry_end(!due.is_empty());
 }
 
 /// Copies `src`'s pages into a fresh address space: private pages into

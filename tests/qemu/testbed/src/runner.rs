@@ -31,6 +31,7 @@ pub fn run_all(cpus: usize) -> usize {
                 let status = process::status_of(pid).and_then(|s| s.1);
                 if !finished {
                     sched::describe_tasks(&process::group_pids(group));
+                    sched::describe_jumps();
                     // A program that overran its budget by a hair looks
                     // like a lost wake-up (its last line printed, nothing
                     // left to run): say whether it ended after all.
@@ -40,6 +41,9 @@ pub fn run_all(cpus: usize) -> usize {
                         done()
                     );
                 } else if SHOW_TIMES || took_ms > BUDGET_NS / 1_000_000 / 2 {
+                    if took_ms > BUDGET_NS / 1_000_000 / 2 {
+                        sched::describe_jumps();
+                    }
                     println!(
                         "# {} took {} ms of its {} ms budget",
                         prog.name,

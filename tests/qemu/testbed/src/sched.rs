@@ -21,11 +21,13 @@
 //! - A wake-up that queues a task kicks one idle CPU (`arch::wake_cpu`);
 //!   idle CPUs announce themselves in `IDLE` before their last look at the
 //!   run queue.
-//! - Virtual time jumps only when no CPU runs a task and nothing is queued
-//!   (checked under `SCHED` with the run epoch, which every start and end
-//!   of a run moves, unchanged since before the look at the itimers). Any CPU may jump
-//!   it to the runner's deadline right after the runner's program ended, so
-//!   the runner looks at its stop condition again at its deadline.
+//! - Virtual time jumps only when no CPU runs a task, nothing is queued
+//!   and no scheduler loop is between taking a due itimer and queuing its
+//!   signal (checked under `SCHED` with the run epoch, which every start
+//!   and end of a run and every itimer expiry moves, unchanged since
+//!   before the look at the itimers). It jumps to the earliest task
+//!   deadline or itimer; only the runner's CPU jumps to the runner's
+//!   deadline (its program hangs), which caps every other jump.
 //!
 //! Lock order: `process::PROCS` before `SCHED`. Never switch while holding
 //! either. Every lock is taken with interrupts masked (the kernel never
@@ -122,6 +124,8 @@ pub struct Task {
     /// Times a CPU switched into this task (CPU_INFO 2: a program proves
     /// it never left its CPU during a stretch of user code).
     switch_ins: u64,
+    /// The CPU that last picked it (the timeout report's).
+    last_cpu: usize,
 }
 
 struct Sched {
@@ -138,6 +142,7 @@ struct Sched {
     /// that was running at the first read and is not at the check moved
     /// the epoch by stopping (the missed ITIMER_REAL of a task that armed
     /// it and blocked meanwhile sent the clock to the runner's deadline).
+    /// An itimer's expiry by a scheduler loop moves it too (`expiry_end`).
     epoch: u64,
 }
 
@@ -243,13 +248,11 @@ pub fn runs_per_cpu(n: usize) -> Vec<u64> {
 
 /// CPUs in their idle wait (bit = cpu index).
 static IDLE: AtomicU64 = AtomicU64::new(0);
-/// The runner's deadline: no CPU's idle time jump goes past it.
+/// The runner's deadline: no other CPU's idle time jump goes past it,
+/// and only the runner's own jumps to it (when its program hangs): an
+/// other CPU that did could leap past a program that had just ended
+/// before the runner looked, as a timeout or as 10 s spent.
 static RUNNER_DEADLINE: AtomicU64 = AtomicU64::new(u64::MAX);
-/// Something ended (`kick_runner`) since the runner's last look at its
-/// stop condition: until it looks again no other CPU's idle time jump goes
-/// to the runner's deadline (the runner's own may), so the clock does not
-/// leap past a program that has just ended.
-static RUNNER_KICKED: AtomicBool = AtomicBool::new(false);
 
 fn this_cpu() -> &'static PerCpu {
     &PER_CPU[arch::cpu_index()]
@@ -396,6 +399,7 @@ fn add_task(pid: Pid, sigmask: u64, ctx: impl FnOnce(usize) -> TaskContext) -> O
             altstack: (0, 0),
             status: 0,
             switch_ins: 0,
+            last_cpu: usize::MAX,
         }),
     );
     Some(tid)
@@ -511,16 +515,22 @@ pub fn current_killed_and_mask() -> (bool, u64) {
 /// what a timed-out test was waiting for.
 pub fn describe_tasks(pids: &[Pid]) {
     let s = SCHED.lock();
-    for t in s.tasks.values().filter(|t| pids.contains(&t.pid)) {
+    // Every task (only the program's should be left), so a task running
+    // outside the program's processes shows too.
+    for t in s.tasks.values() {
         println!(
-            "# task {} pid {}: {:?} on {:?}, permits {:?}, deadline {:?}, on a CPU {}",
+            "# task {} pid {}{}: {:?} on {:?}, permits {:?}, deadline {:?}, on a CPU {} (last cpu {}, {} switch-ins, killed {})",
             t.tid,
             t.pid,
+            if pids.contains(&t.pid) { "" } else { " (not the program's)" },
             t.state,
             t.parked_on,
             t.permit,
             t.deadline,
-            t.on_cpu.load(Ordering::Relaxed)
+            t.on_cpu.load(Ordering::Relaxed),
+            t.last_cpu,
+            t.switch_ins,
+            t.killed
         );
     }
     println!(
@@ -538,9 +548,10 @@ pub fn describe_tasks(pids: &[Pid]) {
     spin_ns(20_000_000);
     for (i, c) in PER_CPU.iter().enumerate().take(online) {
         println!(
-            "# cpu {}: task {}, {} runs, {} loop turns, last syscall {}, last user pc {:#x}",
+            "# cpu {}: task {} pid {}, {} runs, {} loop turns, last syscall {}, last user pc {:#x}",
             i,
             c.current.load(Ordering::Relaxed),
+            c.pid.load(Ordering::Relaxed),
             c.runs.load(Ordering::Relaxed),
             c.turns.load(Ordering::Relaxed),
             c.last_syscall.load(Ordering::Relaxed),
@@ -861,7 +872,6 @@ pub fn run_until(stop: &dyn Fn() -> bool, deadline: u64) -> bool {
 /// Wakes the boot CPU if it idles: the runner's stop condition (a
 /// process ended) may hold now.
 pub fn kick_runner() {
-    RUNNER_KICKED.store(true, Ordering::SeqCst);
     if arch::cpu_index() != 0 && IDLE.load(Ordering::SeqCst) & 1 != 0 {
         arch::wake_cpu(0);
     }
@@ -887,13 +897,14 @@ const STOP_DELAY_NS: u64 = match option_env!("TESTBED_STOP_DELAY_US") {
 /// `TESTBED_JUMP_DELAY_US=N` (the same): an idle CPU spins N microseconds
 /// between its look at the itimers and its check that no task ran
 /// meanwhile, widening the window in which a task on another CPU arms
-/// an itimer and blocks.
-const JUMP_DELAY_NS: u64 = match option_env!("TESTBED_JUMP_DELAY_US") {
+/// an itimer and blocks; and a scheduler loop that expires an itimer
+/// spins as long between taking it and queuing its signal.
+pub const JUMP_DELAY_NS: u64 = match option_env!("TESTBED_JUMP_DELAY_US") {
     Some(v) => parse_u64(v.as_bytes()) * 1000,
     None => 0,
 };
 
-fn spin_ns(ns: u64) {
+pub fn spin_ns(ns: u64) {
     let until = arch::monotonic_ns() + ns;
     while arch::monotonic_ns() < until {
         core::hint::spin_loop();
@@ -918,10 +929,6 @@ fn cpu_loop(stop: &dyn Fn() -> bool, deadline: u64) -> bool {
     let runner = deadline != u64::MAX;
     loop {
         this_cpu().turns.fetch_add(1, Ordering::Relaxed);
-        if runner {
-            // Cleared before the look: a later end sets it again.
-            RUNNER_KICKED.store(false, Ordering::SeqCst);
-        }
         if stop() {
             return true;
         }
@@ -961,18 +968,29 @@ fn cpu_loop(stop: &dyn Fn() -> bool, deadline: u64) -> bool {
             let s = SCHED.lock();
             if !s.runq.is_empty() {
                 None
-            } else if s.busy == 0 && s.epoch == epoch {
-                // No task runs anywhere and none ran since the itimer look:
-                // nothing can happen before the next deadline.
-                let runner_at = if !runner && RUNNER_KICKED.load(Ordering::SeqCst) {
-                    u64::MAX
-                } else {
-                    RUNNER_DEADLINE.load(Ordering::SeqCst)
-                };
-                let at = runner_at.min(deadline);
-                let at = earliest_deadline(&s).map_or(at, |d| d.min(at));
-                let at = itimer.map_or(at, |t| t.min(at));
-                Some(at != u64::MAX && clock::idle_until(at))
+            } else if s.busy == 0 && s.epoch == epoch && EXPIRING.load(Ordering::SeqCst) == 0 {
+                // No task runs anywhere, none ran and no itimer fired
+                // since the itimer look, and none is firing: nothing can
+                // happen before the next deadline.
+                // The runner's own deadline; u64::MAX on the other CPUs.
+                let mut why = JumpTo::RunnerDeadline;
+                let mut at = deadline;
+                if let Some(d) = earliest_deadline(&s).filter(|&d| d < at) {
+                    (at, why) = (d, JumpTo::TaskDeadline);
+                }
+                if let Some(t) = itimer.filter(|&t| t < at) {
+                    (at, why) = (t, JumpTo::Itimer);
+                }
+                let cap = RUNNER_DEADLINE.load(Ordering::SeqCst);
+                if !runner && at != u64::MAX && cap < at {
+                    (at, why) = (cap, JumpTo::RunnerDeadline);
+                }
+                let from = clock::now();
+                let jumped = at != u64::MAX && clock::idle_until(at);
+                if jumped && at > from {
+                    note_jump(from, at, why);
+                }
+                Some(jumped)
             } else {
                 Some(false)
             }
@@ -981,6 +999,73 @@ fn cpu_loop(stop: &dyn Fn() -> bool, deadline: u64) -> bool {
             arch::wait_for_interrupt();
         }
         IDLE.fetch_and(!bit, Ordering::SeqCst);
+    }
+}
+
+/// Scheduler loops between taking due itimers out of `process::PROCS`
+/// and queuing their signals (`process::expire_itimers`): what they
+/// wake is in neither the itimers nor `SCHED` yet, so no CPU may jump
+/// the clock meanwhile.
+static EXPIRING: AtomicUsize = AtomicUsize::new(0);
+
+/// A scheduler loop starts looking for due itimers.
+pub fn expiry_begin() {
+    EXPIRING.fetch_add(1, Ordering::SeqCst);
+}
+
+/// It is done; `fired` if it queued a signal. The epoch moves first, so
+/// an idle CPU whose look at the itimers came after the take either sees
+/// this loop still expiring or the epoch moved.
+pub fn expiry_end(fired: bool) {
+    if fired {
+        SCHED.lock().epoch += 1;
+    }
+    EXPIRING.fetch_sub(1, Ordering::SeqCst);
+}
+
+/// What an idle time jump went to.
+#[derive(Clone, Copy, Debug)]
+enum JumpTo {
+    RunnerDeadline = 0,
+    TaskDeadline = 1,
+    Itimer = 2,
+}
+
+const JUMP_LOG: usize = 8;
+/// The last idle time jumps, each (cpu << 2 | kind, from, to), for the
+/// runner's report of a program that used most of its budget.
+static JUMPS: [[AtomicU64; 3]; JUMP_LOG] = [const { [const { AtomicU64::new(0) }; 3] }; JUMP_LOG];
+static JUMP_COUNT: AtomicUsize = AtomicUsize::new(0);
+
+fn note_jump(from: u64, to: u64, why: JumpTo) {
+    let slot = &JUMPS[JUMP_COUNT.fetch_add(1, Ordering::Relaxed) % JUMP_LOG];
+    slot[0].store(
+        ((arch::cpu_index() as u64) << 2) | why as u64,
+        Ordering::Relaxed,
+    );
+    slot[1].store(from, Ordering::Relaxed);
+    slot[2].store(to, Ordering::Relaxed);
+}
+
+/// One `# ` line per recent idle time jump (at most the last 8, oldest
+/// first, times in ms since boot).
+pub fn describe_jumps() {
+    let n = JUMP_COUNT.load(Ordering::Relaxed);
+    for i in n.saturating_sub(JUMP_LOG)..n {
+        let slot = &JUMPS[i % JUMP_LOG];
+        let tag = slot[0].load(Ordering::Relaxed);
+        let kind = ["the runner's deadline", "a task's deadline", "an itimer"]
+            .get((tag & 3) as usize)
+            .copied()
+            .unwrap_or("?");
+        println!(
+            "# idle jump {}: cpu {} from {} ms to {} ms ({})",
+            i,
+            tag >> 2,
+            slot[1].load(Ordering::Relaxed) / 1_000_000,
+            slot[2].load(Ordering::Relaxed) / 1_000_000,
+            kind
+        );
     }
 }
 
@@ -996,6 +1081,7 @@ fn pick() -> Option<Tid> {
         }
         t.state = State::Running;
         t.switch_ins += 1;
+        t.last_cpu = arch::cpu_index();
         s.busy += 1;
         s.epoch += 1;
         return Some(tid);
