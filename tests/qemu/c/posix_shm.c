@@ -16,8 +16,13 @@
  * - another program (this one exec'd with "reader") opens the name, checks
  *   the bytes and answers through them;
  * - shrinking and growing again leaves zeros past the cut;
+ * - a child with another uid is refused a 0644 object for writing
+ *   (EACCES) and its unlink (EACCES), and may open it read-only;
  * - O_TRUNC empties it; after shm_unlink the name is gone (ENOENT, and
- *   ENOENT for a second unlink) while the fd and the mapping still work. */
+ *   ENOENT for a second unlink) while the fd and the mapping still work;
+ * - on the testbed only (Linux's tmpfs limits are others): ftruncate
+ *   above 16 MiB is EFBIG, and a test's 257th object ENOSPC, unlinked
+ *   ones counted (their memory stays until the test ends). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -153,6 +158,39 @@ int main(int argc, char **argv)
         CHECK(zero);
         CHECK(munmap(g, 2 * (size_t)page) == 0);
     }
+
+    /* Another uid: the 0644 mode's others bits. */
+    c = fork();
+    if (c == 0) {
+        if (setuid(1000) != 0)
+            _exit(40);
+        if (shm_open(name, O_RDWR, 0) != -1 || errno != EACCES)
+            _exit(41);
+        if (shm_unlink(name) != -1 || errno != EACCES)
+            _exit(42);
+        _exit(shm_open(name, O_RDONLY, 0) >= 0 ? 0 : 43);
+    }
+    CHECK(c > 0 && wait_status(c) == 0);
+
+#ifndef __linux__
+    CHECK(ftruncate(fd, 16 * 1024 * 1024 + 1) == -1 && errno == EFBIG);
+    {
+        /* This program made one object: 255 more fit. */
+        char n2[64];
+        int made = 0, err = 0;
+        for (int i = 0; i < 300; i++) {
+            snprintf(n2, sizeof n2, "/posix_shm_many_%d", i);
+            int f = shm_open(n2, O_CREAT | O_EXCL | O_RDWR, 0600);
+            if (f < 0) {
+                err = errno;
+                break;
+            }
+            made++;
+            CHECK(close(f) == 0 && shm_unlink(n2) == 0);
+        }
+        CHECK(made == 255 && err == ENOSPC);
+    }
+#endif
 
     /* O_TRUNC, then unlink. */
     int t = shm_open(name, O_RDWR | O_TRUNC, 0);
