@@ -15,7 +15,10 @@
  * - a thread that ended is cancelled with no error and joins with its
  *   own value;
  * - signal 32 (SIGCANCEL) is the C library's: sigaction refuses it and
- *   sigfillset leaves it out. */
+ *   sigfillset leaves it out;
+ * - on the testbed, a cancellation point makes no system call of its
+ *   own (it finds the thread by its stack): a pipe write and read from
+ *   the main thread and from another make 2. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <poll.h>
@@ -28,6 +31,9 @@
 #include <unistd.h>
 
 #include "posix_check.h"
+#ifndef __linux__
+#include <testbed.h>
+#endif
 
 static int order[8];
 static int norder;
@@ -37,6 +43,18 @@ static sem_t sem;
 static pthread_mutex_t mtx;
 static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
 static int unlocked_ok;
+
+#ifndef __linux__
+static void *count_calls(void *arg)
+{
+    char c = 0;
+    unsigned long before = tb_syscall_count();
+    int ok = write(pipefd[1], &c, 1) == 1 && read(pipefd[0], &c, 1) == 1;
+    unsigned long used = tb_syscall_count() - before - 1;
+    *(unsigned long *)arg = ok ? used : 999;
+    return 0;
+}
+#endif
 
 static void note(void *arg)
 {
@@ -312,6 +330,15 @@ int main(void)
     case_disabled();
     case_async();
     case_pop_and_ended();
+
+#ifndef __linux__
+    unsigned long used = 0;
+    count_calls(&used);
+    CHECK(used == 2);
+    pthread_t ct;
+    CHECK(pthread_create(&ct, 0, count_calls, &used) == 0 && pthread_join(ct, 0) == 0);
+    CHECK(used == 2);
+#endif
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);

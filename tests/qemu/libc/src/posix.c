@@ -217,11 +217,13 @@ __attribute__((noreturn, used)) void __tb_thread_main(struct start *st)
 }
 
 /* The stack: the caller's (pthread_attr_setstack), or fresh pages with
- * the guard size left unmapped below them. */
-static long thread_stack_top(const pthread_attr_t *attr)
+ * the guard size left unmapped below them; `*lo` its lowest address. */
+static long thread_stack_top(const pthread_attr_t *attr, long *lo)
 {
-    if (attr && attr->__stack_addr)
+    if (attr && attr->__stack_addr) {
+        *lo = (long)attr->__stack_addr;
         return ((long)attr->__stack_addr + (long)attr->__stack_size) & -16L;
+    }
     size_t size = attr && attr->__stack_size ? attr->__stack_size : STACK_SIZE;
     size = (size + PAGE - 1) & ~(PAGE - 1);
     size_t guard = attr ? (attr->__guard_size + PAGE - 1) & ~(PAGE - 1) : PAGE;
@@ -232,7 +234,45 @@ static long thread_stack_top(const pthread_attr_t *attr)
         return -EAGAIN;
     if (guard && tb_sys2(TB_MUNMAP, base, guard) < 0)
         return -EAGAIN;
+    *lo = base + (long)guard;
     return base + (long)(guard + size) - 16;
+}
+
+/* Every thread record, newest last, for __tb_self; past REGISTRY it
+ * falls back to pthread_self. A stack reused by a later thread (the
+ * caller's memory) is found as the newest one's: the older has ended. */
+#define REGISTRY 1024
+static struct start *registry[REGISTRY];
+static int registered;
+
+static void register_thread(struct start *st)
+{
+    int i = __atomic_fetch_add(&registered, 1, __ATOMIC_ACQ_REL);
+    if (i < REGISTRY)
+        __atomic_store_n(&registry[i], st, __ATOMIC_RELEASE);
+}
+
+static int on(unsigned long sp, unsigned long lo, unsigned long hi) { return sp >= lo && sp < hi; }
+
+struct start *__tb_self(void)
+{
+    int n = __atomic_load_n(&registered, __ATOMIC_ACQUIRE);
+    if (n > REGISTRY)
+        return (struct start *)pthread_self();
+    unsigned long sp = (unsigned long)__builtin_frame_address(0);
+    for (int i = n - 1; i >= 0; i--) {
+        struct start *st = __atomic_load_n(&registry[i], __ATOMIC_ACQUIRE);
+        if (st && (on(sp, st->stack_lo, st->stack_hi) || on(sp, st->alt_lo, st->alt_hi)))
+            return st;
+    }
+    return &main_thread;
+}
+
+void __tb_note_altstack(unsigned long lo, unsigned long hi)
+{
+    struct start *st = (struct start *)pthread_self();
+    st->alt_lo = lo;
+    st->alt_hi = hi;
 }
 
 int pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *), void *arg)
@@ -242,9 +282,13 @@ int pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *)
     struct start *st = calloc(1, sizeof *st);
     if (!st)
         return EAGAIN;
-    long top = thread_stack_top(attr);
+    long lo = 0;
+    long top = thread_stack_top(attr, &lo);
     if (top < 0)
         return (int)-top;
+    st->stack_lo = (unsigned long)lo;
+    st->stack_hi = (unsigned long)top + 16;
+    register_thread(st);
     st->fn = fn;
     st->arg = arg;
     st->ret = 0;
@@ -280,8 +324,6 @@ int pthread_join(pthread_t t, void **ret)
     return 0;
 }
 
-struct start *__tb_self(void) { return (struct start *)pthread_self(); }
-
 pthread_t pthread_self(void)
 {
     long tid = tb_sys0(TB_GETTID);
@@ -311,8 +353,8 @@ void __tb_run_cleanups(struct start *st);
 /* The cleanup handlers (innermost first), then the key destructors. */
 void pthread_exit(void *ret)
 {
-    struct start *st = __tb_self();
-    __tb_run_cleanups(st);
+    __tb_run_cleanups(__tb_self());
+    struct start *st = (struct start *)pthread_self();
     st->ret = ret;
     __tb_run_key_destructors(st->keys);
     tb_sys1(TB_THREAD_EXIT, 0);

@@ -194,5 +194,13 @@ int gettimeofday(struct timeval *tv, void *tz)
 
 int sigaltstack(const stack_t *ss, stack_t *old)
 {
-    return (int)__tb_ret(tb_sys2(TB_SIGALTSTACK, ss, old));
+    long r = __tb_ret(tb_sys2(TB_SIGALTSTACK, ss, old));
+    if (r == 0 && ss) {
+        unsigned long lo = (unsigned long)ss->ss_sp;
+        if (ss->ss_flags & SS_DISABLE)
+            __tb_note_altstack(0, 0);
+        else
+            __tb_note_altstack(lo, lo + ss->ss_size);
+    }
+    return (int)r;
 }

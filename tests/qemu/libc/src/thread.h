@@ -19,10 +19,19 @@ struct start {
     int in_cancel_point;
     pthread_mutex_t *cancel_mutex;
     struct __tb_cleanup *cleanup; /* pthread_cleanup_push, innermost first */
+    /* Where the thread runs: its stack and its alternate signal stack
+     * (sigaltstack), for __tb_self. */
+    unsigned long stack_lo, stack_hi, alt_lo, alt_hi;
     void *keys[PTHREAD_KEYS_MAX]; /* pthread_setspecific values */
 };
 
+/* The calling thread's record, found by its stack pointer with no
+ * system call (the cancellation state, cleanup handlers): a thread of
+ * pthread_create by its stack or alternate stack, else the main thread.
+ * pthread_self finds it by thread id. */
 struct start *__tb_self(void);
+/* sigaltstack: the calling thread's alternate stack, for __tb_self. */
+void __tb_note_altstack(unsigned long lo, unsigned long hi);
 
 /* Around a blocking call that is a cancellation point: enter acts on a
  * pending request (after relocking `m` if given) and lets the SIGCANCEL
