@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 /// The programs, by file name without `.c`.
 const PROGRAMS: &[&str] = &[
+    "posix_cancel",
     "posix_exec",
     "posix_exec_stress",
     "posix_fork",
@@ -21,10 +22,13 @@ const PROGRAMS: &[&str] = &[
     "posix_signal_one_thread",
     "posix_mq_sigev_thread",
     "posix_pipe",
+    "posix_pthread_attr",
+    "posix_shm",
     "posix_mmap",
     "posix_mutex_cond",
     "posix_signal_frames",
     "posix_signal_waits",
+    "posix_stat",
     "posix_sysconf",
     "posix_time_format",
     "posix_timers",

@@ -34,6 +34,9 @@ pub enum FileKind {
     /// A pipe end of the host kernel's own (the QEMU testbed's pipe(2));
     /// the subsystem makes none.
     Pipe,
+    /// A POSIX shared memory object of the host kernel's own (the QEMU
+    /// testbed's shm_open); the subsystem makes none.
+    SharedMemory,
 }
 
 /// What read and write return: the bytes moved, or the errno.

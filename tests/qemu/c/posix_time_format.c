@@ -6,8 +6,13 @@
  * - timegm inverts it and normalizes out-of-range fields;
  * - strftime: the common conversions, and 0 when the buffer is short;
  * - time() agrees with clock_gettime(CLOCK_REALTIME) and is past
- *   2026-01-01. */
+ *   2026-01-01;
+ * - asctime(_r) of a known time in C's fixed form, ctime is
+ *   asctime(localtime()), difftime;
+ * - clock_getres: a positive step no larger than a step the clock is
+ *   seen to take, EINVAL for a bad clock. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -64,6 +69,40 @@ int main(void)
     CHECK(localtime_r(&now, &tm) == &tm);
     CHECK(strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm) == 19);
     printf("# local time now: %s\n", buf);
+
+    t = 951782400 + 15 * 3600 + 4 * 60 + 5;
+    gmtime_r(&t, &tm);
+    CHECK(strcmp(asctime(&tm), "Tue Feb 29 15:04:05 2000\n") == 0);
+    char abuf[26], cbuf[26];
+    CHECK(asctime_r(&tm, abuf) == abuf && strcmp(abuf, "Tue Feb 29 15:04:05 2000\n") == 0);
+    t = 1767225600 + 9 * 86400 + 7 * 3600 + 5; /* 2026-01-10 07:00:05, a Saturday */
+    CHECK(strcmp(asctime(gmtime(&t)), "Sat Jan 10 07:00:05 2026\n") == 0);
+    CHECK(ctime_r(&t, cbuf) == cbuf && strcmp(cbuf, asctime_r(localtime_r(&t, &tm), abuf)) == 0);
+    CHECK(strcmp(ctime(&t), cbuf) == 0);
+    CHECK(difftime(t, t - 90) == 90.0 && difftime(t - 90, t) == -90.0);
+
+    struct timespec res, a, b;
+    CHECK(clock_getres(CLOCK_REALTIME, NULL) == 0);
+    CHECK(clock_getres(-5, &res) == -1 && errno == EINVAL);
+    clockid_t clocks[2] = {CLOCK_MONOTONIC, CLOCK_REALTIME};
+    for (int i = 0; i < 2; i++) {
+        CHECK(clock_getres(clocks[i], &res) == 0);
+        long long res_ns = res.tv_sec * 1000000000LL + res.tv_nsec;
+        CHECK(res_ns > 0 && res_ns <= 1000000000LL);
+        /* Spin until the clock moves twice: its second step starts at a
+         * step boundary, so it is at least the resolution. */
+        clock_gettime(clocks[i], &a);
+        do
+            clock_gettime(clocks[i], &b);
+        while (b.tv_sec == a.tv_sec && b.tv_nsec == a.tv_nsec);
+        a = b;
+        do
+            clock_gettime(clocks[i], &b);
+        while (b.tv_sec == a.tv_sec && b.tv_nsec == a.tv_nsec);
+        long long step = (b.tv_sec - a.tv_sec) * 1000000000LL + (b.tv_nsec - a.tv_nsec);
+        CHECK(step >= res_ns);
+        printf("# clock %d: resolution %lld ns, a step of %lld ns\n", clocks[i], res_ns, step);
+    }
     if (failures)
         return 1;
     printf("posix_time_format: all cases passed\n");

@@ -189,8 +189,48 @@ pub mod nr {
     /// process's until it exits (another CPU may still hold its
     /// translation), a shared one stays its region's.
     pub const MUNMAP: usize = 49;
+    /// `(clock, *Timespec or 0) -> 0`: the clock's step (the tick period
+    /// on the virtual clock, 1 ns on the hardware one); EINVAL as
+    /// CLOCK_GETTIME.
+    pub const CLOCK_GETRES: usize = 50;
+    /// `(path_ptr, path_len, *Stat) -> 0`: an embedded program, named by
+    /// the path's last component: S_IFREG | 0755, its ELF size; ENOENT.
+    pub const STAT: usize = 51;
+    /// `(fd, *Stat) -> 0`: what the fd refers to (`fstat.rs`).
+    pub const FSTAT: usize = 52;
+    /// `(name_ptr, name_len, oflag, mode) -> fd`: a named shared memory
+    /// object (`shm.rs`).
+    pub const SHM_OPEN: usize = 53;
+    /// `(name_ptr, name_len) -> 0`: removes the name.
+    pub const SHM_UNLINK: usize = 54;
+    /// `(fd, len) -> 0`: a shared memory object's size.
+    pub const FTRUNCATE: usize = 55;
+    /// `(fd, len, writable, offset) -> addr`: maps a shared memory
+    /// object's pages, shared.
+    pub const MMAP_FD: usize = 56;
     /// One past the last base number.
     pub const END: usize = 64;
+}
+
+/// STAT / FSTAT's record: Linux x86_64's `struct stat` (144 bytes), on
+/// both architectures (the testbed libc's `<sys/stat.h>` has it).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stat {
+    pub st_dev: u64,
+    pub st_ino: u64,
+    pub st_nlink: u64,
+    pub st_mode: u32,
+    pub st_uid: u32,
+    pub st_gid: u32,
+    pub pad0: u32,
+    pub st_rdev: u64,
+    pub st_size: i64,
+    pub st_blksize: i64,
+    pub st_blocks: i64,
+    /// atime, mtime, ctime as (seconds, nanoseconds).
+    pub st_times: [i64; 6],
+    pub unused: [i64; 3],
 }
 
 /// Linux `struct timespec` on 64-bit targets.
@@ -282,9 +322,14 @@ pub mod errno {
     pub const ECHILD: isize = 10;
     pub const EAGAIN: isize = 11;
     pub const ENOMEM: isize = 12;
+    pub const EACCES: isize = 13;
     pub const EFAULT: isize = 14;
+    pub const EEXIST: isize = 17;
+    pub const ENODEV: isize = 19;
     pub const EINVAL: isize = 22;
     pub const EMFILE: isize = 24;
+    pub const EFBIG: isize = 27;
+    pub const ENOSPC: isize = 28;
     pub const ENOSYS: isize = 38;
 }
 

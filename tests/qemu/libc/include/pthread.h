@@ -5,11 +5,21 @@
 #include <time.h>
 typedef unsigned long pthread_t;
 typedef struct {
-    unsigned long __stack_size;
+    unsigned long __stack_size; /* 0: the default */
+    void *__stack_addr;         /* pthread_attr_setstack's lowest address, or 0 */
+    unsigned long __guard_size;
     int __detach;
+    int __scope;
+    int __inherit;
+    int __policy;
+    int __priority;
 } pthread_attr_t;
 #define PTHREAD_CREATE_JOINABLE 0
 #define PTHREAD_CREATE_DETACHED 1
+#define PTHREAD_SCOPE_SYSTEM 0
+#define PTHREAD_SCOPE_PROCESS 1
+#define PTHREAD_INHERIT_SCHED 0
+#define PTHREAD_EXPLICIT_SCHED 1
 
 /* Mutexes and condition variables over redbear-ipc's futex (private, or
  * keyed by the memory when process-shared). Sizes as glibc's on LP64. */
@@ -67,6 +77,24 @@ int pthread_attr_setstacksize(pthread_attr_t *a, size_t size);
 int pthread_attr_getstacksize(const pthread_attr_t *a, size_t *size);
 int pthread_attr_setdetachstate(pthread_attr_t *a, int state);
 int pthread_attr_getdetachstate(const pthread_attr_t *a, int *state);
+int pthread_attr_setguardsize(pthread_attr_t *a, size_t size);
+int pthread_attr_getguardsize(const pthread_attr_t *a, size_t *size);
+int pthread_attr_setstack(pthread_attr_t *a, void *addr, size_t size);
+int pthread_attr_getstack(const pthread_attr_t *a, void **addr, size_t *size);
+/* Scheduling: every thread is SCHED_OTHER with priority 0 (the kernel
+ * has one round-robin class). PTHREAD_SCOPE_PROCESS is ENOTSUP (as on
+ * Linux); pthread_create with PTHREAD_EXPLICIT_SCHED and a policy other
+ * than SCHED_OTHER is ENOTSUP (Linux runs it, or EPERM without the
+ * privilege). */
+int pthread_attr_setscope(pthread_attr_t *a, int scope);
+int pthread_attr_getscope(const pthread_attr_t *a, int *scope);
+int pthread_attr_setinheritsched(pthread_attr_t *a, int inherit);
+int pthread_attr_getinheritsched(const pthread_attr_t *a, int *inherit);
+int pthread_attr_setschedpolicy(pthread_attr_t *a, int policy);
+int pthread_attr_getschedpolicy(const pthread_attr_t *a, int *policy);
+int pthread_attr_setschedparam(pthread_attr_t *a, const struct sched_param *param);
+int pthread_attr_getschedparam(const pthread_attr_t *a, struct sched_param *param);
+int pthread_getschedparam(pthread_t t, int *policy, struct sched_param *param);
 
 int pthread_mutexattr_init(pthread_mutexattr_t *a);
 int pthread_mutexattr_destroy(pthread_mutexattr_t *a);
@@ -99,6 +127,33 @@ int pthread_key_create(pthread_key_t *key, void (*destructor)(void *));
 int pthread_key_delete(pthread_key_t key);
 void *pthread_getspecific(pthread_key_t key);
 int pthread_setspecific(pthread_key_t key, const void *value);
+/* Cancellation: per thread, deferred by default. A request acts at a
+ * cancellation point (pthread_testcancel, pthread_join,
+ * pthread_cond_wait/timedwait, sleep/usleep/nanosleep, read, write,
+ * poll, waitpid/wait, pause, sigsuspend, sigwait/sigwaitinfo/
+ * sigtimedwait, sem_wait/sem_timedwait) or, asynchronously, at once; the
+ * thread then runs its cleanup handlers and key destructors and ends
+ * with PTHREAD_CANCELED. Delivered by signal 32 (glibc's SIGCANCEL, so
+ * sigaction refuses it and sigfillset leaves it out). */
+#define PTHREAD_CANCELED ((void *)-1)
+int pthread_cancel(pthread_t t);
+void pthread_testcancel(void);
 int pthread_setcancelstate(int state, int *old);
 int pthread_setcanceltype(int type, int *old);
+
+struct __tb_cleanup {
+    void (*__fn)(void *);
+    void *__arg;
+    struct __tb_cleanup *__prev;
+};
+void __tb_cleanup_push(struct __tb_cleanup *c, void (*fn)(void *), void *arg);
+void __tb_cleanup_pop(struct __tb_cleanup *c, int execute);
+/* As glibc's: a pair opens and closes one block in one function. */
+#define pthread_cleanup_push(fn, arg)                                                              \
+    do {                                                                                           \
+        struct __tb_cleanup __tb_cleanup_frame;                                                    \
+        __tb_cleanup_push(&__tb_cleanup_frame, (fn), (arg));
+#define pthread_cleanup_pop(execute)                                                               \
+        __tb_cleanup_pop(&__tb_cleanup_frame, (execute));                                          \
+    } while (0)
 #endif

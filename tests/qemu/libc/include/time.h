@@ -16,6 +16,11 @@ struct itimerspec {
 #define TIMER_ABSTIME 1
 int clock_gettime(clockid_t clk, struct timespec *ts);
 int clock_settime(clockid_t clk, const struct timespec *ts);
+/* The clock's step: the tick period on the virtual clock (it advances a
+ * tick at a time while anything runs), 1 ns on the hardware one. There
+ * is no clock() (no CPU time is kept). */
+int clock_getres(clockid_t clk, struct timespec *res);
+double difftime(time_t t1, time_t t0);
 int nanosleep(const struct timespec *req, struct timespec *rem);
 time_t time(time_t *t);
 
@@ -44,4 +49,9 @@ time_t mktime(struct tm *tm);
  * %s %S %t %T %u %w %y %Y %z %Z %%; any other is left out and strftime
  * returns 0 (a clear failure, not a silent one). */
 size_t strftime(char *s, size_t max, const char *fmt, const struct tm *tm);
+/* "Wed Jun 30 21:49:08 1993\n"; ctime is asctime(localtime(t)). */
+char *asctime(const struct tm *tm);
+char *asctime_r(const struct tm *tm, char *buf);
+char *ctime(const time_t *t);
+char *ctime_r(const time_t *t, char *buf);
 #endif

@@ -17,6 +17,8 @@
 #define _POSIX_THREAD_PROCESS_SHARED 200809L
 #define _POSIX_THREAD_ATTR_STACKSIZE 200809L
 #define _POSIX_MESSAGE_PASSING 200809L
+#define _POSIX_SHARED_MEMORY_OBJECTS 200809L
+#define _POSIX_THREAD_ATTR_STACKADDR 200809L
 #define _SC_ARG_MAX 0
 #define _SC_CLK_TCK 2
 #define _SC_NGROUPS_MAX 3
@@ -24,6 +26,7 @@
 #define _SC_REALTIME_SIGNALS 9
 #define _SC_MESSAGE_PASSING 20
 #define _SC_SEMAPHORES 21
+#define _SC_SHARED_MEMORY_OBJECTS 22
 #define _SC_MQ_OPEN_MAX 27
 #define _SC_MQ_PRIO_MAX 28
 #define _SC_VERSION 29
@@ -38,6 +41,7 @@
 #define _SC_THREAD_KEYS_MAX 74
 #define _SC_THREAD_STACK_MIN 75
 #define _SC_THREAD_THREADS_MAX 76
+#define _SC_THREAD_ATTR_STACKADDR 77
 #define _SC_THREAD_ATTR_STACKSIZE 78
 #define _SC_THREAD_PROCESS_SHARED 82
 #define _SC_NPROCESSORS_CONF 83
@@ -50,6 +54,8 @@ ssize_t read(int fd, void *buf, size_t count);
 ssize_t write(int fd, const void *buf, size_t count);
 int close(int fd);
 int dup(int fd);
+/* Of a shm_open fd only (EINVAL for any other, as a pipe's on Linux). */
+int ftruncate(int fd, off_t len);
 int pipe(int fds[2]);
 /* pipe2 is _GNU_SOURCE in glibc; declared unconditionally (O_NONBLOCK,
  * O_CLOEXEC from <fcntl.h>). */

@@ -12,9 +12,15 @@
 #include <unistd.h>
 
 #include "syscall.h"
+#include "thread.h"
 
-ssize_t read(int fd, void *buf, size_t n) { return __tb_ret(tb_sys3(TB_READ, fd, buf, n)); }
-ssize_t write(int fd, const void *buf, size_t n) { return __tb_ret(tb_sys3(TB_WRITE, fd, buf, n)); }
+/* read, write, nanosleep (so sleep, usleep), poll are cancellation
+ * points (thread.h). */
+ssize_t read(int fd, void *buf, size_t n) { return __tb_ret(TB_CANCEL_POINT(tb_sys3(TB_READ, fd, buf, n))); }
+ssize_t write(int fd, const void *buf, size_t n)
+{
+    return __tb_ret(TB_CANCEL_POINT(tb_sys3(TB_WRITE, fd, buf, n)));
+}
 int close(int fd) { return (int)__tb_ret(tb_sys1(TB_CLOSE, fd)); }
 int dup(int fd) { return (int)__tb_ret(tb_sys1(TB_DUP, fd)); }
 pid_t getpid(void) { return (pid_t)tb_sys0(TB_GETPID); }
@@ -55,6 +61,11 @@ int fcntl(int fd, int cmd, ...)
 
 int clock_gettime(clockid_t clk, struct timespec *ts) { return (int)__tb_ret(tb_sys2(TB_CLOCK_GETTIME, clk, ts)); }
 
+int clock_getres(clockid_t clk, struct timespec *res)
+{
+    return (int)__tb_ret(tb_sys2(TB_CLOCK_GETRES, clk, res));
+}
+
 int clock_settime(clockid_t clk, const struct timespec *ts)
 {
     return (int)__tb_ret(tb_sys2(TB_CLOCK_SETTIME, clk, ts));
@@ -62,7 +73,7 @@ int clock_settime(clockid_t clk, const struct timespec *ts)
 
 int nanosleep(const struct timespec *req, struct timespec *rem)
 {
-    return (int)__tb_ret(tb_sys2(TB_NANOSLEEP, req, rem));
+    return (int)__tb_ret(TB_CANCEL_POINT(tb_sys2(TB_NANOSLEEP, req, rem)));
 }
 
 time_t time(time_t *t)
@@ -94,8 +105,15 @@ int sigqueue(pid_t pid, int sig, const union sigval value)
     return (int)__tb_ret(tb_sys3(TB_SIGQUEUE, pid, sig, (long)value.sival_ptr));
 }
 
+/* Signals 32 and 33 are never blocked (as glibc's), so a cancellation
+ * request gets through. */
 int sigprocmask(int how, const sigset_t *set, sigset_t *old)
 {
+    sigset_t s;
+    if (set && how != SIG_UNBLOCK) {
+        s = *set & ~(3UL << 31);
+        set = &s;
+    }
     return (int)__tb_ret(tb_sys3(TB_SIGPROCMASK, how, set, old));
 }
 
@@ -122,9 +140,11 @@ int sigemptyset(sigset_t *set)
     return 0;
 }
 
+/* As glibc's, without the signals the C library keeps: 32 (SIGCANCEL)
+ * and 33. */
 int sigfillset(sigset_t *set)
 {
-    *set = ~0UL;
+    *set = ~0UL & ~(3UL << 31);
     return 0;
 }
 
@@ -153,23 +173,15 @@ int sigismember(const sigset_t *set, int sig)
 
 int poll(struct pollfd *fds, nfds_t n, int timeout_ms)
 {
-    return (int)__tb_ret(tb_sys3(TB_POLL, fds, n, timeout_ms));
+    return (int)__tb_ret(TB_CANCEL_POINT(tb_sys3(TB_POLL, fds, n, timeout_ms)));
 }
 
 /* pthreads: a thread is a kernel task of this process; pthread_t points
- * at its start record, which also carries the return value. */
-struct start {
-    void *(*fn)(void *);
-    void *arg;
-    void *ret;
-    long tid;
-    int detached; /* pthread_join is EINVAL, pthread_detach again too */
-    void *keys[PTHREAD_KEYS_MAX]; /* pthread_setspecific values */
-};
-
+ * at its start record (thread.h), which also carries the return value. */
 void __tb_run_key_destructors(void **keys);
 
 #define STACK_SIZE (128 * 1024)
+#define PAGE 4096UL
 
 #if defined(__x86_64__)
 __asm__(".text\n"
@@ -201,25 +213,88 @@ __attribute__((noreturn, used)) void __tb_thread_main(struct start *st)
     long tid = tb_sys0(TB_GETTID);
     __atomic_store_n(&st->tid, tid, __ATOMIC_SEQ_CST);
     self_slots[(unsigned long)tid % SELF_SLOTS] = st;
-    st->ret = st->fn(st->arg);
-    __tb_run_key_destructors(st->keys);
-    tb_sys1(TB_THREAD_EXIT, 0);
-    for (;;) {
+    pthread_exit(st->fn(st->arg));
+}
+
+/* The stack: the caller's (pthread_attr_setstack), or fresh pages with
+ * the guard size left unmapped below them; `*lo` its lowest address. */
+static long thread_stack_top(const pthread_attr_t *attr, long *lo)
+{
+    if (attr && attr->__stack_addr) {
+        *lo = (long)attr->__stack_addr;
+        return ((long)attr->__stack_addr + (long)attr->__stack_size) & -16L;
     }
+    size_t size = attr && attr->__stack_size ? attr->__stack_size : STACK_SIZE;
+    size = (size + PAGE - 1) & ~(PAGE - 1);
+    size_t guard = attr ? (attr->__guard_size + PAGE - 1) & ~(PAGE - 1) : PAGE;
+    if (guard > 16 * 1024 * 1024 - size)
+        return -EINVAL;
+    long base = tb_sys1(TB_MMAP_ANON, guard + size);
+    if (base < 0)
+        return -EAGAIN;
+    if (guard && tb_sys2(TB_MUNMAP, base, guard) < 0)
+        return -EAGAIN;
+    *lo = base + (long)guard;
+    return base + (long)(guard + size) - 16;
+}
+
+/* Every thread record, newest last, for __tb_self; past REGISTRY it
+ * falls back to pthread_self. A stack reused by a later thread (the
+ * caller's memory) is found as the newest one's: the older has ended. */
+#define REGISTRY 1024
+static struct start *registry[REGISTRY];
+static int registered;
+
+static void register_thread(struct start *st)
+{
+    int i = __atomic_fetch_add(&registered, 1, __ATOMIC_ACQ_REL);
+    if (i < REGISTRY)
+        __atomic_store_n(&registry[i], st, __ATOMIC_RELEASE);
+}
+
+static int on(unsigned long sp, unsigned long lo, unsigned long hi) { return sp >= lo && sp < hi; }
+
+struct start *__tb_self(void)
+{
+    int n = __atomic_load_n(&registered, __ATOMIC_ACQUIRE);
+    if (n > REGISTRY)
+        return (struct start *)pthread_self();
+    unsigned long sp = (unsigned long)__builtin_frame_address(0);
+    for (int i = n - 1; i >= 0; i--) {
+        struct start *st = __atomic_load_n(&registry[i], __ATOMIC_ACQUIRE);
+        if (st && (on(sp, st->stack_lo, st->stack_hi) || on(sp, st->alt_lo, st->alt_hi)))
+            return st;
+    }
+    return &main_thread;
+}
+
+void __tb_note_altstack(unsigned long lo, unsigned long hi)
+{
+    struct start *st = (struct start *)pthread_self();
+    st->alt_lo = lo;
+    st->alt_hi = hi;
 }
 
 int pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *), void *arg)
 {
-    size_t size = attr && attr->__stack_size ? attr->__stack_size : STACK_SIZE;
+    if (attr && attr->__inherit == PTHREAD_EXPLICIT_SCHED && attr->__policy != SCHED_OTHER)
+        return ENOTSUP;
     struct start *st = calloc(1, sizeof *st);
-    long stack = tb_sys1(TB_MMAP_ANON, size);
-    if (!st || stack < 0)
+    if (!st)
         return EAGAIN;
+    long lo = 0;
+    long top = thread_stack_top(attr, &lo);
+    if (top < 0)
+        return (int)-top;
+    st->stack_lo = (unsigned long)lo;
+    st->stack_hi = (unsigned long)top + 16;
+    register_thread(st);
     st->fn = fn;
     st->arg = arg;
     st->ret = 0;
     st->detached = attr && attr->__detach == PTHREAD_CREATE_DETACHED;
-    long tid = tb_sys3(TB_SPAWN_THREAD, __tb_thread_entry, stack + (long)size - 16, st);
+    /* A new thread starts with cancellation enabled and deferred. */
+    long tid = tb_sys3(TB_SPAWN_THREAD, __tb_thread_entry, top, st);
     if (tid < 0)
         return (int)-tid;
     __atomic_store_n(&st->tid, tid, __ATOMIC_SEQ_CST);
@@ -234,7 +309,14 @@ int pthread_join(pthread_t t, void **ret)
         return EDEADLK;
     if (__atomic_load_n(&st->detached, __ATOMIC_SEQ_CST))
         return EINVAL;
-    long r = tb_sys1(TB_THREAD_JOIN, st->tid);
+    /* A cancellation point; never EINTR (a handler that ran is waited
+     * past). */
+    long r;
+    do {
+        struct start *me = __tb_cancel_enter(0);
+        r = tb_sys1(TB_THREAD_JOIN, st->tid);
+        __tb_cancel_leave(me);
+    } while (r == -EINTR);
     if (r < 0)
         return (int)-r;
     if (ret)
@@ -266,8 +348,12 @@ int pthread_detach(pthread_t t)
     return was ? EINVAL : 0;
 }
 
+void __tb_run_cleanups(struct start *st);
+
+/* The cleanup handlers (innermost first), then the key destructors. */
 void pthread_exit(void *ret)
 {
+    __tb_run_cleanups(__tb_self());
     struct start *st = (struct start *)pthread_self();
     st->ret = ret;
     __tb_run_key_destructors(st->keys);

@@ -1,5 +1,4 @@
-/* <pthread.h> mutexes, condition variables, once, keys, attributes and
- * the cancellation-state stubs, over redbear-ipc's futex (private futexes
+/* <pthread.h> mutexes, condition variables, once and keys, over redbear-ipc's futex (private futexes
  * keyed by this address space, process-shared ones by the memory). */
 #include <errno.h>
 #include <limits.h>
@@ -8,6 +7,7 @@
 #include <unistd.h>
 
 #include "syscall.h"
+#include "thread.h"
 
 /* redbear-ipc's futex calls and flags (src/syscall/numbers.rs, abi.rs). */
 #define RB_FUTEX_WAIT 4000
@@ -196,7 +196,10 @@ int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m, const struct t
     long flags = cond_flags(c);
     if (abstime)
         flags |= FX_ABSOLUTE | (c->__clock == CLOCK_REALTIME ? FX_REALTIME : 0);
+    /* A cancellation point: acting relocks the mutex first. */
+    struct start *st = __tb_cancel_enter(m);
     long w = futex_wait(&c->__seq, (int)seq, abstime, flags);
+    __tb_cancel_leave(st);
     pthread_mutex_lock(m);
     return w == -ETIMEDOUT ? ETIMEDOUT : 0;
 }
@@ -334,70 +337,4 @@ void __tb_run_key_destructors(void **keys)
         if (!ran)
             return;
     }
-}
-
-/* --- attributes and cancellation state ---------------------------------- */
-
-int pthread_attr_init(pthread_attr_t *a)
-{
-    a->__stack_size = 0;
-    a->__detach = PTHREAD_CREATE_JOINABLE;
-    return 0;
-}
-
-int pthread_attr_destroy(pthread_attr_t *a)
-{
-    (void)a;
-    return 0;
-}
-
-int pthread_attr_setstacksize(pthread_attr_t *a, size_t size)
-{
-    if (size < 16384)
-        return EINVAL;
-    a->__stack_size = size;
-    return 0;
-}
-
-int pthread_attr_getstacksize(const pthread_attr_t *a, size_t *size)
-{
-    *size = a->__stack_size ? a->__stack_size : 128 * 1024;
-    return 0;
-}
-
-int pthread_attr_setdetachstate(pthread_attr_t *a, int state)
-{
-    if (state != PTHREAD_CREATE_JOINABLE && state != PTHREAD_CREATE_DETACHED)
-        return EINVAL;
-    a->__detach = state;
-    return 0;
-}
-
-int pthread_attr_getdetachstate(const pthread_attr_t *a, int *state)
-{
-    *state = a->__detach;
-    return 0;
-}
-
-/* There is no pthread_cancel, so the state only reads back. */
-static int cancel_state, cancel_type;
-
-int pthread_setcancelstate(int state, int *old)
-{
-    if (state != PTHREAD_CANCEL_ENABLE && state != PTHREAD_CANCEL_DISABLE)
-        return EINVAL;
-    if (old)
-        *old = cancel_state;
-    cancel_state = state;
-    return 0;
-}
-
-int pthread_setcanceltype(int type, int *old)
-{
-    if (type != PTHREAD_CANCEL_DEFERRED && type != PTHREAD_CANCEL_ASYNCHRONOUS)
-        return EINVAL;
-    if (old)
-        *old = cancel_type;
-    cancel_type = type;
-    return 0;
 }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "syscall.h"
+#include "thread.h"
 
 /* The kernel's sigaction record (testbed-abi `SigAction`). */
 struct k_sigaction {
@@ -35,7 +36,20 @@ __asm__(".text\n"
 #endif
 void __tb_sigreturn(void);
 
+/* Signals 32 and 33 belong to the C library (pthread_cancel uses 32),
+ * as in glibc: sigaction refuses them. */
+int __tb_sigaction_raw(int sig, const struct sigaction *act, struct sigaction *old);
+
 int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+    if (sig == 32 || sig == 33) {
+        errno = EINVAL;
+        return -1;
+    }
+    return __tb_sigaction_raw(sig, act, old);
+}
+
+int __tb_sigaction_raw(int sig, const struct sigaction *act, struct sigaction *old)
 {
     struct k_sigaction kn, ko;
     if (act) {
@@ -70,7 +84,12 @@ sighandler_t signal(int sig, sighandler_t handler)
     return old.sa_handler;
 }
 
-int sigsuspend(const sigset_t *mask) { return (int)__tb_ret(tb_sys1(TB_SIGSUSPEND, mask)); }
+/* sigsuspend, pause and the sigwait family are cancellation points. */
+int sigsuspend(const sigset_t *mask)
+{
+    sigset_t m = *mask & ~(3UL << 31);
+    return (int)__tb_ret(TB_CANCEL_POINT(tb_sys1(TB_SIGSUSPEND, &m)));
+}
 
 int pause(void)
 {
@@ -81,7 +100,7 @@ int pause(void)
 
 int sigtimedwait(const sigset_t *set, siginfo_t *info, const struct timespec *timeout)
 {
-    return (int)__tb_ret(tb_sys3(TB_SIGTIMEDWAIT, set, info, timeout));
+    return (int)__tb_ret(TB_CANCEL_POINT(tb_sys3(TB_SIGTIMEDWAIT, set, info, timeout)));
 }
 
 int sigwaitinfo(const sigset_t *set, siginfo_t *info) { return sigtimedwait(set, info, 0); }
@@ -92,7 +111,7 @@ int sigwait(const sigset_t *set, int *sig)
 {
     long r;
     do
-        r = tb_sys3(TB_SIGTIMEDWAIT, set, 0, 0);
+        r = TB_CANCEL_POINT(tb_sys3(TB_SIGTIMEDWAIT, set, 0, 0));
     while (r == -EINTR);
     if (r < 0)
         return (int)-r;
@@ -175,5 +194,13 @@ int gettimeofday(struct timeval *tv, void *tz)
 
 int sigaltstack(const stack_t *ss, stack_t *old)
 {
-    return (int)__tb_ret(tb_sys2(TB_SIGALTSTACK, ss, old));
+    long r = __tb_ret(tb_sys2(TB_SIGALTSTACK, ss, old));
+    if (r == 0 && ss) {
+        unsigned long lo = (unsigned long)ss->ss_sp;
+        if (ss->ss_flags & SS_DISABLE)
+            __tb_note_altstack(0, 0);
+        else
+            __tb_note_altstack(lo, lo + ss->ss_size);
+    }
+    return (int)r;
 }

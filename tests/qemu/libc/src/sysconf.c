@@ -51,6 +51,8 @@ long sysconf(int name)
     case _SC_TIMEOUTS:
     case _SC_MESSAGE_PASSING:
     case _SC_THREAD_ATTR_STACKSIZE:
+    case _SC_THREAD_ATTR_STACKADDR:
+    case _SC_SHARED_MEMORY_OBJECTS:
         return 200809L;
     default:
         errno = EINVAL;

@@ -1,6 +1,7 @@
 /* gmtime/localtime (UTC: there is no time zone database), timegm/mktime
  * and a strftime for printing. Days from the civil date follow the
  * proleptic Gregorian calendar (Howard Hinnant's days_from_civil). */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -153,3 +154,33 @@ size_t strftime(char *s, size_t max, const char *fmt, const struct tm *tm)
     s[n] = 0;
     return n;
 }
+
+/* asctime's fixed form, "Wed Jun 30 21:49:08 1993\n" (C's and glibc's). */
+char *asctime_r(const struct tm *tm, char *buf)
+{
+    if (tm->tm_wday < 0 || tm->tm_wday > 6 || tm->tm_mon < 0 || tm->tm_mon > 11) {
+        errno = EINVAL;
+        return 0;
+    }
+    if (tm->tm_year > 9999 - 1900) {
+        errno = EOVERFLOW;
+        return 0;
+    }
+    snprintf(buf, 26, "%.3s %.3s%3d %.2d:%.2d:%.2d %d\n", wday_name[tm->tm_wday], mon_name[tm->tm_mon],
+             tm->tm_mday, tm->tm_hour, tm->tm_min, tm->tm_sec, tm->tm_year + 1900);
+    return buf;
+}
+
+static char shared_asc[26];
+
+char *asctime(const struct tm *tm) { return asctime_r(tm, shared_asc); }
+
+char *ctime_r(const time_t *t, char *buf)
+{
+    struct tm tm;
+    return asctime_r(localtime_r(t, &tm), buf);
+}
+
+char *ctime(const time_t *t) { return asctime(localtime(t)); }
+
+double difftime(time_t t1, time_t t0) { return (double)(t1 - t0); }

@@ -58,6 +58,14 @@ pub struct End {
     write: bool,
 }
 
+impl End {
+    /// One number for both ends of a pipe (FSTAT's st_ino, as Linux's
+    /// one inode per pipe).
+    pub fn inode(&self) -> usize {
+        Arc::as_ptr(&self.shared) as usize
+    }
+}
+
 /// The two descriptions of a new pipe: (read end, write end).
 pub fn create(k: &dyn Kernel, nonblocking: bool) -> Result<(FileRef, FileRef), Errno> {
     let mut buf = VecDeque::new();

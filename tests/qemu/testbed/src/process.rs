@@ -815,34 +815,29 @@ pub fn shm_map(key: usize, len: usize) -> Result<usize, isize> {
         }
         shm.get(&key).map(|r| r.1.clone()).unwrap_or_default()
     };
+    map_shared_frames(&region, region.len() * PAGE_SIZE, true)
+}
+
+/// Maps `frames` shared (FORK maps them again in the child) at fresh
+/// addresses of the caller, in a range of `len` bytes (pages past the
+/// frames stay unmapped) with a guard page after it; the frames stay
+/// their owner's (a region, a shm object).
+pub fn map_shared_frames(frames: &[usize], len: usize, write: bool) -> Result<usize, isize> {
+    let perm = UserPerm { write, exec: false };
+    let len = len.div_ceil(PAGE_SIZE) * PAGE_SIZE;
     with_current(|p| {
         let va = p.mmap_next;
-        let len = region.len() * PAGE_SIZE;
         if va + len > USER_STACK_TOP - STACK_SIZE - PAGE_SIZE {
             return Err(ENOMEM);
         }
         // The range is used up even if mapping fails half way.
         p.mmap_next = va + len + PAGE_SIZE;
         let aspace = p.aspace.as_mut().ok_or(ESRCH)?;
-        for (i, &pa) in region.iter().enumerate() {
-            if !aspace.map_user(
-                va + i * PAGE_SIZE,
-                pa,
-                UserPerm {
-                    write: true,
-                    exec: false,
-                },
-            ) {
+        for (i, &pa) in frames.iter().take(len / PAGE_SIZE).enumerate() {
+            if !aspace.map_user(va + i * PAGE_SIZE, pa, perm) {
                 return Err(ENOMEM);
             }
-            p.maps.push((
-                va + i * PAGE_SIZE,
-                UserPerm {
-                    write: true,
-                    exec: false,
-                },
-                true,
-            ));
+            p.maps.push((va + i * PAGE_SIZE, perm, true));
         }
         Ok(va)
     })
@@ -1025,6 +1020,7 @@ pub fn remove_group(group: usize) {
             .collect()
     };
     regions.into_iter().flatten().for_each(frames::free);
+    crate::shm::release_group(group);
 }
 
 /// Exit status and zombie flag of `pid`.

@@ -101,6 +101,13 @@ pub fn dispatch(num: usize, a: [usize; 6]) -> isize {
         nr::WAITPID => waitpid(a[0] as isize, a[1], a[2]),
         nr::PIPE2 => pipe2(a[0], a[1]),
         nr::CPU_INFO => sched::cpu_info(a[0]),
+        nr::CLOCK_GETRES => clock_getres(a[0], a[1]),
+        nr::STAT => crate::fstat::stat(a[0], a[1], a[2]),
+        nr::FSTAT => crate::fstat::fstat(a[0], a[1]),
+        nr::SHM_OPEN => crate::shm::open(a[0], a[1], a[2], a[3]),
+        nr::SHM_UNLINK => crate::shm::unlink(a[0], a[1]),
+        nr::FTRUNCATE => crate::shm::ftruncate(a[0], a[1]),
+        nr::MMAP_FD => crate::shm::mmap(a[0], a[1], a[2] != 0, a[3]),
         _ => Err(ENOSYS),
     };
     match r {
@@ -221,6 +228,18 @@ fn clock_gettime(clock_id: usize, out: usize) -> R {
         _ => return Err(EINVAL),
     };
     with_aspace(|asp| usermem::write_val(asp, out, &ns_to_ts(ns)))?;
+    Ok(0)
+}
+
+fn clock_getres(clock_id: usize, out: usize) -> R {
+    let ns = match clock_id {
+        0 | 1 | 7 if clock::VIRTUAL => clock::TICK_NS,
+        0 | 1 | 4 | 7 => 1,
+        _ => return Err(EINVAL),
+    };
+    if out != 0 {
+        with_aspace(|asp| usermem::write_val(asp, out, &ns_to_ts(ns)))?;
+    }
     Ok(0)
 }
 

@@ -1,0 +1,35 @@
+/* sem_wait and sem_timedwait as cancellation points, around the shim's
+ * (linked with --wrap=sem_wait --wrap=sem_timedwait when the shim is the
+ * IPC library: ci/qemu-test). While no pthread_cancel was ever called no
+ * request can be pending, so an uncontended sem_wait stays the shim's
+ * fast path with no system call; a wait that may block goes through
+ * __tb_cancel_enter/leave (libc/src/pthread_cancel.c). */
+#include <semaphore.h>
+
+#include "../src/thread.h"
+
+int __real_sem_wait(sem_t *s);
+int __real_sem_timedwait(sem_t *s, const struct timespec *abstime);
+int __tb_cancel_requested_ever(void);
+
+int __wrap_sem_wait(sem_t *s)
+{
+    /* A failed try leaves errno EAGAIN, which a later success may show
+     * (errno is unspecified after a success). */
+    if (!__tb_cancel_requested_ever() && sem_trywait(s) == 0)
+        return 0;
+    struct start *st = __tb_cancel_enter(0);
+    int r = __real_sem_wait(s);
+    __tb_cancel_leave(st);
+    return r;
+}
+
+/* Always the full way: the deadline is the shim's to check (EINVAL,
+ * EFAULT for a bad pointer, before anything else). */
+int __wrap_sem_timedwait(sem_t *s, const struct timespec *abstime)
+{
+    struct start *st = __tb_cancel_enter(0);
+    int r = __real_sem_timedwait(s, abstime);
+    __tb_cancel_leave(st);
+    return r;
+}
