@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 /// The programs, by file name without `.c`.
 const PROGRAMS: &[&str] = &[
     "posix_cancel",
+    "posix_cputime",
     "posix_exec",
     "posix_exec_stress",
     "posix_fork",

@@ -11,15 +11,22 @@ struct itimerspec {
 };
 #define CLOCK_REALTIME 0
 #define CLOCK_MONOTONIC 1
+/* CPU time: the hardware time the process's threads / the calling
+ * thread spent on a CPU, in user mode and in the kernel. */
+#define CLOCK_PROCESS_CPUTIME_ID 2
+#define CLOCK_THREAD_CPUTIME_ID 3
 #define CLOCK_MONOTONIC_RAW 4
 #define CLOCK_BOOTTIME 7
 #define TIMER_ABSTIME 1
 int clock_gettime(clockid_t clk, struct timespec *ts);
 int clock_settime(clockid_t clk, const struct timespec *ts);
 /* The clock's step: the tick period on the virtual clock (it advances a
- * tick at a time while anything runs), 1 ns on the hardware one. There
- * is no clock() (no CPU time is kept). */
+ * tick at a time while anything runs), 1 ns on the hardware one and on
+ * the CPU-time clocks. */
 int clock_getres(clockid_t clk, struct timespec *res);
+/* The process's CPU time (CLOCK_PROCESS_CPUTIME_ID) in CLOCKS_PER_SEC. */
+#define CLOCKS_PER_SEC 1000000L
+clock_t clock(void);
 double difftime(time_t t1, time_t t0);
 int nanosleep(const struct timespec *req, struct timespec *rem);
 time_t time(time_t *t);

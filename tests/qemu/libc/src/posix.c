@@ -61,6 +61,14 @@ int fcntl(int fd, int cmd, ...)
 
 int clock_gettime(clockid_t clk, struct timespec *ts) { return (int)__tb_ret(tb_sys2(TB_CLOCK_GETTIME, clk, ts)); }
 
+clock_t clock(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) != 0)
+        return (clock_t)-1;
+    return (clock_t)(ts.tv_sec * CLOCKS_PER_SEC + ts.tv_nsec / (1000000000L / CLOCKS_PER_SEC));
+}
+
 int clock_getres(clockid_t clk, struct timespec *res)
 {
     return (int)__tb_ret(tb_sys2(TB_CLOCK_GETRES, clk, res));

@@ -55,6 +55,9 @@ pub struct Process {
     /// System calls made by the process' threads, up to their last switch
     /// (the running thread's since then: `sched::uncounted_syscalls`).
     pub syscalls: u64,
+    /// Hardware nanoseconds its threads ran, their current runs not
+    /// included (CLOCK_PROCESS_CPUTIME_ID, clock()); kept across exec.
+    pub cpu_ns: u64,
     /// File-mode creation mask (UMASK), inherited from the parent.
     pub umask: u32,
     /// ITIMER_REAL: (next expiry, interval) in monotonic ns.
@@ -106,6 +109,7 @@ impl Process {
             mmap_next: MMAP_BASE,
             fds: crate::fd::FdTable::new(pid),
             syscalls: 0,
+            cpu_ns: 0,
             umask,
             itimer: None,
             maps: Vec::new(),
@@ -440,14 +444,23 @@ pub fn with_current<R>(f: impl FnOnce(&mut Process) -> R) -> Option<R> {
     PROCS.lock().get_mut(&pid).map(f)
 }
 
-/// Adds `n` system calls of one of `pid`'s threads to its count (the
-/// scheduler, when the thread gives the CPU back).
-pub fn add_syscalls(pid: Pid, n: u64) {
-    if n != 0 {
-        if let Some(p) = PROCS.lock().get_mut(&pid) {
-            p.syscalls += n;
-        }
+/// Adds `syscalls` system calls and `cpu_ns` of run time of one of
+/// `pid`'s threads to its counts (the scheduler, when the thread gives
+/// the CPU back).
+pub fn add_usage(pid: Pid, syscalls: u64, cpu_ns: u64) {
+    if let Some(p) = PROCS.lock().get_mut(&pid) {
+        p.syscalls += syscalls;
+        p.cpu_ns = p.cpu_ns.saturating_add(cpu_ns);
     }
+}
+
+/// CLOCK_PROCESS_CPUTIME_ID of the calling process: its threads' past
+/// runs and the caller's current one (another thread's current run, at
+/// most a tick, is added when it switches out, so the clock never goes
+/// back).
+pub fn current_cpu_ns() -> u64 {
+    let past = with_current(|p| p.cpu_ns).unwrap_or(0);
+    past.saturating_add(sched::current_run_ns())
 }
 
 /// Called by the scheduler after a thread of `pid` ended and was reaped.

@@ -126,6 +126,9 @@ pub struct Task {
     switch_ins: u64,
     /// The CPU that last picked it (the timeout report's).
     last_cpu: usize,
+    /// Hardware nanoseconds it ran, its current run not included
+    /// (CLOCK_THREAD_CPUTIME_ID).
+    cpu_ns: u64,
 }
 
 struct Sched {
@@ -198,6 +201,8 @@ struct PerCpu {
     /// in user mode (a timed-out test's report says where a task spins).
     last_syscall: AtomicU64,
     last_user_pc: AtomicU64,
+    /// Hardware time at which the running task was switched in.
+    run_since: AtomicU64,
     /// What this CPU's traps from user mode did, by `Trap` (the timeout
     /// report samples them twice: what a stuck CPU keeps doing).
     traps: [AtomicU64; TRAP_KINDS],
@@ -233,6 +238,7 @@ static PER_CPU: [PerCpu; MAX_CPUS] = [const {
         syscalls: AtomicU64::new(0),
         last_syscall: AtomicU64::new(0),
         last_user_pc: AtomicU64::new(0),
+        run_since: AtomicU64::new(0),
         traps: [const { AtomicU64::new(0) }; TRAP_KINDS],
     }
 }; MAX_CPUS];
@@ -322,6 +328,18 @@ pub fn set_quiet(events: u64) {
     this_cpu().quiet_at.store(events, Ordering::Relaxed);
 }
 
+/// Hardware nanoseconds the running task has been on this CPU since it
+/// was last switched in.
+pub fn current_run_ns() -> u64 {
+    arch::monotonic_ns().saturating_sub(this_cpu().run_since.load(Ordering::Relaxed))
+}
+
+/// CLOCK_THREAD_CPUTIME_ID of the running task: its past runs and this one.
+pub fn current_thread_cpu_ns() -> u64 {
+    let past = SCHED.lock().tasks.get(&current()).map_or(0, |t| t.cpu_ns);
+    past.saturating_add(current_run_ns())
+}
+
 /// The running task, 0 in the scheduler loop.
 pub fn current() -> Tid {
     this_cpu().current.load(Ordering::Relaxed)
@@ -400,6 +418,7 @@ fn add_task(pid: Pid, sigmask: u64, ctx: impl FnOnce(usize) -> TaskContext) -> O
             status: 0,
             switch_ins: 0,
             last_cpu: usize::MAX,
+            cpu_ns: 0,
         }),
     );
     Some(tid)
@@ -1119,18 +1138,21 @@ fn run(tid: Tid) {
     cpu.pid.store(pid, Ordering::Relaxed);
     cpu.current.store(tid, Ordering::Relaxed);
     cpu.quiet_at.store(u64::MAX, Ordering::Relaxed);
+    let since = arch::monotonic_ns();
+    cpu.run_since.store(since, Ordering::Relaxed);
     // SAFETY: `ctx` is the task's saved context in its Box (stable while
     // the task exists), complete since `on_cpu` was clear; this CPU's slot
     // receives the loop's context.
     unsafe { arch::switch(cpu.ctx.load(Ordering::Acquire), ctx) };
     cpu.current.store(0, Ordering::Relaxed);
     cpu.pid.store(0, Ordering::Relaxed);
-    process::add_syscalls(pid, cpu.syscalls.swap(0, Ordering::Relaxed));
+    let ran = arch::monotonic_ns().saturating_sub(since);
+    process::add_usage(pid, cpu.syscalls.swap(0, Ordering::Relaxed), ran);
     // The task's address space may be freed on another CPU from now on.
     arch::activate_kernel_space();
     let dead = {
         let mut s = SCHED.lock();
-        if let Some(t) = s.tasks.get(&tid) {
+        if let Some(t) = s.tasks.get_mut(&tid) {
             let intact = t.kstack[..CANARY_WORDS * 8]
                 .chunks_exact(8)
                 .all(|w| w == STACK_CANARY.to_ne_bytes());
@@ -1139,6 +1161,7 @@ fn run(tid: Tid) {
             }
             // Its context is saved: another CPU may switch into it now.
             t.on_cpu.store(false, Ordering::Release);
+            t.cpu_ns = t.cpu_ns.saturating_add(ran);
         }
         match s.tasks.get(&tid).map(|t| (t.state, t.status)) {
             Some((State::Dead, status)) => s.tasks.remove(&tid).map(|t| (t, status)),
