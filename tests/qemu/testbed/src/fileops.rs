@@ -19,8 +19,9 @@ use crate::{clock, process, usermem};
 type R = Result<usize, isize>;
 
 const POLLNVAL: i16 = 0x20;
-/// Most pollfds one call takes.
-const MAX_POLLFDS: usize = 256;
+/// Most pollfds one call takes (as Linux: no more than a process may
+/// have open).
+const MAX_POLLFDS: usize = crate::fd::MAX_FDS;
 /// Linux O_NONBLOCK.
 const O_NONBLOCK: usize = 0o4000;
 

@@ -20,6 +20,7 @@ mod fd;
 mod fileops;
 mod frames;
 mod heap;
+mod knobs;
 mod ipc;
 mod pipe;
 mod process;
