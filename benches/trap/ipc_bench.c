@@ -650,7 +650,7 @@ static int step_eventfd_pingpong(void *a)
     uint64_t v;
     return read(efd_ping, &v, 8) == 8 && write(efd_pong, &v, 8) == 8 ? 0 : -1;
 }
-#define POLL_MAX 250 /* the testbed has 256 descriptors, 0..2 the console */
+#define POLL_MAX 256
 static struct pollfd pfds[POLL_MAX];
 static unsigned pfds_n;
 static int op_poll(void *a)
