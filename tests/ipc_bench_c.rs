@@ -47,7 +47,11 @@ fn build_and_run(name: &str) -> (String, Vec<(String, u64)>) {
         .output()
         .expect("run the benchmark");
     let stdout = String::from_utf8_lossy(&ran.stdout).into_owned();
-    assert!(ran.status.success(), "{name} failed: {}\n{stdout}", ran.status);
+    assert!(
+        ran.status.success(),
+        "{name} failed: {}\n{stdout}",
+        ran.status
+    );
     let lines: Vec<&str> = stdout.lines().collect();
     assert!(lines
         .first()

@@ -11,7 +11,12 @@ pub const HEAP_MIB: Option<usize> = match option_env!("TESTBED_HEAP_MIB") {
     None => None,
 };
 /// `TESTBED_MAX_FRAMES`: user frames one process may own.
-pub const MAX_FRAMES: usize = number(option_env!("TESTBED_MAX_FRAMES"), 16 * 1024, 1024, 512 * 1024);
+pub const MAX_FRAMES: usize = number(
+    option_env!("TESTBED_MAX_FRAMES"),
+    16 * 1024,
+    1024,
+    512 * 1024,
+);
 /// `TESTBED_BUDGET_S`: each program's budget in seconds of clock time.
 pub const BUDGET_S: usize = number(option_env!("TESTBED_BUDGET_S"), 10, 1, 3600);
 
@@ -24,7 +29,10 @@ const fn number(v: Option<&str>, default: usize, min: usize, max: usize) -> usiz
     let mut n = 0usize;
     let mut i = 0;
     while i < b.len() {
-        assert!(b[i].is_ascii_digit(), "a TESTBED_ size knob is not a number");
+        assert!(
+            b[i].is_ascii_digit(),
+            "a TESTBED_ size knob is not a number"
+        );
         n = n * 10 + (b[i] - b'0') as usize;
         assert!(n <= max, "a TESTBED_ size knob is above its bound");
         i += 1;
