@@ -23,32 +23,33 @@ fn row(line: &str) -> Option<(&str, u64)> {
     Some((name, per_op.parse().ok()?))
 }
 
-#[test]
-fn ipc_bench_builds_and_runs_on_glibc() {
+/// Builds `benches/trap/<name>.c` with the host `cc`, runs it `quick`,
+/// checks its framing lines and returns its output and rows.
+fn build_and_run(name: &str) -> (String, Vec<(String, u64)>) {
     let dir = root().join("target/ipc-bench-host");
     std::fs::create_dir_all(&dir).expect("create the output dir");
-    let exe = dir.join("ipc_bench");
+    let exe = dir.join(name);
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
     let built = Command::new(cc)
         .args(["-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", "-pthread"])
-        .arg(root().join("benches/trap/ipc_bench.c"))
+        .arg(root().join(format!("benches/trap/{name}.c")))
         .arg("-o")
         .arg(&exe)
         .output()
         .expect("run cc");
     assert!(
         built.status.success(),
-        "ipc_bench.c does not build:\n{}",
+        "{name}.c does not build:\n{}",
         String::from_utf8_lossy(&built.stderr)
     );
     let ran = Command::new(&exe)
         .arg("quick")
         .output()
-        .expect("run ipc_bench");
-    let stdout = String::from_utf8_lossy(&ran.stdout);
+        .expect("run the benchmark");
+    let stdout = String::from_utf8_lossy(&ran.stdout).into_owned();
     assert!(
         ran.status.success(),
-        "ipc_bench failed: {}\n{stdout}",
+        "{name} failed: {}\n{stdout}",
         ran.status
     );
     let lines: Vec<&str> = stdout.lines().collect();
@@ -57,10 +58,19 @@ fn ipc_bench_builds_and_runs_on_glibc() {
         .is_some_and(|l| l.starts_with("RBBENCH_BEGIN linux ")));
     assert_eq!(lines.last(), Some(&"RBBENCH_END 0"), "{stdout}");
     assert!(!stdout.contains("RBBENCH_FAIL"), "{stdout}");
-    let rows: Vec<(&str, u64)> = lines[1..lines.len() - 1]
+    let rows: Vec<(String, u64)> = lines[1..lines.len() - 1]
         .iter()
         .map(|l| row(l).unwrap_or_else(|| panic!("not a row line: {l:?}")))
+        .map(|(n, v)| (n.to_string(), v))
         .collect();
+    // Every row measured something (the counter moved).
+    assert!(rows.iter().all(|(_, v)| *v > 0), "{stdout}");
+    (stdout, rows)
+}
+
+#[test]
+fn ipc_bench_builds_and_runs_on_glibc() {
+    let (stdout, rows) = build_and_run("ipc_bench");
     for want in [
         "null_getpid",
         "futex_wake_nowaiter",
@@ -70,7 +80,7 @@ fn ipc_bench_builds_and_runs_on_glibc() {
         "named_sem_pingpong_2proc",
         "named_sem_post_wait_2proc",
         "eventfd_write_read",
-        "poll_250_fds",
+        "poll_256_fds",
         "timerfd_gettime",
         "kill_signalfd_read",
         "msgsnd_msgrcv_64",
@@ -81,10 +91,35 @@ fn ipc_bench_builds_and_runs_on_glibc() {
         "semop_up_down_one_call",
     ] {
         assert!(
-            rows.iter().any(|(n, _)| *n == want),
+            rows.iter().any(|(n, _)| n == want),
             "no row {want}:\n{stdout}"
         );
     }
-    // Every row measured something (the counter moved).
-    assert!(rows.iter().all(|(_, v)| *v > 0), "{stdout}");
+}
+
+/// The curves (`ipc_curves.c`, the same harness): in `quick` mode each
+/// curve runs to K = 100, each in a child process, and every curve
+/// reports its three points.
+#[test]
+fn ipc_curves_builds_and_runs_on_glibc() {
+    let (stdout, rows) = build_and_run("ipc_curves");
+    for curve in [
+        "futex_wake_nowaiter_parked_elsewhere",
+        "futex_wake_1_of_waiters_on_one_word",
+        "semop_wake_1_of_waiters_on_one_semaphore",
+        "timerfd_arm_disarm_armed",
+        "eventfd_write_read_others_open",
+        "kill_signalfd_read_others_open",
+        "msgsnd_msgrcv_64_other_queues",
+        "semop_up_down_one_call_other_sets",
+        "mq_send_receive_64_other_queues",
+    ] {
+        for k in [1, 10, 100] {
+            let want = format!("{curve}_{k}");
+            assert!(
+                rows.iter().any(|(n, _)| *n == want),
+                "no row {want}:\n{stdout}"
+            );
+        }
+    }
 }

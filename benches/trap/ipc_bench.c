@@ -44,6 +44,14 @@
 #include <time.h>
 #include <unistd.h>
 
+/* ipc_curves.c includes this file with IPC_CURVES defined: the same
+ * harness, the scaling curves instead of the table's rows. */
+#ifdef IPC_CURVES
+#define PROG_NAME "ipc_curves"
+#else
+#define PROG_NAME "ipc_bench"
+#endif
+
 /* ---- OS layer: the calls glibc has and the testbed libc does not -------- */
 #if defined(__linux__)
 #include <linux/futex.h>
@@ -51,6 +59,7 @@
 #include <sys/mount.h>
 #include <sys/msg.h>
 #include <sys/reboot.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -124,6 +133,21 @@ static void os_init(void)
     }
     mkdir("/dev/shm", 01777);
     mount("tmpfs", "/dev/shm", "tmpfs", 0, NULL);
+#ifdef IPC_CURVES
+    /* 10 000 threads and descriptors, 5000 message queues: the defaults
+     * at 1 GiB (threads-max 8192, RLIMIT_NOFILE 1024, RLIMIT_MSGQUEUE
+     * 819 200 bytes) are below that; root may raise them. */
+    mkdir("/proc", 0555);
+    mount("proc", "/proc", "proc", 0, NULL);
+    int tm = open("/proc/sys/kernel/threads-max", O_WRONLY);
+    if (tm < 0 || write(tm, "40000\n", 6) != 6)
+        printf("RBBENCH_FAIL init threads-max (errno %d)\n", errno);
+    if (tm >= 0)
+        close(tm);
+    struct rlimit files = {20000, 20000}, mqb = {RLIM_INFINITY, RLIM_INFINITY};
+    if (setrlimit(RLIMIT_NOFILE, &files) != 0 || setrlimit(RLIMIT_MSGQUEUE, &mqb) != 0)
+        printf("RBBENCH_FAIL init setrlimit (errno %d)\n", errno);
+#endif
 }
 static void os_done(void)
 {
@@ -193,7 +217,7 @@ static long os_msgqbytes(int id, unsigned long n)
 static long os_spawn(int (*child)(long), long owner, int role)
 {
     (void)child;
-    return tb_spawn("ipc_bench", 0, (unsigned long)owner << 8 | (unsigned long)role);
+    return tb_spawn(PROG_NAME, 0, (unsigned long)owner << 8 | (unsigned long)role);
 }
 static int os_wait(long pid) { return tb_wait((pid_t)pid); }
 static long os_role(void) { return (long)tb_arg(); }
@@ -626,7 +650,7 @@ static int step_eventfd_pingpong(void *a)
     uint64_t v;
     return read(efd_ping, &v, 8) == 8 && write(efd_pong, &v, 8) == 8 ? 0 : -1;
 }
-#define POLL_MAX 250 /* the testbed has 256 descriptors, 0..2 the console */
+#define POLL_MAX 256
 static struct pollfd pfds[POLL_MAX];
 static unsigned pfds_n;
 static int op_poll(void *a)
@@ -875,13 +899,19 @@ static void *wake_parked_main(void *a)
     semop(wake_set, &down, 1);
     return NULL;
 }
-static int wake_start(void *(*fn)(void *), unsigned long arg)
+/* A thread with a 16 KiB stack (PTHREAD_STACK_MIN on both libcs). */
+static int small_thread(pthread_t *t, void *(*fn)(void *), void *arg)
 {
     pthread_attr_t at;
     pthread_attr_init(&at);
     pthread_attr_setstacksize(&at, 16384);
-    int r = pthread_create(&wakers[nwakers], &at, fn, (void *)arg);
+    int r = pthread_create(t, &at, fn, arg);
     pthread_attr_destroy(&at);
+    return r;
+}
+static int wake_start(void *(*fn)(void *), unsigned long arg)
+{
+    int r = small_thread(&wakers[nwakers], fn, (void *)arg);
     if (r == 0)
         nwakers++;
     return r;
@@ -999,6 +1029,363 @@ static void rows_msg_queues(void)
         os_msgrm(others[i]);
 }
 
+
+/* ---- the scaling curves (ipc_curves) -------------------------------------
+ * Each curve is one operation measured while K other things exist, for K
+ * in curve_k; its rows are <curve>_<K>. Every curve runs in a child
+ * process of its own (os_spawn), so that each starts from a fresh address
+ * space: the testbed's libc never returns a joined thread's stack, and
+ * three curves of 10 000 threads would not fit its memory otherwise. */
+#define CURVE_MAX 10000
+static const unsigned curve_k[] = {1, 10, 100, 1000, CURVE_MAX};
+/* `quick` (the host test): K up to 100 only. */
+#define CURVE_NK (quick ? 3u : (unsigned)(sizeof curve_k / sizeof curve_k[0]))
+static pthread_t curve_thr[CURVE_MAX];
+static uint32_t curve_word[CURVE_MAX];
+static unsigned curve_nthr;
+static unsigned curve_arrived;
+static int curve_fds[CURVE_MAX];
+static unsigned curve_nfds;
+/* Fewer iterations where each costs more (10 000 tasks on the testbed). */
+static unsigned curve_iters(unsigned k) { return iters(k >= 10000 ? 100 : k >= 1000 ? 200 : 500); }
+static void curve_row(char *row, size_t len, const char *curve, unsigned k)
+{
+    snprintf(row, len, "%s_%u", curve, k);
+}
+/* Starts threads of `fn` (argument: the thread's index) until `n` run, and
+ * yields until every one has said it arrived, then a few times more so the
+ * last ones reach their wait. */
+static int curve_threads(unsigned n, void *(*fn)(void *))
+{
+    for (; curve_nthr < n; curve_nthr++)
+        if (small_thread(&curve_thr[curve_nthr], fn, (void *)(unsigned long)curve_nthr) != 0)
+            return -1;
+    for (unsigned i = 0; i < 100000 && __atomic_load_n(&curve_arrived, __ATOMIC_SEQ_CST) < n; i++)
+        sched_yield();
+    for (unsigned i = 0; i < 4; i++)
+        sched_yield();
+    return __atomic_load_n(&curve_arrived, __ATOMIC_SEQ_CST) == n ? 0 : -1;
+}
+static int curve_join(void)
+{
+    int bad = 0;
+    for (unsigned i = 0; i < curve_nthr; i++) {
+        void *r = NULL;
+        bad |= pthread_join(curve_thr[i], &r) != 0 || r != NULL;
+    }
+    curve_nthr = 0;
+    return bad ? -1 : 0;
+}
+
+/* A futex wake with nobody waiting on its word while K threads sleep on
+ * K other words of the same process. */
+static void *park_own_word(void *a)
+{
+    uint32_t *w = &curve_word[(unsigned long)a];
+    __atomic_add_fetch(&curve_arrived, 1, __ATOMIC_SEQ_CST);
+    while (__atomic_load_n(w, __ATOMIC_ACQUIRE) == 0)
+        if (!futex_retry(os_futex_wait(w, 0)))
+            return (void *)1;
+    return NULL;
+}
+static void curve_futex_parked(void)
+{
+    char row[64];
+    fword = 0;
+    for (unsigned i = 0; i < CURVE_NK; i++) {
+        curve_row(row, sizeof row, "futex_wake_nowaiter_parked_elsewhere", curve_k[i]);
+        if (curve_threads(curve_k[i], park_own_word) != 0) {
+            fail(row, "waiters did not start");
+            break;
+        }
+        measure(row, op_futex_wake, NULL, curve_iters(curve_k[i]));
+    }
+    for (unsigned i = 0; i < curve_nthr; i++) {
+        __atomic_store_n(&curve_word[i], 1, __ATOMIC_RELEASE);
+        os_futex_wake(&curve_word[i], 1);
+    }
+    if (curve_join() != 0)
+        fail("futex_wake_nowaiter_parked_elsewhere", "a waiter failed");
+}
+
+/* A wake of the first of K waiters on one futex word, as a round trip:
+ * the main thread adds a ticket, bumps the word and wakes one waiter,
+ * then sleeps on the ack word; the waiter takes the ticket, wakes the
+ * main thread and waits on the word again, at the back of the line. */
+static uint32_t fw_gen, fw_ack, fw_stop;
+static int fw_tickets;
+static void *futex_one_word_main(void *a)
+{
+    (void)a;
+    __atomic_add_fetch(&curve_arrived, 1, __ATOMIC_SEQ_CST);
+    uint32_t v = __atomic_load_n(&fw_gen, __ATOMIC_SEQ_CST);
+    for (;;) {
+        int t = __atomic_load_n(&fw_tickets, __ATOMIC_SEQ_CST);
+        while (t > 0 && !__atomic_compare_exchange_n(&fw_tickets, &t, t - 1, 0, __ATOMIC_SEQ_CST,
+                                                     __ATOMIC_SEQ_CST)) {
+        }
+        if (t > 0) {
+            __atomic_store_n(&fw_ack, 1, __ATOMIC_SEQ_CST);
+            if (os_futex_wake(&fw_ack, 1) < 0)
+                return (void *)1;
+        }
+        if (__atomic_load_n(&fw_stop, __ATOMIC_SEQ_CST))
+            return NULL;
+        if (!futex_retry(os_futex_wait(&fw_gen, v)))
+            return (void *)1;
+        v = __atomic_load_n(&fw_gen, __ATOMIC_SEQ_CST);
+    }
+}
+static int op_futex_one_word(void *a)
+{
+    (void)a;
+    __atomic_add_fetch(&fw_tickets, 1, __ATOMIC_SEQ_CST);
+    __atomic_add_fetch(&fw_gen, 1, __ATOMIC_SEQ_CST);
+    if (os_futex_wake(&fw_gen, 1) < 0)
+        return -1;
+    while (__atomic_load_n(&fw_ack, __ATOMIC_SEQ_CST) == 0)
+        if (!futex_retry(os_futex_wait(&fw_ack, 0)))
+            return -1;
+    __atomic_store_n(&fw_ack, 0, __ATOMIC_SEQ_CST);
+    return 0;
+}
+static void curve_futex_one_word(void)
+{
+    char row[64];
+    for (unsigned i = 0; i < CURVE_NK; i++) {
+        curve_row(row, sizeof row, "futex_wake_1_of_waiters_on_one_word", curve_k[i]);
+        if (curve_threads(curve_k[i], futex_one_word_main) != 0) {
+            fail(row, "waiters did not start");
+            break;
+        }
+        measure(row, op_futex_one_word, NULL, curve_iters(curve_k[i]));
+    }
+    __atomic_store_n(&fw_stop, 1, __ATOMIC_SEQ_CST);
+    __atomic_add_fetch(&fw_gen, 1, __ATOMIC_SEQ_CST);
+    os_futex_wake(&fw_gen, 0x7fffffff);
+    if (curve_join() != 0)
+        fail("futex_wake_1_of_waiters_on_one_word", "a waiter failed");
+}
+
+/* The same round trip on a SysV set of 2 (semaphore 0 the line, 1 the
+ * ack), as semop_wake_1_of_1000_waiters_on_one_semaphore. */
+static void *sem_one_main(void *a)
+{
+    (void)a;
+    __atomic_add_fetch(&curve_arrived, 1, __ATOMIC_SEQ_CST);
+    return wake_pingpong_main(NULL);
+}
+static void curve_semop_one_sem(void)
+{
+    char row[64];
+    wake_set = semget(IPC_PRIVATE, 2, IPC_CREAT | 0600);
+    if (wake_set < 0) {
+        fail("semop_wake_1_of_waiters_on_one_semaphore", "semget");
+        return;
+    }
+    for (unsigned i = 0; i < CURVE_NK; i++) {
+        curve_row(row, sizeof row, "semop_wake_1_of_waiters_on_one_semaphore", curve_k[i]);
+        if (curve_threads(curve_k[i], sem_one_main) != 0 || wake_settle(0, (int)curve_k[i]) != 0) {
+            fail(row, "waiters did not block");
+            break;
+        }
+        measure(row, op_semop_wake, NULL, curve_iters(curve_k[i]));
+    }
+    semctl(wake_set, 0, IPC_RMID); /* every waiter ends with EIDRM */
+    wake_set = -1;
+    curve_join();
+}
+
+/* Descriptors of one family, K of them open (and, for timerfds, armed
+ * far in the future), while one more is measured. */
+static int curve_open_fds(unsigned n, int (*make)(unsigned))
+{
+    for (; curve_nfds < n; curve_nfds++)
+        if ((curve_fds[curve_nfds] = make(curve_nfds)) < 0)
+            return -1;
+    return 0;
+}
+static void curve_close_fds(void)
+{
+    for (unsigned i = 0; i < curve_nfds; i++)
+        close(curve_fds[i]);
+    curve_nfds = 0;
+}
+static int make_armed_timerfd(unsigned i)
+{
+    struct itimerspec far = {{0, 0}, {100000 + i, 0}};
+    int fd = timerfd_create(CLOCK_MONOTONIC, 0);
+    if (fd >= 0 && timerfd_settime(fd, 0, &far, NULL) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+static int make_eventfd(unsigned i)
+{
+    (void)i;
+    return eventfd(0, 0);
+}
+static sigset_t usr1_set;
+static int make_signalfd(unsigned i)
+{
+    (void)i;
+    return signalfd(-1, &usr1_set, 0);
+}
+static void curve_fd_family(const char *curve, int (*make)(unsigned), int (*measured)(void), op_fn op)
+{
+    char row[64];
+    for (unsigned i = 0; i < CURVE_NK; i++) {
+        curve_row(row, sizeof row, curve, curve_k[i]);
+        if (curve_open_fds(curve_k[i], make) != 0) {
+            fail(row, "opening the others");
+            break;
+        }
+        int fd = measured();
+        if (fd < 0) {
+            fail(row, "opening the measured one");
+            break;
+        }
+        measure(row, op, &fd, curve_iters(curve_k[i]));
+        close(fd);
+    }
+    curve_close_fds();
+}
+static int new_timerfd(void) { return timerfd_create(CLOCK_MONOTONIC, 0); }
+static int new_eventfd(void) { return eventfd(0, 0); }
+static int new_signalfd(void) { return signalfd(-1, &usr1_set, 0); }
+static void curve_timerfd(void)
+{
+    curve_fd_family("timerfd_arm_disarm_armed", make_armed_timerfd, new_timerfd, op_timerfd_arm_disarm);
+}
+static void curve_eventfd(void)
+{
+    curve_fd_family("eventfd_write_read_others_open", make_eventfd, new_eventfd, op_eventfd_write_read);
+}
+static void curve_signalfd(void)
+{
+    sigemptyset(&usr1_set);
+    sigaddset(&usr1_set, SIGUSR1);
+    self = getpid();
+    if (sigprocmask(SIG_BLOCK, &usr1_set, NULL) != 0) {
+        fail("kill_signalfd_read_others_open", "sigprocmask");
+        return;
+    }
+    curve_fd_family("kill_signalfd_read_others_open", make_signalfd, new_signalfd, op_signalfd);
+}
+
+/* SysV: the 64-byte pair on a fresh queue, and one-call semop +1/-1 on a
+ * fresh set of 1, while K other queues or sets exist. */
+static int curve_ids[CURVE_MAX];
+static void curve_sysv(const char *curve, int queues)
+{
+    char row[64];
+    unsigned made = 0;
+    for (unsigned i = 0; i < CURVE_NK; i++) {
+        curve_row(row, sizeof row, curve, curve_k[i]);
+        for (; made < curve_k[i]; made++)
+            if ((curve_ids[made] = queues ? (int)os_msgget() : semget(IPC_PRIVATE, 1, IPC_CREAT | 0600)) < 0)
+                break;
+        if (made < curve_k[i]) {
+            fail(row, "making the others");
+            break;
+        }
+        if (queues) {
+            if ((msq = (int)os_msgget()) < 0) {
+                fail(row, "msgget");
+                break;
+            }
+            measure(row, op_msg, NULL, curve_iters(curve_k[i]));
+            os_msgrm(msq);
+        } else {
+            if ((semset = semget(IPC_PRIVATE, 1, IPC_CREAT | 0600)) < 0) {
+                fail(row, "semget");
+                break;
+            }
+            measure(row, op_semop_one_call, NULL, curve_iters(curve_k[i]));
+            semctl(semset, 0, IPC_RMID);
+        }
+    }
+    for (unsigned i = 0; i < made; i++)
+        if (queues)
+            os_msgrm(curve_ids[i]);
+        else
+            semctl(curve_ids[i], 0, IPC_RMID);
+}
+static void curve_msg(void) { curve_sysv("msgsnd_msgrcv_64_other_queues", 1); }
+static void curve_sem(void) { curve_sysv("semop_up_down_one_call_other_sets", 0); }
+
+/* POSIX mq: mq_send + mq_receive of 64 bytes on a queue of 1 x 64 while
+ * K other such queues are open (named until the end). 5000 at most: our
+ * RLIMIT_MSGQUEUE (819 200 bytes, 160 charged per queue of 1 x 64)
+ * binds root and the testbed has no setrlimit. */
+#define MQ_CURVE_MAX 5000
+static mqd_t mq_others[MQ_CURVE_MAX];
+static void mq_curve_name(unsigned i, char *out, size_t len)
+{
+    snprintf(out, len, "/rbc.%ld.%u", (long)getpid(), i);
+}
+static void curve_mq(void)
+{
+    static const unsigned ks[] = {1, 10, 100, 1000, MQ_CURVE_MAX};
+    struct mq_attr attr = {0, 1, 64, 0, {0}};
+    char row[64], name[48];
+    unsigned made = 0;
+    for (unsigned i = 0; i < (quick ? 3u : (unsigned)(sizeof ks / sizeof ks[0])); i++) {
+        curve_row(row, sizeof row, "mq_send_receive_64_other_queues", ks[i]);
+        for (; made < ks[i]; made++) {
+            mq_curve_name(made, name, sizeof name);
+            mq_unlink(name);
+            if ((mq_others[made] = mq_open(name, O_RDWR | O_CREAT | O_EXCL, 0600, &attr)) < 0)
+                break;
+        }
+        if (made < ks[i]) {
+            fail(row, "opening the others");
+            break;
+        }
+        mq_curve_name(MQ_CURVE_MAX + 1, name, sizeof name);
+        mq_unlink(name);
+        if ((mq = mq_open(name, O_RDWR | O_CREAT | O_EXCL, 0600, &attr)) < 0) {
+            fail(row, "mq_open");
+            break;
+        }
+        static size_t small = 64;
+        measure(row, op_mq, &small, curve_iters(ks[i]));
+        mq_close(mq);
+        mq_unlink(name);
+    }
+    for (unsigned i = 0; i < made; i++) {
+        mq_close(mq_others[i]);
+        mq_curve_name(i, name, sizeof name);
+        mq_unlink(name);
+    }
+}
+
+static void (*const curves[])(void) = {
+    curve_futex_parked, curve_futex_one_word, curve_semop_one_sem, curve_timerfd,
+    curve_eventfd,      curve_signalfd,       curve_msg,           curve_sem,
+    curve_mq,
+};
+#define CURVES (sizeof curves / sizeof curves[0])
+/* Curve `i` in this (child) process; its exit status says if it failed. */
+static int curve_child(long i)
+{
+    if (i < 0 || (unsigned long)i >= CURVES)
+        return -1;
+    curves[i]();
+    fflush(stdout);
+    return failures ? -1 : 0;
+}
+static void rows_curves(void)
+{
+    for (unsigned i = 0; i < CURVES; i++) {
+        fflush(stdout);
+        long pid = os_spawn(curve_child, (long)i, 3);
+        if (pid < 0 || os_wait(pid) != 0)
+            fail("curves", "a curve's process failed");
+    }
+}
+
 /* ---- the table of rows: a family adds its function here ----------------- */
 static void (*const rows[])(void) = {
     rows_null,     rows_futex,   rows_futex_parked, rows_sem,      rows_named_pingpong,
@@ -1007,6 +1394,12 @@ static void (*const rows[])(void) = {
     rows_mq,       rows_semop,   rows_semop_wake,
 };
 
+#ifdef IPC_CURVES
+#define CURVES_MODE 1
+#else
+#define CURVES_MODE 0
+#endif
+
 int main(int argc, char **argv)
 {
     long role = os_role();
@@ -1014,11 +1407,16 @@ int main(int argc, char **argv)
         return named_partner(role >> 8) == 0 ? 0 : 1;
     if ((role & 0xff) == 2) /* the partner of the uncontended 2-process row */
         return named_filler(role >> 8) == 0 ? 0 : 1;
+    if ((role & 0xff) == 3) /* one scaling curve (ipc_curves) */
+        return curve_child(role >> 8) == 0 ? 0 : 1;
     os_init();
     quick = argc > 1 && strcmp(argv[1], "quick") == 0;
     printf("RBBENCH_BEGIN %s %s\n", OS_NAME, ARCH_NAME);
-    for (unsigned i = 0; i < sizeof rows / sizeof rows[0]; i++)
-        rows[i]();
+    if (CURVES_MODE)
+        rows_curves();
+    else
+        for (unsigned i = 0; i < sizeof rows / sizeof rows[0]; i++)
+            rows[i]();
     printf("RBBENCH_END %d\n", failures);
     os_done();
     return failures ? 1 : 0;

@@ -13,7 +13,7 @@ use crate::ipc::common::perm::Access;
 use crate::ipc::common::time::{self, Timespec};
 use crate::ipc::sysv::sem::ops::{SemBuf, SEMVMX};
 use crate::ipc::sysv::sem::wake::{Batch, SEMOPM_FAST};
-use crate::ipc::sysv::sem::{set, SemField, SemNamespace};
+use crate::ipc::sysv::sem::{SemField, SemNamespace};
 use crate::kernel::{ClockId, Kernel};
 use crate::syscall::abi::{
     SemidDs, GETALL, GETNCNT, GETPID, GETVAL, GETZCNT, IPC_INFO, IPC_RMID, IPC_SET, IPC_STAT,
@@ -72,7 +72,8 @@ pub fn semtimedop<K: Kernel + ?Sized>(k: &K, a: Args) -> Result<usize, Errno> {
         p.bytes()?.read_into(k, &mut raw_ts)?;
     }
     let n = nsops.word();
-    if n > set::limits(k).semopm as usize {
+    // semopm alone: the whole set of limits is not copied per call.
+    if n > crate::ipc::sysv::limits::semopm(&k.ipc().acct) as usize {
         return err(E2BIG);
     }
     if n < 1 {

@@ -134,6 +134,11 @@ pub fn msgmax(acct: &Accounting) -> u32 {
     acct.with_limits(|l| int(l.family.msgmax))
 }
 
+/// semopm alone (every semop reads it).
+pub fn semopm(acct: &Accounting) -> u32 {
+    acct.with_limits(|l| int(l.family.semopm))
+}
+
 /// Sets the SysV limits: EPERM unless `creds` are privileged, EINVAL for
 /// a value out of its range; nothing changes on failure.
 pub fn set(acct: &Accounting, creds: &Credentials, new: SysvLimits) -> Result<(), Errno> {

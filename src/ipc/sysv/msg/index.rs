@@ -16,7 +16,10 @@
 //! Cost per message: its text (one allocation, exactly its length) and
 //! one `(u64, Box<[u8]>)` deque slot (24 bytes, the deque growing by
 //! doubling); per type present: one `by_type` node entry and one `heads`
-//! entry. Nothing is allocated on receive. MSG_COPY (read by position)
+//! entry. Nothing is allocated on receive. The deque of a type that
+//! empties is kept as `spare` (empty, at most `SPARE_SLOTS` slots) for the
+//! next type that appears, so a send + receive pair on an otherwise empty
+//! queue allocates the text alone. MSG_COPY (read by position)
 //! merges the FIFOs and is O(n log k) for the n-th message of k types,
 //! as rare as it is (Linux's is O(n) too).
 
@@ -86,11 +89,17 @@ pub struct Found {
 /// The messages of one type, oldest first: (arrival number, text).
 type TypeFifo = VecDeque<(u64, Box<[u8]>)>;
 
+/// Largest emptied deque kept for reuse (24 bytes a slot): a queue that
+/// once held many messages of one type does not keep their slots.
+const SPARE_SLOTS: usize = 16;
+
 /// The messages of one queue.
 #[derive(Default)]
 pub struct MessageIndex {
     by_type: BTreeMap<i64, TypeFifo>,
     heads: BTreeSet<(u64, i64)>,
+    /// An emptied deque, for the next new type.
+    spare: Option<TypeFifo>,
     next_seq: u64,
     count: usize,
     bytes: usize,
@@ -134,7 +143,11 @@ impl MessageIndex {
         let Message { mtype, seq, text } = msg;
         self.count += 1;
         self.bytes += text.len();
-        let fifo = self.by_type.entry(mtype).or_default();
+        let spare = &mut self.spare;
+        let fifo = self
+            .by_type
+            .entry(mtype)
+            .or_insert_with(|| spare.take().unwrap_or_default());
         let old_head = fifo.front().map(|&(s, _)| s);
         let at = fifo.partition_point(|&(s, _)| s < seq);
         fifo.insert(at, (seq, text));
@@ -171,7 +184,11 @@ impl MessageIndex {
                 self.heads.insert((next, mtype));
             }
             None => {
-                self.by_type.remove(&mtype);
+                if let Some(empty) = self.by_type.remove(&mtype) {
+                    if empty.capacity() <= SPARE_SLOTS {
+                        self.spare = Some(empty);
+                    }
+                }
             }
         }
         self.count -= 1;
@@ -242,6 +259,27 @@ mod tests {
         assert_eq!(recv(&mut ix, Selector::AtMost(2)), None);
         assert_eq!(recv(&mut ix, Selector::new(i64::MIN, false)), Some((3, 3)));
         assert!(ix.is_empty() && ix.bytes() == 0);
+    }
+
+    #[test]
+    fn an_emptied_deque_serves_the_next_type() {
+        let mut ix = MessageIndex::default();
+        send(&mut ix, 7, 3);
+        assert!(ix.spare.is_none());
+        assert_eq!(recv(&mut ix, Selector::Equal(7)).map(|(t, _)| t), Some(7));
+        assert!(ix.spare.is_some(), "the emptied deque is kept");
+        send(&mut ix, 8, 1);
+        assert!(ix.spare.is_none(), "and taken by the next new type");
+        assert_eq!(recv(&mut ix, Selector::Any).map(|(t, _)| t), Some(8));
+        // A deque grown past SPARE_SLOTS is dropped, not kept.
+        for _ in 0..=SPARE_SLOTS {
+            send(&mut ix, 9, 0);
+        }
+        for _ in 0..=SPARE_SLOTS {
+            assert_eq!(recv(&mut ix, Selector::Equal(9)).map(|(t, _)| t), Some(9));
+        }
+        assert!(ix.spare.is_none());
+        assert!(ix.is_empty());
     }
 
     #[test]

@@ -11,9 +11,14 @@ static HEAP: LockedHeap = LockedHeap::empty();
 const MAX_HEAP: usize = 128 << 20;
 
 /// Takes a quarter of `ram` (at most 128 MiB) for the heap and returns the
-/// rest.
+/// rest; with `TESTBED_HEAP_MIB` at build time, up to that many MiB and
+/// 7/8 of `ram` (the rest is user frames).
 pub fn init(ram: Range<usize>) -> Range<usize> {
-    let size = ((ram.end - ram.start) / 4).min(MAX_HEAP) & !0xfff;
+    let len = ram.end - ram.start;
+    let size = match crate::knobs::HEAP_MIB {
+        None => (len / 4).min(MAX_HEAP),
+        Some(mib) => (len / 8 * 7).min(mib << 20),
+    } & !0xfff;
     // SAFETY: `ram` is unused, identity-mapped RAM handed over by the arch
     // once at boot; the heap owns [start, start + size) from now on.
     unsafe { HEAP.lock().init(ram.start as *mut u8, size) };

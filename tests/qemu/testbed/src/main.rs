@@ -22,6 +22,7 @@ mod frames;
 mod fstat;
 mod heap;
 mod ipc;
+mod knobs;
 mod pipe;
 mod process;
 mod programs;

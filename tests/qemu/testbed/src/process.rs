@@ -22,8 +22,9 @@ pub const STACK_SIZE: usize = 256 * 1024;
 const MMAP_BASE: usize = USER_BASE + (32 << 30);
 /// Largest single MMAP_ANON / SHM_MAP request.
 pub const MAX_MAP: usize = 16 << 20;
-/// User frames a process may own at most.
-const MAX_FRAMES: usize = 16 * 1024;
+/// User frames a process may own at most (16384 unless
+/// `TESTBED_MAX_FRAMES` says otherwise at build time).
+const MAX_FRAMES: usize = crate::knobs::MAX_FRAMES;
 
 pub struct Process {
     pub pid: Pid,

@@ -4,8 +4,9 @@
 
 use crate::{clock, process, programs, sched};
 
-/// Per-program budget in clock time (virtual time by default).
-pub const BUDGET_NS: u64 = 10_000_000_000;
+/// Per-program budget in clock time (virtual time by default): 10 s, or
+/// `TESTBED_BUDGET_S` at build time.
+pub const BUDGET_NS: u64 = crate::knobs::BUDGET_S as u64 * 1_000_000_000;
 /// `TESTBED_TIMES=1` at build time: every program's clock time is printed
 /// (otherwise only a program that used more than half its budget's).
 const SHOW_TIMES: bool = option_env!("TESTBED_TIMES").is_some();

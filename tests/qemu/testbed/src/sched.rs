@@ -58,7 +58,9 @@ const CANARY_WORDS: usize = 8;
 /// kernel heap (each task holds a kernel stack), so spawning fails with
 /// EAGAIN long before an allocation could fail (1100 stacks are 69 MiB of
 /// the 128 MiB heap at 512 MiB of RAM; room for the 1000-waiter benchmark).
-pub const MAX_TASKS: usize = 1100;
+/// `TESTBED_MAX_TASKS` raises it at build time, with a larger heap
+/// (`crate::knobs`; ci/bench's 10 000-waiter curves).
+pub const MAX_TASKS: usize = crate::knobs::MAX_TASKS;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum State {

@@ -64,16 +64,17 @@ pub fn write(aspace: &AddressSpace, va: usize, src: &[u8]) -> Result<(), Fault> 
 /// `[va, va + len)`, which is checked writable first (a fault changes
 /// nothing). One page walk per page, however many parts it holds: poll
 /// writes each entry's `revents` and nothing else, as Linux does.
-pub fn write_parts<'a>(
+pub fn write_parts<B: AsRef<[u8]>>(
     aspace: &AddressSpace,
     va: usize,
     len: usize,
-    parts: impl IntoIterator<Item = (usize, &'a [u8])>,
+    parts: impl IntoIterator<Item = (usize, B)>,
 ) -> Result<(), Fault> {
     check(aspace, va, len, true)?;
     let mut page = usize::MAX;
     let mut frame = 0;
     for (off, bytes) in parts {
+        let bytes = bytes.as_ref();
         if off.checked_add(bytes.len()).is_none_or(|end| end > len) {
             return Err(Fault);
         }
