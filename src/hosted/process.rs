@@ -94,6 +94,12 @@ impl FdTable {
             .ok_or(Errno::new(EBADF))
     }
 
+    /// The descriptions behind every open fd (a harness counts the
+    /// objects they reach).
+    pub fn files(&self) -> Vec<FileRef> {
+        self.lock().values().map(|e| e.file.clone()).collect()
+    }
+
     /// Closes `fd`.
     pub fn close(&self, fd: usize) -> Result<(), Errno> {
         let removed = self.lock().remove(&fd).ok_or(Errno::new(EBADF))?;
