@@ -304,8 +304,10 @@ impl Process {
 
     /// Queues `info` (1..=64): a standard signal already pending coalesces,
     /// a realtime one queues (EAGAIN past the queue limit). Returns whether
-    /// it was queued.
-    pub(super) fn raise(&self, info: SigInfo) -> bool {
+    /// it was queued. Wakes nobody: `HostedKernel::queue_signal` is the
+    /// whole kill(2); tests call this alone to measure the subsystem's
+    /// part of a signal's wake-up (`Ipc::signal_queued`) by itself.
+    pub fn raise(&self, info: SigInfo) -> bool {
         if !(1..=64).contains(&info.signo) {
             return false;
         }
