@@ -382,17 +382,16 @@ impl World {
 
     /// The distinct objects every process's fds reach, by kind.
     fn reachable(&self) -> Reach {
-        let mut seen: Vec<(FileKind, *const ())> = Vec::new();
+        let mut seen: Vec<(*const (), FileKind)> = Vec::new();
         let tables = self.procs.iter().map(|p| &p.p).chain(&self.exited);
         for p in tables {
-            for f in p.fds().files() {
-                let id = (f.kind(), Arc::as_ptr(f.object()) as *const ());
-                if !seen.contains(&id) {
-                    seen.push(id);
-                }
-            }
+            p.fds()
+                .for_each_file(|f| seen.push((Arc::as_ptr(f.object()) as *const (), f.kind())));
         }
-        Reach(seen.into_iter().map(|(k, _)| k).collect())
+        // One object, one kind: sorting by address puts its fds together.
+        seen.sort_unstable_by_key(|(at, _)| *at);
+        seen.dedup_by_key(|(at, _)| *at);
+        Reach(seen.into_iter().map(|(_, k)| k).collect())
     }
 
     /// No user and not the namespace holds more than its limits allow
@@ -431,7 +430,7 @@ impl World {
         let (entered, is_in) = std::sync::mpsc::channel();
         // The task (and its guard) ends before the worker reports the job
         // finished: the process's exit then sees this task gone.
-        let mut t = pool::run(move || {
+        let t = pool::run(move || {
             let _task = k.enter(&p);
             let _ = entered.send(k.current_task());
             let _ = sys(&k, nr, a);
@@ -445,14 +444,10 @@ impl World {
         };
         // Until this call's own task has slept once (it blocked) or ended:
         // a count of all parked tasks would also move when another task
-        // wakes, and then only the bound ended the wait.
-        let start = Instant::now();
-        while !t.is_finished()
-            && self.k.task_sleeps(task).is_some_and(|n| n == 0)
-            && start.elapsed() < SETTLE
-        {
-            std::thread::yield_now();
-        }
+        // wakes, and then only the bound ended the wait. The hosted kernel
+        // wakes this wait when a task sleeps or ends (no spinning, which
+        // took the CPU the call needed on a loaded machine).
+        self.k.wait_task_sleeps(task, 1, SETTLE);
         self.threads.push((pid, t));
     }
 

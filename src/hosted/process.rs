@@ -94,10 +94,12 @@ impl FdTable {
             .ok_or(Errno::new(EBADF))
     }
 
-    /// The descriptions behind every open fd (a harness counts the
-    /// objects they reach).
-    pub fn files(&self) -> Vec<FileRef> {
-        self.lock().values().map(|e| e.file.clone()).collect()
+    /// Calls `f` on the description behind every open fd, with the table
+    /// locked (a harness counts the objects they reach).
+    pub fn for_each_file(&self, mut f: impl FnMut(&FileRef)) {
+        for e in self.lock().values() {
+            f(&e.file);
+        }
     }
 
     /// Closes `fd`.
@@ -428,7 +430,13 @@ impl Task {
 
     /// Parks; `limit` says how long it may sleep now: `None` the deadline
     /// has passed, `Some(None)` until nudged, `Some(Some(d))` at most `d`.
-    pub(super) fn park(&self, limit: impl Fn() -> Option<Option<Duration>>) -> ParkOutcome {
+    /// `slept` runs each time it is about to sleep, once `sleeps` counts
+    /// that sleep.
+    pub(super) fn park(
+        &self,
+        limit: impl Fn() -> Option<Option<Duration>>,
+        slept: impl Fn(),
+    ) -> ParkOutcome {
         let mut st = self.park.lock().unwrap_or_else(|p| p.into_inner());
         loop {
             if st.permit {
@@ -443,6 +451,7 @@ impl Task {
             };
             st.parked = true;
             self.sleeps.fetch_add(1, Ordering::SeqCst);
+            slept();
             st = match sleep {
                 None => self.cv.wait(st).unwrap_or_else(|p| p.into_inner()),
                 Some(d) => {
