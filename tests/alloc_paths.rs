@@ -327,14 +327,7 @@ fn timer_expiry_wakes_reader() -> &'static str {
 /// empty queue, and the woken receive.
 fn mq_send_wakes_receiver() -> &'static str {
     let e = Env::new(ClockMode::Virtual);
-    let (name, len) = user_bytes(&e.k, b"/alloc-mq");
-    let oflag = 2 | 1 << 2; // O_RDWR | O_CREAT
-    let fd = sys(
-        &e.k,
-        SYS_RB_MQ_OPEN,
-        &[name, len, oflag, 0o600, 0, FD_SLOT_ANY],
-    )
-    .expect("mq_open");
+    let (fd, (name, len)) = mq_queue(&e, b"/alloc-mq");
     let (msg, mlen) = user_bytes(&e.k, b"hand me over");
     let dst = e.k.alloc_private(8192);
     let t = blocked(&e, 1, move |k| {
@@ -350,14 +343,20 @@ fn mq_send_wakes_receiver() -> &'static str {
 /// read blocked on the signalfd (`Ipc::signal_queued`, the part of kill(2)
 /// that is ours; the host's own bookkeeping of the pending signal is
 /// `Process::raise`, done before the measured part).
-fn signalfd_read() -> &'static str {
-    let e = Env::new(ClockMode::Virtual);
+/// A blocking signalfd for SIGUSR1 (which the main task blocks), and a
+/// buffer for one record.
+fn usr1_signalfd(e: &Env) -> (usize, usize) {
     e.guard.task().set_mask(sig_bit(SIGUSR1));
     let mask = e.k.alloc_private(8);
     e.k.write_user(mask, &sig_bit(SIGUSR1).to_ne_bytes())
         .expect("writable");
-    let fd = sys(&e.k, SYS_RB_SIGNALFD4, &[FD_NEW, mask, 8, 0, FD_SLOT_ANY]).expect("signalfd4");
-    let dst = e.k.alloc_private(SIGINFO_SIZE);
+    let fd = sys(&e.k, SYS_RB_SIGNALFD4, &[FD_NEW, mask, 8, 0, FD_SLOT_ANY]);
+    (fd.expect("signalfd4"), e.k.alloc_private(SIGINFO_SIZE))
+}
+
+fn signalfd_read() -> &'static str {
+    let e = Env::new(ClockMode::Virtual);
+    let (fd, dst) = usr1_signalfd(&e);
     e.k.send_signal(&e.proc, SIGUSR1);
     let (n, r) = allocations(|| e.k.read(fd, dst, SIGINFO_SIZE));
     assert_eq!(r, Ok(SIGINFO_SIZE));
@@ -367,12 +366,7 @@ fn signalfd_read() -> &'static str {
 
 fn signalfd_wake() -> &'static str {
     let e = Env::new(ClockMode::Virtual);
-    e.guard.task().set_mask(sig_bit(SIGUSR1));
-    let mask = e.k.alloc_private(8);
-    e.k.write_user(mask, &sig_bit(SIGUSR1).to_ne_bytes())
-        .expect("writable");
-    let fd = sys(&e.k, SYS_RB_SIGNALFD4, &[FD_NEW, mask, 8, 0, FD_SLOT_ANY]).expect("signalfd4");
-    let dst = e.k.alloc_private(SIGINFO_SIZE);
+    let (fd, dst) = usr1_signalfd(&e);
     let t = blocked(&e, 1, move |k| {
         k.current().set_mask(sig_bit(SIGUSR1));
         k.read(fd, dst, SIGINFO_SIZE)

@@ -205,18 +205,33 @@ fn futex_wait_wake_never_loses_a_wakeup() {
     check(futex_flag_handoff);
 }
 
+/// Words 0 and 1 of the model, their private futex keys, and a deadline
+/// that the model's timeouts may strike.
+fn two_words(
+    k: &ModelKernel,
+) -> (
+    UserPtr<u32>,
+    UserPtr<u32>,
+    FutexKey,
+    FutexKey,
+    Option<Deadline>,
+) {
+    let (a, b) = (UserPtr::new(Model::addr(0)), UserPtr::new(Model::addr(1)));
+    let ka = FutexKey::for_caller(k, a, false).unwrap();
+    let kb = FutexKey::for_caller(k, b, false).unwrap();
+    let dl = Some(Deadline {
+        clock: ClockId::Monotonic,
+        at_ns: 1,
+    });
+    (a, b, ka, kb, dl)
+}
+
 /// Requeue racing a timeout: a waiter is either woken (Ok) or times out,
 /// and a timed-out waiter is never left on any queue.
 fn requeue_vs_timeout() {
     let k = Model::new(2, true, false);
     k.register();
-    let (a, b) = (UserPtr::new(Model::addr(0)), UserPtr::new(Model::addr(1)));
-    let ka = FutexKey::for_caller(&*k, a, false).unwrap();
-    let kb = FutexKey::for_caller(&*k, b, false).unwrap();
-    let dl = Some(Deadline {
-        clock: ClockId::Monotonic,
-        at_ns: 1,
-    });
+    let (a, _, ka, kb, dl) = two_words(&k);
     let waiter = spawn(&k, move |k| {
         k.ipc.futex.wait(k, a, ka, 0, BITSET_MATCH_ANY, dl)
     });
@@ -269,13 +284,7 @@ fn futex_requeue_races_timeout_safely() {
 fn cmp_requeue_vs_store_and_wake() {
     let k = Model::new(2, true, false);
     k.register();
-    let (a, b) = (UserPtr::new(Model::addr(0)), UserPtr::new(Model::addr(1)));
-    let ka = FutexKey::for_caller(&*k, a, false).unwrap();
-    let kb = FutexKey::for_caller(&*k, b, false).unwrap();
-    let dl = Some(Deadline {
-        clock: ClockId::Monotonic,
-        at_ns: 1,
-    });
+    let (a, b, ka, kb, dl) = two_words(&k);
     let storing = Arc::new(AtomicU32::new(0));
     let w1 = spawn(&k, move |k| {
         k.ipc.futex.wait(k, a, ka, 0, BITSET_MATCH_ANY, None)
