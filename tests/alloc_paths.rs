@@ -25,9 +25,11 @@ use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::Duration;
 
 use common::{poke_u32, sys, timespec, user_bytes, Env};
+use redbear_ipc::errno::{EAGAIN, ETIMEDOUT};
 use redbear_ipc::hosted::{ClockMode, HostedKernel};
-use redbear_ipc::kernel::Kernel;
-use redbear_ipc::syscall::abi::{OpenFlags, SemFlags, FD_SLOT_ANY};
+use redbear_ipc::ipc::fd::signalfd::{SignalTarget, SIGINFO_SIZE};
+use redbear_ipc::kernel::{sig_bit, ClockId, Kernel, SigInfo};
+use redbear_ipc::syscall::abi::{OpenFlags, SemFlags, FD_NEW, FD_SLOT_ANY};
 use redbear_ipc::syscall::numbers::*;
 
 struct Counting;
@@ -77,7 +79,9 @@ fn allocations<R>(f: impl FnOnce() -> R) -> (usize, R) {
 
 const TRY: usize = SemFlags::TRY.bits();
 const REF_FD: usize = SemFlags::REF_FD.bits();
+const TIMED: usize = SemFlags::TIMED.bits();
 const ANY: usize = u32::MAX as usize;
+const SIGUSR1: u32 = 10;
 
 /// Each scenario sets up outside the measured part, asserts that the
 /// measured part allocates nothing, and returns the path's name.
@@ -323,14 +327,7 @@ fn timer_expiry_wakes_reader() -> &'static str {
 /// empty queue, and the woken receive.
 fn mq_send_wakes_receiver() -> &'static str {
     let e = Env::new(ClockMode::Virtual);
-    let (name, len) = user_bytes(&e.k, b"/alloc-mq");
-    let oflag = 2 | 1 << 2; // O_RDWR | O_CREAT
-    let fd = sys(
-        &e.k,
-        SYS_RB_MQ_OPEN,
-        &[name, len, oflag, 0o600, 0, FD_SLOT_ANY],
-    )
-    .expect("mq_open");
+    let (fd, (name, len)) = mq_queue(&e, b"/alloc-mq");
     let (msg, mlen) = user_bytes(&e.k, b"hand me over");
     let dst = e.k.alloc_private(8192);
     let t = blocked(&e, 1, move |k| {
@@ -340,6 +337,218 @@ fn mq_send_wakes_receiver() -> &'static str {
     wake_measured("mq_send", t, waker, Ok(0), MQ_SEND_ALLOCATIONS, Ok(mlen));
     assert_eq!(sys(&e.k, SYS_RB_MQ_UNLINK, &[name, len]), Ok(0));
     "mq_send to a sleeping receiver (sender and woken receiver)"
+}
+
+/// A signalfd read of a pending signal, and the subsystem's wake of a
+/// read blocked on the signalfd (`Ipc::signal_queued`, the part of kill(2)
+/// that is ours; the host's own bookkeeping of the pending signal is
+/// `Process::raise`, done before the measured part).
+/// A blocking signalfd for SIGUSR1 (which the main task blocks), and a
+/// buffer for one record.
+fn usr1_signalfd(e: &Env) -> (usize, usize) {
+    e.guard.task().set_mask(sig_bit(SIGUSR1));
+    let mask = e.k.alloc_private(8);
+    e.k.write_user(mask, &sig_bit(SIGUSR1).to_ne_bytes())
+        .expect("writable");
+    let fd = sys(&e.k, SYS_RB_SIGNALFD4, &[FD_NEW, mask, 8, 0, FD_SLOT_ANY]);
+    (fd.expect("signalfd4"), e.k.alloc_private(SIGINFO_SIZE))
+}
+
+fn signalfd_read() -> &'static str {
+    let e = Env::new(ClockMode::Virtual);
+    let (fd, dst) = usr1_signalfd(&e);
+    e.k.send_signal(&e.proc, SIGUSR1);
+    let (n, r) = allocations(|| e.k.read(fd, dst, SIGINFO_SIZE));
+    assert_eq!(r, Ok(SIGINFO_SIZE));
+    assert_eq!(n, 0, "a signalfd read of a pending signal allocated");
+    "signalfd read"
+}
+
+fn signalfd_wake() -> &'static str {
+    let e = Env::new(ClockMode::Virtual);
+    let (fd, dst) = usr1_signalfd(&e);
+    let t = blocked(&e, 1, move |k| {
+        k.current().set_mask(sig_bit(SIGUSR1));
+        k.read(fd, dst, SIGINFO_SIZE)
+    });
+    let info = SigInfo {
+        signo: SIGUSR1,
+        pid: e.proc.pid(),
+        ..SigInfo::default()
+    };
+    assert!(e.proc.raise(info));
+    let target = SignalTarget::process(e.proc.pid());
+    let waker = || e.k.ipc().signal_queued(&*e.k, target, SIGUSR1);
+    wake_measured("signal_queued", t, waker, 1, 0, Ok(SIGINFO_SIZE));
+    "signalfd wake (the signal's wake and the woken read)"
+}
+
+/// timerfd_settime (arm, re-arm, disarm) and timerfd_gettime of a timerfd
+/// that exists: its timer-queue slot was reserved at timerfd_create.
+fn timerfd_settime_gettime() -> &'static str {
+    let e = Env::new(ClockMode::Virtual);
+    let fd = armed_timerfd(&e);
+    let arm = e.k.alloc_private(32);
+    let at = timespec(&e.k, 0, 5_000_000);
+    let mut raw = [0u8; 16];
+    e.k.read_user(at, &mut raw).expect("readable");
+    e.k.write_user(arm + 16, &raw).expect("writable");
+    let disarm = e.k.alloc_private(32);
+    let old = e.k.alloc_private(32);
+    let (n, _) = allocations(|| {
+        assert_eq!(sys(&e.k, SYS_RB_TIMERFD_SETTIME, &[fd, 0, arm, old]), Ok(0));
+        assert_eq!(sys(&e.k, SYS_RB_TIMERFD_GETTIME, &[fd, old]), Ok(0));
+        assert_eq!(
+            sys(&e.k, SYS_RB_TIMERFD_SETTIME, &[fd, 0, disarm, 0]),
+            Ok(0)
+        );
+        assert_eq!(sys(&e.k, SYS_RB_TIMERFD_SETTIME, &[fd, 0, arm, 0]), Ok(0));
+    });
+    assert_eq!(n, 0, "timerfd_settime/gettime allocated");
+    "timerfd_settime and gettime"
+}
+
+/// An mq_open'ed queue of `e` (read-write, created), and its name.
+fn mq_queue(e: &Env, name: &'static [u8]) -> (usize, (usize, usize)) {
+    let (at, len) = user_bytes(&e.k, name);
+    let oflag = 2 | 1 << 2; // O_RDWR | O_CREAT
+    let fd = sys(
+        &e.k,
+        SYS_RB_MQ_OPEN,
+        &[at, len, oflag, 0o600, 0, FD_SLOT_ANY],
+    )
+    .expect("mq_open");
+    (fd, (at, len))
+}
+
+/// POSIX mq uncontended: a send allocates exactly its message buffer, a
+/// receive of a queued message nothing.
+fn mq_uncontended() -> &'static str {
+    let e = Env::new(ClockMode::Virtual);
+    let (fd, (name, len)) = mq_queue(&e, b"/alloc-mq-plain");
+    let (msg, mlen) = user_bytes(&e.k, b"no one waits");
+    let dst = e.k.alloc_private(8192);
+    let (n, r) = allocations(|| sys(&e.k, SYS_RB_MQ_TIMEDSEND, &[fd, msg, mlen, 0, 0]));
+    assert_eq!(r, Ok(0));
+    assert_eq!(
+        n, MQ_SEND_ALLOCATIONS,
+        "an uncontended mq_send's allocations"
+    );
+    let (n, r) = allocations(|| sys(&e.k, SYS_RB_MQ_TIMEDRECEIVE, &[fd, dst, 8192, 0, 0]));
+    assert_eq!(r, Ok(mlen));
+    assert_eq!(n, 0, "an mq_receive of a queued message allocated");
+    assert_eq!(sys(&e.k, SYS_RB_MQ_UNLINK, &[name, len]), Ok(0));
+    "uncontended mq_send and mq_receive"
+}
+
+/// A SysV message (mtype 1 and `text`) in fresh user memory.
+fn sysv_message(k: &HostedKernel, text: &[u8]) -> usize {
+    let mut raw = 1i64.to_ne_bytes().to_vec();
+    raw.extend_from_slice(text);
+    user_bytes(k, &raw).0
+}
+
+/// SysV msg uncontended: a msgsnd of a type already queued allocates
+/// exactly its text; the first message of a type also makes that type's
+/// index entries (`src/ipc/sysv/msg/index.rs`: its `by_type` node, its
+/// deque's buffer and its `heads` node); msgrcv of a queued message
+/// allocates nothing.
+fn sysv_msg_uncontended() -> &'static str {
+    let e = Env::new(ClockMode::Virtual);
+    let id = sys(&e.k, SYS_RB_MSGGET, &[0, 0o1600]).expect("msgget");
+    let msg = sysv_message(&e.k, b"no one waits");
+    let dst = e.k.alloc_private(8 + 64);
+    let (n, r) = allocations(|| sys(&e.k, SYS_RB_MSGSND, &[id, msg, 12, 0]));
+    assert_eq!(r, Ok(0));
+    assert_eq!(
+        n,
+        MSGSND_ALLOCATIONS + NEW_TYPE_ALLOCATIONS,
+        "the first msgsnd of a type's allocations"
+    );
+    let (n, r) = allocations(|| sys(&e.k, SYS_RB_MSGSND, &[id, msg, 12, 0]));
+    assert_eq!(r, Ok(0));
+    assert_eq!(
+        n, MSGSND_ALLOCATIONS,
+        "a msgsnd of a queued type's allocations"
+    );
+    for _ in 0..2 {
+        let (n, r) = allocations(|| sys(&e.k, SYS_RB_MSGRCV, &[id, dst, 64, 0, 0]));
+        assert_eq!(r, Ok(12));
+        assert_eq!(n, 0, "a msgrcv of a queued message allocated");
+    }
+    assert_eq!(sys(&e.k, SYS_RB_MSGCTL, &[id, 0, 0]), Ok(0));
+    "uncontended SysV msgsnd and msgrcv"
+}
+
+/// A msgsnd handing its message to a msgrcv asleep on the empty queue.
+fn sysv_msg_hand_off() -> &'static str {
+    let e = Env::new(ClockMode::Virtual);
+    let id = sys(&e.k, SYS_RB_MSGGET, &[0, 0o1600]).expect("msgget");
+    let msg = sysv_message(&e.k, b"hand me over");
+    let dst = e.k.alloc_private(8 + 64);
+    let t = blocked(&e, 1, move |k| sys(k, SYS_RB_MSGRCV, &[id, dst, 64, 0, 0]));
+    let waker = || sys(&e.k, SYS_RB_MSGSND, &[id, msg, 12, 0]);
+    wake_measured("msgsnd", t, waker, Ok(0), MSGSND_ALLOCATIONS, Ok(12));
+    assert_eq!(sys(&e.k, SYS_RB_MSGCTL, &[id, 0, 0]), Ok(0));
+    "SysV msgsnd to a sleeping msgrcv (sender and woken receiver)"
+}
+
+/// Allocations a msgsnd makes for its message (one buffer, as Linux's
+/// load_msg): the hand-off adds none.
+const MSGSND_ALLOCATIONS: usize = 1;
+
+/// Allocations the first queued message of a type adds to the queue's
+/// index: the type's `by_type` node, its deque's buffer, its `heads` node.
+const NEW_TYPE_ALLOCATIONS: usize = 3;
+
+/// A timed wait that ends by its deadline: the call, from its start to
+/// its error (`errno`), allocates nothing. `call` blocks until 1 ms from now on
+/// the virtual clock; the clock then moves 2 ms.
+fn timed_out(
+    e: &Env,
+    what: &str,
+    errno: i32,
+    call: impl FnOnce(&HostedKernel) -> Result<usize, i32> + Send + 'static,
+) {
+    let t = blocked(e, 1, call);
+    e.k.advance(2_000_000);
+    let (n, r) = t.join().expect("the timed-out task");
+    assert_eq!(r, Err(errno), "{what}: the timed-out call's result");
+    assert_eq!(n, 0, "{what}: the timed-out call allocated");
+}
+
+/// The deadline paths: futex wait, sem_timedwait (unnamed) and
+/// mq_timedreceive ending ETIMEDOUT, semtimedop EAGAIN (as Linux).
+fn deadlines() -> &'static str {
+    let e = Env::new(ClockMode::Virtual);
+    let w = e.k.alloc_shared(4);
+    let rel = timespec(&e.k, 0, 1_000_000);
+    timed_out(&e, "futex wait", ETIMEDOUT, move |k| {
+        sys(k, SYS_RB_FUTEX_WAIT, &[w, 0, rel, 0, ANY])
+    });
+    let s = e.k.alloc_shared(32);
+    assert_eq!(sys(&e.k, SYS_RB_SEM_INIT, &[s, 1, 0]), Ok(0));
+    let now = e.k.now(ClockId::Monotonic) as i64;
+    let abs = timespec(&e.k, now / 1_000_000_000, now % 1_000_000_000 + 1_000_000);
+    timed_out(&e, "sem_timedwait", ETIMEDOUT, move |k| {
+        sys(k, SYS_RB_SEM_WAIT, &[s, TIMED, abs, 1])
+    });
+    let id = sys(&e.k, SYS_RB_SEMGET, &[0, 1, 0o1600]).expect("semget");
+    let down = sembufs(&e.k, &[(0, -1, 0)]);
+    let rel = timespec(&e.k, 0, 1_000_000);
+    timed_out(&e, "semtimedop", EAGAIN, move |k| {
+        sys(k, SYS_RB_SEMTIMEDOP, &[id, down, 1, rel])
+    });
+    assert_eq!(sys(&e.k, SYS_RB_SEMCTL, &[id, 0, 0, 0]), Ok(0));
+    let (fd, (name, len)) = mq_queue(&e, b"/alloc-mq-timed");
+    let dst = e.k.alloc_private(8192);
+    let now = e.k.now(ClockId::Realtime) as i64;
+    let abs = timespec(&e.k, now / 1_000_000_000, now % 1_000_000_000 + 1_000_000);
+    timed_out(&e, "mq_timedreceive", ETIMEDOUT, move |k| {
+        sys(k, SYS_RB_MQ_TIMEDRECEIVE, &[fd, dst, 8192, 0, abs])
+    });
+    assert_eq!(sys(&e.k, SYS_RB_MQ_UNLINK, &[name, len]), Ok(0));
+    "timed waits ending by their deadline (futex, sem_timedwait, semtimedop, mq_timedreceive)"
 }
 
 /// Allocations an mq_send makes for its message (one buffer holding the
@@ -360,6 +569,13 @@ const SCENARIOS: &[Scenario] = &[
     eventfd_wake,
     timer_expiry_wakes_reader,
     mq_send_wakes_receiver,
+    signalfd_read,
+    signalfd_wake,
+    timerfd_settime_gettime,
+    mq_uncontended,
+    sysv_msg_uncontended,
+    sysv_msg_hand_off,
+    deadlines,
 ];
 
 #[test]

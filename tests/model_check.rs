@@ -1,7 +1,8 @@
 //! Model checks of the wait machinery under shuttle: the blocking helper
 //! (`ipc::common::wait::wait`: EIDRM on removal, deadlines, EINTR, completion
 //! against timeout, no lost wake-up with two waiters), futex wait/wake,
-//! requeue against timeouts, semaphore post/wait against timeouts and
+//! requeue against timeouts, CMP_REQUEUE racing its word's change and
+//! a wake of its target, semaphore post/wait against timeouts and
 //! signals; POSIX mq send/receive with sleepers on both sides and notify,
 //! SysV msgrcv hand-off, semop wake selection, SysV removal racing the
 //! wake of a receiver, a sender, a decrement and a wait-for-zero, eventfd
@@ -204,18 +205,33 @@ fn futex_wait_wake_never_loses_a_wakeup() {
     check(futex_flag_handoff);
 }
 
+/// Words 0 and 1 of the model, their private futex keys, and a deadline
+/// that the model's timeouts may strike.
+fn two_words(
+    k: &ModelKernel,
+) -> (
+    UserPtr<u32>,
+    UserPtr<u32>,
+    FutexKey,
+    FutexKey,
+    Option<Deadline>,
+) {
+    let (a, b) = (UserPtr::new(Model::addr(0)), UserPtr::new(Model::addr(1)));
+    let ka = FutexKey::for_caller(k, a, false).unwrap();
+    let kb = FutexKey::for_caller(k, b, false).unwrap();
+    let dl = Some(Deadline {
+        clock: ClockId::Monotonic,
+        at_ns: 1,
+    });
+    (a, b, ka, kb, dl)
+}
+
 /// Requeue racing a timeout: a waiter is either woken (Ok) or times out,
 /// and a timed-out waiter is never left on any queue.
 fn requeue_vs_timeout() {
     let k = Model::new(2, true, false);
     k.register();
-    let (a, b) = (UserPtr::new(Model::addr(0)), UserPtr::new(Model::addr(1)));
-    let ka = FutexKey::for_caller(&*k, a, false).unwrap();
-    let kb = FutexKey::for_caller(&*k, b, false).unwrap();
-    let dl = Some(Deadline {
-        clock: ClockId::Monotonic,
-        at_ns: 1,
-    });
+    let (a, _, ka, kb, dl) = two_words(&k);
     let waiter = spawn(&k, move |k| {
         k.ipc.futex.wait(k, a, ka, 0, BITSET_MATCH_ANY, dl)
     });
@@ -246,6 +262,77 @@ fn requeue_vs_timeout() {
 #[test]
 fn futex_requeue_races_timeout_safely() {
     check(requeue_vs_timeout);
+}
+
+/// FUTEX_CMP_REQUEUE racing a change of its word and a wake of its
+/// target (a condition variable's broadcast that moves a waiter onto the
+/// mutex while the mutex is being unlocked): W1 waits on `a` for 0, W2 on
+/// `b` for 0 with a deadline; a racer stores `a` = 1 and then wakes one
+/// waiter of `b`; the main thread CMP_REQUEUEs one waiter from `a` to `b`
+/// if `a` still holds 0, then ends everything (`b` = 1, wake both keys).
+/// - the value check is linearised with the store: a requeue that starts
+///   after the store fails EAGAIN, and one that fails EAGAIN ends after
+///   the racer began its store;
+/// - a waiter the requeue moved is woken on `b` (W1 returns Ok);
+/// - every wake counted woke a waiter that returns Ok, and every waiter
+///   that returns Ok was counted once; nothing stays queued.
+///
+/// Can fail: with `requeue` in src/ipc/futex/mod.rs skipping its value
+/// check, a requeue that started after the store succeeded; with a moved
+/// waiter keeping its old key, the wakes on `b` missed it (local
+/// mutations, reverted; shuttle: a failed assertion, a deadlock).
+fn cmp_requeue_vs_store_and_wake() {
+    let k = Model::new(2, true, false);
+    k.register();
+    let (a, b, ka, kb, dl) = two_words(&k);
+    let storing = Arc::new(AtomicU32::new(0));
+    let w1 = spawn(&k, move |k| {
+        k.ipc.futex.wait(k, a, ka, 0, BITSET_MATCH_ANY, None)
+    });
+    let w2 = spawn(&k, move |k| {
+        k.ipc.futex.wait(k, b, kb, 0, BITSET_MATCH_ANY, dl)
+    });
+    let flag = storing.clone();
+    let racer = spawn(&k, move |k| {
+        flag.store(1, Ordering::SeqCst);
+        k.words[0].store(1, Ordering::SeqCst);
+        flag.store(2, Ordering::SeqCst);
+        k.ipc.futex.wake(k, kb, 1, BITSET_MATCH_ANY).unwrap()
+    });
+    let before = storing.load(Ordering::SeqCst);
+    let q = errno_of(k.ipc.futex.requeue(&*k, a, ka, kb, 0, 1, Some(0)));
+    let after = storing.load(Ordering::SeqCst);
+    if before == 2 {
+        assert_eq!(q, Err(EAGAIN), "a requeue after the store passed its check");
+    }
+    if q == Err(EAGAIN) {
+        assert!(after >= 1, "EAGAIN before the word changed");
+    }
+    let moved = q.unwrap_or(0);
+    assert!(moved <= 1);
+    let woken_racer = racer.join().unwrap();
+    k.words[1].store(1, Ordering::SeqCst);
+    let woken_b = k.ipc.futex.wake(&*k, kb, 9, BITSET_MATCH_ANY).unwrap();
+    let woken_a = k.ipc.futex.wake(&*k, ka, 9, BITSET_MATCH_ANY).unwrap();
+    let (r1, r2) = (errno_of(w1.join().unwrap()), errno_of(w2.join().unwrap()));
+    if moved == 1 {
+        assert_eq!(r1, Ok(()), "the waiter moved to b was not woken there");
+    }
+    assert!(matches!(r1, Ok(()) | Err(EAGAIN)), "{r1:?}");
+    assert!(matches!(r2, Ok(()) | Err(EAGAIN | ETIMEDOUT)), "{r2:?}");
+    let ok = usize::from(r1.is_ok()) + usize::from(r2.is_ok());
+    assert_eq!(
+        woken_racer + woken_b + woken_a,
+        ok,
+        "wakes counted ({woken_racer} + {woken_b} + {woken_a}) against waiters woken"
+    );
+    assert_eq!(k.ipc.futex.wake(&*k, ka, 9, BITSET_MATCH_ANY).unwrap(), 0);
+    assert_eq!(k.ipc.futex.wake(&*k, kb, 9, BITSET_MATCH_ANY).unwrap(), 0);
+}
+
+#[test]
+fn futex_cmp_requeue_races_a_store_and_a_wake_of_its_target() {
+    check(cmp_requeue_vs_store_and_wake);
 }
 
 /// Two waiters and two posters on an unnamed semaphore: everyone finishes

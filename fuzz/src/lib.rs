@@ -9,6 +9,7 @@
 //! (`tests/corpus.rs`), so the corpus is checked on every CI run.
 
 pub mod ops;
+pub mod pool;
 pub mod world;
 
 /// Decodes `data` into operations and runs them; panics on a broken

@@ -3,17 +3,19 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use redbear_ipc::hosted::{ClockMode, HostedKernel, Process, Visibility};
+use redbear_ipc::ipc::common::file::FileKind;
+use redbear_ipc::ipc::common::limits::{ObjectKind, Resource, Usage};
 use redbear_ipc::ipc::common::pollee::Readiness;
-use redbear_ipc::kernel::{Credentials, Kernel};
+use redbear_ipc::kernel::{Credentials, Kernel, Pid};
 use redbear_ipc::syscall::abi::{SemFlags, IPC_NOWAIT};
 use redbear_ipc::syscall::dispatch;
 use redbear_ipc::syscall::numbers::*;
 
 use crate::ops::{Arg, FileOp, Op};
+use crate::pool::{self, Running};
 
 /// System calls made so far by this process's fuzz runs.
 static SYSCALLS: AtomicU64 = AtomicU64::new(0);
@@ -59,7 +61,8 @@ pub struct World {
     procs: Vec<Proc>,
     exited: Vec<Arc<Process>>,
     shared: usize,
-    threads: Vec<JoinHandle<()>>,
+    /// Calls on workers, with the pid of the process they run in.
+    threads: Vec<(Pid, Running)>,
     /// Values successful calls returned (fds, ids), for `Arg::Id`.
     seen: Vec<usize>,
 }
@@ -130,7 +133,11 @@ impl World {
             .into_iter()
             .partition(|p| !p.p.is_exiting());
         self.procs = live;
+        let killed = !dead.is_empty();
         self.exited.extend(dead.into_iter().map(|p| p.p));
+        if killed {
+            self.end_exited_calls();
+        }
         match op {
             Op::Call { who, nr, args } => {
                 let Some(me) = self.pick(*who) else { return };
@@ -228,6 +235,7 @@ impl World {
                 let gone = self.procs.remove(me);
                 self.k.exit_process(&gone.p);
                 self.exited.push(gone.p);
+                self.end_exited_calls();
             }
             Op::Groups { who, ids } => {
                 let Some(me) = self.pick(*who) else { return };
@@ -236,12 +244,154 @@ impl World {
             }
             Op::SetRealtime { secs } => self.k.set_realtime(*secs as u64 * 1_000_000_000),
         }
-        self.threads.retain(|t| !t.is_finished());
+        self.reap();
         assert!(
             self.k.parked_tasks() <= self.threads.len(),
             "more tasks parked than calls on threads"
         );
         self.check_limits();
+        self.check_accounting();
+    }
+
+    /// Drops the calls that have returned; re-raises a panic of one.
+    fn reap(&mut self) {
+        let mut panicked = None;
+        self.threads.retain_mut(|(_, t)| {
+            if !t.is_finished() {
+                return true;
+            }
+            if let Some(Err(p)) = t.take() {
+                panicked.get_or_insert(p);
+            }
+            false
+        });
+        if let Some(p) = panicked {
+            std::panic::resume_unwind(p);
+        }
+    }
+
+    /// Every call of an exited (or killed) process must end within
+    /// `DRAIN`, and then the process must have finished exiting: checked
+    /// right after the exit, not only at the end of the input.
+    fn end_exited_calls(&mut self) {
+        let start = Instant::now();
+        for (pid, t) in &mut self.threads {
+            if self.exited.iter().any(|p| p.pid() == *pid) {
+                assert!(
+                    t.wait(DRAIN.saturating_sub(start.elapsed())),
+                    "a blocked call did not end within {DRAIN:?} of its process's exit \
+                     (lost wake-up or deadlock)"
+                );
+            }
+        }
+        self.reap();
+        for p in &self.exited {
+            assert!(p.has_exited(), "process {} never finished exiting", p.pid());
+        }
+    }
+
+    /// The accounting equals what is alive, and every object is reachable
+    /// or freed. Always: the namespace's totals are the sum of its users'.
+    /// When no call is in flight (a call holds its object while it runs,
+    /// and a woken one may drop the last reference at any moment): the
+    /// charged eventfds, signalfds and timerfds are exactly the distinct
+    /// ones the fd tables reach, the signalfds and timerfds alive (their
+    /// weak registries) are those too, every timerfd holds one timer slot
+    /// and the queue no more entries than slots; the charged SysV queues
+    /// and sets are those in the id tables; the charged POSIX queues lie
+    /// between the most and the sum of the named ones and the ones an fd
+    /// reaches; the charged named semaphores are at least the named ones
+    /// and the ones an fd reaches (a mapping holds one too).
+    fn check_accounting(&self) {
+        let ipc = self.k.ipc();
+        let (totals, users) = ipc.acct.snapshot();
+        let mut sum = Usage::default();
+        for (uid, u) in &users {
+            assert!(!u.is_zero(), "user {uid} is listed holding nothing");
+            for (s, x) in sum.objects.iter_mut().zip(u.objects) {
+                *s += x;
+            }
+            for (s, x) in sum.amounts.iter_mut().zip(u.amounts) {
+                *s += x;
+            }
+        }
+        assert_eq!(sum, totals, "the namespace's totals are not its users' sum");
+        if !self.threads.is_empty() {
+            return;
+        }
+        let reach = self.reachable();
+        let charged = |k: ObjectKind| totals.objects[k as usize];
+        for (obj, file, what) in [
+            (ObjectKind::EventFd, FileKind::EventFd, "eventfds"),
+            (ObjectKind::SignalFd, FileKind::SignalFd, "signalfds"),
+            (ObjectKind::TimerFd, FileKind::TimerFd, "timerfds"),
+        ] {
+            assert_eq!(
+                charged(obj),
+                reach.of(file),
+                "charged {what} are not the {what} an fd reaches"
+            );
+        }
+        assert_eq!(
+            ipc.signalfds.len(),
+            reach.of(FileKind::SignalFd),
+            "a signalfd no fd reaches is alive, or one an fd reaches is not registered"
+        );
+        let timerfds = reach.of(FileKind::TimerFd);
+        assert_eq!(
+            ipc.timerfds.len(),
+            timerfds,
+            "a timerfd no fd reaches is alive, or one an fd reaches is not registered"
+        );
+        assert_eq!(
+            totals.amounts[Resource::TimerSlots as usize],
+            timerfds,
+            "charged timer slots are not one per timerfd"
+        );
+        assert_eq!(
+            ipc.timers.slots(),
+            timerfds,
+            "timer slots are not one per timerfd"
+        );
+        assert!(
+            ipc.timers.entries() <= ipc.timers.slots(),
+            "more timer entries than slots"
+        );
+        assert_eq!(
+            charged(ObjectKind::MsgQueue),
+            ipc.sysv.msg.queues(),
+            "charged SysV queues are not the ones in the id table"
+        );
+        assert_eq!(
+            charged(ObjectKind::SemSet),
+            ipc.sysv.sem.sets(),
+            "charged SysV semaphore sets are not the ones in the id table"
+        );
+        let (mq, named) = (reach.of(FileKind::MessageQueue), ipc.mqueues.len());
+        let held = charged(ObjectKind::MqQueue);
+        assert!(
+            held >= mq.max(named) && held <= mq + named,
+            "{held} POSIX queues charged, {mq} reached from fds and {named} named"
+        );
+        let (sems, named) = (reach.of(FileKind::NamedSem), ipc.sems.len());
+        assert!(
+            charged(ObjectKind::NamedSem) >= sems.max(named),
+            "a named semaphore that an fd or a name reaches is not charged"
+        );
+    }
+
+    /// The distinct objects every process's fds reach, by kind.
+    fn reachable(&self) -> Reach {
+        let mut seen: Vec<(*const (), FileKind)> = Vec::new();
+        let tables = self.procs.iter().map(|p| &p.p).chain(&self.exited);
+        for p in tables {
+            p.fds()
+                .for_each_file(|f| seen.push((Arc::as_ptr(f.object()) as *const (), f.kind())));
+        }
+        // One object, one kind: sorting by address puts its fds together.
+        seen.sort_unstable_by_key(|(at, _)| *at);
+        seen.dedup_by_key(|(at, _)| *at);
+        Reach(seen.into_iter().map(|(_, k)| k).collect())
     }
 
     /// No user and not the namespace holds more than its limits allow
@@ -272,33 +422,33 @@ impl World {
     /// Runs `nr` on a new task of process `me`, and waits until it has
     /// parked or returned.
     fn spawn(&mut self, me: usize, nr: usize, a: [usize; 6]) {
-        self.threads.retain(|t| !t.is_finished());
+        self.reap();
         if self.threads.len() >= MAX_THREADS {
             return;
         }
-        let k = self.k.clone();
+        let (k, p) = (self.k.clone(), self.procs[me].p.clone());
         let (entered, is_in) = std::sync::mpsc::channel();
-        let t = self.k.spawn_task(&self.procs[me].p, move || {
+        // The task (and its guard) ends before the worker reports the job
+        // finished: the process's exit then sees this task gone.
+        let t = pool::run(move || {
+            let _task = k.enter(&p);
             let _ = entered.send(k.current_task());
             let _ = sys(&k, nr, a);
         });
         // The task exists once the thread has entered the process: only
         // then may the next operation make that process exit.
+        let pid = self.procs[me].p.pid();
         let Ok(task) = is_in.recv() else {
-            self.threads.push(t);
+            self.threads.push((pid, t));
             return;
         };
         // Until this call's own task has slept once (it blocked) or ended:
         // a count of all parked tasks would also move when another task
-        // wakes, and then only the bound ended the wait.
-        let start = Instant::now();
-        while !t.is_finished()
-            && self.k.task_sleeps(task).is_some_and(|n| n == 0)
-            && start.elapsed() < SETTLE
-        {
-            std::thread::yield_now();
-        }
-        self.threads.push(t);
+        // wakes, and then only the bound ended the wait. The hosted kernel
+        // wakes this wait when a task sleeps or ends (no spinning, which
+        // took the CPU the call needed on a loaded machine).
+        self.k.wait_task_sleeps(task, 1, SETTLE);
+        self.threads.push((pid, t));
     }
 
     /// Ends the machine: every process exits, every blocked call must end
@@ -311,14 +461,11 @@ impl World {
         }
         self.k.advance(1 << 50);
         let start = Instant::now();
-        for t in std::mem::take(&mut self.threads) {
-            while !t.is_finished() {
-                assert!(
-                    start.elapsed() < DRAIN,
-                    "a blocked call did not end after its process exited (lost wake-up or deadlock)"
-                );
-                std::thread::sleep(Duration::from_millis(1));
-            }
+        for (_, mut t) in std::mem::take(&mut self.threads) {
+            assert!(
+                t.wait(DRAIN.saturating_sub(start.elapsed())),
+                "a blocked call did not end after its process exited (lost wake-up or deadlock)"
+            );
             if let Err(panic) = t.join() {
                 std::panic::resume_unwind(panic);
             }
@@ -362,6 +509,15 @@ impl World {
         self.k.ipc().sems.clear();
         self.k.ipc().mqueues.clear();
         self.k.ipc().sysv.remove_all(&*self.k);
+    }
+}
+
+/// The kinds of the distinct objects reachable from fds.
+struct Reach(Vec<FileKind>);
+
+impl Reach {
+    fn of(&self, kind: FileKind) -> usize {
+        self.0.iter().filter(|k| **k == kind).count()
     }
 }
 

@@ -27,7 +27,7 @@ mod process;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Condvar, Mutex, Weak};
 use std::time::Duration;
 
 pub use clock::{Clock, ClockMode};
@@ -94,6 +94,10 @@ pub struct HostedKernel {
     /// Whether `shared_page_alloc` answers ENOSYS, as a host without
     /// shared pages does (tests of the kernel-state fallback).
     no_pages: std::sync::atomic::AtomicBool,
+    /// Counts every time a task goes to sleep in `park` or ends, so that
+    /// `wait_task_sleeps` can sleep until one may have happened.
+    events: Mutex<u64>,
+    events_cv: Condvar,
 }
 
 /// While alive, the thread that made it runs as its task.
@@ -120,6 +124,7 @@ impl Drop for TaskGuard {
         if self.task.process().task_left() {
             self.kernel.finish_exit(self.task.process());
         }
+        self.kernel.note_event();
     }
 }
 
@@ -140,6 +145,8 @@ impl HostedKernel {
             tasks: Mutex::new(HashMap::new()),
             processes: Mutex::new(HashMap::new()),
             no_pages: std::sync::atomic::AtomicBool::new(false),
+            events: Mutex::new(0),
+            events_cv: Condvar::new(),
         })
     }
 
@@ -366,6 +373,35 @@ impl HostedKernel {
             .map(|t| t.sleeps())
     }
 
+    /// Waits until task `id` has gone to sleep in `park` at least `n`
+    /// times or has ended, or `limit` passes; returns whether it did. A
+    /// harness that waits for a call to block sleeps here instead of
+    /// spinning on `task_sleeps`.
+    pub fn wait_task_sleeps(&self, id: TaskId, n: usize, limit: Duration) -> bool {
+        let start = std::time::Instant::now();
+        loop {
+            let seen = *self.events.lock().unwrap_or_else(|p| p.into_inner());
+            if self.task_sleeps(id).is_none_or(|s| s >= n) {
+                return true;
+            }
+            let Some(left) = limit.checked_sub(start.elapsed()) else {
+                return false;
+            };
+            let events = self.events.lock().unwrap_or_else(|p| p.into_inner());
+            // An event after `seen` was read ends the wait at once.
+            let _ = self
+                .events_cv
+                .wait_timeout_while(events, left, |e| *e == seen)
+                .unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    /// A task went to sleep or ended: wakes `wait_task_sleeps`.
+    fn note_event(&self) {
+        *self.events.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+        self.events_cv.notify_all();
+    }
+
     /// Spins (yielding) until `n` tasks are parked or `timeout` passes;
     /// returns whether they are.
     pub fn wait_parked(&self, n: usize, timeout: Duration) -> bool {
@@ -442,14 +478,17 @@ impl Kernel for HostedKernel {
     fn park(&self, deadline: Option<Deadline>) -> ParkOutcome {
         let task = self.current();
         let virtual_clock = self.clock.mode() == ClockMode::Virtual;
-        task.park(|| {
-            let Some(d) = deadline else { return Some(None) };
-            match self.remaining(d) {
-                None => None,
-                Some(_) if virtual_clock => Some(None),
-                Some(left) => Some(Some(left.min(RECHECK))),
-            }
-        })
+        task.park(
+            || {
+                let Some(d) = deadline else { return Some(None) };
+                match self.remaining(d) {
+                    None => None,
+                    Some(_) if virtual_clock => Some(None),
+                    Some(left) => Some(Some(left.min(RECHECK))),
+                }
+            },
+            || self.note_event(),
+        )
     }
 
     fn unpark(&self, task: TaskId) {

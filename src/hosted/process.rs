@@ -94,6 +94,14 @@ impl FdTable {
             .ok_or(Errno::new(EBADF))
     }
 
+    /// Calls `f` on the description behind every open fd, with the table
+    /// locked (a harness counts the objects they reach).
+    pub fn for_each_file(&self, mut f: impl FnMut(&FileRef)) {
+        for e in self.lock().values() {
+            f(&e.file);
+        }
+    }
+
     /// Closes `fd`.
     pub fn close(&self, fd: usize) -> Result<(), Errno> {
         let removed = self.lock().remove(&fd).ok_or(Errno::new(EBADF))?;
@@ -298,8 +306,10 @@ impl Process {
 
     /// Queues `info` (1..=64): a standard signal already pending coalesces,
     /// a realtime one queues (EAGAIN past the queue limit). Returns whether
-    /// it was queued.
-    pub(super) fn raise(&self, info: SigInfo) -> bool {
+    /// it was queued. Wakes nobody: `HostedKernel::queue_signal` is the
+    /// whole kill(2); tests call this alone to measure the subsystem's
+    /// part of a signal's wake-up (`Ipc::signal_queued`) by itself.
+    pub fn raise(&self, info: SigInfo) -> bool {
         if !(1..=64).contains(&info.signo) {
             return false;
         }
@@ -420,7 +430,13 @@ impl Task {
 
     /// Parks; `limit` says how long it may sleep now: `None` the deadline
     /// has passed, `Some(None)` until nudged, `Some(Some(d))` at most `d`.
-    pub(super) fn park(&self, limit: impl Fn() -> Option<Option<Duration>>) -> ParkOutcome {
+    /// `slept` runs each time it is about to sleep, once `sleeps` counts
+    /// that sleep.
+    pub(super) fn park(
+        &self,
+        limit: impl Fn() -> Option<Option<Duration>>,
+        slept: impl Fn(),
+    ) -> ParkOutcome {
         let mut st = self.park.lock().unwrap_or_else(|p| p.into_inner());
         loop {
             if st.permit {
@@ -435,6 +451,7 @@ impl Task {
             };
             st.parked = true;
             self.sleeps.fetch_add(1, Ordering::SeqCst);
+            slept();
             st = match sleep {
                 None => self.cv.wait(st).unwrap_or_else(|p| p.into_inner()),
                 Some(d) => {

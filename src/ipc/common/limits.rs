@@ -22,6 +22,7 @@
 
 use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
+use alloc::vec::Vec;
 
 use crate::errno::{err, Errno, EINVAL, EMFILE, ENOMEM, ENOSPC, EPERM};
 use crate::ipc::mq::limits::MqLimits;
@@ -460,6 +461,14 @@ impl Accounting {
             .get(&uid)
             .copied()
             .unwrap_or_default()
+    }
+
+    /// The namespace's totals and every user holding anything, taken
+    /// under one lock (a consistency check: the totals are the sum of the
+    /// users', and no user is listed holding nothing).
+    pub fn snapshot(&self) -> (Usage, Vec<(u32, Usage)>) {
+        let t = self.table.lock();
+        (t.totals, t.users.iter().map(|(u, x)| (*u, *x)).collect())
     }
 
     /// Number of users holding anything, for leak checks.
