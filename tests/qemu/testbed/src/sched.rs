@@ -195,10 +195,11 @@ struct PerCpu {
     /// mode with nothing to do; `u64::MAX` (never reached) after every
     /// switch, so a task's first return after it was scheduled always looks.
     quiet_at: AtomicU64,
-    /// System calls the running task made since it was scheduled: counted
-    /// here, without the process lock, and added to its process's count
-    /// when it switches back (`run`).
-    syscalls: AtomicU64,
+    /// This CPU's system call count (`traps[Trap::Syscall]`) when the
+    /// running task was scheduled: the difference is what the task made
+    /// since, counted without the process lock and added to its
+    /// process's count when it switches back (`run`).
+    syscalls_at_run: AtomicU64,
     /// The last system call number and the user pc of the last tick taken
     /// in user mode (a timed-out test's report says where a task spins).
     last_syscall: AtomicU64,
@@ -237,7 +238,7 @@ static PER_CPU: [PerCpu; MAX_CPUS] = [const {
         runs: AtomicU64::new(0),
         turns: AtomicU64::new(0),
         quiet_at: AtomicU64::new(u64::MAX),
-        syscalls: AtomicU64::new(0),
+        syscalls_at_run: AtomicU64::new(0),
         last_syscall: AtomicU64::new(0),
         last_user_pc: AtomicU64::new(0),
         run_since: AtomicU64::new(0),
@@ -284,7 +285,6 @@ pub fn init_this_cpu() {
 /// Counts a system call of the running task.
 pub fn count_syscall(num: usize) {
     let cpu = this_cpu();
-    cpu.syscalls.fetch_add(1, Ordering::Relaxed);
     cpu.traps[Trap::Syscall as usize].fetch_add(1, Ordering::Relaxed);
     cpu.last_syscall.store(num as u64, Ordering::Relaxed);
 }
@@ -305,7 +305,9 @@ fn trap_counts(c: &PerCpu) -> [u64; TRAP_KINDS] {
 
 /// The running task's system calls not yet added to its process's count.
 pub fn uncounted_syscalls() -> u64 {
-    this_cpu().syscalls.load(Ordering::Relaxed)
+    let cpu = this_cpu();
+    cpu.traps[Trap::Syscall as usize].load(Ordering::Relaxed)
+        - cpu.syscalls_at_run.load(Ordering::Relaxed)
 }
 
 /// Records a change `SIGNAL_EVENTS` counts (see there).
@@ -1142,6 +1144,10 @@ fn run(tid: Tid) {
     cpu.quiet_at.store(u64::MAX, Ordering::Relaxed);
     let since = arch::monotonic_ns();
     cpu.run_since.store(since, Ordering::Relaxed);
+    cpu.syscalls_at_run.store(
+        cpu.traps[Trap::Syscall as usize].load(Ordering::Relaxed),
+        Ordering::Relaxed,
+    );
     // SAFETY: `ctx` is the task's saved context in its Box (stable while
     // the task exists), complete since `on_cpu` was clear; this CPU's slot
     // receives the loop's context.
@@ -1149,7 +1155,7 @@ fn run(tid: Tid) {
     cpu.current.store(0, Ordering::Relaxed);
     cpu.pid.store(0, Ordering::Relaxed);
     let ran = arch::monotonic_ns().saturating_sub(since);
-    process::add_usage(pid, cpu.syscalls.swap(0, Ordering::Relaxed), ran);
+    process::add_usage(pid, uncounted_syscalls(), ran);
     // The task's address space may be freed on another CPU from now on.
     arch::activate_kernel_space();
     let dead = {
