@@ -29,3 +29,23 @@ pub fn init(ram: Range<usize>) -> Range<usize> {
 pub fn used() -> usize {
     HEAP.lock().used()
 }
+
+/// Bytes not allocated now (some of them may be too fragmented for a
+/// large request).
+pub fn free() -> usize {
+    HEAP.lock().free()
+}
+
+/// Heap kept free by the allocations user programs can repeat without a
+/// bound of their own (a kernel stack per task): the tables that grow
+/// with them (a process's thread list, the run queue's entries, IPC
+/// objects) allocate infallibly, and an exhausted heap would panic the
+/// kernel there. So a new task is refused (EAGAIN) while less than this
+/// would be left, whatever the heap's size (a small RAM, or ci/qemu-test's
+/// TESTBED_REPEAT, whose bigger image leaves a smaller heap).
+pub const RESERVE: usize = 8 << 20;
+
+/// Whether `bytes` more may be taken for something a user can repeat.
+pub fn has_room_for(bytes: usize) -> bool {
+    free() >= bytes.saturating_add(RESERVE)
+}

@@ -17,6 +17,9 @@ pub const MAX_FRAMES: usize = number(
     1024,
     512 * 1024,
 );
+/// `TESTBED_REPEAT`: runs of the whole program list in one boot
+/// (ci/qemu-test passes it on; the archive holds each program once).
+pub const REPEAT: usize = number(option_env!("TESTBED_REPEAT"), 1, 1, 1000);
 /// `TESTBED_BUDGET_S`: each program's budget in seconds of clock time.
 pub const BUDGET_S: usize = number(option_env!("TESTBED_BUDGET_S"), 10, 1, 3600);
 

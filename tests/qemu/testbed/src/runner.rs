@@ -17,7 +17,11 @@ const TEARDOWN_NS: u64 = 2_000_000_000;
 pub fn run_all(cpus: usize) -> usize {
     let progs = programs::all();
     let (mut passed, mut failed) = (0usize, 0usize);
-    for (i, prog) in progs.iter().enumerate() {
+    let runs = progs
+        .iter()
+        .cycle()
+        .take(progs.len() * crate::knobs::REPEAT);
+    for (i, prog) in runs.enumerate() {
         let n = i + 1;
         let group = n;
         let charged_before = crate::ipc::accounting();
@@ -107,7 +111,7 @@ pub fn run_all(cpus: usize) -> usize {
         sched::runs_per_cpu(cpus),
         sched::signal_ipis()
     );
-    println!("1..{}", progs.len());
+    println!("1..{}", progs.len() * crate::knobs::REPEAT);
     println!("{} passed, {} failed", passed, failed);
     failed
 }

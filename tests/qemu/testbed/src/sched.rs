@@ -59,6 +59,8 @@ const CANARY_WORDS: usize = 8;
 /// kernel heap (each task holds a kernel stack), so spawning fails with
 /// EAGAIN long before an allocation could fail (1100 stacks are 69 MiB of
 /// the 128 MiB heap at 512 MiB of RAM; room for the 1000-waiter benchmark).
+/// On a smaller heap the bound is what leaves `heap::RESERVE` free, so the
+/// refusal still comes before any allocation could fail.
 /// `TESTBED_MAX_TASKS` raises it at build time, with a larger heap
 /// (`crate::knobs`; ci/bench's 10 000-waiter curves).
 pub const MAX_TASKS: usize = crate::knobs::MAX_TASKS;
@@ -496,7 +498,7 @@ pub fn set_altstack_of(tid: Tid, alt: (usize, usize)) {
 }
 
 fn add_task(pid: Pid, sigmask: u64, ctx: impl FnOnce(usize) -> TaskContext) -> Option<Tid> {
-    if SCHED.lock().tasks.len() >= MAX_TASKS {
+    if SCHED.lock().tasks.len() >= MAX_TASKS || !crate::heap::has_room_for(KSTACK_SIZE) {
         return None;
     }
     let mut stack: Vec<u8> = Vec::new();
