@@ -291,7 +291,9 @@ impl SemAccess for Local<'_> {
     }
 
     fn wake_one(&self) -> Result<(), c_int> {
-        wake_one(self)
+        // The words alone, in a register: a `&Local` would make the
+        // caller build one in memory on its fast path too.
+        wake_one(self.w)
     }
 }
 
@@ -540,10 +542,11 @@ fn post_unnamed(w: &Words) -> Result<(), c_int> {
     protocol::post(&Local::new(w, How::Forever)).map_err(errno)
 }
 
-/// Wakes one sleeper of the semaphore `sem`.
+/// Wakes one sleeper of the semaphore at `w`.
 #[cold]
 #[inline(never)]
-fn wake_one(sem: &Local<'_>) -> Result<(), c_int> {
+fn wake_one(w: &Words) -> Result<(), c_int> {
+    let sem = Local::new(w, How::Try);
     let flags = sem.futex_flags();
     // SAFETY: the address is the live futex word.
     unsafe {

@@ -10,18 +10,24 @@
 
 int __real_sem_wait(sem_t *s);
 int __real_sem_timedwait(sem_t *s, const struct timespec *abstime);
-int __tb_cancel_requested_ever(void);
+extern int __tb_cancel_ever;
+
+/* Out of line, so the fast path below needs no saved registers. */
+__attribute__((noinline)) static int wait_cancellable(sem_t *s)
+{
+    struct start *st = __tb_cancel_enter(0);
+    int r = __real_sem_wait(s);
+    __tb_cancel_leave(st);
+    return r;
+}
 
 int __wrap_sem_wait(sem_t *s)
 {
     /* A failed try leaves errno EAGAIN, which a later success may show
      * (errno is unspecified after a success). */
-    if (!__tb_cancel_requested_ever() && sem_trywait(s) == 0)
+    if (!__atomic_load_n(&__tb_cancel_ever, __ATOMIC_ACQUIRE) && sem_trywait(s) == 0)
         return 0;
-    struct start *st = __tb_cancel_enter(0);
-    int r = __real_sem_wait(s);
-    __tb_cancel_leave(st);
-    return r;
+    return wait_cancellable(s);
 }
 
 /* Always the full way: the deadline is the shim's to check (EINVAL,

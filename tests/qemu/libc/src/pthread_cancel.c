@@ -46,11 +46,13 @@ static void on_sigcancel(int sig)
         act(st);
 }
 
-static int handler_installed;
+/* Set once, by the first pthread_cancel (read inline by the sem_wait
+ * wrapper, libc/shim/sem_cancel.c). */
+int __tb_cancel_ever;
 
 static int install_handler(void)
 {
-    if (__atomic_load_n(&handler_installed, __ATOMIC_ACQUIRE))
+    if (__atomic_load_n(&__tb_cancel_ever, __ATOMIC_ACQUIRE))
         return 0;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -58,11 +60,9 @@ static int install_handler(void)
     sa.sa_flags = SA_RESTART;
     if (__tb_sigaction_raw(SIGCANCEL, &sa, 0) < 0)
         return errno;
-    __atomic_store_n(&handler_installed, 1, __ATOMIC_RELEASE);
+    __atomic_store_n(&__tb_cancel_ever, 1, __ATOMIC_RELEASE);
     return 0;
 }
-
-int __tb_cancel_requested_ever(void) { return __atomic_load_n(&handler_installed, __ATOMIC_ACQUIRE); }
 
 int pthread_cancel(pthread_t t)
 {
