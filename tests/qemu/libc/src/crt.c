@@ -38,9 +38,12 @@ static unsigned long start_arg;
 
 unsigned long __tb_start_arg(void) { return start_arg; }
 
+void __tb_note_main_stack(unsigned long sp);
+
 __attribute__((noreturn, used)) void __libc_start(unsigned long arg, long *sp)
 {
     start_arg = arg;
+    __tb_note_main_stack((unsigned long)sp);
     int argc = (int)sp[0];
     char **argv = (char **)(sp + 1);
     exit(main(argc, argv));

@@ -262,8 +262,34 @@ static void register_thread(struct start *st)
 
 static int on(unsigned long sp, unsigned long lo, unsigned long hi) { return sp >= lo && sp < hi; }
 
+/* The main thread's stack: the testbed gives every process 256 KiB below
+ * the stack pointer it starts with (tests/qemu/testbed/src/process.rs).
+ * A stack pointer there is the main thread's, found without the walk
+ * below (which a program that made many threads pays at every
+ * cancellation point: read, write, poll), unless some thread's stack or
+ * alternate stack was given inside it by the caller. */
+#define MAIN_STACK (256UL * 1024)
+static unsigned long main_lo, main_hi;
+static int main_shared;
+
+void __tb_note_main_stack(unsigned long sp)
+{
+    main_hi = sp + 1;
+    main_lo = sp > MAIN_STACK ? sp - MAIN_STACK : 0;
+}
+
+/* Caller memory [lo, hi) now serves another thread as a stack. */
+static void note_foreign_stack(unsigned long lo, unsigned long hi)
+{
+    if (lo < main_hi && hi > main_lo)
+        __atomic_store_n(&main_shared, 1, __ATOMIC_RELEASE);
+}
+
 struct start *__tb_self(void)
 {
+    unsigned long here = (unsigned long)__builtin_frame_address(0);
+    if (on(here, main_lo, main_hi) && !__atomic_load_n(&main_shared, __ATOMIC_ACQUIRE))
+        return &main_thread;
     int n = __atomic_load_n(&registered, __ATOMIC_ACQUIRE);
     if (n > REGISTRY)
         return (struct start *)pthread_self();
@@ -279,6 +305,8 @@ struct start *__tb_self(void)
 void __tb_note_altstack(unsigned long lo, unsigned long hi)
 {
     struct start *st = (struct start *)pthread_self();
+    if (st != &main_thread)
+        note_foreign_stack(lo, hi);
     st->alt_lo = lo;
     st->alt_hi = hi;
 }
@@ -296,6 +324,8 @@ int pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *)
         return (int)-top;
     st->stack_lo = (unsigned long)lo;
     st->stack_hi = (unsigned long)top + 16;
+    if (attr && attr->__stack_addr)
+        note_foreign_stack(st->stack_lo, st->stack_hi);
     register_thread(st);
     st->fn = fn;
     st->arg = arg;
