@@ -32,6 +32,7 @@ const PROGRAMS: &[&str] = &[
     "posix_stat",
     "posix_sysconf",
     "posix_time_format",
+    "posix_timed_waits",
     "posix_timers",
     "eventfd_stress",
     "fdevents_poll_stress",

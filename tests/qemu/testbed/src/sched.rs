@@ -34,8 +34,9 @@
 //! unmasks them), so no interrupt handler can meet a lock its CPU holds.
 
 use alloc::boxed::Box;
-use alloc::collections::{BTreeMap, VecDeque};
+use alloc::collections::{BTreeMap, BinaryHeap, VecDeque};
 use alloc::vec::Vec;
+use core::cmp::Reverse;
 use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 use spin::Mutex;
@@ -107,6 +108,9 @@ pub struct Task {
     parked_on: Channel,
     /// Deadline of the current park.
     deadline: Option<clock::Deadline>,
+    /// Counts its parks with a deadline: names the current one's entry
+    /// in `Sched::timed` (an older entry is stale).
+    timed_parks: u64,
     wake: Wake,
     /// Set when the process is being torn down: the task exits at its next
     /// return towards user mode.
@@ -149,9 +153,108 @@ struct Sched {
     /// it and blocked meanwhile sent the clock to the runner's deadline).
     /// An itimer's expiry by a scheduler loop moves it too (`expiry_end`).
     epoch: u64,
+    /// Blocked tasks' deadlines, earliest first: monotonic ones at 0,
+    /// realtime ones at 1 (a clock_settime moves them all alike, so their
+    /// order holds). A tick or a loop turn looks only at the front, not at
+    /// every task (a wake among 10 000 sleepers cost a walk of all of
+    /// them per turn).
+    timed: [BinaryHeap<Reverse<Timed>>; 2],
+}
+
+/// One park with a deadline. An entry whose task woke otherwise or parked
+/// again is stale: skipped where it is met at the front, and swept when
+/// its heap is full, so a push never allocates (each heap's room is
+/// reserved at twice the most tasks, and at most one entry per task is
+/// current).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Timed {
+    at_ns: u64,
+    tid: Tid,
+    park: u64,
+}
+
+/// Each deadline heap's reserved room.
+const TIMED_ROOM: usize = 2 * (MAX_TASKS + 1);
+
+impl Timed {
+    /// Whether this is `tid`'s current park.
+    fn current(&self, tasks: &BTreeMap<Tid, Box<Task>>) -> bool {
+        tasks.get(&self.tid).is_some_and(|t| {
+            t.state == State::Blocked && t.deadline.is_some() && t.timed_parks == self.park
+        })
+    }
 }
 
 impl Sched {
+    /// Records that `tid` (now Blocked with `d`) parks until `d`.
+    fn add_timed(&mut self, tid: Tid, d: clock::Deadline) {
+        let Some(t) = self.tasks.get_mut(&tid) else {
+            return;
+        };
+        t.timed_parks += 1;
+        let entry = Timed {
+            at_ns: d.at_ns,
+            tid,
+            park: t.timed_parks,
+        };
+        let tasks = &self.tasks;
+        let heap = &mut self.timed[d.realtime as usize];
+        if heap.len() == heap.capacity() {
+            heap.retain(|Reverse(e)| e.current(tasks));
+        }
+        heap.push(Reverse(entry));
+    }
+
+    /// The front of heap `clock` once its stale entries are dropped.
+    fn first_timed(&mut self, clock: usize) -> Option<Timed> {
+        while let Some(&Reverse(e)) = self.timed[clock].peek() {
+            if e.current(&self.tasks) {
+                return Some(e);
+            }
+            self.timed[clock].pop();
+        }
+        None
+    }
+
+    /// The earliest blocked task's deadline, as monotonic time.
+    fn earliest_deadline(&mut self) -> Option<u64> {
+        let mono = self.first_timed(0).map(|e| e.at_ns);
+        let rt = self.first_timed(1).map(|e| {
+            clock::Deadline {
+                realtime: true,
+                at_ns: e.at_ns,
+            }
+            .as_mono()
+        });
+        mono.into_iter().chain(rt).min()
+    }
+
+    /// Makes every blocked task whose deadline passed runnable; whether
+    /// one was.
+    fn wake_expired(&mut self) -> bool {
+        let mut woke = false;
+        for clock in 0..2 {
+            while let Some(e) = self.first_timed(clock) {
+                let d = clock::Deadline {
+                    realtime: clock == 1,
+                    at_ns: e.at_ns,
+                };
+                if !d.expired() {
+                    break;
+                }
+                self.timed[clock].pop();
+                if let Some(t) = self.tasks.get_mut(&e.tid) {
+                    t.state = State::Runnable;
+                    t.wake = Wake::TimedOut;
+                    t.deadline = None;
+                    self.runq.push_back(e.tid);
+                    woke = true;
+                }
+            }
+        }
+        woke
+    }
+
     /// A CPU stopped running a task (after the work that follows it).
     fn end_run(&mut self) {
         self.busy -= 1;
@@ -165,6 +268,7 @@ static SCHED: Mutex<Sched> = Mutex::new(Sched {
     next_tid: 1,
     busy: 0,
     epoch: 0,
+    timed: [BinaryHeap::new(), BinaryHeap::new()],
 });
 /// Counts every change that can give a task something to do on its way
 /// back to user mode: a signal queued (to a process or a thread) or made
@@ -272,7 +376,13 @@ fn this_cpu() -> &'static PerCpu {
 pub fn init() {
     // A task is on the run queue at most once, so this capacity means
     // wake-ups (unpark, deadlines) never allocate.
-    SCHED.lock().runq.reserve(MAX_TASKS + 1);
+    let mut s = SCHED.lock();
+    s.runq.reserve(MAX_TASKS + 1);
+    // And this that parking with a deadline never does.
+    for heap in &mut s.timed {
+        heap.reserve_exact(TIMED_ROOM);
+    }
+    drop(s);
     init_this_cpu();
 }
 
@@ -413,6 +523,7 @@ fn add_task(pid: Pid, sigmask: u64, ctx: impl FnOnce(usize) -> TaskContext) -> O
             permit: [false; 2],
             parked_on: Channel::Host,
             deadline: None,
+            timed_parks: 0,
             wake: Wake::Unparked,
             killed: false,
             sigmask,
@@ -647,7 +758,11 @@ pub fn park_until(channel: Channel, deadline: Option<clock::Deadline>) -> Wake {
         t.parked_on = channel;
         t.deadline = deadline;
         t.wake = Wake::Unparked;
-        t.sigmask
+        let mask = t.sigmask;
+        if let Some(d) = deadline {
+            s.add_timed(tid, d);
+        }
+        mask
     };
     // Process-directed signals are looked at again now that the task is
     // Blocked: one queued on another CPU before this look is seen here, one
@@ -858,29 +973,10 @@ pub fn current_pid() -> Pid {
 /// Wakes every blocked task whose deadline passed. Allocates nothing (the
 /// run queue has room for every task).
 fn wake_expired() {
-    let mut guard = SCHED.lock();
-    let s = &mut *guard;
-    let mut woke = false;
-    for t in s.tasks.values_mut() {
-        if t.state == State::Blocked && t.deadline.is_some_and(|d| d.expired()) {
-            t.state = State::Runnable;
-            t.wake = Wake::TimedOut;
-            t.deadline = None;
-            s.runq.push_back(t.tid);
-            woke = true;
-        }
-    }
-    if woke {
+    let mut s = SCHED.lock();
+    if s.wake_expired() {
         kick_idle();
     }
-}
-
-fn earliest_deadline(s: &Sched) -> Option<u64> {
-    s.tasks
-        .values()
-        .filter(|t| t.state == State::Blocked)
-        .filter_map(|t| t.deadline.map(|d| d.as_mono()))
-        .min()
 }
 
 /// Runs tasks until `stop()` holds (true) or monotonic `deadline` passes
@@ -988,7 +1084,7 @@ fn cpu_loop(stop: &dyn Fn() -> bool, deadline: u64) -> bool {
             spin_ns(JUMP_DELAY_NS);
         }
         let jumped = {
-            let s = SCHED.lock();
+            let mut s = SCHED.lock();
             if !s.runq.is_empty() {
                 None
             } else if s.busy == 0 && s.epoch == epoch && EXPIRING.load(Ordering::SeqCst) == 0 {
@@ -998,7 +1094,7 @@ fn cpu_loop(stop: &dyn Fn() -> bool, deadline: u64) -> bool {
                 // The runner's own deadline; u64::MAX on the other CPUs.
                 let mut why = JumpTo::RunnerDeadline;
                 let mut at = deadline;
-                if let Some(d) = earliest_deadline(&s).filter(|&d| d < at) {
+                if let Some(d) = s.earliest_deadline().filter(|&d| d < at) {
                     (at, why) = (d, JumpTo::TaskDeadline);
                 }
                 if let Some(t) = itimer.filter(|&t| t < at) {
