@@ -19,11 +19,12 @@ use std::time::Duration;
 mod common;
 
 use common::sys;
-use redbear_ipc::hosted::{ClockMode, HostedKernel};
-use redbear_ipc::ipc::common::limits::{Resource, UNLIMITED};
+use redbear_ipc::hosted::{ClockMode, HostedKernel, Process};
+use redbear_ipc::ipc::common::limits::{ObjectKind, Resource, UNLIMITED};
 use redbear_ipc::ipc::common::pollee::Readiness;
-use redbear_ipc::kernel::{Credentials, Kernel};
-use redbear_ipc::syscall::abi::{SemFlags, FD_SLOT_ANY, IPC_NOWAIT, MQ_ATTR_SIZE};
+use redbear_ipc::ipc::fd::signalfd::SIGINFO_SIZE;
+use redbear_ipc::kernel::{sig_bit, Credentials, Kernel};
+use redbear_ipc::syscall::abi::{SemFlags, FD_NEW, FD_SLOT_ANY, IPC_NOWAIT, MQ_ATTR_SIZE};
 use redbear_ipc::syscall::dispatch;
 use redbear_ipc::syscall::numbers::*;
 
@@ -31,6 +32,8 @@ use redbear_ipc::syscall::numbers::*;
 const N: usize = 1000;
 /// IPC_CREAT.
 const IPC_CREAT: usize = 0o1000;
+/// SIGUSR1.
+const SIGUSR1: u32 = 10;
 /// A full futex bitset.
 const ANY: usize = u32::MAX as usize;
 
@@ -137,6 +140,127 @@ fn op_poll_250_fds(k: &HostedKernel, fds: &[(usize, Readiness)]) {
     black_box("250");
     for _ in 0..N {
         poll_once(k, fds);
+    }
+}
+
+/// kill(self, SIGUSR1) as the hosted kernel queues it (the pending set,
+/// `Ipc::signal_queued`, the wake-up of the process' tasks) + a read of
+/// the signalfd, with other signalfds for SIGUSR1 open. One function
+/// per point, so callgrind counts each.
+macro_rules! signalfd_op {
+    ($name:ident) => {
+        #[inline(never)]
+        fn $name(k: &HostedKernel, p: &Process, fd: usize, out: usize) {
+            black_box(stringify!($name));
+            for _ in 0..N {
+                k.send_signal(p, SIGUSR1);
+                black_box(k.read(fd, out, SIGINFO_SIZE).ok());
+            }
+        }
+    };
+}
+signalfd_op!(op_kill_signalfd_read_others_open_1);
+signalfd_op!(op_kill_signalfd_read_others_open_1000);
+
+/// The signalfd curve at 1 and 1000 other signalfds open in the same
+/// process (the hosted kernel holds 1024 fds per process).
+fn signalfd_rows(k: &HostedKernel, p: &Process) {
+    let mask = k.alloc_private(8);
+    k.write_user(mask, &sig_bit(SIGUSR1).to_ne_bytes())
+        .expect("write the mask");
+    let out = k.alloc_private(SIGINFO_SIZE);
+    let open = || sys(k, SYS_RB_SIGNALFD4, &[FD_NEW, mask, 8, 0, FD_SLOT_ANY]);
+    type Op = fn(&HostedKernel, &Process, usize, usize);
+    let points: [(usize, Op); 2] = [
+        (1, op_kill_signalfd_read_others_open_1),
+        (1000, op_kill_signalfd_read_others_open_1000),
+    ];
+    let mut others = Vec::new();
+    for (n, op) in points {
+        while others.len() < n {
+            others.push(open());
+        }
+        let fd = open();
+        op(k, p, fd, out);
+        k.close(fd).expect("close");
+    }
+    for fd in others {
+        k.close(fd).expect("close");
+    }
+}
+
+/// mq_send + mq_receive of 64 bytes on a queue of 1 x 64 while K other
+/// such queues exist (the testbed curve's operation; here the others'
+/// fds are closed once they are made, their names kept, as the hosted
+/// kernel holds 1024 fds per process).
+macro_rules! mq_queues_op {
+    ($name:ident) => {
+        #[inline(never)]
+        fn $name(k: &HostedKernel, fd: usize, m: usize) {
+            black_box(stringify!($name));
+            for _ in 0..N {
+                black_box(sys(k, SYS_RB_MQ_TIMEDSEND, &[fd, m, 64, 1, 0]));
+                black_box(sys(k, SYS_RB_MQ_TIMEDRECEIVE, &[fd, m, 64, 0, 0]));
+            }
+        }
+    };
+}
+mq_queues_op!(op_mq_send_receive_64_other_queues_1);
+mq_queues_op!(op_mq_send_receive_64_other_queues_1000);
+mq_queues_op!(op_mq_send_receive_64_other_queues_5000);
+
+/// The mq curve with other queues named. The user's 819 200 bytes hold
+/// 5001 queues of 1 x 64, as on the testbed; queues_max (256) is lifted,
+/// as root passes it.
+fn mq_queue_rows(k: &HostedKernel) {
+    let root = Credentials::new(0, 0);
+    let mut l = k.ipc().acct.limits();
+    l.total_objects[ObjectKind::MqQueue as usize] = UNLIMITED;
+    k.ipc().acct.set_limits(&root, l).expect("lift queues_max");
+    let attr = k.alloc_private(MQ_ATTR_SIZE);
+    let mut raw = [0u8; MQ_ATTR_SIZE];
+    raw[8..16].copy_from_slice(&1i64.to_ne_bytes());
+    raw[16..24].copy_from_slice(&64i64.to_ne_bytes());
+    k.write_user(attr, &raw).expect("write the mq_attr");
+    let m = k.alloc_private(64);
+    // One name buffer for every queue: the hosted kernel's user-memory
+    // map (a search per copy) stays the same size whatever K.
+    let at = k.alloc_private(32);
+    let name = |i: usize| {
+        let name = format!("/rb-other-{i}");
+        k.write_user(at, name.as_bytes()).expect("write the name");
+        name.len()
+    };
+    let open = |len: usize| {
+        let oflag = 2 | 1 << 2 | 1 << 3; // O_RDWR | O_CREAT | O_EXCL
+        sys(
+            k,
+            SYS_RB_MQ_OPEN,
+            &[at, len, oflag, 0o600, attr, FD_SLOT_ANY],
+        )
+    };
+    type Op = fn(&HostedKernel, usize, usize);
+    let points: [(usize, Op); 3] = [
+        (1, op_mq_send_receive_64_other_queues_1),
+        (1000, op_mq_send_receive_64_other_queues_1000),
+        (5000, op_mq_send_receive_64_other_queues_5000),
+    ];
+    let mut made = 0;
+    for (n, op) in points {
+        while made < n {
+            k.close(open(name(made))).expect("close");
+            made += 1;
+        }
+        let measured = name(usize::MAX);
+        let fd = open(measured);
+        op(k, fd, m);
+        k.close(fd).expect("close");
+        name(usize::MAX);
+        sys(k, SYS_RB_MQ_UNLINK, &[at, measured]);
+    }
+    for i in 0..made {
+        let len = name(i);
+        sys(k, SYS_RB_MQ_UNLINK, &[at, len]);
     }
 }
 
@@ -340,7 +464,7 @@ fn sem_rows(k: &std::sync::Arc<HostedKernel>) {
 fn main() {
     let k = HostedKernel::new(ClockMode::Real);
     let p = k.spawn_process(Credentials::new(1000, 1000));
-    let _task = k.enter(&p);
+    let task = k.enter(&p);
 
     op_null_enosys(&k);
 
@@ -359,6 +483,10 @@ fn main() {
     let out = k.alloc_private(8);
     op_eventfd_write_read(&k, efd, one, out);
     poll_rows(&k, one);
+    // Blocked, as the testbed benchmark blocks it: it stays pending.
+    task.task().set_mask(sig_bit(SIGUSR1));
+    signalfd_rows(&k, &p);
+    mq_queue_rows(&k);
 
     let tfd = sys(&k, SYS_RB_TIMERFD_CREATE, &[1, 0, FD_SLOT_ANY]);
     let cur = k.alloc_private(32);

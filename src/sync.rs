@@ -7,13 +7,15 @@
 //! Lock order (outermost first); the Redox adapter places all of these
 //! below its context and scheme locks:
 //! 1. namespace tables (the named semaphores' name table, SysV id tables,
-//!    the weak registries of signalfds and timerfds, the timer queue)
+//!    the weak registry of timerfds, the timer queue)
 //! 2. one object's state lock (a named semaphore's, a queue's)
 //! 3. futex buckets, two at a time only in ascending index order
 //! 4. the SysV limits cell
 //! 5. accounting
 //!
-//! Leaves: a pollee's observer list and the per-process table.
+//! Leaves: a pollee's observer list, the per-process table, and the
+//! signalfd waits table (`SignalWaits`; it takes only a pollee's list
+//! inside).
 //!
 //! No lock is held across `Kernel::park`; `Kernel::unpark` may be called
 //! with any of them held. No user memory is touched with a lock held

@@ -164,7 +164,7 @@ fn bad_sizes_flags_and_pointers() {
         Err(EFAULT)
     );
     assert_eq!(e.k.ipc().acct.users_charged(), 0);
-    assert!(e.k.ipc().signalfds.is_empty());
+    assert_eq!(e.k.ipc().signal_waits.live(), 0);
 }
 
 #[test]
@@ -224,7 +224,7 @@ fn poll_is_readable_while_a_masked_signal_is_pending() {
         vec![Readiness::empty()]
     );
     e.k.close(fd).unwrap();
-    assert!(e.k.ipc().signalfds.is_empty());
+    assert_eq!(e.k.ipc().signal_waits.live(), 0);
 }
 
 /// Makes every write of a record (non-zero bytes) at `at` fault, as if the
@@ -474,4 +474,92 @@ fn signal_queued_wakes_only_readers_of_that_process_and_queues_nothing() {
     e.k.send_signal(&other, SIGUSR1);
     assert_eq!(reader.join().unwrap().unwrap()[0].0, SIGUSR1);
     other.fds().clear();
+}
+
+/// A signalfd reports its reader's signals, whoever created it: after
+/// fork the child's read of the inherited fd takes the child's signals,
+/// and the parent's signals neither wake it nor are taken by it (Linux's
+/// signalfd(2), "fork(2) semantics"). The same for a poll in the child.
+#[test]
+fn an_inherited_signalfd_reports_the_readers_signals() {
+    let e = Env::new(ClockMode::Real);
+    e.guard.task().set_mask(sig_bit(SIGUSR1));
+    let fd = signalfd(&e, FD_NEW, sig_bit(SIGUSR1), 0).unwrap();
+    let child = e.k.fork_process(&e.proc);
+    let (task, reader) = spawn_reader(&e.k, &child, sig_bit(SIGUSR1), Some(fd));
+    assert!(e.k.wait_parked(1, PARK));
+    let before = task.unparks();
+    e.k.send_signal(&e.proc, SIGUSR1);
+    assert_eq!(
+        task.unparks(),
+        before,
+        "the parent's signal: the child's reader is not woken"
+    );
+    assert_eq!(read_records(&e.k, fd, 1).unwrap()[0].0, SIGUSR1);
+    e.k.send_signal(&child, SIGUSR1);
+    assert_eq!(reader.join().unwrap().unwrap()[0].0, SIGUSR1);
+    assert_eq!(child.pending(), 0, "the child's own signal was taken");
+
+    // A poll in the child sleeps through the parent's signal and wakes
+    // on its own.
+    let k = e.k.clone();
+    let poller = e.k.spawn_task(&child, move || {
+        k.current().set_mask(sig_bit(SIGUSR1));
+        k.poll(&[(fd, Readiness::IN)], None)
+    });
+    assert!(e.k.wait_parked(1, PARK));
+    e.k.send_signal(&e.proc, SIGUSR1);
+    assert!(e.k.wait_parked(1, PARK), "still asleep");
+    assert_eq!(read_records(&e.k, fd, 1).unwrap()[0].0, SIGUSR1);
+    e.k.send_signal(&child, SIGUSR1);
+    assert_eq!(poller.join().unwrap().unwrap(), vec![Readiness::IN]);
+    e.k.exit_process(&child);
+    assert_eq!(
+        e.k.ipc().signal_waits.processes(),
+        1,
+        "the child's list went with it"
+    );
+}
+
+/// What a queued signal visits is what its process waits on: signalfds
+/// merely open are not in it (so the cost of kill does not grow with
+/// them), a blocked reader's fd is, for as long as it waits, and a poll's
+/// fd until a signal finds it no longer observed.
+#[test]
+fn a_signal_visits_only_the_signalfds_its_process_waits_on() {
+    let e = Env::new(ClockMode::Real);
+    e.guard.task().set_mask(sig_bit(SIGUSR1) | sig_bit(SIGUSR2));
+    let idle: Vec<usize> = (0..100)
+        .map(|_| signalfd(&e, FD_NEW, sig_bit(SIGUSR1), NB).unwrap())
+        .collect();
+    let waits = || e.k.ipc().signal_waits.live();
+    assert_eq!(waits(), 0, "open, not waited on");
+    let fd = signalfd(&e, FD_NEW, sig_bit(SIGUSR1), 0).unwrap();
+    let (_, reader) = spawn_reader(&e.k, &e.proc, sig_bit(SIGUSR1), Some(fd));
+    assert!(e.k.wait_parked(1, PARK));
+    assert_eq!(waits(), 1, "the blocked reader's fd");
+    assert_eq!(e.k.ipc().signal_waits.readers(), 1);
+    e.k.send_signal(&e.proc, SIGUSR1);
+    assert_eq!(reader.join().unwrap().unwrap()[0].0, SIGUSR1);
+    assert_eq!(waits(), 0, "the reader left");
+    assert_eq!(e.k.ipc().signal_waits.readers(), 0);
+
+    let k = e.k.clone();
+    let poller = e.k.spawn_task(&e.proc, move || {
+        k.current().set_mask(sig_bit(SIGUSR1) | sig_bit(SIGUSR2));
+        k.poll(&[(fd, Readiness::IN)], None)
+    });
+    assert!(e.k.wait_parked(1, PARK));
+    assert_eq!(waits(), 1, "the sleeping poll's fd");
+    e.k.send_signal(&e.proc, SIGUSR1);
+    assert_eq!(poller.join().unwrap().unwrap(), vec![Readiness::IN]);
+    assert_eq!(read_records(&e.k, fd, 1).unwrap()[0].0, SIGUSR1);
+    assert_eq!(waits(), 1, "ended at the next signal, not at once");
+    // A signal outside the mask still visits (and ends) the entry.
+    e.k.send_signal(&e.proc, SIGUSR2);
+    assert_eq!(waits(), 0, "no longer observed: ended");
+    for f in idle {
+        e.k.close(f).unwrap();
+    }
+    e.k.close(fd).unwrap();
 }

@@ -45,11 +45,15 @@
 #include <unistd.h>
 
 /* ipc_curves.c includes this file with IPC_CURVES defined: the same
- * harness, the scaling curves instead of the table's rows. */
+ * harness, the scaling curves instead of the table's rows. A wrapper of
+ * another name defines PROG_NAME (the testbed spawns a curve's process
+ * by it). */
+#ifndef PROG_NAME
 #ifdef IPC_CURVES
 #define PROG_NAME "ipc_curves"
 #else
 #define PROG_NAME "ipc_bench"
+#endif
 #endif
 
 /* ---- OS layer: the calls glibc has and the testbed libc does not -------- */
@@ -1349,8 +1353,13 @@ static void curve_mq(void)
             fail(row, "mq_open");
             break;
         }
-        static size_t small = 64;
+        static size_t small = 64, empty = 0;
         measure(row, op_mq, &small, curve_iters(ks[i]));
+        /* The same pair with no text: ours then allocates nothing per
+         * message (docs/performance.md, the memory table), which tells the
+         * message's allocation apart from the rest of the pair. */
+        curve_row(row, sizeof row, "mq_send_receive_0_other_queues", ks[i]);
+        measure(row, op_mq, &empty, curve_iters(ks[i]));
         mq_close(mq);
         mq_unlink(name);
     }
@@ -1361,11 +1370,20 @@ static void curve_mq(void)
     }
 }
 
-static void (*const curves[])(void) = {
+static void (*const all_curves[])(void) __attribute__((unused)) = {
     curve_futex_parked, curve_futex_one_word, curve_semop_one_sem, curve_timerfd,
     curve_eventfd,      curve_signalfd,       curve_msg,           curve_sem,
     curve_mq,
 };
+/* IPC_CURVE_ONLY (a list of curve functions) runs only those: a wrapper
+ * that defines it and includes this file measures some curves without
+ * the others' hour (how the signalfd and mq curves were re-measured,
+ * docs/performance.md). */
+#ifdef IPC_CURVE_ONLY
+static void (*const curves[])(void) = {IPC_CURVE_ONLY};
+#else
+#define curves all_curves
+#endif
 #define CURVES (sizeof curves / sizeof curves[0])
 /* Curve `i` in this (child) process; its exit status says if it failed. */
 static int curve_child(long i)

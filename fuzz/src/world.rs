@@ -295,8 +295,8 @@ impl World {
     /// When no call is in flight (a call holds its object while it runs,
     /// and a woken one may drop the last reference at any moment): the
     /// charged eventfds, signalfds and timerfds are exactly the distinct
-    /// ones the fd tables reach, the signalfds and timerfds alive (their
-    /// weak registries) are those too, every timerfd holds one timer slot
+    /// ones the fd tables reach, the timerfds alive (their weak registry)
+    /// are those too, no signalfd reader is registered, every timerfd holds one timer slot
     /// and the queue no more entries than slots; the charged SysV queues
     /// and sets are those in the id tables; the charged POSIX queues lie
     /// between the most and the sum of the named ones and the ones an fd
@@ -333,9 +333,9 @@ impl World {
             );
         }
         assert_eq!(
-            ipc.signalfds.len(),
-            reach.of(FileKind::SignalFd),
-            "a signalfd no fd reaches is alive, or one an fd reaches is not registered"
+            ipc.signal_waits.readers(),
+            0,
+            "a signalfd reader is registered with no call in flight"
         );
         let timerfds = reach.of(FileKind::TimerFd);
         assert_eq!(

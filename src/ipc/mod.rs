@@ -14,7 +14,7 @@ use crate::sync::{AtomicU64, Ordering};
 use common::limits::{Accounting, Limits};
 use common::process::ProcessTable;
 use common::registry::WeakRegistry;
-use fd::signalfd::{SignalFd, SignalTarget};
+use fd::signalfd::{SignalTarget, SignalWaits};
 use fd::timerfd::TimerFd;
 use fd::timers::{Busy, TimerQueue};
 use futex::FutexTable;
@@ -33,8 +33,9 @@ pub struct Ipc {
     pub acct: Arc<Accounting>,
     /// Armed timerfds by expiry.
     pub timers: Arc<TimerQueue>,
-    /// Live signalfds, woken when a signal is queued.
-    pub signalfds: WeakRegistry<SignalFd>,
+    /// Per process, the signalfds its waiters wait on: what a signal
+    /// queued for it visits.
+    pub signal_waits: SignalWaits,
     /// Live timerfds, told when the realtime clock is set.
     pub timerfds: WeakRegistry<TimerFd>,
     /// SysV IPC: id tables, limits and the objects.
@@ -54,7 +55,7 @@ impl Ipc {
             mqueues: MqNamespace::new(acct.clone()),
             acct,
             timers: Arc::new(TimerQueue::default()),
-            signalfds: WeakRegistry::default(),
+            signal_waits: SignalWaits::default(),
             timerfds: WeakRegistry::default(),
             sysv: sysv::SysvNamespace::default(),
             processes: ProcessTable::default(),
@@ -69,35 +70,33 @@ impl Ipc {
 
     /// Host hook: signal `signo` was queued for `target` (a process, or
     /// one thread of it). Call it after queueing, without holding the
-    /// host's signal-state lock. On every signalfd whose mask holds the
-    /// signal it wakes only the readers that can take it (the target
-    /// process's, or the target thread) and tells the observers; returns
-    /// how many readers woke.
+    /// host's signal-state lock. It visits only the signalfds the target
+    /// process waits on (its blocked readers', and those it polled while
+    /// observed: `SignalWaits`), whatever the number of others; on each
+    /// whose mask holds the signal it wakes only the readers that can
+    /// take it (the target process's, or the target thread) and tells
+    /// the observers; returns how many readers woke. Allocates nothing.
     pub fn signal_queued<K: Kernel + ?Sized>(
         &self,
         k: &K,
         target: SignalTarget,
         signo: u32,
     ) -> usize {
-        let bit = sig_bit(signo);
-        let mut woken = 0;
-        self.signalfds.for_each(|fd| {
-            if fd.mask() & bit != 0 {
-                woken += fd.signal_for(k, target);
-            }
-        });
-        woken
+        self.signal_waits.signal_queued(k, target, sig_bit(signo))
     }
 
     /// Host hook: process `pid` has exited; call it once, after its last
     /// thread left the subsystem (contract in `process.rs`).
     pub fn process_exit<K: Kernel>(&self, k: &K, pid: Pid) {
+        self.signal_waits.exit(pid);
         self.processes.exit(k, pid);
     }
 
     /// Host hook: `child` was forked from `parent` (contract in
     /// `process.rs`; nothing is inherited today).
     pub fn process_fork<K: Kernel>(&self, k: &K, parent: Pid, child: Pid) {
+        // A stale list under a reused pid: the child waits on nothing yet.
+        self.signal_waits.exit(child);
         self.processes.fork(k, parent, child);
     }
 

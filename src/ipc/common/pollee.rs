@@ -122,6 +122,15 @@ impl Pollee {
         }
     }
 
+    /// Whether any live observer is registered (allocates nothing).
+    pub fn is_observed(&self) -> bool {
+        self.observers
+            .lock()
+            .list
+            .iter()
+            .any(|w| w.strong_count() > 0)
+    }
+
     /// Number of live observers (tests).
     pub fn observers(&self) -> usize {
         self.observers

@@ -5,18 +5,25 @@
 //! and blocks while none is pending. Readers sleep on the fd's own queue,
 //! each node naming its task and process; the host calls
 //! `Ipc::signal_queued` with the signal's target after queueing it, which
-//! wakes, on every signalfd whose mask holds the signal, only the readers
-//! that can take it: those of the target process (for a signal directed
-//! at one thread, that thread), as Linux wakes only the target's
-//! signalfd waiters. Observers (poll, event queues) are told on every
-//! such signalfd: they re-check readiness for their own caller. The
-//! reader checks for a signal and queues itself under the same lock that
+//! visits only the signalfds the target process waits on (`SignalWaits`:
+//! those its readers block on and those it polled while observed) and,
+//! on each whose mask holds the signal, wakes only the readers that can
+//! take it: those of the target process (for a signal directed at one
+//! thread, that thread), as Linux wakes only the target's signalfd
+//! waiters. The observers of a visited signalfd are told: they re-check
+//! readiness for their own caller. A signalfd reports its reader's
+//! signals, whoever created it (after fork, the child reads the child's,
+//! as Linux's signalfd(2) says), so what counts is who waits, never who
+//! holds the fd. A reader registers with `SignalWaits` before it checks
+//! for a signal, and checks and queues itself under the same lock that
 //! wake takes, so no signal's wake-up is lost.
 
-use alloc::sync::Arc;
+use alloc::collections::BTreeMap;
+use alloc::sync::{Arc, Weak};
+use alloc::vec::Vec;
 use core::any::Any;
 
-use crate::errno::{err, Errno, EINVAL};
+use crate::errno::{err, Errno, EAGAIN, EINVAL};
 use crate::ipc::common::file::{FdCore, FileKind, FileObject, IoResult};
 use crate::ipc::common::limits::ObjectKind;
 use crate::ipc::common::open_file::{AccessMode, FileRef, OpenFile};
@@ -79,6 +86,8 @@ struct State {
 
 /// A signalfd object.
 pub struct SignalFd {
+    /// Itself, as `SignalWaits` holds it.
+    me: Weak<SignalFd>,
     mask: AtomicU64,
     state: Mutex<State>,
     core: FdCore,
@@ -95,14 +104,15 @@ impl SignalFd {
         nonblocking: bool,
     ) -> Result<FileRef, Errno> {
         let core = FdCore::new(k, ObjectKind::SignalFd, COST)?;
-        let fd = Arc::new(SignalFd {
+        let fd = Arc::new_cyclic(|me| SignalFd {
+            me: me.clone(),
             mask: AtomicU64::new(mask & !UNCATCHABLE),
             state: Mutex::new(State {
                 readers: WaitQueue::new(),
             }),
             core,
         });
-        k.ipc().signalfds.register(&fd);
+        k.ipc().signal_waits.prepare(k.current_pid());
         Ok(OpenFile::new(k, fd, AccessMode::ReadWrite, nonblocking))
     }
 
@@ -149,6 +159,246 @@ impl SignalFd {
     }
 }
 
+/// Which signalfds a signal queued for each process must visit: those a
+/// reader of that process is blocked on, and those it polled while they
+/// had observers (a poll sleeping on them, an event queue). Linux keeps
+/// the same set as a wait queue per process (`sighand->signalfd_wqh`,
+/// which readers and pollers join), so a signal costs what the target's
+/// own waiters cost, whatever the other signalfds of the namespace.
+///
+/// A process enters at its first signalfd (create, or its first blocked
+/// read or sleeping poll of one it inherited or was passed) and leaves at
+/// `Ipc::process_exit`. Its list holds weak references: an entry ends
+/// when its fd dies, when its last reader of that process left and it
+/// was not polled, or when a signal walk finds it polled but no longer
+/// observed. Walks (`signal_queued`) take the lock once per entry and
+/// call nothing with it held; while one is in progress entries keep
+/// their index (ended ones stay in place, new ones are appended), as in
+/// `Pollee::notify`. Lock order: this table, then a signalfd's pollee
+/// (its observer list, to see whether it is still observed).
+#[derive(Default)]
+pub struct SignalWaits {
+    procs: Mutex<BTreeMap<Pid, Waits>>,
+}
+
+#[derive(Default)]
+struct Waits {
+    fds: Vec<Interest>,
+    /// Walks of `fds` in progress; while nonzero, entries keep their
+    /// index.
+    walkers: usize,
+}
+
+struct Interest {
+    fd: Weak<SignalFd>,
+    /// This process's readers registered on it (blocked or about to).
+    readers: usize,
+    /// This process polled it while it had observers.
+    polled: bool,
+}
+
+impl Interest {
+    fn ended(&self) -> bool {
+        (self.readers == 0 && !self.polled) || self.fd.strong_count() == 0
+    }
+}
+
+impl Waits {
+    /// Drops ended entries, unless a walk relies on the indices. Never
+    /// shrinks the list, so a process's next registration allocates
+    /// nothing.
+    fn prune(&mut self) {
+        if self.walkers == 0 {
+            self.fds.retain(|i| !i.ended());
+        }
+    }
+
+    fn find(&mut self, fd: &Weak<SignalFd>) -> Option<&mut Interest> {
+        self.fds.iter_mut().find(|i| Weak::ptr_eq(&i.fd, fd))
+    }
+
+    /// The entry of `fd`, added if missing.
+    fn entry(&mut self, fd: &Weak<SignalFd>) -> &mut Interest {
+        self.prune();
+        let at = match self.fds.iter().position(|i| Weak::ptr_eq(&i.fd, fd)) {
+            Some(at) => at,
+            None => {
+                self.fds.push(Interest {
+                    fd: fd.clone(),
+                    readers: 0,
+                    polled: false,
+                });
+                self.fds.len() - 1
+            }
+        };
+        &mut self.fds[at]
+    }
+}
+
+/// Ends a walk of one process's list even if a waker panics (host
+/// tests), so pruning resumes.
+struct Walk<'a> {
+    waits: &'a SignalWaits,
+    pid: Pid,
+}
+
+impl Drop for Walk<'_> {
+    fn drop(&mut self) {
+        if let Some(w) = self.waits.procs.lock().get_mut(&self.pid) {
+            // A pid whose entry was replaced meanwhile (exit, then reuse)
+            // may see one walk end too many: at worst an early prune.
+            w.walkers = w.walkers.saturating_sub(1);
+            w.prune();
+        }
+    }
+}
+
+/// A reader's registration, for as long as its read may block.
+struct ReaderInterest<'a> {
+    waits: &'a SignalWaits,
+    pid: Pid,
+    fd: &'a Weak<SignalFd>,
+}
+
+impl Drop for ReaderInterest<'_> {
+    fn drop(&mut self) {
+        let mut procs = self.waits.procs.lock();
+        if let Some(w) = procs.get_mut(&self.pid) {
+            if let Some(i) = w.find(self.fd) {
+                i.readers = i.readers.saturating_sub(1);
+            }
+            w.prune();
+        }
+    }
+}
+
+impl SignalWaits {
+    /// Makes room for one entry of process `pid`, so that its first
+    /// blocked read allocates nothing (signalfd creation calls it for
+    /// the creator).
+    fn prepare(&self, pid: Pid) {
+        let mut procs = self.procs.lock();
+        let w = procs.entry(pid).or_default();
+        w.prune();
+        w.fds.reserve(1);
+    }
+
+    /// Registers a reader of process `pid` on `fd` until the guard drops.
+    fn reader<'a>(&'a self, pid: Pid, fd: &'a Weak<SignalFd>) -> ReaderInterest<'a> {
+        self.procs.lock().entry(pid).or_default().entry(fd).readers += 1;
+        ReaderInterest {
+            waits: self,
+            pid,
+            fd,
+        }
+    }
+
+    /// Process `pid` polled `fd`, which has observers: its signals must
+    /// reach them.
+    fn polled(&self, pid: Pid, fd: &Weak<SignalFd>) {
+        let mut procs = self.procs.lock();
+        let w = procs.entry(pid).or_default();
+        if let Some(i) = w.find(fd) {
+            i.polled = true;
+            return;
+        }
+        w.entry(fd).polled = true;
+    }
+
+    /// Entry `at` of `pid`'s list, if it still refers to a live
+    /// signalfd, and whether it was polled.
+    fn fetch(&self, pid: Pid, at: usize) -> Option<(Arc<SignalFd>, bool)> {
+        let procs = self.procs.lock();
+        let i = procs.get(&pid)?.fds.get(at)?;
+        Some((i.fd.upgrade()?, i.polled))
+    }
+
+    /// A walk found `fd` (entry `at` of `pid`) polled: if nothing
+    /// observes it any more, the poll is over and the entry ends unless a
+    /// reader holds it. Checked under the table's lock, so a poller that
+    /// registers its observer and then polls (`SignalFd::poll`) is either
+    /// seen here or re-marks the entry after.
+    fn end_poll_if_unobserved(&self, pid: Pid, at: usize, fd: &SignalFd) {
+        let mut procs = self.procs.lock();
+        let Some(i) = procs.get_mut(&pid).and_then(|w| w.fds.get_mut(at)) else {
+            return;
+        };
+        if i.polled && Weak::ptr_eq(&i.fd, &fd.me) && !fd.core.pollee.is_observed() {
+            i.polled = false;
+        }
+    }
+
+    /// The walk of `Ipc::signal_queued`: every signalfd of `target`'s
+    /// process whose mask holds `bit`. Allocates nothing.
+    pub(crate) fn signal_queued<K: Kernel + ?Sized>(
+        &self,
+        k: &K,
+        target: SignalTarget,
+        bit: SigSet,
+    ) -> usize {
+        let pid = target.pid;
+        let len = {
+            let mut procs = self.procs.lock();
+            let Some(w) = procs.get_mut(&pid) else {
+                return 0;
+            };
+            if w.fds.is_empty() {
+                return 0;
+            }
+            w.walkers += 1;
+            w.fds.len()
+        };
+        let _walk = Walk { waits: self, pid };
+        let mut woken = 0;
+        for at in 0..len {
+            let Some((fd, polled)) = self.fetch(pid, at) else {
+                continue;
+            };
+            if fd.mask() & bit != 0 {
+                woken += fd.signal_for(k, target);
+            }
+            if polled {
+                self.end_poll_if_unobserved(pid, at, &fd);
+            }
+        }
+        woken
+    }
+
+    /// Process `pid` has exited (or its pid is given to a new process):
+    /// its list goes.
+    pub(crate) fn exit(&self, pid: Pid) {
+        let gone = self.procs.lock().remove(&pid);
+        drop(gone);
+    }
+
+    /// Processes with a list (tests: it returns to zero at exit).
+    pub fn processes(&self) -> usize {
+        self.procs.lock().len()
+    }
+
+    /// Readers registered, over every process (none when no read is in
+    /// flight).
+    pub fn readers(&self) -> usize {
+        self.procs
+            .lock()
+            .values()
+            .flat_map(|w| w.fds.iter())
+            .filter(|i| !i.ended())
+            .map(|i| i.readers)
+            .sum()
+    }
+
+    /// Entries that a signal walk would visit, over every process.
+    pub fn live(&self) -> usize {
+        self.procs
+            .lock()
+            .values()
+            .flat_map(|w| w.fds.iter())
+            .filter(|i| !i.ended())
+            .count()
+    }
+}
+
 /// Encodes one `struct signalfd_siginfo` (Linux's layout, docs/abi.md).
 pub fn encode(info: &SigInfo) -> [u8; SIGINFO_SIZE] {
     let mut out = [0u8; SIGINFO_SIZE];
@@ -182,19 +432,29 @@ impl FileObject for SignalFd {
         }
         // A buffer bad from the start is EFAULT before the read blocks.
         buf.prefix(SIGINFO_SIZE).probe_writable(k)?;
-        let first = wait(
-            k,
-            &self.state,
-            Blocking::new(file.nonblocking(), None),
-            |s| &mut s.readers,
-            |_| match k.take_signal(self.mask()) {
-                Some(info) => Step::Done(Ok(info)),
-                None => Step::Block(Reader {
-                    pid: k.current_pid(),
-                    task: k.current_task(),
-                }),
-            },
-        )?;
+        let first = match k.take_signal(self.mask()) {
+            Some(info) => info,
+            None if file.nonblocking() => return err(EAGAIN),
+            None => {
+                // Registered before the check under the lock: a signal
+                // queued after it visits this fd (`SignalWaits`).
+                let pid = k.current_pid();
+                let _interest = k.ipc().signal_waits.reader(pid, &self.me);
+                wait(
+                    k,
+                    &self.state,
+                    Blocking::Forever,
+                    |s| &mut s.readers,
+                    |_| match k.take_signal(self.mask()) {
+                        Some(info) => Step::Done(Ok(info)),
+                        None => Step::Block(Reader {
+                            pid,
+                            task: k.current_task(),
+                        }),
+                    },
+                )?
+            }
+        };
         // No lock is held from here on: each record is copied after its
         // take, and a record whose copy faults is made pending again, so
         // nothing is lost. Records already copied are returned (Linux
@@ -222,6 +482,12 @@ impl FileObject for SignalFd {
     }
 
     fn poll(&self, k: &dyn Kernel) -> Readiness {
+        // Someone observes it (a poll about to sleep, an event queue):
+        // the caller's signals must reach them from now on. Before the
+        // check, so a signal queued after it is not missed.
+        if self.core.pollee.is_observed() {
+            k.ipc().signal_waits.polled(k.current_pid(), &self.me);
+        }
         if k.pending_signals() & self.mask() != 0 {
             Readiness::IN
         } else {
