@@ -138,10 +138,11 @@ pub fn used() -> usize {
     s.heap.used() - s.cached
 }
 
-/// Bytes not allocated now (some of them may be too fragmented for a
-/// large request).
+/// Bytes the allocator underneath has not handed out (some of them may be
+/// too fragmented for a large request; the class lists' blocks, usable
+/// only by small requests, are not counted).
 pub fn free() -> usize {
-    HEAP.lock().free()
+    HEAP.0.lock().heap.free()
 }
 
 /// Heap kept free by the allocations user programs can repeat without a
