@@ -178,15 +178,53 @@ impl SignalFd {
 /// (its observer list, to see whether it is still observed).
 #[derive(Default)]
 pub struct SignalWaits {
-    procs: Mutex<BTreeMap<Pid, Waits>>,
+    procs: Mutex<Lists>,
 }
 
+/// Each process's list, and the number the next new list gets.
 #[derive(Default)]
+struct Lists {
+    by_pid: BTreeMap<Pid, Waits>,
+    made: u64,
+}
+
+impl Lists {
+    /// `pid`'s list, made if missing.
+    fn of(&mut self, pid: Pid) -> &mut Waits {
+        let made = &mut self.made;
+        self.by_pid.entry(pid).or_insert_with(|| {
+            *made += 1;
+            Waits {
+                fds: Vec::new(),
+                walkers: 0,
+                id: *made,
+            }
+        })
+    }
+}
+
+impl core::ops::Deref for Lists {
+    type Target = BTreeMap<Pid, Waits>;
+    fn deref(&self) -> &Self::Target {
+        &self.by_pid
+    }
+}
+
+impl core::ops::DerefMut for Lists {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.by_pid
+    }
+}
+
 struct Waits {
     fds: Vec<Interest>,
     /// Walks of `fds` in progress; while nonzero, entries keep their
     /// index.
     walkers: usize,
+    /// Which list this is: a pid's list dropped at its exit and made
+    /// again for a new process under the same pid is another one, whose
+    /// walks a walk of the old one must not end.
+    id: u64,
 }
 
 struct Interest {
@@ -240,13 +278,15 @@ impl Waits {
 struct Walk<'a> {
     waits: &'a SignalWaits,
     pid: Pid,
+    /// The list walked (`Waits::id`).
+    id: u64,
 }
 
 impl Drop for Walk<'_> {
     fn drop(&mut self) {
-        if let Some(w) = self.waits.procs.lock().get_mut(&self.pid) {
-            // A pid whose entry was replaced meanwhile (exit, then reuse)
-            // may see one walk end too many: at worst an early prune.
+        let mut procs = self.waits.procs.lock();
+        // Not a list made since for a new process under the same pid.
+        if let Some(w) = procs.get_mut(&self.pid).filter(|w| w.id == self.id) {
             w.walkers = w.walkers.saturating_sub(1);
             w.prune();
         }
@@ -278,14 +318,14 @@ impl SignalWaits {
     /// the creator).
     fn prepare(&self, pid: Pid) {
         let mut procs = self.procs.lock();
-        let w = procs.entry(pid).or_default();
+        let w = procs.of(pid);
         w.prune();
         w.fds.reserve(1);
     }
 
     /// Registers a reader of process `pid` on `fd` until the guard drops.
     fn reader<'a>(&'a self, pid: Pid, fd: &'a Weak<SignalFd>) -> ReaderInterest<'a> {
-        self.procs.lock().entry(pid).or_default().entry(fd).readers += 1;
+        self.procs.lock().of(pid).entry(fd).readers += 1;
         ReaderInterest {
             waits: self,
             pid,
@@ -297,7 +337,7 @@ impl SignalWaits {
     /// reach them.
     fn polled(&self, pid: Pid, fd: &Weak<SignalFd>) {
         let mut procs = self.procs.lock();
-        let w = procs.entry(pid).or_default();
+        let w = procs.of(pid);
         if let Some(i) = w.find(fd) {
             i.polled = true;
             return;
@@ -307,9 +347,9 @@ impl SignalWaits {
 
     /// Entry `at` of `pid`'s list, if it still refers to a live
     /// signalfd, and whether it was polled.
-    fn fetch(&self, pid: Pid, at: usize) -> Option<(Arc<SignalFd>, bool)> {
+    fn fetch(&self, pid: Pid, id: u64, at: usize) -> Option<(Arc<SignalFd>, bool)> {
         let procs = self.procs.lock();
-        let i = procs.get(&pid)?.fds.get(at)?;
+        let i = procs.get(&pid).filter(|w| w.id == id)?.fds.get(at)?;
         Some((i.fd.upgrade()?, i.polled))
     }
 
@@ -337,7 +377,7 @@ impl SignalWaits {
         bit: SigSet,
     ) -> usize {
         let pid = target.pid;
-        let len = {
+        let (len, id) = {
             let mut procs = self.procs.lock();
             let Some(w) = procs.get_mut(&pid) else {
                 return 0;
@@ -346,12 +386,16 @@ impl SignalWaits {
                 return 0;
             }
             w.walkers += 1;
-            w.fds.len()
+            (w.fds.len(), w.id)
         };
-        let _walk = Walk { waits: self, pid };
+        let _walk = Walk {
+            waits: self,
+            pid,
+            id,
+        };
         let mut woken = 0;
         for at in 0..len {
-            let Some((fd, polled)) = self.fetch(pid, at) else {
+            let Some((fd, polled)) = self.fetch(pid, id, at) else {
                 continue;
             };
             if fd.mask() & bit != 0 {
