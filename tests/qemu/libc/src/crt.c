@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "syscall.h"
+#include "thread.h"
 
 int main(int argc, char **argv);
 
@@ -65,15 +66,9 @@ void abort(void)
     exit(134);
 }
 
-/* errno: one slot per thread, indexed by the kernel thread id. */
-#define ERRNO_SLOTS 1024
-static int errno_slots[ERRNO_SLOTS];
-
-int *__errno_location(void)
-{
-    long tid = tb_sys0(TB_GETTID);
-    return &errno_slots[(unsigned long)tid % ERRNO_SLOTS];
-}
+/* errno: in the calling thread's record, found by its stack pointer
+ * (thread.h), so an error costs no system call. */
+int *__errno_location(void) { return &__tb_self()->err; }
 
 long __tb_ret(long r)
 {

@@ -210,8 +210,8 @@ __asm__(".text\n"
 #endif
 void __tb_thread_entry(void);
 
-/* pthread_self: each thread's start record, by kernel thread id (as
- * errno's slots); the main thread's is made on first use. */
+/* pthread_self: each thread's start record, by kernel thread id; the
+ * main thread's is made on first use. */
 #define SELF_SLOTS 1024
 static struct start *self_slots[SELF_SLOTS];
 static struct start main_thread;

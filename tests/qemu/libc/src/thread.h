@@ -23,6 +23,7 @@ struct start {
      * (sigaltstack), for __tb_self. */
     unsigned long stack_lo, stack_hi, alt_lo, alt_hi;
     void *keys[PTHREAD_KEYS_MAX]; /* pthread_setspecific values */
+    int err;                      /* errno */
 };
 
 /* The calling thread's record, found by its stack pointer with no
