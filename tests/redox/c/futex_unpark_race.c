@@ -22,7 +22,6 @@
  * exercises; compiles unchanged against glibc on Linux (-lpthread). */
 #include <poll.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/mman.h>
@@ -37,8 +36,13 @@
 static enum fx_kind kind;
 static uint32_t *word;
 static int quiet_pipe[2];
-static atomic_int waiters_left;
-static atomic_long woken_by_waits, timed_out, stray, elsewhere_bad;
+/* Counters shared by the threads, through the compilers' __atomic
+ * builtins (relibc's <stdatomic.h> does not take C11 _Atomic types). */
+static int waiters_left;
+static long woken_by_waits, timed_out, stray, elsewhere_bad;
+#define ADD(x, n) __atomic_fetch_add(&(x), (n), __ATOMIC_SEQ_CST)
+#define GET(x) __atomic_load_n(&(x), __ATOMIC_SEQ_CST)
+#define SET(x, v) __atomic_store_n(&(x), (v), __ATOMIC_SEQ_CST)
 
 static void *waiter(void *arg)
 {
@@ -48,43 +52,43 @@ static void *waiter(void *arg)
         long ns = 100000L + ((i * 7 + id * 13) % 20) * 100000L;
         int r = fx_wait(kind, word, 0, ns);
         if (r == 0)
-            atomic_fetch_add(&woken_by_waits, 1);
+            ADD(woken_by_waits, 1);
         else if (r == ETIMEDOUT)
-            atomic_fetch_add(&timed_out, 1);
+            ADD(timed_out, 1);
         else {
-            if (atomic_fetch_add(&stray, 1) < 5)
+            if (ADD(stray, 1) < 5)
                 printf("futex_unpark_race: %s wait returned %d\n", fx_name[kind], r);
         }
         if (i % 4 == 0) {
             struct pollfd p = {quiet_pipe[0], POLLIN, 0};
             int n = poll(&p, 1, 1);
-            if (n != 0 && atomic_fetch_add(&elsewhere_bad, 1) < 5)
+            if (n != 0 && ADD(elsewhere_bad, 1) < 5)
                 printf("futex_unpark_race: poll on a silent pipe returned %d (errno %d)\n", n,
                        errno);
         } else if (i % 4 == 2) {
             struct timespec d = {0, 50 * 1000};
             int n = nanosleep(&d, NULL);
-            if (n != 0 && atomic_fetch_add(&elsewhere_bad, 1) < 5)
+            if (n != 0 && ADD(elsewhere_bad, 1) < 5)
                 printf("futex_unpark_race: nanosleep returned %d (errno %d)\n", n, errno);
         }
     }
-    atomic_fetch_sub(&waiters_left, 1);
+    ADD(waiters_left, -1);
     return NULL;
 }
 
 static void run(enum fx_kind k)
 {
     kind = k;
-    atomic_store(&waiters_left, WAITERS);
-    atomic_store(&woken_by_waits, 0);
-    atomic_store(&timed_out, 0);
-    atomic_store(&stray, 0);
-    atomic_store(&elsewhere_bad, 0);
+    SET(waiters_left, WAITERS);
+    SET(woken_by_waits, 0);
+    SET(timed_out, 0);
+    SET(stray, 0);
+    SET(elsewhere_bad, 0);
     pthread_t t[WAITERS];
     for (long i = 0; i < WAITERS; i++)
         CHECK(pthread_create(&t[i], NULL, waiter, (void *)i) == 0);
     long woken_by_wakes = 0, wake_errors = 0, calls = 0;
-    while (atomic_load(&waiters_left) > 0) {
+    while (GET(waiters_left) > 0) {
         long n = fx_wake(kind, word, 1);
         calls++;
         if (n > 0)
@@ -98,20 +102,20 @@ static void run(enum fx_kind k)
         CHECK(pthread_join(t[i], NULL) == 0);
     /* Nobody waits any more: a wake now must find no one. */
     long late = fx_wake(kind, word, WAITERS);
-    long w0 = atomic_load(&woken_by_waits);
-    int ok = woken_by_wakes == w0 && late == 0 && wake_errors == 0 && atomic_load(&stray) == 0 &&
-             atomic_load(&elsewhere_bad) == 0 &&
-             w0 + atomic_load(&timed_out) == (long)WAITERS * ROUNDS;
+    long w0 = GET(woken_by_waits);
+    int ok = woken_by_wakes == w0 && late == 0 && wake_errors == 0 && GET(stray) == 0 &&
+             GET(elsewhere_bad) == 0 &&
+             w0 + GET(timed_out) == (long)WAITERS * ROUNDS;
     printf("futex_unpark_race: %-19s %d waits: %ld woken (wakes counted %ld, %ld wake calls), %ld "
            "timed out, %ld stray, %ld bad elsewhere, late wake %ld: %s\n",
-           fx_name[kind], WAITERS * ROUNDS, w0, woken_by_wakes, calls, atomic_load(&timed_out),
-           atomic_load(&stray), atomic_load(&elsewhere_bad), late, ok ? "ok" : "FAILED");
+           fx_name[kind], WAITERS * ROUNDS, w0, woken_by_wakes, calls, GET(timed_out),
+           GET(stray), GET(elsewhere_bad), late, ok ? "ok" : "FAILED");
     CHECK(woken_by_wakes == w0);
     CHECK(late == 0);
     CHECK(wake_errors == 0);
-    CHECK(atomic_load(&stray) == 0);
-    CHECK(atomic_load(&elsewhere_bad) == 0);
-    CHECK(w0 + atomic_load(&timed_out) == (long)WAITERS * ROUNDS);
+    CHECK(GET(stray) == 0);
+    CHECK(GET(elsewhere_bad) == 0);
+    CHECK(w0 + GET(timed_out) == (long)WAITERS * ROUNDS);
 }
 
 int main(void)
