@@ -169,11 +169,30 @@ static void file_case(enum fx_kind kind)
         uint32_t *w = (uint32_t *)((char *)p + WORD_OFF);
         int r1 = fx_wait(kind, w, v + 1, 1000000000L);
         int r2 = fx_wait(kind, w, v, 30 * 1000000L);
-        int ok = r1 == EAGAIN && r2 == ETIMEDOUT;
-        printf("futex_fault_in: %-19s file page (word 0x%08x): %d then %d (%s)\n", fx_name[kind],
-               (unsigned)v, r1, r2, ok ? "EAGAIN, ETIMEDOUT: ok" : "FAILED");
+        /* Only now does user space read the word: what the mapping holds,
+         * to tell a wrong page from a wrong futex read. */
+        uint32_t seen = *(volatile uint32_t *)w;
+        int ok = r1 == EAGAIN && r2 == ETIMEDOUT && seen == v;
+        printf("futex_fault_in: %-19s file page (word 0x%08x): %d then %d, then read 0x%08x (%s)\n",
+               fx_name[kind], (unsigned)v, r1, r2, (unsigned)seen,
+               ok ? "EAGAIN, ETIMEDOUT: ok" : "FAILED");
         CHECK(r1 == EAGAIN);
         CHECK(r2 == ETIMEDOUT);
+        CHECK(seen == v);
+        munmap(p, PAGE);
+    }
+    /* The same with the page read by user space first (resident before
+     * the call): separates the fault-in path from the mapping itself. */
+    p = mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE, fd, off);
+    CHECK(p != MAP_FAILED);
+    if (p != MAP_FAILED) {
+        uint32_t *w = (uint32_t *)((char *)p + WORD_OFF);
+        uint32_t seen = *(volatile uint32_t *)w;
+        int r = fx_wait(kind, w, seen, 30 * 1000000L);
+        printf("futex_fault_in: %-19s file page read first (0x%08x): %d (%s)\n", fx_name[kind],
+               (unsigned)seen, r, r == ETIMEDOUT && seen == v ? "ETIMEDOUT: ok" : "FAILED");
+        CHECK(seen == v);
+        CHECK(r == ETIMEDOUT);
         munmap(p, PAGE);
     }
     close(fd);
