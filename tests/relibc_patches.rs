@@ -401,6 +401,30 @@ fn unnamed_semaphores_run_the_crate_protocol_not_a_copy() {
 }
 
 #[test]
+fn named_semaphores_map_their_page_and_fall_back_to_the_fd_calls() {
+    // 0014: sem_open maps the kernel's page (SYS_RB_SEM_MAP) and the
+    // operations run the unnamed protocol on it; EOPNOTSUPP/ENOSYS keep
+    // the fd calls; sem_close clears FLAG_MAPPED before it unmaps.
+    let add = series_additions();
+    let sem = add
+        .get("src/header/semaphore/mod.rs")
+        .expect("the series rewrites semaphore.h")
+        .join("\n");
+    for needle in [
+        "const FLAG_MAPPED: u32 = 1 << 30;",
+        "redbear_ipc::call(SYS_RB_SEM_MAP, [fd as usize, 0, 0, 0, 0, 0])",
+        "Err(Errno(EOPNOTSUPP | ENOSYS)) => sem.words.flags.store(FLAG_NAMED, SeqCst),",
+        "let flags = e.sem.words.flags.swap(FLAG_NAMED, SeqCst);",
+        "redbear_ipc::call(SYS_RB_SEM_UNMAP, [fd, page, 0, 0, 0, 0])",
+        "fn words_of(s: &Sem, flags: u32) -> Option<&Words> {",
+    ] {
+        assert!(sem.contains(needle), "semaphore.h lacks `{needle}`");
+    }
+    // The mapped words go through the same fast path as unnamed ones.
+    assert!(sem.contains("words_of(s, s.words.flags.load(Relaxed))"));
+}
+
+#[test]
 fn mqueue_uses_the_kernel_abi_and_translates_relibcs_values() {
     let add = series_additions();
     let mq = add
