@@ -273,6 +273,38 @@ fn the_adapter_implements_kernel_methods_including_the_no_fault_pair() {
 }
 
 #[test]
+fn named_semaphore_pages_are_frames_whose_mappings_hold_references() {
+    // The fast path of named semaphores on Redox: the three hooks are
+    // overridden (their defaults are ENOSYS, which would compile and
+    // quietly keep every operation a syscall), the page is a frame with a
+    // reference count (RaiiFrame) and each mapping an AllocatedShared
+    // grant holding a reference of its own, so no mapping outlives the
+    // frame; unmap checks that the grant maps this frame.
+    let adds = series_additions();
+    let adapter = adds
+        .get("src/redbear_ipc/kernel.rs")
+        .expect("the Kernel adapter");
+    let implemented = block_fn_names(adapter, "impl Kernel for RedoxKernel<'_> {", "    ");
+    for name in ["shared_page_alloc", "shared_page_map", "shared_page_unmap"] {
+        assert!(
+            implemented.contains(name),
+            "the Redox adapter must override Kernel::{name}"
+        );
+    }
+    let text = adapter.join("\n");
+    for needle in [
+        "impl SharedPage for RedoxSharedPage {",
+        "frame: RaiiFrame,",
+        "RaiiFrame::allocate()",
+        "Grant::allocated_shared_one_page(frame, page, flags, mapper, flusher, false)",
+        "Provider::AllocatedShared { .. }",
+        "phys == frame.base()",
+    ] {
+        assert!(text.contains(needle), "the page adapter lacks `{needle}`");
+    }
+}
+
+#[test]
 fn the_adapter_says_why_it_cannot_send_signals_and_runs_the_exit_hook() {
     let adds = series_additions();
     let adapter = adds

@@ -401,6 +401,61 @@ fn unnamed_semaphores_run_the_crate_protocol_not_a_copy() {
 }
 
 #[test]
+fn named_semaphores_map_their_page_and_fall_back_to_the_fd_calls() {
+    // 0014: sem_open maps the kernel's page (SYS_RB_SEM_MAP) and the
+    // operations run the unnamed protocol on it; EOPNOTSUPP/ENOSYS keep
+    // the fd calls; sem_close clears FLAG_MAPPED before it unmaps.
+    let add = series_additions();
+    let sem = add
+        .get("src/header/semaphore/mod.rs")
+        .expect("the series rewrites semaphore.h")
+        .join("\n");
+    for needle in [
+        "const FLAG_MAPPED: u32 = 1 << 30;",
+        "redbear_ipc::call(SYS_RB_SEM_MAP, [fd as usize, 0, 0, 0, 0, 0])",
+        "Err(Errno(EOPNOTSUPP | ENOSYS)) => sem.words.flags.store(FLAG_NAMED, SeqCst),",
+        "let flags = e.sem.words.flags.swap(FLAG_NAMED, SeqCst);",
+        "redbear_ipc::call(SYS_RB_SEM_UNMAP, [fd, page, 0, 0, 0, 0])",
+        "fn words_of(s: &Sem, flags: u32) -> Option<&Words> {",
+    ] {
+        assert!(sem.contains(needle), "semaphore.h lacks `{needle}`");
+    }
+    // The mapped words go through the same fast path as unnamed ones.
+    assert!(sem.contains("words_of(s, s.words.flags.load(Relaxed))"));
+}
+
+#[test]
+fn realtime_sigev_signal_goes_through_the_helper_with_si_mesgq() {
+    // 0015: on Redox the kernel cannot raise a signal, so mq_notify hands
+    // a realtime SIGEV_SIGNAL to the helper, which queues it through
+    // procmgr with SI_MESGQ, the value and the notice's pid and uid.
+    let add = series_additions();
+    let mq = add
+        .get("src/header/mqueue/mod.rs")
+        .expect("the series adds mqueue.h")
+        .join("\n");
+    assert!(mq.contains("sigev_thread::register_signal(mqdes, sev)"));
+    assert!(mq.contains("(SIGRTMIN..=SIGRTMAX).contains(&s)"));
+    let helper = add
+        .get("src/header/mqueue/sigev_thread.rs")
+        .expect("0012's helper")
+        .join("\n");
+    for needle in [
+        "pub fn register_signal(mqd: c_int, sev: &sigevent) -> Result<()> {",
+        "code: SI_MESGQ,",
+        "redox_rt::sys::posix_sigqueue_info(",
+        "u32::from_ne_bytes(pid)",
+        "u32::from_ne_bytes(uid)",
+    ] {
+        assert!(helper.contains(needle), "sigev_thread.rs lacks `{needle}`");
+    }
+    let rt = add.get("redox-rt/src/sys.rs").expect("redox-rt").join("\n");
+    assert!(rt.contains(
+        "pub fn posix_sigqueue_info(pid: usize, sig: usize, info: RtSigInfo) -> Result<()> {"
+    ));
+}
+
+#[test]
 fn mqueue_uses_the_kernel_abi_and_translates_relibcs_values() {
     let add = series_additions();
     let mq = add

@@ -93,7 +93,10 @@ static int run(const struct rbt_prog *p, int *err)
 int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
-    printf("RBT:# first process pid %d uid %d\n", (int)getpid(), (int)getuid());
+    /* The CPUs the kernel runs (relibc reads Redox's sys:cpu), so a run
+     * records how many QEMU's -smp gave it. */
+    printf("RBT:# first process pid %d uid %d, %ld CPUs online\n", (int)getpid(), (int)getuid(),
+           sysconf(_SC_NPROCESSORS_ONLN));
     for (int i = 0; i < rbt_nprogs; i++) {
         const struct rbt_prog *p = &rbt_progs[i];
         if (p->skip) {
