@@ -795,6 +795,15 @@ fn timed_out(
     assert_eq!(n, 0, "{what}: the timed-out call allocated");
 }
 
+/// An absolute timespec 1 ms after `clock`'s now. The virtual realtime
+/// clock starts at the host's time, so its nanoseconds are any value:
+/// adding 1 ms to them alone made a tv_nsec past 999,999,999 about once
+/// in a thousand runs (EINVAL at once: "the waiter never parked").
+fn in_1ms(e: &Env, clock: ClockId) -> usize {
+    let at = e.k.now(clock) as i64 + 1_000_000;
+    timespec(&e.k, at / 1_000_000_000, at % 1_000_000_000)
+}
+
 /// The deadline paths: futex wait, sem_timedwait (unnamed) and
 /// mq_timedreceive ending ETIMEDOUT, semtimedop EAGAIN (as Linux).
 fn deadlines() -> &'static str {
@@ -806,8 +815,7 @@ fn deadlines() -> &'static str {
     });
     let s = e.k.alloc_shared(32);
     assert_eq!(sys(&e.k, SYS_RB_SEM_INIT, &[s, 1, 0]), Ok(0));
-    let now = e.k.now(ClockId::Monotonic) as i64;
-    let abs = timespec(&e.k, now / 1_000_000_000, now % 1_000_000_000 + 1_000_000);
+    let abs = in_1ms(&e, ClockId::Monotonic);
     timed_out(&e, "sem_timedwait", ETIMEDOUT, move |k| {
         sys(k, SYS_RB_SEM_WAIT, &[s, TIMED, abs, 1])
     });
@@ -820,8 +828,7 @@ fn deadlines() -> &'static str {
     assert_eq!(sys(&e.k, SYS_RB_SEMCTL, &[id, 0, 0, 0]), Ok(0));
     let (fd, (name, len)) = mq_queue(&e, b"/alloc-mq-timed");
     let dst = e.k.alloc_private(8192);
-    let now = e.k.now(ClockId::Realtime) as i64;
-    let abs = timespec(&e.k, now / 1_000_000_000, now % 1_000_000_000 + 1_000_000);
+    let abs = in_1ms(&e, ClockId::Realtime);
     timed_out(&e, "mq_timedreceive", ETIMEDOUT, move |k| {
         sys(k, SYS_RB_MQ_TIMEDRECEIVE, &[fd, dst, 8192, 0, abs])
     });
