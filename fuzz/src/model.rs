@@ -121,6 +121,27 @@ pub enum Effect {
 }
 
 impl Effect {
+    /// The SysV object this call works on: (a set rather than a queue,
+    /// its id).
+    pub fn sysv_object(&self) -> Option<(bool, i32)> {
+        match *self {
+            Effect::MsgSnd { id, .. } | Effect::MsgRcv { id, .. } => Some((false, id)),
+            Effect::SemOp { id, .. } | Effect::SetVal { id, .. } | Effect::SetAll { id, .. } => {
+                Some((true, id))
+            }
+            _ => None,
+        }
+    }
+
+    /// The SysV object this call removes, if it succeeded.
+    pub fn removal(&self) -> Option<(bool, i32)> {
+        match *self {
+            Effect::MsgRmid { id, .. } => Some((false, id)),
+            Effect::SemRmid { id, .. } => Some((true, id)),
+            _ => None,
+        }
+    }
+
     /// The object this call is about, while it runs.
     pub fn target(&self) -> Option<Target> {
         Some(match *self {

@@ -86,6 +86,8 @@ pub struct World {
     model: Model,
     /// Steps run so far.
     steps: u64,
+    /// SysV objects removed at this step: (a set, its id).
+    removed: Vec<(bool, i32)>,
     /// Values successful calls returned (fds, ids), for `Arg::Id`.
     seen: Vec<usize>,
 }
@@ -109,6 +111,7 @@ impl World {
             threads: Vec::new(),
             model: Model::default(),
             steps: 0,
+            removed: Vec::new(),
             seen: Vec::new(),
         };
         w.add(w.k.spawn_process(Credentials::new(1000, 1000)));
@@ -316,6 +319,7 @@ impl World {
             Op::SetRealtime { secs } => self.k.set_realtime(*secs as u64 * 1_000_000_000),
         }
         self.reap();
+        self.end_removed_calls();
         assert!(
             self.k.parked_tasks() <= self.threads.len(),
             "more tasks parked than calls on threads"
@@ -425,6 +429,7 @@ impl World {
     /// call: later it may be another object's.
     fn apply(&mut self, e: &Effect, ret: usize, p: &Process) {
         let busy = self.busy();
+        self.removed.extend(e.removal());
         match *e {
             Effect::EventFd {
                 initval,
@@ -450,9 +455,31 @@ impl World {
         }
     }
 
-    /// Drops the calls that have returned; re-raises a panic of one.
-    /// Applies the effects of the calls that succeeded, in the order they
-    /// are found finished.
+    /// Every call on a SysV object that a call of this step removed must
+    /// end within `DRAIN` (EIDRM for a sleeper): checked at the removal,
+    /// not only at the end of the input. At most one object lives under
+    /// an id at a time, so a call on that id that is still running began
+    /// on the removed object or an earlier one, which is gone as well.
+    fn end_removed_calls(&mut self) {
+        while !self.removed.is_empty() {
+            let removed = std::mem::take(&mut self.removed);
+            let start = Instant::now();
+            for f in &mut self.threads {
+                if f.effect.sysv_object().is_some_and(|o| removed.contains(&o)) {
+                    assert!(
+                        f.run.wait(DRAIN.saturating_sub(start.elapsed())),
+                        "a call on a removed SysV object did not end within {DRAIN:?} \
+                         of the removal (lost wake-up)"
+                    );
+                }
+            }
+            self.reap();
+        }
+    }
+
+    /// Drops the calls that have returned, applying the effects of those
+    /// that succeeded in the order they are found finished; re-raises a
+    /// panic of one.
     fn reap(&mut self) {
         let mut panicked = None;
         let mut done = Vec::new();

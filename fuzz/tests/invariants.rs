@@ -11,8 +11,8 @@ use redbear_ipc::ipc::mq::queue::MessageQueue;
 use redbear_ipc::kernel::Kernel;
 use redbear_ipc::syscall::numbers::{
     BASE, SYS_RB_EVENTFD2, SYS_RB_FUTEX_WAIT, SYS_RB_MQ_OPEN, SYS_RB_MQ_TIMEDRECEIVE,
-    SYS_RB_MQ_TIMEDSEND, SYS_RB_MSGGET, SYS_RB_MSGRCV, SYS_RB_MSGSND, SYS_RB_SEMCTL, SYS_RB_SEMGET,
-    SYS_RB_SEMTIMEDOP,
+    SYS_RB_MQ_TIMEDSEND, SYS_RB_MSGCTL, SYS_RB_MSGGET, SYS_RB_MSGRCV, SYS_RB_MSGSND, SYS_RB_SEMCTL,
+    SYS_RB_SEMGET, SYS_RB_SEMTIMEDOP,
 };
 use redbear_ipc_fuzz::ops::{Arg, FileOp, Op};
 use redbear_ipc_fuzz::world::World;
@@ -235,5 +235,30 @@ fn posix_queue_counts_follow_sends_and_receives() {
         .ok()
         .and_then(|f| f.downcast::<MessageQueue>().map(MessageQueue::curmsgs));
     assert_eq!(count, Some(1), "two sent, one received");
+    w.teardown();
+}
+
+#[test]
+fn a_removal_ends_the_calls_blocked_on_the_queue_at_once() {
+    let mut w = World::new();
+    w.step(&call(
+        SYS_RB_MSGGET,
+        &[Arg::Small(0), Arg::Word(PRIVATE_0600)],
+    ));
+    // A msgrcv that sleeps on the empty queue, on a thread of its own.
+    let mut args = [Arg::Small(0); 6];
+    args[..3].copy_from_slice(&[Arg::Id(0), Arg::Mine(0), Arg::Small(64)]);
+    w.step(&Op::Spawn {
+        who: 0,
+        nr: nr(SYS_RB_MSGRCV),
+        args,
+    });
+    assert_eq!(
+        w.kernel().ipc().sysv.msg.blocked(0),
+        Ok((1, 0)),
+        "the receiver sleeps"
+    );
+    // msgctl(id, IPC_RMID): the step itself waits for the receiver's end.
+    w.step(&call(SYS_RB_MSGCTL, &[Arg::Id(0), Arg::Small(0)]));
     w.teardown();
 }
