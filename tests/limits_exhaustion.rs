@@ -14,9 +14,9 @@ mod common;
 use std::sync::Arc;
 
 use common::{sys, user_bytes};
-use redbear_ipc::errno::{EMFILE, ENOSPC};
+use redbear_ipc::errno::{EMFILE, ENOMEM, ENOSPC};
 use redbear_ipc::hosted::{ClockMode, HostedKernel, Process, FD_LIMIT};
-use redbear_ipc::ipc::common::limits::ObjectKind;
+use redbear_ipc::ipc::common::limits::{ObjectKind, Resource};
 use redbear_ipc::kernel::{Credentials, Kernel};
 use redbear_ipc::syscall::abi::{FdFlags, OpenFlags, FD_SLOT_ANY};
 use redbear_ipc::syscall::numbers::*;
@@ -177,4 +177,58 @@ fn the_documented_errno_is_enospc_for_every_fd_kind() {
     ] {
         assert_eq!(kind.spec().errno, ENOSPC, "{kind:?}");
     }
+}
+
+/// semget(IPC_PRIVATE, semmsl = 32000 semaphores, IPC_CREAT | 0600).
+fn big_sem_set(k: &HostedKernel, _: usize) -> Result<usize, i32> {
+    sys(k, SYS_RB_SEMGET, &[0, 32000, 0o1600])
+}
+
+/// The kernel bytes held for one user's objects (8 MiB): a user making
+/// the largest SysV semaphore sets in a loop (each charges its
+/// semaphores' memory as kernel bytes) stops with ENOMEM exactly when
+/// the next set would pass 8 MiB, while the namespace's own bounds
+/// (semmni, semmns) are far away; another user still makes one; the
+/// refusals charged nothing; removing the sets refunds everything.
+#[test]
+fn kernel_bytes_stop_at_the_per_user_bound() {
+    let k = HostedKernel::new(ClockMode::Virtual);
+    let bytes = Resource::KernelBytes as usize;
+    let bound = k.ipc().acct.limits().per_user_amounts[bytes];
+    assert_eq!(bound, 8 << 20, "the documented 8 MiB");
+    let mut a = User::new(&k, 1000);
+    let (made, errno) = a.exhaust(&k, big_sem_set, 8);
+    assert_eq!(errno, Resource::KernelBytes.spec().errno, "the errno");
+    assert_eq!(errno, ENOMEM, "the documented errno");
+    assert!(made > 0, "not even one set");
+    let held = k.ipc().acct.usage(1000).amounts[bytes];
+    let per_set = held / made;
+    assert_eq!(held, made * per_set, "every set charges the same");
+    assert_eq!(made, bound / per_set, "sets made within 8 MiB");
+    assert!(
+        made < 32000 && made * 32000 < 1_024_000_000,
+        "semmni and semmns are not what stopped it"
+    );
+
+    let b = User::new(&k, 1001);
+    assert!(
+        b.create_one(&k, big_sem_set, 0).is_ok(),
+        "another user was refused"
+    );
+    assert_eq!(
+        k.ipc().acct.usage(1000).amounts[bytes],
+        held,
+        "a refused semget charged something"
+    );
+    k.ipc().sysv.remove_all(&*k);
+    assert_eq!(k.ipc().acct.usage(1000).amounts[bytes], 0, "refund");
+    assert!(
+        a.create_one(&k, big_sem_set, 0).is_ok(),
+        "no room after the refund"
+    );
+    k.ipc().sysv.remove_all(&*k);
+    a.leave(&k);
+    b.leave(&k);
+    let left = k.ipc().acct.outstanding();
+    assert!(left.is_zero(), "still charged {left:?}");
 }
