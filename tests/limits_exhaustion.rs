@@ -232,3 +232,61 @@ fn kernel_bytes_stop_at_the_per_user_bound() {
     let left = k.ipc().acct.outstanding();
     assert!(left.is_zero(), "still charged {left:?}");
 }
+
+/// msgget(IPC_PRIVATE, IPC_CREAT | 0600).
+fn sysv_queue(k: &HostedKernel, _: usize) -> Result<usize, i32> {
+    sys(k, SYS_RB_MSGGET, &[0, 0o1600])
+}
+
+/// semget(IPC_PRIVATE, 1 semaphore, IPC_CREAT | 0600).
+fn small_sem_set(k: &HostedKernel, _: usize) -> Result<usize, i32> {
+    sys(k, SYS_RB_SEMGET, &[0, 1, 0o1600])
+}
+
+/// The namespace totals msgmni and semmni (32000 each) at the default
+/// limits: one user making queues or sets in a loop stops with ENOSPC
+/// exactly at the total (its own per-user amounts are far from their
+/// bounds); the namespace is then full for every user, as on Linux; one
+/// removal makes room for exactly one more.
+#[test]
+fn sysv_ids_stop_at_the_namespace_total() {
+    for (kind, create) in [
+        (ObjectKind::MsgQueue, sysv_queue as Create),
+        (ObjectKind::SemSet, small_sem_set),
+    ] {
+        let k = HostedKernel::new(ClockMode::Virtual);
+        let total = k.ipc().acct.limits().total_objects[kind as usize];
+        assert_eq!(total, 32000, "{kind:?}: the documented total");
+        let mut a = User::new(&k, 1000);
+        let (made, errno) = a.exhaust(&k, create, total + 1);
+        assert_eq!((made, errno), (total, ENOSPC), "{kind:?}: bound and errno");
+        let b = User::new(&k, 1001);
+        assert_eq!(
+            b.create_one(&k, create, 0),
+            Err(ENOSPC),
+            "{kind:?}: the namespace is full for everyone"
+        );
+        let _g = k.enter(&a.procs[0]);
+        let first = if kind == ObjectKind::MsgQueue {
+            sys(&k, SYS_RB_MSGCTL, &[0, 0, 0])
+        } else {
+            sys(&k, SYS_RB_SEMCTL, &[0, 0, 0, 0])
+        };
+        assert_eq!(first, Ok(0), "{kind:?}: IPC_RMID of id 0");
+        drop(_g);
+        assert!(
+            b.create_one(&k, create, 0).is_ok(),
+            "{kind:?}: no room after a removal"
+        );
+        assert_eq!(
+            b.create_one(&k, create, 0),
+            Err(ENOSPC),
+            "{kind:?}: room for one only"
+        );
+        k.ipc().sysv.remove_all(&*k);
+        a.leave(&k);
+        b.leave(&k);
+        let left = k.ipc().acct.outstanding();
+        assert!(left.is_zero(), "{kind:?}: still charged {left:?}");
+    }
+}
