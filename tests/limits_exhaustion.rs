@@ -18,7 +18,7 @@ use redbear_ipc::errno::{EMFILE, ENOMEM, ENOSPC};
 use redbear_ipc::hosted::{ClockMode, HostedKernel, Process, FD_LIMIT};
 use redbear_ipc::ipc::common::limits::{ObjectKind, Resource};
 use redbear_ipc::kernel::{Credentials, Kernel};
-use redbear_ipc::syscall::abi::{FdFlags, OpenFlags, FD_SLOT_ANY};
+use redbear_ipc::syscall::abi::{FdFlags, OpenFlags, FD_SLOT_ANY, MQ_ATTR_SIZE};
 use redbear_ipc::syscall::numbers::*;
 
 const NONBLOCK: usize = FdFlags::NONBLOCK.bits();
@@ -289,4 +289,69 @@ fn sysv_ids_stop_at_the_namespace_total() {
         let left = k.ipc().acct.outstanding();
         assert!(left.is_zero(), "{kind:?}: still charged {left:?}");
     }
+}
+
+/// mq_open of a new queue `/exhaust-mq-<uid>-<n>` (O_CREAT | O_EXCL |
+/// O_RDWR) of one 1-byte message, so that RLIMIT_MSGQUEUE is far away.
+fn tiny_mq(k: &HostedKernel, n: usize) -> Result<usize, i32> {
+    let uid = k.credentials().euid;
+    let (name, len) = user_bytes(k, format!("/exhaust-mq-{uid}-{n}").as_bytes());
+    let mut attr = [0u8; MQ_ATTR_SIZE];
+    attr[8..16].copy_from_slice(&1i64.to_ne_bytes());
+    attr[16..24].copy_from_slice(&1i64.to_ne_bytes());
+    let (attr, _) = user_bytes(k, &attr);
+    let oflag = 2 | 1 << 2 | 1 << 3; // O_RDWR | O_CREAT | O_EXCL
+    sys(
+        k,
+        SYS_RB_MQ_OPEN,
+        &[name, len, oflag, 0o600, attr, FD_SLOT_ANY],
+    )
+}
+
+/// queues_max (256) at the default limits: one unprivileged user making
+/// small queues in a loop stops with ENOSPC exactly at the total (its
+/// RLIMIT_MSGQUEUE bytes far from their bound); the namespace is then
+/// full for every unprivileged user, as on Linux; unlinking one makes
+/// room for one.
+#[test]
+fn posix_queues_stop_at_the_namespace_total() {
+    let k = HostedKernel::new(ClockMode::Virtual);
+    let kind = ObjectKind::MqQueue;
+    let total = k.ipc().acct.limits().total_objects[kind as usize];
+    assert_eq!(total, 256, "the documented queues_max");
+    let mut a = User::new(&k, 1000);
+    let (made, errno) = a.exhaust(&k, tiny_mq, total + 1);
+    assert_eq!((made, errno), (total, ENOSPC), "bound and errno");
+    let mq_bytes = k.ipc().acct.usage(1000).amounts[Resource::MqBytes as usize];
+    let rlimit = k.ipc().acct.limits().per_user_amounts[Resource::MqBytes as usize];
+    assert!(
+        mq_bytes < rlimit / 2,
+        "RLIMIT_MSGQUEUE was near: {mq_bytes} of {rlimit}"
+    );
+    let b = User::new(&k, 1001);
+    assert_eq!(
+        b.create_one(&k, tiny_mq, 0),
+        Err(ENOSPC),
+        "full for everyone"
+    );
+    let _g = k.enter(&a.procs[0]);
+    let (name, len) = user_bytes(&k, b"/exhaust-mq-1000-0");
+    assert_eq!(sys(&k, SYS_RB_MQ_UNLINK, &[name, len]), Ok(0), "mq_unlink");
+    // The unlinked queue lives while its fd is open: close it.
+    assert_eq!(k.close(0), Ok(()), "close");
+    drop(_g);
+    assert!(
+        b.create_one(&k, tiny_mq, 1).is_ok(),
+        "no room after an unlink"
+    );
+    assert_eq!(
+        b.create_one(&k, tiny_mq, 2),
+        Err(ENOSPC),
+        "room for one only"
+    );
+    k.ipc().mqueues.clear();
+    a.leave(&k);
+    b.leave(&k);
+    let left = k.ipc().acct.outstanding();
+    assert!(left.is_zero(), "still charged {left:?}");
 }
