@@ -719,7 +719,7 @@ impl World {
         // The call has read its arguments by now (unless the bound ended
         // the wait); if their memory changed meanwhile, what the model
         // worked out from it is not known.
-        if !settled || self.changed(&reads) {
+        if self.changed(&reads) || (!settled && !reads.is_empty()) {
             self.model.poison(&mut effect);
         }
         let mut run = t;
