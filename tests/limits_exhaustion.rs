@@ -14,14 +14,17 @@ mod common;
 use std::sync::Arc;
 
 use common::{sys, user_bytes};
-use redbear_ipc::errno::{EMFILE, ENOMEM, ENOSPC};
+use redbear_ipc::errno::{EAGAIN, EMFILE, ENOMEM, ENOSPC};
 use redbear_ipc::hosted::{ClockMode, HostedKernel, Process, FD_LIMIT};
 use redbear_ipc::ipc::common::limits::{ObjectKind, Resource};
+use redbear_ipc::ipc::sysv::msg::{MsgNamespace, MSG_BOOKKEEPING};
 use redbear_ipc::kernel::{Credentials, Kernel};
-use redbear_ipc::syscall::abi::{FdFlags, OpenFlags, FD_SLOT_ANY, MQ_ATTR_SIZE};
+use redbear_ipc::syscall::abi::{FdFlags, OpenFlags, FD_SLOT_ANY, IPC_NOWAIT, MQ_ATTR_SIZE};
 use redbear_ipc::syscall::numbers::*;
 
 const NONBLOCK: usize = FdFlags::NONBLOCK.bits();
+/// msgsnd's IPC_NOWAIT as a register.
+const NOWAIT_MSG: usize = IPC_NOWAIT as usize;
 
 /// Creates one object of the family as the calling task; `n` tells
 /// objects apart where they need names.
@@ -352,6 +355,74 @@ fn posix_queues_stop_at_the_namespace_total() {
     k.ipc().mqueues.clear();
     a.leave(&k);
     b.leave(&k);
+    let left = k.ipc().acct.outstanding();
+    assert!(left.is_zero(), "still charged {left:?}");
+}
+
+/// The queued SysV message bytes of one user (16 MiB, charged to the
+/// queues' creator) at the default limits: a user filling queue after
+/// queue with messages of msgmax (8192) bytes (IPC_NOWAIT; a full queue,
+/// EAGAIN, moves on to a new one) stops with ENOMEM exactly when the next
+/// charge would pass 16 MiB; another user still queues a message; the
+/// refusals charged nothing; removing the queues refunds everything.
+#[test]
+fn queued_sysv_bytes_stop_at_the_per_user_bound() {
+    let k = HostedKernel::new(ClockMode::Virtual);
+    let bytes = Resource::MsgBytes as usize;
+    let bound = k.ipc().acct.limits().per_user_amounts[bytes];
+    assert_eq!(bound, 16 << 20, "the documented 16 MiB");
+    let per_message = 8192 + MSG_BOOKKEEPING;
+    let p = k.spawn_process(Credentials::new(1000, 1000));
+    let g = k.enter(&p);
+    let mut raw = 1i64.to_ne_bytes().to_vec();
+    raw.extend_from_slice(&[5u8; 8192]);
+    let msg = user_bytes(&k, &raw).0;
+    let (mut queues, mut messages) = (0usize, 0usize);
+    let mut id = None;
+    // The errno that stopped the loop, and the charge it refused.
+    let (errno, refused) = loop {
+        let q = match id {
+            Some(q) => q,
+            None => match sys(&k, SYS_RB_MSGGET, &[0, 0o1600]) {
+                Ok(q) => {
+                    queues += 1;
+                    *id.insert(q)
+                }
+                Err(e) => break (e, MsgNamespace::QUEUE_CHARGE),
+            },
+        };
+        match sys(&k, SYS_RB_MSGSND, &[q, msg, 8192, NOWAIT_MSG]) {
+            Ok(_) => messages += 1,
+            Err(EAGAIN) => id = None,
+            Err(e) => break (e, per_message),
+        }
+        assert!(messages <= 4096, "no bound at all: {messages} queued");
+    };
+    drop(g);
+    assert_eq!(errno, ENOMEM, "the documented errno");
+    let held = k.ipc().acct.usage(1000).amounts[bytes];
+    let want = queues * MsgNamespace::QUEUE_CHARGE + messages * per_message;
+    assert_eq!(held, want, "charged: the queues and their messages");
+    assert!(held <= bound, "over the bound: {held}");
+    assert!(
+        held + refused > bound,
+        "stopped with room: {held}, {refused}"
+    );
+
+    let other = k.spawn_process(Credentials::new(1001, 1001));
+    let g = k.enter(&other);
+    let mut raw = 1i64.to_ne_bytes().to_vec();
+    raw.extend_from_slice(b"still here");
+    let m = user_bytes(&k, &raw).0;
+    let q = sys(&k, SYS_RB_MSGGET, &[0, 0o1600]).expect("another user's msgget");
+    let sent = sys(&k, SYS_RB_MSGSND, &[q, m, 10, NOWAIT_MSG]);
+    assert_eq!(sent, Ok(0), "another user was refused");
+    drop(g);
+    let after = k.ipc().acct.usage(1000).amounts[bytes];
+    assert_eq!(after, held, "a refusal charged something");
+    k.ipc().sysv.remove_all(&*k);
+    k.exit_process(&p);
+    k.exit_process(&other);
     let left = k.ipc().acct.outstanding();
     assert!(left.is_zero(), "still charged {left:?}");
 }
