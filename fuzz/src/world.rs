@@ -10,7 +10,7 @@ use redbear_ipc::ipc::common::file::FileKind;
 use redbear_ipc::ipc::common::limits::{ObjectKind, Resource, Usage};
 use redbear_ipc::ipc::common::pollee::Readiness;
 use redbear_ipc::ipc::sysv::msg::{MsgNamespace, MSG_BOOKKEEPING};
-use redbear_ipc::kernel::{Credentials, Kernel, Pid};
+use redbear_ipc::kernel::{sig_bit, Credentials, Kernel, Pid};
 use redbear_ipc::syscall::abi::{FdFlags, SemFlags, IPC_NOWAIT, SIGEV_THREAD};
 use redbear_ipc::syscall::dispatch;
 use redbear_ipc::syscall::numbers::*;
@@ -284,7 +284,9 @@ impl World {
             Op::Advance { ns } => self.k.advance(*ns as u64),
             Op::Signal { to, sig } => {
                 let Some(t) = self.pick(*to) else { return };
-                self.k.send_signal(&self.procs[t].p, 1 + *sig as u32 % 64);
+                let (p, signo) = (self.procs[t].p.clone(), 1 + *sig as u32 % 64);
+                self.k.send_signal(&p, signo);
+                self.end_interrupted_calls(&p, signo);
             }
             Op::Spawnproc { uid, gid } => {
                 if self.procs.len() < MAX_PROCS {
@@ -453,6 +455,29 @@ impl World {
                 });
             }
         }
+    }
+
+    /// Once signal `signo` is pending for `p`, every call of `p` still
+    /// running must end within `DRAIN` (EINTR, or done): no task of the
+    /// harness blocks a signal (their masks stay 0) and nothing that runs
+    /// on a thread takes a pending signal (signalfd reads are the main
+    /// task's), so the signal stays pending and interrupts every wait.
+    /// Checked at the signal's step, not only at the end of the input.
+    fn end_interrupted_calls(&mut self, p: &Process, signo: u32) {
+        if p.pending() & sig_bit(signo) == 0 {
+            return; // not queued (a full realtime queue refuses)
+        }
+        let start = Instant::now();
+        for f in &mut self.threads {
+            if f.proc.pid() == p.pid() {
+                assert!(
+                    f.run.wait(DRAIN.saturating_sub(start.elapsed())),
+                    "a call of a process with signal {signo} pending and unblocked did not \
+                     end within {DRAIN:?} (a wait that a signal does not interrupt)"
+                );
+            }
+        }
+        self.reap();
     }
 
     /// Every call on a SysV object that a call of this step removed must

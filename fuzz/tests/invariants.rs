@@ -262,3 +262,27 @@ fn a_removal_ends_the_calls_blocked_on_the_queue_at_once() {
     w.step(&call(SYS_RB_MSGCTL, &[Arg::Id(0), Arg::Small(0)]));
     w.teardown();
 }
+
+#[test]
+fn a_signal_ends_the_blocked_calls_of_its_process_at_once() {
+    let mut w = World::new();
+    // FUTEX_WAIT on a shared word that holds 0, expecting 0, no timeout.
+    let args = [
+        Arg::Shared(0),
+        Arg::Small(0),
+        Arg::Null,
+        Arg::Small(0),
+        Arg::Word(u64::from(u32::MAX)),
+        Arg::Small(0),
+    ];
+    w.step(&Op::Spawn {
+        who: 0,
+        nr: nr(SYS_RB_FUTEX_WAIT),
+        args,
+    });
+    assert_eq!(w.kernel().parked_tasks(), 1, "the waiter sleeps");
+    // SIGUSR1 (10): the step itself waits for the wait's end (EINTR).
+    w.step(&Op::Signal { to: 0, sig: 9 });
+    assert_eq!(w.kernel().parked_tasks(), 0, "the waiter was interrupted");
+    w.teardown();
+}
