@@ -448,6 +448,18 @@ impl World {
                 }
                 _ => self.model.mq_lost(),
             },
+            // A msgget or semget that came back late: its object may be
+            // gone already (removed by an id the model did not know).
+            Effect::MsgGet { .. }
+                if !self
+                    .k
+                    .ipc()
+                    .sysv
+                    .msg
+                    .contents()
+                    .iter()
+                    .any(|q| q.0 == ret as i32) => {}
+            Effect::SemGet { .. } if self.k.ipc().sysv.sem.lookup(ret as i32).is_err() => {}
             _ => {
                 let sets = &self.k.ipc().sysv.sem;
                 self.model.apply(e, ret, &busy, self.steps, |id| {
