@@ -10,7 +10,7 @@ use redbear_ipc::ipc::common::file::FileKind;
 use redbear_ipc::ipc::common::limits::{ObjectKind, Resource, Usage};
 use redbear_ipc::ipc::common::pollee::Readiness;
 use redbear_ipc::ipc::sysv::msg::{MsgNamespace, MSG_BOOKKEEPING};
-use redbear_ipc::kernel::{sig_bit, Credentials, Kernel, Pid};
+use redbear_ipc::kernel::{sig_bit, ClockId, Credentials, Kernel, Pid};
 use redbear_ipc::syscall::abi::{FdFlags, SemFlags, IPC_NOWAIT, SIGEV_THREAD};
 use redbear_ipc::syscall::dispatch;
 use redbear_ipc::syscall::numbers::*;
@@ -68,6 +68,9 @@ struct Flight {
     /// What it does to the model if it succeeds.
     effect: Effect,
     ret: Ret,
+    /// When its timeout passes, where the harness can tell: then it must
+    /// end.
+    deadline: Option<(ClockId, u64)>,
 }
 
 /// User memory a call's effect was worked out from: (process, address,
@@ -322,6 +325,7 @@ impl World {
         }
         self.reap();
         self.end_removed_calls();
+        self.end_expired_calls();
         assert!(
             self.k.parked_tasks() <= self.threads.len(),
             "more tasks parked than calls on threads"
@@ -487,6 +491,56 @@ impl World {
                     "a call of a process with signal {signo} pending and unblocked did not \
                      end within {DRAIN:?} (a wait that a signal does not interrupt)"
                 );
+            }
+        }
+        self.reap();
+    }
+
+    /// The deadline of call `nr` with registers `a` of process `me`, for
+    /// the timeouts whose meaning the harness knows: semtimedop's
+    /// (relative, CLOCK_MONOTONIC) and mq_timedsend's and
+    /// mq_timedreceive's (absolute, CLOCK_REALTIME); with the timespec's
+    /// bytes, read again once the call has read them.
+    fn deadline_of(&self, me: usize, nr: usize, a: &[usize; 6]) -> Option<(ClockId, u64, Reads)> {
+        let (at, clock, relative) = match nr {
+            SYS_RB_SEMTIMEDOP => (a[3], ClockId::Monotonic, true),
+            SYS_RB_MQ_TIMEDSEND | SYS_RB_MQ_TIMEDRECEIVE => (a[4], ClockId::Realtime, false),
+            _ => return None,
+        };
+        let r = self.read_user(self.procs[me].p.pid(), at, 16)?;
+        let word = |i: usize| i64::from_ne_bytes(r.2[i..i + 8].try_into().unwrap_or([0; 8]));
+        let (sec, nsec) = (word(0), word(8));
+        if sec < 0 || !(0..1_000_000_000).contains(&nsec) {
+            return None; // EINVAL at once
+        }
+        let ns = (sec as u64)
+            .saturating_mul(1_000_000_000)
+            .saturating_add(nsec as u64);
+        let at_ns = if relative {
+            self.k.now(clock).saturating_add(ns)
+        } else {
+            ns
+        };
+        Some((clock, at_ns, vec![r]))
+    }
+
+    /// Every call whose deadline has passed must end within `DRAIN`
+    /// (ETIMEDOUT, EAGAIN for semtimedop, or done): the virtual clock
+    /// moves only at `Advance` and `SetRealtime`, which let every sleeper
+    /// re-check its deadline. Checked at the step that moved the clock
+    /// past it, not only at the end of the input.
+    fn end_expired_calls(&mut self) {
+        let start = Instant::now();
+        let k = self.k.clone();
+        for f in &mut self.threads {
+            if let Some((clock, at)) = f.deadline {
+                if k.now(clock) >= at {
+                    assert!(
+                        f.run.wait(DRAIN.saturating_sub(start.elapsed())),
+                        "a call whose deadline passed did not end within {DRAIN:?} \
+                         (a sleeper that does not re-check its deadline)"
+                    );
+                }
             }
         }
         self.reap();
@@ -723,6 +777,7 @@ impl World {
             return;
         }
         let (mut effect, reads) = self.effect_of(me, nr, &a);
+        let timeout = self.deadline_of(me, nr, &a);
         let (k, p) = (self.k.clone(), self.procs[me].p.clone());
         let (entered, is_in) = std::sync::mpsc::channel();
         let ret = Ret::default();
@@ -744,6 +799,7 @@ impl World {
                 run: t,
                 effect,
                 ret,
+                deadline: None,
             });
             return;
         };
@@ -759,6 +815,11 @@ impl World {
         if self.changed(&reads) || (!settled && !reads.is_empty()) {
             self.model.poison(&mut effect);
         }
+        // A timeout whose bytes changed, or that the call may not have
+        // read yet: its deadline is not known.
+        let deadline = timeout
+            .filter(|(_, _, r)| settled && !self.changed(r))
+            .map(|(clock, at, _)| (clock, at));
         let mut run = t;
         // A call that returned: its worker reports it in microseconds, and
         // its effect is applied now, in step order.
@@ -770,6 +831,7 @@ impl World {
             run,
             effect,
             ret,
+            deadline,
         });
         self.reap();
     }

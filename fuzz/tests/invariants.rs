@@ -286,3 +286,30 @@ fn a_signal_ends_the_blocked_calls_of_its_process_at_once() {
     assert_eq!(w.kernel().parked_tasks(), 0, "the waiter was interrupted");
     w.teardown();
 }
+
+#[test]
+fn a_passed_deadline_ends_its_call_at_once() {
+    let mut w = World::new();
+    w.step(&call(
+        SYS_RB_SEMGET,
+        &[Arg::Small(0), Arg::Small(1), Arg::Word(PRIVATE_0600)],
+    ));
+    // A sembuf {0, -1, 0} at 0 and a relative timeout of 1 ms at 32.
+    let mut down = 0u16.to_ne_bytes().to_vec();
+    down.extend_from_slice(&(-1i16).to_ne_bytes());
+    down.extend_from_slice(&0i16.to_ne_bytes());
+    w.step(&poke(0, &down));
+    let mut ts = 0i64.to_ne_bytes().to_vec();
+    ts.extend_from_slice(&1_000_000i64.to_ne_bytes());
+    w.step(&poke(32, &ts));
+    // semtimedop on the set whose value is 0: it sleeps.
+    w.step(&call(
+        SYS_RB_SEMTIMEDOP,
+        &[Arg::Id(0), Arg::Mine(0), Arg::Small(1), Arg::Mine(32)],
+    ));
+    assert_eq!(w.kernel().parked_tasks(), 1, "the semop sleeps");
+    // 2 ms later: the step itself waits for the semop's end (EAGAIN).
+    w.step(&Op::Advance { ns: 2_000_000 });
+    assert_eq!(w.kernel().parked_tasks(), 0, "the semop timed out");
+    w.teardown();
+}
