@@ -11,7 +11,7 @@ use redbear_ipc::ipc::common::limits::{ObjectKind, Resource, Usage};
 use redbear_ipc::ipc::common::pollee::Readiness;
 use redbear_ipc::ipc::sysv::msg::{MsgNamespace, MSG_BOOKKEEPING};
 use redbear_ipc::kernel::{sig_bit, ClockId, Credentials, Kernel, Pid};
-use redbear_ipc::syscall::abi::{FdFlags, SemFlags, IPC_NOWAIT, SIGEV_THREAD};
+use redbear_ipc::syscall::abi::{FdFlags, FutexFlags, SemFlags, IPC_NOWAIT, SIGEV_THREAD};
 use redbear_ipc::syscall::dispatch;
 use redbear_ipc::syscall::numbers::*;
 
@@ -498,13 +498,22 @@ impl World {
 
     /// The deadline of call `nr` with registers `a` of process `me`, for
     /// the timeouts whose meaning the harness knows: semtimedop's
-    /// (relative, CLOCK_MONOTONIC) and mq_timedsend's and
-    /// mq_timedreceive's (absolute, CLOCK_REALTIME); with the timespec's
-    /// bytes, read again once the call has read them.
+    /// (relative, CLOCK_MONOTONIC), mq_timedsend's and mq_timedreceive's
+    /// (absolute, CLOCK_REALTIME) and futex_wait's (as its flags say);
+    /// with the timespec's bytes, read again once the call has read them.
     fn deadline_of(&self, me: usize, nr: usize, a: &[usize; 6]) -> Option<(ClockId, u64, Reads)> {
         let (at, clock, relative) = match nr {
             SYS_RB_SEMTIMEDOP => (a[3], ClockId::Monotonic, true),
             SYS_RB_MQ_TIMEDSEND | SYS_RB_MQ_TIMEDRECEIVE => (a[4], ClockId::Realtime, false),
+            SYS_RB_FUTEX_WAIT => {
+                let f = FutexFlags::from_bits(a[3])?;
+                let clock = if f.contains(FutexFlags::CLOCK_REALTIME) {
+                    ClockId::Realtime
+                } else {
+                    ClockId::Monotonic
+                };
+                (a[2], clock, !f.contains(FutexFlags::ABSOLUTE))
+            }
             _ => return None,
         };
         let r = self.read_user(self.procs[me].p.pid(), at, 16)?;
