@@ -8,6 +8,7 @@
 //! The same `run` replays the committed corpus in an ordinary test
 //! (`tests/corpus.rs`), so the corpus is checked on every CI run.
 
+pub mod model;
 pub mod ops;
 pub mod pool;
 pub mod world;

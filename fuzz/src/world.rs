@@ -9,11 +9,13 @@ use redbear_ipc::hosted::{ClockMode, HostedKernel, Process, Visibility};
 use redbear_ipc::ipc::common::file::FileKind;
 use redbear_ipc::ipc::common::limits::{ObjectKind, Resource, Usage};
 use redbear_ipc::ipc::common::pollee::Readiness;
-use redbear_ipc::kernel::{Credentials, Kernel, Pid};
-use redbear_ipc::syscall::abi::{SemFlags, IPC_NOWAIT};
+use redbear_ipc::ipc::sysv::msg::{MsgNamespace, MSG_BOOKKEEPING};
+use redbear_ipc::kernel::{sig_bit, ClockId, Credentials, Kernel, Pid};
+use redbear_ipc::syscall::abi::{FdFlags, FutexFlags, SemFlags, IPC_NOWAIT, SIGEV_THREAD};
 use redbear_ipc::syscall::dispatch;
 use redbear_ipc::syscall::numbers::*;
 
+use crate::model::{self, Effect, Model, MsgCall, SemCall, Target};
 use crate::ops::{Arg, FileOp, Op};
 use crate::pool::{self, Running};
 
@@ -55,14 +57,40 @@ struct Proc {
     region: usize,
 }
 
+/// What a call returned, once it has.
+type Ret = Arc<std::sync::Mutex<Option<Result<usize, redbear_ipc::Errno>>>>;
+
+/// A call on a worker.
+struct Flight {
+    /// The process it runs in.
+    proc: Arc<Process>,
+    run: Running,
+    /// What it does to the model if it succeeds.
+    effect: Effect,
+    ret: Ret,
+    /// When its timeout passes, where the harness can tell: then it must
+    /// end.
+    deadline: Option<(ClockId, u64)>,
+}
+
+/// User memory a call's effect was worked out from: (process, address,
+/// the bytes then).
+type Reads = Vec<(Pid, usize, Vec<u8>)>;
+
 /// One simulated machine.
 pub struct World {
     k: Arc<HostedKernel>,
     procs: Vec<Proc>,
     exited: Vec<Arc<Process>>,
     shared: usize,
-    /// Calls on workers, with the pid of the process they run in.
-    threads: Vec<(Pid, Running)>,
+    /// Calls on workers.
+    threads: Vec<Flight>,
+    /// What the objects must hold (`model.rs`).
+    model: Model,
+    /// Steps run so far.
+    steps: u64,
+    /// SysV objects removed at this step: (a set, its id).
+    removed: Vec<(bool, i32)>,
     /// Values successful calls returned (fds, ids), for `Arg::Id`.
     seen: Vec<usize>,
 }
@@ -84,11 +112,24 @@ impl World {
             exited: Vec::new(),
             shared,
             threads: Vec::new(),
+            model: Model::default(),
+            steps: 0,
+            removed: Vec::new(),
             seen: Vec::new(),
         };
         w.add(w.k.spawn_process(Credentials::new(1000, 1000)));
         w.add(w.k.spawn_process(Credentials::new(1001, 1001)));
         w
+    }
+
+    /// The kernel (tests look at what the objects hold).
+    pub fn kernel(&self) -> &Arc<HostedKernel> {
+        &self.k
+    }
+
+    /// The live processes (tests look at their fds).
+    pub fn process(&self, i: usize) -> &Arc<Process> {
+        &self.procs[i].p
     }
 
     fn add(&mut self, p: Arc<Process>) {
@@ -128,24 +169,36 @@ impl World {
     /// Runs one operation, then checks the invariants that hold at every
     /// step.
     pub fn step(&mut self, op: &Op) {
+        self.steps += 1;
         // A process a signal killed is gone: nothing may run in it.
         let (live, dead): (Vec<Proc>, Vec<Proc>) = std::mem::take(&mut self.procs)
             .into_iter()
             .partition(|p| !p.p.is_exiting());
         self.procs = live;
         let killed = !dead.is_empty();
-        self.exited.extend(dead.into_iter().map(|p| p.p));
+        let dead: Vec<Arc<Process>> = dead.into_iter().map(|p| p.p).collect();
+        self.exited.extend(dead.iter().cloned());
         if killed {
             self.end_exited_calls();
+            for p in &dead {
+                self.model.exited(p.pid());
+            }
         }
         match op {
             Op::Call { who, nr, args } => {
                 let Some(me) = self.pick(*who) else { return };
                 let (nr, mut a) = self.regs(me, *nr, args);
                 if make_nonblocking(nr, &mut a) {
-                    let _g = self.k.enter(&self.procs[me].p);
-                    if let Ok(v) = sys(&self.k, nr, a) {
+                    let (mut effect, reads) = self.effect_of(me, nr, &a);
+                    let p = self.procs[me].p.clone();
+                    let _g = self.k.enter(&p);
+                    let r = sys(&self.k, nr, a);
+                    if self.changed(&reads) {
+                        self.model.poison(&mut effect);
+                    }
+                    if let Ok(v) = r {
                         self.remember(v);
+                        self.apply(&effect, v, &p);
                     }
                 } else {
                     self.spawn(me, nr, a);
@@ -186,14 +239,36 @@ impl World {
                 let buf = self.value(me, *arg);
                 let fd = *fd as usize % 16;
                 let len = *len as usize % 1024;
-                let _g = self.k.enter(&self.procs[me].p);
+                let p = self.procs[me].p.clone();
+                let _g = self.k.enter(&p);
                 match what {
                     FileOp::Read | FileOp::Write if self.k.set_nonblocking(fd, true).is_ok() => {
-                        let _ = if matches!(what, FileOp::Read) {
-                            self.k.read(fd, buf, len)
+                        let efd = p
+                            .fds()
+                            .get(fd)
+                            .ok()
+                            .filter(|f| f.kind() == FileKind::EventFd)
+                            .map(|f| model::addr(f.object()));
+                        if matches!(what, FileOp::Read) {
+                            let r = self.k.read(fd, buf, len);
+                            if let (Ok(_), Some(at)) = (r, efd) {
+                                self.apply(&Effect::EventFdRead { at }, 0, &p);
+                            }
                         } else {
-                            self.k.write(fd, buf, len)
-                        };
+                            let reads = self.read_user(p.pid(), buf, 8).into_iter().collect();
+                            let r = self.k.write(fd, buf, len);
+                            if let (Ok(_), Some(at)) = (r, efd) {
+                                let value = match &reads {
+                                    v if self.changed(v) => None,
+                                    v => v.first().map(|(_, _, b): &(Pid, usize, Vec<u8>)| {
+                                        let mut w = [0u8; 8];
+                                        w.copy_from_slice(b);
+                                        u64::from_ne_bytes(w)
+                                    }),
+                                };
+                                self.apply(&Effect::EventFdWrite { at, value }, 0, &p);
+                            }
+                        }
                     }
                     FileOp::Poll => {
                         let _ = self.k.poll(&[(fd, Readiness::all())], Some(Duration::ZERO));
@@ -212,7 +287,9 @@ impl World {
             Op::Advance { ns } => self.k.advance(*ns as u64),
             Op::Signal { to, sig } => {
                 let Some(t) = self.pick(*to) else { return };
-                self.k.send_signal(&self.procs[t].p, 1 + *sig as u32 % 64);
+                let (p, signo) = (self.procs[t].p.clone(), 1 + *sig as u32 % 64);
+                self.k.send_signal(&p, signo);
+                self.end_interrupted_calls(&p, signo);
             }
             Op::Spawnproc { uid, gid } => {
                 if self.procs.len() < MAX_PROCS {
@@ -234,8 +311,10 @@ impl World {
                 let Some(me) = self.pick(*who) else { return };
                 let gone = self.procs.remove(me);
                 self.k.exit_process(&gone.p);
+                let pid = gone.p.pid();
                 self.exited.push(gone.p);
                 self.end_exited_calls();
+                self.model.exited(pid);
             }
             Op::Groups { who, ids } => {
                 let Some(me) = self.pick(*who) else { return };
@@ -245,28 +324,287 @@ impl World {
             Op::SetRealtime { secs } => self.k.set_realtime(*secs as u64 * 1_000_000_000),
         }
         self.reap();
+        self.end_removed_calls();
+        self.end_expired_calls();
         assert!(
             self.k.parked_tasks() <= self.threads.len(),
             "more tasks parked than calls on threads"
         );
         self.check_limits();
         self.check_accounting();
+        let busy = self.busy();
+        self.model.check(self.k.ipc(), &busy);
     }
 
-    /// Drops the calls that have returned; re-raises a panic of one.
+    /// The objects the calls still running are about.
+    fn busy(&self) -> Vec<Target> {
+        self.threads
+            .iter()
+            .filter_map(|f| f.effect.target())
+            .collect()
+    }
+
+    /// `len` bytes of `pid`'s memory at `at`, if it may read them.
+    fn read_user(&self, pid: Pid, at: usize, len: usize) -> Option<(Pid, usize, Vec<u8>)> {
+        let mut b = vec![0u8; len];
+        self.k.memory().read(pid, at, &mut b).ok()?;
+        Some((pid, at, b))
+    }
+
+    /// Whether any of `reads` reads differently now.
+    fn changed(&self, reads: &Reads) -> bool {
+        reads.iter().any(|(pid, at, was)| {
+            self.read_user(*pid, *at, was.len())
+                .is_none_or(|(_, _, now)| now != *was)
+        })
+    }
+
+    /// What call `nr` with registers `a` of process `me` does to the
+    /// model if it succeeds, and the user memory that was worked out from.
+    /// An mq_notify that may register a SIGEV_THREAD channel makes the
+    /// channel's count unknown at once (notices may come at any time).
+    fn effect_of(&mut self, me: usize, nr: usize, a: &[usize; 6]) -> (Effect, Reads) {
+        let p = self.procs[me].p.clone();
+        let pid = p.pid();
+        let mut reads = Reads::new();
+        let msg = |c| self.model.msg_effect(c, a, self.steps);
+        let effect = match nr {
+            SYS_RB_MSGGET => msg(MsgCall::Get),
+            SYS_RB_MSGSND => msg(MsgCall::Snd),
+            SYS_RB_MSGRCV => msg(MsgCall::Rcv),
+            SYS_RB_MSGCTL => msg(MsgCall::Ctl),
+            SYS_RB_SEMGET | SYS_RB_SEMTIMEDOP | SYS_RB_SEMCTL => {
+                let call = match nr {
+                    SYS_RB_SEMGET => SemCall::Get,
+                    SYS_RB_SEMTIMEDOP => SemCall::Op,
+                    _ => SemCall::Ctl,
+                };
+                let sets = &self.k.ipc().sysv.sem;
+                let read = |at, len| {
+                    let r = self.read_user(pid, at, len)?;
+                    let bytes = r.2.clone();
+                    reads.push(r);
+                    Some(bytes)
+                };
+                self.model.sem_effect(pid, call, a, self.steps, read, |id| {
+                    sets.lookup(id).ok().map(|s| s.nsems())
+                })
+            }
+            SYS_RB_MQ_TIMEDSEND | SYS_RB_MQ_TIMEDRECEIVE => match p.fds().get(a[0]) {
+                Ok(f) if f.kind() == FileKind::MessageQueue => Effect::Mq {
+                    at: model::addr(f.object()),
+                    send: nr == SYS_RB_MQ_TIMEDSEND,
+                },
+                _ => Effect::None,
+            },
+            SYS_RB_EVENTFD2 => match u32::try_from(a[0]) {
+                Ok(initval) => Effect::EventFd {
+                    initval,
+                    semaphore: a[1] & FdFlags::SEMAPHORE.bits() != 0,
+                    step: self.steps,
+                },
+                Err(_) => Effect::None,
+            },
+            SYS_RB_MQ_OPEN => Effect::MqOpen { step: self.steps },
+            SYS_RB_MQ_NOTIFY => {
+                // struct sigevent: sigev_signo (the channel's fd for
+                // SIGEV_THREAD) at 8, sigev_notify at 12.
+                if let Some(r) = self.read_user(pid, a[1], 16) {
+                    let int = |at: usize| {
+                        i32::from_ne_bytes(r.2[at..at + 4].try_into().unwrap_or([0; 4]))
+                    };
+                    if int(12) == SIGEV_THREAD {
+                        match usize::try_from(int(8)).ok().map(|fd| p.fds().get(fd)) {
+                            Some(Ok(f)) if f.kind() == FileKind::MessageQueue => {
+                                self.model.mq_channel(f.object())
+                            }
+                            _ => {}
+                        }
+                    }
+                    reads.push(r);
+                }
+                Effect::None
+            }
+            _ => Effect::None,
+        };
+        (effect, reads)
+    }
+
+    /// Applies `e`, which a call of `p` made with result `ret`. An fd an
+    /// eventfd2 or mq_open returned is resolved only at the step of the
+    /// call: later it may be another object's.
+    fn apply(&mut self, e: &Effect, ret: usize, p: &Process) {
+        let busy = self.busy();
+        self.removed.extend(e.removal());
+        match *e {
+            Effect::EventFd {
+                initval,
+                semaphore,
+                step,
+            } => {
+                if let (Ok(f), true) = (p.fds().get(ret), step == self.steps) {
+                    self.model.eventfd(f.object(), initval, semaphore);
+                }
+            }
+            Effect::MqOpen { step } => match p.fds().get(ret) {
+                Ok(f) if f.kind() == FileKind::MessageQueue && step == self.steps => {
+                    self.model.mq_opened(f.object())
+                }
+                _ => self.model.mq_lost(),
+            },
+            // A msgget or semget that came back late: its object may be
+            // gone already (removed by an id the model did not know).
+            Effect::MsgGet { .. }
+                if !self
+                    .k
+                    .ipc()
+                    .sysv
+                    .msg
+                    .contents()
+                    .iter()
+                    .any(|q| q.0 == ret as i32) => {}
+            Effect::SemGet { .. } if self.k.ipc().sysv.sem.lookup(ret as i32).is_err() => {}
+            _ => {
+                let sets = &self.k.ipc().sysv.sem;
+                self.model.apply(e, ret, &busy, self.steps, |id| {
+                    sets.lookup(id).ok().map(|s| s.nsems())
+                });
+            }
+        }
+    }
+
+    /// Once signal `signo` is pending for `p`, every call of `p` still
+    /// running must end within `DRAIN` (EINTR, or done): no task of the
+    /// harness blocks a signal (their masks stay 0) and nothing that runs
+    /// on a thread takes a pending signal (signalfd reads are the main
+    /// task's), so the signal stays pending and interrupts every wait.
+    /// Checked at the signal's step, not only at the end of the input.
+    fn end_interrupted_calls(&mut self, p: &Process, signo: u32) {
+        if p.pending() & sig_bit(signo) == 0 {
+            return; // not queued (a full realtime queue refuses)
+        }
+        let start = Instant::now();
+        for f in &mut self.threads {
+            if f.proc.pid() == p.pid() {
+                assert!(
+                    f.run.wait(DRAIN.saturating_sub(start.elapsed())),
+                    "a call of a process with signal {signo} pending and unblocked did not \
+                     end within {DRAIN:?} (a wait that a signal does not interrupt)"
+                );
+            }
+        }
+        self.reap();
+    }
+
+    /// The deadline of call `nr` with registers `a` of process `me`, for
+    /// the timeouts whose meaning the harness knows: semtimedop's
+    /// (relative, CLOCK_MONOTONIC), mq_timedsend's and mq_timedreceive's
+    /// (absolute, CLOCK_REALTIME) and futex_wait's (as its flags say);
+    /// with the timespec's bytes, read again once the call has read them.
+    fn deadline_of(&self, me: usize, nr: usize, a: &[usize; 6]) -> Option<(ClockId, u64, Reads)> {
+        let (at, clock, relative) = match nr {
+            SYS_RB_SEMTIMEDOP => (a[3], ClockId::Monotonic, true),
+            SYS_RB_MQ_TIMEDSEND | SYS_RB_MQ_TIMEDRECEIVE => (a[4], ClockId::Realtime, false),
+            SYS_RB_FUTEX_WAIT => {
+                let f = FutexFlags::from_bits(a[3])?;
+                let clock = if f.contains(FutexFlags::CLOCK_REALTIME) {
+                    ClockId::Realtime
+                } else {
+                    ClockId::Monotonic
+                };
+                (a[2], clock, !f.contains(FutexFlags::ABSOLUTE))
+            }
+            _ => return None,
+        };
+        let r = self.read_user(self.procs[me].p.pid(), at, 16)?;
+        let word = |i: usize| i64::from_ne_bytes(r.2[i..i + 8].try_into().unwrap_or([0; 8]));
+        let (sec, nsec) = (word(0), word(8));
+        if sec < 0 || !(0..1_000_000_000).contains(&nsec) {
+            return None; // EINVAL at once
+        }
+        let ns = (sec as u64)
+            .saturating_mul(1_000_000_000)
+            .saturating_add(nsec as u64);
+        let at_ns = if relative {
+            self.k.now(clock).saturating_add(ns)
+        } else {
+            ns
+        };
+        Some((clock, at_ns, vec![r]))
+    }
+
+    /// Every call whose deadline has passed must end within `DRAIN`
+    /// (ETIMEDOUT, EAGAIN for semtimedop, or done): the virtual clock
+    /// moves only at `Advance` and `SetRealtime`, which let every sleeper
+    /// re-check its deadline. Checked at the step that moved the clock
+    /// past it, not only at the end of the input.
+    fn end_expired_calls(&mut self) {
+        let start = Instant::now();
+        let k = self.k.clone();
+        for f in &mut self.threads {
+            if let Some((clock, at)) = f.deadline {
+                if k.now(clock) >= at {
+                    assert!(
+                        f.run.wait(DRAIN.saturating_sub(start.elapsed())),
+                        "a call whose deadline passed did not end within {DRAIN:?} \
+                         (a sleeper that does not re-check its deadline)"
+                    );
+                }
+            }
+        }
+        self.reap();
+    }
+
+    /// Every call on a SysV object that a call of this step removed must
+    /// end within `DRAIN` (EIDRM for a sleeper): checked at the removal,
+    /// not only at the end of the input. At most one object lives under
+    /// an id at a time, so a call on that id that is still running began
+    /// on the removed object or an earlier one, which is gone as well.
+    fn end_removed_calls(&mut self) {
+        while !self.removed.is_empty() {
+            let removed = std::mem::take(&mut self.removed);
+            let start = Instant::now();
+            for f in &mut self.threads {
+                if f.effect.sysv_object().is_some_and(|o| removed.contains(&o)) {
+                    assert!(
+                        f.run.wait(DRAIN.saturating_sub(start.elapsed())),
+                        "a call on a removed SysV object did not end within {DRAIN:?} \
+                         of the removal (lost wake-up)"
+                    );
+                }
+            }
+            self.reap();
+        }
+    }
+
+    /// Drops the calls that have returned, applying the effects of those
+    /// that succeeded in the order they are found finished; re-raises a
+    /// panic of one.
     fn reap(&mut self) {
         let mut panicked = None;
-        self.threads.retain_mut(|(_, t)| {
-            if !t.is_finished() {
+        let mut done = Vec::new();
+        self.threads.retain_mut(|f| {
+            if !f.run.is_finished() {
                 return true;
             }
-            if let Some(Err(p)) = t.take() {
+            if let Some(Err(p)) = f.run.take() {
                 panicked.get_or_insert(p);
+            }
+            let ret = f.ret.lock().unwrap_or_else(|p| p.into_inner()).take();
+            if let Some(Ok(v)) = ret {
+                done.push((
+                    f.proc.clone(),
+                    std::mem::replace(&mut f.effect, Effect::None),
+                    v,
+                ));
             }
             false
         });
         if let Some(p) = panicked {
             std::panic::resume_unwind(p);
+        }
+        for (p, effect, v) in done {
+            self.apply(&effect, v, &p);
         }
     }
 
@@ -275,10 +613,11 @@ impl World {
     /// right after the exit, not only at the end of the input.
     fn end_exited_calls(&mut self) {
         let start = Instant::now();
-        for (pid, t) in &mut self.threads {
-            if self.exited.iter().any(|p| p.pid() == *pid) {
+        for f in &mut self.threads {
+            let pid = f.proc.pid();
+            if self.exited.iter().any(|p| p.pid() == pid) {
                 assert!(
-                    t.wait(DRAIN.saturating_sub(start.elapsed())),
+                    f.run.wait(DRAIN.saturating_sub(start.elapsed())),
                     "a blocked call did not end within {DRAIN:?} of its process's exit \
                      (lost wake-up or deadlock)"
                 );
@@ -373,6 +712,26 @@ impl World {
             held >= mq.max(named) && held <= mq + named,
             "{held} POSIX queues charged, {mq} reached from fds and {named} named"
         );
+        // The amounts against what the objects hold: a queue is charged
+        // its own size and each message its text and bookkeeping; a set
+        // its semaphores.
+        let queues = ipc.sysv.msg.contents();
+        let want: usize = queues
+            .iter()
+            .map(|(_, n, b)| MsgNamespace::QUEUE_CHARGE + b + n * MSG_BOOKKEEPING)
+            .sum();
+        assert_eq!(
+            totals.amounts[Resource::MsgBytes as usize],
+            want,
+            "charged SysV message bytes are not what the {} queues hold",
+            queues.len()
+        );
+        let sems: usize = ipc.sysv.sem.contents().iter().map(|(_, v)| v.len()).sum();
+        assert_eq!(
+            totals.amounts[Resource::Sems as usize],
+            sems,
+            "charged SysV semaphores are not the semaphores of the sets"
+        );
         let (sems, named) = (reach.of(FileKind::NamedSem), ipc.sems.len());
         assert!(
             charged(ObjectKind::NamedSem) >= sems.max(named),
@@ -426,20 +785,31 @@ impl World {
         if self.threads.len() >= MAX_THREADS {
             return;
         }
+        let (mut effect, reads) = self.effect_of(me, nr, &a);
+        let timeout = self.deadline_of(me, nr, &a);
         let (k, p) = (self.k.clone(), self.procs[me].p.clone());
         let (entered, is_in) = std::sync::mpsc::channel();
+        let ret = Ret::default();
+        let out = ret.clone();
         // The task (and its guard) ends before the worker reports the job
         // finished: the process's exit then sees this task gone.
         let t = pool::run(move || {
             let _task = k.enter(&p);
             let _ = entered.send(k.current_task());
-            let _ = sys(&k, nr, a);
+            let r = sys(&k, nr, a);
+            *out.lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
         });
+        let proc = self.procs[me].p.clone();
         // The task exists once the thread has entered the process: only
         // then may the next operation make that process exit.
-        let pid = self.procs[me].p.pid();
         let Ok(task) = is_in.recv() else {
-            self.threads.push((pid, t));
+            self.threads.push(Flight {
+                proc,
+                run: t,
+                effect,
+                ret,
+                deadline: None,
+            });
             return;
         };
         // Until this call's own task has slept once (it blocked) or ended:
@@ -447,8 +817,32 @@ impl World {
         // wakes, and then only the bound ended the wait. The hosted kernel
         // wakes this wait when a task sleeps or ends (no spinning, which
         // took the CPU the call needed on a loaded machine).
-        self.k.wait_task_sleeps(task, 1, SETTLE);
-        self.threads.push((pid, t));
+        let settled = self.k.wait_task_sleeps(task, 1, SETTLE);
+        // The call has read its arguments by now (unless the bound ended
+        // the wait); if their memory changed meanwhile, what the model
+        // worked out from it is not known.
+        if self.changed(&reads) || (!settled && !reads.is_empty()) {
+            self.model.poison(&mut effect);
+        }
+        // A timeout whose bytes changed, or that the call may not have
+        // read yet: its deadline is not known.
+        let deadline = timeout
+            .filter(|(_, _, r)| settled && !self.changed(r))
+            .map(|(clock, at, _)| (clock, at));
+        let mut run = t;
+        // A call that returned: its worker reports it in microseconds, and
+        // its effect is applied now, in step order.
+        if self.k.task_sleeps(task).is_none() {
+            run.wait(SETTLE);
+        }
+        self.threads.push(Flight {
+            proc,
+            run,
+            effect,
+            ret,
+            deadline,
+        });
+        self.reap();
     }
 
     /// Ends the machine: every process exits, every blocked call must end
@@ -461,12 +855,12 @@ impl World {
         }
         self.k.advance(1 << 50);
         let start = Instant::now();
-        for (_, mut t) in std::mem::take(&mut self.threads) {
+        for mut f in std::mem::take(&mut self.threads) {
             assert!(
-                t.wait(DRAIN.saturating_sub(start.elapsed())),
+                f.run.wait(DRAIN.saturating_sub(start.elapsed())),
                 "a blocked call did not end after its process exited (lost wake-up or deadlock)"
             );
-            if let Err(panic) = t.join() {
+            if let Err(panic) = f.run.join() {
                 std::panic::resume_unwind(panic);
             }
         }
@@ -544,6 +938,8 @@ fn make_nonblocking(nr: usize, a: &mut [usize; 6]) -> bool {
         | SYS_RB_MQ_NOTIFY
         | SYS_RB_MSGGET
         | SYS_RB_MSGCTL
+        | SYS_RB_SEMGET
+        | SYS_RB_SEMCTL
         | SYS_RB_EVENTFD2
         | SYS_RB_SIGNALFD4
         | SYS_RB_TIMERFD_CREATE

@@ -108,6 +108,12 @@ impl MessageQueue {
         })
     }
 
+    /// Messages queued now (mq_curmsgs; a harness compares it with what
+    /// its model of the calls predicts).
+    pub fn curmsgs(&self) -> usize {
+        self.state.lock().store.len()
+    }
+
     /// The largest message (mq_msgsize).
     pub fn msgsize(&self) -> usize {
         self.msgsize

@@ -557,6 +557,24 @@ impl MsgNamespace {
         self.ids.in_use()
     }
 
+    /// Every queue's id, message count and text bytes, as IPC_STAT's
+    /// msg_qnum and msg_cbytes (a harness compares them with what its
+    /// model of the calls predicts; no permission check).
+    pub fn contents(&self) -> Vec<(i32, usize, usize)> {
+        self.ids
+            .snapshot()
+            .into_iter()
+            .map(|(id, q)| {
+                let st = q.state.lock();
+                (id, st.messages.len(), st.messages.bytes())
+            })
+            .collect()
+    }
+
+    /// What one queue is charged in `Resource::MsgBytes` before any
+    /// message is queued on it.
+    pub const QUEUE_CHARGE: usize = size_of::<MsgQueue>();
+
     /// Messages and bytes queued in the namespace (for leak checks).
     pub fn queued(&self) -> (usize, usize) {
         (

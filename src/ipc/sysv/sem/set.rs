@@ -579,6 +579,20 @@ impl SemNamespace {
         self.ids.in_use()
     }
 
+    /// Every set's id and values, as GETALL reads them (a harness
+    /// compares them with what its model of the calls predicts; no
+    /// permission check).
+    pub fn contents(&self) -> Vec<(i32, Vec<u16>)> {
+        self.ids
+            .snapshot()
+            .into_iter()
+            .map(|(id, set)| {
+                let st = set.state.lock();
+                (id, st.sems.iter().map(|s| s.val as u16).collect())
+            })
+            .collect()
+    }
+
     /// Semaphores in all sets (for leak checks).
     pub fn used(&self) -> usize {
         self.used.load(Ordering::Relaxed)
