@@ -42,10 +42,10 @@ fn a_closed_eventfd_is_refunded_at_its_close() {
     w.teardown();
 }
 
-#[test]
-fn an_exit_ends_its_blocked_call_at_once() {
-    let mut w = World::new();
-    // FUTEX_WAIT on a shared word that holds 0, expecting 0, no timeout.
+/// Process 0 spawns a FUTEX_WAIT on a shared word that holds 0,
+/// expecting 0, with no timeout: a call that sleeps until something ends
+/// it.
+fn spawn_futex_wait(w: &mut World) {
     let args = [
         Arg::Shared(0),
         Arg::Small(0),
@@ -59,6 +59,12 @@ fn an_exit_ends_its_blocked_call_at_once() {
         nr: nr(SYS_RB_FUTEX_WAIT),
         args,
     });
+}
+
+#[test]
+fn an_exit_ends_its_blocked_call_at_once() {
+    let mut w = World::new();
+    spawn_futex_wait(&mut w);
     w.step(&Op::Exit { who: 0 });
     w.teardown();
 }
@@ -266,20 +272,7 @@ fn a_removal_ends_the_calls_blocked_on_the_queue_at_once() {
 #[test]
 fn a_signal_ends_the_blocked_calls_of_its_process_at_once() {
     let mut w = World::new();
-    // FUTEX_WAIT on a shared word that holds 0, expecting 0, no timeout.
-    let args = [
-        Arg::Shared(0),
-        Arg::Small(0),
-        Arg::Null,
-        Arg::Small(0),
-        Arg::Word(u64::from(u32::MAX)),
-        Arg::Small(0),
-    ];
-    w.step(&Op::Spawn {
-        who: 0,
-        nr: nr(SYS_RB_FUTEX_WAIT),
-        args,
-    });
+    spawn_futex_wait(&mut w);
     assert_eq!(w.kernel().parked_tasks(), 1, "the waiter sleeps");
     // SIGUSR1 (10): the step itself waits for the wait's end (EINTR).
     w.step(&Op::Signal { to: 0, sig: 9 });

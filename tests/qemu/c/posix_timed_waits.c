@@ -39,12 +39,18 @@ static struct timespec ts_of(int64_t ns)
     return ts;
 }
 
+/* A wait on `s` until `at_ns` on `clk`: 0, or the errno. */
+static int wait_until(sem_t *s, clockid_t clk, int64_t at_ns)
+{
+    struct timespec at = ts_of(at_ns);
+    int r = clk == CLOCK_REALTIME ? sem_timedwait(s, &at) : sem_clockwait(s, clk, &at);
+    return r == 0 ? 0 : errno;
+}
+
 /* A wait on `s` until `rel_ns` from now on `clk`: 0, or the errno. */
 static int timed_wait(sem_t *s, clockid_t clk, int64_t rel_ns)
 {
-    struct timespec at = ts_of(now_ns(clk) + rel_ns);
-    int r = clk == CLOCK_REALTIME ? sem_timedwait(s, &at) : sem_clockwait(s, clk, &at);
-    return r == 0 ? 0 : errno;
+    return wait_until(s, clk, now_ns(clk) + rel_ns);
 }
 
 /* --- order ---------------------------------------------------------- */
@@ -74,10 +80,8 @@ static void *sleeper_main(void *p)
     struct sleeper *s = p;
     clockid_t clk = s->rank % 2 ? CLOCK_REALTIME : CLOCK_MONOTONIC;
     int64_t base = clk == CLOCK_REALTIME ? s->rt_start : s->start;
-    struct timespec at = ts_of(base + (s->rank + 1) * STEP_NS);
     sem_post(&ready);
-    int r = clk == CLOCK_REALTIME ? sem_timedwait(&never, &at) : sem_clockwait(&never, clk, &at);
-    s->result = r == 0 ? 0 : errno;
+    s->result = wait_until(&never, clk, base + (s->rank + 1) * STEP_NS);
     s->order = atomic_fetch_add(&woke_count, 1);
     s->late_ns = now_ns(clk) - (base + (s->rank + 1) * STEP_NS);
     return NULL;
