@@ -579,4 +579,53 @@ mod tests {
         assert_eq!(u64_at(72), 0x1234);
         assert!(r[100..].iter().all(|&b| b == 0), "padding is zero");
     }
+
+    /// A walk of a list dropped at its process's exit ends late, after a
+    /// new process under the same pid made a list and began a walk of
+    /// it: the late end must leave the new walk's count and entries
+    /// alone (an early prune would shift the indices under it).
+    #[test]
+    fn a_late_walk_of_an_exited_list_leaves_the_new_walk_alone() {
+        let waits = SignalWaits::default();
+        let pid: Pid = 5;
+        let begin_walk = |waits: &SignalWaits| {
+            let mut procs = waits.procs.lock();
+            let w = procs.of(pid);
+            // An ended entry (its signalfd is gone): a prune drops it.
+            w.fds.push(Interest {
+                fd: Weak::new(),
+                readers: 0,
+                polled: false,
+            });
+            w.walkers += 1;
+            w.id
+        };
+        let old_id = begin_walk(&waits);
+        let old_walk = Walk {
+            waits: &waits,
+            pid,
+            id: old_id,
+        };
+        waits.exit(pid);
+        let new_id = begin_walk(&waits);
+        assert_ne!(old_id, new_id, "a list made again is another list");
+
+        drop(old_walk);
+        {
+            let procs = waits.procs.lock();
+            let w = procs.get(&pid).expect("the new process's list");
+            assert_eq!(w.walkers, 1, "the new walk is still in progress");
+            assert_eq!(w.fds.len(), 1, "nothing pruned under the new walk");
+        }
+
+        drop(Walk {
+            waits: &waits,
+            pid,
+            id: new_id,
+        });
+        let procs = waits.procs.lock();
+        let w = procs.get(&pid).expect("the new process's list");
+        assert_eq!(w.walkers, 0);
+        assert!(w.fds.is_empty(), "the end of the last walk prunes");
+    }
 }
