@@ -85,8 +85,8 @@ int main(void)
         printf("SKIP: needs 2 CPUs, %ld online\n", cpus);
         return 0;
     }
-    if (cpu_info(3) != -22) {
-        printf("FAIL: CPU_INFO(3) is not EINVAL\n");
+    if (cpu_info(4) != -22) {
+        printf("FAIL: CPU_INFO(4) is not EINVAL\n");
         return 1;
     }
     pthread_t t[2];

@@ -180,7 +180,8 @@ pub mod nr {
     /// `(which) -> value`: 0 the calling thread's CPU index (0..), 1 the
     /// CPUs online, 2 how many times a CPU switched into the calling
     /// thread (unchanged across a stretch of code: it never left its CPU
-    /// there); EINVAL otherwise.
+    /// there), 3 the kernel heap's bytes not handed out (the limits
+    /// program checks the heap reserve with it); EINVAL otherwise.
     pub const CPU_INFO: usize = 48;
     /// `(addr, len) -> 0`: removes the caller's mappings of the pages in
     /// `[addr, addr + len)` (any of them; pages not mapped are skipped);

@@ -895,6 +895,7 @@ pub fn cpu_info(which: usize) -> Result<usize, isize> {
             .tasks
             .get(&current())
             .map_or(0, |t| t.switch_ins as usize)),
+        3 => Ok(crate::heap::free()),
         _ => Err(EINVAL),
     }
 }

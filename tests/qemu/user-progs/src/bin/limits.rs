@@ -4,7 +4,12 @@
 //!   processes of uid 1000 start threads, at most `HOG_THREADS` each (so no
 //!   process comes near its frame limit), until a spawn is refused with
 //!   EAGAIN, exactly when the tasks alive (their threads, this program,
-//!   the witness and each hog's main task) are 1100;
+//!   the witness and each hog's main task) are 1100; or, on a machine
+//!   whose kernel heap cannot hold 1100 kernel stacks (ci/qemu-main's run
+//!   at 256 MiB), earlier, when a new task would leave less than the
+//!   heap's reserve free (the testbed's `heap::RESERVE`, 8 MiB), and the
+//!   reserve is then still free for everyone's IPC objects; either way
+//!   the heap is given back when the hogs exit;
 //! - the per-process frame limit (`MAX_FRAMES`, 16384 frames = 64 MiB): a
 //!   process of uid 1000 maps 16 MiB at a time until ENOMEM, which comes
 //!   after exactly three (the fourth would pass 64 MiB with what the
@@ -40,6 +45,20 @@ const MAX_TASKS: usize = 1100;
 const HOG_THREADS: usize = 500;
 /// Hogs started at most (three are enough to fill the table).
 const MAX_HOGS: usize = 4;
+/// The testbed's kernel stack per task (sched.rs `KSTACK_SIZE`).
+const KSTACK: usize = 64 << 10;
+/// The heap the testbed keeps free of kernel stacks (heap.rs `RESERVE`).
+const RESERVE: usize = 8 << 20;
+/// Kernel heap a task takes besides its stack, at most (its record and
+/// its entries in the tables; far less in fact).
+const TASK_EXTRA: usize = 8 << 10;
+/// Room for the small allocations and frees between a refusal and the
+/// reading of the heap (the hog's report, the witness's round).
+const HEAP_SLACK: usize = 256 << 10;
+/// Heap that may stay held in the allocator's size-class lists after
+/// every hog is gone (small blocks are kept for their class); a leak of
+/// 32 kernel stacks is more.
+const HEAP_KEPT: usize = 2 << 20;
 /// The per-process mapping size of the memory phase.
 const CHUNK: usize = 16 << 20;
 
@@ -233,6 +252,19 @@ fn witness_round(q: i32, last: bool) -> Result<(usize, isize), i32> {
     recv_pair(q, T_WITNESS_DONE)
 }
 
+/// `cond`, saying `what` and the figure it is about when it fails.
+fn holds(what: &str, cond: bool, figure: usize) -> bool {
+    if !cond {
+        println!("{}: does not hold ({})", what, figure);
+    }
+    cond
+}
+
+/// The kernel heap's bytes not handed out (the testbed's CPU_INFO 3).
+fn heap_free() -> usize {
+    sys::syscall(user_rt::abi::nr::CPU_INFO, [3, 0, 0, 0, 0, 0]) as usize
+}
+
 fn spawn(role: usize, uid: u32, q: i32) -> Result<usize, isize> {
     sys::spawn_process("limits", uid, role | (q as usize) << 8)
 }
@@ -260,7 +292,21 @@ fn main(a: usize) -> i32 {
         Ok((1, 0)),
     );
 
-    // 1. The task limit: hogs until one is refused.
+    // 1. The task limit: hogs until one is refused. Which bound comes
+    // first follows from the heap: the reserve, if the tasks still to
+    // come (this program and the witness are alive) cannot all have a
+    // stack without going into it.
+    let heap_before = heap_free();
+    let to_come = MAX_TASKS - 2;
+    let by_reserve = heap_before < RESERVE + to_come * KSTACK;
+    let by_task_limit = heap_before >= RESERVE + to_come * (KSTACK + TASK_EXTRA);
+    if !by_reserve && !by_task_limit {
+        println!(
+            "limits: {} heap bytes free, too near the reserve's bound to tell which limit comes first",
+            heap_before
+        );
+        return 8;
+    }
     let mut hogs = [0usize; MAX_HOGS];
     let mut nhogs = 0;
     let mut threads = 0;
@@ -283,9 +329,32 @@ fn main(a: usize) -> i32 {
         refusal,
         EAGAIN as isize,
     );
-    // Refused exactly at the limit: the hogs' threads plus this program,
-    // the witness and each hog's main task are all the tasks there are.
-    ok &= check("tasks alive at the refusal", threads + 2 + nhogs, MAX_TASKS);
+    let heap_at_refusal = heap_free();
+    if by_task_limit {
+        // Refused exactly at the limit: the hogs' threads plus this
+        // program, the witness and each hog's main task are all the tasks
+        // there are.
+        ok &= check("tasks alive at the refusal", threads + 2 + nhogs, MAX_TASKS);
+    } else {
+        // Refused before the task limit, with the reserve left free: one
+        // more stack would have gone into it.
+        let tasks = threads + 2 + nhogs;
+        ok &= holds(
+            "refused by the heap reserve before the task limit (tasks alive)",
+            tasks < MAX_TASKS,
+            tasks,
+        );
+        ok &= holds(
+            "the reserve is free at the refusal (heap bytes free)",
+            heap_at_refusal + HEAP_SLACK >= RESERVE,
+            heap_at_refusal,
+        );
+        ok &= holds(
+            "no room for one more stack outside the reserve (heap bytes free)",
+            heap_at_refusal < RESERVE + KSTACK + HEAP_SLACK,
+            heap_at_refusal,
+        );
+    }
     // Another user keeps working; only its new thread waits for room.
     ok &= check(
         "witness while the task table is full",
@@ -303,6 +372,12 @@ fn main(a: usize) -> i32 {
         "witness after the hogs",
         witness_round(q, false),
         Ok((1, 0)),
+    );
+    let heap_after = heap_free();
+    ok &= holds(
+        "the hogs' kernel stacks are back in the heap (heap bytes free)",
+        heap_after + HEAP_KEPT >= heap_before,
+        heap_after,
     );
 
     // 2. The per-process frame limit.
@@ -327,8 +402,14 @@ fn main(a: usize) -> i32 {
     ok &= check("rmid", rmid(q), Ok(0));
     if ok {
         println!(
-            "limits: ok ({} hog threads in {} processes before EAGAIN; {} x 16 MiB before ENOMEM; the other user kept working)",
-            threads, nhogs, chunks
+            "limits: ok ({} hog threads in {} processes before EAGAIN from the {}; heap free {} KiB before, {} KiB at the refusal, {} KiB after; {} x 16 MiB before ENOMEM; the other user kept working)",
+            threads,
+            nhogs,
+            if by_task_limit { "task limit" } else { "heap reserve" },
+            heap_before >> 10,
+            heap_at_refusal >> 10,
+            heap_after >> 10,
+            chunks
         );
         0
     } else {
