@@ -7,6 +7,11 @@
  *   the policy's sched_get_priority_min/max range);
  * - a thread made with a guard size of 3 pages and a 64 KiB stack runs,
  *   and one made with pthread_attr_setstack runs on that memory;
+ * - a thread whose stack (pthread_attr_setstack) lies inside the main
+ *   thread's own stack has its own errno: it starts at 0 and a failing
+ *   call in it leaves the main thread's errno alone (the testbed libc
+ *   finds the calling thread by its stack pointer, and must not take
+ *   this one for the main thread);
  * - explicit SCHED_OTHER scheduling creates a thread;
  *   pthread_getschedparam of a thread is SCHED_OTHER, priority 0. */
 #define _GNU_SOURCE
@@ -38,6 +43,36 @@ static void *touch_stack(void *arg)
     for (unsigned i = 0; i < sizeof big; i += 512)
         big[i] = (char)i;
     return (void *)(long)big[512];
+}
+
+/* errno of a fresh thread, then after a failing close: 0 and EBADF. */
+static void *own_errno(void *arg)
+{
+    int *seen = arg;
+    seen[0] = errno;
+    CHECK(close(-1) == -1);
+    seen[1] = errno;
+    return 0;
+}
+
+/* A stack for own_errno inside the main thread's stack. */
+#define ON_MAIN_STACK (PTHREAD_STACK_MIN > 65536 ? PTHREAD_STACK_MIN : 65536)
+
+static void thread_on_main_stack(void)
+{
+    char stack[ON_MAIN_STACK] __attribute__((aligned(64)));
+    pthread_attr_t a;
+    pthread_t t;
+    int seen[2] = {-1, -1};
+    CHECK(pthread_attr_init(&a) == 0);
+    CHECK(pthread_attr_setstack(&a, stack, sizeof stack) == 0);
+    errno = ERANGE;
+    CHECK(pthread_create(&t, &a, own_errno, seen) == 0);
+    CHECK(pthread_join(t, 0) == 0);
+    CHECK(errno == ERANGE);
+    CHECK(seen[0] == 0);
+    CHECK(seen[1] == EBADF);
+    CHECK(pthread_attr_destroy(&a) == 0);
 }
 
 int main(void)
@@ -115,6 +150,8 @@ int main(void)
     CHECK(pthread_join(t, 0) == 0);
     CHECK(local >= (unsigned long)stack && local < (unsigned long)stack + stack_len);
     CHECK(pthread_attr_destroy(&a) == 0);
+
+    thread_on_main_stack();
 
     /* Explicit SCHED_OTHER, priority 0. */
     CHECK(pthread_attr_init(&a) == 0);
