@@ -383,7 +383,7 @@ mod tests {
             let s = (x % n as u64) as usize;
             // Few distinct expiries, so ties (ordered by slot) are common.
             let at = (x >> 8) % 50;
-            if (x >> 40) % 3 == 0 {
+            if (x >> 40).is_multiple_of(3) {
                 q.set(slots[s], None);
                 model[s] = None;
             } else {
