@@ -17,9 +17,12 @@ mod common;
 
 use common::sys;
 use redbear_ipc::hosted::{ClockMode, HostedKernel};
+use redbear_ipc::ipc::common::limits::Limits;
+use redbear_ipc::ipc::futex::FutexTable;
 use redbear_ipc::kernel::{Credentials, Kernel};
 use redbear_ipc::syscall::abi::{OpenFlags, FD_NEW, FD_SLOT_ANY, IPC_NOWAIT};
 use redbear_ipc::syscall::numbers::*;
+use redbear_ipc::Ipc;
 
 /// Live heap bytes.
 static LIVE: AtomicIsize = AtomicIsize::new(0);
@@ -215,4 +218,7 @@ fn main() {
         );
     }
     close_mq((0, q));
+    // A namespace's fixed tables, the futex buckets first (one heap block).
+    row("futex_table", 4, |_| FutexTable::new(), drop);
+    row("ipc_namespace", 4, |_| Ipc::new(Limits::default()), drop);
 }

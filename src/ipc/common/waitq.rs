@@ -52,6 +52,7 @@
 //!    them `REMOVED` without unparking; that is sound, and their owners
 //!    see EIDRM at their next wake-up.
 
+use alloc::boxed::Box;
 use core::cell::{Cell, UnsafeCell};
 use core::marker::PhantomData;
 use core::ptr;
@@ -568,7 +569,9 @@ pub enum Requeue {
 /// waiter that gives up finds the queue that holds it now and checks it
 /// by id (invariant 3).
 pub struct QueueFamily<P, const N: usize> {
-    queues: [Mutex<WaitQueue<P>>; N],
+    /// On the heap: a large family (the futex table's) would not fit on a
+    /// kernel stack while it is built.
+    queues: Box<[Mutex<WaitQueue<P>>]>,
 }
 
 impl<P, const N: usize> Default for QueueFamily<P, N> {
@@ -591,7 +594,7 @@ impl<P, const N: usize> QueueFamily<P, N> {
     /// `N` empty queues.
     pub fn new() -> Self {
         QueueFamily {
-            queues: core::array::from_fn(|_| Mutex::new(WaitQueue::new())),
+            queues: (0..N).map(|_| Mutex::new(WaitQueue::new())).collect(),
         }
     }
 

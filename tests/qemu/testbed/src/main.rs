@@ -33,6 +33,7 @@ mod sigcalls;
 mod sigframe;
 mod signal;
 mod syscall;
+mod tidmap;
 mod trap;
 mod usermem;
 

@@ -34,7 +34,7 @@
 //! unmasks them), so no interrupt handler can meet a lock its CPU holds.
 
 use alloc::boxed::Box;
-use alloc::collections::{BTreeMap, BinaryHeap, VecDeque};
+use alloc::collections::{BinaryHeap, VecDeque};
 use alloc::vec::Vec;
 use core::cmp::Reverse;
 use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
@@ -44,6 +44,7 @@ use spin::Mutex;
 use crate::arch::{self, TaskContext, MAX_CPUS};
 use crate::clock;
 use crate::process::{self, Pid};
+use crate::tidmap::TidMap;
 use testbed_abi::errno::EINVAL;
 
 pub type Tid = u64;
@@ -140,7 +141,7 @@ pub struct Task {
 }
 
 struct Sched {
-    tasks: BTreeMap<Tid, Box<Task>>,
+    tasks: TidMap<Box<Task>>,
     runq: VecDeque<Tid>,
     next_tid: Tid,
     /// CPUs running a task now: from the pick until the work after its
@@ -180,7 +181,7 @@ const TIMED_ROOM: usize = 2 * (MAX_TASKS + 1);
 
 impl Timed {
     /// Whether this is `tid`'s current park.
-    fn current(&self, tasks: &BTreeMap<Tid, Box<Task>>) -> bool {
+    fn current(&self, tasks: &TidMap<Box<Task>>) -> bool {
         tasks.get(&self.tid).is_some_and(|t| {
             t.state == State::Blocked && t.deadline.is_some() && t.timed_parks == self.park
         })
@@ -265,7 +266,7 @@ impl Sched {
 }
 
 static SCHED: Mutex<Sched> = Mutex::new(Sched {
-    tasks: BTreeMap::new(),
+    tasks: TidMap::new(),
     runq: VecDeque::new(),
     next_tid: 1,
     busy: 0,
@@ -384,6 +385,9 @@ pub fn init() {
     for heap in &mut s.timed {
         heap.reserve_exact(TIMED_ROOM);
     }
+    // The task table's array, once (it never grows; should this fail, the
+    // first spawn tries again and fails alone).
+    let _ = s.tasks.reserve(MAX_TASKS);
     drop(s);
     init_this_cpu();
 }
@@ -513,31 +517,29 @@ fn add_task(pid: Pid, sigmask: u64, ctx: impl FnOnce(usize) -> TaskContext) -> O
     let mut s = SCHED.lock();
     let tid = s.next_tid;
     s.next_tid += 1;
-    s.tasks.insert(
+    let task = Box::new(Task {
         tid,
-        Box::new(Task {
-            tid,
-            pid,
-            ctx,
-            on_cpu: AtomicBool::new(false),
-            kstack: stack,
-            state: State::New,
-            permit: [false; 2],
-            parked_on: Channel::Host,
-            deadline: None,
-            timed_parks: 0,
-            wake: Wake::Unparked,
-            killed: false,
-            sigmask,
-            thread_pending: 0,
-            saved_mask: None,
-            altstack: (0, 0),
-            status: 0,
-            switch_ins: 0,
-            last_cpu: usize::MAX,
-            cpu_ns: 0,
-        }),
-    );
+        pid,
+        ctx,
+        on_cpu: AtomicBool::new(false),
+        kstack: stack,
+        state: State::New,
+        permit: [false; 2],
+        parked_on: Channel::Host,
+        deadline: None,
+        timed_parks: 0,
+        wake: Wake::Unparked,
+        killed: false,
+        sigmask,
+        thread_pending: 0,
+        saved_mask: None,
+        altstack: (0, 0),
+        status: 0,
+        switch_ins: 0,
+        last_cpu: usize::MAX,
+        cpu_ns: 0,
+    });
+    s.tasks.insert(tid, task, MAX_TASKS).ok()?;
     Some(tid)
 }
 
