@@ -98,11 +98,25 @@ const _: () = {
     assert!(size_of::<Timespec>() == redbear_ipc::syscall::abi::TIMESPEC_SIZE);
 };
 
+/// The `value` word of every `sem_t` in the named table: above
+/// SEM_VALUE_MAX, so the unnamed fast paths, which try a `sem_t`'s own
+/// words without reading `flags`, fail there (post as at the maximum,
+/// trywait as not a semaphore) and a named semaphore takes its own path.
+const NAMED_VALUE: u32 = u32::MAX;
+
+const _: () = assert!(NAMED_VALUE > SEM_VALUE_MAX);
+
 impl SemT {
+    // The hosted backend's sem_init starts from a zeroed one.
+    #[cfg_attr(not(feature = "hosted-backend"), allow(dead_code))]
     const fn new() -> Self {
+        Self::with_value(0)
+    }
+
+    const fn with_value(value: u32) -> Self {
         SemT {
             words: Words {
-                value: AtomicU32::new(0),
+                value: AtomicU32::new(value),
                 nwaiters: AtomicU32::new(0),
                 flags: AtomicU32::new(0),
                 reserved: AtomicU32::new(0),
@@ -151,36 +165,93 @@ unsafe fn classify<'a>(sem: *mut SemT) -> Result<Sem<'a>, c_int> {
     Ok(Sem::Unnamed(addr, unsafe { &*(addr as *const Words) }))
 }
 
-/// The fast paths' view: the words of an unnamed semaphore, or `None`
-/// (named, null, misaligned, uninitialised: the slow path sorts it out).
+/// The fast paths' view of a non-null, aligned `sem`: its own words,
+/// where an unnamed semaphore keeps its state. `flags` is not read: a
+/// named `sem_t` holds `NAMED_VALUE`, on which every fast path fails over
+/// to `mapped_words` and then the slow path.
 ///
 /// # Safety
-/// As for `classify`.
+/// `sem` is non-null and aligned; otherwise as for `classify`.
+#[cfg(not(feature = "hosted-backend"))]
 #[inline(always)]
 unsafe fn fast_words<'a>(sem: *mut SemT) -> Option<&'a Words> {
-    if sem.is_null() || !sem.is_aligned() {
-        return None;
-    }
+    // SAFETY: non-null and aligned; the caller vouches for the rest.
+    Some(unsafe { &(*sem).words })
+}
+
+/// The hosted backend keeps an unnamed semaphore's words in a hosted
+/// region (`ext`): `classify`'s way, without the errors.
+///
+/// # Safety
+/// As for the native `fast_words`.
+#[cfg(feature = "hosted-backend")]
+#[inline(always)]
+unsafe fn fast_words<'a>(sem: *mut SemT) -> Option<&'a Words> {
     // SAFETY: non-null and aligned; the caller vouches for the rest.
     let s: &'a SemT = unsafe { &*sem };
-    let flags = s.words.flags.load(Relaxed);
-    if flags & FLAG_NAMED != 0 {
-        if flags & FLAG_MAPPED == 0 {
-            return None;
-        }
-        let addr = s.ext.load(Relaxed) as usize;
-        // SAFETY: as in `classify`: mapped while FLAG_MAPPED is set.
-        return Some(unsafe { &*(addr as *const Words) });
+    if s.words.flags.load(Relaxed) & FLAG_NAMED != 0 {
+        return None;
     }
     let addr = words_addr(s).ok()?;
     // SAFETY: words_addr gives the address of live, aligned `Words`.
     Some(unsafe { &*(addr as *const Words) })
 }
 
-/// The protocol's attempt to take a unit, with no syscall.
+/// The words of a named semaphore whose page is mapped, or `None`
+/// (unnamed, kept in the kernel: the slow path sorts it out).
+///
+/// # Safety
+/// As for `fast_words`.
+#[inline(always)]
+unsafe fn mapped_words<'a>(sem: *mut SemT) -> Option<&'a Words> {
+    // SAFETY: non-null and aligned; the caller vouches for the rest.
+    let s: &'a SemT = unsafe { &*sem };
+    if s.words.flags.load(Relaxed) != FLAG_NAMED | FLAG_MAPPED {
+        return None;
+    }
+    let addr = s.ext.load(Relaxed) as usize;
+    // SAFETY: as in `classify`: mapped while FLAG_MAPPED is set.
+    Some(unsafe { &*(addr as *const Words) })
+}
+
+/// The protocol's one attempt to take a unit, with no syscall.
 #[inline(always)]
 fn take_fast(w: &Words) -> bool {
-    matches!(protocol::try_take(&Local::new(w, How::Try)), Ok(true))
+    matches!(protocol::try_take_once(&Local::new(w, How::Try)), Ok(true))
+}
+
+/// The result of an operation on a bad `sem` (null: EINVAL, before
+/// anything reads it). Opaque to the fast paths, so that they reach it by
+/// a tail call and need no stack frame.
+///
+/// # Safety
+/// As for `classify`.
+#[cold]
+#[inline(never)]
+unsafe fn bad_sem(sem: *mut SemT) -> c_int {
+    // SAFETY: forwarded from the caller.
+    status(unsafe { classify(sem) }.map(drop))
+}
+
+/// sem_wait's and sem_trywait's slow paths, with `How` out of the fast
+/// paths' frames.
+///
+/// # Safety
+/// As for sem_wait.
+#[cold]
+#[inline(never)]
+unsafe fn wait_forever(sem: *mut SemT) -> c_int {
+    // SAFETY: forwarded from the caller.
+    unsafe { wait(sem, How::Forever) }
+}
+
+/// # Safety
+/// As for sem_trywait.
+#[cold]
+#[inline(never)]
+unsafe fn wait_try(sem: *mut SemT) -> c_int {
+    // SAFETY: forwarded from the caller.
+    unsafe { wait(sem, How::Try) }
 }
 
 #[cfg(not(feature = "hosted-backend"))]
@@ -509,12 +580,61 @@ unsafe fn destroy(sem: *mut SemT) -> c_int {
 /// `sem` is null or points to a live `sem_t`.
 #[no_mangle]
 pub unsafe extern "C" fn sem_post(sem: *mut SemT) -> c_int {
-    // SAFETY: forwarded from the caller.
+    // Two exits, so that the checks stay two branches.
+    if sem.is_null() {
+        // SAFETY: forwarded from the caller.
+        return unsafe { bad_sem(sem) };
+    }
+    if !sem.is_aligned() {
+        // SAFETY: forwarded from the caller.
+        return unsafe { post_slow(sem) };
+    }
+    // SAFETY: checked above; the caller vouches for the rest.
     if let Some(w) = unsafe { fast_words(sem) } {
-        return status(post_unnamed(w));
+        if let Some(r) = post_fast(w) {
+            return r;
+        }
+    }
+    // SAFETY: forwarded from the caller.
+    unsafe { post_other(sem) }
+}
+
+/// sem_post past its unnamed fast path: a mapped named semaphore the same
+/// way on its page's words, anything else the slow path.
+///
+/// # Safety
+/// As for sem_post, and `sem` is non-null and aligned.
+#[inline(never)]
+unsafe fn post_other(sem: *mut SemT) -> c_int {
+    // SAFETY: forwarded from the caller.
+    if let Some(w) = unsafe { mapped_words(sem) } {
+        if let Some(r) = post_fast(w) {
+            return r;
+        }
     }
     // SAFETY: forwarded from the caller.
     unsafe { post_slow(sem) }
+}
+
+/// The protocol's one attempt to post on `w`: sem_post's result, or
+/// `None` where nothing changed (the value at or above the maximum, as a
+/// named `sem_t`'s own words are, or changed under the attempt): the
+/// caller's next path reports or retries.
+#[inline(always)]
+fn post_fast(w: &Words) -> Option<c_int> {
+    match protocol::post_once(&Local::new(w, How::Forever)) {
+        Ok(Some(false)) => Some(0),
+        Ok(Some(true)) => Some(wake_posted(w)),
+        Ok(None) => None,
+        Err(e) => Some(fail(errno(e), -1)),
+    }
+}
+
+/// The wake of a post that raised the value and saw a waiter.
+#[cold]
+#[inline(never)]
+fn wake_posted(w: &Words) -> c_int {
+    status(wake_one(w))
 }
 
 /// sem_post of what is not an unnamed semaphore: a named one or a bad
@@ -564,14 +684,83 @@ fn wake_one(w: &Words) -> Result<(), c_int> {
 /// `sem` is null or points to a live `sem_t`.
 #[no_mangle]
 pub unsafe extern "C" fn sem_wait(sem: *mut SemT) -> c_int {
-    // SAFETY: forwarded from the caller.
+    if sem.is_null() {
+        // SAFETY: forwarded from the caller.
+        return unsafe { bad_sem(sem) };
+    }
+    if !sem.is_aligned() {
+        // SAFETY: forwarded from the caller.
+        return unsafe { wait_forever(sem) };
+    }
+    // SAFETY: checked above; the caller vouches for the rest.
     if let Some(w) = unsafe { fast_words(sem) } {
         if take_fast(w) {
             return 0;
         }
     }
     // SAFETY: forwarded from the caller.
-    unsafe { wait(sem, How::Forever) }
+    unsafe { wait_other(sem) }
+}
+
+/// # Safety
+/// As for sem_wait, and `sem` is non-null and aligned.
+#[inline(never)]
+unsafe fn wait_other(sem: *mut SemT) -> c_int {
+    // SAFETY: forwarded from the caller.
+    if let Some(w) = unsafe { mapped_words(sem) } {
+        if take_fast(w) {
+            return 0;
+        }
+    }
+    // SAFETY: forwarded from the caller.
+    unsafe { wait_forever(sem) }
+}
+
+/// `int __rb_shim_sem_wait_or(sem_t *sem, int (*slow)(sem_t *))`: for a
+/// libc whose sem_wait is a cancellation point (the testbed's,
+/// tests/qemu/libc/shim/sem_cancel.c). Takes a unit as sem_wait's fast
+/// path does, with no syscall and errno untouched, and returns 0; a null
+/// `sem` is sem_wait's EINVAL; where the take fails otherwise (nothing
+/// to take, a semaphore kept in the kernel, a misaligned pointer) returns
+/// `slow(sem)`, which does the whole wait.
+///
+/// # Safety
+/// As for sem_wait; `slow` is callable with `sem`.
+#[no_mangle]
+pub unsafe extern "C" fn __rb_shim_sem_wait_or(
+    sem: *mut SemT,
+    slow: unsafe extern "C" fn(*mut SemT) -> c_int,
+) -> c_int {
+    if sem.is_null() {
+        // SAFETY: forwarded from the caller.
+        return unsafe { bad_sem(sem) };
+    }
+    if !sem.is_aligned() {
+        // SAFETY: `slow` takes `sem`, per the caller.
+        return unsafe { slow(sem) };
+    }
+    // SAFETY: checked above; the caller vouches for the rest.
+    if let Some(w) = unsafe { fast_words(sem) } {
+        if take_fast(w) {
+            return 0;
+        }
+    }
+    // SAFETY: forwarded from the caller.
+    unsafe { wait_or_other(sem, slow) }
+}
+
+/// # Safety
+/// As for `__rb_shim_sem_wait_or`, and `sem` is non-null and aligned.
+#[inline(never)]
+unsafe fn wait_or_other(sem: *mut SemT, slow: unsafe extern "C" fn(*mut SemT) -> c_int) -> c_int {
+    // SAFETY: forwarded from the caller.
+    if let Some(w) = unsafe { mapped_words(sem) } {
+        if take_fast(w) {
+            return 0;
+        }
+    }
+    // SAFETY: `slow` takes `sem`, per the caller.
+    unsafe { slow(sem) }
 }
 
 /// `int sem_trywait(sem_t *sem)`: EAGAIN at 0.
@@ -580,14 +769,36 @@ pub unsafe extern "C" fn sem_wait(sem: *mut SemT) -> c_int {
 /// `sem` is null or points to a live `sem_t`.
 #[no_mangle]
 pub unsafe extern "C" fn sem_trywait(sem: *mut SemT) -> c_int {
-    // SAFETY: forwarded from the caller.
+    if sem.is_null() {
+        // SAFETY: forwarded from the caller.
+        return unsafe { bad_sem(sem) };
+    }
+    if !sem.is_aligned() {
+        // SAFETY: forwarded from the caller.
+        return unsafe { wait_try(sem) };
+    }
+    // SAFETY: checked above; the caller vouches for the rest.
     if let Some(w) = unsafe { fast_words(sem) } {
         if take_fast(w) {
             return 0;
         }
     }
     // SAFETY: forwarded from the caller.
-    unsafe { wait(sem, How::Try) }
+    unsafe { trywait_other(sem) }
+}
+
+/// # Safety
+/// As for sem_trywait, and `sem` is non-null and aligned.
+#[inline(never)]
+unsafe fn trywait_other(sem: *mut SemT) -> c_int {
+    // SAFETY: forwarded from the caller.
+    if let Some(w) = unsafe { mapped_words(sem) } {
+        if take_fast(w) {
+            return 0;
+        }
+    }
+    // SAFETY: forwarded from the caller.
+    unsafe { wait_try(sem) }
 }
 
 /// `int sem_timedwait(sem_t *sem, const struct timespec *abstime)`:
@@ -676,7 +887,7 @@ struct Entry {
     name: [u8; NAME_CAP],
 }
 
-static SEMS: [SemT; NAMED_MAX] = [const { SemT::new() }; NAMED_MAX];
+static SEMS: [SemT; NAMED_MAX] = [const { SemT::with_value(NAMED_VALUE) }; NAMED_MAX];
 static TABLE: spin::Mutex<[Entry; NAMED_MAX]> = spin::Mutex::new(
     [const {
         Entry {

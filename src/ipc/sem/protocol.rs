@@ -149,6 +149,39 @@ pub fn try_take<A: SemAccess + ?Sized>(a: &A) -> Result<bool, SemError<A::Error>
     Ok(false)
 }
 
+/// The user-space fast path's post: one attempt at raising the value.
+/// `Ok(None)`, with nothing changed, where the value is at or above
+/// SEM_VALUE_MAX or changed under the attempt: the caller then runs
+/// [`post`], which reports the overflow or retries. `Ok(Some(wake))`
+/// once raised: `wake` is [`post`]'s waiter check, and the caller must
+/// then wake one sleeper (`wake_one`), as [`post`] does, itself so that
+/// the wake can be its tail call.
+#[inline]
+pub fn post_once<A: SemAccess + ?Sized>(a: &A) -> Result<Option<bool>, SemError<A::Error>> {
+    #[cfg(feature = "mutation-sem-post-order")]
+    let waiters = access(a.load(Word::Waiters, WAITERS_ORDER))?;
+    let cur = access(a.load(Word::Value, Ordering::Relaxed))?;
+    if cur >= SEM_VALUE_MAX || access(a.compare_exchange(Word::Value, cur, cur + 1))? != cur {
+        return Ok(None);
+    }
+    #[cfg(not(feature = "mutation-sem-post-order"))]
+    let waiters = access(a.load(Word::Waiters, WAITERS_ORDER))?;
+    Ok(Some(waiters > 0))
+}
+
+/// The user-space fast path's take: one attempt of [`try_take`]; `false`,
+/// with nothing changed, also where the value is above SEM_VALUE_MAX or
+/// changed under the attempt (the caller then runs [`try_take`] or
+/// [`wait`], which report or retry).
+#[inline]
+pub fn try_take_once<A: SemAccess + ?Sized>(a: &A) -> Result<bool, SemError<A::Error>> {
+    let cur = access(a.load(Word::Value, Ordering::Relaxed))?;
+    if cur == 0 || cur > SEM_VALUE_MAX {
+        return Ok(false);
+    }
+    Ok(access(a.compare_exchange(Word::Value, cur, cur - 1))? == cur)
+}
+
 /// `sem_wait` and friends: takes a unit, sleeping while there is none
 /// (`Block`), or fails `WouldBlock` (`Try`). A wake that chose this
 /// waiter wins over its timeout or signal inside the futex (the sleep

@@ -21,13 +21,16 @@ __attribute__((noinline)) static int wait_cancellable(sem_t *s)
     return r;
 }
 
+/* relibc-shim: sem_wait's fast path, and `slow(s)` where it fails. */
+int __rb_shim_sem_wait_or(sem_t *s, int (*slow)(sem_t *));
+
+/* Two tail calls: the fast path costs one load and branch more than the
+ * shim's own sem_wait, as glibc's __pthread_testcancel does. */
 int __wrap_sem_wait(sem_t *s)
 {
-    /* A failed try leaves errno EAGAIN, which a later success may show
-     * (errno is unspecified after a success). */
-    if (!__atomic_load_n(&__tb_cancel_ever, __ATOMIC_ACQUIRE) && sem_trywait(s) == 0)
-        return 0;
-    return wait_cancellable(s);
+    if (__atomic_load_n(&__tb_cancel_ever, __ATOMIC_ACQUIRE))
+        return wait_cancellable(s);
+    return __rb_shim_sem_wait_or(s, wait_cancellable);
 }
 
 /* Always the full way: the deadline is the shim's to check (EINVAL,
