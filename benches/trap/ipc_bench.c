@@ -1370,10 +1370,78 @@ static void curve_mq(void)
     }
 }
 
+/* POSIX mq by queue depth and by priorities in use: mq_send + mq_receive
+ * of 64 bytes on one queue of 65 536 x 64 (HARD_MSGMAX, the most a queue
+ * may hold: root may ask for it above msg_max on both systems; its 8.9 MB
+ * pass the default RLIMIT_MSGQUEUE, raised above for Linux and by the
+ * testbed's TESTBED_MQ_BYTES knob for ours) with K messages queued, K
+ * kept through the measurement (steady state).
+ * - mq_depth_same_prio: the K at priority 0, the pair at 0: FIFO, so the
+ *   receive takes the oldest queued message and the sent one joins the
+ *   back (the queue rotates);
+ * - mq_depth_higher_prio: the K at priority 0, the pair at 1: the sent
+ *   message is the one received;
+ * - mq_prios_top: one message at each of priorities 0..K-1 (K <= 32 767,
+ *   MQ_PRIO_MAX - 1), the pair at 32 767, above them all (a pair at a
+ *   priority in the middle is not steady: its receive would take the
+ *   top message instead). */
+#define MQ_DEPTH_MAX 65535u
+#define MQ_PRIOS_MAX 32767u
+static const unsigned mq_depth_k[] = {1, 10, 100, 1000, 10000, MQ_DEPTH_MAX};
+static const unsigned mq_prios_k[] = {1, 10, 100, 1000, 10000, MQ_PRIOS_MAX};
+/* `quick` (the host test, unprivileged: msg_max 10): K = 1 on a queue of 10. */
+#define MQ_NK (quick ? 1u : (unsigned)(sizeof mq_depth_k / sizeof mq_depth_k[0]))
+static unsigned mq_pair_prio;
+static int op_mq_at(void *a)
+{
+    (void)a;
+    unsigned prio = 0;
+    if (mq_send(mq, mq_buf, 64, mq_pair_prio) != 0)
+        return -1;
+    return mq_receive(mq, mq_buf, sizeof mq_buf, &prio) == 64 && prio == mq_pair_prio ? 0 : -1;
+}
+/* One curve on a fresh queue; `spread`: the i-th queued message at
+ * priority i, else all at 0. */
+static void curve_mq_queued(const char *curve, const unsigned *ks, int spread, unsigned pair_prio)
+{
+    struct mq_attr attr = {0, quick ? 10 : MQ_DEPTH_MAX + 1, 64, 0, {0}};
+    char row[64], name[48];
+    mq_curve_name(MQ_CURVE_MAX + 2, name, sizeof name);
+    mq_unlink(name);
+    if ((mq = mq_open(name, O_RDWR | O_CREAT | O_EXCL, 0600, &attr)) < 0) {
+        fail(curve, "mq_open of 65536 x 64");
+        return;
+    }
+    mq_pair_prio = pair_prio;
+    unsigned queued = 0;
+    for (unsigned i = 0; i < MQ_NK; i++) {
+        curve_row(row, sizeof row, curve, ks[i]);
+        for (; queued < ks[i]; queued++)
+            if (mq_send(mq, mq_buf, 64, spread ? queued : 0) != 0)
+                break;
+        struct mq_attr now;
+        if (queued < ks[i] || mq_getattr(mq, &now) != 0 || now.mq_curmsgs != (long)ks[i]) {
+            fail(row, "queueing the others");
+            break;
+        }
+        measure(row, op_mq_at, NULL, curve_iters(ks[i]));
+        if (mq_getattr(mq, &now) != 0 || now.mq_curmsgs != (long)ks[i])
+            fail(row, "the depth moved");
+    }
+    mq_close(mq);
+    mq_unlink(name);
+}
+static void curve_mq_depth(void)
+{
+    curve_mq_queued("mq_depth_same_prio", mq_depth_k, 0, 0);
+    curve_mq_queued("mq_depth_higher_prio", mq_depth_k, 0, 1);
+}
+static void curve_mq_prios(void) { curve_mq_queued("mq_prios_top", mq_prios_k, 1, MQ_PRIOS_MAX); }
+
 static void (*const all_curves[])(void) __attribute__((unused)) = {
     curve_futex_parked, curve_futex_one_word, curve_semop_one_sem, curve_timerfd,
     curve_eventfd,      curve_signalfd,       curve_msg,           curve_sem,
-    curve_mq,
+    curve_mq,           curve_mq_depth,       curve_mq_prios,
 };
 /* IPC_CURVE_ONLY (a list of curve functions) runs only those: a wrapper
  * that defines it and includes this file measures some curves without

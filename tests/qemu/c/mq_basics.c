@@ -115,6 +115,24 @@ int main(void)
     CHECK(mq_receive(b, buf, sizeof buf, &prio) == 1 && prio == 19);
     CHECK(mq_close(b) == 0 && mq_unlink(BIG) == 0);
 
+    /* and ask for up to HARD_MSGMAX (65 536) messages, no more; the
+     * default RLIMIT_MSGQUEUE (819 200 bytes; TESTBED_MQ_BYTES unset)
+     * binds uid 0 too: 65 536 x 64 are charged 65 536 x (64 + 48) +
+     * 32 768 x 48 bytes (EMFILE), 4096 x 64 655 360 */
+    struct mq_attr over = {0, 65537, 64, 0, {0}}, hard = {0, 65536, 64, 0, {0}};
+    struct mq_attr deep = {0, 4096, 64, 0, {0}};
+    CHECK(mq_open(BIG, O_RDWR | O_CREAT, 0600, &over) == -1 && errno == EINVAL);
+    CHECK(mq_open(BIG, O_RDWR | O_CREAT, 0600, &hard) == -1 && errno == EMFILE);
+    b = mq_open(BIG, O_RDWR | O_CREAT | O_NONBLOCK, 0600, &deep);
+    CHECK(b >= 0 && mq_getattr(b, &got) == 0 && got.mq_maxmsg == 4096);
+    int sent = 0;
+    while (sent < 5000 && mq_send(b, "m", 1, (unsigned)sent % 3) == 0)
+        sent++;
+    CHECK(sent == 4096 && errno == EAGAIN);
+    CHECK(mq_getattr(b, &got) == 0 && got.mq_curmsgs == 4096);
+    CHECK(mq_receive(b, buf, sizeof buf, &prio) == 1 && prio == 2);
+    CHECK(mq_close(b) == 0 && mq_unlink(BIG) == 0);
+
     if (failures == 0)
         printf("message queues from C: ok\n");
     return failures != 0;

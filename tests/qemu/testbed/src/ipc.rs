@@ -17,7 +17,7 @@
 use alloc::collections::BTreeMap;
 
 use redbear_ipc::errno::{Errno, EFAULT};
-use redbear_ipc::ipc::common::limits::Outstanding;
+use redbear_ipc::ipc::common::limits::{Limits, Outstanding, Resource};
 use redbear_ipc::ipc::common::process::ProcessState;
 use redbear_ipc::ipc::fd::signalfd::SignalTarget;
 use redbear_ipc::kernel::{
@@ -87,8 +87,12 @@ fn sem_page(page: &SharedPageRef) -> Result<&SemPage, Errno> {
 static KERNEL: Once<TestbedKernel> = Once::new();
 
 pub fn kernel() -> &'static TestbedKernel {
-    KERNEL.call_once(|| TestbedKernel {
-        ipc: Ipc::default(),
+    KERNEL.call_once(|| {
+        let mut limits = Limits::default();
+        limits.per_user_amounts[Resource::MqBytes as usize] = crate::knobs::MQ_BYTES;
+        TestbedKernel {
+            ipc: Ipc::new(limits),
+        }
     })
 }
 

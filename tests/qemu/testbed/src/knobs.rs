@@ -17,6 +17,11 @@ pub const MAX_FRAMES: usize = number(
     1024,
     512 * 1024,
 );
+/// `TESTBED_MQ_BYTES`: each user's RLIMIT_MSGQUEUE in bytes (the
+/// subsystem's `Resource::MqBytes`, Linux's 819 200 by default), which
+/// binds root too and which the testbed has no setrlimit to raise: the mq
+/// depth curves need a queue of 65 536 x 64 (8 912 896 bytes charged).
+pub const MQ_BYTES: usize = number(option_env!("TESTBED_MQ_BYTES"), 819_200, 1, 1 << 40);
 /// `TESTBED_REPEAT`: runs of the whole program list in one boot
 /// (ci/qemu-test passes it on; the archive holds each program once).
 pub const REPEAT: usize = number(option_env!("TESTBED_REPEAT"), 1, 1, 1000);
