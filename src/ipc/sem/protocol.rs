@@ -211,3 +211,112 @@ pub fn wait<A: SemAccess + ?Sized>(a: &A, mode: WaitMode) -> Result<(), SemError
 pub fn value<A: SemAccess + ?Sized>(a: &A) -> Result<u32, SemError<A::Error>> {
     access(a.load(Word::Value, Ordering::SeqCst))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::cell::Cell;
+
+    /// Two words in cells; `race` makes the next compare-exchange find
+    /// the value changed to it first (another thread's step between the
+    /// load and the exchange).
+    #[derive(Default)]
+    struct Words {
+        value: Cell<u32>,
+        waiters: Cell<u32>,
+        race: Cell<Option<u32>>,
+    }
+
+    impl Words {
+        fn with(value: u32, waiters: u32) -> Self {
+            let w = Words::default();
+            w.value.set(value);
+            w.waiters.set(waiters);
+            w
+        }
+        fn cell(&self, word: Word) -> &Cell<u32> {
+            match word {
+                Word::Value => &self.value,
+                Word::Waiters => &self.waiters,
+            }
+        }
+    }
+
+    impl SemAccess for Words {
+        type Error = ();
+        fn load(&self, word: Word, _: Ordering) -> Result<u32, ()> {
+            Ok(self.cell(word).get())
+        }
+        fn compare_exchange(&self, word: Word, current: u32, new: u32) -> Result<u32, ()> {
+            if let Some(v) = self.race.take() {
+                self.cell(word).set(v);
+            }
+            let seen = self.cell(word).get();
+            if seen == current {
+                self.cell(word).set(new);
+            }
+            Ok(seen)
+        }
+        fn fetch_add(&self, word: Word, delta: u32) -> Result<(), ()> {
+            let c = self.cell(word);
+            c.set(c.get().wrapping_add(delta));
+            Ok(())
+        }
+        fn sleep(&self) -> Result<(), ()> {
+            Err(())
+        }
+        fn wake_one(&self) -> Result<(), ()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn post_once_raises_and_reports_the_waiter_check() {
+        let w = Words::with(0, 0);
+        assert_eq!(post_once(&w), Ok(Some(false)));
+        assert_eq!(w.value.get(), 1);
+        let w = Words::with(4, 2);
+        assert_eq!(post_once(&w), Ok(Some(true)));
+        assert_eq!(w.value.get(), 5);
+    }
+
+    #[test]
+    fn post_once_changes_nothing_at_the_maximum_above_it_or_under_a_race() {
+        for v in [SEM_VALUE_MAX, SEM_VALUE_MAX + 1, u32::MAX] {
+            let w = Words::with(v, 1);
+            assert_eq!(post_once(&w), Ok(None));
+            assert_eq!(w.value.get(), v);
+        }
+        // post itself then reports the overflow.
+        assert_eq!(
+            post(&Words::with(SEM_VALUE_MAX, 0)),
+            Err(SemError::Overflow)
+        );
+        let w = Words::with(3, 0);
+        w.race.set(Some(7));
+        assert_eq!(post_once(&w), Ok(None));
+        assert_eq!(w.value.get(), 7, "the racing change stands, nothing added");
+    }
+
+    #[test]
+    fn try_take_once_takes_one_unit_or_changes_nothing() {
+        let w = Words::with(3, 0);
+        assert_eq!(try_take_once(&w), Ok(true));
+        assert_eq!(w.value.get(), 2);
+        for v in [0, SEM_VALUE_MAX + 1, u32::MAX] {
+            let w = Words::with(v, 0);
+            assert_eq!(try_take_once(&w), Ok(false));
+            assert_eq!(w.value.get(), v);
+        }
+        let w = Words::with(1, 0);
+        w.race.set(Some(0));
+        assert_eq!(try_take_once(&w), Ok(false));
+        assert_eq!(w.value.get(), 0, "the unit another thread took stays taken");
+        // try_take then reports what the value is.
+        assert_eq!(
+            try_take(&Words::with(u32::MAX, 0)),
+            Err(SemError::NotASemaphore)
+        );
+        assert_eq!(try_take(&Words::with(SEM_VALUE_MAX, 0)), Ok(true));
+    }
+}
