@@ -283,7 +283,11 @@ static const struct arg_case cases[] = {
                                         SHIM_OR_GLIBC(EFAULT, DIES)}, !LINUX},
     {"sem_destroy(sem)", c_sem_destroy, 16, 8, {SHIM_OR_GLIBC(EINVAL, OK), OK, OK, OK}, 1},
     {"sem_close(sem)", c_sem_close, 16, 8, {EINVAL, EINVAL, EINVAL, EINVAL}, 1},
-    {"sem_post(sem)", c_sem_post, 16, 8, {SEM_NULL, DIES, DIES, DIES}, 0},
+    /* The shim's post reads and writes only the first 8 bytes of a
+     * sem_t (value, waiters) while the value is below SEM_VALUE_MAX, so
+     * a straddle at 8 (zero-filled) posts there; glibc reads `private`
+     * at 8 first and dies. */
+    {"sem_post(sem)", c_sem_post, 16, 8, {SEM_NULL, DIES, DIES, SHIM_OR_GLIBC(OK, DIES)}, 0},
     {"sem_wait(sem)", c_sem_wait, 16, 8, {SEM_NULL, DIES, DIES, DIES}, 0},
     {"sem_trywait(sem)", c_sem_trywait, 16, 8, {SEM_NULL, DIES, DIES, SHIM_OR_GLIBC(DIES, EAGAIN)}, 0},
     {"sem_getvalue(sem)", c_sem_getvalue_sem, 16, 8, {SEM_NULL, DIES, DIES, SHIM_OR_GLIBC(DIES, OK)}, 0},
